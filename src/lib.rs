@@ -1,14 +1,16 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! archscope: an analytical performance modeler and design-space explorer for ML workloads.
+//!
+//! Data flows one way: a [`workload`] (what runs) and a [`hardware`] description (where) go into
+//! cost models ([`roofline`], behind the [`cost::CostModel`] trait), which produce per-op
+//! [`cost::Ledger`]s that add up to a [`score`].
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod cost;
+pub mod hardware;
+pub mod roofline;
+pub mod score;
+pub mod workload;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
+/// Files embedded at build time from `hardware-db/` and `workloads/`.
+pub mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }

@@ -1,0 +1,72 @@
+//! The cost-model interface shared by the roofline and the cycle models: one small trait,
+//! [`CostModel`], returning a [`Ledger`] per op or an [`Infeasible`] value, and the graph-level
+//! evaluation that sums ledgers.
+
+mod ledger;
+
+pub use ledger::{Bound, Ledger};
+
+use crate::hardware::Hardware;
+use crate::workload::{Graph, OpId};
+use serde::Serialize;
+
+/// Why an op cannot run on a unit. A value, not an error: sweeps keep such points and show why.
+#[derive(Clone, Debug, PartialEq, Serialize, thiserror::Error)]
+#[error("{reason}")]
+pub struct Infeasible {
+    /// Readable reason, e.g. "unit `tpu` has no f16 or wider compute".
+    pub reason: String,
+}
+
+/// Where each tensor lives: an index into [`Hardware::memories`] per tensor, chosen by a
+/// placement policy (the roofline's, or a mapper's plan).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Residency {
+    /// Home memory level of each tensor, by tensor index.
+    pub home: Vec<usize>,
+}
+
+/// A cost model: prices one op of a graph on the unit it was built for.
+pub trait CostModel: Sync {
+    /// The ledger of `op`, given where tensors live.
+    fn cost(&self, graph: &Graph, residency: &Residency, op: OpId) -> Result<Ledger, Infeasible>;
+
+    /// The device this model prices for.
+    fn hardware(&self) -> &Hardware;
+
+    /// The unit index this model prices for.
+    fn unit(&self) -> usize;
+}
+
+/// Per-op ledgers of a whole graph and their sum.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    /// One ledger per op, in graph order.
+    pub per_op: Vec<Ledger>,
+    /// Their sum.
+    pub total: Ledger,
+}
+
+/// Prices every op; the first infeasible op makes the graph infeasible.
+pub fn evaluate(model: &dyn CostModel, graph: &Graph, residency: &Residency) -> Result<Evaluation, Infeasible> {
+    let per_op = (0..graph.ops.len())
+        .map(|i| model.cost(graph, residency, OpId(i as u32)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let total = per_op.iter().copied().sum();
+    Ok(Evaluation { per_op, total })
+}
+
+/// The total only, pricing each class of identical ops once (see [`Graph::op_classes`]).
+/// Equal to `evaluate(..).total` up to floating-point summation order.
+pub fn evaluate_total(
+    model: &dyn CostModel,
+    graph: &Graph,
+    residency: &Residency,
+    classes: &[(OpId, u32)],
+) -> Result<Ledger, Infeasible> {
+    let mut total = Ledger::zero();
+    for &(op, n) in classes {
+        total = total + model.cost(graph, residency, op)? * n as f64;
+    }
+    Ok(total)
+}

@@ -1,0 +1,448 @@
+//! Hardware: where a workload runs. A device is compute units plus memory levels plus power,
+//! read from a TOML file ([`raw`]) and validated into a typed [`Hardware`] with clear errors
+//! (file, line, field, what was expected).
+//!
+//! `--hw` takes a path, a file name found in `hardware-db/` (shipped files are embedded, so
+//! `--hw pixel8.toml` works from anywhere), or a short name (`pixel8`).
+
+pub mod raw;
+
+pub use raw::{Figure, RawHardware, UnitKind};
+
+use crate::workload::{DType, DTypeTable};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// Most memory levels a device may have (the ledger keeps a fixed array per level).
+pub const MAX_LEVELS: usize = 8;
+
+/// Errors loading a hardware description.
+#[derive(Debug, thiserror::Error)]
+pub enum HardwareError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        /// File.
+        file: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// TOML syntax error, unknown field, missing field or wrong type.
+    #[error("{file}:{line}: {message}")]
+    Parse {
+        /// File.
+        file: String,
+        /// 1-based line (0 when unknown).
+        line: usize,
+        /// What the parser said.
+        message: String,
+    },
+    /// A value that parses but makes no sense.
+    #[error("{file}:{line}: field `{field}`: {message}")]
+    Invalid {
+        /// File.
+        file: String,
+        /// 1-based line (0 when unknown).
+        line: usize,
+        /// Dotted field path, e.g. `unit[cpu-big].clock_hz`.
+        field: String,
+        /// What was expected.
+        message: String,
+    },
+    /// No such file or shipped device.
+    #[error("unknown hardware `{name}`: no such file, and not in hardware-db ({known})")]
+    NotFound {
+        /// What was asked for.
+        name: String,
+        /// Shipped devices.
+        known: String,
+    },
+    /// A `--unit` that the device does not have.
+    #[error("device `{device}` has no unit `{unit}`; it has: {units}")]
+    NoSuchUnit {
+        /// Device.
+        device: String,
+        /// Unit asked for.
+        unit: String,
+        /// Units present.
+        units: String,
+    },
+}
+
+/// A provenance record kept for display (`hw show`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Provenance {
+    /// Dotted field path.
+    pub field: String,
+    /// Value.
+    pub value: f64,
+    /// `source: ...` or `estimate: ...`.
+    pub note: String,
+}
+
+/// A validated compute unit.
+#[derive(Clone, Debug)]
+pub struct Unit {
+    /// Name, unique in the device.
+    pub name: String,
+    /// Kind.
+    pub kind: UnitKind,
+    /// Cores / SMs / PEs / banks.
+    pub count: f64,
+    /// Clock, Hz.
+    pub clock_hz: f64,
+    /// Matrix-engine peak ops/s by dtype.
+    pub peak: DTypeTable<f64>,
+    /// Vector peak ops/s by dtype (falls back to `peak`).
+    pub vector_peak: DTypeTable<f64>,
+    /// Dynamic energy per op by dtype, joules.
+    pub j_per_op: DTypeTable<f64>,
+    /// Memory levels reached, as indices into [`Hardware::memories`], innermost first.
+    pub reach: Vec<usize>,
+    /// Achievable compute fraction.
+    pub compute_efficiency: f64,
+    /// Achievable bandwidth fraction.
+    pub bandwidth_efficiency: f64,
+    /// Per-kernel overhead, seconds.
+    pub kernel_overhead_s: f64,
+    /// Kind-specific parameters for cycle models.
+    pub params: toml::Table,
+}
+
+/// A validated memory level.
+#[derive(Clone, Debug)]
+pub struct MemoryLevel {
+    /// Name, unique in the device.
+    pub name: String,
+    /// Capacity, bytes.
+    pub capacity_bytes: f64,
+    /// Usable capacity, bytes.
+    pub usable_bytes: f64,
+    /// Peak bandwidth, bytes/s.
+    pub bytes_per_s: f64,
+    /// Access energy, joules per byte.
+    pub j_per_byte: f64,
+}
+
+/// A validated device.
+#[derive(Clone, Debug)]
+pub struct Hardware {
+    /// Short name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Compute units.
+    pub units: Vec<Unit>,
+    /// Memory levels.
+    pub memories: Vec<MemoryLevel>,
+    /// Static power, watts.
+    pub static_w: f64,
+    /// Index of the default unit.
+    pub default_unit: usize,
+    /// Where it was loaded from.
+    pub file: String,
+    /// Every figure with its provenance.
+    pub provenance: Vec<Provenance>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+struct Checker<'a> {
+    file: &'a str,
+    text: &'a str,
+    provenance: Vec<Provenance>,
+}
+
+impl Checker<'_> {
+    fn invalid(&self, span: Option<std::ops::Range<usize>>, field: &str, message: String) -> HardwareError {
+        HardwareError::Invalid {
+            file: self.file.to_string(),
+            line: span.map_or(0, |s| line_of(self.text, s.start)),
+            field: field.to_string(),
+            message,
+        }
+    }
+
+    /// Checks provenance and range of one figure; `max` is an inclusive upper bound.
+    fn figure(&mut self, f: &Figure, field: &str, max: Option<f64>, allow_zero: bool) -> Result<f64, HardwareError> {
+        let v = *f.value.get_ref();
+        let span = Some(f.value.span());
+        if !v.is_finite() {
+            return Err(self.invalid(span, field, format!("expected a finite number, found {v}")));
+        }
+        if v < 0.0 || (v == 0.0 && !allow_zero) {
+            let want = if allow_zero { "zero or more" } else { "a positive number" };
+            return Err(self.invalid(span, field, format!("expected {want}, found {v}")));
+        }
+        if let Some(m) = max {
+            if v > m {
+                return Err(self.invalid(span, field, format!("expected at most {m}, found {v}")));
+            }
+        }
+        let note = match (&f.source, &f.estimate) {
+            (Some(s), None) if !s.trim().is_empty() => format!("source: {s}"),
+            (None, Some(e)) if !e.trim().is_empty() => format!("estimate: {e}"),
+            (Some(_), Some(_)) => {
+                return Err(self.invalid(span, field, "give either `source` or `estimate`, not both".into()));
+            }
+            _ => {
+                return Err(self.invalid(
+                    span,
+                    field,
+                    "every figure needs a non-empty `source` (where it is published) or `estimate` (how it was derived)".into(),
+                ));
+            }
+        };
+        self.provenance.push(Provenance {
+            field: field.to_string(),
+            value: v,
+            note,
+        });
+        Ok(v)
+    }
+
+    fn dtype_table(
+        &mut self,
+        map: &std::collections::BTreeMap<String, Figure>,
+        field: &str,
+        scale: f64,
+    ) -> Result<DTypeTable<f64>, HardwareError> {
+        let mut t = DTypeTable::empty();
+        for (k, f) in map {
+            let name = format!("{field}.{k}");
+            let d = DType::parse(k).ok_or_else(|| {
+                self.invalid(
+                    Some(f.value.span()),
+                    &name,
+                    format!("unknown dtype `{k}`; expected one of f32, f16, bf16, fp8, i8, i4, i32"),
+                )
+            })?;
+            t.set(d, self.figure(f, &name, None, false)? * scale);
+        }
+        Ok(t)
+    }
+}
+
+impl Hardware {
+    /// Parses and validates hardware text; `file` names it in errors.
+    pub fn from_toml_str(text: &str, file: &str) -> Result<Hardware, HardwareError> {
+        let raw: RawHardware = toml::from_str(text).map_err(|e| HardwareError::Parse {
+            file: file.to_string(),
+            line: e.span().map_or(0, |s| line_of(text, s.start)),
+            message: e.message().to_string(),
+        })?;
+        Self::validate(raw, text, file)
+    }
+
+    /// Loads a file from disk.
+    pub fn from_file(path: &Path) -> Result<Hardware, HardwareError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| HardwareError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        Self::from_toml_str(&text, &file)
+    }
+
+    /// Resolves `--hw`: a path, a file name in `hardware-db/`, or a short name.
+    pub fn load(name: &str) -> Result<Hardware, HardwareError> {
+        let (file, text) = Self::find_text(name)?;
+        Self::from_toml_str(&text, &file)
+    }
+
+    /// Finds the text of a device file by path, file name or short name; returns (file label, text).
+    pub fn find_text(name: &str) -> Result<(String, String), HardwareError> {
+        let path = Path::new(name);
+        if path.is_file() {
+            let text = std::fs::read_to_string(path).map_err(|source| HardwareError::Io {
+                file: name.to_string(),
+                source,
+            })?;
+            return Ok((name.to_string(), text));
+        }
+        let file = format!("{}.toml", name.trim_end_matches(".toml"));
+        let local = Path::new("hardware-db").join(&file);
+        if local.is_file() {
+            let text = std::fs::read_to_string(&local).map_err(|source| HardwareError::Io {
+                file: local.display().to_string(),
+                source,
+            })?;
+            return Ok((local.display().to_string(), text));
+        }
+        match crate::embedded::HARDWARE_DB.iter().find(|(f, _)| *f == file) {
+            Some((f, text)) => Ok((format!("hardware-db/{f}"), text.to_string())),
+            None => Err(HardwareError::NotFound {
+                name: name.to_string(),
+                known: known_devices().join(", "),
+            }),
+        }
+    }
+
+    fn validate(raw: RawHardware, text: &str, file: &str) -> Result<Hardware, HardwareError> {
+        let mut ck = Checker {
+            file,
+            text,
+            provenance: Vec::new(),
+        };
+        if raw.memory.is_empty() {
+            return Err(ck.invalid(None, "memory", "a device needs at least one [[memory]] level".into()));
+        }
+        if raw.memory.len() > MAX_LEVELS {
+            return Err(ck.invalid(
+                Some(raw.memory[MAX_LEVELS].name.span()),
+                "memory",
+                format!("at most {MAX_LEVELS} memory levels are supported"),
+            ));
+        }
+        if raw.unit.is_empty() {
+            return Err(ck.invalid(None, "unit", "a device needs at least one [[unit]]".into()));
+        }
+        let mut memories = Vec::new();
+        let mut names = HashSet::new();
+        for m in &raw.memory {
+            let n = m.name.get_ref().trim().to_string();
+            let f = format!("memory[{n}]");
+            if n.is_empty() {
+                return Err(ck.invalid(Some(m.name.span()), "memory.name", "name must not be empty".into()));
+            }
+            if !names.insert(n.clone()) {
+                return Err(ck.invalid(Some(m.name.span()), &format!("{f}.name"), format!("duplicate memory level `{n}`")));
+            }
+            let capacity = ck.figure(&m.capacity_bytes, &format!("{f}.capacity_bytes"), None, false)?;
+            let usable = match &m.usable_bytes {
+                Some(u) => ck.figure(u, &format!("{f}.usable_bytes"), Some(capacity), false)?,
+                None => capacity,
+            };
+            memories.push(MemoryLevel {
+                name: n,
+                capacity_bytes: capacity,
+                usable_bytes: usable,
+                bytes_per_s: ck.figure(&m.bytes_per_s, &format!("{f}.bytes_per_s"), None, false)?,
+                j_per_byte: ck.figure(&m.pj_per_byte, &format!("{f}.pj_per_byte"), None, true)? * 1e-12,
+            });
+        }
+        let mut units = Vec::new();
+        let mut unames = HashSet::new();
+        for u in &raw.unit {
+            let n = u.name.get_ref().trim().to_string();
+            let f = format!("unit[{n}]");
+            if n.is_empty() {
+                return Err(ck.invalid(Some(u.name.span()), "unit.name", "name must not be empty".into()));
+            }
+            if !unames.insert(n.clone()) {
+                return Err(ck.invalid(Some(u.name.span()), &format!("{f}.name"), format!("duplicate unit `{n}`")));
+            }
+            let count = ck.figure(&u.count, &format!("{f}.count"), None, false)?;
+            let clock_hz = ck.figure(&u.clock_hz, &format!("{f}.clock_hz"), None, false)?;
+            let peak = ck.dtype_table(&u.peak_ops_per_s, &format!("{f}.peak_ops_per_s"), 1.0)?;
+            if peak.iter().next().is_none() {
+                return Err(ck.invalid(Some(u.name.span()), &format!("{f}.peak_ops_per_s"), "needs at least one dtype".into()));
+            }
+            let mut vector_peak = ck.dtype_table(&u.vector_ops_per_s, &format!("{f}.vector_ops_per_s"), 1.0)?;
+            for (d, v) in peak.iter() {
+                if vector_peak.get(d).is_none() {
+                    vector_peak.set(d, v);
+                }
+            }
+            let j_per_op = ck.dtype_table(&u.pj_per_op, &format!("{f}.pj_per_op"), 1e-12)?;
+            for (d, _) in vector_peak.iter() {
+                if j_per_op.get(d).is_none() {
+                    return Err(ck.invalid(
+                        Some(u.name.span()),
+                        &format!("{f}.pj_per_op.{d}"),
+                        format!("the unit computes `{d}` but pj_per_op has no `{d}`; every dtype the unit computes needs an energy"),
+                    ));
+                }
+            }
+            if u.memory.is_empty() {
+                return Err(ck.invalid(Some(u.name.span()), &format!("{f}.memory"), "a unit must reach at least one memory level".into()));
+            }
+            let mut reach = Vec::new();
+            for m in &u.memory {
+                match memories.iter().position(|x| x.name == *m.get_ref()) {
+                    Some(i) if reach.contains(&i) => {
+                        return Err(ck.invalid(Some(m.span()), &format!("{f}.memory"), format!("memory level `{}` listed twice", m.get_ref())));
+                    }
+                    Some(i) => reach.push(i),
+                    None => {
+                        return Err(ck.invalid(
+                            Some(m.span()),
+                            &format!("{f}.memory"),
+                            format!(
+                                "memory level `{}` does not exist; the device has: {}",
+                                m.get_ref(),
+                                memories.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+            units.push(Unit {
+                name: n,
+                kind: u.kind,
+                count,
+                clock_hz,
+                peak,
+                vector_peak,
+                j_per_op,
+                reach,
+                compute_efficiency: ck.figure(&u.compute_efficiency, &format!("{f}.compute_efficiency"), Some(1.0), false)?,
+                bandwidth_efficiency: ck.figure(&u.bandwidth_efficiency, &format!("{f}.bandwidth_efficiency"), Some(1.0), false)?,
+                kernel_overhead_s: ck.figure(&u.kernel_overhead_s, &format!("{f}.kernel_overhead_s"), None, true)?,
+                params: u.params.clone().unwrap_or_default(),
+            });
+        }
+        let static_w = ck.figure(&raw.power.static_w, "power.static_w", None, true)?;
+        let default_unit = match &raw.device.default_unit {
+            None => 0,
+            Some(d) => units.iter().position(|u| u.name == *d.get_ref()).ok_or_else(|| {
+                ck.invalid(
+                    Some(d.span()),
+                    "device.default_unit",
+                    format!("no unit named `{}`", d.get_ref()),
+                )
+            })?,
+        };
+        let name = raw.device.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            return Err(ck.invalid(Some(raw.device.name.span()), "device.name", "name must not be empty".into()));
+        }
+        Ok(Hardware {
+            name,
+            description: raw.device.description.clone(),
+            units,
+            memories,
+            static_w,
+            default_unit,
+            file: file.to_string(),
+            provenance: ck.provenance,
+        })
+    }
+
+    /// Index of the unit named `name`, or the default unit when `None`.
+    pub fn unit_index(&self, name: Option<&str>) -> Result<usize, HardwareError> {
+        match name {
+            None => Ok(self.default_unit),
+            Some(n) => self.units.iter().position(|u| u.name == n).ok_or_else(|| HardwareError::NoSuchUnit {
+                device: self.name.clone(),
+                unit: n.to_string(),
+                units: self.units.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+
+    /// The outermost memory level a unit reaches (its main memory).
+    pub fn main_memory(&self, unit: usize) -> &MemoryLevel {
+        &self.memories[*self.units[unit].reach.last().expect("validated: units reach memory")]
+    }
+}
+
+/// Short names of the shipped devices.
+pub fn known_devices() -> Vec<&'static str> {
+    crate::embedded::HARDWARE_DB
+        .iter()
+        .map(|(f, _)| f.trim_end_matches(".toml"))
+        .collect()
+}

@@ -1,0 +1,128 @@
+//! The hardware file as written: serde structs that mirror the TOML, with units in field names
+//! and a provenance note on every figure. Nothing here is validated; see [`super::Hardware`].
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+/// A number with its provenance: exactly one of `source` (where it was published or measured) or
+/// `estimate` (how it was derived) must be given.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Figure {
+    /// The value, in the unit named by the field.
+    pub value: Spanned<f64>,
+    /// Where the figure comes from (datasheet, paper, measurement).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// How the figure was estimated, when no source publishes it.
+    #[serde(default)]
+    pub estimate: Option<String>,
+}
+
+/// Compute unit kinds; the kind decides which cost model applies.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum UnitKind {
+    /// CPU cores (one cluster).
+    Cpu,
+    /// GPU.
+    Gpu,
+    /// Neural processing unit / DSP.
+    Npu,
+    /// Systolic array accelerator.
+    Systolic,
+    /// Processing in memory.
+    Pim,
+    /// FPGA fabric.
+    Fpga,
+}
+
+/// `[device]`: identity of the device.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDevice {
+    /// Short name, e.g. `pixel8`.
+    pub name: Spanned<String>,
+    /// One-line description.
+    pub description: String,
+    /// Unit used when none is asked for.
+    #[serde(default)]
+    pub default_unit: Option<Spanned<String>>,
+    /// General notes (references used throughout the file).
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// `[[unit]]`: one compute unit (a CPU cluster, a GPU, an NPU, ...).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUnit {
+    /// Unique name within the device, e.g. `cpu-big`.
+    pub name: Spanned<String>,
+    /// Which kind of unit.
+    pub kind: UnitKind,
+    /// Cores, SMs, PEs or banks, as the kind counts them.
+    pub count: Figure,
+    /// Clock in Hz.
+    pub clock_hz: Figure,
+    /// Peak operations per second of the matrix engine, by dtype (`f32`, `f16`, `bf16`, `fp8`,
+    /// `i8`, `i4`); a MAC counts as 2 operations.
+    pub peak_ops_per_s: BTreeMap<String, Figure>,
+    /// Peak operations per second for elementwise and reduction work, by dtype; defaults to
+    /// `peak_ops_per_s` where absent.
+    #[serde(default)]
+    pub vector_ops_per_s: BTreeMap<String, Figure>,
+    /// Dynamic energy per operation, by dtype.
+    pub pj_per_op: BTreeMap<String, Figure>,
+    /// Memory levels this unit reaches, innermost first.
+    pub memory: Vec<Spanned<String>>,
+    /// Achievable fraction of peak compute in practice (0, 1].
+    pub compute_efficiency: Figure,
+    /// Achievable fraction of peak bandwidth in practice (0, 1].
+    pub bandwidth_efficiency: Figure,
+    /// Fixed cost per kernel launch or dispatch, in seconds.
+    pub kernel_overhead_s: Figure,
+    /// Kind-specific parameters for cycle models (array shape, dataflow, SIMD width, ...).
+    #[serde(default)]
+    pub params: Option<toml::Table>,
+}
+
+/// `[[memory]]`: one level of the memory hierarchy.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMemory {
+    /// Unique name within the device, e.g. `dram`, `l2`, `slc`.
+    pub name: Spanned<String>,
+    /// Capacity in bytes.
+    pub capacity_bytes: Figure,
+    /// Bytes a workload may use (e.g. phone RAM minus the OS); defaults to the capacity.
+    #[serde(default)]
+    pub usable_bytes: Option<Figure>,
+    /// Peak bandwidth in bytes per second.
+    pub bytes_per_s: Figure,
+    /// Access energy per byte, in picojoules.
+    pub pj_per_byte: Figure,
+}
+
+/// `[power]`: device-level power.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPower {
+    /// Static (leakage and idle) power while the workload runs, in watts.
+    pub static_w: Figure,
+}
+
+/// A whole hardware file.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHardware {
+    /// Identity.
+    pub device: RawDevice,
+    /// Compute units.
+    pub unit: Vec<RawUnit>,
+    /// Memory levels.
+    pub memory: Vec<RawMemory>,
+    /// Power.
+    pub power: RawPower,
+}

@@ -1,0 +1,203 @@
+//! The hierarchical, per-dtype roofline.
+//!
+//! Time of an op on a unit:
+//! `max(flops / (peak[dtype] · e_c), max_L bytes_L / (bw_L · e_b)) + overhead`,
+//! where `peak` is the unit's matrix or vector peak for the op's compute dtype (widened to the
+//! next supported dtype when the unit lacks it, e.g. int4 run as int8), `bytes_L` is the traffic
+//! through memory level `L`, and `e_c`, `e_b`, `overhead` are the unit's achievable fractions and
+//! per-kernel overhead (1, 1 and 0 in [`Mode::Ideal`], the textbook roofline).
+//!
+//! Traffic through each level comes from where tensors live ([`residency`]): a tensor whose home
+//! is level `L` crosses `L` and every level inside it on the way to the unit, so its bytes count
+//! at each of them. The bound is whichever term is largest.
+//!
+//! Energy: `flops · pJ/op[dtype] + Σ_L bytes_L · pJ/byte_L + static W · time`.
+
+use crate::cost::{CostModel, Infeasible, Ledger, Residency};
+use crate::hardware::{Hardware, MAX_LEVELS};
+use crate::workload::{Engine, Graph, OpId, Role};
+use serde::Serialize;
+
+/// Calibrated (achievable fractions and overheads from the hardware file) or ideal (bare peaks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Efficiencies and per-kernel overhead applied.
+    Calibrated,
+    /// Bare peaks, efficiency 1, no overhead.
+    Ideal,
+}
+
+/// The roofline model of one unit of a device.
+#[derive(Clone, Debug)]
+pub struct Roofline<'a> {
+    hw: &'a Hardware,
+    unit: usize,
+    mode: Mode,
+    /// Position of each memory level in the unit's reach list (innermost = 0).
+    pos: [Option<u8>; MAX_LEVELS],
+}
+
+impl<'a> Roofline<'a> {
+    /// A roofline for unit `unit` of `hw`.
+    pub fn new(hw: &'a Hardware, unit: usize, mode: Mode) -> Self {
+        let mut pos = [None; MAX_LEVELS];
+        for (p, &l) in hw.units[unit].reach.iter().enumerate() {
+            pos[l] = Some(p as u8);
+        }
+        Roofline {
+            hw,
+            unit,
+            mode,
+            pos,
+        }
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Where tensors live, by the roofline's placement policy (see [`residency`]).
+    pub fn residency(&self, graph: &Graph) -> Residency {
+        residency(self.hw, self.unit, graph)
+    }
+}
+
+/// The roofline's placement policy for unit `unit`:
+/// * weights and KV cache live together in the innermost level the unit reaches that can hold all
+///   of them, else in its main (outermost) memory;
+/// * graph inputs and outputs live in main memory;
+/// * an activation lives in the innermost level whose remaining capacity holds the largest
+///   activation working set (inputs plus outputs) of any op that touches it, else in main memory.
+///   Small decode activations thus stay on chip, large prefill ones spill.
+pub fn residency(hw: &Hardware, unit: usize, graph: &Graph) -> Residency {
+    let reach = &hw.units[unit].reach;
+    let outer = *reach.last().expect("validated: units reach memory");
+    let persistent: f64 = graph
+        .tensors
+        .iter()
+        .filter(|t| t.role.is_persistent())
+        .map(|t| t.bytes())
+        .sum();
+    let mut free: Vec<f64> = hw.memories.iter().map(|m| m.usable_bytes).collect();
+    let persist_home = reach
+        .iter()
+        .copied()
+        .find(|&l| free[l] >= persistent)
+        .unwrap_or(outer);
+    free[persist_home] -= persistent;
+
+    let mut working_set = vec![0.0f64; graph.tensors.len()];
+    for op in &graph.ops {
+        let ws: f64 = op
+            .inputs
+            .iter()
+            .chain(&op.outputs)
+            .map(|&t| graph.tensor(t))
+            .filter(|t| t.role == Role::Activation)
+            .map(|t| t.bytes())
+            .sum();
+        for &t in op.inputs.iter().chain(&op.outputs) {
+            let w = &mut working_set[t.0 as usize];
+            *w = w.max(ws);
+        }
+    }
+    let home = graph
+        .tensors
+        .iter()
+        .enumerate()
+        .map(|(i, t)| match t.role {
+            Role::Weight | Role::KvCache => persist_home,
+            Role::Input | Role::Output => outer,
+            Role::Activation => reach
+                .iter()
+                .copied()
+                .find(|&l| free[l] >= working_set[i])
+                .unwrap_or(outer),
+        })
+        .collect();
+    Residency { home }
+}
+
+impl CostModel for Roofline<'_> {
+    fn cost(&self, graph: &Graph, residency: &Residency, op_id: OpId) -> Result<Ledger, Infeasible> {
+        let unit = &self.hw.units[self.unit];
+        let op = graph.op(op_id);
+        let table = match op.kind.engine() {
+            Engine::Matrix => &unit.peak,
+            Engine::Vector => &unit.vector_peak,
+        };
+        let mut dtype = op.compute;
+        let peak = loop {
+            if let Some(p) = table.get(dtype) {
+                break p;
+            }
+            dtype = dtype.widen().ok_or_else(|| Infeasible {
+                reason: format!(
+                    "unit `{}` of `{}` has no {} or wider compute for op `{}`",
+                    unit.name, self.hw.name, op.compute, op.name
+                ),
+            })?;
+        };
+        let (e_c, e_b, overhead) = match self.mode {
+            Mode::Ideal => (1.0, 1.0, 0.0),
+            Mode::Calibrated => (
+                unit.compute_efficiency,
+                unit.bandwidth_efficiency,
+                unit.kernel_overhead_s,
+            ),
+        };
+        let mut l = Ledger::zero();
+        l.flops = op.kind.flops();
+        let t_compute = l.flops / (peak * e_c);
+        let mut unreachable = None;
+        op.for_each_access(graph, |a| {
+            let home = residency.home[a.tensor.0 as usize];
+            match self.pos[home] {
+                Some(p) => {
+                    for &lvl in &unit.reach[..=p as usize] {
+                        l.bytes[lvl] += a.bytes;
+                    }
+                }
+                None => unreachable = Some(home),
+            }
+        });
+        if let Some(h) = unreachable {
+            return Err(Infeasible {
+                reason: format!(
+                    "op `{}` touches a tensor in `{}`, which unit `{}` does not reach",
+                    op.name, self.hw.memories[h].name, unit.name
+                ),
+            });
+        }
+        let mut t = t_compute;
+        let mut limit = None;
+        for &lvl in &unit.reach {
+            let m = &self.hw.memories[lvl];
+            let tl = l.bytes[lvl] / (m.bytes_per_s * e_b);
+            if tl > t {
+                t = tl;
+                limit = Some(lvl);
+            }
+            l.memory_j += l.bytes[lvl] * m.j_per_byte;
+        }
+        match limit {
+            None => l.compute_bound_s = t,
+            Some(lvl) => l.memory_bound_s[lvl] = t,
+        }
+        l.overhead_s = overhead;
+        l.latency_s = t + overhead;
+        l.compute_j = l.flops * unit.j_per_op.get(dtype).unwrap_or(0.0);
+        l.static_j = self.hw.static_w * l.latency_s;
+        Ok(l)
+    }
+
+    fn hardware(&self) -> &Hardware {
+        self.hw
+    }
+
+    fn unit(&self) -> usize {
+        self.unit
+    }
+}

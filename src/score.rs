@@ -1,0 +1,414 @@
+//! Scoring an LLM on a device: build the phase graphs, price every op with a cost model, and
+//! derive the LLM metrics (TTFT, TPOT, tokens/s, J/token) and the memory footprint. Also renders
+//! the result as a table, JSON or CSV for `archscope score`.
+
+use crate::cost::{evaluate, Bound, CostModel, Evaluation, Infeasible, Ledger};
+use crate::hardware::Hardware;
+use crate::roofline::{Mode, Roofline};
+use crate::workload::{Graph, LlmConfig, Phase, QuantScheme};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// What to score.
+#[derive(Clone, Debug)]
+pub struct ScoreRequest {
+    /// Sequences per step.
+    pub batch: u64,
+    /// Prompt tokens of the prefill phase.
+    pub prompt: u64,
+    /// KV-cache length of the decode phase.
+    pub context: u64,
+    /// Score prefill.
+    pub prefill: bool,
+    /// Score decode.
+    pub decode: bool,
+    /// Unit name; the device's default when `None`.
+    pub unit: Option<String>,
+    /// Ideal or calibrated roofline.
+    pub mode: Mode,
+}
+
+/// One priced phase.
+#[derive(Clone, Debug)]
+pub struct PhaseScore {
+    /// Which phase.
+    pub phase: Phase,
+    /// Its graph.
+    pub graph: Graph,
+    /// Per-op ledgers and total.
+    pub eval: Evaluation,
+    /// Tokens processed (prompt tokens for prefill, generated tokens for decode).
+    pub tokens: f64,
+}
+
+impl PhaseScore {
+    /// Tokens per second.
+    pub fn tokens_per_s(&self) -> f64 {
+        self.tokens / self.eval.total.latency_s
+    }
+    /// Joules per token.
+    pub fn j_per_token(&self) -> f64 {
+        self.eval.total.energy_j() / self.tokens
+    }
+}
+
+/// Memory footprint and whether it fits the unit's main memory.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Footprint {
+    /// Weights, scales included; a tied embedding counts once.
+    pub weights_bytes: f64,
+    /// KV cache at the largest length scored.
+    pub kv_cache_bytes: f64,
+    /// Peak live activations.
+    pub activation_peak_bytes: f64,
+    /// Sum of the three.
+    pub total_bytes: f64,
+    /// Usable bytes of the unit's main memory.
+    pub capacity_bytes: f64,
+    /// Name of that memory level.
+    pub level: String,
+    /// Total ≤ capacity.
+    pub fits: bool,
+}
+
+/// A complete score of one model on one unit of one device.
+#[derive(Clone, Debug)]
+pub struct Score {
+    /// Device name.
+    pub hardware: String,
+    /// Unit name.
+    pub unit: String,
+    /// Model name.
+    pub model: String,
+    /// Quantization scheme.
+    pub quant: String,
+    /// Roofline mode.
+    pub mode: Mode,
+    /// Batch.
+    pub batch: u64,
+    /// Priced phases.
+    pub phases: Vec<PhaseScore>,
+    /// Footprint.
+    pub memory: Footprint,
+}
+
+/// Errors of `score` that are not infeasibility.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    /// Bad hardware reference.
+    #[error(transparent)]
+    Hardware(#[from] crate::hardware::HardwareError),
+    /// A phase cannot run on the unit.
+    #[error("infeasible: {0}")]
+    Infeasible(#[from] Infeasible),
+    /// A request that makes no sense.
+    #[error("{0}")]
+    Request(String),
+}
+
+/// Memory footprint of a set of graphs of the same model on `unit`.
+pub fn footprint(hw: &Hardware, unit: usize, graphs: &[&Graph]) -> Footprint {
+    let weights = graphs.iter().map(|g| g.weight_bytes()).fold(0.0, f64::max);
+    let kv = graphs.iter().map(|g| g.kv_cache_bytes()).fold(0.0, f64::max);
+    let act = graphs
+        .iter()
+        .map(|g| g.peak_activation_bytes())
+        .fold(0.0, f64::max);
+    let main = hw.main_memory(unit);
+    let total = weights + kv + act;
+    Footprint {
+        weights_bytes: weights,
+        kv_cache_bytes: kv,
+        activation_peak_bytes: act,
+        total_bytes: total,
+        capacity_bytes: main.usable_bytes,
+        level: main.name.clone(),
+        fits: total <= main.usable_bytes,
+    }
+}
+
+/// Prices one graph with the roofline on `unit`.
+pub fn score_graph(hw: &Hardware, unit: usize, mode: Mode, graph: &Graph) -> Result<Evaluation, Infeasible> {
+    let model = Roofline::new(hw, unit, mode);
+    let residency = model.residency(graph);
+    evaluate(&model as &dyn CostModel, graph, &residency)
+}
+
+/// Scores an LLM.
+pub fn score_llm(hw: &Hardware, model: &LlmConfig, quant: &QuantScheme, req: &ScoreRequest) -> Result<Score, ScoreError> {
+    if req.batch == 0 || req.prompt == 0 || req.context == 0 {
+        return Err(ScoreError::Request("batch, prompt and context must be at least 1".into()));
+    }
+    if !req.prefill && !req.decode {
+        return Err(ScoreError::Request("nothing to score: choose prefill, decode or both".into()));
+    }
+    let unit = hw.unit_index(req.unit.as_deref())?;
+    let mut phases = Vec::new();
+    let mut wanted = Vec::new();
+    if req.prefill {
+        wanted.push((Phase::Prefill { prompt: req.prompt }, (req.batch * req.prompt) as f64));
+    }
+    if req.decode {
+        wanted.push((Phase::Decode { context: req.context }, req.batch as f64));
+    }
+    for (phase, tokens) in wanted {
+        let graph = model.build(quant, phase, req.batch);
+        let eval = score_graph(hw, unit, req.mode, &graph)?;
+        phases.push(PhaseScore {
+            phase,
+            graph,
+            eval,
+            tokens,
+        });
+    }
+    let graphs: Vec<&Graph> = phases.iter().map(|p| &p.graph).collect();
+    let memory = footprint(hw, unit, &graphs);
+    Ok(Score {
+        hardware: hw.name.clone(),
+        unit: hw.units[unit].name.clone(),
+        model: model.name.clone(),
+        quant: quant.name.clone(),
+        mode: req.mode,
+        batch: req.batch,
+        phases,
+        memory,
+    })
+}
+
+/// A readable name for a bound on this device.
+pub fn bound_name(hw: &Hardware, b: Bound) -> String {
+    match b {
+        Bound::Compute => "compute".into(),
+        Bound::Overhead => "overhead".into(),
+        Bound::Memory(l) => format!("memory:{}", hw.memories[l].name),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonOp<'a> {
+    name: &'a str,
+    kind: &'static str,
+    layer: Option<u32>,
+    dtype: String,
+    flops: f64,
+    bytes: f64,
+    bytes_by_level: serde_json::Map<String, serde_json::Value>,
+    latency_s: f64,
+    energy_j: f64,
+    bound: String,
+    unit: &'a str,
+}
+
+fn by_level(hw: &Hardware, l: &Ledger) -> serde_json::Map<String, serde_json::Value> {
+    hw.memories
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.name.clone(), serde_json::json!(l.bytes[i])))
+        .collect()
+}
+
+impl Score {
+    /// The score as JSON: `hardware`, `unit`, `model`, `quant`, `mode`, `phases` (each with
+    /// `phase`, `latency_s`, `energy_j`, `tokens_per_s`, `ops`), `memory` and `metrics`.
+    pub fn to_json(&self, hw: &Hardware) -> serde_json::Value {
+        let phases: Vec<serde_json::Value> = self
+            .phases
+            .iter()
+            .map(|p| {
+                let ops: Vec<JsonOp> = p
+                    .graph
+                    .ops
+                    .iter()
+                    .zip(&p.eval.per_op)
+                    .map(|(op, l)| {
+                        let (r, w) = op.bytes(&p.graph);
+                        JsonOp {
+                            name: &op.name,
+                            kind: op.kind.name(),
+                            layer: op.layer,
+                            dtype: op.compute.to_string(),
+                            flops: l.flops,
+                            bytes: r + w,
+                            bytes_by_level: by_level(hw, l),
+                            latency_s: l.latency_s,
+                            energy_j: l.energy_j(),
+                            bound: bound_name(hw, l.bound()),
+                            unit: &self.unit,
+                        }
+                    })
+                    .collect();
+                let t = &p.eval.total;
+                let mut v = serde_json::json!({
+                    "phase": p.phase.name(),
+                    "batch": self.batch,
+                    "latency_s": t.latency_s,
+                    "energy_j": t.energy_j(),
+                    "energy_breakdown_j": {"compute": t.compute_j, "memory": t.memory_j, "static": t.static_j},
+                    "tokens": p.tokens,
+                    "tokens_per_s": p.tokens_per_s(),
+                    "j_per_token": p.j_per_token(),
+                    "flops": t.flops,
+                    "bytes_by_level": by_level(hw, t),
+                    "bound": bound_name(hw, t.bound()),
+                    "ops": ops,
+                });
+                match p.phase {
+                    Phase::Prefill { prompt } => v["prompt"] = prompt.into(),
+                    Phase::Decode { context } => v["context"] = context.into(),
+                }
+                v
+            })
+            .collect();
+        let mut metrics = serde_json::Map::new();
+        for p in &self.phases {
+            match p.phase {
+                Phase::Prefill { .. } => {
+                    metrics.insert("ttft_s".into(), p.eval.total.latency_s.into());
+                    metrics.insert("prefill_tokens_per_s".into(), p.tokens_per_s().into());
+                }
+                Phase::Decode { .. } => {
+                    metrics.insert("tpot_s".into(), p.eval.total.latency_s.into());
+                    metrics.insert("decode_tokens_per_s".into(), p.tokens_per_s().into());
+                    metrics.insert("decode_j_per_token".into(), p.j_per_token().into());
+                }
+            }
+        }
+        serde_json::json!({
+            "hardware": self.hardware,
+            "unit": self.unit,
+            "model": self.model,
+            "quant": self.quant,
+            "mode": self.mode,
+            "batch": self.batch,
+            "phases": phases,
+            "memory": self.memory,
+            "metrics": metrics,
+        })
+    }
+
+    /// One CSV row per op of every phase.
+    pub fn to_csv(&self, hw: &Hardware) -> Result<String, csv::Error> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "phase", "op", "kind", "layer", "dtype", "flops", "bytes", "latency_s", "energy_j", "bound", "unit",
+        ])?;
+        for p in &self.phases {
+            for (op, l) in p.graph.ops.iter().zip(&p.eval.per_op) {
+                let (r, wr) = op.bytes(&p.graph);
+                w.write_record([
+                    p.phase.name().to_string(),
+                    op.name.clone(),
+                    op.kind.name().to_string(),
+                    op.layer.map(|x| x.to_string()).unwrap_or_default(),
+                    op.compute.to_string(),
+                    format!("{}", l.flops),
+                    format!("{}", r + wr),
+                    format!("{:e}", l.latency_s),
+                    format!("{:e}", l.energy_j()),
+                    bound_name(hw, l.bound()),
+                    self.unit.clone(),
+                ])?;
+            }
+        }
+        let bytes = w.into_inner().map_err(|e| e.into_error())?;
+        Ok(String::from_utf8(bytes).expect("csv writes UTF-8"))
+    }
+
+    /// A table for people: per-op rows grouped by layer with layer subtotals, then phase totals,
+    /// LLM metrics and the footprint.
+    pub fn to_table(&self, hw: &Hardware) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} on {} / {} ({:?} roofline), quant {}, batch {}",
+            self.model, self.hardware, self.unit, self.mode, self.quant, self.batch
+        );
+        for p in &self.phases {
+            let _ = writeln!(s, "\n== {} ({}) ==", p.phase.name(), p.graph.name);
+            let _ = writeln!(
+                s,
+                "{:<34} {:<12} {:>11} {:>11} {:>11} {:>10}  {}",
+                "op", "kind", "GFLOP", "MB", "µs", "mJ", "bound"
+            );
+            let mut current: Option<Option<u32>> = None;
+            let mut sub = Ledger::zero();
+            let flush = |s: &mut String, layer: Option<Option<u32>>, sub: &Ledger| {
+                if let Some(Some(l)) = layer {
+                    let _ = writeln!(
+                        s,
+                        "{:<34} {:<12} {:>11.4} {:>11.3} {:>11.2} {:>10.4}  {}",
+                        format!("  layer {l} subtotal"),
+                        "",
+                        sub.flops / 1e9,
+                        sub.total_bytes() / 1e6,
+                        sub.latency_s * 1e6,
+                        sub.energy_j() * 1e3,
+                        bound_name(hw, sub.bound())
+                    );
+                }
+            };
+            for (op, l) in p.graph.ops.iter().zip(&p.eval.per_op) {
+                if current != Some(op.layer) {
+                    flush(&mut s, current, &sub);
+                    sub = Ledger::zero();
+                    current = Some(op.layer);
+                    if let Some(layer) = op.layer {
+                        let _ = writeln!(s, "-- layer {layer}");
+                    }
+                }
+                sub = sub + *l;
+                let (r, w) = op.bytes(&p.graph);
+                let _ = writeln!(
+                    s,
+                    "{:<34} {:<12} {:>11.4} {:>11.3} {:>11.2} {:>10.4}  {}",
+                    op.name,
+                    op.kind.name(),
+                    l.flops / 1e9,
+                    (r + w) / 1e6,
+                    l.latency_s * 1e6,
+                    l.energy_j() * 1e3,
+                    bound_name(hw, l.bound())
+                );
+            }
+            flush(&mut s, current, &sub);
+            let t = &p.eval.total;
+            let _ = writeln!(
+                s,
+                "total: {:.3} ms, {:.4} J, {:.2} GFLOP, bound {}",
+                t.latency_s * 1e3,
+                t.energy_j(),
+                t.flops / 1e9,
+                bound_name(hw, t.bound())
+            );
+            for (i, m) in hw.memories.iter().enumerate() {
+                if t.bytes[i] > 0.0 {
+                    let _ = writeln!(s, "  traffic {:<10} {:>12.3} MB", m.name, t.bytes[i] / 1e6);
+                }
+            }
+            let (label, _) = match p.phase {
+                Phase::Prefill { .. } => ("TTFT", 0),
+                Phase::Decode { .. } => ("TPOT", 0),
+            };
+            let _ = writeln!(
+                s,
+                "{label} {:.3} ms, {:.1} tokens/s, {:.4} J/token",
+                t.latency_s * 1e3,
+                p.tokens_per_s(),
+                p.j_per_token()
+            );
+        }
+        let m = &self.memory;
+        let _ = writeln!(
+            s,
+            "\nmemory: weights {:.1} MB + KV cache {:.1} MB + activations {:.1} MB = {:.1} MB of {:.1} MB usable {} → {}",
+            m.weights_bytes / 1e6,
+            m.kv_cache_bytes / 1e6,
+            m.activation_peak_bytes / 1e6,
+            m.total_bytes / 1e6,
+            m.capacity_bytes / 1e6,
+            m.level,
+            if m.fits { "fits" } else { "DOES NOT FIT" }
+        );
+        s
+    }
+}
