@@ -15,7 +15,11 @@ fn embed(dir: &str, ext: &str, const_name: &str, out: &mut String) {
         })
         .unwrap_or_default();
     files.sort();
-    writeln!(out, "/// Files embedded from `{dir}/` at build time: (file name, contents).").unwrap();
+    writeln!(
+        out,
+        "/// Files embedded from `{dir}/` at build time: (file name, contents)."
+    )
+    .unwrap();
     writeln!(out, "pub const {const_name}: &[(&str, &str)] = &[").unwrap();
     for f in files {
         writeln!(

@@ -1,14 +1,18 @@
 //! The `archscope` command line: a thin clap layer over the library.
 
 use anyhow::{Context, Result};
-use archscope::hardware::{known_devices, Hardware};
+use archscope::hardware::{Hardware, known_devices};
 use archscope::roofline::Mode;
-use archscope::score::{score_llm, ScoreRequest};
-use archscope::workload::{known_models, load_llm, QuantScheme};
+use archscope::score::{ScoreRequest, score_llm};
+use archscope::workload::{QuantScheme, known_models, load_llm};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "archscope", version, about = "Analytical performance modeler and design-space explorer for ML workloads")]
+#[command(
+    name = "archscope",
+    version,
+    about = "Analytical performance modeler and design-space explorer for ML workloads"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -139,12 +143,24 @@ fn main() -> Result<()> {
                 let h = Hardware::load(&name)?;
                 println!("{} — {}\nfile: {}", h.name, h.description, h.file);
                 for (i, u) in h.units.iter().enumerate() {
-                    let reach: Vec<&str> = u.reach.iter().map(|&l| h.memories[l].name.as_str()).collect();
-                    let peaks: Vec<String> = u.peak.iter().map(|(d, v)| format!("{d} {:.3e}", v)).collect();
+                    let reach: Vec<&str> = u
+                        .reach
+                        .iter()
+                        .map(|&l| h.memories[l].name.as_str())
+                        .collect();
+                    let peaks: Vec<String> = u
+                        .peak
+                        .iter()
+                        .map(|(d, v)| format!("{d} {:.3e}", v))
+                        .collect();
                     println!(
                         "unit {}{}: {:?} ×{} @ {:.2} GHz, peak ops/s [{}], reaches {}",
                         u.name,
-                        if i == h.default_unit { " (default)" } else { "" },
+                        if i == h.default_unit {
+                            " (default)"
+                        } else {
+                            ""
+                        },
                         u.kind,
                         u.count,
                         u.clock_hz / 1e9,
@@ -196,13 +212,16 @@ fn main() -> Result<()> {
             }
             ModelsCmd::Show { name } => {
                 let m = load_llm(&name)?;
-                println!("{}", serde_json::to_string_pretty(&serde_json::json!({
-                    "name": m.name, "family": m.family, "params": m.param_count(),
-                    "hidden": m.hidden, "ffn": m.ffn, "layers": m.layers, "heads": m.heads,
-                    "kv_heads": m.kv_heads, "head_dim": m.head_dim, "vocab": m.vocab,
-                    "tied_embeddings": m.tied, "sliding_window": m.window,
-                    "experts": m.moe.map(|(e, _)| e), "experts_per_token": m.moe.map(|(_, k)| k),
-                }))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "name": m.name, "family": m.family, "params": m.param_count(),
+                        "hidden": m.hidden, "ffn": m.ffn, "layers": m.layers, "heads": m.heads,
+                        "kv_heads": m.kv_heads, "head_dim": m.head_dim, "vocab": m.vocab,
+                        "tied_embeddings": m.tied, "sliding_window": m.window,
+                        "experts": m.moe.map(|(e, _)| e), "experts_per_token": m.moe.map(|(_, k)| k),
+                    }))?
+                );
             }
         },
     }

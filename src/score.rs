@@ -2,7 +2,7 @@
 //! derive the LLM metrics (TTFT, TPOT, tokens/s, J/token) and the memory footprint. Also renders
 //! the result as a table, JSON or CSV for `archscope score`.
 
-use crate::cost::{evaluate, Bound, CostModel, Evaluation, Infeasible, Ledger};
+use crate::cost::{Bound, CostModel, Evaluation, Infeasible, Ledger, evaluate};
 use crate::hardware::Hardware;
 use crate::roofline::{Mode, Roofline};
 use crate::workload::{Graph, LlmConfig, Phase, QuantScheme};
@@ -109,7 +109,10 @@ pub enum ScoreError {
 /// Memory footprint of a set of graphs of the same model on `unit`.
 pub fn footprint(hw: &Hardware, unit: usize, graphs: &[&Graph]) -> Footprint {
     let weights = graphs.iter().map(|g| g.weight_bytes()).fold(0.0, f64::max);
-    let kv = graphs.iter().map(|g| g.kv_cache_bytes()).fold(0.0, f64::max);
+    let kv = graphs
+        .iter()
+        .map(|g| g.kv_cache_bytes())
+        .fold(0.0, f64::max);
     let act = graphs
         .iter()
         .map(|g| g.peak_activation_bytes())
@@ -128,28 +131,50 @@ pub fn footprint(hw: &Hardware, unit: usize, graphs: &[&Graph]) -> Footprint {
 }
 
 /// Prices one graph with the roofline on `unit`.
-pub fn score_graph(hw: &Hardware, unit: usize, mode: Mode, graph: &Graph) -> Result<Evaluation, Infeasible> {
+pub fn score_graph(
+    hw: &Hardware,
+    unit: usize,
+    mode: Mode,
+    graph: &Graph,
+) -> Result<Evaluation, Infeasible> {
     let model = Roofline::new(hw, unit, mode);
     let residency = model.residency(graph);
     evaluate(&model as &dyn CostModel, graph, &residency)
 }
 
 /// Scores an LLM.
-pub fn score_llm(hw: &Hardware, model: &LlmConfig, quant: &QuantScheme, req: &ScoreRequest) -> Result<Score, ScoreError> {
+pub fn score_llm(
+    hw: &Hardware,
+    model: &LlmConfig,
+    quant: &QuantScheme,
+    req: &ScoreRequest,
+) -> Result<Score, ScoreError> {
     if req.batch == 0 || req.prompt == 0 || req.context == 0 {
-        return Err(ScoreError::Request("batch, prompt and context must be at least 1".into()));
+        return Err(ScoreError::Request(
+            "batch, prompt and context must be at least 1".into(),
+        ));
     }
     if !req.prefill && !req.decode {
-        return Err(ScoreError::Request("nothing to score: choose prefill, decode or both".into()));
+        return Err(ScoreError::Request(
+            "nothing to score: choose prefill, decode or both".into(),
+        ));
     }
     let unit = hw.unit_index(req.unit.as_deref())?;
     let mut phases = Vec::new();
     let mut wanted = Vec::new();
     if req.prefill {
-        wanted.push((Phase::Prefill { prompt: req.prompt }, (req.batch * req.prompt) as f64));
+        wanted.push((
+            Phase::Prefill { prompt: req.prompt },
+            (req.batch * req.prompt) as f64,
+        ));
     }
     if req.decode {
-        wanted.push((Phase::Decode { context: req.context }, req.batch as f64));
+        wanted.push((
+            Phase::Decode {
+                context: req.context,
+            },
+            req.batch as f64,
+        ));
     }
     for (phase, tokens) in wanted {
         let graph = model.build(quant, phase, req.batch);
@@ -290,7 +315,17 @@ impl Score {
     pub fn to_csv(&self, hw: &Hardware) -> Result<String, csv::Error> {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record([
-            "phase", "op", "kind", "layer", "dtype", "flops", "bytes", "latency_s", "energy_j", "bound", "unit",
+            "phase",
+            "op",
+            "kind",
+            "layer",
+            "dtype",
+            "flops",
+            "bytes",
+            "latency_s",
+            "energy_j",
+            "bound",
+            "unit",
         ])?;
         for p in &self.phases {
             for (op, l) in p.graph.ops.iter().zip(&p.eval.per_op) {

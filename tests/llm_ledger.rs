@@ -1,18 +1,21 @@
 //! Hand-checked FLOPs, bytes and parameter counts of the LLM builder, and the A100 ideal-roofline
 //! decode check of issue 2.
 
-use archscope::cost::{evaluate, evaluate_total, Bound, CostModel};
+use archscope::cost::{Bound, CostModel, evaluate, evaluate_total};
 use archscope::hardware::Hardware;
 use archscope::roofline::{Mode, Roofline};
-use archscope::score::{score_llm, ScoreRequest};
-use archscope::workload::{load_llm, AttnPart, Graph, OpKind, Phase, QuantScheme, Role};
+use archscope::score::{ScoreRequest, score_llm};
+use archscope::workload::{AttnPart, Graph, OpKind, Phase, QuantScheme, Role, load_llm};
 
 fn fp16() -> QuantScheme {
     QuantScheme::parse("fp16").unwrap()
 }
 
 fn op<'a>(g: &'a Graph, name: &str) -> &'a archscope::workload::Op {
-    g.ops.iter().find(|o| o.name == name).unwrap_or_else(|| panic!("no op {name}"))
+    g.ops
+        .iter()
+        .find(|o| o.name == name)
+        .unwrap_or_else(|| panic!("no op {name}"))
 }
 
 #[test]
@@ -96,7 +99,12 @@ fn decode_layer_flops_and_bytes_by_hand() {
         + 2.0 * 4.0 * 2048.0
         + 2.0 * 2048.0
         + 6.0 * 8192.0;
-    let layer0: f64 = g.ops.iter().filter(|o| o.layer == Some(0)).map(|o| o.kind.flops()).sum();
+    let layer0: f64 = g
+        .ops
+        .iter()
+        .filter(|o| o.layer == Some(0))
+        .map(|o| o.kind.flops())
+        .sum();
     assert_eq!(layer0, expected);
 
     // The LM head is a real matmul over the tied table: 2 FLOPs per MAC, 128256*2048*2 bytes.
@@ -120,7 +128,10 @@ fn prefill_layer_flops_by_hand() {
     let pairs = 512.0 * 513.0 / 2.0;
     assert_eq!(qk.kind.flops(), 2.0 * pairs * 32.0 * 64.0);
     // Q (512*2048*2) and the fresh K activation (512*512*2) in, causal scores out.
-    assert_eq!(qk.bytes(&g), (512.0 * 4096.0 + 512.0 * 1024.0, pairs * 32.0 * 2.0));
+    assert_eq!(
+        qk.bytes(&g),
+        (512.0 * 4096.0 + 512.0 * 1024.0, pairs * 32.0 * 2.0)
+    );
     if let OpKind::Attention { part, shape } = qk.kind {
         assert_eq!(part, AttnPart::Scores);
         assert_eq!(shape.kv_heads, 8);
@@ -172,7 +183,11 @@ fn a100_ideal_decode_is_bytes_over_bandwidth() {
     for (o, l) in g.ops.iter().zip(&eval.per_op) {
         if l.bytes[hbm] > 0.0 {
             assert_eq!(l.bound(), Bound::Memory(hbm), "{}", o.name);
-            assert!((l.latency_s - l.bytes[hbm] / bw).abs() <= 1e-15, "{}", o.name);
+            assert!(
+                (l.latency_s - l.bytes[hbm] / bw).abs() <= 1e-15,
+                "{}",
+                o.name
+            );
         } else {
             rest += l.latency_s;
         }
@@ -215,7 +230,10 @@ fn score_reports_metrics_and_footprint() {
     let s = score_llm(&hw, &m, &fp16(), &req).unwrap();
     assert_eq!(s.phases.len(), 2);
     // KV cache at context 2048, batch 4: 16 layers x 2 x 4 x 8 heads x 2048 x 64 x 2 B.
-    assert_eq!(s.memory.kv_cache_bytes, 16.0 * 2.0 * 4.0 * 8.0 * 2048.0 * 64.0 * 2.0);
+    assert_eq!(
+        s.memory.kv_cache_bytes,
+        16.0 * 2.0 * 4.0 * 8.0 * 2048.0 * 64.0 * 2.0
+    );
     assert_eq!(s.memory.weights_bytes, 2.0 * 1_235_814_400.0);
     assert!(s.memory.fits);
     let dec = &s.phases[1];
@@ -228,14 +246,31 @@ fn score_reports_metrics_and_footprint() {
     for k in ["phase", "latency_s", "energy_j", "tokens_per_s", "ops"] {
         assert!(j["phases"][0].get(k).is_some(), "phase lacks {k}");
     }
-    for k in ["name", "kind", "flops", "bytes", "latency_s", "bound", "unit"] {
+    for k in [
+        "name",
+        "kind",
+        "flops",
+        "bytes",
+        "latency_s",
+        "bound",
+        "unit",
+    ] {
         assert!(j["phases"][1]["ops"][0].get(k).is_some(), "op lacks {k}");
     }
     for k in ["weights_bytes", "kv_cache_bytes", "fits"] {
         assert!(j["memory"].get(k).is_some(), "memory lacks {k}");
     }
     // Calibrated is slower than ideal: efficiencies below 1 and kernel overheads.
-    let ideal = score_llm(&hw, &m, &fp16(), &ScoreRequest { mode: Mode::Ideal, ..req }).unwrap();
+    let ideal = score_llm(
+        &hw,
+        &m,
+        &fp16(),
+        &ScoreRequest {
+            mode: Mode::Ideal,
+            ..req
+        },
+    )
+    .unwrap();
     assert!(ideal.phases[1].eval.total.latency_s < dec.eval.total.latency_s);
 }
 
@@ -265,8 +300,14 @@ fn moe_decode_reads_only_routed_experts() {
     let e = op(&g, "layers.0.moe.experts");
     let per_expert = 3.0 * 4096.0 * 14336.0 * 2.0;
     let (r, _) = e.bytes(&g);
-    assert!((r - (2.0 * per_expert + 4096.0 * 2.0 + 8.0 * 2.0)).abs() < 1.0, "{r}");
-    assert_eq!(e.kind.flops(), 2.0 * 2.0 * 3.0 * 4096.0 * 14336.0 + 6.0 * 2.0 * 14336.0);
+    assert!(
+        (r - (2.0 * per_expert + 4096.0 * 2.0 + 8.0 * 2.0)).abs() < 1.0,
+        "{r}"
+    );
+    assert_eq!(
+        e.kind.flops(),
+        2.0 * 2.0 * 3.0 * 4096.0 * 14336.0 + 6.0 * 2.0 * 14336.0
+    );
 }
 
 #[test]

@@ -48,7 +48,11 @@ pub struct Evaluation {
 }
 
 /// Prices every op; the first infeasible op makes the graph infeasible.
-pub fn evaluate(model: &dyn CostModel, graph: &Graph, residency: &Residency) -> Result<Evaluation, Infeasible> {
+pub fn evaluate(
+    model: &dyn CostModel,
+    graph: &Graph,
+    residency: &Residency,
+) -> Result<Evaluation, Infeasible> {
     let per_op = (0..graph.ops.len())
         .map(|i| model.cost(graph, residency, OpId(i as u32)))
         .collect::<Result<Vec<_>, _>>()?;

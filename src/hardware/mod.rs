@@ -156,7 +156,12 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn invalid(&self, span: Option<std::ops::Range<usize>>, field: &str, message: String) -> HardwareError {
+    fn invalid(
+        &self,
+        span: Option<std::ops::Range<usize>>,
+        field: &str,
+        message: String,
+    ) -> HardwareError {
         HardwareError::Invalid {
             file: self.file.to_string(),
             line: span.map_or(0, |s| line_of(self.text, s.start)),
@@ -166,14 +171,24 @@ impl Checker<'_> {
     }
 
     /// Checks provenance and range of one figure; `max` is an inclusive upper bound.
-    fn figure(&mut self, f: &Figure, field: &str, max: Option<f64>, allow_zero: bool) -> Result<f64, HardwareError> {
+    fn figure(
+        &mut self,
+        f: &Figure,
+        field: &str,
+        max: Option<f64>,
+        allow_zero: bool,
+    ) -> Result<f64, HardwareError> {
         let v = *f.value.get_ref();
         let span = Some(f.value.span());
         if !v.is_finite() {
             return Err(self.invalid(span, field, format!("expected a finite number, found {v}")));
         }
         if v < 0.0 || (v == 0.0 && !allow_zero) {
-            let want = if allow_zero { "zero or more" } else { "a positive number" };
+            let want = if allow_zero {
+                "zero or more"
+            } else {
+                "a positive number"
+            };
             return Err(self.invalid(span, field, format!("expected {want}, found {v}")));
         }
         if let Some(m) = max {
@@ -185,7 +200,11 @@ impl Checker<'_> {
             (Some(s), None) if !s.trim().is_empty() => format!("source: {s}"),
             (None, Some(e)) if !e.trim().is_empty() => format!("estimate: {e}"),
             (Some(_), Some(_)) => {
-                return Err(self.invalid(span, field, "give either `source` or `estimate`, not both".into()));
+                return Err(self.invalid(
+                    span,
+                    field,
+                    "give either `source` or `estimate`, not both".into(),
+                ));
             }
             _ => {
                 return Err(self.invalid(
@@ -216,7 +235,9 @@ impl Checker<'_> {
                 self.invalid(
                     Some(f.value.span()),
                     &name,
-                    format!("unknown dtype `{k}`; expected one of f32, f16, bf16, fp8, i8, i4, i32"),
+                    format!(
+                        "unknown dtype `{k}`; expected one of f32, f16, bf16, fp8, i8, i4, i32"
+                    ),
                 )
             })?;
             t.set(d, self.figure(f, &name, None, false)? * scale);
@@ -271,7 +292,10 @@ impl Hardware {
             })?;
             return Ok((local.display().to_string(), text));
         }
-        match crate::embedded::HARDWARE_DB.iter().find(|(f, _)| *f == file) {
+        match crate::embedded::HARDWARE_DB
+            .iter()
+            .find(|(f, _)| *f == file)
+        {
             Some((f, text)) => Ok((format!("hardware-db/{f}"), text.to_string())),
             None => Err(HardwareError::NotFound {
                 name: name.to_string(),
@@ -287,7 +311,11 @@ impl Hardware {
             provenance: Vec::new(),
         };
         if raw.memory.is_empty() {
-            return Err(ck.invalid(None, "memory", "a device needs at least one [[memory]] level".into()));
+            return Err(ck.invalid(
+                None,
+                "memory",
+                "a device needs at least one [[memory]] level".into(),
+            ));
         }
         if raw.memory.len() > MAX_LEVELS {
             return Err(ck.invalid(
@@ -305,12 +333,25 @@ impl Hardware {
             let n = m.name.get_ref().trim().to_string();
             let f = format!("memory[{n}]");
             if n.is_empty() {
-                return Err(ck.invalid(Some(m.name.span()), "memory.name", "name must not be empty".into()));
+                return Err(ck.invalid(
+                    Some(m.name.span()),
+                    "memory.name",
+                    "name must not be empty".into(),
+                ));
             }
             if !names.insert(n.clone()) {
-                return Err(ck.invalid(Some(m.name.span()), &format!("{f}.name"), format!("duplicate memory level `{n}`")));
+                return Err(ck.invalid(
+                    Some(m.name.span()),
+                    &format!("{f}.name"),
+                    format!("duplicate memory level `{n}`"),
+                ));
             }
-            let capacity = ck.figure(&m.capacity_bytes, &format!("{f}.capacity_bytes"), None, false)?;
+            let capacity = ck.figure(
+                &m.capacity_bytes,
+                &format!("{f}.capacity_bytes"),
+                None,
+                false,
+            )?;
             let usable = match &m.usable_bytes {
                 Some(u) => ck.figure(u, &format!("{f}.usable_bytes"), Some(capacity), false)?,
                 None => capacity,
@@ -320,7 +361,8 @@ impl Hardware {
                 capacity_bytes: capacity,
                 usable_bytes: usable,
                 bytes_per_s: ck.figure(&m.bytes_per_s, &format!("{f}.bytes_per_s"), None, false)?,
-                j_per_byte: ck.figure(&m.pj_per_byte, &format!("{f}.pj_per_byte"), None, true)? * 1e-12,
+                j_per_byte: ck.figure(&m.pj_per_byte, &format!("{f}.pj_per_byte"), None, true)?
+                    * 1e-12,
             });
         }
         let mut units = Vec::new();
@@ -329,18 +371,31 @@ impl Hardware {
             let n = u.name.get_ref().trim().to_string();
             let f = format!("unit[{n}]");
             if n.is_empty() {
-                return Err(ck.invalid(Some(u.name.span()), "unit.name", "name must not be empty".into()));
+                return Err(ck.invalid(
+                    Some(u.name.span()),
+                    "unit.name",
+                    "name must not be empty".into(),
+                ));
             }
             if !unames.insert(n.clone()) {
-                return Err(ck.invalid(Some(u.name.span()), &format!("{f}.name"), format!("duplicate unit `{n}`")));
+                return Err(ck.invalid(
+                    Some(u.name.span()),
+                    &format!("{f}.name"),
+                    format!("duplicate unit `{n}`"),
+                ));
             }
             let count = ck.figure(&u.count, &format!("{f}.count"), None, false)?;
             let clock_hz = ck.figure(&u.clock_hz, &format!("{f}.clock_hz"), None, false)?;
             let peak = ck.dtype_table(&u.peak_ops_per_s, &format!("{f}.peak_ops_per_s"), 1.0)?;
             if peak.iter().next().is_none() {
-                return Err(ck.invalid(Some(u.name.span()), &format!("{f}.peak_ops_per_s"), "needs at least one dtype".into()));
+                return Err(ck.invalid(
+                    Some(u.name.span()),
+                    &format!("{f}.peak_ops_per_s"),
+                    "needs at least one dtype".into(),
+                ));
             }
-            let mut vector_peak = ck.dtype_table(&u.vector_ops_per_s, &format!("{f}.vector_ops_per_s"), 1.0)?;
+            let mut vector_peak =
+                ck.dtype_table(&u.vector_ops_per_s, &format!("{f}.vector_ops_per_s"), 1.0)?;
             for (d, v) in peak.iter() {
                 if vector_peak.get(d).is_none() {
                     vector_peak.set(d, v);
@@ -357,13 +412,21 @@ impl Hardware {
                 }
             }
             if u.memory.is_empty() {
-                return Err(ck.invalid(Some(u.name.span()), &format!("{f}.memory"), "a unit must reach at least one memory level".into()));
+                return Err(ck.invalid(
+                    Some(u.name.span()),
+                    &format!("{f}.memory"),
+                    "a unit must reach at least one memory level".into(),
+                ));
             }
             let mut reach = Vec::new();
             for m in &u.memory {
                 match memories.iter().position(|x| x.name == *m.get_ref()) {
                     Some(i) if reach.contains(&i) => {
-                        return Err(ck.invalid(Some(m.span()), &format!("{f}.memory"), format!("memory level `{}` listed twice", m.get_ref())));
+                        return Err(ck.invalid(
+                            Some(m.span()),
+                            &format!("{f}.memory"),
+                            format!("memory level `{}` listed twice", m.get_ref()),
+                        ));
                     }
                     Some(i) => reach.push(i),
                     None => {
@@ -373,7 +436,11 @@ impl Hardware {
                             format!(
                                 "memory level `{}` does not exist; the device has: {}",
                                 m.get_ref(),
-                                memories.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
+                                memories
+                                    .iter()
+                                    .map(|x| x.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ),
                         ));
                     }
@@ -388,26 +455,48 @@ impl Hardware {
                 vector_peak,
                 j_per_op,
                 reach,
-                compute_efficiency: ck.figure(&u.compute_efficiency, &format!("{f}.compute_efficiency"), Some(1.0), false)?,
-                bandwidth_efficiency: ck.figure(&u.bandwidth_efficiency, &format!("{f}.bandwidth_efficiency"), Some(1.0), false)?,
-                kernel_overhead_s: ck.figure(&u.kernel_overhead_s, &format!("{f}.kernel_overhead_s"), None, true)?,
+                compute_efficiency: ck.figure(
+                    &u.compute_efficiency,
+                    &format!("{f}.compute_efficiency"),
+                    Some(1.0),
+                    false,
+                )?,
+                bandwidth_efficiency: ck.figure(
+                    &u.bandwidth_efficiency,
+                    &format!("{f}.bandwidth_efficiency"),
+                    Some(1.0),
+                    false,
+                )?,
+                kernel_overhead_s: ck.figure(
+                    &u.kernel_overhead_s,
+                    &format!("{f}.kernel_overhead_s"),
+                    None,
+                    true,
+                )?,
                 params: u.params.clone().unwrap_or_default(),
             });
         }
         let static_w = ck.figure(&raw.power.static_w, "power.static_w", None, true)?;
         let default_unit = match &raw.device.default_unit {
             None => 0,
-            Some(d) => units.iter().position(|u| u.name == *d.get_ref()).ok_or_else(|| {
-                ck.invalid(
-                    Some(d.span()),
-                    "device.default_unit",
-                    format!("no unit named `{}`", d.get_ref()),
-                )
-            })?,
+            Some(d) => units
+                .iter()
+                .position(|u| u.name == *d.get_ref())
+                .ok_or_else(|| {
+                    ck.invalid(
+                        Some(d.span()),
+                        "device.default_unit",
+                        format!("no unit named `{}`", d.get_ref()),
+                    )
+                })?,
         };
         let name = raw.device.name.get_ref().trim().to_string();
         if name.is_empty() {
-            return Err(ck.invalid(Some(raw.device.name.span()), "device.name", "name must not be empty".into()));
+            return Err(ck.invalid(
+                Some(raw.device.name.span()),
+                "device.name",
+                "name must not be empty".into(),
+            ));
         }
         Ok(Hardware {
             name,
@@ -425,17 +514,27 @@ impl Hardware {
     pub fn unit_index(&self, name: Option<&str>) -> Result<usize, HardwareError> {
         match name {
             None => Ok(self.default_unit),
-            Some(n) => self.units.iter().position(|u| u.name == n).ok_or_else(|| HardwareError::NoSuchUnit {
-                device: self.name.clone(),
-                unit: n.to_string(),
-                units: self.units.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(", "),
+            Some(n) => self.units.iter().position(|u| u.name == n).ok_or_else(|| {
+                HardwareError::NoSuchUnit {
+                    device: self.name.clone(),
+                    unit: n.to_string(),
+                    units: self
+                        .units
+                        .iter()
+                        .map(|u| u.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }
             }),
         }
     }
 
     /// The outermost memory level a unit reaches (its main memory).
     pub fn main_memory(&self, unit: usize) -> &MemoryLevel {
-        &self.memories[*self.units[unit].reach.last().expect("validated: units reach memory")]
+        &self.memories[*self.units[unit]
+            .reach
+            .last()
+            .expect("validated: units reach memory")]
     }
 }
 

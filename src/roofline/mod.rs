@@ -121,7 +121,12 @@ pub fn residency(hw: &Hardware, unit: usize, graph: &Graph) -> Residency {
 }
 
 impl CostModel for Roofline<'_> {
-    fn cost(&self, graph: &Graph, residency: &Residency, op_id: OpId) -> Result<Ledger, Infeasible> {
+    fn cost(
+        &self,
+        graph: &Graph,
+        residency: &Residency,
+        op_id: OpId,
+    ) -> Result<Ledger, Infeasible> {
         let unit = &self.hw.units[self.unit];
         let op = graph.op(op_id);
         let table = match op.kind.engine() {

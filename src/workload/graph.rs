@@ -188,8 +188,7 @@ impl Conv2d {
     }
     /// Multiply-accumulates: N·Cout·Ho·Wo·(Cin/groups)·kh·kw.
     pub fn macs(&self) -> f64 {
-        (self.n * self.c_out * self.out_h() * self.out_w() * (self.c_in / self.groups))
-            as f64
+        (self.n * self.c_out * self.out_h() * self.out_w() * (self.c_in / self.groups)) as f64
             * (self.kh * self.kw) as f64
     }
     /// True when every input channel is its own group.
@@ -272,7 +271,7 @@ pub const FLOPS_PER_MAC: f64 = 2.0;
 
 /// The closed set of operations archscope models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case", tag = "op")]
+#[serde(rename_all = "snake_case", tag = "type")]
 pub enum OpKind {
     /// C[b,m,n] = A[b,m,k]·B[b,k,n] (+ bias). Linear layers are `batch = 1` with a weight B.
     MatMul {
@@ -476,9 +475,7 @@ impl OpKind {
             OpKind::Rope { elems } => ROPE_FLOPS_PER_ELEM * elems as f64,
             OpKind::Attention { part, shape } => match part {
                 AttnPart::Softmax => {
-                    SOFTMAX_FLOPS_PER_ELEM
-                        * shape.pairs()
-                        * (shape.batch * shape.q_heads) as f64
+                    SOFTMAX_FLOPS_PER_ELEM * shape.pairs() * (shape.batch * shape.q_heads) as f64
                 }
                 _ => mac_flops,
             },
@@ -493,11 +490,7 @@ impl OpKind {
                 gated,
                 ..
             } => {
-                let act = if gated {
-                    EltOp::SwiGlu
-                } else {
-                    EltOp::Gelu
-                };
+                let act = if gated { EltOp::SwiGlu } else { EltOp::Gelu };
                 mac_flops + act.flops_per_elem() * (tokens * top_k * ffn) as f64
             }
         }
@@ -646,13 +639,7 @@ impl Op {
     /// Total bytes read and written.
     pub fn bytes(&self, g: &Graph) -> (f64, f64) {
         let (mut r, mut w) = (0.0, 0.0);
-        self.for_each_access(g, |a| {
-            if a.write {
-                w += a.bytes
-            } else {
-                r += a.bytes
-            }
-        });
+        self.for_each_access(g, |a| if a.write { w += a.bytes } else { r += a.bytes });
         (r, w)
     }
 }

@@ -539,9 +539,12 @@ impl<'a> Builder<'a> {
 
         // Embedding table and (possibly shared) LM head.
         let embed_w = self.weight("embed_tokens.weight".into(), &[c.vocab, h], q.embed);
-        let ids = self
-            .g
-            .add_tensor("input_ids", &[b, new_tokens], Storage::plain(DType::I32), Role::Input);
+        let ids = self.g.add_tensor(
+            "input_ids",
+            &[b, new_tokens],
+            Storage::plain(DType::I32),
+            Role::Input,
+        );
         let mut x = self.act("embed.out".into(), &[t, h]);
         self.g.add_op(
             "embed_tokens",
@@ -560,9 +563,39 @@ impl<'a> Builder<'a> {
             let li = Some(l as u32);
             let p = format!("layers.{l}");
             let xn = self.norm(&format!("{p}.input_norm"), li, x, t);
-            let qp = self.linear(&format!("{p}.attn.q_proj"), li, xn, t, h, c.q_dim(), q.weights, c.qkv_bias, q.linear_compute);
-            let kp = self.linear(&format!("{p}.attn.k_proj"), li, xn, t, h, c.kv_dim(), q.weights, c.qkv_bias, q.linear_compute);
-            let vp = self.linear(&format!("{p}.attn.v_proj"), li, xn, t, h, c.kv_dim(), q.weights, c.qkv_bias, q.linear_compute);
+            let qp = self.linear(
+                &format!("{p}.attn.q_proj"),
+                li,
+                xn,
+                t,
+                h,
+                c.q_dim(),
+                q.weights,
+                c.qkv_bias,
+                q.linear_compute,
+            );
+            let kp = self.linear(
+                &format!("{p}.attn.k_proj"),
+                li,
+                xn,
+                t,
+                h,
+                c.kv_dim(),
+                q.weights,
+                c.qkv_bias,
+                q.linear_compute,
+            );
+            let vp = self.linear(
+                &format!("{p}.attn.v_proj"),
+                li,
+                xn,
+                t,
+                h,
+                c.kv_dim(),
+                q.weights,
+                c.qkv_bias,
+                q.linear_compute,
+            );
             let qr = self.act(format!("{p}.attn.rope.q"), &[t, c.q_dim()]);
             let kr = self.act(format!("{p}.attn.rope.k"), &[t, c.kv_dim()]);
             self.g.add_op(
@@ -634,15 +667,62 @@ impl<'a> Builder<'a> {
                     li,
                 );
             }
-            let o = self.linear(&format!("{p}.attn.o_proj"), li, ctx, t, c.q_dim(), h, q.weights, c.o_bias, q.linear_compute);
-            let x2 = self.eltwise(&format!("{p}.attn.residual"), li, EltOp::Add, &[x, o], &[t, h]);
+            let o = self.linear(
+                &format!("{p}.attn.o_proj"),
+                li,
+                ctx,
+                t,
+                c.q_dim(),
+                h,
+                q.weights,
+                c.o_bias,
+                q.linear_compute,
+            );
+            let x2 = self.eltwise(
+                &format!("{p}.attn.residual"),
+                li,
+                EltOp::Add,
+                &[x, o],
+                &[t, h],
+            );
             let xn2 = self.norm(&format!("{p}.post_attn_norm"), li, x2, t);
             let mlp_out = match c.moe {
                 None => {
-                    let gt = self.linear(&format!("{p}.mlp.gate_proj"), li, xn2, t, h, c.ffn, q.weights, c.mlp_bias, q.linear_compute);
-                    let up = self.linear(&format!("{p}.mlp.up_proj"), li, xn2, t, h, c.ffn, q.weights, c.mlp_bias, q.linear_compute);
-                    let a = self.eltwise(&format!("{p}.mlp.act"), li, c.act, &[gt, up], &[t, c.ffn]);
-                    self.linear(&format!("{p}.mlp.down_proj"), li, a, t, c.ffn, h, q.weights, c.mlp_bias, q.linear_compute)
+                    let gt = self.linear(
+                        &format!("{p}.mlp.gate_proj"),
+                        li,
+                        xn2,
+                        t,
+                        h,
+                        c.ffn,
+                        q.weights,
+                        c.mlp_bias,
+                        q.linear_compute,
+                    );
+                    let up = self.linear(
+                        &format!("{p}.mlp.up_proj"),
+                        li,
+                        xn2,
+                        t,
+                        h,
+                        c.ffn,
+                        q.weights,
+                        c.mlp_bias,
+                        q.linear_compute,
+                    );
+                    let a =
+                        self.eltwise(&format!("{p}.mlp.act"), li, c.act, &[gt, up], &[t, c.ffn]);
+                    self.linear(
+                        &format!("{p}.mlp.down_proj"),
+                        li,
+                        a,
+                        t,
+                        c.ffn,
+                        h,
+                        q.weights,
+                        c.mlp_bias,
+                        q.linear_compute,
+                    )
                 }
                 Some((e, k)) => {
                     let wr = self.weight(format!("{p}.moe.router.weight"), &[e, h], q.weights);
@@ -660,9 +740,21 @@ impl<'a> Builder<'a> {
                         q.linear_compute,
                         li,
                     );
-                    let wg = self.weight(format!("{p}.moe.experts.gate.weight"), &[e, c.ffn, h], q.weights);
-                    let wu = self.weight(format!("{p}.moe.experts.up.weight"), &[e, c.ffn, h], q.weights);
-                    let wd = self.weight(format!("{p}.moe.experts.down.weight"), &[e, h, c.ffn], q.weights);
+                    let wg = self.weight(
+                        format!("{p}.moe.experts.gate.weight"),
+                        &[e, c.ffn, h],
+                        q.weights,
+                    );
+                    let wu = self.weight(
+                        format!("{p}.moe.experts.up.weight"),
+                        &[e, c.ffn, h],
+                        q.weights,
+                    );
+                    let wd = self.weight(
+                        format!("{p}.moe.experts.down.weight"),
+                        &[e, h, c.ffn],
+                        q.weights,
+                    );
                     let y = self.act(format!("{p}.moe.out"), &[t, h]);
                     self.g.add_op(
                         format!("{p}.moe.experts"),
@@ -682,7 +774,13 @@ impl<'a> Builder<'a> {
                     y
                 }
             };
-            x = self.eltwise(&format!("{p}.mlp.residual"), li, EltOp::Add, &[x2, mlp_out], &[t, h]);
+            x = self.eltwise(
+                &format!("{p}.mlp.residual"),
+                li,
+                EltOp::Add,
+                &[x2, mlp_out],
+                &[t, h],
+            );
         }
 
         // Only the last position of each sequence produces logits.
@@ -704,9 +802,12 @@ impl<'a> Builder<'a> {
         } else {
             self.weight("lm_head.weight".into(), &[c.vocab, h], q.head)
         };
-        let logits = self
-            .g
-            .add_tensor("logits", &[b, c.vocab], Storage::plain(q.float), Role::Output);
+        let logits = self.g.add_tensor(
+            "logits",
+            &[b, c.vocab],
+            Storage::plain(q.float),
+            Role::Output,
+        );
         let head_compute = if q.head.dtype.is_float() {
             q.float
         } else {

@@ -1,0 +1,56 @@
+//! Times one phase evaluation of `score` for llama-1b (target: under 50 µs), and the class-
+//! collapsed total that sweeps use.
+
+use archscope::cost::{CostModel, evaluate, evaluate_total};
+use archscope::hardware::Hardware;
+use archscope::roofline::{Mode, Roofline};
+use archscope::workload::{Phase, QuantScheme, load_llm};
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+
+fn bench(c: &mut Criterion) {
+    let hw = Hardware::load("pixel8").unwrap();
+    let m = load_llm("llama-1b").unwrap();
+    let q = QuantScheme::parse("fp16").unwrap();
+    let unit = hw.unit_index(None).unwrap();
+    for (label, phase) in [
+        ("decode L1024", Phase::Decode { context: 1024 }),
+        ("prefill P512", Phase::Prefill { prompt: 512 }),
+    ] {
+        let g = m.build(&q, phase, 1);
+        let model = Roofline::new(&hw, unit, Mode::Calibrated);
+        c.bench_function(
+            &format!("score llama-1b {label}: residency + every op"),
+            |b| {
+                b.iter(|| {
+                    let res = model.residency(black_box(&g));
+                    evaluate(&model as &dyn CostModel, &g, &res).unwrap().total
+                })
+            },
+        );
+        let res = model.residency(&g);
+        let classes = g.op_classes();
+        c.bench_function(
+            &format!("score llama-1b {label}: total over op classes"),
+            |b| {
+                b.iter(|| {
+                    evaluate_total(&model as &dyn CostModel, black_box(&g), &res, &classes).unwrap()
+                })
+            },
+        );
+    }
+    c.bench_function("build llama-1b decode graph", |b| {
+        b.iter(|| {
+            m.build(
+                &q,
+                Phase::Decode {
+                    context: black_box(1024),
+                },
+                1,
+            )
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what archscope's build needs on a fresh Debian/Ubuntu machine, and says what it does.
+# Safe to run again: it installs only what is missing.
+#   - cmake and libclang-dev: good_lp's HiGHS backend compiles HiGHS from source (cmake) and
+#     generates its bindings with bindgen (libclang).
+#   - a Rust toolchain, via rustup, if cargo is absent.
+# With --chromium it also installs Debian's chromium, used by the report rendering test.
+set -euo pipefail
+
+want_chromium=0
+for a in "$@"; do
+  case "$a" in
+    --chromium) want_chromium=1 ;;
+    *) echo "bootstrap: unknown option $a" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+if ! ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 && ! ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 && ! ls /usr/lib/aarch64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
+  missing+=(libclang-dev)
+fi
+command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+pkg-config --exists fontconfig 2>/dev/null || missing+=(libfontconfig1-dev pkg-config)
+if [ "$want_chromium" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  missing+=(chromium)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]} with apt-get"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+  echo "bootstrap: system packages already present"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "bootstrap: installing the Rust toolchain with rustup"
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+  # shellcheck disable=SC1091
+  . "$HOME/.cargo/env"
+fi
+echo "bootstrap: ready ($(cargo --version))"

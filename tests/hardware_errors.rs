@@ -1,0 +1,255 @@
+//! Bad hardware and model files get clear errors naming file, line and field; every shipped file
+//! is valid.
+
+use archscope::hardware::{Hardware, HardwareError, known_devices};
+use archscope::workload::{LlmConfig, ModelError, known_models, load_llm};
+
+const GOOD: &str = r#"
+[device]
+name = "toy"
+description = "a toy device"
+
+[[unit]]
+name = "npu"
+kind = "npu"
+count = { value = 1, source = "test" }
+clock_hz = { value = 1e9, source = "test" }
+memory = ["sram", "dram"]
+compute_efficiency = { value = 0.5, source = "test" }
+bandwidth_efficiency = { value = 0.5, source = "test" }
+kernel_overhead_s = { value = 0, source = "test" }
+[unit.peak_ops_per_s]
+i8 = { value = 4e12, source = "test" }
+[unit.pj_per_op]
+i8 = { value = 0.5, source = "test" }
+
+[[memory]]
+name = "sram"
+capacity_bytes = { value = 8e6, source = "test" }
+bytes_per_s = { value = 1e12, source = "test" }
+pj_per_byte = { value = 1, source = "test" }
+
+[[memory]]
+name = "dram"
+capacity_bytes = { value = 8e9, source = "test" }
+bytes_per_s = { value = 50e9, source = "test" }
+pj_per_byte = { value = 40, source = "test" }
+
+[power]
+static_w = { value = 0.5, source = "test" }
+"#;
+
+fn err(text: &str) -> HardwareError {
+    Hardware::from_toml_str(text, "bad.toml").expect_err("should be rejected")
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle")
+        + 1
+}
+
+#[test]
+fn the_good_file_is_good() {
+    let h = Hardware::from_toml_str(GOOD, "good.toml").unwrap();
+    assert_eq!(h.units[0].reach, vec![0, 1]);
+    assert_eq!(h.memories[1].j_per_byte, 40e-12);
+}
+
+#[test]
+fn unknown_field_names_line() {
+    let text = GOOD.replace("kind = \"npu\"", "kind = \"npu\"\nbandwith_bytes_per_s = 3");
+    let e = err(&text);
+    let s = e.to_string();
+    assert!(
+        s.starts_with(&format!("bad.toml:{}:", line_of(&text, "bandwith"))),
+        "{s}"
+    );
+    assert!(s.contains("bandwith_bytes_per_s"), "{s}");
+}
+
+#[test]
+fn missing_field_is_named() {
+    let text = GOOD.replace("clock_hz = { value = 1e9, source = \"test\" }\n", "");
+    let s = err(&text).to_string();
+    assert!(s.contains("clock_hz"), "{s}");
+}
+
+#[test]
+fn zero_negative_and_nan_are_rejected_with_line_and_field() {
+    for (bad, why) in [
+        ("bytes_per_s = { value = 0, source = \"test\" }", "positive"),
+        (
+            "bytes_per_s = { value = -5e10, source = \"test\" }",
+            "positive",
+        ),
+        ("bytes_per_s = { value = nan, source = \"test\" }", "finite"),
+    ] {
+        let text = GOOD.replacen("bytes_per_s = { value = 50e9, source = \"test\" }", bad, 1);
+        match err(&text) {
+            HardwareError::Invalid {
+                file,
+                line,
+                field,
+                message,
+            } => {
+                assert_eq!(file, "bad.toml");
+                assert_eq!(line, line_of(&text, bad));
+                assert_eq!(field, "memory[dram].bytes_per_s");
+                assert!(message.contains(why), "{message}");
+            }
+            other => panic!("wrong error {other}"),
+        }
+    }
+}
+
+#[test]
+fn efficiency_above_one_is_rejected() {
+    let text = GOOD.replace(
+        "compute_efficiency = { value = 0.5",
+        "compute_efficiency = { value = 1.5",
+    );
+    let s = err(&text).to_string();
+    assert!(
+        s.contains("unit[npu].compute_efficiency") && s.contains("at most 1"),
+        "{s}"
+    );
+}
+
+#[test]
+fn figures_need_provenance() {
+    let text = GOOD.replace(
+        "static_w = { value = 0.5, source = \"test\" }",
+        "static_w = { value = 0.5 }",
+    );
+    let s = err(&text).to_string();
+    assert!(s.contains("power.static_w") && s.contains("source"), "{s}");
+    let both = GOOD.replace(
+        "static_w = { value = 0.5, source = \"test\" }",
+        "static_w = { value = 0.5, source = \"a\", estimate = \"b\" }",
+    );
+    assert!(err(&both).to_string().contains("not both"));
+}
+
+#[test]
+fn duplicate_names_are_rejected() {
+    let text = GOOD.replace("name = \"sram\"", "name = \"dram\"");
+    let s = err(&text).to_string();
+    assert!(s.contains("duplicate memory level `dram`"), "{s}");
+    // reported at the second occurrence
+    let second = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("name = \"dram\""))
+        .last()
+        .unwrap()
+        .0
+        + 1;
+    assert!(s.starts_with(&format!("bad.toml:{second}:")), "{s}");
+}
+
+#[test]
+fn unit_reaching_missing_level_is_rejected() {
+    let text = GOOD.replace(
+        "memory = [\"sram\", \"dram\"]",
+        "memory = [\"sram\", \"hbm\"]",
+    );
+    let s = err(&text).to_string();
+    assert!(
+        s.contains("`hbm` does not exist") && s.contains("unit[npu].memory"),
+        "{s}"
+    );
+    assert!(
+        s.starts_with(&format!("bad.toml:{}:", line_of(&text, "\"hbm\""))),
+        "{s}"
+    );
+}
+
+#[test]
+fn unknown_dtype_and_missing_energy_are_rejected() {
+    let text = GOOD.replace("i8 = { value = 4e12", "int7 = { value = 4e12");
+    assert!(err(&text).to_string().contains("unknown dtype `int7`"));
+    let text = GOOD.replace("i8 = { value = 0.5, source = \"test\" }", "");
+    assert!(err(&text).to_string().contains("pj_per_op"));
+}
+
+#[test]
+fn every_shipped_device_is_valid_and_sourced() {
+    let devices = known_devices();
+    assert!(devices.contains(&"pixel8") && devices.contains(&"a100-80gb"));
+    for d in devices {
+        let h = Hardware::load(d).unwrap_or_else(|e| panic!("{d}: {e}"));
+        assert_eq!(h.name, d, "device.name must equal the file's short name");
+        for p in &h.provenance {
+            assert!(
+                p.note.len() > 12,
+                "{d}: {} has a thin note: {}",
+                p.field,
+                p.note
+            );
+        }
+    }
+}
+
+#[test]
+fn hw_resolves_path_file_name_and_short_name() {
+    let a = Hardware::load("pixel8").unwrap();
+    let b = Hardware::load("pixel8.toml").unwrap();
+    let c = Hardware::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/hardware-db/pixel8.toml"
+    ))
+    .unwrap();
+    assert_eq!(
+        (a.name.as_str(), b.name.as_str(), c.name.as_str()),
+        ("pixel8", "pixel8", "pixel8")
+    );
+    assert!(matches!(
+        Hardware::load("no-such-device"),
+        Err(HardwareError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn bad_model_configs_get_clear_errors() {
+    let e = LlmConfig::from_json(
+        "{\"model_type\": \"llama\", \"hidden_size\": 64}",
+        "m.json",
+        "m",
+    )
+    .unwrap_err();
+    assert!(matches!(e, ModelError::Json { .. }));
+    assert!(e.to_string().starts_with("m.json:1:"), "{e}");
+    assert!(e.to_string().contains("intermediate_size"), "{e}");
+    let base = r#"{"model_type":"llama","hidden_size":64,"intermediate_size":128,
+        "num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":3,"vocab_size":100}"#;
+    let e = LlmConfig::from_json(base, "m.json", "m").unwrap_err();
+    assert!(e.to_string().contains("field `num_key_value_heads`"), "{e}");
+    let e =
+        LlmConfig::from_json(&base.replace("\"llama\"", "\"gpt2\""), "m.json", "m").unwrap_err();
+    assert!(e.to_string().contains("`gpt2` is not supported"), "{e}");
+    let e = LlmConfig::from_json(
+        &base.replace("\"hidden_size\":64", "\"hidden_size\":0"),
+        "m.json",
+        "m",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("hidden_size"), "{e}");
+    assert!(matches!(
+        load_llm("no-such-model"),
+        Err(ModelError::NotFound { .. })
+    ));
+    let e = LlmConfig::from_json("{\"model_type\": ", "m.json", "m").unwrap_err();
+    assert!(e.to_string().starts_with("m.json:1:"), "{e}");
+}
+
+#[test]
+fn every_shipped_model_loads() {
+    let models = known_models();
+    assert!(models.len() >= 11);
+    for m in models {
+        let c = load_llm(m).unwrap_or_else(|e| panic!("{m}: {e}"));
+        assert!(c.param_count() > 100_000_000, "{m}");
+    }
+}
