@@ -2,9 +2,9 @@
 //! derive the LLM metrics (TTFT, TPOT, tokens/s, J/token) and the memory footprint. Also renders
 //! the result as a table, JSON or CSV for `archscope score`.
 
-use crate::cost::{Bound, CostModel, Evaluation, Infeasible, Ledger, evaluate};
+use crate::cost::{Bound, Evaluation, Infeasible, Ledger, SelectError, evaluate, model_for};
 use crate::hardware::Hardware;
-use crate::roofline::{Mode, Roofline};
+use crate::roofline::{Mode, residency};
 use crate::workload::{Graph, LlmConfig, Phase, QuantScheme};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -101,6 +101,9 @@ pub enum ScoreError {
     /// A phase cannot run on the unit.
     #[error("infeasible: {0}")]
     Infeasible(#[from] Infeasible),
+    /// The unit names an unknown cost model.
+    #[error(transparent)]
+    Model(#[from] SelectError),
     /// A request that makes no sense.
     #[error("{0}")]
     Request(String),
@@ -130,16 +133,17 @@ pub fn footprint(hw: &Hardware, unit: usize, graphs: &[&Graph]) -> Footprint {
     }
 }
 
-/// Prices one graph with the roofline on `unit`.
+/// Prices one graph on `unit` with the unit's cost model (see [`model_for`]) and the roofline's
+/// placement policy.
 pub fn score_graph(
     hw: &Hardware,
     unit: usize,
     mode: Mode,
     graph: &Graph,
-) -> Result<Evaluation, Infeasible> {
-    let model = Roofline::new(hw, unit, mode);
-    let residency = model.residency(graph);
-    evaluate(&model as &dyn CostModel, graph, &residency)
+) -> Result<Evaluation, ScoreError> {
+    let model = model_for(hw, unit, mode)?;
+    let res = residency(hw, unit, graph);
+    Ok(evaluate(model.as_ref(), graph, &res)?)
 }
 
 /// Scores an LLM.

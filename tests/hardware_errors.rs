@@ -253,3 +253,24 @@ fn every_shipped_model_loads() {
         assert!(c.param_count() > 100_000_000, "{m}");
     }
 }
+
+#[test]
+fn unknown_cost_model_is_a_clear_error() {
+    use archscope::cost::model_for;
+    use archscope::roofline::Mode;
+    let text = GOOD.replace(
+        "[unit.peak_ops_per_s]",
+        "[unit.params]\nmodel = \"warp-drive\"\n[unit.peak_ops_per_s]",
+    );
+    let h = Hardware::from_toml_str(&text, "toy.toml").unwrap();
+    let e = model_for(&h, 0, Mode::Calibrated)
+        .err()
+        .expect("unknown model must be rejected");
+    let s = e.to_string();
+    assert!(
+        s.contains("toy.toml") && s.contains("`npu`") && s.contains("warp-drive"),
+        "{s}"
+    );
+    let good = Hardware::from_toml_str(GOOD, "good.toml").unwrap();
+    assert!(model_for(&good, 0, Mode::Calibrated).is_ok());
+}

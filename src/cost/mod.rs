@@ -3,8 +3,10 @@
 //! evaluation that sums ledgers.
 
 mod ledger;
+mod select;
 
 pub use ledger::{Bound, Ledger};
+pub use select::{MODELS, SelectError, model_for};
 
 use crate::hardware::Hardware;
 use crate::workload::{Graph, OpId};

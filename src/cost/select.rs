@@ -1,0 +1,47 @@
+//! Chooses the cost model of a compute unit. The hardware file picks it: a unit's
+//! `params.model` names a cycle model; without it the hierarchical roofline applies. `score` and
+//! `explore` call [`model_for`] and never need to be told which model a unit uses.
+
+use super::CostModel;
+use crate::hardware::Hardware;
+use crate::roofline::{Mode, Roofline};
+
+/// Errors choosing a cost model.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SelectError {
+    /// `params.model` names a model archscope does not have.
+    #[error(
+        "{file}: unit `{unit}`: params.model = `{model}` is not a known cost model; expected one of: {known}"
+    )]
+    UnknownModel {
+        /// Hardware file.
+        file: String,
+        /// Unit name.
+        unit: String,
+        /// The value given.
+        model: String,
+        /// Known models.
+        known: String,
+    },
+}
+
+/// Names accepted in `params.model`.
+pub const MODELS: &[&str] = &["roofline"];
+
+/// The cost model of unit `unit` of `hw`.
+pub fn model_for(
+    hw: &Hardware,
+    unit: usize,
+    mode: Mode,
+) -> Result<Box<dyn CostModel + '_>, SelectError> {
+    let u = &hw.units[unit];
+    match u.params.get("model").and_then(|v| v.as_str()) {
+        None | Some("roofline") => Ok(Box::new(Roofline::new(hw, unit, mode))),
+        Some(other) => Err(SelectError::UnknownModel {
+            file: hw.file.clone(),
+            unit: u.name.clone(),
+            model: other.to_string(),
+            known: MODELS.join(", "),
+        }),
+    }
+}
