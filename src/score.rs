@@ -99,7 +99,7 @@ pub enum ScoreError {
     #[error(transparent)]
     Hardware(#[from] crate::hardware::HardwareError),
     /// A phase cannot run on the unit.
-    #[error("infeasible: {0}")]
+    #[error(transparent)]
     Infeasible(#[from] Infeasible),
     /// The unit names an unknown cost model.
     #[error(transparent)]

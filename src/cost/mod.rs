@@ -14,7 +14,7 @@ use serde::Serialize;
 
 /// Why an op cannot run on a unit. A value, not an error: sweeps keep such points and show why.
 #[derive(Clone, Debug, PartialEq, Serialize, thiserror::Error)]
-#[error("{reason}")]
+#[error("infeasible: {reason}")]
 pub struct Infeasible {
     /// Readable reason, e.g. "unit `tpu` has no f16 or wider compute".
     pub reason: String,

@@ -1,0 +1,128 @@
+//! The command line end to end: `score` in every format, `hw` and `models`, and clean errors.
+
+use std::process::Command;
+
+fn archscope(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_archscope"))
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run archscope");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn score_json_has_the_documented_fields_and_adds_up() {
+    let (ok, out, err) = archscope(&[
+        "score",
+        "--hw",
+        "a100-80gb.toml",
+        "--model",
+        "llama-1b",
+        "--phase",
+        "decode",
+        "--context",
+        "1024",
+        "--ideal",
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let p = &v["phases"][0];
+    assert_eq!(p["phase"], "decode");
+    let ops = p["ops"].as_array().unwrap();
+    let sum: f64 = ops.iter().map(|o| o["latency_s"].as_f64().unwrap()).sum();
+    let total = p["latency_s"].as_f64().unwrap();
+    assert!((sum - total).abs() < 1e-9 * total);
+    // 2,505,476,612 bytes of HBM traffic at 2,039 GB/s ≈ 1.229 ms (hand roofline).
+    assert!((total * 1e3 - 1.2293).abs() < 5e-4, "{total}");
+    assert_eq!(v["memory"]["fits"], true);
+    assert_eq!(v["hardware"], "a100-80gb");
+}
+
+#[test]
+fn score_table_and_csv() {
+    let (ok, out, err) = archscope(&[
+        "score",
+        "--hw",
+        "pixel8",
+        "--model",
+        "mobilellm-125m",
+        "--prompt",
+        "64",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("-- layer 29") && out.contains("TTFT") && out.contains("TPOT"),
+        "{out}"
+    );
+    let (ok, out, _) = archscope(&[
+        "score",
+        "--hw",
+        "pixel8",
+        "--model",
+        "mobilellm-125m",
+        "--phase",
+        "decode",
+        "--format",
+        "csv",
+    ]);
+    assert!(ok);
+    let mut rows = csv::Reader::from_reader(out.as_bytes());
+    assert_eq!(rows.headers().unwrap().get(1), Some("op"));
+    // embed + 30 layers x 17 ops (norm, q, k, v, rope, kv_append, qk, softmax, av, o, add,
+    // norm, gate, up, act, down, add) + final norm + lm_head
+    assert_eq!(rows.records().count(), 1 + 30 * 17 + 2);
+}
+
+#[test]
+fn errors_are_one_clean_line() {
+    let (ok, _, err) = archscope(&["score", "--hw", "no-such-device", "--model", "llama-1b"]);
+    assert!(!ok);
+    assert!(
+        err.starts_with("error: unknown hardware `no-such-device`"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("backtrace") && !err.contains("panicked"),
+        "{err}"
+    );
+    let dir = std::env::temp_dir().join(format!("archscope-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[device]\nname = \"x\"\ndescription = \"y\"\nfoo = 1\n",
+    )
+    .unwrap();
+    let (ok, _, err) = archscope(&["hw", "check", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("bad.toml:4: unknown field `foo`"), "{err}");
+    let (ok, _, err) = archscope(&[
+        "score", "--hw", "pixel8", "--model", "llama-1b", "--unit", "tpu", "--quant", "fp32",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("infeasible: unit `tpu`"), "{err}");
+}
+
+#[test]
+fn hw_and_models_commands() {
+    let (ok, out, _) = archscope(&["hw", "list"]);
+    assert!(ok && out.contains("pixel8"));
+    let (ok, out, _) = archscope(&["hw", "show", "pixel8"]);
+    assert!(
+        ok && out.contains("provenance") && out.contains("estimate:"),
+        "{out}"
+    );
+    let (ok, out, _) = archscope(&["hw", "check", "hardware-db/a100-80gb.toml"]);
+    assert!(ok && out.contains("ok"), "{out}");
+    let (ok, out, _) = archscope(&["models", "show", "llama-1b"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["params"], 1_235_814_400u64);
+}
