@@ -150,7 +150,8 @@ pub struct LayerReport {
     pub stall_cycles: u64,
     /// `compute_cycles + stall_cycles`.
     pub total_cycles: u64,
-    /// `100 · MACs / (rows · cols · total_cycles)` (SCALE-Sim's "Overall Util %").
+    /// `100 · MACs / (rows · cols · total_cycles)` (SCALE-Sim's "Overall Util %"; equal to it
+    /// when the DRAM bandwidth is unlimited, as in SCALE-Sim's CALC mode).
     pub utilization_pct: f64,
     /// Mean over folds of the fraction of PEs mapped (SCALE-Sim's "Mapping Efficiency %").
     pub mapping_efficiency_pct: f64,

@@ -12,8 +12,9 @@
 //! Conventions copied from SCALE-Sim's reader (`topology_utils.py`, v3.0.0) so that the same
 //! file yields the same layer list:
 //! - the first line is a header and is skipped whatever it contains; blank lines are skipped;
-//! - SCALE-Sim requires a trailing comma on every row (it drops the last field); here a
-//!   trailing comma is optional;
+//! - every row ends with a comma: the text after the last comma is ignored (SCALE-Sim drops
+//!   it; some of its files put a comment there, e.g. `...,1,#dw`); a row that lacks the
+//!   final comma therefore loses its last field and is reported as too short, with a hint;
 //! - a conv layer whose name contains `DP` is a depthwise layer: it is expanded into one layer
 //!   per channel, named `<name>Channel_<i>`, each with 1 channel and the row's filter count;
 //! - the ofmap size is `ceil((H - Fh + S) / S)` (no padding): give pre-padded input sizes.
@@ -352,16 +353,30 @@ pub fn parse_topology(
             line,
             message,
         };
+        if text_line.trim().is_empty() {
+            continue;
+        }
         let mut fields: Vec<&str> = text_line.split(',').map(str::trim).collect();
+        // SCALE-Sim ignores the text after the last comma (`row.split(',')[:-1]`): rows end
+        // with a comma, and some of its files put a comment there (`...,1,#dw`).
+        let after_last_comma = fields.pop().unwrap_or("");
         while fields.last().is_some_and(|f| f.is_empty()) {
             fields.pop();
         }
-        if fields.is_empty() {
-            continue;
+        if fields.is_empty() && after_last_comma.is_empty() {
+            continue; // a row of bare commas
         }
         if fields.len() != names.len() + 1 && fields.len() != names.len() + 2 {
+            let hint = if after_last_comma.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; the text after the last comma (`{after_last_comma}`) is ignored, as \
+                     SCALE-Sim does: end every row with a comma"
+                )
+            };
             return Err(perr(format!(
-                "expected {} fields {expected_cols}, found {}",
+                "expected {} fields {expected_cols} before the last comma, found {}{hint}",
                 names.len() + 1,
                 fields.len()
             )));
@@ -468,13 +483,13 @@ mod tests {
     }
 
     #[test]
-    fn parses_conv_with_dp_expansion_and_optional_trailing_comma() {
+    fn parses_conv_with_dp_expansion_and_text_after_last_comma() {
         let text = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n\
                     a, 10, 10, 3, 3, 8, 16, 1,\n\
                     \n\
                     DP_b, 12, 12, 3, 3, 3, 1, 1,\n\
                     c, 5, 5, 1, 1, 3, 70, 1, 1:1,\n\
-                    d, 5, 5, 1, 1, 3, 70, 2\n";
+                    d, 5, 5, 1, 1, 3, 70, 2,#comment after the last comma\n";
         let ls = parse_conv_topology(text, "t.csv").unwrap();
         let names: Vec<&str> = ls.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(
@@ -517,7 +532,16 @@ mod tests {
         let e = parse_gemm_topology("h\n\nx, 3, 5,\n", "g.csv").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "g.csv:3: expected 4 fields `name, M, N, K` (optionally `, N:M`), found 3"
+            "g.csv:3: expected 4 fields `name, M, N, K` (optionally `, N:M`) before the last \
+             comma, found 3"
+        );
+        // Without the final comma the last field is dropped, as SCALE-Sim does.
+        let e = parse_gemm_topology("h\nx, 3, 5, 7\n", "g.csv").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "g.csv:2: expected 4 fields `name, M, N, K` (optionally `, N:M`) before the last \
+             comma, found 3; the text after the last comma (`7`) is ignored, as SCALE-Sim \
+             does: end every row with a comma"
         );
         let e = parse_conv_topology("h\nx, 2, 2, 3, 3, 1, 1, 1,\n", "c.csv").unwrap_err();
         assert_eq!(
