@@ -194,9 +194,9 @@ impl SystolicConfig {
         Ok(())
     }
 
-    /// SRAM capacity of the ifmap, filter and ofmap buffers, in words.
+    /// SRAM capacity of the ifmap, filter and ofmap buffers, in words (`KiB · 1024 / word_bytes`).
     pub fn sram_words(&self) -> (u64, u64, u64) {
-        let w = |kb: u64| kb * 1024 / self.word_bytes as u64;
+        let w = |kb: u64| kb.saturating_mul(1024) / self.word_bytes.max(1) as u64;
         (
             w(self.ifmap_sram_kb),
             w(self.filter_sram_kb),

@@ -64,11 +64,13 @@ pub fn dram_traffic(cfg: &SystolicConfig, f: &Folding, g: &LoweredGemm) -> DramT
     let c = cfg.cols as u64;
 
     // Sum over column folds of the part of a `T × cols(fc)` tile that overflows `cap`.
-    let col_tiles_excess =
-        |cap: u64| (f.col_folds - 1) * excess(f.t * c, cap) + excess(f.t * f.last_cols, cap);
+    let col_tiles_excess = |cap: u64| {
+        f.col_folds.saturating_sub(1) * excess(f.t * c, cap) + excess(f.t * f.last_cols, cap)
+    };
     // Operand indexed by the row fold only: streamed again for every column fold, keeping
     // at most its active capacity resident between passes.
-    let restreamed = |unique: u64, cap: u64| unique + (f.col_folds - 1) * excess(unique, cap);
+    let restreamed =
+        |unique: u64, cap: u64| unique + f.col_folds.saturating_sub(1) * excess(unique, cap);
 
     let (ifmap, filter, ofmap) = match cfg.dataflow {
         Dataflow::OutputStationary => (
@@ -78,7 +80,7 @@ pub fn dram_traffic(cfg: &SystolicConfig, f: &Folding, g: &LoweredGemm) -> DramT
             },
             // Filter tile K × cols(fc) is reused by every row fold of the column fold.
             DramWords {
-                reads: u_fl + (f.row_folds - 1) * col_tiles_excess(a_fl),
+                reads: u_fl + f.row_folds.saturating_sub(1) * col_tiles_excess(a_fl),
                 writes: 0,
             },
             DramWords {
@@ -89,7 +91,7 @@ pub fn dram_traffic(cfg: &SystolicConfig, f: &Folding, g: &LoweredGemm) -> DramT
         Dataflow::WeightStationary | Dataflow::InputStationary => {
             // Partial-sum tile T × cols(fc) accumulates over the row folds; what does not fit
             // is written out and read back once per extra row fold.
-            let spill = (f.row_folds - 1) * col_tiles_excess(a_of);
+            let spill = f.row_folds.saturating_sub(1) * col_tiles_excess(a_of);
             let ofmap = DramWords {
                 reads: spill,
                 writes: u_of + spill,

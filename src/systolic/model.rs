@@ -77,13 +77,14 @@ pub struct Folding {
 impl Folding {
     /// Folds the lowered GEMM for the configured array and dataflow:
     /// OS `(Sr, Sc, T) = (M, N, K)`, WS `(K, N, M)`, IS `(K, M, N)`.
+    /// Meaningful for a validated configuration and layer; never panics on others.
     pub fn new(cfg: &SystolicConfig, g: &LoweredGemm) -> Self {
         let (sr, sc, t) = match cfg.dataflow {
             Dataflow::OutputStationary => (g.m, g.n, g.k),
             Dataflow::WeightStationary => (g.k, g.n, g.m),
             Dataflow::InputStationary => (g.k, g.m, g.n),
         };
-        let (r, c) = (cfg.rows as u64, cfg.cols as u64);
+        let (r, c) = (cfg.rows.max(1) as u64, cfg.cols.max(1) as u64);
         let row_folds = sr.div_ceil(r);
         let col_folds = sc.div_ceil(c);
         Folding {
@@ -92,8 +93,8 @@ impl Folding {
             t,
             row_folds,
             col_folds,
-            last_rows: sr - (row_folds - 1) * r,
-            last_cols: sc - (col_folds - 1) * c,
+            last_rows: sr.saturating_sub(row_folds.saturating_sub(1) * r),
+            last_cols: sc.saturating_sub(col_folds.saturating_sub(1) * c),
         }
     }
 
@@ -191,16 +192,18 @@ fn load_cycles(cfg: &SystolicConfig) -> u64 {
 /// Compute cycles (no memory stalls) of a fold plan in a mode; `None` on overflow.
 pub fn compute_cycles(cfg: &SystolicConfig, f: &Folding, mode: Mode) -> Option<u64> {
     let (r, c) = (cfg.rows as u64, cfg.cols as u64);
-    let fill_drain = r + c - 2;
+    let fill_drain = (r + c).saturating_sub(2);
     let load = load_cycles(cfg);
     match mode {
         // F · (load + T + R + C − 2) − 1
         Mode::ScaleSim => f
             .folds()
             .checked_mul(load + f.t + fill_drain)
-            .map(|x| x - 1),
+            .map(|x| x.saturating_sub(1)),
         // load + (F − 1) · max(T, R) + T + R + C − 2
-        Mode::Pipelined => (f.folds() - 1)
+        Mode::Pipelined => f
+            .folds()
+            .saturating_sub(1)
             .checked_mul(f.t.max(r))?
             .checked_add(load + f.t + fill_drain),
     }
@@ -266,7 +269,7 @@ pub fn simulate_layer(
             // SCALE-Sim does not count these reads.
             let psum_reads = match mode {
                 Mode::ScaleSim => 0,
-                Mode::Pipelined => f.t * f.sc * (f.row_folds - 1),
+                Mode::Pipelined => f.t * f.sc * f.row_folds.saturating_sub(1),
             };
             let (stationary, streamed) = (op(tile, 0), op(stream_rows, 0));
             let out = op(psum_reads, stream_cols);
