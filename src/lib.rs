@@ -8,6 +8,7 @@ pub mod cost;
 pub mod hardware;
 pub mod roofline;
 pub mod score;
+pub mod systolic;
 pub mod workload;
 
 /// Files embedded at build time from `hardware-db/` and `workloads/`.
