@@ -58,6 +58,24 @@ impl<'a> Roofline<'a> {
         self.mode
     }
 
+    /// The longest transfer time over the unit's memory levels for the bytes in `l`, and the
+    /// level it belongs to (`None` when nothing moves).
+    pub fn memory_time(&self, l: &Ledger) -> (f64, Option<usize>) {
+        let unit = &self.hw.units[self.unit];
+        let e_b = match self.mode {
+            Mode::Ideal => 1.0,
+            Mode::Calibrated => unit.bandwidth_efficiency,
+        };
+        let mut best = (0.0, None);
+        for &lvl in &unit.reach {
+            let t = l.bytes[lvl] / (self.hw.memories[lvl].bytes_per_s * e_b);
+            if t > best.0 {
+                best = (t, Some(lvl));
+            }
+        }
+        best
+    }
+
     /// Where tensors live, by the roofline's placement policy (see [`residency`]).
     pub fn residency(&self, graph: &Graph) -> Residency {
         residency(self.hw, self.unit, graph)
@@ -145,13 +163,9 @@ impl CostModel for Roofline<'_> {
                 ),
             })?;
         };
-        let (e_c, e_b, overhead) = match self.mode {
-            Mode::Ideal => (1.0, 1.0, 0.0),
-            Mode::Calibrated => (
-                unit.compute_efficiency,
-                unit.bandwidth_efficiency,
-                unit.kernel_overhead_s,
-            ),
+        let (e_c, overhead) = match self.mode {
+            Mode::Ideal => (1.0, 0.0),
+            Mode::Calibrated => (unit.compute_efficiency, unit.kernel_overhead_s),
         };
         let mut l = Ledger::zero();
         l.flops = op.kind.flops();
@@ -176,21 +190,17 @@ impl CostModel for Roofline<'_> {
                 ),
             });
         }
-        let mut t = t_compute;
-        let mut limit = None;
         for &lvl in &unit.reach {
-            let m = &self.hw.memories[lvl];
-            let tl = l.bytes[lvl] / (m.bytes_per_s * e_b);
-            if tl > t {
-                t = tl;
-                limit = Some(lvl);
-            }
-            l.memory_j += l.bytes[lvl] * m.j_per_byte;
+            l.memory_j += l.bytes[lvl] * self.hw.memories[lvl].j_per_byte;
         }
-        match limit {
-            None => l.compute_bound_s = t,
-            Some(lvl) => l.memory_bound_s[lvl] = t,
-        }
+        let (t_mem, level) = self.memory_time(&l);
+        let t = if t_compute >= t_mem {
+            l.compute_bound_s = t_compute;
+            t_compute
+        } else {
+            l.memory_bound_s[level.expect("memory time > 0 has a level")] = t_mem;
+            t_mem
+        };
         l.overhead_s = overhead;
         l.latency_s = t + overhead;
         l.compute_j = l.flops * unit.j_per_op.get(dtype).unwrap_or(0.0);

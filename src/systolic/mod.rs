@@ -108,9 +108,11 @@
 //! SRAM port bandwidth is assumed sufficient (as in SCALE-Sim).
 
 mod config;
+pub mod cost;
 mod error;
 pub mod memory;
 pub mod model;
+pub mod output;
 mod topology;
 
 pub use config::{
