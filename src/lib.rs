@@ -5,6 +5,7 @@
 //! [`cost::Ledger`]s that add up to a [`score`].
 
 pub mod cost;
+pub mod cycle;
 pub mod hardware;
 pub mod roofline;
 pub mod score;
