@@ -181,7 +181,31 @@ pub enum Style {
     },
 }
 
-type GraphKey = (usize, usize, usize);
+/// Identifies a graph's content for the plan cache: a hash of every op (kind, dtype, tensors)
+/// and every tensor (shape, storage, role), so a new graph at a reused address is not mistaken
+/// for the previous one.
+type GraphKey = u64;
+
+fn graph_key(graph: &Graph) -> GraphKey {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    graph.name.hash(&mut h);
+    for op in &graph.ops {
+        op.kind.hash(&mut h);
+        op.compute.hash(&mut h);
+        op.inputs.hash(&mut h);
+        op.outputs.hash(&mut h);
+    }
+    for t in &graph.tensors {
+        t.shape.hash(&mut h);
+        t.storage.hash(&mut h);
+        t.role.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// The last plan computed, keyed by the graph it was computed for.
+type PlanCache = Mutex<Option<(GraphKey, Arc<Result<Plan, Infeasible>>)>>;
 
 /// The FPGA model of one unit.
 pub struct Fpga<'a> {
@@ -194,7 +218,7 @@ pub struct Fpga<'a> {
     act_bits: Option<f64>,
     act_signed: bool,
     vector_lanes: Option<f64>,
-    cache: Mutex<Option<(GraphKey, Arc<Result<Plan, Infeasible>>)>>,
+    cache: PlanCache,
 }
 
 impl std::fmt::Debug for Fpga<'_> {
@@ -212,7 +236,7 @@ fn divisors(n: u64) -> Vec<u64> {
     let mut large = Vec::new();
     let mut i = 1u64;
     while i * i <= n {
-        if n % i == 0 {
+        if n.is_multiple_of(i) {
             small.push(i);
             if i != n / i {
                 large.push(n / i);
@@ -239,7 +263,9 @@ fn divisors_of_product(a: u64, b: u64) -> Vec<u64> {
 pub fn valid_reuse(n_in: u64, n_out: u64, rf: u64) -> bool {
     let total = n_in * n_out;
     let mult_limit = total.div_ceil(n_in.min(rf));
-    (mult_limit % n_out == 0 || rf >= n_in) && (rf % n_in == 0 || rf < n_in) && total % rf == 0
+    (mult_limit.is_multiple_of(n_out) || rf >= n_in)
+        && (rf.is_multiple_of(n_in) || rf < n_in)
+        && total.is_multiple_of(rf)
 }
 
 /// The valid reuse factor closest to `chosen` (ties to the smaller), as hls4ml snaps it.
@@ -441,7 +467,6 @@ impl<'a> Fpga<'a> {
                 let mats = if gated { 3.0 } else { 2.0 };
                 (mats * experts as f64, g.batch * g.m / mats)
             }
-            _ if g.b_shared => (1.0, g.batch * g.m),
             _ => (1.0, g.batch * g.m),
         }
     }
@@ -650,16 +675,12 @@ impl<'a> Fpga<'a> {
     }
 
     fn cached_plan(&self, graph: &Graph) -> Arc<Result<Plan, Infeasible>> {
-        let key = (
-            graph as *const Graph as usize,
-            graph.ops.len(),
-            graph.tensors.len(),
-        );
+        let key = graph_key(graph);
         let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((k, p)) = c.as_ref() {
-            if *k == key {
-                return p.clone();
-            }
+        if let Some((k, p)) = c.as_ref()
+            && *k == key
+        {
+            return p.clone();
         }
         let p = Arc::new(self.plan(graph));
         *c = Some((key, p.clone()));

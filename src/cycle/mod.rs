@@ -169,6 +169,85 @@ pub fn pipeline(n: f64, t_in: f64, t_comp: f64, t_out: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workload::{Conv2d, DType, Phase, QuantScheme, Storage, load_llm};
+
+    #[test]
+    fn gemm_views_of_llm_and_conv_ops_by_hand() {
+        // llama-1b: 32 query heads, 8 KV heads (groups of 4), head_dim 64, hidden 2048.
+        let m = load_llm("llama-1b").unwrap();
+        let q = QuantScheme::parse("fp16").unwrap();
+        let g = m.build(&q, Phase::Decode { context: 100 }, 2);
+        let view = |name: &str| {
+            let op = g.ops.iter().find(|o| o.name == name).unwrap();
+            gemm_view(&g, op)
+        };
+        // q_proj: 2 tokens through one shared 2048 x 2048 fp16 weight (8 MiB).
+        let v = view("layers.0.attn.q_proj").unwrap();
+        assert_eq!(
+            (v.batch, v.m, v.n, v.k, v.b_shared),
+            (1.0, 2.0, 2048, 2048, true)
+        );
+        assert_eq!(v.b_bytes, 2048.0 * 2048.0 * 2.0);
+        // Q·Kᵀ: one K per (sequence, KV head) = 16 products; the 4 query heads of a group share
+        // it; 100 keys of 64. The K cache is 2 x 8 x 100 x 64 fp16 = 204,800 B.
+        let v = view("layers.0.attn.qk").unwrap();
+        assert_eq!(
+            (v.batch, v.m, v.n, v.k, v.b_shared),
+            (16.0, 4.0, 100, 64, false)
+        );
+        assert_eq!(v.b_bytes, 204_800.0);
+        assert_eq!(v.macs, v.rect_macs());
+        // P·V: 64 outputs per query over 100 keys.
+        let v = view("layers.0.attn.av").unwrap();
+        assert_eq!((v.batch, v.m, v.n, v.k), (16.0, 4.0, 64, 100));
+        assert!(view("layers.0.attn.softmax").is_none());
+        assert!(view("layers.0.input_norm").is_none());
+        // ResNet stem 7x7/2 on 224² x 3 → 112² x 64 by im2col: m = 12544, n = 64, k = 147.
+        let mut c = Graph::new("stem");
+        let x = c.add_tensor(
+            "x",
+            &[1, 3, 224, 224],
+            Storage::plain(DType::F16),
+            Role::Input,
+        );
+        let w = c.add_tensor(
+            "w",
+            &[64, 3, 7, 7],
+            Storage::plain(DType::F16),
+            Role::Weight,
+        );
+        let y = c.add_tensor(
+            "y",
+            &[1, 64, 112, 112],
+            Storage::plain(DType::F16),
+            Role::Output,
+        );
+        let conv = Conv2d {
+            n: 1,
+            c_in: 3,
+            h: 224,
+            w: 224,
+            c_out: 64,
+            kh: 7,
+            kw: 7,
+            stride: (2, 2),
+            pad: (3, 3),
+            dilation: (1, 1),
+            groups: 1,
+        };
+        c.add_op(
+            "stem",
+            OpKind::Conv2d(conv),
+            &[x, w],
+            &[y],
+            DType::F16,
+            None,
+        );
+        let v = gemm_view(&c, &c.ops[0]).unwrap();
+        assert_eq!((v.batch, v.m, v.n, v.k), (1.0, 12544.0, 64, 147));
+        // A reads the feature map once (3·224²·2 B), not the 12544 x 147 im2col matrix.
+        assert_eq!(v.a_bytes, 3.0 * 224.0 * 224.0 * 2.0);
+    }
 
     #[test]
     fn pipeline_by_hand() {

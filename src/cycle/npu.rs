@@ -13,6 +13,7 @@
 //!   block takes `ceil(tm/R)·ceil(tn/C_d)·tk` cycles, summed exactly over ragged edge tiles, and
 //!   scaled by the fraction of the rectangle actually computed (causal attention);
 //! * egress: C once.
+//!
 //! Each of the `b·nm·nn·nk` tile steps costs `max(ingress, compute, egress)`, plus a prologue
 //! (first tile in and computed) and an epilogue (last tile out): the pipeline of
 //! [`super::pipeline`]. Add `tile_overhead_cycles` per step (DMA descriptors, synchronisation)

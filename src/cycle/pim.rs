@@ -14,6 +14,13 @@
 //! large-batch GEMMs return to the host; `offload = "gemv"` always uses PIM when it can (the
 //! static split of AttAcc and NeuPIMs).
 //!
+//! **NPU + PIM devices** (NeuPIMs, AttAcc) are one PIM unit whose host is the NPU, rather than two
+//! units: `score` prices a graph on one unit, so the PIM unit's model acts as the device's
+//! scheduler, sending each op to the engine that runs it faster. Decode attention (one KV cache
+//! per request: GEMVs) lands on PIM and batched linear layers (GEMMs) on the NPU without a
+//! hard-wired rule; the NPU stays a unit of its own for the NPU-only baseline. NPU and PIM work
+//! is not overlapped (NeuPIMs' sub-batch interleaving is not modelled).
+//!
 //! **Partitioning.** `U = channels · units_per_channel` units. The `R` output rows (over all
 //! matrices) of length `K` are spread over the units; when `R < U` each row is also split along
 //! K into `k_split = min(⌊U/R⌋, ⌈K·e/column_bytes⌉)` slices whose partial sums the host adds.
