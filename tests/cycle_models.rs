@@ -717,6 +717,75 @@ fn hls4ml_dense_layer_by_hand() {
     assert_eq!(l8.res.lut, 256.0 * (80.0 + 8.0 + 8.0 + 4.0));
 }
 
+fn conv_graph(c_in: u64, c_out: u64, hw: u64, k: u64, groups: u64) -> Graph {
+    let conv = archscope::workload::Conv2d {
+        n: 1,
+        c_in,
+        h: hw,
+        w: hw,
+        c_out,
+        kh: k,
+        kw: k,
+        stride: (1, 1),
+        pad: (k / 2, k / 2),
+        dilation: (1, 1),
+        groups,
+    };
+    let mut g = Graph::new("conv");
+    let st = Storage::plain(DType::F16);
+    let x = g.add_tensor("x", &[1, c_in, hw, hw], st, Role::Input);
+    let w = g.add_tensor("w", &[c_out, c_in / groups, k, k], st, Role::Weight);
+    let y = g.add_tensor(
+        "y",
+        &[1, c_out, conv.out_h(), conv.out_w()],
+        st,
+        Role::Output,
+    );
+    g.add_op(
+        "conv",
+        OpKind::Conv2d(conv),
+        &[x, w],
+        &[y],
+        DType::F16,
+        None,
+    );
+    g
+}
+
+#[test]
+fn streaming_conv_layers_by_hand() {
+    // hls4ml io_stream conv 3x3, 4 → 8 channels on an 8 x 8 map, reuse factor 4:
+    // n_in = 3·3·4 = 36, n_out = 8; rf 4 is valid (ceil(288/4) = 72 is a multiple of 8), so
+    // 72 multipliers (16-bit: 72 DSPs); II 4 per input pixel: 64 x 4 + ceil(log2 36) + 3 = 265.
+    let text = fpga_text(
+        "style = \"hls4ml\"\nreuse_factor = 4",
+        9024,
+        4032,
+        1_303_680,
+        200e6,
+    );
+    let h = Hardware::from_toml_str(&text, "u.toml").unwrap();
+    let l = Fpga::new(&h, 0, Mode::Ideal)
+        .unwrap()
+        .plan(&conv_graph(4, 8, 8, 3, 1))
+        .unwrap()
+        .layers[0]
+        .clone();
+    assert_eq!(l.knobs, (4.0, 72.0));
+    assert_eq!(l.res.dsp, 72.0);
+    assert_eq!(l.cycles, 265.0);
+    // FINN: the same conv is an MVAU of MW 36, MH 8 over 64 output pixels. For < 100 cycles:
+    // SIMD climbs 1, 2, 3, 4 (16-bit weights: 3 x 16 = 48 > 36 bits stops at 2), then PE:
+    // 8/PE x 36/2 x 64 < 100 is never met, so PE = 8: 18 x 64 = 1152 cycles.
+    let m = finn_fold(36, 8, 64.0, 16.0, 100.0, 36.0);
+    assert_eq!((m.pe, m.simd, m.cycles), (8, 2, 1152.0));
+    // A depthwise 3x3 over 32 channels and 100 pixels (VVAU) for < 500 cycles: PE climbs to
+    // all 32 channels (9 x 100 = 900 cycles), still over, so SIMD takes the kernel's divisor 3:
+    // 300 cycles.
+    let v = fpga::finn_fold_vvau(32, 9, 100.0, 500.0);
+    assert_eq!((v.pe, v.simd, v.cycles), (32, 3, 300.0));
+}
+
 #[test]
 fn hls4ml_over_budget_and_unroll_limit_are_infeasible_with_the_reason() {
     // 256 multipliers need 256 DSPs; a 200-DSP part cannot hold the layer.
