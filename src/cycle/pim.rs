@@ -23,7 +23,8 @@
 //!
 //! **Partitioning.** `U = channels · units_per_channel` units. The `R` output rows (over all
 //! matrices) of length `K` are spread over the units; when `R < U` each row is also split along
-//! K into `k_split = min(⌊U/R⌋, ⌈K·e/column_bytes⌉)` slices whose partial sums the host adds.
+//! K into `k_split = min(⌊U/R⌋, ⌈K·e/column_bytes⌉)` slices (dma: `min(⌊U/R⌋, K)`) whose
+//! partial sums the host adds.
 //! A unit holds `S_u = ⌈R·k_split/U⌉ · ⌈K/k_split⌉ · e` bytes (`e` bytes per element), laid out
 //! row-contiguously. The `v` vectors of each matrix (the batch of tokens, or the query heads of
 //! a GQA group) go `max_vectors` per pass; each pass streams the whole matrix once.
