@@ -90,7 +90,10 @@ fn unit(h: &Hardware, name: &str) -> usize {
 
 #[test]
 fn every_shipped_unit_gets_its_cost_model() {
-    assert_eq!(MODELS, &["roofline", "cpu", "npu-tiled", "pim", "fpga"]);
+    assert_eq!(
+        MODELS,
+        &["roofline", "systolic", "cpu", "npu-tiled", "pim", "fpga"]
+    );
     for d in known_devices() {
         let h = hw(d);
         for u in 0..h.units.len() {
