@@ -224,7 +224,8 @@ impl<'a> Params<'a> {
                 self.error(
                     &name,
                     format!(
-                        "unknown dtype `{k}`; expected one of f32, f16, bf16, fp8, i8, i4, i32"
+                        "unknown dtype `{k}`; expected one of {}",
+                        DType::ALL.map(DType::name).join(", ")
                     ),
                 )
             })?;
