@@ -2,12 +2,15 @@
 //!
 //! Data flows one way: a [`workload`] (what runs) and a [`hardware`] description (where) go into
 //! cost models ([`roofline`], behind the [`cost::CostModel`] trait), which produce per-op
-//! [`cost::Ledger`]s that add up to a [`score`].
+//! [`cost::Ledger`]s that add up to a [`score`]. [`search`] proposes design points without
+//! seeing any device; [`explore`] prices them, finds the Pareto front and writes the report.
 
 pub mod cost;
+pub mod explore;
 pub mod hardware;
 pub mod roofline;
 pub mod score;
+pub mod search;
 pub mod workload;
 
 /// Files embedded at build time from `hardware-db/` and `workloads/`.

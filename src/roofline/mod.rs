@@ -72,52 +72,81 @@ impl<'a> Roofline<'a> {
 ///   activation working set (inputs plus outputs) of any op that touches it, else in main memory.
 ///   Small decode activations thus stay on chip, large prefill ones spill.
 pub fn residency(hw: &Hardware, unit: usize, graph: &Graph) -> Residency {
-    let reach = &hw.units[unit].reach;
-    let outer = *reach.last().expect("validated: units reach memory");
-    let persistent: f64 = graph
-        .tensors
-        .iter()
-        .filter(|t| t.role.is_persistent())
-        .map(|t| t.bytes())
-        .sum();
-    let mut free: Vec<f64> = hw.memories.iter().map(|m| m.usable_bytes).collect();
-    let persist_home = reach
-        .iter()
-        .copied()
-        .find(|&l| free[l] >= persistent)
-        .unwrap_or(outer);
-    free[persist_home] -= persistent;
+    PlacementProfile::of(graph).place(hw, unit)
+}
 
-    let mut working_set = vec![0.0f64; graph.tensors.len()];
-    for op in &graph.ops {
-        let ws: f64 = op
-            .inputs
+/// The hardware-independent half of the roofline's placement policy: the bytes of persistent
+/// tensors and each tensor's largest activation working set. Computed once per graph, it places
+/// the graph on any unit of any device in time linear in the tensor count, which is what makes
+/// hardware what-if sweeps cheap.
+#[derive(Clone, Debug)]
+pub struct PlacementProfile {
+    persistent: f64,
+    working_set: Vec<f64>,
+    roles: Vec<Role>,
+}
+
+impl PlacementProfile {
+    /// Profiles `graph`.
+    pub fn of(graph: &Graph) -> PlacementProfile {
+        let persistent: f64 = graph
+            .tensors
             .iter()
-            .chain(&op.outputs)
-            .map(|&t| graph.tensor(t))
-            .filter(|t| t.role == Role::Activation)
+            .filter(|t| t.role.is_persistent())
             .map(|t| t.bytes())
             .sum();
-        for &t in op.inputs.iter().chain(&op.outputs) {
-            let w = &mut working_set[t.0 as usize];
-            *w = w.max(ws);
+        let mut working_set = vec![0.0f64; graph.tensors.len()];
+        for op in &graph.ops {
+            let ws: f64 = op
+                .inputs
+                .iter()
+                .chain(&op.outputs)
+                .map(|&t| graph.tensor(t))
+                .filter(|t| t.role == Role::Activation)
+                .map(|t| t.bytes())
+                .sum();
+            for &t in op.inputs.iter().chain(&op.outputs) {
+                let w = &mut working_set[t.0 as usize];
+                *w = w.max(ws);
+            }
+        }
+        PlacementProfile {
+            persistent,
+            working_set,
+            roles: graph.tensors.iter().map(|t| t.role).collect(),
         }
     }
-    let home = graph
-        .tensors
-        .iter()
-        .enumerate()
-        .map(|(i, t)| match t.role {
-            Role::Weight | Role::KvCache => persist_home,
-            Role::Input | Role::Output => outer,
-            Role::Activation => reach
-                .iter()
-                .copied()
-                .find(|&l| free[l] >= working_set[i])
-                .unwrap_or(outer),
-        })
-        .collect();
-    Residency { home }
+
+    /// Where tensors live on unit `unit` of `hw` (see [`residency`] for the policy).
+    pub fn place(&self, hw: &Hardware, unit: usize) -> Residency {
+        let reach = &hw.units[unit].reach;
+        let outer = *reach.last().expect("validated: units reach memory");
+        let mut free = [0.0f64; MAX_LEVELS];
+        for (f, m) in free.iter_mut().zip(&hw.memories) {
+            *f = m.usable_bytes;
+        }
+        let persist_home = reach
+            .iter()
+            .copied()
+            .find(|&l| free[l] >= self.persistent)
+            .unwrap_or(outer);
+        free[persist_home] -= self.persistent;
+        let home = self
+            .roles
+            .iter()
+            .zip(&self.working_set)
+            .map(|(role, &ws)| match role {
+                Role::Weight | Role::KvCache => persist_home,
+                Role::Input | Role::Output => outer,
+                Role::Activation => reach
+                    .iter()
+                    .copied()
+                    .find(|&l| free[l] >= ws)
+                    .unwrap_or(outer),
+            })
+            .collect();
+        Residency { home }
+    }
 }
 
 impl CostModel for Roofline<'_> {
