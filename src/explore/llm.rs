@@ -308,9 +308,10 @@ impl LlmEvaluator {
                 }
             };
             let graph = self.model.build(&self.quants[q], phase, self.batches[b]);
+            let profile = PlacementProfile::of(&graph);
             GraphEntry {
-                classes: graph.op_classes(),
-                profile: PlacementProfile::of(&graph),
+                classes: profile.classes(&graph),
+                profile,
                 weights: graph.weight_bytes(),
                 kv: graph.kv_cache_bytes(),
                 act: graph.peak_activation_bytes(),

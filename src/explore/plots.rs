@@ -175,13 +175,44 @@ macro_rules! cartesian {
     }};
 }
 
-fn titled<'a, DB: DrawingBackend>(
+/// Fills `root` white, writes a title and an optional smaller subtitle (cut to fit the width)
+/// at the top, and returns the area below them.
+fn titled<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
+    subtitle: &str,
 ) -> Result<DrawingArea<DB, Shift>, String> {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
     root.fill(&WHITE).map_err(err)?;
-    root.titled(title, (FONT, 20).into_font().color(&BLACK))
-        .map_err(err)
+    let (w, _) = root.dim_in_pixel();
+    let center = Pos::new(HPos::Center, VPos::Top);
+    root.draw(&Text::new(
+        title.to_string(),
+        (w as i32 / 2, 8),
+        (FONT, 20).into_font().color(&BLACK).pos(center),
+    ))
+    .map_err(err)?;
+    if subtitle.is_empty() {
+        return Ok(root.margin(36, 0, 0, 0));
+    }
+    // About 7 px per character at 13 px: keep the subtitle inside the image.
+    let max = (w as usize / 7).max(10);
+    let sub: String = if subtitle.chars().count() > max {
+        let cut: String = subtitle.chars().take(max - 1).collect();
+        format!("{cut}…")
+    } else {
+        subtitle.to_string()
+    };
+    root.draw(&Text::new(
+        sub,
+        (w as i32 / 2, 34),
+        (FONT, 13)
+            .into_font()
+            .color(&RGBColor(0x55, 0x55, 0x55))
+            .pos(center),
+    ))
+    .map_err(err)?;
+    Ok(root.margin(56, 0, 0, 0))
 }
 
 /// One point of a scatter.
@@ -204,6 +235,8 @@ pub struct ScatterPoint {
 pub struct Scatter {
     /// Title.
     pub title: String,
+    /// Smaller second line (the point shown, the scenario); may be empty.
+    pub subtitle: String,
     /// x axis description, with unit.
     pub x_label: String,
     /// y axis description, with unit.
@@ -220,7 +253,7 @@ impl Figure for Scatter {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let area = titled(root, &self.title)?;
+        let area = titled(root, &self.title, &self.subtitle)?;
         let pts: Vec<&ScatterPoint> = self
             .points
             .iter()
@@ -366,6 +399,8 @@ pub struct RoofOp {
 pub struct RooflineChart {
     /// Title.
     pub title: String,
+    /// Smaller second line (the point shown, the scenario); may be empty.
+    pub subtitle: String,
     /// Compute ceilings: (label, ops/s).
     pub ceilings: Vec<(String, f64)>,
     /// Bandwidth slopes: (label, bytes/s).
@@ -384,7 +419,7 @@ impl Figure for RooflineChart {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let area = titled(root, &self.title)?;
+        let area = titled(root, &self.title, &self.subtitle)?;
         let top = self.ceilings.iter().map(|c| c.1).fold(0.0f64, f64::max);
         let ridges = self
             .slopes
@@ -444,8 +479,8 @@ where
             .map_err(err)?;
         chart
             .draw_series(std::iter::once(Text::new(
-                format!("{label}: {}FLOP/s", eng(*peak)),
-                (x0 * 1.15, *peak * 1.12),
+                format!("{label} peak {}OP/s", eng(*peak)),
+                (x0 * 1.15, *peak * 1.3),
                 (FONT, 13).into_font().color(&dark),
             )))
             .map_err(err)?;
@@ -461,8 +496,8 @@ where
         let xt = (x0 * ridge).sqrt();
         chart
             .draw_series(std::iter::once(Text::new(
-                format!("{label}: {}B/s", eng(*bw)),
-                (xt, bw * xt * 1.25),
+                format!("{label} {}B/s", eng(*bw)),
+                (xt, bw * xt * 1.6),
                 (FONT, 13).into_font().color(&RGBColor(0x44, 0x44, 0x44)),
             )))
             .map_err(err)?;
@@ -501,6 +536,8 @@ pub struct StackPanel {
 pub struct Stacked {
     /// Title.
     pub title: String,
+    /// Smaller second line (the point shown, the scenario); may be empty.
+    pub subtitle: String,
     /// Group labels along x.
     pub groups: Vec<String>,
     /// x axis description.
@@ -515,7 +552,7 @@ impl Figure for Stacked {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let area = titled(root, &self.title)?;
+        let area = titled(root, &self.title, &self.subtitle)?;
         let n = self.groups.len().max(1);
         let panels = area.split_evenly((1, self.panels.len().max(1)));
         for (panel, p) in panels.iter().zip(&self.panels) {
@@ -538,7 +575,9 @@ impl Figure for Stacked {
                 .y_desc(p.y_label.as_str())
                 .x_labels(n.min(24))
                 .x_label_formatter(&|v| match v {
-                    SegmentValue::CenterOf(i) if *i < labels.len() && i % step == 0 => {
+                    SegmentValue::CenterOf(i)
+                        if *i < labels.len() && (i % step == 0 || *i + 1 == labels.len()) =>
+                    {
                         labels[*i].clone()
                     }
                     _ => String::new(),
@@ -605,6 +644,8 @@ pub struct CurvePanel {
 pub struct Curves {
     /// Title.
     pub title: String,
+    /// Smaller second line (the point shown, the scenario); may be empty.
+    pub subtitle: String,
     /// x axis description, with unit.
     pub x_label: String,
     /// The sweep was logarithmic.
@@ -619,13 +660,13 @@ impl Figure for Curves {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let area = titled(root, &self.title)?;
+        let area = titled(root, &self.title, &self.subtitle)?;
         let panels = area.split_evenly((1, self.panels.len().max(1)));
         for (panel, p) in panels.iter().zip(&self.panels) {
             let all: Vec<(f64, f64)> = p.series.iter().flat_map(|s| s.1.clone()).collect();
             let (x0, x1) = min_max(all.iter().map(|a| a.0)).unwrap_or((1.0, 10.0));
             let (y0, y1) = min_max(all.iter().map(|a| a.1)).unwrap_or((1.0, 10.0));
-            let xlog = self.x_log && x0 > 0.0;
+            let xlog = self.x_log && x0 > 0.0 && x1 / x0 > LOG_SPAN;
             let ylog = wants_log(all.iter().map(|a| a.1));
             let (x0, x1) = padded(x0, x1, xlog);
             let (y0, y1) = padded(y0, y1, ylog);
@@ -650,8 +691,13 @@ where
     mesh(&mut chart, x_label, &p.y_label)?;
     for (k, (name, pts)) in p.series.iter().enumerate() {
         let c = color(k);
+        // The first series is drawn wide and light so that later ones stay visible on top.
+        let width = if k == 0 && p.series.len() > 1 { 6 } else { 2 };
         chart
-            .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                pts.iter().copied(),
+                c.mix(if width > 2 { 0.6 } else { 1.0 }).stroke_width(width),
+            ))
             .map_err(err)?
             .label(name.as_str())
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], c.stroke_width(2)));

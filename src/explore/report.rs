@@ -26,6 +26,30 @@ pub const MAX_SCATTER_POINTS: usize = 20_000;
 /// Most distinct front trade-offs listed in the terminal summary (the HTML lists all).
 pub const SUMMARY_FRONT_ROWS: usize = 25;
 
+/// With more scenarios than this, the terminal summary lists only the focus scenario's front.
+pub const SUMMARY_SCENARIOS: usize = 6;
+
+/// Most scenarios tabulated in `report.html` (the focus scenario always is); `front.csv` and
+/// `points.csv` hold every one.
+pub const HTML_SCENARIOS: usize = 60;
+
+/// The scenarios to list, given a cap: all when few, else the focus and the first others.
+fn listed(fronts: &[(usize, Vec<Vec<usize>>)], focus: Option<usize>, cap: usize) -> Vec<usize> {
+    if fronts.len() <= cap {
+        return (0..fronts.len()).collect();
+    }
+    let mut out: Vec<usize> = (0..fronts.len())
+        .filter(|&i| Some(fronts[i].0) == focus)
+        .collect();
+    out.extend(
+        (0..fronts.len())
+            .filter(|&i| Some(fronts[i].0) != focus)
+            .take(cap.saturating_sub(out.len())),
+    );
+    out.sort_unstable();
+    out
+}
+
 /// A rendered chart.
 pub struct Plot {
     /// File stem and HTML id.
@@ -321,6 +345,15 @@ fn pareto_plots(
                 my.name,
                 mx.name
             ),
+            subtitle: format!(
+                "front within each scenario ringed; {} points{}",
+                results.points.len(),
+                if stride > 1 {
+                    ", dominated points thinned"
+                } else {
+                    ""
+                }
+            ),
             x_label: mx.label.to_string(),
             y_label: my.label.to_string(),
             groups: groups.clone(),
@@ -448,7 +481,8 @@ fn detail_plots(
             });
         }
         let fig = RooflineChart {
-            title: format!("{} roofline on {} ({})", d.phase, unit.name, who),
+            title: format!("{} roofline on {}", d.phase, unit.name),
+            subtitle: who.clone(),
             ceilings,
             slopes,
             kinds,
@@ -524,7 +558,8 @@ fn detail_plots(
             .map(|(c, name)| (name.to_string(), en.iter().map(|r| r[c] / es).collect()))
             .collect();
         let fig = Stacked {
-            title: format!("{} per layer on {} ({})", d.phase, unit.name, who),
+            title: format!("{} per layer on {}", d.phase, unit.name),
+            subtitle: who.clone(),
             groups,
             x_label: "layer (in: embedding, out: final norm and LM head)".into(),
             panels: vec![
@@ -627,13 +662,14 @@ fn curve_plots(
             panels.push(CurvePanel {
                 y_label: md.label.to_string(),
                 series: vec![
-                    ("chosen deployment".to_string(), mine),
                     ("best feasible deployment".to_string(), best),
+                    ("chosen deployment".to_string(), mine),
                 ],
             });
         }
         let fig = Curves {
             title: format!("{} vs {}", session.spec.model_name(), axis.name),
+            subtitle: format!("chosen: {who}"),
             x_label: axis.name.clone(),
             x_log: axis.log || plots::wants_log(xs.iter().copied()),
             panels,
@@ -768,7 +804,18 @@ pub fn write(
         .iter()
         .position(|l| l.ends_with("bound"));
     let mut shown = 0usize;
+    let few = fronts.len() <= SUMMARY_SCENARIOS;
+    if !few {
+        let _ = writeln!(
+            s,
+            "  ({} scenarios: only the focus scenario is listed here; report.html and front.csv have all)",
+            fronts.len()
+        );
+    }
     for (si, groups) in &fronts {
+        if !few && Some(*si) != a.focus {
+            continue;
+        }
         if shown >= SUMMARY_FRONT_ROWS {
             let _ = writeln!(s, "  … more scenarios in report.html and front.csv");
             break;
@@ -894,6 +941,7 @@ h2 {{ border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 1.6em; }
 table {{ border-collapse: collapse; font-size: 0.88em; margin: 0.5em 0; }}
 th, td {{ border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }}
 th {{ background: #f4f4f4; }}
+div.wide {{ overflow-x: auto; }}
 th.scenario {{ background: #e6eef7; text-align: left; font-size: 1.05em; }}
 td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
 code, pre {{ font-family: ui-monospace, monospace; font-size: 0.9em; }}
@@ -1107,8 +1155,17 @@ figcaption {{ font-size: 0.9em; color: #555; margin-top: 0.4em; }}
     }
     head.push_str("<th>tied</th></tr>");
     let cols = 2 + knob_axes.len() + a.objectives.len() + extra.len() + labels.len();
-    let _ = writeln!(h, "<table class=\"front\">");
-    for (si, groups) in fronts {
+    let shown = listed(fronts, a.focus, HTML_SCENARIOS);
+    if shown.len() < fronts.len() {
+        let _ = writeln!(
+            h,
+            "<p>{} of {} scenarios are listed (the focus scenario and the first others); front.csv has all.</p>",
+            shown.len(),
+            fronts.len()
+        );
+    }
+    let _ = writeln!(h, "<div class=\"wide\"><table class=\"front\">");
+    for (si, groups) in shown.iter().map(|&i| (&fronts[i].0, &fronts[i].1)) {
         let title = a.scenario_text(session, results, a.scenarios[*si].rows[0]);
         if !title.is_empty() {
             let _ = writeln!(
@@ -1149,7 +1206,7 @@ figcaption {{ font-size: 0.9em; color: #555; margin-top: 0.4em; }}
             let _ = writeln!(h, "<td class=\"num\">{}</td></tr>", g.len() - 1);
         }
     }
-    let _ = writeln!(h, "</table>");
+    let _ = writeln!(h, "</table></div>");
 
     // Plots.
     let _ = writeln!(h, "<h2 id=\"plots\">Plots</h2>");

@@ -117,6 +117,56 @@ impl PlacementProfile {
         }
     }
 
+    /// Groups ops whose ledgers are equal under this placement policy on every unit of every
+    /// device: identical for costing (same kind, compute dtype, tensor shapes, storages and
+    /// roles, as in [`Graph::op_classes`]) and touching tensors whose homes always agree (same
+    /// role and working set, the only inputs of [`PlacementProfile::place`] besides the device).
+    /// Returns one representative per group with its multiplicity, in order of first appearance;
+    /// summing `cost(representative) × multiplicity` gives the graph total exactly (up to
+    /// summation order), where [`Graph::op_classes`] alone can merge ops at layer boundaries
+    /// whose activations land in different levels.
+    pub fn classes(&self, graph: &Graph) -> Vec<(OpId, u32)> {
+        #[derive(Hash, PartialEq, Eq)]
+        struct Key<'a> {
+            kind: crate::workload::OpKind,
+            compute: crate::workload::DType,
+            tensors: Vec<(&'a [u64], crate::workload::Storage, Role, bool, u64)>,
+        }
+        let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
+        let mut classes: Vec<(OpId, u32)> = Vec::new();
+        for (i, op) in graph.ops.iter().enumerate() {
+            let tensors = op
+                .inputs
+                .iter()
+                .map(|&t| (t, false))
+                .chain(op.outputs.iter().map(|&t| (t, true)))
+                .map(|(t, w)| {
+                    let x = graph.tensor(t);
+                    (
+                        x.shape.as_slice(),
+                        x.storage,
+                        x.role,
+                        w,
+                        self.working_set[t.0 as usize].to_bits(),
+                    )
+                })
+                .collect();
+            let key = Key {
+                kind: op.kind,
+                compute: op.compute,
+                tensors,
+            };
+            match index.get(&key) {
+                Some(&c) => classes[c].1 += 1,
+                None => {
+                    index.insert(key, classes.len());
+                    classes.push((OpId(i as u32), 1));
+                }
+            }
+        }
+        classes
+    }
+
     /// Where tensors live on unit `unit` of `hw` (see [`residency`] for the policy).
     pub fn place(&self, hw: &Hardware, unit: usize) -> Residency {
         let reach = &hw.units[unit].reach;

@@ -265,12 +265,11 @@ impl Space {
         if k > MAX_POINTS {
             return Err(SpaceError::TooLarge(k.to_string(), MAX_POINTS));
         }
-        let h = self.hardware_axes();
         let mut out = Vec::new();
         for i in 0..k {
-            // Hardware digits are 0 for i < knob_total, so decode(i) gives the knob digits.
+            // Hardware digits are 0 for i < knob_total, and constraints involve knobs only.
             let d = self.decode(i);
-            if self.is_valid(&d[h..]) {
+            if self.is_valid(&d) {
                 out.push(i);
             }
         }
