@@ -15,7 +15,7 @@ use crate::score::bound_name;
 use crate::search::{Direction, Point, Space, Values};
 use crate::workload::{Graph, LlmConfig, OpId, Phase, QuantScheme};
 use rayon::prelude::*;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 /// Axis names of an LLM space, in order after the hardware axes.
@@ -134,6 +134,8 @@ pub const DEFAULT_OBJECTIVES: [&str; 3] =
 struct GraphEntry {
     graph: Arc<Graph>,
     classes: Vec<(OpId, u32)>,
+    /// Tensors touched by the class representatives (the only homes pricing needs).
+    touched: Vec<u32>,
     profile: PlacementProfile,
     weights: f64,
     kv: f64,
@@ -309,8 +311,23 @@ impl LlmEvaluator {
             };
             let graph = self.model.build(&self.quants[q], phase, self.batches[b]);
             let profile = PlacementProfile::of(&graph);
+            let classes = profile.classes(&graph);
+            let mut touched: Vec<u32> = classes
+                .iter()
+                .flat_map(|&(op, _)| {
+                    let o = graph.op(op);
+                    o.inputs
+                        .iter()
+                        .chain(&o.outputs)
+                        .map(|t| t.0)
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            touched.sort_unstable();
+            touched.dedup();
             GraphEntry {
-                classes: profile.classes(&graph),
+                classes,
+                touched,
                 profile,
                 weights: graph.weight_bytes(),
                 kv: graph.kv_cache_bytes(),
@@ -348,7 +365,7 @@ impl LlmEvaluator {
     fn price(&self, hw: &Hardware, unit: usize, graph: u32) -> Result<Ledger, Infeasible> {
         let g = self.graph(graph);
         let model = Roofline::new(hw, unit, self.mode);
-        let res = g.profile.place(hw, unit);
+        let res = g.profile.place_only(hw, unit, &g.touched);
         evaluate_total(&model as &dyn CostModel, &g.graph, &res, &g.classes)
     }
 
@@ -393,12 +410,12 @@ impl LlmEvaluator {
         metrics[m::WEIGHTS] = Some(weights);
         metrics[m::KV] = Some(kv);
         metrics[m::ACTIVATIONS] = Some(act);
-        if let Some(max) = self.model.raw.max_position_embeddings {
-            if context > max {
-                why.push(format!(
-                    "context {context} exceeds the model's trained context of {max}"
-                ));
-            }
+        if let Some(max) = self.model.raw.max_position_embeddings
+            && context > max
+        {
+            why.push(format!(
+                "context {context} exceeds the model's trained context of {max}"
+            ));
         }
         match hw {
             Err(e) => why.push(e.clone()),
@@ -540,21 +557,18 @@ impl Evaluator for LlmEvaluator {
 
     fn evaluate(&self, points: &[Point]) -> Vec<Outcome> {
         let keys: Vec<(u64, PhaseKey, PhaseKey)> = points.iter().map(|p| self.keys(p)).collect();
-        let combos: Vec<u64> = keys
-            .iter()
-            .map(|k| k.0)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let mut combos: Vec<u64> = keys.iter().map(|k| k.0).collect();
+        combos.sort_unstable();
+        combos.dedup();
         let hws: HashMap<u64, Result<Arc<Hardware>, String>> =
             combos.par_iter().map(|&c| (c, self.hardware(c))).collect();
-        let phase_keys: Vec<PhaseKey> = keys
+        let mut phase_keys: Vec<PhaseKey> = keys
             .iter()
             .flat_map(|k| [k.1, k.2])
-            .collect::<BTreeSet<_>>()
-            .into_iter()
             .filter(|k| hws[&k.hw].is_ok())
             .collect();
+        phase_keys.sort_unstable();
+        phase_keys.dedup();
         let phases: HashMap<PhaseKey, Result<Ledger, Infeasible>> = phase_keys
             .par_iter()
             .map(|&k| {

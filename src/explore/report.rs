@@ -324,7 +324,7 @@ fn pareto_plots(
             };
             if !a.on_front[i] {
                 seen += 1;
-                if (seen - 1) % stride != 0 {
+                if !(seen - 1).is_multiple_of(stride) {
                     continue;
                 }
             }
@@ -627,10 +627,10 @@ fn curve_plots(
             for (v, &x) in xs.iter().enumerate() {
                 digits[h] = v as u32;
                 let id = session.space.encode(&digits);
-                if let Some(&r) = by_id.get(&id) {
-                    if let Some(y) = results.outcomes[r].metrics[k] {
-                        mine.push((x, y));
-                    }
+                if let Some(&r) = by_id.get(&id)
+                    && let Some(y) = results.outcomes[r].metrics[k]
+                {
+                    mine.push((x, y));
                 }
             }
             let here = &results.points[chosen].digits;
@@ -1132,10 +1132,10 @@ figcaption {{ font-size: 0.9em; color: #555; margin-top: 0.4em; }}
         "decode_latency_s",
         "memory_bytes",
     ] {
-        if let Ok(k) = session.metric_index(name) {
-            if !a.objectives.contains(&k) {
-                extra.push(k);
-            }
+        if let Ok(k) = session.metric_index(name)
+            && !a.objectives.contains(&k)
+        {
+            extra.push(k);
         }
     }
     let mut head = String::from("<tr><th>#</th>");

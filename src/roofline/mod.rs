@@ -169,6 +169,41 @@ impl PlacementProfile {
 
     /// Where tensors live on unit `unit` of `hw` (see [`residency`] for the policy).
     pub fn place(&self, hw: &Hardware, unit: usize) -> Residency {
+        let (persist_home, outer, free) = self.levels(hw, unit);
+        let reach = &hw.units[unit].reach;
+        let home = self
+            .roles
+            .iter()
+            .zip(&self.working_set)
+            .map(|(&role, &ws)| home_of(role, ws, persist_home, outer, reach, &free))
+            .collect();
+        Residency { home }
+    }
+
+    /// Like [`PlacementProfile::place`], but computes the homes of `tensors` only; every other
+    /// tensor is left in the unit's main memory. Exact for pricing ops that touch only `tensors`
+    /// (e.g. the representatives of [`PlacementProfile::classes`]), and much cheaper than placing
+    /// every tensor of a deep model.
+    pub fn place_only(&self, hw: &Hardware, unit: usize, tensors: &[u32]) -> Residency {
+        let (persist_home, outer, free) = self.levels(hw, unit);
+        let reach = &hw.units[unit].reach;
+        let mut home = vec![outer; self.roles.len()];
+        for &t in tensors {
+            let t = t as usize;
+            home[t] = home_of(
+                self.roles[t],
+                self.working_set[t],
+                persist_home,
+                outer,
+                reach,
+                &free,
+            );
+        }
+        Residency { home }
+    }
+
+    /// (home of persistent tensors, main memory, capacity left per level).
+    fn levels(&self, hw: &Hardware, unit: usize) -> (usize, usize, [f64; MAX_LEVELS]) {
         let reach = &hw.units[unit].reach;
         let outer = *reach.last().expect("validated: units reach memory");
         let mut free = [0.0f64; MAX_LEVELS];
@@ -181,21 +216,26 @@ impl PlacementProfile {
             .find(|&l| free[l] >= self.persistent)
             .unwrap_or(outer);
         free[persist_home] -= self.persistent;
-        let home = self
-            .roles
+        (persist_home, outer, free)
+    }
+}
+
+fn home_of(
+    role: Role,
+    ws: f64,
+    persist_home: usize,
+    outer: usize,
+    reach: &[usize],
+    free: &[f64; MAX_LEVELS],
+) -> usize {
+    match role {
+        Role::Weight | Role::KvCache => persist_home,
+        Role::Input | Role::Output => outer,
+        Role::Activation => reach
             .iter()
-            .zip(&self.working_set)
-            .map(|(role, &ws)| match role {
-                Role::Weight | Role::KvCache => persist_home,
-                Role::Input | Role::Output => outer,
-                Role::Activation => reach
-                    .iter()
-                    .copied()
-                    .find(|&l| free[l] >= ws)
-                    .unwrap_or(outer),
-            })
-            .collect();
-        Residency { home }
+            .copied()
+            .find(|&l| free[l] >= ws)
+            .unwrap_or(outer),
     }
 }
 
