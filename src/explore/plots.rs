@@ -159,16 +159,50 @@ fn min_max(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
     }))
 }
 
+/// Tick values for a log axis over `lo..hi`: 1, 2 and 5 × 10^k when that gives at most ten,
+/// else the powers of ten (thinned to at most ten), so labels never crowd.
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo > 0.0 && hi > lo) {
+        return Vec::new();
+    }
+    let within = |mults: &[f64], step: i32| -> Vec<f64> {
+        let (k0, k1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+        (k0..=k1)
+            .filter(|k| (k - k0) % step == 0)
+            .flat_map(|k| mults.iter().map(move |m| m * 10f64.powi(k)))
+            .filter(|&v| v >= lo && v <= hi)
+            .collect()
+    };
+    let fine = within(&[1.0, 2.0, 5.0], 1);
+    if fine.len() <= 10 {
+        return fine;
+    }
+    let mut step = 1;
+    loop {
+        let coarse = within(&[1.0], step);
+        if coarse.len() <= 10 {
+            return coarse;
+        }
+        step += 1;
+    }
+}
+
+/// A log coordinate over `r` with [`log_ticks`] as its labelled points.
+fn log_axis(r: std::ops::Range<f64>) -> plotters::coord::combinators::WithKeyPoints<LogCoord<f64>> {
+    let ticks = log_ticks(r.start, r.end);
+    r.log_scale().with_key_points(ticks)
+}
+
 /// Builds a cartesian chart with each axis linear or log, then calls a generic body on it.
 macro_rules! cartesian {
     ($builder:expr, $xlog:expr, $x:expr, $ylog:expr, $y:expr, $body:ident ( $($arg:expr),* )) => {{
         let (x, y) = ($x, $y);
         match ($xlog, $ylog) {
             (false, false) => $body($builder.build_cartesian_2d(x, y).map_err(err)?, $($arg),*),
-            (true, false) => $body($builder.build_cartesian_2d(x.log_scale(), y).map_err(err)?, $($arg),*),
-            (false, true) => $body($builder.build_cartesian_2d(x, y.log_scale()).map_err(err)?, $($arg),*),
+            (true, false) => $body($builder.build_cartesian_2d(log_axis(x), y).map_err(err)?, $($arg),*),
+            (false, true) => $body($builder.build_cartesian_2d(x, log_axis(y)).map_err(err)?, $($arg),*),
             (true, true) => $body(
-                $builder.build_cartesian_2d(x.log_scale(), y.log_scale()).map_err(err)?,
+                $builder.build_cartesian_2d(log_axis(x), log_axis(y)).map_err(err)?,
                 $($arg),*
             ),
         }
@@ -450,7 +484,7 @@ impl Figure for RooflineChart {
         let mut b = ChartBuilder::on(&area);
         b.margin(12).x_label_area_size(48).y_label_area_size(72);
         let chart = b
-            .build_cartesian_2d((x0..x1).log_scale(), ((y0 / 2.0)..(top * 3.0)).log_scale())
+            .build_cartesian_2d(log_axis(x0..x1), log_axis((y0 / 2.0)..(top * 3.0)))
             .map_err(err)?;
         roofline_body(chart, self, x0, x1)
     }
@@ -497,7 +531,7 @@ where
         chart
             .draw_series(std::iter::once(Text::new(
                 format!("{label} {}B/s", eng(*bw)),
-                (xt, bw * xt * 1.6),
+                (xt, bw * xt * 2.4),
                 (FONT, 13).into_font().color(&RGBColor(0x44, 0x44, 0x44)),
             )))
             .map_err(err)?;
@@ -719,6 +753,14 @@ mod tests {
         assert_eq!(eng(68.26e9), "68.3G");
         assert_eq!(eng(1.0), "1");
         assert_eq!(eng(250e-6), "250µ");
+    }
+
+    #[test]
+    fn log_ticks_stay_readable() {
+        assert_eq!(log_ticks(0.012, 0.3), vec![0.02, 0.05, 0.1, 0.2]);
+        assert_eq!(log_ticks(3.0, 3e6), vec![10.0, 100.0, 1e3, 1e4, 1e5, 1e6]);
+        let wide = log_ticks(1e-3, 1e20);
+        assert!(wide.len() <= 10 && wide.len() >= 5, "{wide:?}");
     }
 
     #[test]
