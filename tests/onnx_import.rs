@@ -155,6 +155,21 @@ fn load(m: pb::ModelProto) -> Result<OnnxModel, OnnxError> {
     OnnxModel::from_bytes(&m.encode_to_vec(), "test.onnx", "test", &[])
 }
 
+/// Checks the graph and that every activation has one producer and at least one reader.
+fn check_liveness(g: &Graph) {
+    g.validate().unwrap();
+    for (i, t) in g.tensors.iter().enumerate() {
+        let id = archscope::workload::TensorId(i as u32);
+        let producers = g.ops.iter().filter(|o| o.outputs.contains(&id)).count();
+        let readers = g.ops.iter().filter(|o| o.inputs.contains(&id)).count();
+        match t.role {
+            Role::Activation => assert!(producers == 1 && readers > 0, "{}", t.name),
+            Role::Output => assert_eq!(producers, 1, "{}", t.name),
+            _ => assert!(readers > 0, "{}", t.name),
+        }
+    }
+}
+
 fn count(g: &Graph, kind: &str) -> usize {
     g.ops.iter().filter(|o| o.kind.name() == kind).count()
 }
@@ -175,6 +190,7 @@ fn real_file_mobilenet_block() {
     };
     assert_eq!(m.sample(), Sample::Image);
     let g = m.build(&fp32(), 1).unwrap();
+    check_liveness(&g);
     // Initializer elements, the two scalar clip bounds folded away: stem 16·3·3·3 = 432,
     // BN 4·16 = 64, expand 64·16 + 64, depthwise 64·9 + 64, project 16·64 + 16, SE 8·16 + 8 and
     // 16·8 + 16, classifier 10·16 + 10.
@@ -239,6 +255,7 @@ fn real_file_encoder_block() {
     assert_eq!(m.name, "encoder_block?sequence=16");
     assert_eq!(m.sample(), Sample::Sequence);
     let g = m.build(&fp32(), 1).unwrap();
+    check_liveness(&g);
     // embed 100·32, three LayerNorms 3·64, q/k/v/o 4·(32·32 + 32), MLP 32·64 + 64 + 64·32 + 32.
     assert_eq!(g.param_count(), 3200 + 192 + 4224 + 2112 + 2080);
     // 16 tokens: projections 4·16·32·32, QKᵀ and PV 2 heads · 16·16·16 each, MLP 2·16·32·64.
@@ -556,4 +573,147 @@ fn opset_11_softmax_flattens_from_the_axis() {
     );
     let g = load(m).unwrap().build(&fp32(), 3).unwrap();
     assert_eq!(g.ops[0].kind, OpKind::Softmax { rows: 3, cols: 20 });
+}
+
+#[test]
+fn exported_embedding_and_mask_arithmetic_folds() {
+    // The pattern PyTorch exports for BERT-style inputs: position ids from Range over the
+    // sequence length read off the input shape, a gather of the position table with them, and
+    // an additive attention mask (1 − mask)·(−10000) broadcast over heads with Expand.
+    let ids = value("ids", DataType::Int64, &[D::P("batch"), D::P("seq")]);
+    let mask = value("mask", DataType::Int64, &[D::P("batch"), D::P("seq")]);
+    let m = model(
+        vec![
+            node("Shape", "shape", &["ids"], &["s"], vec![]),
+            node(
+                "Gather",
+                "len",
+                &["s", "one_i"],
+                &["len"],
+                vec![attr_int("axis", 0)],
+            ),
+            node(
+                "Range",
+                "range",
+                &["zero_i", "len", "one_i"],
+                &["pos"],
+                vec![],
+            ),
+            node("Unsqueeze", "pos2", &["pos", "ax0"], &["pos_ids"], vec![]),
+            node(
+                "Gather",
+                "pos_embed",
+                &["pos_table", "pos_ids"],
+                &["p"],
+                vec![],
+            ),
+            node(
+                "Gather",
+                "word_embed",
+                &["word_table", "ids"],
+                &["w"],
+                vec![],
+            ),
+            node("Add", "sum", &["w", "p"], &["x"], vec![]),
+            node("Unsqueeze", "m4", &["mask", "ax12"], &["m4"], vec![]),
+            node("Cast", "mf", &["m4"], &["mf"], vec![attr_int("to", 1)]),
+            node("Sub", "inv", &["one_f", "mf"], &["inv"], vec![]),
+            node("Mul", "neg", &["inv", "big"], &["bias"], vec![]),
+            node(
+                "Concat",
+                "bshape",
+                &["b1", "heads", "s1", "s1"],
+                &["bshape"],
+                vec![attr_int("axis", 0)],
+            ),
+            node(
+                "Gather",
+                "b",
+                &["s", "zero_i"],
+                &["b0"],
+                vec![attr_int("axis", 0)],
+            ),
+            node("Unsqueeze", "b1", &["b0", "ax0"], &["b1"], vec![]),
+            node("Unsqueeze", "s1", &["len", "ax0"], &["s1"], vec![]),
+            node("Expand", "expand", &["bias", "bshape"], &["bias4"], vec![]),
+        ],
+        vec![ids, mask],
+        &["x", "bias4"],
+        vec![
+            weight("pos_table", &[64, 8]),
+            weight("word_table", &[50, 8]),
+            pb::TensorProto {
+                dims: vec![],
+                ..ints("zero_i", &[0])
+            },
+            pb::TensorProto {
+                dims: vec![],
+                ..ints("one_i", &[1])
+            },
+            ints("ax0", &[0]),
+            ints("ax12", &[1, 2]),
+            ints("heads", &[4]),
+            floats("one_f", &[], &[1.0]),
+            floats("big", &[], &[-10000.0]),
+        ],
+        17,
+    );
+    // The nodes are not in execution order (bshape reads b1 and s1 defined later): the import
+    // sorts them.
+    let m = OnnxModel::from_bytes(
+        &m.encode_to_vec(),
+        "t.onnx",
+        "t",
+        &[("seq".to_string(), 10)],
+    )
+    .unwrap();
+    assert_eq!(m.sample(), Sample::Sequence);
+    let g = m.build(&fp32(), 2).unwrap();
+    check_liveness(&g);
+    // Shape, Gather, Range, Unsqueeze and Concat fold: the ops are the two gathers, the add,
+    // the cast, sub, mul and the broadcast.
+    let names: Vec<&str> = g.ops.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "pos_embed",
+            "word_embed",
+            "sum",
+            "mf",
+            "inv",
+            "neg",
+            "expand"
+        ]
+    );
+    // Fixed position ids: a copy of the first 10 rows of the table (10·8 fp32), not a gather.
+    let pos = &g.ops[0];
+    assert!(matches!(
+        pos.kind,
+        OpKind::DataMove {
+            kind: MoveKind::Slice,
+            elems: 80
+        }
+    ));
+    assert_eq!(pos.bytes(&g).0, 320.0);
+    // Token ids: a real gather of 2·10 rows.
+    assert_eq!(g.ops[1].kind, OpKind::Embedding { tokens: 20, dim: 8 });
+    let shape = |name: &str| {
+        g.tensors
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap()
+            .shape
+            .clone()
+    };
+    assert_eq!(shape("x"), vec![2, 10, 8]);
+    assert_eq!(shape("bias4"), vec![2, 4, 10, 10]);
+    // Scalars (1.0 and −10000) are folded into their ops: Sub reads only the mask.
+    assert_eq!(g.ops[4].inputs.len(), 1);
+    assert!(matches!(
+        g.ops[6].kind,
+        OpKind::DataMove {
+            kind: MoveKind::Broadcast,
+            elems: 800
+        }
+    ));
 }

@@ -413,6 +413,8 @@ struct Importer<'a> {
     g: Graph,
     vals: HashMap<String, Val>,
     weights: Vec<Init>,
+    /// `value_info` by value name.
+    info: HashMap<&'a str, &'a pb::ValueInfoProto>,
     node: String,
     op_type: String,
 }
@@ -488,6 +490,12 @@ impl<'a> Importer<'a> {
             g: Graph::new(format!("{} b{} {}", m.name, batch, q.name)),
             vals: HashMap::new(),
             weights: Vec::new(),
+            info: m
+                .graph
+                .value_info
+                .iter()
+                .map(|v| (v.name.as_str(), v))
+                .collect(),
             node: String::new(),
             op_type: String::new(),
         }
@@ -723,7 +731,7 @@ impl<'a> Importer<'a> {
     fn check_value_info(&self, node: &pb::NodeProto) -> R<()> {
         use pb::tensor_shape_proto::dimension::Value as DV;
         for o in &node.output {
-            let Some(vi) = self.m.graph.value_info.iter().find(|v| &v.name == o) else {
+            let Some(vi) = self.info.get(o.as_str()) else {
                 continue;
             };
             let Some(pb::type_proto::Value::TensorType(t)) =
