@@ -364,9 +364,25 @@ fn fixed_batch_and_value_info_are_checked() {
         17,
     ))
     .unwrap();
+    assert_eq!(m.fixed_batch(), Some(1));
     assert!(m.build(&fp32(), 1).is_ok());
     let e = m.build(&fp32(), 2).unwrap_err().to_string();
     assert!(e.contains("fixed batch of 1"), "{e}");
+    // A model exported at batch 8 loads (it is checked at its own batch).
+    let fixed8 = value("x", DataType::Float, &[D::V(8), D::V(3), D::V(8), D::V(8)]);
+    let m = load(model(
+        vec![node("Relu", "r", &["x"], &["y"], vec![])],
+        vec![fixed8],
+        &["y"],
+        vec![],
+        17,
+    ))
+    .unwrap();
+    assert_eq!(m.fixed_batch(), Some(8));
+    assert_eq!(
+        m.build(&fp32(), 8).unwrap().ops[0].kind.flops(),
+        8.0 * 192.0
+    );
     // value_info that disagrees with the inferred shape.
     let mut bad = model(
         vec![node("Conv", "c", &["x", "w"], &["y"], vec![])],

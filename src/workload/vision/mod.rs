@@ -634,9 +634,14 @@ impl VisionModel {
     }
 
     /// A JSON description for `models show`: family, source, parameters, input, and the
-    /// parameter, MAC and FLOP counts of one sample at fp32.
+    /// parameter, MAC and FLOP counts of one sample at fp32 (built at batch 1, or at the batch an
+    /// ONNX file fixes, then divided by it).
     pub fn describe(&self) -> Result<serde_json::Value, ModelError> {
-        let g = self.build(&QuantScheme::float(super::DType::F32), 1)?;
+        let batch = match &self.source {
+            Source::Onnx(m) => m.fixed_batch().unwrap_or(1),
+            Source::Builtin { .. } => 1,
+        };
+        let g = self.build(&QuantScheme::float(super::DType::F32), batch)?;
         let inputs: Vec<serde_json::Value> = g
             .tensors
             .iter()
@@ -656,8 +661,8 @@ impl VisionModel {
             "family": self.family_name(),
             "sample": self.sample(),
             "params": g.param_count(),
-            "macs_per_sample": g.macs(),
-            "flops_per_sample": g.flops(),
+            "macs_per_sample": g.macs() / batch as f64,
+            "flops_per_sample": g.flops() / batch as f64,
             "ops": g.ops.len(),
             "inputs": inputs,
             "outputs": outputs,

@@ -300,8 +300,36 @@ impl OnnxModel {
             opset,
             graph,
         };
-        m.build(&QuantScheme::float(DType::F32), 1)?;
+        m.build(
+            &QuantScheme::float(DType::F32),
+            m.fixed_batch().unwrap_or(1),
+        )?;
         Ok(m)
+    }
+
+    /// The batch the graph inputs fix, when their first dimension is a number rather than a
+    /// symbol (the model can then only be built at that batch).
+    pub fn fixed_batch(&self) -> Option<u64> {
+        use pb::tensor_shape_proto::dimension::Value as DV;
+        let inits: std::collections::HashSet<&str> = self
+            .graph
+            .initializer
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        self.graph
+            .input
+            .iter()
+            .filter(|i| !inits.contains(i.name.as_str()))
+            .find_map(|i| match i.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+                Some(pb::type_proto::Value::TensorType(t)) => {
+                    match t.shape.as_ref()?.dim.first()?.value {
+                        Some(DV::DimValue(v)) if v > 0 => Some(v as u64),
+                        _ => None,
+                    }
+                }
+                None => None,
+            })
     }
 
     /// Images when every graph input is floating point, sequences when one is integer (token
