@@ -115,9 +115,9 @@ impl EltOp {
     /// * gelu (tanh form) 0.5x(1+tanh(√(2/π)(x+0.044715x³))): 9 (x³ = 2 mul, ×c, add, ×√(2/π),
     ///   tanh, add 1, ×x, ×0.5);
     /// * swiglu silu(g)·u: 6; geglu gelu(g)·u: 10;
-    /// * sub, div, compare or select: 1; leaky relu (multiply, max): 2; clip (max, min): 2; a unary elementary
-    ///   function (tanh, erf, exp, sqrt, ...): 1, as the exp inside sigmoid and the tanh inside
-    ///   gelu are counted above.
+    /// * sub, div, compare or select: 1; leaky relu (multiply, max): 2; clip (max, min): 2;
+    ///   a unary elementary function (tanh, erf, exp, sqrt, ...): 1, as the exp inside sigmoid
+    ///   and the tanh inside gelu are counted above.
     pub fn flops_per_elem(self) -> f64 {
         match self {
             EltOp::Add | EltOp::Mul | EltOp::Relu | EltOp::Scale => 1.0,
