@@ -26,7 +26,7 @@ fn bench(c: &mut Criterion) {
         let model = model_for(&hw, u, Mode::Calibrated).unwrap();
         let g = m.build(&q, phase, batch);
         let res = residency(&hw, u, &g);
-        let classes = g.op_classes();
+        let classes = archscope::roofline::PlacementProfile::of(&g).classes(&g);
         c.bench_function(
             &format!("neupims/{unit} llama-1b {label}: total over op classes"),
             |b| b.iter(|| evaluate_total(model.as_ref(), black_box(&g), &res, &classes).unwrap()),

@@ -29,7 +29,7 @@ fn bench(c: &mut Criterion) {
             },
         );
         let res = model.residency(&g);
-        let classes = g.op_classes();
+        let classes = archscope::roofline::PlacementProfile::of(&g).classes(&g);
         c.bench_function(
             &format!("score llama-1b {label}: total over op classes"),
             |b| {

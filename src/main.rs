@@ -4,8 +4,10 @@ use anyhow::{Context, Result};
 use archscope::explore::{self, ExploreRequest, OutputOptions, files::shell_join};
 use archscope::hardware::{Hardware, known_devices};
 use archscope::roofline::Mode;
-use archscope::score::{ScoreRequest, score_llm};
-use archscope::workload::{QuantScheme, known_models, load_llm};
+use archscope::score::{ScoreRequest, score_llm, score_vision};
+use archscope::workload::{
+    Model, QuantScheme, VisionModel, known_models, load_llm, load_model, vision,
+};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
@@ -40,13 +42,16 @@ enum Cmd {
         /// Device: a path, a file in hardware-db/, or a short name.
         #[arg(long)]
         hw: String,
-        /// Model: a short name (see `models list`) or a path to a Hugging Face config.json.
+        /// Model: a short LLM name or built-in network (see `models list`; networks take
+        /// parameters, e.g. `mobilenetv2?width=0.75&res=160`), a path to a Hugging Face
+        /// config.json, or a path to an .onnx file (`model.onnx?sequence=128` sets symbolic
+        /// dimensions).
         #[arg(long)]
         model: String,
-        /// Phase to score.
+        /// Phase to score (LLMs; vision networks and encoders have one forward phase).
         #[arg(long, value_enum, default_value = "both")]
         phase: PhaseArg,
-        /// Sequences per step.
+        /// Sequences per step (LLMs), images or sequences per forward pass (networks).
         #[arg(long, default_value_t = 1)]
         batch: u64,
         /// Prompt tokens (prefill).
@@ -106,7 +111,7 @@ enum Cmd {
         #[command(subcommand)]
         cmd: HwCmd,
     },
-    /// Shipped model configs.
+    /// Shipped LLM configs and built-in networks.
     Models {
         #[command(subcommand)]
         cmd: ModelsCmd,
@@ -197,9 +202,9 @@ enum HwCmd {
 
 #[derive(Subcommand)]
 enum ModelsCmd {
-    /// List shipped models.
+    /// List shipped LLMs and built-in networks.
     List,
-    /// Show a model's shape and parameter count.
+    /// Show a model's shape and parameter count (any name `--model` accepts).
     Show { name: String },
 }
 
@@ -229,7 +234,7 @@ fn run(cli: Cli) -> Result<()> {
             format,
         } => {
             let hw = Hardware::load(&hw)?;
-            let model = load_llm(&model)?;
+            let model = load_model(&model)?;
             let quant = QuantScheme::parse(&quant)?;
             let req = ScoreRequest {
                 batch,
@@ -240,11 +245,27 @@ fn run(cli: Cli) -> Result<()> {
                 unit,
                 mode: if ideal { Mode::Ideal } else { Mode::Calibrated },
             };
-            let score = score_llm(&hw, &model, &quant, &req)?;
-            match format {
-                Format::Table => print!("{}", score.to_table(&hw)),
-                Format::Json => println!("{}", serde_json::to_string_pretty(&score.to_json(&hw))?),
-                Format::Csv => print!("{}", score.to_csv(&hw).context("writing CSV")?),
+            match model {
+                Model::Llm(model) => {
+                    let score = score_llm(&hw, &model, &quant, &req)?;
+                    match format {
+                        Format::Table => print!("{}", score.to_table(&hw)),
+                        Format::Json => {
+                            println!("{}", serde_json::to_string_pretty(&score.to_json(&hw))?)
+                        }
+                        Format::Csv => print!("{}", score.to_csv(&hw).context("writing CSV")?),
+                    }
+                }
+                Model::Vision(model) => {
+                    let score = score_vision(&hw, &model, &quant, &req)?;
+                    match format {
+                        Format::Table => print!("{}", score.to_table(&hw)),
+                        Format::Json => {
+                            println!("{}", serde_json::to_string_pretty(&score.to_json(&hw))?)
+                        }
+                        Format::Csv => print!("{}", score.to_csv(&hw).context("writing CSV")?),
+                    }
+                }
             }
         }
         Cmd::Systolic {
@@ -382,20 +403,37 @@ fn run(cli: Cli) -> Result<()> {
                 for name in known_models() {
                     match load_llm(name) {
                         Ok(m) => println!(
-                            "{:<16} {:<8} {:>8.3} B params, {} layers, hidden {}",
+                            "{:<20} {:<8} {:>8.3} B params, {} layers, hidden {}",
                             name,
                             format!("{:?}", m.family).to_lowercase(),
                             m.param_count() as f64 / 1e9,
                             m.layers,
                             m.hidden
                         ),
-                        Err(e) => println!("{name:<16} (invalid: {e})"),
+                        Err(e) => println!("{name:<20} (invalid: {e})"),
+                    }
+                }
+                for f in vision::FAMILIES {
+                    let line = VisionModel::parse(f.name).and_then(|m| {
+                        let g = m.build(&QuantScheme::float(archscope::workload::DType::F32), 1)?;
+                        Ok(format!(
+                            "{:<20} {:<8} {:>8.3} M params, {:>8.3} GMAC/{}, params: {}",
+                            f.name,
+                            m.sample().singular(),
+                            g.param_count() as f64 / 1e6,
+                            g.macs() / 1e9,
+                            m.sample().singular(),
+                            f.keys.join(",")
+                        ))
+                    });
+                    match line {
+                        Ok(l) => println!("{l}"),
+                        Err(e) => println!("{:<20} (invalid: {e})", f.name),
                     }
                 }
             }
-            ModelsCmd::Show { name } => {
-                let m = load_llm(&name)?;
-                println!(
+            ModelsCmd::Show { name } => match load_model(&name)? {
+                Model::Llm(m) => println!(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({
                         "name": m.name, "family": m.family, "params": m.param_count(),
@@ -404,8 +442,9 @@ fn run(cli: Cli) -> Result<()> {
                         "tied_embeddings": m.tied, "sliding_window": m.window,
                         "experts": m.moe.map(|(e, _)| e), "experts_per_token": m.moe.map(|(_, k)| k),
                     }))?
-                );
-            }
+                ),
+                Model::Vision(m) => println!("{}", serde_json::to_string_pretty(&m.describe()?)?),
+            },
         },
     }
     Ok(())

@@ -1,11 +1,13 @@
-//! Scoring an LLM on a device: build the phase graphs, price every op with a cost model, and
-//! derive the LLM metrics (TTFT, TPOT, tokens/s, J/token) and the memory footprint. Also renders
-//! the result as a table, JSON or CSV for `archscope score`.
+//! Scoring a model on a device: build the graphs, price every op with a cost model, and derive
+//! the metrics and the memory footprint. LLMs get prefill and decode phases (TTFT, TPOT,
+//! tokens/s, J/token); vision networks and encoders get one forward phase (images or sequences
+//! per second, J per image or sequence). Also renders results as a table, JSON or CSV for
+//! `archscope score`.
 
 use crate::cost::{Bound, Evaluation, Infeasible, Ledger, SelectError, evaluate, model_for};
 use crate::hardware::Hardware;
 use crate::roofline::{Mode, residency};
-use crate::workload::{Graph, LlmConfig, Phase, QuantScheme};
+use crate::workload::{Graph, LlmConfig, ModelError, Phase, QuantScheme, Sample, VisionModel};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -101,12 +103,15 @@ pub enum ScoreError {
     /// A phase cannot run on the unit.
     #[error(transparent)]
     Infeasible(#[from] Infeasible),
-    /// The unit names an unknown cost model.
+    /// The unit's cost model cannot be set up (unknown model or bad params).
     #[error(transparent)]
-    Model(#[from] SelectError),
+    CostModel(#[from] SelectError),
     /// A request that makes no sense.
     #[error("{0}")]
     Request(String),
+    /// The model cannot be built as asked.
+    #[error(transparent)]
+    Model(#[from] ModelError),
 }
 
 /// Memory footprint of a set of graphs of the same model on `unit`.
@@ -236,6 +241,124 @@ fn by_level(hw: &Hardware, l: &Ledger) -> serde_json::Map<String, serde_json::Va
         .collect()
 }
 
+/// Per-op JSON rows of one priced graph.
+fn json_ops<'a>(
+    hw: &Hardware,
+    unit: &'a str,
+    graph: &'a Graph,
+    eval: &Evaluation,
+) -> Vec<JsonOp<'a>> {
+    graph
+        .ops
+        .iter()
+        .zip(&eval.per_op)
+        .map(|(op, l)| {
+            let (r, w) = op.bytes(graph);
+            JsonOp {
+                name: &op.name,
+                kind: op.kind.name(),
+                layer: op.layer,
+                dtype: op.compute.to_string(),
+                flops: l.flops,
+                bytes: r + w,
+                bytes_by_level: by_level(hw, l),
+                latency_s: l.latency_s,
+                energy_j: l.energy_j(),
+                bound: bound_name(hw, l.bound()),
+                unit,
+            }
+        })
+        .collect()
+}
+
+/// The CSV header of per-op rows.
+const CSV_HEADER: [&str; 11] = [
+    "phase",
+    "op",
+    "kind",
+    "layer",
+    "dtype",
+    "flops",
+    "bytes",
+    "latency_s",
+    "energy_j",
+    "bound",
+    "unit",
+];
+
+/// Per-op CSV rows of one priced graph.
+fn csv_ops(
+    w: &mut csv::Writer<Vec<u8>>,
+    hw: &Hardware,
+    phase: &str,
+    unit: &str,
+    graph: &Graph,
+    eval: &Evaluation,
+) -> Result<(), csv::Error> {
+    for (op, l) in graph.ops.iter().zip(&eval.per_op) {
+        let (r, wr) = op.bytes(graph);
+        w.write_record([
+            phase.to_string(),
+            op.name.clone(),
+            op.kind.name().to_string(),
+            op.layer.map(|x| x.to_string()).unwrap_or_default(),
+            op.compute.to_string(),
+            format!("{}", l.flops),
+            format!("{}", r + wr),
+            format!("{:e}", l.latency_s),
+            format!("{:e}", l.energy_j()),
+            bound_name(hw, l.bound()),
+            unit.to_string(),
+        ])?;
+    }
+    Ok(())
+}
+
+/// Per-op table rows of one priced graph, grouped by layer with layer subtotals.
+fn table_ops(s: &mut String, hw: &Hardware, graph: &Graph, eval: &Evaluation) {
+    let mut current: Option<Option<u32>> = None;
+    let mut sub = Ledger::zero();
+    let flush = |s: &mut String, layer: Option<Option<u32>>, sub: &Ledger| {
+        if let Some(Some(l)) = layer {
+            let _ = writeln!(
+                s,
+                "{:<34} {:<12} {:>11.4} {:>11.3} {:>11.2} {:>10.4}  {}",
+                format!("  layer {l} subtotal"),
+                "",
+                sub.flops / 1e9,
+                sub.total_bytes() / 1e6,
+                sub.latency_s * 1e6,
+                sub.energy_j() * 1e3,
+                bound_name(hw, sub.bound())
+            );
+        }
+    };
+    for (op, l) in graph.ops.iter().zip(&eval.per_op) {
+        if current != Some(op.layer) {
+            flush(s, current, &sub);
+            sub = Ledger::zero();
+            current = Some(op.layer);
+            if let Some(layer) = op.layer {
+                let _ = writeln!(s, "-- layer {layer}");
+            }
+        }
+        sub = sub + *l;
+        let (r, w) = op.bytes(graph);
+        let _ = writeln!(
+            s,
+            "{:<34} {:<12} {:>11.4} {:>11.3} {:>11.2} {:>10.4}  {}",
+            op.name,
+            op.kind.name(),
+            l.flops / 1e9,
+            (r + w) / 1e6,
+            l.latency_s * 1e6,
+            l.energy_j() * 1e3,
+            bound_name(hw, l.bound())
+        );
+    }
+    flush(s, current, &sub);
+}
+
 impl Score {
     /// The score as JSON: `hardware`, `unit`, `model`, `quant`, `mode`, `phases` (each with
     /// `phase`, `latency_s`, `energy_j`, `tokens_per_s`, `ops`), `memory` and `metrics`.
@@ -244,28 +367,7 @@ impl Score {
             .phases
             .iter()
             .map(|p| {
-                let ops: Vec<JsonOp> = p
-                    .graph
-                    .ops
-                    .iter()
-                    .zip(&p.eval.per_op)
-                    .map(|(op, l)| {
-                        let (r, w) = op.bytes(&p.graph);
-                        JsonOp {
-                            name: &op.name,
-                            kind: op.kind.name(),
-                            layer: op.layer,
-                            dtype: op.compute.to_string(),
-                            flops: l.flops,
-                            bytes: r + w,
-                            bytes_by_level: by_level(hw, l),
-                            latency_s: l.latency_s,
-                            energy_j: l.energy_j(),
-                            bound: bound_name(hw, l.bound()),
-                            unit: &self.unit,
-                        }
-                    })
-                    .collect();
+                let ops = json_ops(hw, &self.unit, &p.graph, &p.eval);
                 let t = &p.eval.total;
                 let mut v = serde_json::json!({
                     "phase": p.phase.name(),
@@ -318,36 +420,9 @@ impl Score {
     /// One CSV row per op of every phase.
     pub fn to_csv(&self, hw: &Hardware) -> Result<String, csv::Error> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
-            "phase",
-            "op",
-            "kind",
-            "layer",
-            "dtype",
-            "flops",
-            "bytes",
-            "latency_s",
-            "energy_j",
-            "bound",
-            "unit",
-        ])?;
+        w.write_record(CSV_HEADER)?;
         for p in &self.phases {
-            for (op, l) in p.graph.ops.iter().zip(&p.eval.per_op) {
-                let (r, wr) = op.bytes(&p.graph);
-                w.write_record([
-                    p.phase.name().to_string(),
-                    op.name.clone(),
-                    op.kind.name().to_string(),
-                    op.layer.map(|x| x.to_string()).unwrap_or_default(),
-                    op.compute.to_string(),
-                    format!("{}", l.flops),
-                    format!("{}", r + wr),
-                    format!("{:e}", l.latency_s),
-                    format!("{:e}", l.energy_j()),
-                    bound_name(hw, l.bound()),
-                    self.unit.clone(),
-                ])?;
-            }
+            csv_ops(&mut w, hw, p.phase.name(), &self.unit, &p.graph, &p.eval)?;
         }
         let bytes = w.into_inner().map_err(|e| e.into_error())?;
         Ok(String::from_utf8(bytes).expect("csv writes UTF-8"))
@@ -379,47 +454,7 @@ impl Score {
                 "{:<34} {:<12} {:>11} {:>11} {:>11} {:>10}  {}",
                 "op", "kind", "GFLOP", "MB", "µs", "mJ", "bound"
             );
-            let mut current: Option<Option<u32>> = None;
-            let mut sub = Ledger::zero();
-            let flush = |s: &mut String, layer: Option<Option<u32>>, sub: &Ledger| {
-                if let Some(Some(l)) = layer {
-                    let _ = writeln!(
-                        s,
-                        "{:<34} {:<12} {:>11.4} {:>11.3} {:>11.2} {:>10.4}  {}",
-                        format!("  layer {l} subtotal"),
-                        "",
-                        sub.flops / 1e9,
-                        sub.total_bytes() / 1e6,
-                        sub.latency_s * 1e6,
-                        sub.energy_j() * 1e3,
-                        bound_name(hw, sub.bound())
-                    );
-                }
-            };
-            for (op, l) in p.graph.ops.iter().zip(&p.eval.per_op) {
-                if current != Some(op.layer) {
-                    flush(&mut s, current, &sub);
-                    sub = Ledger::zero();
-                    current = Some(op.layer);
-                    if let Some(layer) = op.layer {
-                        let _ = writeln!(s, "-- layer {layer}");
-                    }
-                }
-                sub = sub + *l;
-                let (r, w) = op.bytes(&p.graph);
-                let _ = writeln!(
-                    s,
-                    "{:<34} {:<12} {:>11.4} {:>11.3} {:>11.2} {:>10.4}  {}",
-                    op.name,
-                    op.kind.name(),
-                    l.flops / 1e9,
-                    (r + w) / 1e6,
-                    l.latency_s * 1e6,
-                    l.energy_j() * 1e3,
-                    bound_name(hw, l.bound())
-                );
-            }
-            flush(&mut s, current, &sub);
+            table_ops(&mut s, hw, &p.graph, &p.eval);
             let t = &p.eval.total;
             let _ = writeln!(
                 s,
@@ -460,4 +495,174 @@ impl Score {
         );
         s
     }
+}
+
+/// A score of one forward pass of a vision network or encoder on one unit of one device.
+#[derive(Clone, Debug)]
+pub struct VisionScore {
+    /// Device name.
+    pub hardware: String,
+    /// Unit name.
+    pub unit: String,
+    /// Model name.
+    pub model: String,
+    /// Quantization scheme.
+    pub quant: String,
+    /// Roofline mode.
+    pub mode: Mode,
+    /// Images or sequences per forward pass.
+    pub batch: u64,
+    /// Whether a batch element is an image or a sequence.
+    pub sample: Sample,
+    /// The forward graph.
+    pub graph: Graph,
+    /// Per-op ledgers and total.
+    pub eval: Evaluation,
+    /// Footprint.
+    pub memory: Footprint,
+}
+
+impl VisionScore {
+    /// Latency of one forward pass over the batch.
+    pub fn latency_s(&self) -> f64 {
+        self.eval.total.latency_s
+    }
+    /// Images (or sequences) per second.
+    pub fn samples_per_s(&self) -> f64 {
+        self.batch as f64 / self.eval.total.latency_s
+    }
+    /// Joules per image (or sequence).
+    pub fn j_per_sample(&self) -> f64 {
+        self.eval.total.energy_j() / self.batch as f64
+    }
+
+    /// The score as JSON, in the shape of [`Score::to_json`] with one phase, `forward`, whose
+    /// throughput is `images_per_s` (or `sequences_per_s`) and energy `j_per_image` (or
+    /// `j_per_sequence`); `metrics` repeats latency, throughput and energy per sample.
+    pub fn to_json(&self, hw: &Hardware) -> serde_json::Value {
+        let t = &self.eval.total;
+        let (plural, one) = (self.sample.plural(), self.sample.singular());
+        let mut phase = serde_json::json!({
+            "phase": "forward",
+            "batch": self.batch,
+            "latency_s": t.latency_s,
+            "energy_j": t.energy_j(),
+            "energy_breakdown_j": {"compute": t.compute_j, "memory": t.memory_j, "static": t.static_j},
+            "flops": t.flops,
+            "macs": self.graph.macs(),
+            "bytes_by_level": by_level(hw, t),
+            "bound": bound_name(hw, t.bound()),
+            "ops": json_ops(hw, &self.unit, &self.graph, &self.eval),
+        });
+        phase[plural] = self.batch.into();
+        phase[format!("{plural}_per_s")] = self.samples_per_s().into();
+        phase[format!("j_per_{one}")] = self.j_per_sample().into();
+        let mut metrics = serde_json::Map::new();
+        metrics.insert("latency_s".into(), t.latency_s.into());
+        metrics.insert(format!("{plural}_per_s"), self.samples_per_s().into());
+        metrics.insert(format!("j_per_{one}"), self.j_per_sample().into());
+        serde_json::json!({
+            "hardware": self.hardware,
+            "unit": self.unit,
+            "model": self.model,
+            "quant": self.quant,
+            "mode": self.mode,
+            "batch": self.batch,
+            "sample": self.sample,
+            "phases": [phase],
+            "memory": self.memory,
+            "metrics": metrics,
+        })
+    }
+
+    /// One CSV row per op, phase `forward`.
+    pub fn to_csv(&self, hw: &Hardware) -> Result<String, csv::Error> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(CSV_HEADER)?;
+        csv_ops(&mut w, hw, "forward", &self.unit, &self.graph, &self.eval)?;
+        let bytes = w.into_inner().map_err(|e| e.into_error())?;
+        Ok(String::from_utf8(bytes).expect("csv writes UTF-8"))
+    }
+
+    /// A table for people: per-op rows grouped by block with subtotals, totals, throughput and
+    /// the footprint.
+    pub fn to_table(&self, hw: &Hardware) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} on {} / {} ({:?} roofline), quant {}, batch {}",
+            self.model, self.hardware, self.unit, self.mode, self.quant, self.batch
+        );
+        let _ = writeln!(s, "\n== forward ({}) ==", self.graph.name);
+        let _ = writeln!(
+            s,
+            "{:<34} {:<12} {:>11} {:>11} {:>11} {:>10}  {}",
+            "op", "kind", "GFLOP", "MB", "µs", "mJ", "bound"
+        );
+        table_ops(&mut s, hw, &self.graph, &self.eval);
+        let t = &self.eval.total;
+        let _ = writeln!(
+            s,
+            "total: {:.3} ms, {:.4} J, {:.2} GFLOP ({:.3} GMAC), bound {}",
+            t.latency_s * 1e3,
+            t.energy_j(),
+            t.flops / 1e9,
+            self.graph.macs() / 1e9,
+            bound_name(hw, t.bound())
+        );
+        for (i, m) in hw.memories.iter().enumerate() {
+            if t.bytes[i] > 0.0 {
+                let _ = writeln!(s, "  traffic {:<10} {:>12.3} MB", m.name, t.bytes[i] / 1e6);
+            }
+        }
+        let _ = writeln!(
+            s,
+            "{:.1} {}/s, {:.4} mJ/{}",
+            self.samples_per_s(),
+            self.sample.plural(),
+            self.j_per_sample() * 1e3,
+            self.sample.singular()
+        );
+        let m = &self.memory;
+        let _ = writeln!(
+            s,
+            "\nmemory: weights {:.1} MB + activations {:.1} MB = {:.1} MB of {:.1} MB usable {} → {}",
+            m.weights_bytes / 1e6,
+            m.activation_peak_bytes / 1e6,
+            m.total_bytes / 1e6,
+            m.capacity_bytes / 1e6,
+            m.level,
+            if m.fits { "fits" } else { "DOES NOT FIT" }
+        );
+        s
+    }
+}
+
+/// Scores one forward pass of a vision network or encoder at `req.batch` (the LLM fields of the
+/// request, prompt, context and phases, do not apply and are ignored).
+pub fn score_vision(
+    hw: &Hardware,
+    model: &VisionModel,
+    quant: &QuantScheme,
+    req: &ScoreRequest,
+) -> Result<VisionScore, ScoreError> {
+    if req.batch == 0 {
+        return Err(ScoreError::Request("batch must be at least 1".into()));
+    }
+    let unit = hw.unit_index(req.unit.as_deref())?;
+    let graph = model.build(quant, req.batch)?;
+    let eval = score_graph(hw, unit, req.mode, &graph)?;
+    let memory = footprint(hw, unit, &[&graph]);
+    Ok(VisionScore {
+        hardware: hw.name.clone(),
+        unit: hw.units[unit].name.clone(),
+        model: model.name.clone(),
+        quant: quant.name.clone(),
+        mode: req.mode,
+        batch: req.batch,
+        sample: model.sample(),
+        graph,
+        eval,
+        memory,
+    })
 }

@@ -62,8 +62,13 @@ pub fn evaluate(
     Ok(Evaluation { per_op, total })
 }
 
-/// The total only, pricing each class of identical ops once (see [`Graph::op_classes`]).
-/// Equal to `evaluate(..).total` up to floating-point summation order.
+/// The total only, pricing each class of ops once and scaling by its multiplicity.
+///
+/// Exact (up to floating-point summation order) when every op of a class has the same ledger
+/// under `residency`: use [`crate::roofline::PlacementProfile::classes`], which also splits ops
+/// whose tensors can live in different memory levels. [`Graph::op_classes`] ignores where
+/// tensors live; at layer boundaries it can merge ops whose activations land in different
+/// levels, so its totals are only approximate when activations spill.
 pub fn evaluate_total(
     model: &dyn CostModel,
     graph: &Graph,

@@ -90,6 +90,19 @@ pub enum EltOp {
     GeGlu,
     /// Multiply by a constant (e.g. Gemma's √hidden embedding scale).
     Scale,
+    /// a − b.
+    Sub,
+    /// a ÷ b.
+    Div,
+    /// max(x, αx) for 0 < α < 1 (YOLO's leaky ReLU).
+    LeakyRelu,
+    /// min(max(x, lo), hi) with bounds other than ReLU6's.
+    Clip,
+    /// One elementary function per element: tanh, erf, exp, log, sqrt, reciprocal, pow, neg, abs,
+    /// or a type conversion.
+    Unary,
+    /// A comparison or a select (`==`, `<`, `where`).
+    Compare,
 }
 
 impl EltOp {
@@ -101,11 +114,15 @@ impl EltOp {
     /// * silu x·σ(x): 5; hard-sigmoid relu6(x+3)/6: 4 (add, max, min, div); hard-swish: 5;
     /// * gelu (tanh form) 0.5x(1+tanh(√(2/π)(x+0.044715x³))): 9 (x³ = 2 mul, ×c, add, ×√(2/π),
     ///   tanh, add 1, ×x, ×0.5);
-    /// * swiglu silu(g)·u: 6; geglu gelu(g)·u: 10.
+    /// * swiglu silu(g)·u: 6; geglu gelu(g)·u: 10;
+    /// * sub, div, compare or select: 1; leaky relu (multiply, max): 2; clip (max, min): 2;
+    ///   a unary elementary function (tanh, erf, exp, sqrt, ...): 1, as the exp inside sigmoid
+    ///   and the tanh inside gelu are counted above.
     pub fn flops_per_elem(self) -> f64 {
         match self {
             EltOp::Add | EltOp::Mul | EltOp::Relu | EltOp::Scale => 1.0,
-            EltOp::Relu6 => 2.0,
+            EltOp::Sub | EltOp::Div | EltOp::Unary | EltOp::Compare => 1.0,
+            EltOp::Relu6 | EltOp::LeakyRelu | EltOp::Clip => 2.0,
             EltOp::Sigmoid | EltOp::HardSigmoid => 4.0,
             EltOp::Silu | EltOp::HardSwish => 5.0,
             EltOp::SwiGlu => 6.0,
@@ -148,6 +165,8 @@ pub enum PoolKind {
     Max,
     /// Average over the window (one add per window element, one divide per output).
     Avg,
+    /// Sum over the window (one add per window element), e.g. ONNX `ReduceSum`.
+    Sum,
 }
 
 /// A 2-D convolution in NCHW terms (one image shape, `n` images).
@@ -194,6 +213,58 @@ impl Conv2d {
     /// True when every input channel is its own group.
     pub fn is_depthwise(&self) -> bool {
         self.groups > 1 && self.groups == self.c_in
+    }
+    /// Output height of the transposed convolution with these fields (`h`, `w` are its input):
+    /// (h − 1)·stride − 2·pad + dilation·(kh − 1) + 1, as PyTorch and ONNX define it with no
+    /// output padding. `None` when the padding eats the whole output.
+    pub fn transposed_out_h(&self) -> Option<u64> {
+        ((self.h - 1) * self.stride.0 + self.dilation.0 * (self.kh - 1) + 1)
+            .checked_sub(2 * self.pad.0)
+            .filter(|&x| x > 0)
+    }
+    /// Output width of the transposed convolution (see [`Conv2d::transposed_out_h`]).
+    pub fn transposed_out_w(&self) -> Option<u64> {
+        ((self.w - 1) * self.stride.1 + self.dilation.1 * (self.kw - 1) + 1)
+            .checked_sub(2 * self.pad.1)
+            .filter(|&x| x > 0)
+    }
+    /// Multiply-accumulates of the transposed convolution: every input pixel is scattered through
+    /// the whole kernel, N·Cin·H·W·(Cout/groups)·kh·kw (zero insertion between inputs is not
+    /// counted, as cuDNN and im2col-free implementations skip it).
+    pub fn transposed_macs(&self) -> f64 {
+        (self.n * self.c_in * self.h * self.w * (self.c_out / self.groups)) as f64
+            * (self.kh * self.kw) as f64
+    }
+}
+
+/// Pure data-movement ops: no arithmetic (except bilinear resizing), but real copies in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveKind {
+    /// Concatenate the inputs along one axis (Inception branches, U-Net skips, YOLO routes).
+    Concat,
+    /// Copy a window of the input (U-Net's centre crop, ONNX `Slice`, `Split`, `Gather` of
+    /// activations): only the `elems` copied are read.
+    Slice,
+    /// Zero-pad the input.
+    Pad,
+    /// Permute the axes (a full copy).
+    Transpose,
+    /// Nearest-neighbour upsampling (each output element copies one input element).
+    UpsampleNearest,
+    /// Bilinear resizing: 4 products and 3 sums per output element with precomputed weights.
+    ResizeLinear,
+    /// Replicate the input along broadcast axes (ONNX `Expand`, `Tile`).
+    Broadcast,
+}
+
+impl MoveKind {
+    /// FLOPs per output element: 0 for copies, 7 for bilinear resizing (4 mul + 3 add).
+    pub fn flops_per_elem(self) -> f64 {
+        match self {
+            MoveKind::ResizeLinear => 7.0,
+            _ => 0.0,
+        }
     }
 }
 
@@ -286,6 +357,16 @@ pub enum OpKind {
     },
     /// 2-D convolution (grouped and depthwise included).
     Conv2d(Conv2d),
+    /// 2-D transposed convolution ("up-convolution"); `h`, `w` are its input size, see
+    /// [`Conv2d::transposed_out_h`] and [`Conv2d::transposed_macs`].
+    ConvTranspose2d(Conv2d),
+    /// Data movement of `elems` output elements (concat, crop, pad, transpose, upsample).
+    DataMove {
+        /// Which copy.
+        kind: MoveKind,
+        /// Output elements written.
+        elems: u64,
+    },
     /// Window pooling; a global pool has the window equal to the input.
     Pool {
         /// Max or average.
@@ -399,6 +480,16 @@ impl OpKind {
             OpKind::MatMul { .. } => "matmul",
             OpKind::Conv2d(c) if c.is_depthwise() => "dwconv2d",
             OpKind::Conv2d(_) => "conv2d",
+            OpKind::ConvTranspose2d(_) => "convtranspose2d",
+            OpKind::DataMove { kind, .. } => match kind {
+                MoveKind::Concat => "concat",
+                MoveKind::Slice => "slice",
+                MoveKind::Pad => "pad",
+                MoveKind::Transpose => "transpose",
+                MoveKind::UpsampleNearest => "upsample",
+                MoveKind::ResizeLinear => "resize",
+                MoveKind::Broadcast => "broadcast",
+            },
             OpKind::Pool { .. } => "pool",
             OpKind::Elementwise { .. } => "elementwise",
             OpKind::Norm { .. } => "norm",
@@ -429,6 +520,7 @@ impl OpKind {
         match *self {
             OpKind::MatMul { batch, m, n, k } => (batch * m) as f64 * (n * k) as f64,
             OpKind::Conv2d(c) => c.macs(),
+            OpKind::ConvTranspose2d(c) => c.transposed_macs(),
             OpKind::Attention { part, shape } => match part {
                 AttnPart::Scores | AttnPart::Values => {
                     shape.pairs() * (shape.batch * shape.q_heads * shape.head_dim) as f64
@@ -460,15 +552,16 @@ impl OpKind {
     pub fn flops(&self) -> f64 {
         let mac_flops = FLOPS_PER_MAC * self.macs();
         match *self {
-            OpKind::MatMul { .. } | OpKind::Conv2d(_) => mac_flops,
+            OpKind::MatMul { .. } | OpKind::Conv2d(_) | OpKind::ConvTranspose2d(_) => mac_flops,
             OpKind::Pool {
                 kind,
                 out_elems,
                 window,
             } => match kind {
-                PoolKind::Max => (out_elems * window) as f64,
+                PoolKind::Max | PoolKind::Sum => (out_elems * window) as f64,
                 PoolKind::Avg => (out_elems * (window + 1)) as f64,
             },
+            OpKind::DataMove { kind, elems } => kind.flops_per_elem() * elems as f64,
             OpKind::Elementwise { op, elems } => op.flops_per_elem() * elems as f64,
             OpKind::Norm { kind, rows, cols } => kind.flops_per_elem() * (rows * cols) as f64,
             OpKind::Softmax { rows, cols } => SOFTMAX_FLOPS_PER_ELEM * (rows * cols) as f64,
@@ -502,7 +595,7 @@ impl OpKind {
             OpKind::MatMul { .. } | OpKind::MoeRouter { .. } | OpKind::MoeExperts { .. } => {
                 Engine::Matrix
             }
-            OpKind::Conv2d(c) if !c.is_depthwise() => Engine::Matrix,
+            OpKind::Conv2d(c) | OpKind::ConvTranspose2d(c) if !c.is_depthwise() => Engine::Matrix,
             OpKind::Attention {
                 part: AttnPart::Scores | AttnPart::Values,
                 ..
@@ -553,7 +646,8 @@ impl Op {
     /// Every input is read once in full and every output written once in full (the compulsory
     /// traffic of the op), except where the op touches only part of a tensor: an embedding
     /// gather reads `tokens` rows of its table, a KV append writes only the new rows, and MoE
-    /// experts read only the weights of the experts that tokens are routed to.
+    /// experts read only the weights of the experts that tokens are routed to, and a slice reads
+    /// only the window it copies.
     pub fn for_each_access(&self, g: &Graph, mut f: impl FnMut(Access)) {
         let full = |id: TensorId| g.tensor(id).bytes();
         match self.kind {
@@ -567,6 +661,17 @@ impl Op {
                 f(Access {
                     tensor: self.inputs[1],
                     bytes: table.storage.bytes_rows(tokens, dim),
+                    write: false,
+                });
+            }
+            OpKind::DataMove {
+                kind: MoveKind::Slice,
+                elems,
+            } => {
+                let src = g.tensor(self.inputs[0]);
+                f(Access {
+                    tensor: self.inputs[0],
+                    bytes: src.storage.bytes_rows(1, elems),
                     write: false,
                 });
             }
@@ -855,6 +960,9 @@ impl Graph {
     /// Groups ops that are identical for costing (same kind, compute dtype and tensor shapes,
     /// storages and roles), returning one representative and the multiplicity of each group,
     /// in order of first appearance. A transformer's repeated layers collapse to one group each.
+    /// This looks at the graph alone; for exact totals under a placement use
+    /// [`crate::roofline::PlacementProfile::classes`], which also separates ops whose tensors
+    /// live in different memory levels.
     pub fn op_classes(&self) -> Vec<(OpId, u32)> {
         #[derive(Hash, PartialEq, Eq)]
         struct Key<'a> {

@@ -65,6 +65,18 @@ pub enum ModelError {
         /// Known short names.
         known: String,
     },
+    /// A built-in network name with parameters that do not parse, or a size it cannot be built
+    /// at.
+    #[error("model `{name}`: {message}")]
+    Spec {
+        /// The name as given.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An ONNX file that cannot be imported.
+    #[error(transparent)]
+    Onnx(#[from] super::vision::OnnxError),
 }
 
 /// The subset of a Hugging Face `config.json` archscope reads. Unknown fields are ignored, since

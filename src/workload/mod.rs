@@ -1,21 +1,27 @@
 //! Workloads: what runs. A graph of ops and tensors ([`Graph`]), data types and quantization
-//! ([`dtype`], [`quant`]), and builders for real models ([`llm`]).
+//! ([`dtype`], [`quant`]), and builders for real models: LLMs ([`llm`]) and vision networks and
+//! transformer encoders ([`vision`]), including ONNX import.
 //!
-//! Models are named by a short name of a shipped config (`llama-1b`, see [`known_models`]) or by
-//! a path to any Hugging Face `config.json`.
+//! Models are named by a short name of a shipped LLM config (`llama-1b`, see [`known_models`]),
+//! a path to any Hugging Face `config.json`, a built-in network with optional parameters
+//! (`mobilenetv2?width=0.75&res=160`, see [`vision::known`]) or a path to an `.onnx` file
+//! (optionally with symbolic dimensions, `bert.onnx?sequence=128`); [`load_model`] resolves all
+//! of them.
 
 pub mod dtype;
 pub mod graph;
 pub mod llm;
 pub mod quant;
+pub mod vision;
 
 pub use dtype::{DType, DTypeTable, QuantGroup, Storage};
 pub use graph::{
-    Access, AttnPart, AttnShape, Conv2d, EltOp, Engine, Graph, GraphError, NormKind, Op, OpId,
-    OpKind, PoolKind, Role, Tensor, TensorId,
+    Access, AttnPart, AttnShape, Conv2d, EltOp, Engine, Graph, GraphError, MoveKind, NormKind, Op,
+    OpId, OpKind, PoolKind, Role, Tensor, TensorId,
 };
 pub use llm::{Family, HfConfig, LlmConfig, ModelError, Phase};
 pub use quant::{QuantError, QuantScheme};
+pub use vision::{Sample, VisionModel};
 
 use std::path::Path;
 
@@ -40,5 +46,68 @@ pub fn load_llm(name: &str) -> Result<LlmConfig, ModelError> {
             name: name.to_string(),
             known: known_models().join(", "),
         }),
+    }
+}
+
+/// Any model archscope can score.
+#[derive(Clone, Debug)]
+pub enum Model {
+    /// A decoder-only LLM (prefill and decode phases).
+    Llm(LlmConfig),
+    /// A vision network or transformer encoder (one forward pass).
+    Vision(VisionModel),
+}
+
+impl Model {
+    /// Name shown in reports.
+    pub fn name(&self) -> &str {
+        match self {
+            Model::Llm(m) => &m.name,
+            Model::Vision(m) => &m.name,
+        }
+    }
+}
+
+/// Parses `key=value&...` dimension values given after an ONNX path.
+fn onnx_dims(name: &str, query: &str) -> Result<Vec<(String, u64)>, ModelError> {
+    query
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            kv.split_once('=')
+                .and_then(|(k, v)| Some((k.trim().to_string(), v.trim().parse().ok()?)))
+                .filter(|(k, v)| !k.is_empty() && *v > 0)
+                .ok_or_else(|| ModelError::Spec {
+                    name: name.to_string(),
+                    message: format!(
+                        "`{kv}`: expected dimension=positive integer, e.g. sequence=128"
+                    ),
+                })
+        })
+        .collect()
+}
+
+/// Resolves `--model`: an `.onnx` path (with optional `?dim=value&...`), a built-in vision or
+/// encoder network (with optional parameters), a path to an LLM `config.json`, or a short name
+/// of a shipped LLM config.
+pub fn load_model(name: &str) -> Result<Model, ModelError> {
+    let (base, query) = name.split_once('?').unwrap_or((name, ""));
+    if base.to_ascii_lowercase().ends_with(".onnx") {
+        let dims = onnx_dims(name, query)?;
+        return VisionModel::from_onnx_file(Path::new(base), &dims).map(Model::Vision);
+    }
+    if Path::new(name).is_file() {
+        return load_llm(name).map(Model::Llm);
+    }
+    if vision::is_builtin(name) {
+        return VisionModel::parse(name).map(Model::Vision);
+    }
+    match load_llm(name) {
+        Ok(m) => Ok(Model::Llm(m)),
+        Err(ModelError::NotFound { name, known }) => Err(ModelError::NotFound {
+            name,
+            known: format!("{known}, {}", vision::known().join(", ")),
+        }),
+        Err(e) => Err(e),
     }
 }
