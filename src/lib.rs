@@ -6,8 +6,10 @@
 
 pub mod cost;
 pub mod hardware;
+pub mod measure;
 pub mod roofline;
 pub mod score;
+pub mod validate;
 pub mod workload;
 
 /// Files embedded at build time from `hardware-db/` and `workloads/`.
