@@ -32,8 +32,8 @@ use super::MeasureError;
 use super::stats::Summary;
 use super::timing::{Clock, Plan, bench};
 use crate::workload::{
-    AttnPart, AttnShape, DType, EltOp, Graph, NormKind, Op, OpId, OpKind, PoolKind, Role, Storage,
-    TensorId,
+    AttnPart, AttnShape, Conv2d, DType, EltOp, Graph, NormKind, Op, OpId, OpKind, PoolKind, Role,
+    Storage, TensorId,
 };
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
@@ -90,6 +90,11 @@ impl Env {
         self.values[id.0 as usize] = Some(Value::Dense(t));
     }
 
+    /// Sets a quantized weight (tests use it to run known weights).
+    pub fn set_quantized(&mut self, id: TensorId, q: QMatMul) {
+        self.values[id.0 as usize] = Some(Value::Quant(q));
+    }
+
     /// The dense value of a tensor, if computed.
     pub fn get(&self, id: TensorId) -> Option<&Tensor> {
         match self.values.get(id.0 as usize)? {
@@ -140,6 +145,24 @@ pub struct CandleBackend {
     device: Device,
     pool: Arc<rayon::ThreadPool>,
     threads: usize,
+    conv: ConvImpl,
+}
+
+/// How convolutions run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ConvImpl {
+    /// Lowered to candle's GEMM with candle tensor ops: a 1×1 convolution is one matmul over
+    /// the NCHW tensor (no copy); a k×k one gathers its kh·kw shifted windows (`narrow`, or
+    /// `index_select` for strides), stacks them into an im2col matrix and runs one (grouped:
+    /// batched) matmul; a depthwise one accumulates window × per-channel tap over the kh·kw
+    /// taps. This is how GEMM-based CPU runtimes run convolutions.
+    #[default]
+    Lowered,
+    /// candle's own `Tensor::conv2d`. It converts the input to NHWC, repacks the weights and
+    /// builds im2col tiles with scalar loops at every call, and runs groups one at a time, so
+    /// it is dominated by copies (measured: a 1×1 144→24 convolution at 56×56 takes 6× its
+    /// GEMM time on one core) and depthwise layers by per-group dispatch.
+    Native,
 }
 
 fn candle_dtype(op: &str, d: DType) -> Result<candle_core::DType, MeasureError> {
@@ -188,7 +211,89 @@ impl CandleBackend {
             device: Device::Cpu,
             pool: Arc::new(pool),
             threads,
+            conv: ConvImpl::default(),
         })
+    }
+
+    /// The same backend running convolutions with `conv`.
+    pub fn with_conv(self, conv: ConvImpl) -> Self {
+        CandleBackend { conv, ..self }
+    }
+
+    /// A `k`-tap window of `x` ([n, c, hp, wp], already padded) starting at (`i`, `j`) with
+    /// output size `ho`×`wo` and stride `s`.
+    fn window(
+        &self,
+        x: &Tensor,
+        (i, j): (usize, usize),
+        (ho, wo): (usize, usize),
+        s: (usize, usize),
+    ) -> Result<Tensor, MeasureError> {
+        let pick = |t: &Tensor, dim: usize, start: usize, len: usize, step: usize| {
+            if step == 1 {
+                t.narrow(dim, start, len)
+            } else {
+                let idx: Vec<u32> = (0..len).map(|k| (start + k * step) as u32).collect();
+                let idx = Tensor::from_vec(idx, len, &self.device)?;
+                t.index_select(&idx, dim)
+            }
+        };
+        let t = pick(x, 2, i, ho, s.0)?;
+        Ok(pick(&t, 3, j, wo, s.1)?)
+    }
+
+    /// A convolution as candle GEMMs (see [`ConvImpl::Lowered`]).
+    fn conv_lowered(&self, x: &Tensor, w: &Tensor, c: &Conv2d) -> Result<Tensor, MeasureError> {
+        let (n, cin, g) = (c.n as usize, c.c_in as usize, c.groups as usize);
+        let (cout, kh, kw) = (c.c_out as usize, c.kh as usize, c.kw as usize);
+        let (ho, wo) = (c.out_h() as usize, c.out_w() as usize);
+        let s = (c.stride.0 as usize, c.stride.1 as usize);
+        let (cin_g, cout_g) = (cin / g, cout / g);
+        if kh == 1 && kw == 1 && c.pad == (0, 0) && g == 1 {
+            let xs = if s == (1, 1) {
+                x.clone()
+            } else {
+                self.window(x, (0, 0), (ho, wo), s)?
+            };
+            let xs = xs.reshape((n, cin, ho * wo))?;
+            let y = w.reshape((cout, cin))?.broadcast_left(n)?.matmul(&xs)?;
+            return Ok(y.reshape((n, cout, ho, wo))?);
+        }
+        let xp = if c.pad == (0, 0) {
+            x.clone()
+        } else {
+            x.pad_with_zeros(2, c.pad.0 as usize, c.pad.0 as usize)?
+                .pad_with_zeros(3, c.pad.1 as usize, c.pad.1 as usize)?
+        };
+        let mut taps = Vec::with_capacity(kh * kw);
+        for i in 0..kh {
+            for j in 0..kw {
+                let at = (i * c.dilation.0 as usize, j * c.dilation.1 as usize);
+                taps.push(self.window(&xp, at, (ho, wo), s)?);
+            }
+        }
+        if c.is_depthwise() && cout == cin {
+            // Σ_taps window · w[:, tap]: one multiply and one add pass per tap (candle's
+            // reductions over an inner dimension are scalar and far slower).
+            let wt = w.reshape((1, cin, kh * kw))?;
+            let mut acc: Option<Tensor> = None;
+            for (t, win) in taps.iter().enumerate() {
+                let term = win.broadcast_mul(&wt.narrow(2, t, 1)?.unsqueeze(3)?)?;
+                acc = Some(match acc {
+                    None => term,
+                    Some(a) => (a + term)?,
+                });
+            }
+            let y = acc.ok_or_else(|| MeasureError::Calibration("empty kernel".into()))?;
+            return Ok(y);
+        }
+        // [n, c, kh·kw, ho, wo]
+        let cols = Tensor::stack(&taps, 2)?;
+        let k = cin_g * kh * kw;
+        let cols = cols.reshape((n, g, k, ho * wo))?;
+        let wt = w.reshape((g, cout_g, k))?.broadcast_left(n)?;
+        let y = wt.matmul(&cols)?;
+        Ok(y.reshape((n, cout, ho, wo))?)
     }
 
     /// Threads ops run on.
@@ -342,13 +447,13 @@ impl CandleBackend {
     fn mask(&self, s: &AttnShape) -> Result<Option<Tensor>, MeasureError> {
         let (q, l) = (s.q_len as usize, s.kv_len as usize);
         let past = l - q;
-        let w = s.window.map_or(usize::MAX, |w| w as usize);
+        let w = s.window.map(|w| w as usize);
         let mut any = false;
         let mut m = vec![0f32; q * l];
         for i in 0..q {
             let pos = past + i;
             for j in 0..l {
-                let hidden = (s.causal && j > pos) || pos >= j + w;
+                let hidden = (s.causal && j > pos) || w.is_some_and(|w| pos >= j + w);
                 if hidden {
                     m[i * l + j] = f32::NEG_INFINITY;
                     any = true;
@@ -503,12 +608,6 @@ impl CandleBackend {
                 vec![y]
             }
             OpKind::Conv2d(c) => {
-                if c.stride.0 != c.stride.1 || c.pad.0 != c.pad.1 || c.dilation.0 != c.dilation.1 {
-                    return Err(unsupported(
-                        op,
-                        "candle's conv2d takes one stride, padding and dilation for both axes",
-                    ));
-                }
                 let x = input(0)?.reshape((
                     c.n as usize,
                     c.c_in as usize,
@@ -521,13 +620,27 @@ impl CandleBackend {
                     c.kh as usize,
                     c.kw as usize,
                 ))?;
-                let y = x.conv2d(
-                    &w,
-                    c.pad.0 as usize,
-                    c.stride.0 as usize,
-                    c.dilation.0 as usize,
-                    c.groups as usize,
-                )?;
+                let y = match self.conv {
+                    ConvImpl::Lowered => self.conv_lowered(&x, &w, &c)?,
+                    ConvImpl::Native => {
+                        if c.stride.0 != c.stride.1
+                            || c.pad.0 != c.pad.1
+                            || c.dilation.0 != c.dilation.1
+                        {
+                            return Err(unsupported(
+                                op,
+                                "candle's conv2d takes one stride, padding and dilation for both axes",
+                            ));
+                        }
+                        x.conv2d(
+                            &w,
+                            c.pad.0 as usize,
+                            c.stride.0 as usize,
+                            c.dilation.0 as usize,
+                            c.groups as usize,
+                        )?
+                    }
+                };
                 let y = match op.inputs.get(2) {
                     Some(&b) => y.broadcast_add(&self.dense(env, op, b)?.reshape((
                         1,

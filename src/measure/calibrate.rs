@@ -296,12 +296,22 @@ pub struct CandleFigures {
     pub gemm_n: usize,
     /// Seconds per GEMM.
     pub gemm: Summary,
+    /// (n, k) of the DRAM-sized f32 GEMV used for the bandwidth efficiency.
+    pub gemv_nk: (usize, usize),
+    /// Seconds per GEMV.
+    pub gemv: Summary,
 }
 
 impl CandleFigures {
     /// FLOP/s of the GEMM.
     pub fn gemm_flops(&self) -> f64 {
         2.0 * (self.gemm_n as f64).powi(3) / self.gemm.median
+    }
+
+    /// Bytes per second the GEMV streams (weights, input and output, f32).
+    pub fn gemv_bytes_per_s(&self) -> f64 {
+        let (n, k) = self.gemv_nk;
+        4.0 * (n * k + n + k) as f64 / self.gemv.median
     }
 }
 
@@ -441,8 +451,16 @@ const GEMM_N_QUICK: usize = 512;
 /// Side of the GEMM whose throughput gives `compute_efficiency` (2.1 GFLOP, about 10-100 ms on
 /// one core: large enough to reach the kernel's steady state).
 const GEMM_N: usize = 1024;
+/// Smallest multiple of the last-level cache the GEMV of `bandwidth_efficiency` streams, so that
+/// its weights come from DRAM on every call.
+const GEMV_LLC_MULTIPLE: usize = 4;
 
-fn candle_figures(threads: usize, plan: Plan, quick: bool) -> Result<CandleFigures, MeasureError> {
+fn candle_figures(
+    threads: usize,
+    plan: Plan,
+    quick: bool,
+    llc_bytes: usize,
+) -> Result<CandleFigures, MeasureError> {
     let clock = if threads == 1 {
         Clock::ProcessCpu
     } else {
@@ -488,6 +506,13 @@ fn candle_figures(threads: usize, plan: Plan, quick: bool) -> Result<CandleFigur
         let x = Tensor::randn(0f32, 1.0, (gemm_n, gemm_n), &dev)?;
         let w = Tensor::randn(0f32, 1.0, (gemm_n, gemm_n), &dev)?;
         let gemm = bench(plan, || x.matmul(&w.t()?).map(|_| ()))?;
+        drop((x, w));
+        // GEMV over an [n, k] f32 weight of at least GEMV_LLC_MULTIPLE x the LLC (k = 4096).
+        let k = 4096usize;
+        let n = (GEMV_LLC_MULTIPLE * llc_bytes / (4 * k)).clamp(1024, 65_536);
+        let v = Tensor::randn(0f32, 1.0, (1, k), &dev)?;
+        let w = Tensor::randn(0f32, 1.0, (n, k), &dev)?;
+        let gemv = bench(plan, || v.matmul(&w.t()?).map(|_| ()))?;
         Ok(CandleFigures {
             threads,
             clock,
@@ -495,6 +520,8 @@ fn candle_figures(threads: usize, plan: Plan, quick: bool) -> Result<CandleFigur
             overhead_s,
             gemm_n,
             gemm,
+            gemv_nk: (n, k),
+            gemv,
         })
     })
 }
@@ -572,7 +599,11 @@ pub fn run(opts: Options, log: &mut dyn FnMut(String)) -> Result<Calibration, Me
         // SAFETY: every benchmark thread above has been joined; the only other threads are
         // idle rayon workers, which do not touch the environment between jobs.
         unsafe { crate::measure::backend::set_candle_threads(t) };
-        let c = candle_figures(t, plan, opts.quick)?;
+        let llc = host
+            .caches
+            .last()
+            .map_or(8 << 20, |c| c.size_bytes as usize);
+        let c = candle_figures(t, plan, opts.quick, llc)?;
         for (n, s) in &c.overheads {
             log(format!(
                 "candle {n} on {t} thread(s): {:.2} µs ({})",
@@ -586,6 +617,14 @@ pub fn run(opts: Options, log: &mut dyn FnMut(String)) -> Result<Calibration, Me
             c.gemm_flops() / 1e9,
             c.clock.name(),
             n = c.gemm_n
+        ));
+        log(format!(
+            "candle f32 gemv 1x{}x{} on {t} thread(s): {:.3} ms = {:.1} GB/s ({})",
+            c.gemv_nk.0,
+            c.gemv_nk.1,
+            c.gemv.median * 1e3,
+            c.gemv_bytes_per_s() / 1e9,
+            c.clock.name()
         ));
         candle.push(c);
     }
@@ -694,6 +733,7 @@ fn write_unit(
 ) -> Result<(), MeasureError> {
     let h = &cal.host;
     let one = u.threads == 1;
+    let one_thread = one;
     let _ = writeln!(s, "\n[[unit]]\nname = \"{}\"\nkind = \"cpu\"", u.name);
     let _ = writeln!(
         s,
@@ -766,13 +806,32 @@ fn write_unit(
             )
         )
     );
+    let dram = cal
+        .levels
+        .iter()
+        .find(|l| l.name == "dram")
+        .and_then(|l| l.rate(Stream::Read))
+        .map(|(one, all)| if one_thread { one } else { all })
+        .ok_or_else(|| MeasureError::Calibration("no DRAM read bandwidth".into()))?;
+    let beff = (c.gemv_bytes_per_s() / dram.value).clamp(1e-3, 1.0);
     let _ = writeln!(
         s,
         "bandwidth_efficiency = {}",
         fig(
-            1.0,
+            beff,
             "source",
-            "each memory level's bytes_per_s is itself a measured sustained bandwidth (STREAM-style read), so no further derating"
+            &format!(
+                "{when}: candle f32 GEMV 1x{}x{} (weights {} MiB, from DRAM at every call) on {} thread(s) streamed {:.1} GB/s ({}, median of {} samples, spread {:.1}%) over the STREAM-style DRAM read of {:.1} GB/s",
+                c.gemv_nk.0,
+                c.gemv_nk.1,
+                4 * c.gemv_nk.0 * c.gemv_nk.1 >> 20,
+                c.threads,
+                c.gemv_bytes_per_s() / 1e9,
+                c.clock.name(),
+                c.gemv.n,
+                100.0 * c.gemv.spread(),
+                dram.value / 1e9
+            )
         )
     );
     let ov: Vec<String> = c

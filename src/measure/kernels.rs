@@ -446,9 +446,10 @@ mod tests {
         let mut b = StreamBufs::new(100);
         // a = 1.0 × 100
         assert_eq!(b.pass(Stream::Read), 100.0);
+        // b ← a = 1.0
         assert_eq!(b.pass(Stream::Copy), 1.0);
-        // a = b + 0.5·c = 2 + 0.25
-        assert_eq!(b.pass(Stream::Triad), 2.25);
-        assert_eq!(b.pass(Stream::Read), 225.0);
+        // a = b + 0.5·c = 1 + 0.5·0.5
+        assert_eq!(b.pass(Stream::Triad), 1.25);
+        assert_eq!(b.pass(Stream::Read), 125.0);
     }
 }
