@@ -1,14 +1,16 @@
 //! archscope: an analytical performance modeler and design-space explorer for ML workloads.
 //!
 //! Data flows one way: a [`workload`] (what runs) and a [`hardware`] description (where) go into
-//! cost models ([`roofline`], behind the [`cost::CostModel`] trait), which produce per-op
-//! [`cost::Ledger`]s that add up to a [`score`].
+//! cost models ([`roofline`] and the [`cycle`] models, behind the [`cost::CostModel`] trait), which
+//! produce per-op [`cost::Ledger`]s that add up to a [`score`].
 
 pub mod cost;
+pub mod cycle;
 pub mod hardware;
 pub mod measure;
 pub mod roofline;
 pub mod score;
+pub mod systolic;
 pub mod validate;
 pub mod workload;
 

@@ -67,6 +67,24 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// SCALE-Sim-compatible systolic-array model on SCALE-Sim's own inputs.
+    Systolic {
+        /// SCALE-Sim `.cfg` file.
+        #[arg(long)]
+        config: String,
+        /// SCALE-Sim topology CSV.
+        #[arg(long)]
+        topology: String,
+        /// The topology is in SCALE-Sim's `-i gemm` format (name, M, N, K).
+        #[arg(long)]
+        gemm: bool,
+        /// `scalesim` (SCALE-Sim v3 cycles) or `pipelined` (fill/drain and weight loads overlapped).
+        #[arg(long, default_value = "scalesim")]
+        mode: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Hardware descriptions.
     Hw {
         #[command(subcommand)]
@@ -177,6 +195,39 @@ fn run(cli: Cli) -> Result<()> {
                 Format::Table => print!("{}", score.to_table(&hw)),
                 Format::Json => println!("{}", serde_json::to_string_pretty(&score.to_json(&hw))?),
                 Format::Csv => print!("{}", score.to_csv(&hw).context("writing CSV")?),
+            }
+        }
+        Cmd::Systolic {
+            config,
+            topology,
+            gemm,
+            mode,
+            format,
+        } => {
+            use archscope::systolic::{
+                Mode as Timing, SystolicConfig, TopologyFormat, output, read_topology,
+                simulate_network,
+            };
+            let cfg = SystolicConfig::from_cfg_file(&config)?;
+            let fmt = if gemm {
+                TopologyFormat::Gemm
+            } else {
+                TopologyFormat::Conv
+            };
+            let layers = read_topology(&topology, fmt)?;
+            let timing = match mode.as_str() {
+                "scalesim" => Timing::ScaleSim,
+                "pipelined" => Timing::Pipelined,
+                other => anyhow::bail!("--mode `{other}`: expected scalesim or pipelined"),
+            };
+            let reports = simulate_network(&cfg, &layers, timing)?;
+            match format {
+                Format::Table => print!("{}", output::to_table(&cfg, &reports)),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&output::to_json(&cfg, &reports))?
+                ),
+                Format::Csv => print!("{}", output::to_csv(&reports)?),
             }
         }
         Cmd::Hw { cmd } => match cmd {

@@ -236,7 +236,7 @@ impl Checker<'_> {
                     Some(f.value.span()),
                     &name,
                     format!(
-                        "unknown dtype `{k}`; expected one of f32, f16, bf16, fp8, i8, i4, i32"
+                        "unknown dtype `{k}`; expected one of f32, f16, bf16, fp8, i8, i4, i16, i32"
                     ),
                 )
             })?;

@@ -15,7 +15,7 @@
 
 use crate::cost::{CostModel, Infeasible, Ledger, Residency};
 use crate::hardware::{Hardware, MAX_LEVELS};
-use crate::workload::{Engine, Graph, OpId, Role};
+use crate::workload::{DType, DTypeTable, Engine, Graph, OpId, Role};
 use serde::Serialize;
 
 /// Calibrated (achievable fractions and overheads from the hardware file) or ideal (bare peaks).
@@ -38,24 +38,131 @@ pub struct Roofline<'a> {
     pos: [Option<u8>; MAX_LEVELS],
 }
 
+/// Position of each memory level in unit `unit`'s reach list (innermost = 0), `None` for levels
+/// the unit does not reach.
+pub fn reach_positions(hw: &Hardware, unit: usize) -> [Option<u8>; MAX_LEVELS] {
+    let mut pos = [None; MAX_LEVELS];
+    for (p, &l) in hw.units[unit].reach.iter().enumerate() {
+        pos[l] = Some(p as u8);
+    }
+    pos
+}
+
+/// Adds `bytes` of a tensor whose home is level `home` to the traffic of every level it crosses
+/// on its way to unit `unit`: the home level and every level inside it on the unit's reach list.
+/// Returns the home level as the error when the unit does not reach it.
+pub fn attribute(
+    hw: &Hardware,
+    unit: usize,
+    pos: &[Option<u8>; MAX_LEVELS],
+    home: usize,
+    bytes: f64,
+    traffic: &mut [f64; MAX_LEVELS],
+) -> Result<(), usize> {
+    match pos[home] {
+        Some(p) => {
+            for &lvl in &hw.units[unit].reach[..=p as usize] {
+                traffic[lvl] += bytes;
+            }
+            Ok(())
+        }
+        None => Err(home),
+    }
+}
+
+/// The compulsory traffic of `op` through each memory level unit `unit` reaches, given where
+/// tensors live: every access ([`crate::workload::Op::for_each_access`]) counts at the tensor's
+/// home level and at every level inside it. Shared by the roofline and the cycle models.
+pub fn traffic(
+    hw: &Hardware,
+    unit: usize,
+    graph: &Graph,
+    residency: &Residency,
+    op_id: OpId,
+) -> Result<[f64; MAX_LEVELS], Infeasible> {
+    traffic_at(
+        hw,
+        unit,
+        &reach_positions(hw, unit),
+        graph,
+        residency,
+        op_id,
+    )
+}
+
+fn traffic_at(
+    hw: &Hardware,
+    unit: usize,
+    pos: &[Option<u8>; MAX_LEVELS],
+    graph: &Graph,
+    residency: &Residency,
+    op_id: OpId,
+) -> Result<[f64; MAX_LEVELS], Infeasible> {
+    let op = graph.op(op_id);
+    let mut bytes = [0.0; MAX_LEVELS];
+    let mut unreachable = None;
+    op.for_each_access(graph, |a| {
+        let home = residency.home[a.tensor.0 as usize];
+        if let Err(h) = attribute(hw, unit, pos, home, a.bytes, &mut bytes) {
+            unreachable = Some(h);
+        }
+    });
+    match unreachable {
+        None => Ok(bytes),
+        Some(h) => Err(Infeasible {
+            reason: format!(
+                "op `{}` touches a tensor in `{}`, which unit `{}` does not reach",
+                op.name, hw.memories[h].name, hw.units[unit].name
+            ),
+        }),
+    }
+}
+
+/// The rate of `dtype` in a per-dtype table, widening the dtype (e.g. int4 run as int8) until the
+/// table has it; returns the dtype actually used and its rate, or `None` when no wider dtype is
+/// in the table.
+pub fn widened(table: &DTypeTable<f64>, dtype: DType) -> Option<(DType, f64)> {
+    let mut d = dtype;
+    loop {
+        if let Some(v) = table.get(d) {
+            return Some((d, v));
+        }
+        d = d.widen()?;
+    }
+}
+
 impl<'a> Roofline<'a> {
     /// A roofline for unit `unit` of `hw`.
     pub fn new(hw: &'a Hardware, unit: usize, mode: Mode) -> Self {
-        let mut pos = [None; MAX_LEVELS];
-        for (p, &l) in hw.units[unit].reach.iter().enumerate() {
-            pos[l] = Some(p as u8);
-        }
         Roofline {
             hw,
             unit,
             mode,
-            pos,
+            pos: reach_positions(hw, unit),
         }
     }
 
     /// The mode.
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// The longest transfer time over the unit's memory levels for the bytes in `l`, and the
+    /// level it belongs to (`None` when nothing moves).
+    pub fn memory_time(&self, l: &Ledger) -> (f64, Option<usize>) {
+        let unit = &self.hw.units[self.unit];
+        let e_b = match self.mode {
+            Mode::Ideal => 1.0,
+            Mode::Calibrated => unit.bandwidth_efficiency,
+        };
+        let mut best = (0.0, None);
+        for &lvl in &unit.reach {
+            let t = l.bytes[lvl] / (self.hw.memories[lvl].bytes_per_s * e_b);
+            if t > best.0 {
+                best = (t, Some(lvl));
+            }
+        }
+        best
     }
 
     /// Where tensors live, by the roofline's placement policy (see [`residency`]).
@@ -133,64 +240,31 @@ impl CostModel for Roofline<'_> {
             Engine::Matrix => &unit.peak,
             Engine::Vector => &unit.vector_peak,
         };
-        let mut dtype = op.compute;
-        let peak = loop {
-            if let Some(p) = table.get(dtype) {
-                break p;
-            }
-            dtype = dtype.widen().ok_or_else(|| Infeasible {
-                reason: format!(
-                    "unit `{}` of `{}` has no {} or wider compute for op `{}`",
-                    unit.name, self.hw.name, op.compute, op.name
-                ),
-            })?;
-        };
-        let (e_c, e_b, overhead) = match self.mode {
-            Mode::Ideal => (1.0, 1.0, 0.0),
-            Mode::Calibrated => (
-                unit.compute_efficiency,
-                unit.bandwidth_efficiency,
-                unit.kernel_overhead_s,
+        let (dtype, peak) = widened(table, op.compute).ok_or_else(|| Infeasible {
+            reason: format!(
+                "unit `{}` of `{}` has no {} or wider compute for op `{}`",
+                unit.name, self.hw.name, op.compute, op.name
             ),
+        })?;
+        let (e_c, overhead) = match self.mode {
+            Mode::Ideal => (1.0, 0.0),
+            Mode::Calibrated => (unit.compute_efficiency, unit.kernel_overhead_s),
         };
         let mut l = Ledger::zero();
         l.flops = op.kind.flops();
         let t_compute = l.flops / (peak * e_c);
-        let mut unreachable = None;
-        op.for_each_access(graph, |a| {
-            let home = residency.home[a.tensor.0 as usize];
-            match self.pos[home] {
-                Some(p) => {
-                    for &lvl in &unit.reach[..=p as usize] {
-                        l.bytes[lvl] += a.bytes;
-                    }
-                }
-                None => unreachable = Some(home),
-            }
-        });
-        if let Some(h) = unreachable {
-            return Err(Infeasible {
-                reason: format!(
-                    "op `{}` touches a tensor in `{}`, which unit `{}` does not reach",
-                    op.name, self.hw.memories[h].name, unit.name
-                ),
-            });
-        }
-        let mut t = t_compute;
-        let mut limit = None;
+        l.bytes = traffic_at(self.hw, self.unit, &self.pos, graph, residency, op_id)?;
         for &lvl in &unit.reach {
-            let m = &self.hw.memories[lvl];
-            let tl = l.bytes[lvl] / (m.bytes_per_s * e_b);
-            if tl > t {
-                t = tl;
-                limit = Some(lvl);
-            }
-            l.memory_j += l.bytes[lvl] * m.j_per_byte;
+            l.memory_j += l.bytes[lvl] * self.hw.memories[lvl].j_per_byte;
         }
-        match limit {
-            None => l.compute_bound_s = t,
-            Some(lvl) => l.memory_bound_s[lvl] = t,
-        }
+        let (t_mem, level) = self.memory_time(&l);
+        let t = if t_compute >= t_mem {
+            l.compute_bound_s = t_compute;
+            t_compute
+        } else {
+            l.memory_bound_s[level.expect("memory time > 0 has a level")] = t_mem;
+            t_mem
+        };
         l.overhead_s = overhead;
         l.latency_s = t + overhead;
         l.compute_j = l.flops * unit.j_per_op.get(dtype).unwrap_or(0.0);

@@ -24,11 +24,13 @@ pub enum DType {
     I4,
     /// 32-bit integer (token ids, indices).
     I32,
+    /// 16-bit integer / fixed point (e.g. Eyeriss PEs).
+    I16,
 }
 
 impl DType {
     /// Every dtype, in the order used to index [`DTypeTable`].
-    pub const ALL: [DType; 7] = [
+    pub const ALL: [DType; 8] = [
         DType::F32,
         DType::F16,
         DType::Bf16,
@@ -36,13 +38,14 @@ impl DType {
         DType::I8,
         DType::I4,
         DType::I32,
+        DType::I16,
     ];
 
     /// Width of one element in bits.
     pub fn bits(self) -> u32 {
         match self {
             DType::F32 | DType::I32 => 32,
-            DType::F16 | DType::Bf16 => 16,
+            DType::F16 | DType::Bf16 | DType::I16 => 16,
             DType::Fp8 | DType::I8 => 8,
             DType::I4 => 4,
         }
@@ -58,6 +61,7 @@ impl DType {
             DType::I8 => "i8",
             DType::I4 => "i4",
             DType::I32 => "i32",
+            DType::I16 => "i16",
         }
     }
 
@@ -71,6 +75,7 @@ impl DType {
             "i8" | "int8" => DType::I8,
             "i4" | "int4" => DType::I4,
             "i32" | "int32" => DType::I32,
+            "i16" | "int16" => DType::I16,
             _ => return None,
         })
     }
@@ -86,11 +91,13 @@ impl DType {
     }
 
     /// The next wider dtype a unit may run this one on when it has no native support,
-    /// e.g. int4 weights unpacked to int8, fp16 run in fp32. `None` for f32.
+    /// e.g. int4 weights unpacked to int8, int8 on 16-bit integer or half-precision lanes, fp16
+    /// run in fp32. `None` for f32.
     pub fn widen(self) -> Option<DType> {
         match self {
             DType::I4 => Some(DType::I8),
-            DType::I8 => Some(DType::F16),
+            DType::I8 => Some(DType::I16),
+            DType::I16 => Some(DType::F16),
             DType::Fp8 => Some(DType::F16),
             DType::F16 | DType::Bf16 => Some(DType::F32),
             DType::F32 | DType::I32 => None,
@@ -106,12 +113,12 @@ impl fmt::Display for DType {
 
 /// A small fixed map from [`DType`] to a value, without allocation.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct DTypeTable<T: Copy>(pub [Option<T>; 7]);
+pub struct DTypeTable<T: Copy>(pub [Option<T>; 8]);
 
 impl<T: Copy> DTypeTable<T> {
     /// An empty table.
     pub fn empty() -> Self {
-        DTypeTable([None; 7])
+        DTypeTable([None; 8])
     }
     /// The value for `d`, if any.
     pub fn get(&self, d: DType) -> Option<T> {
