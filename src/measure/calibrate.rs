@@ -7,8 +7,10 @@
 //! * STREAM-style bandwidth (read, copy, triad) with working sets sized to each cache level read
 //!   from `/sys/devices/system/cpu/cpu0/cache`, and to DRAM (four times the last-level cache),
 //!   on one thread and on all;
-//! * of the real backend (candle): the dispatch overhead of a tiny op, and the fraction of the
-//!   f32 peak a large candle GEMM reaches (the unit's `compute_efficiency`).
+//! * of the real backend (candle): the dispatch overhead of a tiny op (`kernel_overhead_s`), the
+//!   fraction of the f32 peak a large candle GEMM reaches (`compute_efficiency`), the fraction
+//!   of the DRAM read bandwidth a DRAM-sized candle GEMV streams (`bandwidth_efficiency`), and
+//!   the rate of candle's `exp` (`special_ops_per_s`).
 //!
 //! The result is one `cpu` unit using all cores, with the cache levels and DRAM as memory.
 //! Energy figures cannot be measured without power counters and are written as estimates.
@@ -300,6 +302,10 @@ pub struct CandleFigures {
     pub gemv_nk: (usize, usize),
     /// Seconds per GEMV.
     pub gemv: Summary,
+    /// Elements of the `exp` used for the transcendental rate.
+    pub exp_elems: usize,
+    /// Seconds per `exp`.
+    pub exp: Summary,
 }
 
 impl CandleFigures {
@@ -454,6 +460,12 @@ const GEMM_N: usize = 1024;
 /// Smallest multiple of the last-level cache the GEMV of `bandwidth_efficiency` streams, so that
 /// its weights come from DRAM on every call.
 const GEMV_LLC_MULTIPLE: usize = 4;
+/// Elements of the candle `exp` whose rate gives `special_ops_per_s` (4 MiB of f32: an L3-sized
+/// operand, so the rate is that of the math routine, not of DRAM).
+const EXP_ELEMS: usize = 1 << 20;
+/// Row length of that GEMV: 2048, the hidden size of Llama-3.2-1B and TinyLlama, whose
+/// q/k/v/gate/up projections are GEMVs over rows of this length in decode.
+const GEMV_K: usize = 2048;
 
 fn candle_figures(
     threads: usize,
@@ -507,13 +519,19 @@ fn candle_figures(
         let w = Tensor::randn(0f32, 1.0, (gemm_n, gemm_n), &dev)?;
         let gemm = bench(plan, || x.matmul(&w.t()?).map(|_| ()))?;
         drop((x, w));
-        // GEMV over an [n, k] f32 weight of at least GEMV_LLC_MULTIPLE x the LLC (k = 4096).
-        let k = 4096usize;
+        // GEMV over an [n, k] f32 weight of at least GEMV_LLC_MULTIPLE x the LLC, with rows
+        // as long as an LLM's hidden size (GEMV_K).
+        let k = GEMV_K;
         let n = (GEMV_LLC_MULTIPLE * llc_bytes / (4 * k)).clamp(1024, 65_536);
         let v = Tensor::randn(0f32, 1.0, (1, k), &dev)?;
         let w = Tensor::randn(0f32, 1.0, (n, k), &dev)?;
         let gemv = bench(plan, || v.matmul(&w.t()?).map(|_| ()))?;
+        drop((v, w));
+        let e = Tensor::randn(0f32, 1.0, EXP_ELEMS, &dev)?;
+        let exp = bench(plan, || e.exp().map(|_| ()))?;
         Ok(CandleFigures {
+            exp_elems: EXP_ELEMS,
+            exp,
             threads,
             clock,
             overheads,
@@ -624,6 +642,13 @@ pub fn run(opts: Options, log: &mut dyn FnMut(String)) -> Result<Calibration, Me
             c.gemv_nk.1,
             c.gemv.median * 1e3,
             c.gemv_bytes_per_s() / 1e9,
+            c.clock.name()
+        ));
+        log(format!(
+            "candle f32 exp of {} elements on {t} thread(s): {:.3} ms = {:.2} G/s ({})",
+            c.exp_elems,
+            c.exp.median * 1e3,
+            c.exp_elems as f64 / c.exp.median / 1e9,
             c.clock.name()
         ));
         candle.push(c);
@@ -893,6 +918,23 @@ fn write_unit(
             )
         );
     }
+    let _ = writeln!(s, "\n[unit.special_ops_per_s]");
+    let _ = writeln!(
+        s,
+        "f32 = {}",
+        fig(
+            c.exp_elems as f64 / c.exp.median,
+            "source",
+            &format!(
+                "{when}: candle f32 `exp` over {} elements on {} thread(s) ({}, median of {} samples, spread {:.1}%)",
+                c.exp_elems,
+                c.threads,
+                c.clock.name(),
+                c.exp.n,
+                100.0 * c.exp.spread()
+            )
+        )
+    );
     let _ = writeln!(s, "\n[unit.pj_per_op]");
     for (p, _) in &best {
         let per_core = p.one.value;
@@ -1006,7 +1048,7 @@ fn write_levels(
                 read.value,
                 "source",
                 &format!(
-                    "{when}: STREAM-style read of {} KiB per thread on {} thread(s) (AVX2 loads where available), thread CPU time, {}. All kernels (STREAM byte counts): {}",
+                    "{when}: STREAM-style read (four concurrent streams) of {} KiB per thread on {} thread(s) (AVX2 loads where available), thread CPU time, {}. All kernels (STREAM byte counts): {}",
                     l.working_set_bytes / 1024,
                     u.threads,
                     read.stats(),
