@@ -82,6 +82,10 @@ pub struct Env {
     last_use: Vec<Option<usize>>,
     /// Whether some op of the graph writes the tensor.
     produced: Vec<bool>,
+    /// Convolution weights in the tap-major layout the lowered convolution multiplies by,
+    /// made once per weight (a load-time layout choice, as runtimes pre-pack weights), keyed by
+    /// the candle id of the weight tensor they were made from.
+    conv_weights: std::sync::Mutex<HashMap<candle_core::TensorId, Tensor>>,
 }
 
 impl Env {
@@ -152,9 +156,9 @@ pub struct CandleBackend {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ConvImpl {
     /// Lowered to candle's GEMM with candle tensor ops: a 1×1 convolution is one matmul over
-    /// the NCHW tensor (no copy); a k×k one gathers its kh·kw shifted windows (`narrow`, or
-    /// `index_select` for strides), stacks them into an im2col matrix and runs one (grouped:
-    /// batched) matmul; a depthwise one accumulates window × per-channel tap over the kh·kw
+    /// the NCHW tensor (no copy); a k×k one takes its kh·kw shifted windows (`narrow`; a strided
+    /// one takes them from the s×s stride phases of the input, reshaped views),
+    /// stacks them into an im2col matrix and runs one (grouped: batched) matmul; a depthwise one accumulates window × per-channel tap over the kh·kw
     /// taps. This is how GEMM-based CPU runtimes run convolutions.
     #[default]
     Lowered,
@@ -220,30 +224,38 @@ impl CandleBackend {
         CandleBackend { conv, ..self }
     }
 
-    /// A `k`-tap window of `x` ([n, c, hp, wp], already padded) starting at (`i`, `j`) with
-    /// output size `ho`×`wo` and stride `s`.
-    fn window(
+    /// Stride phase (`p`, `q`) of `x` ([n, c, h, w]): the view x[.., p::s.0, q::s.1], made by
+    /// reshaping (no copy) after padding the spatial sides up to multiples of the stride.
+    fn phase(
         &self,
         x: &Tensor,
-        (i, j): (usize, usize),
-        (ho, wo): (usize, usize),
+        (p, q): (usize, usize),
         s: (usize, usize),
     ) -> Result<Tensor, MeasureError> {
-        let pick = |t: &Tensor, dim: usize, start: usize, len: usize, step: usize| {
-            if step == 1 {
-                t.narrow(dim, start, len)
-            } else {
-                let idx: Vec<u32> = (0..len).map(|k| (start + k * step) as u32).collect();
-                let idx = Tensor::from_vec(idx, len, &self.device)?;
-                t.index_select(&idx, dim)
-            }
+        let (n, c, h, w) = x.dims4()?;
+        let (h2, w2) = (h.div_ceil(s.0) * s.0, w.div_ceil(s.1) * s.1);
+        let x = if (h2, w2) != (h, w) {
+            x.pad_with_zeros(2, 0, h2 - h)?
+                .pad_with_zeros(3, 0, w2 - w)?
+        } else {
+            x.clone()
         };
-        let t = pick(x, 2, i, ho, s.0)?;
-        Ok(pick(&t, 3, j, wo, s.1)?)
+        Ok(x.reshape((n, c, h2 / s.0, s.0, w2 / s.1, s.1))?
+            .narrow(3, p, 1)?
+            .narrow(5, q, 1)?
+            .squeeze(5)?
+            .squeeze(3)?)
     }
 
     /// A convolution as candle GEMMs (see [`ConvImpl::Lowered`]).
-    fn conv_lowered(&self, x: &Tensor, w: &Tensor, c: &Conv2d) -> Result<Tensor, MeasureError> {
+    fn conv_lowered(
+        &self,
+        env: &Env,
+        x: &Tensor,
+        w: &Tensor,
+        w_key: candle_core::TensorId,
+        c: &Conv2d,
+    ) -> Result<Tensor, MeasureError> {
         let (n, cin, g) = (c.n as usize, c.c_in as usize, c.groups as usize);
         let (cout, kh, kw) = (c.c_out as usize, c.kh as usize, c.kw as usize);
         let (ho, wo) = (c.out_h() as usize, c.out_w() as usize);
@@ -253,7 +265,9 @@ impl CandleBackend {
             let xs = if s == (1, 1) {
                 x.clone()
             } else {
-                self.window(x, (0, 0), (ho, wo), s)?
+                self.phase(x, (0, 0), s)?
+                    .narrow(2, 0, ho)?
+                    .narrow(3, 0, wo)?
             };
             let xs = xs.reshape((n, cin, ho * wo))?;
             let y = w.reshape((cout, cin))?.broadcast_left(n)?.matmul(&xs)?;
@@ -265,12 +279,46 @@ impl CandleBackend {
             x.pad_with_zeros(2, c.pad.0 as usize, c.pad.0 as usize)?
                 .pad_with_zeros(3, c.pad.1 as usize, c.pad.1 as usize)?
         };
+        // Strided convolutions view the padded input as its s×s stride phases (x[p::s, q::s]);
+        // every tap is then a plain window of one phase.
+        let mut phases: HashMap<(usize, usize), Tensor> = HashMap::new();
         let mut taps = Vec::with_capacity(kh * kw);
         for i in 0..kh {
             for j in 0..kw {
-                let at = (i * c.dilation.0 as usize, j * c.dilation.1 as usize);
-                taps.push(self.window(&xp, at, (ho, wo), s)?);
+                let (r, q) = (i * c.dilation.0 as usize, j * c.dilation.1 as usize);
+                if s == (1, 1) {
+                    taps.push(xp.narrow(2, r, ho)?.narrow(3, q, wo)?);
+                    continue;
+                }
+                let key = (r % s.0, q % s.1);
+                if !phases.contains_key(&key) {
+                    let ph = self.phase(&xp, key, s)?;
+                    phases.insert(key, ph);
+                }
+                let ph = &phases[&key];
+                taps.push(ph.narrow(2, r / s.0, ho)?.narrow(3, q / s.1, wo)?);
             }
+        }
+        if g == 1 && n == 1 && !c.is_depthwise() {
+            // im2col with the taps outermost: [kh·kw·cin, ho·wo] by concatenating the windows
+            // (row-by-row block copies), times the weights laid out [cout, kh·kw·cin] once per
+            // weight tensor.
+            let cols = Tensor::cat(&taps, 1)?.reshape((kh * kw * cin, ho * wo))?;
+            let wt = {
+                let mut cache = env.conv_weights.lock().expect("conv weight cache");
+                match cache.get(&w_key) {
+                    Some(t) => t.clone(),
+                    None => {
+                        let t = w
+                            .permute((0, 2, 3, 1))?
+                            .contiguous()?
+                            .reshape((cout, kh * kw * cin))?;
+                        cache.insert(w_key, t.clone());
+                        t
+                    }
+                }
+            };
+            return Ok(wt.matmul(&cols)?.reshape((n, cout, ho, wo))?);
         }
         if c.is_depthwise() && cout == cin {
             // Σ_taps window · w[:, tap]: one multiply and one add pass per tap (candle's
@@ -614,6 +662,7 @@ impl CandleBackend {
                     c.h as usize,
                     c.w as usize,
                 ))?;
+                let w_key = input(1)?.id();
                 let w = input(1)?.reshape((
                     c.c_out as usize,
                     (c.c_in / c.groups) as usize,
@@ -621,7 +670,7 @@ impl CandleBackend {
                     c.kw as usize,
                 ))?;
                 let y = match self.conv {
-                    ConvImpl::Lowered => self.conv_lowered(&x, &w, &c)?,
+                    ConvImpl::Lowered => self.conv_lowered(env, &x, &w, w_key, &c)?,
                     ConvImpl::Native => {
                         if c.stride.0 != c.stride.1
                             || c.pad.0 != c.pad.1
