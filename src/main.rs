@@ -355,6 +355,7 @@ fn write_report(
     out: &std::path::Path,
     stem: &str,
     header: &str,
+    title: &str,
     outcomes: &[archscope::validate::Outcome],
 ) -> Result<()> {
     use archscope::validate::{report, summarize};
@@ -367,11 +368,15 @@ fn write_report(
     let csv_path = out.join(format!("{stem}.csv"));
     std::fs::write(&csv_path, report::csv(outcomes).context("writing CSV")?)
         .with_context(|| format!("writing {}", csv_path.display()))?;
-    let svg = out.join(format!("{stem}.svg"));
-    let plotted = match report::plot(outcomes, &svg, header.lines().next().unwrap_or(stem), 0.15) {
-        Ok(()) => svg.display().to_string(),
-        Err(e) => format!("no plot ({e})"),
-    };
+    let mut plots = Vec::new();
+    for ext in ["svg", "png"] {
+        let path = out.join(format!("{stem}.{ext}"));
+        plots.push(match report::plot(outcomes, &path, title, 0.15) {
+            Ok(()) => path.display().to_string(),
+            Err(e) => format!("no {ext} plot ({e})"),
+        });
+    }
+    let plotted = plots.join(", ");
     println!(
         "\nreport: {}, {}, {}",
         txt.display(),
@@ -411,7 +416,13 @@ fn validate(
             cmp.outcomes.len(),
             cmp.skipped.len()
         );
-        return write_report(&out, "published", &header, &cmp.outcomes);
+        return write_report(
+            &out,
+            "published",
+            &header,
+            "published measurements vs archscope predictions",
+            &cmp.outcomes,
+        );
     }
     let threads = threads.max(1);
     // SAFETY: no other thread has been started yet.
@@ -472,5 +483,12 @@ fn validate(
         start,
         load_average_text()
     );
-    write_report(&out, "validate", &header, &outcomes)
+    let title = format!(
+        "candle CPU on {} / {}, {} thread(s): predicted vs measured ({})",
+        hw.name,
+        hw.units[unit].name,
+        threads,
+        load_average_text()
+    );
+    write_report(&out, "validate", &header, &title, &outcomes)
 }

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `MatMul`, weight `[n, k]` | `x.matmul(w.t())` (the `gemm` crate: packed AVX2/FMA or NEON micro-kernels, rayon threads) + `broadcast_add` bias |
 //! | `MatMul`, q8_0/q4_0 weight | `QMatMul::forward` (k-quants: activations quantized to q8_0, integer dot products) |
-//! | `Conv2d` | `Tensor::conv2d` (1×1: a GEMM; else tiled im2col + GEMM; groups run one by one) |
+//! | `Conv2d` | lowered to candle GEMMs ([`ConvImpl::Lowered`]: 1×1 is one matmul, k×k an im2col of shifted windows and one matmul, depthwise a sum of per-tap products), or `Tensor::conv2d` ([`ConvImpl::Native`]) |
 //! | `Pool` | `max_pool2d`/`avg_pool2d` (after `pad_with_zeros` when padded); global pools `mean_keepdim` |
 //! | `Norm` RMS/Layer | candle-nn fused `rms_norm` / `layer_norm`; BatchNorm `broadcast_mul` + `broadcast_add` |
 //! | `Softmax` | candle-nn fused `softmax_last_dim` |
@@ -713,9 +713,13 @@ impl CandleBackend {
                     _ => return Err(unsupported(op, "pooling output must be NCHW or [N, C]")),
                 };
                 if ho == 1 && wo == 1 && window as usize == h * w {
+                    #[allow(unreachable_patterns)]
                     let y = match kind {
                         PoolKind::Avg => x.mean_keepdim((2, 3))?,
                         PoolKind::Max => x.max_keepdim(3)?.max_keepdim(2)?,
+                        other => {
+                            return Err(unsupported(op, format!("{other:?} pooling is not run")));
+                        }
                     };
                     vec![y.reshape((n, ch, 1, 1))?]
                 } else {
@@ -729,7 +733,10 @@ impl CandleBackend {
                     // Find stride and padding that give the output size.
                     let geom = (1..=k)
                         .flat_map(|s| (0..k).map(move |p| (s, p)))
-                        .find(|&(s, p)| (h + 2 * p - k) / s + 1 == ho && (w + 2 * p - k) / s + 1 == wo)
+                        .find(|&(s, p)| {
+                            let out = |d: usize| (d + 2 * p).checked_sub(k).map(|v| v / s + 1);
+                            out(h) == Some(ho) && out(w) == Some(wo)
+                        })
                         .ok_or_else(|| unsupported(op, format!("no stride/padding maps {h}x{w} to {ho}x{wo} with a {k}x{k} window")))?;
                     let (s, p) = geom;
                     let xp = if p > 0 {
@@ -737,10 +744,15 @@ impl CandleBackend {
                     } else {
                         x.clone()
                     };
-                    vec![match kind {
+                    #[allow(unreachable_patterns)]
+                    let y = match kind {
                         PoolKind::Max => xp.max_pool2d_with_stride(k, s)?,
                         PoolKind::Avg => xp.avg_pool2d_with_stride(k, s)?,
-                    }]
+                        other => {
+                            return Err(unsupported(op, format!("{other:?} pooling is not run")));
+                        }
+                    };
+                    vec![y]
                 }
             }
             OpKind::Elementwise { op: e, .. } => {
@@ -772,6 +784,10 @@ impl CandleBackend {
                     EltOp::SwiGlu => a.silu()?.mul(input(1)?)?,
                     EltOp::GeGlu => a.gelu()?.mul(input(1)?)?,
                     EltOp::Scale => a.affine(2.0, 0.0)?,
+                    #[allow(unreachable_patterns)]
+                    other => {
+                        return Err(unsupported(op, format!("elementwise {other:?} is not run")));
+                    }
                 };
                 vec![y]
             }
@@ -809,6 +825,8 @@ impl CandleBackend {
                         };
                         vec![y]
                     }
+                    #[allow(unreachable_patterns)]
+                    other => return Err(unsupported(op, format!("{other:?} is not run"))),
                 }
             }
             OpKind::Softmax { rows, cols } => {
@@ -895,6 +913,13 @@ impl CandleBackend {
                 return Err(unsupported(
                     op,
                     "mixture-of-experts ops are not run by the candle backend",
+                ));
+            }
+            #[allow(unreachable_patterns)]
+            other => {
+                return Err(unsupported(
+                    op,
+                    format!("`{}` ops are not run by the candle backend", other.name()),
                 ));
             }
         })

@@ -17,8 +17,10 @@
 //! Alternatives considered: llama.cpp or ONNX Runtime through FFI (faster kernels, but a C/C++
 //! build in CI and no per-op control from Rust), and hand-written kernels (not a real backend).
 //!
-//! Timing is wall-clock around eager candle calls: warm-up runs, then repeated samples whose
-//! median is reported with its spread ([`timing`], [`stats`]).
+//! Timing is around eager candle calls: warm-up runs, then repeated samples whose median is
+//! reported with its spread ([`timing`], [`stats`]). One-thread runs read the process CPU time,
+//! so that other processes on a shared machine do not count; several threads read wall time.
+//! Microbenchmarks of [`calibrate`] read each thread's CPU time.
 
 pub mod backend;
 pub mod calibrate;
