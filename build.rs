@@ -4,6 +4,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// The file `archscope calibrate` writes by default (see `src/measure/calibrate.rs`).
+const GENERATED_HOST_FILE: &str = "host.toml";
+
 fn embed(dir: &str, ext: &str, const_name: &str, out: &mut String) {
     println!("cargo:rerun-if-changed={dir}");
     let mut files: Vec<String> = std::fs::read_dir(dir)
@@ -11,6 +14,9 @@ fn embed(dir: &str, ext: &str, const_name: &str, out: &mut String) {
             rd.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .filter(|n| n.ends_with(ext))
+                // `archscope calibrate` writes the machine-specific hardware-db/host.toml; it is
+                // generated, git-ignored and found on disk, not shipped.
+                .filter(|n| n != GENERATED_HOST_FILE)
                 .collect()
         })
         .unwrap_or_default();

@@ -9,10 +9,12 @@ pub mod cost;
 pub mod cycle;
 pub mod explore;
 pub mod hardware;
+pub mod measure;
 pub mod roofline;
 pub mod score;
 pub mod search;
 pub mod systolic;
+pub mod validate;
 pub mod workload;
 
 /// Files embedded at build time from `hardware-db/` and `workloads/`.

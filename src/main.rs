@@ -111,6 +111,44 @@ enum Cmd {
         #[command(subcommand)]
         cmd: HwCmd,
     },
+    /// Describe this machine as a hardware file from microbenchmarks (about 30 s).
+    Calibrate {
+        /// Output file.
+        #[arg(long, default_value = "hardware-db/host.toml")]
+        out: std::path::PathBuf,
+        /// Overwrite the output file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Shorter run (a few seconds), noisier figures.
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Predict and measure the same graphs on this machine (candle CPU backend) and report the
+    /// error per op kind; or, with --published, compare predictions with published figures.
+    Validate {
+        /// Hardware file of this host, written by `calibrate`.
+        #[arg(long, default_value = "hardware-db/host.toml")]
+        hw: String,
+        /// Unit to predict with (default: the CPU unit with --threads cores).
+        #[arg(long)]
+        unit: Option<String>,
+        /// Threads candle runs on. One thread is timed with process CPU time, which other
+        /// processes on a shared machine do not disturb; several are timed with wall time.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// A short sweep (under two minutes) for CI.
+        #[arg(long)]
+        quick: bool,
+        /// Only cases whose name contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Directory for the report (table, CSV, scatter plot).
+        #[arg(long, default_value = "reports/validate")]
+        out: std::path::PathBuf,
+        /// Compare predictions with a table of published measurements instead of measuring.
+        #[arg(long)]
+        published: Option<std::path::PathBuf>,
+    },
     /// Shipped LLM configs and built-in networks.
     Models {
         #[command(subcommand)]
@@ -398,6 +436,29 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
         },
+        Cmd::Validate {
+            hw,
+            unit,
+            threads,
+            quick,
+            filter,
+            out,
+            published,
+        } => validate(hw, unit, threads, quick, filter, out, published)?,
+        Cmd::Calibrate { out, force, quick } => {
+            if !force && out.exists() {
+                anyhow::bail!(
+                    "{} already exists; pass --force to overwrite it",
+                    out.display()
+                );
+            }
+            let cal = archscope::measure::calibrate::run(
+                archscope::measure::calibrate::Options { quick },
+                &mut |line| eprintln!("{line}"),
+            )?;
+            archscope::measure::calibrate::write_file(&out, &cal.toml, force)?;
+            println!("wrote {} ({})", out.display(), cal.load.1);
+        }
         Cmd::Models { cmd } => match cmd {
             ModelsCmd::List => {
                 for name in known_models() {
@@ -448,4 +509,146 @@ fn run(cli: Cli) -> Result<()> {
         },
     }
     Ok(())
+}
+
+fn write_report(
+    out: &std::path::Path,
+    stem: &str,
+    header: &str,
+    title: &str,
+    outcomes: &[archscope::validate::Outcome],
+) -> Result<()> {
+    use archscope::validate::{report, summarize};
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let stats = summarize(outcomes);
+    let table = report::table(header, outcomes, &stats, 8);
+    print!("{table}");
+    let txt = out.join(format!("{stem}.txt"));
+    std::fs::write(&txt, &table).with_context(|| format!("writing {}", txt.display()))?;
+    let csv_path = out.join(format!("{stem}.csv"));
+    std::fs::write(&csv_path, report::csv(outcomes).context("writing CSV")?)
+        .with_context(|| format!("writing {}", csv_path.display()))?;
+    let mut plots = Vec::new();
+    for ext in ["svg", "png"] {
+        let path = out.join(format!("{stem}.{ext}"));
+        plots.push(match report::plot(outcomes, &path, title, 0.15) {
+            Ok(()) => path.display().to_string(),
+            Err(e) => format!("no {ext} plot ({e})"),
+        });
+    }
+    let plotted = plots.join(", ");
+    println!(
+        "\nreport: {}, {}, {}",
+        txt.display(),
+        csv_path.display(),
+        plotted
+    );
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn validate(
+    hw: String,
+    unit: Option<String>,
+    threads: usize,
+    quick: bool,
+    filter: Option<String>,
+    out: std::path::PathBuf,
+    published: Option<std::path::PathBuf>,
+) -> Result<()> {
+    use archscope::measure::{CandleBackend, Plan, timing::load_average_text};
+    use archscope::validate::{published::compare, run, sweep};
+    if let Some(path) = published {
+        let cmp = compare(&path)?;
+        for s in &cmp.skipped {
+            eprintln!("notice: {s}");
+        }
+        if cmp.outcomes.is_empty() {
+            anyhow::bail!(
+                "{}: no row matches a shipped device, model and quantization",
+                path.display()
+            );
+        }
+        let header = format!(
+            "published measurements ({}) vs archscope predictions: {} rows compared, {} skipped\n\
+             (times are seconds per generated token for decode and per prompt for prefill)",
+            path.display(),
+            cmp.outcomes.len(),
+            cmp.skipped.len()
+        );
+        return write_report(
+            &out,
+            "published",
+            &header,
+            "published measurements vs archscope predictions",
+            &cmp.outcomes,
+        );
+    }
+    let threads = threads.max(1);
+    // SAFETY: no other thread has been started yet.
+    unsafe { archscope::measure::backend::set_candle_threads(threads) };
+    let hw = Hardware::load(&hw).map_err(|e| match e {
+        archscope::hardware::HardwareError::NotFound { .. } => anyhow::anyhow!(
+            "{e}\nhint: describe this machine first with `archscope calibrate` (writes hardware-db/host.toml)"
+        ),
+        e => e.into(),
+    })?;
+    let unit = match unit {
+        Some(u) => hw.unit_index(Some(&u))?,
+        None => hw
+            .units
+            .iter()
+            .position(|u| u.kind == archscope::hardware::UnitKind::Cpu && u.count == threads as f64)
+            .unwrap_or(hw.default_unit),
+    };
+    let mut cases = sweep(quick);
+    if let Some(f) = &filter {
+        cases.retain(|c| c.name.contains(f.as_str()));
+    }
+    if cases.is_empty() {
+        anyhow::bail!("no case matches the filter");
+    }
+    let backend = CandleBackend::new(threads)?;
+    let plan = if quick { Plan::QUICK } else { Plan::STANDARD };
+    let start = load_average_text();
+    eprintln!(
+        "validating {} cases on {} / {} with {} thread(s) ({}), {}",
+        cases.len(),
+        hw.name,
+        hw.units[unit].name,
+        threads,
+        backend.clock().name(),
+        start
+    );
+    let total = cases.len();
+    let mut done = 0;
+    let outcomes = run(&hw, unit, &backend, &cases, plan, &mut |o| {
+        done += 1;
+        eprintln!(
+            "[{done}/{total}] {:<46} predicted {:>11} measured {:>11} ({:+.1}%) {}",
+            o.name,
+            archscope::validate::report::fmt_time(o.predicted_s),
+            archscope::validate::report::fmt_time(o.measured.median),
+            100.0 * o.signed_error(),
+            o.load
+        );
+    })?;
+    let header = format!(
+        "archscope validate{} on {} / {} ({} thread(s), candle CPU, {}); {} at start, {} at end",
+        if quick { " --quick" } else { "" },
+        hw.name,
+        hw.units[unit].name,
+        threads,
+        backend.clock().name(),
+        start,
+        load_average_text()
+    );
+    let title = format!(
+        "candle CPU on {} / {}, {} thread(s): predicted vs measured ({})",
+        hw.name,
+        hw.units[unit].name,
+        threads,
+        load_average_text()
+    );
+    write_report(&out, "validate", &header, &title, &outcomes)
 }

@@ -272,6 +272,7 @@ mod tests {
             clock_hz: 1e9,
             peak: DTypeTable::empty(),
             vector_peak: DTypeTable::empty(),
+            special: DTypeTable::empty(),
             j_per_op: DTypeTable::empty(),
             reach: vec![0],
             compute_efficiency: 1.0,

@@ -107,6 +107,8 @@ pub struct Unit {
     pub peak: DTypeTable<f64>,
     /// Vector peak ops/s by dtype (falls back to `peak`).
     pub vector_peak: DTypeTable<f64>,
+    /// Sustained transcendental evaluations per second by dtype (empty when not given).
+    pub special: DTypeTable<f64>,
     /// Dynamic energy per op by dtype, joules.
     pub j_per_op: DTypeTable<f64>,
     /// Memory levels reached, as indices into [`Hardware::memories`], innermost first.
@@ -413,6 +415,8 @@ impl Hardware {
                     vector_peak.set(d, v);
                 }
             }
+            let special =
+                ck.dtype_table(&u.special_ops_per_s, &format!("{f}.special_ops_per_s"), 1.0)?;
             let j_per_op = ck.dtype_table(&u.pj_per_op, &format!("{f}.pj_per_op"), 1e-12)?;
             for (d, _) in vector_peak.iter() {
                 if j_per_op.get(d).is_none() {
@@ -465,6 +469,7 @@ impl Hardware {
                 clock_hz,
                 peak,
                 vector_peak,
+                special,
                 j_per_op,
                 reach,
                 compute_efficiency: ck.figure(

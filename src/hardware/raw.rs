@@ -73,6 +73,11 @@ pub struct RawUnit {
     /// `peak_ops_per_s` where absent.
     #[serde(default)]
     pub vector_ops_per_s: BTreeMap<String, Figure>,
+    /// Sustained transcendental evaluations (`exp`, `tanh`) per second, by dtype: the
+    /// special-function units of a GPU, or a CPU math library's routine. Optional; where absent,
+    /// transcendentals cost only their FLOPs.
+    #[serde(default)]
+    pub special_ops_per_s: BTreeMap<String, Figure>,
     /// Dynamic energy per operation, by dtype.
     pub pj_per_op: BTreeMap<String, Figure>,
     /// Memory levels this unit reaches, innermost first.

@@ -5,7 +5,9 @@
 //! where `peak` is the unit's matrix or vector peak for the op's compute dtype (widened to the
 //! next supported dtype when the unit lacks it, e.g. int4 run as int8), `bytes_L` is the traffic
 //! through memory level `L`, and `e_c`, `e_b`, `overhead` are the unit's achievable fractions and
-//! per-kernel overhead (1, 1 and 0 in [`Mode::Ideal`], the textbook roofline).
+//! per-kernel overhead (1, 1 and 0 in [`Mode::Ideal`], the textbook roofline). In calibrated
+//! mode the compute term is at least `special_ops / special_ops_per_s[dtype]` where the unit
+//! gives a sustained transcendental rate (exp, tanh), since those do not run at the FMA rate.
 //!
 //! Traffic through each level comes from where tensors live ([`residency`]): a tensor whose home
 //! is level `L` crosses `L` and every level inside it on the way to the unit, so its bytes count
@@ -371,7 +373,14 @@ impl CostModel for Roofline<'_> {
         };
         let mut l = Ledger::zero();
         l.flops = op.kind.flops();
-        let t_compute = l.flops / (peak * e_c);
+        // Transcendentals at the unit's sustained special-function rate, where it has one; the
+        // compute time is whichever of the two pipelines is busier.
+        let specials = op.kind.special_ops();
+        let t_special = match widened(&unit.special, op.compute) {
+            Some((_, rate)) if specials > 0.0 && self.mode == Mode::Calibrated => specials / rate,
+            _ => 0.0,
+        };
+        let t_compute = (l.flops / (peak * e_c)).max(t_special);
         l.bytes = traffic_at(self.hw, self.unit, &self.pos, graph, residency, op_id)?;
         for &lvl in &unit.reach {
             l.memory_j += l.bytes[lvl] * self.hw.memories[lvl].j_per_byte;

@@ -130,6 +130,16 @@ impl EltOp {
             EltOp::GeGlu => 10.0,
         }
     }
+
+    /// Transcendental evaluations per output element (counted once more in
+    /// [`OpKind::special_ops`], on top of the FLOPs above): one `exp` for sigmoid, SiLU and
+    /// SwiGLU, one `tanh` for GELU and GeGLU; none for the piecewise-linear ones.
+    pub fn specials_per_elem(self) -> f64 {
+        match self {
+            EltOp::Sigmoid | EltOp::Silu | EltOp::SwiGlu | EltOp::Gelu | EltOp::GeGlu => 1.0,
+            _ => 0.0,
+        }
+    }
 }
 
 /// Normalization kinds.
@@ -543,6 +553,36 @@ impl OpKind {
             } => {
                 let mats = if gated { 3.0 } else { 2.0 };
                 (tokens * top_k) as f64 * mats * (dim * ffn) as f64
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// Transcendental function evaluations (`exp`, `tanh`): one per element of a softmax
+    /// (attention's included) and of the exponential activations. The FLOP counts above count
+    /// each as one operation, but hardware evaluates them on special-function units (GPU SFUs)
+    /// or as math-library routines of tens of instructions (CPU `expf`), so cost models may
+    /// price them apart. Per-row square roots of norms are left out, as in the FLOP counts.
+    pub fn special_ops(&self) -> f64 {
+        match *self {
+            OpKind::Elementwise { op, elems } => op.specials_per_elem() * elems as f64,
+            OpKind::Softmax { rows, cols } => (rows * cols) as f64,
+            OpKind::Attention {
+                part: AttnPart::Softmax,
+                shape,
+            } => shape.pairs() * (shape.batch * shape.q_heads) as f64,
+            OpKind::MoeRouter {
+                tokens, experts, ..
+            } => (tokens * experts) as f64,
+            OpKind::MoeExperts {
+                tokens,
+                ffn,
+                top_k,
+                gated,
+                ..
+            } => {
+                let act = if gated { EltOp::SwiGlu } else { EltOp::Gelu };
+                act.specials_per_elem() * (tokens * top_k * ffn) as f64
             }
             _ => 0.0,
         }

@@ -1,0 +1,198 @@
+//! `archscope validate`: predicted versus measured. Each case is an archscope [`Graph`] — a
+//! single op from a shape sweep, or a whole model — that the calibrated roofline prices
+//! ([`score_graph`]) and the candle backend runs ([`CandleBackend`]); the same graph both ways.
+//!
+//! Per op kind the report gives the mean absolute percentage error (MAPE), the worst case and
+//! Spearman's rank correlation of predicted and measured times ([`summarize`]); [`report`]
+//! writes the table, the CSV and a log-log scatter plot. [`published`] compares predictions
+//! with published measurements of other devices instead.
+//!
+//! Single-op cases feed their operands as activations (as if the previous layer had just
+//! produced them), so the roofline keeps small operands in cache, as the repeated measurement
+//! does; weights are weights and live where the roofline's placement puts them.
+
+pub mod cases;
+pub mod published;
+pub mod report;
+
+pub use cases::{Case, Kind, sweep};
+
+use crate::cost::Ledger;
+use crate::hardware::Hardware;
+use crate::measure::MeasureError;
+use crate::measure::backend::CandleBackend;
+use crate::measure::stats::{self, Summary};
+use crate::measure::timing::{Plan, load_average_text};
+use crate::roofline::Mode;
+use crate::score::{ScoreError, bound_name, score_graph};
+use crate::workload::Graph;
+use serde::Serialize;
+
+/// Errors of `validate`.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    /// Measuring failed.
+    #[error(transparent)]
+    Measure(#[from] MeasureError),
+    /// Predicting failed.
+    #[error(transparent)]
+    Score(#[from] ScoreError),
+    /// A file could not be written or read.
+    #[error("{path}: {message}")]
+    File {
+        /// File.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A bad row in a published-measurements table.
+    #[error("{path}:{line}: {message}")]
+    Table {
+        /// File.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// What was expected.
+        message: String,
+    },
+    /// Nothing to compare.
+    #[error("{0}")]
+    Empty(String),
+}
+
+/// One case, predicted and measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    /// Op kind or end-to-end workload.
+    pub kind: Kind,
+    /// Case name.
+    pub name: String,
+    /// Roofline latency, seconds.
+    pub predicted_s: f64,
+    /// Measured seconds per run.
+    pub measured: Summary,
+    /// What limits the prediction.
+    pub bound: String,
+    /// FLOPs of the graph.
+    pub flops: f64,
+    /// Bytes the ops read and write (compulsory traffic).
+    pub bytes: f64,
+    /// Load average when the case finished.
+    pub load: String,
+}
+
+impl Outcome {
+    /// Absolute percentage error of the prediction, as a fraction of the measurement.
+    pub fn ape(&self) -> f64 {
+        stats::ape(self.predicted_s, self.measured.median)
+    }
+
+    /// Signed error (predicted − measured) / measured.
+    pub fn signed_error(&self) -> f64 {
+        (self.predicted_s - self.measured.median) / self.measured.median
+    }
+}
+
+/// Error figures of one kind of case.
+#[derive(Clone, Debug, Serialize)]
+pub struct KindStats {
+    /// The kind.
+    pub kind: Kind,
+    /// Cases.
+    pub n: usize,
+    /// Mean absolute percentage error, fraction.
+    pub mape: f64,
+    /// Mean signed error, fraction (negative: the model predicts too fast).
+    pub bias: f64,
+    /// The worst case and its absolute percentage error.
+    pub worst: (String, f64),
+    /// Spearman's rank correlation of predicted and measured times (None below 2 cases or
+    /// for constant series).
+    pub spearman: Option<f64>,
+}
+
+/// Predicts `graph` on `unit` of `hw` with the calibrated model; returns the total ledger.
+pub fn predict(hw: &Hardware, unit: usize, graph: &Graph) -> Result<Ledger, ValidateError> {
+    Ok(score_graph(hw, unit, Mode::Calibrated, graph)?.total)
+}
+
+/// Predicts and measures every case; `progress` receives one line per case.
+pub fn run(
+    hw: &Hardware,
+    unit: usize,
+    backend: &CandleBackend,
+    cases: &[Case],
+    plan: Plan,
+    progress: &mut dyn FnMut(&Outcome),
+) -> Result<Vec<Outcome>, ValidateError> {
+    let mut out = Vec::with_capacity(cases.len());
+    for c in cases {
+        let ledger = predict(hw, unit, &c.graph)?;
+        let timing = backend.measure(&c.graph, plan, false)?;
+        let bytes: f64 = c
+            .graph
+            .ops
+            .iter()
+            .map(|o| {
+                let (r, w) = o.bytes(&c.graph);
+                r + w
+            })
+            .sum();
+        let o = Outcome {
+            kind: c.kind,
+            name: c.name.clone(),
+            predicted_s: ledger.latency_s,
+            measured: timing.total,
+            bound: bound_name(hw, ledger.bound()),
+            flops: ledger.flops,
+            bytes,
+            load: load_average_text(),
+        };
+        progress(&o);
+        out.push(o);
+    }
+    Ok(out)
+}
+
+/// Error figures per kind, in the order kinds first appear.
+pub fn summarize(outcomes: &[Outcome]) -> Vec<KindStats> {
+    let mut kinds: Vec<Kind> = Vec::new();
+    for o in outcomes {
+        if !kinds.contains(&o.kind) {
+            kinds.push(o.kind);
+        }
+    }
+    kinds
+        .into_iter()
+        .map(|k| {
+            let sel: Vec<&Outcome> = outcomes.iter().filter(|o| o.kind == k).collect();
+            let pairs: Vec<(f64, f64)> = sel
+                .iter()
+                .map(|o| (o.predicted_s, o.measured.median))
+                .collect();
+            let worst = sel
+                .iter()
+                .max_by(|a, b| a.ape().total_cmp(&b.ape()))
+                .map(|o| (o.name.clone(), o.ape()))
+                .unwrap_or_default();
+            let p: Vec<f64> = pairs.iter().map(|x| x.0).collect();
+            let m: Vec<f64> = pairs.iter().map(|x| x.1).collect();
+            KindStats {
+                kind: k,
+                n: sel.len(),
+                mape: stats::mape(&pairs).unwrap_or(0.0),
+                bias: sel.iter().map(|o| o.signed_error()).sum::<f64>() / sel.len() as f64,
+                worst,
+                spearman: stats::spearman(&p, &m),
+            }
+        })
+        .collect()
+}
+
+/// The `n` cases with the largest absolute percentage error, worst first.
+pub fn outliers(outcomes: &[Outcome], n: usize) -> Vec<&Outcome> {
+    let mut v: Vec<&Outcome> = outcomes.iter().collect();
+    v.sort_by(|a, b| b.ape().total_cmp(&a.ape()));
+    v.truncate(n);
+    v
+}
