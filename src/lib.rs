@@ -6,6 +6,7 @@
 
 pub mod cost;
 pub mod hardware;
+pub mod nas;
 pub mod roofline;
 pub mod score;
 pub mod systolic;
