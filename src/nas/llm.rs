@@ -483,7 +483,7 @@ impl Quality<LlmArch> for ScalingLawProxy<'_> {
     }
     fn label(&self) -> String {
         format!(
-            "PROXY: minus the predicted LM loss (nats/token), NOT an accuracy: Chinchilla (Besiroglu 2024 fit) at D = {:.3e} tokens, + MobileLLM depth correction, + published quantization penalties",
+            "PROXY: predicted LM loss in nats/token (minimised), NOT an accuracy: Chinchilla (Besiroglu 2024 fit) at D = {:.3e} tokens + MobileLLM depth correction + published quantization penalties",
             self.tokens
         )
     }

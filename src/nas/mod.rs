@@ -16,7 +16,8 @@
 //!   never sees the hardware;
 //! * [`pareto`]: non-dominated sorting for Pareto searches;
 //! * [`report`]: the output directory (CSV, JSON, SVG scatter);
-//! * [`llm`]: elastic LLM shapes jointly with quantization, scored by a scaling-law proxy.
+//! * [`llm`]: elastic LLM shapes jointly with quantization, scored by a scaling-law proxy;
+//! * [`study`]: whole searches as the command line runs them, and their report directory.
 
 pub mod efficiency;
 pub mod evolution;
@@ -28,6 +29,7 @@ pub mod pareto;
 pub mod predictor;
 pub mod report;
 pub mod space;
+pub mod study;
 
 /// Errors of the NAS module. Every variant names the file (or input) and what was expected.
 #[derive(Debug, thiserror::Error)]

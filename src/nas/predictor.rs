@@ -190,7 +190,7 @@ pub trait Quality<A>: Sync {
 /// A dense MLP with ReLU between layers (any depth, including a single linear layer).
 #[derive(Clone, Debug)]
 pub struct Mlp {
-    /// Transposed weights (in × out) and biases per layer.
+    /// Weights (out × in, as PyTorch's `Linear`) and biases per layer.
     pub layers: Vec<(DMatrix<f32>, DVector<f32>)>,
     /// Constant added to the output (OFA's `base_acc`).
     pub base: f32,
@@ -199,24 +199,43 @@ pub struct Mlp {
 impl Mlp {
     /// Input dimension.
     pub fn input_dim(&self) -> usize {
-        self.layers[0].0.nrows()
+        self.layers[0].0.ncols()
     }
 
-    /// Forward pass of a batch (rows are samples); returns one output per row.
+    /// Forward pass of a batch (rows of `x` are samples); returns one output per sample.
+    ///
+    /// Activations are kept as columns (features × samples) so that every layer after the first
+    /// is one GEMM `W · H`; the first layer gathers only the columns of `W` where the input is
+    /// non-zero, which for one-hot encodings skips most of its work.
     pub fn forward(&self, x: &DMatrix<f32>) -> Vec<f32> {
-        let mut h = x.clone();
+        let n = x.nrows();
+        let (w0, b0) = &self.layers[0];
+        let mut h = DMatrix::<f32>::zeros(w0.nrows(), n);
+        for r in 0..n {
+            let mut col = h.column_mut(r);
+            col.copy_from(b0);
+            for j in 0..x.ncols() {
+                let v = x[(r, j)];
+                if v != 0.0 {
+                    col.axpy(v, &w0.column(j), 1.0);
+                }
+            }
+        }
         let last = self.layers.len() - 1;
-        for (i, (wt, b)) in self.layers.iter().enumerate() {
-            let mut y = &h * wt;
-            for (j, mut col) in y.column_iter_mut().enumerate() {
-                col.add_scalar_mut(b[j]);
+        if last > 0 {
+            h.apply(|v| *v = v.max(0.0));
+        }
+        for (i, (w, b)) in self.layers.iter().enumerate().skip(1) {
+            let mut y = w * &h;
+            for mut c in y.column_iter_mut() {
+                c += b;
             }
             if i < last {
                 y.apply(|v| *v = v.max(0.0));
             }
             h = y;
         }
-        h.column(0).iter().map(|v| v + self.base).collect()
+        h.row(0).iter().map(|v| v + self.base).collect()
     }
 
     /// Reads an MLP from safetensors bytes in the tutorial or library layout.
@@ -294,8 +313,7 @@ impl Mlp {
                     ));
                 }
             }
-            // row-major [o, i] is column-major [i, o]: the transpose we want
-            let wt = DMatrix::from_column_slice(i, o, &data);
+            let wt = DMatrix::from_row_slice(o, i, &data);
             let bias = match b {
                 Some(b) => {
                     let (bs, bd) = read(b)?;
@@ -328,10 +346,19 @@ impl Mlp {
     /// plus `base_acc`, with `metadata`.
     pub fn to_safetensors(&self, metadata: HashMap<String, String>) -> Result<Vec<u8>, String> {
         let mut bufs: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-        for (i, (wt, b)) in self.layers.iter().enumerate() {
-            // wt is column-major [in, out] = row-major [out, in]
-            let w: Vec<u8> = wt.as_slice().iter().flat_map(|v| v.to_le_bytes()).collect();
-            bufs.push((format!("{}.weight", 2 * i), vec![wt.ncols(), wt.nrows()], w));
+        for (i, (w, b)) in self.layers.iter().enumerate() {
+            // row-major [out, in], as PyTorch stores a Linear weight
+            let bytes: Vec<u8> = w
+                .transpose()
+                .as_slice()
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect();
+            bufs.push((
+                format!("{}.weight", 2 * i),
+                vec![w.nrows(), w.ncols()],
+                bytes,
+            ));
             let bb: Vec<u8> = b.iter().flat_map(|v| v.to_le_bytes()).collect();
             bufs.push((format!("{}.bias", 2 * i), vec![b.len()], bb));
         }
@@ -731,9 +758,9 @@ fn fit_mlp(x: &DMatrix<f64>, y_raw: &DVector<f64>, seed: u64) -> Mlp {
     let w2s: Vec<f32> = w2.iter().map(|v| (v * sigma) as f32).collect();
     Mlp {
         layers: vec![
-            (w1.map(|v| v as f32), b1.map(|v| v as f32)),
+            (w1.transpose().map(|v| v as f32), b1.map(|v| v as f32)),
             (
-                DMatrix::from_column_slice(h, 1, &w2s),
+                DMatrix::from_row_slice(1, h, &w2s),
                 DVector::from_element(1, (b2 * sigma + mu) as f32),
             ),
         ],
@@ -779,9 +806,9 @@ pub fn fit<A, E: Encoder<A>>(
             (
                 Mlp {
                     layers: vec![(
-                        DMatrix::from_column_slice(
-                            w.len(),
+                        DMatrix::from_row_slice(
                             1,
+                            w.len(),
                             &w.map(|v| v as f32).as_slice().to_vec(),
                         ),
                         DVector::from_element(1, b as f32),
@@ -865,11 +892,11 @@ mod tests {
         let mlp = Mlp {
             layers: vec![
                 (
-                    DMatrix::from_row_slice(2, 3, &[1., 2., 3., 4., 5., 6.]),
+                    DMatrix::from_row_slice(3, 2, &[1., 4., 2., 5., 3., 6.]),
                     DVector::from_vec(vec![0.5, -1., 0.]),
                 ),
                 (
-                    DMatrix::from_column_slice(3, 1, &[1., -1., 2.]),
+                    DMatrix::from_row_slice(1, 3, &[1., -1., 2.]),
                     DVector::from_vec(vec![0.25]),
                 ),
             ],

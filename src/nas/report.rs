@@ -1,5 +1,6 @@
 //! The output of a search: a directory (never overwritten without `force`) holding CSV tables of
-//! evaluated subnets, a JSON summary, and an SVG scatter of quality against a cost metric.
+//! evaluated subnets, a JSON summary, and a scatter of quality against a cost metric (SVG, and PNG
+//! where a system font is available).
 
 use super::NasError;
 use super::efficiency::Metric;
@@ -116,7 +117,7 @@ pub fn evaluated_csv<A>(
 /// One series of a scatter plot.
 #[derive(Clone, Debug)]
 pub struct Series {
-    /// Legend label.
+    /// Legend label (none when empty).
     pub label: String,
     /// (x, y) points.
     pub points: Vec<(f64, f64)>,
@@ -140,6 +141,40 @@ pub fn scatter_svg(
     budgets: &[f64],
     note: &str,
 ) -> Result<String, NasError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, PLOT_SIZE).into_drawing_area();
+        draw(root, title, x, y_label, series, budgets, note)?;
+    }
+    Ok(svg)
+}
+
+/// The same plot as a PNG file (needs a system sans-serif font for the text).
+pub fn scatter_png(
+    path: &Path,
+    title: &str,
+    x: Metric,
+    y_label: &str,
+    series: &[Series],
+    budgets: &[f64],
+    note: &str,
+) -> Result<(), NasError> {
+    let root = BitMapBackend::new(path, PLOT_SIZE).into_drawing_area();
+    draw(root, title, x, y_label, series, budgets, note)
+}
+
+/// Plot size in pixels.
+const PLOT_SIZE: (u32, u32) = (900, 620);
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    x: Metric,
+    y_label: &str,
+    series: &[Series],
+    budgets: &[f64],
+    note: &str,
+) -> Result<(), NasError> {
     let all: Vec<(f64, f64)> = series
         .iter()
         .flat_map(|s| s.points.iter().copied())
@@ -171,71 +206,70 @@ pub fn scatter_svg(
     };
     (x0, x1) = pad(x0, x1);
     (y0, y1) = pad(y0, y1);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (900, 620)).into_drawing_area();
-        let e = |m: String| NasError::invalid("plot", title, m);
-        root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
-        let (plot, foot) = root.split_vertically(580);
-        let mut chart = ChartBuilder::on(&plot)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|x| e(x.to_string()))?;
+    let e = |m: String| NasError::invalid("plot", title, m);
+    root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
+    let (plot, foot) = root.split_vertically(PLOT_SIZE.1 - 40);
+    let mut chart = ChartBuilder::on(&plot)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(|x| e(x.to_string()))?;
+    chart
+        .configure_mesh()
+        .x_desc(x.label())
+        .y_desc(y_label)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(|x| e(x.to_string()))?;
+    for &b in budgets {
         chart
-            .configure_mesh()
-            .x_desc(x.label())
-            .y_desc(y_label)
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
+            .draw_series(LineSeries::new(
+                vec![(b, y0), (b, y1)],
+                BLACK.mix(0.25).stroke_width(1),
+            ))
             .map_err(|x| e(x.to_string()))?;
-        for &b in budgets {
+    }
+    for s in series {
+        let color = Palette99::pick(s.color).to_rgba();
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .copied()
+            .filter(|(a, b)| a.is_finite() && b.is_finite())
+            .collect();
+        if s.line && pts.len() > 1 {
+            let mut l = pts.clone();
+            l.sort_by(|a, b| a.0.total_cmp(&b.0));
             chart
-                .draw_series(LineSeries::new(
-                    vec![(b, y0), (b, y1)],
-                    BLACK.mix(0.25).stroke_width(1),
-                ))
+                .draw_series(LineSeries::new(l, color.stroke_width(2)))
                 .map_err(|x| e(x.to_string()))?;
         }
-        for s in series {
-            let color = Palette99::pick(s.color).to_rgba();
-            let pts: Vec<(f64, f64)> = s
-                .points
-                .iter()
-                .copied()
-                .filter(|(a, b)| a.is_finite() && b.is_finite())
-                .collect();
-            if s.line && pts.len() > 1 {
-                let mut l = pts.clone();
-                l.sort_by(|a, b| a.0.total_cmp(&b.0));
-                chart
-                    .draw_series(LineSeries::new(l, color.stroke_width(2)))
-                    .map_err(|x| e(x.to_string()))?;
-            }
-            chart
-                .draw_series(pts.iter().map(|&p| Circle::new(p, s.size, color.filled())))
-                .map_err(|x| e(x.to_string()))?
+        let drawn = chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, s.size, color.filled())))
+            .map_err(|x| e(x.to_string()))?;
+        if !s.label.is_empty() {
+            drawn
                 .label(s.label.clone())
                 .legend(move |(a, b)| Circle::new((a + 8, b), 4, color.filled()));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(|x| e(x.to_string()))?;
-        foot.draw(&Text::new(
-            note.to_string(),
-            (12, 12),
-            ("sans-serif", 13).into_font(),
-        ))
-        .map_err(|x| e(x.to_string()))?;
-        root.present().map_err(|x| e(x.to_string()))?;
     }
-    Ok(svg)
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(|x| e(x.to_string()))?;
+    foot.draw(&Text::new(
+        note.to_string(),
+        (12, 12),
+        ("sans-serif", 13).into_font(),
+    ))
+    .map_err(|x| e(x.to_string()))?;
+    root.present().map_err(|x| e(x.to_string()))?;
+    Ok(())
 }
 
 #[cfg(test)]
