@@ -327,6 +327,8 @@ pub struct Evolution<'s, S: SearchSpace> {
     trace: Vec<f64>,
     counts: Counts,
     random_only: bool,
+    /// Rejected draws since the last accepted one, over all slots.
+    streak: usize,
 }
 
 fn slot_rng(seed: u64, generation: usize, slot: usize) -> SearchRng {
@@ -358,6 +360,7 @@ impl<'s, S: SearchSpace> Evolution<'s, S> {
             trace: Vec::new(),
             counts: Counts::default(),
             random_only: false,
+            streak: 0,
         })
     }
 
@@ -489,6 +492,12 @@ impl<S: SearchSpace> Searcher<S::Arch> for Evolution<'_, S> {
                     .collect(),
             ));
         }
+        if self.streak > self.params.max_tries {
+            return Err(NasError::Search(format!(
+                "no subnet meeting {:?} in the last {} draws; the constraints are probably below the space's minimum",
+                self.spec.constraints, self.streak
+            )));
+        }
         let mut batch = Vec::with_capacity(open.len());
         for &i in &open {
             let (space, rates) = (self.space, self.params.rates);
@@ -532,8 +541,10 @@ impl<S: SearchSpace> Searcher<S::Arch> for Evolution<'_, S> {
         for (i, c) in open.into_iter().zip(costs) {
             if self.spec.feasible(&c) {
                 self.slots[i].cost = Some(c);
+                self.streak = 0;
             } else {
                 self.counts.rejected += 1;
+                self.streak += 1;
             }
         }
         Ok(())

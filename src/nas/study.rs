@@ -377,13 +377,11 @@ pub struct OfaRequest {
     pub force: bool,
 }
 
-/// A generic "search over a net space" with the request's cost and quality choices.
-fn ofa_runs<S: NetSpace>(
+/// The searches a request asks for: one per latency budget (or one Pareto search).
+fn build_specs(
     req: &OfaRequest,
-    space: &S,
-    eff: &dyn Efficiency<S::Arch>,
-    quality: &dyn Quality<S::Arch>,
-) -> Result<Vec<Run<S::Arch>>, NasError> {
+    provided: &[Metric],
+) -> Result<Vec<(String, SearchSpec)>, NasError> {
     let mut extra: Vec<Constraint> = Vec::new();
     if let Some(m) = req.max_energy_mj {
         extra.push(Constraint {
@@ -467,7 +465,6 @@ fn ofa_runs<S: NetSpace>(
             }
         }
         ObjectiveKind::Pareto => {
-            let provided = eff.provides();
             let metrics: Vec<Metric> = [Metric::Latency, Metric::Energy, Metric::Memory]
                 .into_iter()
                 .filter(|m| provided.contains(m))
@@ -488,7 +485,23 @@ fn ofa_runs<S: NetSpace>(
             ));
         }
     }
-    specs
+    for (_, spec) in &specs {
+        spec.check_provided(provided, "the cost side")?;
+    }
+    Ok(specs)
+}
+
+/// Runs the request's searches on one space, creating the output directory once they are known
+/// to be valid.
+fn ofa_runs<S: NetSpace>(
+    req: &OfaRequest,
+    space: &S,
+    eff: &dyn Efficiency<S::Arch>,
+    quality: &dyn Quality<S::Arch>,
+) -> Result<(OutDir, Vec<Run<S::Arch>>), NasError> {
+    let specs = build_specs(req, &eff.provides())?;
+    let out = OutDir::create(&req.out, req.force)?;
+    let runs = specs
         .into_iter()
         .map(|(label, spec)| {
             run_one(
@@ -502,7 +515,8 @@ fn ofa_runs<S: NetSpace>(
                 label,
             )
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((out, runs))
 }
 
 fn settings_json(req: &OfaRequest) -> Value {
@@ -572,8 +586,7 @@ fn mb_or_resnet<S: NetSpace>(
     quality: &dyn Quality<S::Arch>,
     hw: Option<&Hardware>,
 ) -> Result<String, NasError> {
-    let out = OutDir::create(&req.out, req.force)?;
-    let (runs, cost_label) = match &req.cost {
+    let ((out, runs), cost_label) = match &req.cost {
         CostSource::Archscope {
             unit,
             mode,
