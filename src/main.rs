@@ -182,7 +182,8 @@ enum SearchCmd {
         /// Numeric precision of the CNN: f32, f16 or i8.
         #[arg(long, default_value = "f32")]
         precision: String,
-        /// OFA latency look-up tables (YAML files or a directory) instead of a device.
+        /// OFA latency look-up tables (YAML files, one per resolution, or a directory holding only
+        /// tables of one family) instead of a device.
         #[arg(long, num_args = 1..)]
         lut: Vec<String>,
         /// Price by MACs only (no device, no table).

@@ -293,7 +293,7 @@ impl LlmSpace {
         self.kv_heads
             .iter()
             .copied()
-            .filter(|&k| k <= kv && heads % k == 0)
+            .filter(|&k| k <= kv && heads.is_multiple_of(k))
             .max()
             .unwrap_or(1)
     }

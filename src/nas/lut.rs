@@ -154,7 +154,7 @@ impl LatencyTable {
             return Err(NasError::invalid(
                 texts[0].0,
                 "keys",
-                "the files mix MBv3 and ProxylessNAS key styles",
+                "the files mix MBv3 and ProxylessNAS key styles; pass the tables of one family explicitly",
             ));
         }
         t.style = styles[0];

@@ -43,16 +43,8 @@ pub fn make_divisible(v: f64, divisor: u32) -> u32 {
 pub fn py_round(x: f64) -> i64 {
     let f = x.floor();
     let diff = x - f;
-    let r = if diff > 0.5 {
-        f + 1.0
-    } else if diff < 0.5 {
-        f
-    } else if (f as i64) % 2 == 0 {
-        f
-    } else {
-        f + 1.0
-    };
-    r as i64
+    let up = diff > 0.5 || (diff == 0.5 && (f as i64) % 2 != 0);
+    (if up { f + 1.0 } else { f }) as i64
 }
 
 /// OFA's channel divisor (`MyNetwork.CHANNEL_DIVISIBLE`).

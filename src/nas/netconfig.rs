@@ -101,7 +101,7 @@ fn conv_seg(
             format!("expected a ConvLayer, found `{}`", c.name),
         ));
     }
-    if c.groups != 1 || c.dilation != 1 || c.kernel_size % 2 == 0 || c.stride == 0 {
+    if c.groups != 1 || c.dilation != 1 || c.kernel_size.is_multiple_of(2) || c.stride == 0 {
         return Err(NasError::invalid(
             path,
             field,
@@ -204,7 +204,11 @@ pub fn parse_net_config(text: &str, resolution: u32, path: &str) -> Result<Net, 
                 ),
             ));
         }
-        if m.kernel_size % 2 == 0 || m.stride == 0 || !(m.expand_ratio >= 1.0) {
+        if m.kernel_size.is_multiple_of(2)
+            || m.stride == 0
+            || m.expand_ratio.is_nan()
+            || m.expand_ratio < 1.0
+        {
             return Err(NasError::invalid(
                 path,
                 &field,

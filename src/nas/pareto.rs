@@ -53,13 +53,13 @@ pub fn ranks(points: &[Vec<f64>]) -> Vec<usize> {
 }
 
 /// Crowding distance of each point within its own front (∞ at a front's extremes).
+#[allow(clippy::needless_range_loop)]
 pub fn crowding(points: &[Vec<f64>], rank: &[usize]) -> Vec<f64> {
     let n = points.len();
     let mut dist = vec![0.0f64; n];
     let Some(&max_rank) = rank.iter().max() else {
         return dist;
     };
-    let m = points.first().map_or(0, Vec::len);
     for r in 0..=max_rank {
         let front: Vec<usize> = (0..n).filter(|&i| rank[i] == r).collect();
         if front.len() <= 2 {
@@ -68,7 +68,7 @@ pub fn crowding(points: &[Vec<f64>], rank: &[usize]) -> Vec<f64> {
             }
             continue;
         }
-        for k in 0..m {
+        for k in 0..points[front[0]].len() {
             let mut f = front.clone();
             f.sort_by(|&a, &b| points[a][k].total_cmp(&points[b][k]));
             let (lo, hi) = (points[f[0]][k], points[*f.last().unwrap()][k]);

@@ -305,13 +305,13 @@ impl Mlp {
                 return Err(bad(w, format!("shape {shape:?}, expected [out, in]")));
             }
             let (o, i) = (shape[0], shape[1]);
-            if let Some(p) = prev {
-                if p != i {
-                    return Err(bad(
-                        w,
-                        format!("takes {i} inputs but the previous layer gives {p}"),
-                    ));
-                }
+            if let Some(p) = prev
+                && p != i
+            {
+                return Err(bad(
+                    w,
+                    format!("takes {i} inputs but the previous layer gives {p}"),
+                ));
             }
             let wt = DMatrix::from_row_slice(o, i, &data);
             let bias = match b {
@@ -417,17 +417,17 @@ impl<E> MlpPredictor<E> {
                 ),
             ));
         }
-        if let Some(enc) = meta.get("archscope_encoding") {
-            if *enc != encoder.name() {
-                return Err(NasError::invalid(
-                    &p,
-                    "archscope_encoding",
-                    format!(
-                        "fitted for `{enc}`, but this search encodes with `{}`",
-                        encoder.name()
-                    ),
-                ));
-            }
+        if let Some(enc) = meta.get("archscope_encoding")
+            && *enc != encoder.name()
+        {
+            return Err(NasError::invalid(
+                &p,
+                "archscope_encoding",
+                format!(
+                    "fitted for `{enc}`, but this search encodes with `{}`",
+                    encoder.name()
+                ),
+            ));
         }
         let description = match meta.get("archscope_fit") {
             Some(f) => format!("{description}: {f} ({p})"),
@@ -806,11 +806,7 @@ pub fn fit<A, E: Encoder<A>>(
             (
                 Mlp {
                     layers: vec![(
-                        DMatrix::from_row_slice(
-                            1,
-                            w.len(),
-                            &w.map(|v| v as f32).as_slice().to_vec(),
-                        ),
+                        DMatrix::from_row_slice(1, w.len(), w.map(|v| v as f32).as_slice()),
                         DVector::from_element(1, b as f32),
                     )],
                     base: 0.0,
@@ -853,11 +849,6 @@ pub const OFA_MBV3_PREDICTOR: &str = "OFA accuracy predictor (MBv3-w1.2 tutorial
 /// The OFA ResNet50 predictor description.
 pub const OFA_RESNET_PREDICTOR: &str =
     "OFA ResNet50 accuracy predictor (MLP; predicts hold-out top-1 on ImageNet-train)";
-
-/// The predicted top-1 (percent) of one subnet.
-pub fn predict_one<A: Sync, E: Encoder<A>>(p: &MlpPredictor<E>, a: A) -> Result<f64, NasError> {
-    Ok(p.predict(std::slice::from_ref(&a))?[0])
-}
 
 #[cfg(test)]
 mod tests {

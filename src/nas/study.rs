@@ -216,16 +216,16 @@ pub fn write_report<S: SearchSpace>(
             size: 3,
             line: true,
         });
-        if let Some(b) = r.best() {
-            if let Some(v) = b.cost.get(x) {
-                series.push(Series {
-                    label: String::new(),
-                    points: vec![(v, (q.display)(b.quality))],
-                    color: 2 * i,
-                    size: 7,
-                    line: false,
-                });
-            }
+        if let Some(b) = r.best()
+            && let Some(v) = b.cost.get(x)
+        {
+            series.push(Series {
+                label: String::new(),
+                points: vec![(v, (q.display)(b.quality))],
+                color: 2 * i,
+                size: 7,
+                line: false,
+            });
         }
         let trace_step = (r.trace.len() / 50).max(1);
         run_json.push(json!({
@@ -493,12 +493,15 @@ fn build_specs(
 
 /// Runs the request's searches on one space, creating the output directory once they are known
 /// to be valid.
+/// The output directory and the finished runs.
+type Runs<A> = (OutDir, Vec<Run<A>>);
+
 fn ofa_runs<S: NetSpace>(
     req: &OfaRequest,
     space: &S,
     eff: &dyn Efficiency<S::Arch>,
     quality: &dyn Quality<S::Arch>,
-) -> Result<(OutDir, Vec<Run<S::Arch>>), NasError> {
+) -> Result<Runs<S::Arch>, NasError> {
     let specs = build_specs(req, &eff.provides())?;
     let out = OutDir::create(&req.out, req.force)?;
     let runs = specs
@@ -680,8 +683,16 @@ pub fn search_ofa(req: &OfaRequest) -> Result<String, NasError> {
     }
     match &req.acc_predictor {
         Some(p) => {
-            let q: MlpPredictor<MbOneHot> =
-                MlpPredictor::load(p, MbOneHot::new(&space), OFA_MBV3_PREDICTOR)?;
+            // the tutorial predictor was trained on the w1.2 space; say so when used elsewhere
+            let desc = if space.name == MbSpace::mbv3(1.2).name {
+                OFA_MBV3_PREDICTOR.to_string()
+            } else {
+                format!(
+                    "{OFA_MBV3_PREDICTOR}; NOTE: applied to {}, a space it was not trained on",
+                    space.name
+                )
+            };
+            let q: MlpPredictor<MbOneHot> = MlpPredictor::load(p, MbOneHot::new(&space), &desc)?;
             mb_or_resnet::<MbSpace>(req, &space, &q, hw.as_ref())
         }
         None => mb_or_resnet(req, &space, &MacsProxy(&space), hw.as_ref()),
@@ -939,9 +950,6 @@ pub fn fit_predictor(
     })?;
     Ok(format!("{fit_desc}\nwrote {}\n", out.display()))
 }
-
-/// Names the OFA tutorial predictor's description (for CLI help).
-pub const MBV3_PREDICTOR_NOTE: &str = OFA_MBV3_PREDICTOR;
 
 /// Default preset name → hyperparameters.
 pub fn preset(name: &str) -> Option<EvolutionParams> {
