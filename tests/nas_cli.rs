@@ -325,4 +325,32 @@ fn bad_requests_get_clear_errors() {
         "missing.safetensors",
     ]);
     assert!(!ok && err.contains("missing.safetensors"), "{err}");
+    // the OFA tutorial predictor's resolution bins end at 239: refused before searching
+    let pred = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/ofa/acc_predictor.safetensors"
+    );
+    if !Path::new(pred).is_file() {
+        eprintln!("notice: {pred} absent; skipping the resolution-bin check");
+        return;
+    }
+    let out = tmp("bins");
+    let (ok, _, err) = archscope(&[
+        "search",
+        "ofa",
+        "--hw",
+        "pixel8",
+        "--max-latency-ms",
+        "20",
+        "--resolutions",
+        "224,256",
+        "--acc-predictor",
+        pred,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && err.contains("resolution 256") && !out.exists(),
+        "{err}"
+    );
 }

@@ -19,6 +19,8 @@
 //! * [`llm`]: elastic LLM shapes jointly with quantization, scored by a scaling-law proxy;
 //! * [`study`]: whole searches as the command line runs them, and their report directory.
 
+#![warn(missing_docs)]
+
 pub mod efficiency;
 pub mod evolution;
 pub mod llm;

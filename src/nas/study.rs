@@ -503,6 +503,9 @@ fn ofa_runs<S: NetSpace>(
     quality: &dyn Quality<S::Arch>,
 ) -> Result<Runs<S::Arch>, NasError> {
     let specs = build_specs(req, &eff.provides())?;
+    // a predictor that cannot encode some resolution or choice of the space fails here, before
+    // any search (and before the output directory exists)
+    quality.predict(&space.covering_archs())?;
     let out = OutDir::create(&req.out, req.force)?;
     let runs = specs
         .into_iter()
