@@ -359,8 +359,18 @@ impl Score {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{} on {} / {} ({:?} roofline), quant {}, batch {}",
-            self.model, self.hardware, self.unit, self.mode, self.quant, self.batch
+            "{} on {} / {} ({:?}, cost model {}), quant {}, batch {}",
+            self.model,
+            self.hardware,
+            self.unit,
+            self.mode,
+            hw.unit_index(Some(&self.unit))
+                .ok()
+                .and_then(|u| hw.units[u].params.get("model"))
+                .and_then(|v| v.as_str())
+                .unwrap_or("roofline"),
+            self.quant,
+            self.batch
         );
         for p in &self.phases {
             let _ = writeln!(s, "\n== {} ({}) ==", p.phase.name(), p.graph.name);

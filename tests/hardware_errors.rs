@@ -274,3 +274,17 @@ fn unknown_cost_model_is_a_clear_error() {
     let good = Hardware::from_toml_str(GOOD, "good.toml").unwrap();
     assert!(model_for(&good, 0, Mode::Calibrated).is_ok());
 }
+
+#[test]
+fn every_shipped_unit_has_a_usable_cost_model() {
+    use archscope::cost::model_for;
+    use archscope::roofline::Mode;
+    for d in known_devices() {
+        let h = Hardware::load(d).unwrap();
+        for (i, u) in h.units.iter().enumerate() {
+            if let Err(e) = model_for(&h, i, Mode::Calibrated) {
+                panic!("{d} unit {}: {e}", u.name);
+            }
+        }
+    }
+}

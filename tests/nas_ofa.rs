@@ -323,8 +323,9 @@ fn pixel8_finds_valid_subnets_for_several_budgets() {
         generations: 60,
         ..EvolutionParams::ofa()
     };
+    // pixel8's cpu-big prices the largest w1.2 subnet at about 36 ms, so these budgets all bind
     let mut prev = 0.0;
-    for budget in [20.0, 30.0, 45.0] {
+    for budget in [15.0, 20.0, 25.0] {
         let spec = SearchSpec {
             objective: Objective::Constrained,
             constraints: vec![Constraint {
@@ -337,12 +338,14 @@ fn pixel8_finds_valid_subnets_for_several_budgets() {
         let b = e.best().unwrap();
         let lat = b.cost.latency_ms.unwrap();
         eprintln!(
-            "pixel8 cpu-big ≤ {budget} ms: {:.2} % at {lat:.2} ms",
-            b.quality
+            "pixel8 cpu-big <= {budget} ms: {:.2} % at {lat:.2} ms, {:.0}M MACs",
+            b.quality, b.cost.macs_m
         );
         assert!(lat <= budget);
-        // a looser budget never finds a worse subnet
-        assert!(b.quality >= prev);
+        // a binding budget is used up: the best subnet sits close to it
+        assert!(lat > 0.9 * budget, "{lat} for {budget}");
+        // a looser budget buys accuracy (heuristic search: allow 0.3 points of noise)
+        assert!(b.quality > prev - 0.3, "{} after {prev}", b.quality);
         prev = b.quality;
     }
 }

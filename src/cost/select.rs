@@ -10,6 +10,9 @@ use crate::systolic::cost::SystolicUnit;
 /// Errors choosing a cost model.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SelectError {
+    /// A cycle model's parameters are missing, mistyped or inconsistent.
+    #[error(transparent)]
+    Params(#[from] crate::cycle::ParamError),
     /// `params.model` names a model archscope does not have.
     #[error(
         "{file}: unit `{unit}`: params.model = `{model}` is not a known cost model; expected one of: {known}"
@@ -37,7 +40,7 @@ pub enum SelectError {
 }
 
 /// Names accepted in `params.model`.
-pub const MODELS: &[&str] = &["roofline", "systolic"];
+pub const MODELS: &[&str] = &["roofline", "systolic", "cpu", "npu-tiled", "pim", "fpga"];
 
 /// The cost model of unit `unit` of `hw`.
 pub fn model_for(
@@ -55,6 +58,10 @@ pub fn model_for(
                 unit: u.name.clone(),
                 message: e.to_string(),
             }),
+        Some("cpu") => Ok(Box::new(crate::cycle::cpu::Cpu::new(hw, unit, mode)?)),
+        Some("npu-tiled") => Ok(Box::new(crate::cycle::npu::Npu::new(hw, unit, mode)?)),
+        Some("pim") => Ok(Box::new(crate::cycle::pim::Pim::new(hw, unit, mode)?)),
+        Some("fpga") => Ok(Box::new(crate::cycle::fpga::Fpga::new(hw, unit, mode)?)),
         Some(other) => Err(SelectError::UnknownModel {
             file: hw.file.clone(),
             unit: u.name.clone(),
