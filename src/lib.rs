@@ -10,6 +10,7 @@ pub mod cycle;
 pub mod explore;
 pub mod hardware;
 pub mod measure;
+pub mod nas;
 pub mod roofline;
 pub mod score;
 pub mod search;
