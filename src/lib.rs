@@ -7,6 +7,7 @@
 pub mod cost;
 pub mod cycle;
 pub mod hardware;
+pub mod placement;
 pub mod roofline;
 pub mod score;
 pub mod systolic;

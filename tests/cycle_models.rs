@@ -1026,7 +1026,12 @@ fn npu_mac_arrays_must_match_the_peak() {
 fn pixel8_cpu() -> Hardware {
     let h = Hardware::load("pixel8").unwrap();
     for u in h.units.iter().filter(|u| u.name.starts_with("cpu-")) {
-        assert_eq!(u.params.get("model").and_then(|v| v.as_str()), Some("cpu"), "{}", u.name);
+        assert_eq!(
+            u.params.get("model").and_then(|v| v.as_str()),
+            Some("cpu"),
+            "{}",
+            u.name
+        );
     }
     h
 }

@@ -1,0 +1,586 @@
+//! Placement of a workload's operators on the heterogeneous units of one device (CPU clusters,
+//! GPU, NPU, PIM) by mixed-integer programming, with HEFT and single-unit baselines and an
+//! independent verifier.
+//!
+//! # The instance ([`Instance`])
+//!
+//! * **Op costs.** Every op is priced on every unit by that unit's own cost model
+//!   ([`crate::cost::model_for`]; a PIM unit by what its banks run, [`crate::cycle::pim::Pim::pim_cost`],
+//!   since its host is a unit of its own here), with the roofline's residency for that unit. An
+//!   [`crate::cost::Infeasible`] answer means the op may not go there (dtype, kind, reach). The
+//!   duration is the ledger's latency (kernel overhead included); the energy is its dynamic part
+//!   (compute + memory). Static energy is `static W × makespan`, charged once, because units run
+//!   concurrently.
+//! * **Transfers.** When a producer and a consumer sit on different units `u ≠ v`, the bytes
+//!   the producer wrote (the whole activation; only the new rows of a KV append) cross the
+//!   innermost memory level both units reach: `bytes / peak bandwidth` seconds plus an optional
+//!   per-unit handoff time, and `bytes × pJ/byte`. Units that share no level cannot exchange data
+//!   (the pair is forbidden). Transfers use no unit (a DMA/cache-coherent copy), as in HEFT.
+//! * **Bandwidth floors.** Units on one SoC share their memory. For every level reached by two
+//!   or more units, a window of the schedule lasts at least `Σ bytes its ops move through the
+//!   level / the level's peak bandwidth`; so concurrency cannot create bandwidth that is not there
+//!   (a necessary condition, not a contention model; transfers are not counted in it).
+//!
+//! # Schedule semantics (what the verifier checks)
+//!
+//! Units run concurrently, each one op at a time (no preemption); an op starts after each
+//! producer has finished and its data has been moved. The schedule is a list of windows run
+//! back to back; a window ends when its last op ends, but not before its bandwidth floor. The
+//! heuristics and the monolithic MIP use one window for the whole graph. The segment
+//! decomposition uses one window per block (the **barrier model**: a block starts when the
+//! previous one has ended, and data from an earlier block moves after that barrier).
+//!
+//! # The MIP of one window (disjunctive, continuous time)
+//!
+//! Variables: `x[i,u]` binary (op `i` on unit `u`, only where allowed; ops with one choice are
+//! constants), `S[i] ≥ 0` start times, `C` the makespan, `T[e] ≥ 0` and `Eₜ[e] ≥ 0` the transfer
+//! time and energy of edge `e`, `o[i,j]` binary order of a pair.
+//!
+//! * `Σ_u x[i,u] = 1`; `D[i] = Σ_u p[i,u]·x[i,u]` is the duration.
+//! * Transfers: for every producer unit `u`, `T[e] ≥ Σ_v τ_e(u,v)·x[c,v] − M_u·(1 − x[p,u])` with
+//!   `M_u = max_v τ_e(u,v)` (exact at integral points, no product variables); likewise `Eₜ[e]`;
+//!   `x[p,u] + x[c,v] ≤ 1` for pairs with no shared memory.
+//! * Precedence for every edge `p → c`: `S[c] ≥ S[p] + D[p] + T[e]`.
+//! * Unit exclusivity, **disjunctive big-M**: only pairs `i, j` with no path between them (pairs
+//!   on a path are already ordered) that may share a unit get an order binary; for each common
+//!   unit `u`: `S[j] ≥ S[i] + p[i,u] − M·(3 − o − x[i,u] − x[j,u])` and
+//!   `S[i] ≥ S[j] + p[j,u] − M·(2 + o − x[i,u] − x[j,u])`, with `M` the horizon plus the duration.
+//! * `C ≥ S[i] + D[i]`; valid inequalities the big-M relaxation lacks: `C ≥ Σ_i p[i,u]·x[i,u]`
+//!   per unit (its load) and `C ≥ Σ bytes/bandwidth` per shared level (the floor, a constraint).
+//! * Objective: makespan `C`, energy `Σ e[i,u]·x[i,u] + Σ Eₜ + static·C`, or energy plus a price
+//!   in J per second of makespan. Budgets: `C ≤ latency budget`; `E ≤ power budget · C`.
+//!
+//! Why disjunctive rather than time-indexed: durations range from microseconds to milliseconds
+//! on different units, so a time grid either misprices short ops or needs thousands of slots per
+//! op; and layer-sized blocks have few independent pairs (q/k/v, gate/up, the KV append), so the
+//! order binaries are few. Its weak LP relaxation is repaired by the unit-load and floor rows and
+//! a horizon taken from the heuristic incumbent for makespan (`M` = HEFT's makespan when it is the
+//! best known). Times are scaled to the horizon (about 10³ units) so the big-M is small against
+//! HiGHS's tolerances. The solver's schedule is re-timed exactly ([`schedule::retime`]: same
+//! placement, same order per unit, earliest starts) before it is reported and verified.
+//!
+//! # Decomposition: one block per layer, replicated exactly ([`Decompose`])
+//!
+//! An LLM repeats the same layer many times. Ops are grouped into segments by their `layer` tag
+//! (the ops before the first layer, each layer, the ops after the last). Under the barrier model
+//! the objective is a sum over blocks (each block's makespan, its dynamic and transfer energy,
+//! static power × its length), and a block interacts with the previous one only through the
+//! units of the ops whose outputs cross the boundary (for a transformer layer, the one residual
+//! add). So: for every placement of the entry producers (pinned zero-cost copies at time 0) and
+//! of the exit ops, solve the block's MIP (identical layers give identical models and are solved
+//! once); then a dynamic program over the chain picks the best sequence of boundary placements.
+//! This is **exact for the barrier model** (every block MIP solved to optimality makes the
+//! assembled schedule optimal among schedules whose blocks do not overlap); it loses only overlap
+//! across layers (e.g. a prefill KV append running beside the next layer), which the monolithic
+//! model and HEFT may use. With 5 units and one boundary op a layer needs 25 small models of
+//! about 80 binaries, not one model with thousands. Budgets on the whole schedule are not
+//! separable; they go through a Lagrangian search on the block objective (price on latency or
+//! energy), which yields feasible schedules and a valid Lagrangian lower bound.
+
+mod decompose;
+mod heuristics;
+mod ilp;
+mod problem;
+mod schedule;
+mod verify;
+
+pub use heuristics::{heft, min_energy, single_unit};
+pub use problem::{
+    BuildOptions, Edge, Floor, Instance, Link, OpCost, PlaceOp, PlaceUnit, segments_of,
+};
+pub use schedule::{
+    Objective, PlacedOp, Placement, Schedule, SolveStats, Status, Totals, Window, retime,
+    to_placement, totals,
+};
+pub use verify::{REL_TOL, VerifyError, verify};
+
+use crate::hardware::{Hardware, HardwareError};
+use crate::workload::Graph;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// Errors of placement.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceError {
+    /// A unit name that the device does not have.
+    #[error(transparent)]
+    Hardware(#[from] HardwareError),
+    /// A unit's cost model could not be built.
+    #[error(transparent)]
+    Model(#[from] crate::cost::SelectError),
+    /// No unit can run an op.
+    #[error("no unit can run op `{op}`: {reasons}")]
+    NoUnit {
+        /// Op.
+        op: String,
+        /// Why each unit refused.
+        reasons: String,
+    },
+    /// Two units must exchange data but share no memory level.
+    #[error("units `{from}` and `{to}` share no memory level, so data cannot move between them")]
+    NoLink {
+        /// Producer unit.
+        from: String,
+        /// Consumer unit.
+        to: String,
+    },
+    /// Options that make no sense.
+    #[error("placement options: {0}")]
+    Options(String),
+    /// The model is larger than allowed.
+    #[error(
+        "the placement model would have {binaries} binaries (limit {max}); use the segment decomposition or raise the limit"
+    )]
+    TooLarge {
+        /// Binaries needed.
+        binaries: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// A budget cannot be met.
+    #[error("no placement meets the budget: {0}")]
+    Budget(String),
+    /// HiGHS failed.
+    #[error("solver error: {0}")]
+    Solver(String),
+    /// The time limit passed before any solution was found.
+    #[error("no solution within the {time_limit_s} s time limit")]
+    NoIncumbent {
+        /// The limit.
+        time_limit_s: f64,
+    },
+    /// A heuristic could not place the graph.
+    #[error("{method}: {why}")]
+    Heuristic {
+        /// Which heuristic.
+        method: String,
+        /// Why.
+        why: String,
+    },
+    /// A placement failed the independent check (a bug; reported, never hidden).
+    #[error("placement failed verification: {0}")]
+    Verification(#[from] VerifyError),
+    /// The Gantt chart could not be drawn.
+    #[error("gantt chart: {0}")]
+    Render(String),
+    /// An internal consistency check failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// How to solve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decompose {
+    /// Segments when the graph has more than one, else monolithic.
+    Auto,
+    /// One block per segment (barrier model), dynamic program over the chain.
+    Segments,
+    /// One model for the whole graph (no barriers); refused above `max_binaries`.
+    Monolithic,
+}
+
+/// Solver limits, budgets and instance options.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limits {
+    /// Wall-clock budget for all MIP solves together, seconds.
+    pub time_limit_s: f64,
+    /// Smallest time limit given to one block model, seconds.
+    pub min_model_time_s: f64,
+    /// Relative MIP gap at which HiGHS may stop (optimality is proven up to this).
+    pub mip_rel_gap: f64,
+    /// Makespan budget, seconds.
+    pub latency_budget_s: Option<f64>,
+    /// Average power budget (energy / makespan), watts.
+    pub power_budget_w: Option<f64>,
+    /// Decomposition.
+    pub decompose: Decompose,
+    /// Largest number of binaries one model may have.
+    pub max_binaries: usize,
+    /// Largest number of distinct block models the decomposition may solve before it pins the
+    /// boundary ops to their fastest units.
+    pub max_models: usize,
+    /// How the instance is built.
+    pub build: BuildOptions,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            time_limit_s: 60.0,
+            min_model_time_s: 0.2,
+            mip_rel_gap: 1e-6,
+            latency_budget_s: None,
+            power_budget_w: None,
+            decompose: Decompose::Auto,
+            max_binaries: 4000,
+            max_models: 200,
+            build: BuildOptions::default(),
+        }
+    }
+}
+
+/// The baselines of an instance, each verified.
+#[derive(Clone, Debug)]
+pub struct Baselines {
+    /// All ops on one unit, for every unit that can run them all.
+    pub single: Vec<Placement>,
+    /// HEFT.
+    pub heft: Placement,
+    /// Every op on its least-energy unit.
+    pub min_energy: Option<Placement>,
+}
+
+impl Baselines {
+    /// The best single-unit placement under the objective.
+    pub fn best_single(&self) -> Option<&Placement> {
+        self.single
+            .iter()
+            .min_by(|a, b| a.totals.objective.total_cmp(&b.totals.objective))
+    }
+}
+
+fn heuristic_placement(
+    inst: &Instance,
+    s: &Schedule,
+    objective: &Objective,
+    method: &str,
+) -> Result<Placement, PlaceError> {
+    let p = to_placement(
+        inst,
+        s,
+        objective,
+        method,
+        Status::Heuristic,
+        None,
+        0.0,
+        SolveStats {
+            decomposition: "heuristic".into(),
+            ..Default::default()
+        },
+        Vec::new(),
+    );
+    verify(inst, &p)?;
+    Ok(p)
+}
+
+/// Single-unit, HEFT and least-energy baselines of `inst`, verified.
+pub fn baselines(inst: &Instance, objective: &Objective) -> Result<Baselines, PlaceError> {
+    let mut single = Vec::new();
+    for (u, unit) in inst.units.iter().enumerate() {
+        if let Some(s) = single_unit(inst, u) {
+            single.push(heuristic_placement(
+                inst,
+                &s,
+                objective,
+                &format!("single-unit {}", unit.name),
+            )?);
+        }
+    }
+    let t = Instant::now();
+    let h = heft(inst)?;
+    let mut heft = heuristic_placement(inst, &h, objective, "heft")?;
+    heft.solve_s = t.elapsed().as_secs_f64();
+    let min_energy = match min_energy(inst) {
+        Some(s) => Some(heuristic_placement(
+            inst,
+            &s,
+            objective,
+            "min-energy greedy",
+        )?),
+        None => None,
+    };
+    Ok(Baselines {
+        single,
+        heft,
+        min_energy,
+    })
+}
+
+/// Places `graph` on the units of `hw` and returns the verified placement with its latency and
+/// energy totals. The entry point for `explore` and `archscope map --objective placement`.
+pub fn place(
+    hw: &Hardware,
+    graph: &Graph,
+    objective: Objective,
+    limits: &Limits,
+) -> Result<Placement, PlaceError> {
+    let inst = Instance::from_graph(hw, graph, &limits.build)?;
+    place_instance(&inst, objective, limits)
+}
+
+fn check_limits(objective: &Objective, limits: &Limits) -> Result<(), PlaceError> {
+    let bad = |m: &str| Err(PlaceError::Options(m.into()));
+    if !(limits.time_limit_s >= 0.0) || !(limits.min_model_time_s >= 0.0) {
+        return bad("time limits must be zero or more seconds");
+    }
+    if !(0.0..1.0).contains(&limits.mip_rel_gap) {
+        return bad("the MIP gap must be in [0, 1)");
+    }
+    if limits
+        .latency_budget_s
+        .is_some_and(|b| !(b > 0.0 && b.is_finite()))
+    {
+        return bad("the latency budget must be a positive number of seconds");
+    }
+    if limits
+        .power_budget_w
+        .is_some_and(|b| !(b > 0.0 && b.is_finite()))
+    {
+        return bad("the power budget must be a positive number of watts");
+    }
+    if let Objective::Weighted { j_per_s } = objective {
+        if !(*j_per_s >= 0.0 && j_per_s.is_finite()) {
+            return bad("the latency price must be zero or more joules per second");
+        }
+    }
+    Ok(())
+}
+
+/// Places an instance (see [`place`]).
+pub fn place_instance(
+    inst: &Instance,
+    objective: Objective,
+    limits: &Limits,
+) -> Result<Placement, PlaceError> {
+    check_limits(&objective, limits)?;
+    inst.check()?;
+    let t0 = Instant::now();
+    let deadline = t0 + Duration::from_secs_f64(limits.time_limit_s.min(1e6));
+    let weights = objective.weights();
+    let segments = match limits.decompose {
+        Decompose::Auto => inst.segments > 1,
+        Decompose::Segments => true,
+        Decompose::Monolithic => false,
+    };
+    let p = if segments {
+        place_segments(inst, &objective, weights, limits, deadline)?
+    } else {
+        place_monolithic(inst, &objective, weights, limits)?
+    };
+    let mut p = p;
+    p.solve_s = t0.elapsed().as_secs_f64();
+    verify(inst, &p)?;
+    Ok(p)
+}
+
+fn place_monolithic(
+    inst: &Instance,
+    objective: &Objective,
+    weights: (f64, f64),
+    limits: &Limits,
+) -> Result<Placement, PlaceError> {
+    let nb = ilp::count_binaries(inst);
+    if nb > limits.max_binaries {
+        return Err(PlaceError::TooLarge {
+            binaries: nb,
+            max: limits.max_binaries,
+        });
+    }
+    let warm = decompose::best_heuristic(inst, weights);
+    let r = ilp::solve(&ilp::IlpRequest {
+        inst,
+        weights,
+        latency_budget_s: limits.latency_budget_s,
+        power_budget_w: limits.power_budget_w,
+        warm: warm.as_ref(),
+        time_limit_s: limits.time_limit_s,
+        mip_rel_gap: limits.mip_rel_gap,
+        max_binaries: limits.max_binaries,
+    })?;
+    let s = r.schedule.ok_or_else(|| {
+        PlaceError::Budget(format!(
+            "HiGHS proves the model infeasible (latency budget {:?} s, power budget {:?} W)",
+            limits.latency_budget_s, limits.power_budget_w
+        ))
+    })?;
+    let stats = SolveStats {
+        decomposition: "monolithic: one model, one window".into(),
+        models: 1,
+        distinct_blocks: 1,
+        max_binaries: r.binaries,
+        max_rows: r.rows,
+        timed_out_models: usize::from(r.status == Status::TimedOut),
+    };
+    let mut p = to_placement(
+        inst,
+        &s,
+        objective,
+        "ilp",
+        r.status,
+        None,
+        r.solve_s,
+        stats,
+        Vec::new(),
+    );
+    // The bound is on weights·(C, E), which is the objective.
+    p.bound = r.bound.map(|b| b.min(p.totals.objective));
+    p.gap = p.bound.map(|b| gap(p.totals.objective, b));
+    Ok(p)
+}
+
+fn gap(obj: f64, bound: f64) -> f64 {
+    if obj > 0.0 {
+        ((obj - bound) / obj).max(0.0)
+    } else {
+        0.0
+    }
+}
+
+/// Iterations of the Lagrangian search (doubling, then bisection).
+const LAGRANGE_DOUBLINGS: usize = 16;
+const LAGRANGE_BISECTIONS: usize = 8;
+
+fn place_segments(
+    inst: &Instance,
+    objective: &Objective,
+    weights: (f64, f64),
+    limits: &Limits,
+    deadline: Instant,
+) -> Result<Placement, PlaceError> {
+    if limits.latency_budget_s.is_some() && limits.power_budget_w.is_some() {
+        return Err(PlaceError::Options(
+            "a latency and a power budget together need the monolithic model".into(),
+        ));
+    }
+    let value = |s: &Schedule| {
+        let t = totals(inst, s, objective);
+        (
+            t.makespan_s,
+            t.energy_j,
+            weights.0 * t.makespan_s + weights.1 * t.energy_j,
+        )
+    };
+    let base = decompose::solve_segments(inst, weights, limits, deadline)?;
+    let (c0, e0, _) = value(&base.schedule);
+    let feasible = |c: f64, e: f64| {
+        limits
+            .latency_budget_s
+            .is_none_or(|b| c <= b * (1.0 + 1e-12))
+            && limits
+                .power_budget_w
+                .is_none_or(|p| e <= p * c * (1.0 + 1e-12))
+    };
+    let finish = |r: decompose::DpResult, bound: Option<f64>, extra: Vec<String>| {
+        let mut notes = r.notes;
+        notes.extend(extra);
+        let mut p = to_placement(
+            inst,
+            &r.schedule,
+            objective,
+            "ilp",
+            r.status,
+            None,
+            0.0,
+            r.stats,
+            notes,
+        );
+        p.bound = bound.map(|b| b.min(p.totals.objective));
+        p.gap = p.bound.map(|b| gap(p.totals.objective, b));
+        p
+    };
+    if feasible(c0, e0) {
+        let b = base.bound;
+        return Ok(finish(base, b, Vec::new()));
+    }
+    // Lagrangian search on g(x) = a·E + b·C − rhs ≤ 0 with weights (w_c + μ·b, w_e + μ·a).
+    let (a, b, rhs, mu_max) = match (limits.latency_budget_s, limits.power_budget_w) {
+        (Some(l), None) => (0.0, 1.0, l, f64::INFINITY),
+        (None, Some(p)) => (1.0, -p, 0.0, weights.0 / p),
+        _ => unreachable!("checked above"),
+    };
+    if mu_max == 0.0 || (weights.1 == 0.0 && a == 0.0) {
+        // Pricing cannot move the answer: the unconstrained optimum violates the budget and
+        // nothing cheaper in the budget's resource exists under this objective.
+        let lb = base
+            .bound
+            .map_or(String::new(), |x| format!(" (its lower bound is {x:.6e})"));
+        return Err(PlaceError::Budget(format!(
+            "the best placement for {} has makespan {c0:.6e} s and energy {e0:.6e} J{lb}; the segment decomposition cannot trade it against the budget, try the monolithic model",
+            objective.name()
+        )));
+    }
+    let mut best: Option<(f64, decompose::DpResult)> = None;
+    let mut lower = base.bound;
+    let solve_mu = |mu: f64| {
+        decompose::solve_segments(
+            inst,
+            (weights.0 + mu * b, weights.1 + mu * a),
+            limits,
+            deadline,
+        )
+    };
+    let consider = |mu: f64,
+                    r: decompose::DpResult,
+                    best: &mut Option<(f64, decompose::DpResult)>,
+                    lower: &mut Option<f64>|
+     -> bool {
+        let (c, e, v) = value(&r.schedule);
+        if let Some(lb) = r.bound {
+            // min_x f + μ·g ≤ f* for every μ ≥ 0.
+            let l = lb - mu * rhs;
+            *lower = Some(lower.map_or(l, |x: f64| x.max(l)));
+        }
+        let ok = feasible(c, e);
+        if ok && best.as_ref().is_none_or(|(bv, _)| v < *bv) {
+            *best = Some((v, r));
+        }
+        ok
+    };
+    // Scale of μ: the base point's ratio of objective to constraint resource.
+    let mut lo = 0.0;
+    let mut hi = if mu_max.is_finite() {
+        mu_max
+    } else {
+        let scale = (weights.0 * c0 + weights.1 * e0) / c0.max(1e-30);
+        let mut mu = scale.max(1e-12);
+        let mut found = None;
+        for _ in 0..LAGRANGE_DOUBLINGS {
+            let r = solve_mu(mu)?;
+            if consider(mu, r, &mut best, &mut lower) {
+                found = Some(mu);
+                break;
+            }
+            lo = mu;
+            mu *= 2.0;
+        }
+        match found {
+            Some(m) => m,
+            None => {
+                return Err(PlaceError::Budget(format!(
+                    "no placement found within the budget after pricing it up to {mu:.3e}"
+                )));
+            }
+        }
+    };
+    if !mu_max.is_finite() || best.is_none() {
+        if mu_max.is_finite() {
+            let r = solve_mu(hi)?;
+            if !consider(hi, r, &mut best, &mut lower) {
+                return Err(PlaceError::Budget(
+                    "even the least-energy placement found exceeds the power budget".into(),
+                ));
+            }
+        }
+    }
+    for _ in 0..LAGRANGE_BISECTIONS {
+        let mid = 0.5 * (lo + hi);
+        let r = solve_mu(mid)?;
+        if consider(mid, r, &mut best, &mut lower) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    let (_, r) = best.expect("a feasible point was found");
+    let mut r = r;
+    if r.status == Status::Optimal {
+        r.status = Status::Feasible;
+    }
+    let note = "budget met by a Lagrangian search over the block objective; the bound is the best Lagrangian bound".to_string();
+    Ok(finish(r, lower, vec![note]))
+}
+
+pub mod gantt;
+pub mod patterns;
+pub mod report;
