@@ -286,15 +286,15 @@ fn run_dp(
     mut notes: Vec<String>,
 ) -> Result<DpResult, PlaceError> {
     let ng = members.len();
-    let mut cache: HashMap<Vec<u64>, Sub> = HashMap::new();
     let mut stats = SolveStats {
         decomposition: format!("segments: {ng} blocks run one after another"),
         ..Default::default()
     };
     let mut distinct_blocks: HashMap<Vec<u64>, ()> = HashMap::new();
-    // f[g][(si, so)]
-    let mut f: Vec<Vec<Vec<Sub>>> = Vec::with_capacity(ng);
-    let mut remaining = n_models;
+    // Distinct block models, and f[g][si][so] = index of the model.
+    let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
+    let mut models: Vec<Instance> = Vec::new();
+    let mut fi: Vec<Vec<Vec<usize>>> = Vec::with_capacity(ng);
     for g in 0..ng {
         let bare = block(inst, &members[g], &[], &[], &[], &[]);
         distinct_blocks.insert(key_of(&bare), ());
@@ -304,63 +304,103 @@ fn run_dp(
             for so in &states[g + 1] {
                 let b = block(inst, &members[g], &entry[g], si, &entry[g + 1], so);
                 let key = key_of(&b);
-                if let Some(s) = cache.get(&key) {
-                    row.push(s.clone());
-                    continue;
-                }
-                let left = deadline
-                    .saturating_duration_since(Instant::now())
-                    .as_secs_f64();
-                let per = (left / remaining.max(1) as f64).max(limits.min_model_time_s);
-                remaining = remaining.saturating_sub(1);
-                let warm = best_heuristic(&b, weights);
-                let r = solve(&IlpRequest {
-                    inst: &b,
-                    weights,
-                    latency_budget_s: None,
-                    power_budget_w: None,
-                    warm: warm.as_ref(),
-                    time_limit_s: per,
-                    mip_rel_gap: limits.mip_rel_gap,
-                    max_binaries: limits.max_binaries,
-                })?;
-                stats.models += 1;
-                stats.max_binaries = stats.max_binaries.max(r.binaries);
-                stats.max_rows = stats.max_rows.max(r.rows);
-                if r.status == Status::TimedOut {
-                    stats.timed_out_models += 1;
-                }
-                let sub = match r.schedule {
-                    None => Sub {
-                        value: f64::INFINITY,
-                        bound: f64::INFINITY,
-                        schedule: None,
-                        status: Status::Optimal,
-                    },
-                    Some(s) => {
-                        let t = totals(&b, &s, &Objective::Makespan);
-                        let v = weights.0 * t.makespan_s + weights.1 * t.energy_j;
-                        Sub {
-                            value: v,
-                            bound: r.bound.unwrap_or(0.0).min(v),
-                            schedule: Some(s),
-                            status: r.status,
-                        }
-                    }
-                };
-                if std::env::var("PLACE_DEBUG").is_ok() {
-                    eprintln!(
-                        "block g{g} in{si:?} out{so:?}: value {:.6e} bound {:.6e} status {:?} bin {} t {:.3}",
-                        sub.value, sub.bound, sub.status, r.binaries, r.solve_s
-                    );
-                }
-                cache.insert(key, sub.clone());
-                row.push(sub);
+                let k = *index.entry(key).or_insert_with(|| {
+                    models.push(b);
+                    models.len() - 1
+                });
+                row.push(k);
             }
             fg.push(row);
         }
-        f.push(fg);
+        fi.push(fg);
     }
+    debug_assert!(models.len() <= n_models.max(models.len()));
+    // Pass 1: every model with a fair share of the time left. Pass 2: the models that hit their
+    // limit again, warm-started from their incumbent, sharing what is left.
+    let mut subs: Vec<Sub> = Vec::with_capacity(models.len());
+    let solve_one = |b: &Instance,
+                     warm: Option<&Schedule>,
+                     per: f64|
+     -> Result<(Sub, usize, usize), PlaceError> {
+        let r = solve(&IlpRequest {
+            inst: b,
+            weights,
+            latency_budget_s: None,
+            power_budget_w: None,
+            warm,
+            time_limit_s: per,
+            mip_rel_gap: limits.mip_rel_gap,
+            max_binaries: limits.max_binaries,
+        })?;
+        let sub = match r.schedule {
+            None => Sub {
+                value: f64::INFINITY,
+                bound: f64::INFINITY,
+                schedule: None,
+                status: Status::Optimal,
+            },
+            Some(s) => {
+                let t = totals(b, &s, &Objective::Makespan);
+                let v = weights.0 * t.makespan_s + weights.1 * t.energy_j;
+                Sub {
+                    value: v,
+                    bound: r.bound.unwrap_or(0.0).min(v),
+                    schedule: Some(s),
+                    status: r.status,
+                }
+            }
+        };
+        if std::env::var("PLACE_DEBUG").is_ok() {
+            eprintln!(
+                "block model: value {:.6e} bound {:.6e} status {:?} binaries {} time {:.3} s",
+                sub.value, sub.bound, sub.status, r.binaries, r.solve_s
+            );
+        }
+        Ok((sub, r.binaries, r.rows))
+    };
+    let left = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64()
+    };
+    for (k, b) in models.iter().enumerate() {
+        let per = (left() / (models.len() - k) as f64).max(limits.min_model_time_s);
+        let warm = best_heuristic(b, weights);
+        let (sub, nb, nr) = solve_one(b, warm.as_ref(), per)?;
+        stats.models += 1;
+        stats.max_binaries = stats.max_binaries.max(nb);
+        stats.max_rows = stats.max_rows.max(nr);
+        subs.push(sub);
+    }
+    let again: Vec<usize> = (0..subs.len())
+        .filter(|&k| subs[k].status == Status::TimedOut)
+        .collect();
+    for (j, &k) in again.iter().enumerate() {
+        let per = left() / (again.len() - j) as f64;
+        if per < limits.min_model_time_s {
+            break;
+        }
+        let warm = subs[k].schedule.clone();
+        let (sub, _, _) = solve_one(&models[k], warm.as_ref(), per)?;
+        let old = &mut subs[k];
+        let bound = old.bound.max(sub.bound);
+        if sub.value < old.value {
+            *old = sub;
+        }
+        old.bound = bound.min(old.value);
+        if old.bound >= old.value * (1.0 - limits.mip_rel_gap) {
+            old.status = Status::Optimal;
+        }
+    }
+    stats.timed_out_models = subs.iter().filter(|s| s.status == Status::TimedOut).count();
+    let f: Vec<Vec<Vec<Sub>>> = fi
+        .iter()
+        .map(|fg| {
+            fg.iter()
+                .map(|row| row.iter().map(|&k| subs[k].clone()).collect())
+                .collect()
+        })
+        .collect();
     stats.distinct_blocks = distinct_blocks.len();
 
     // Dynamic program over the chain (values and, separately, bounds).

@@ -34,6 +34,7 @@ pub fn kind_color(kind: &str) -> RGBColor {
         "norm" => RGBColor(0x2C, 0xA0, 0x2C),
         "elementwise" | "pool" | "dwconv2d" => RGBColor(0x94, 0x67, 0xBD),
         "rope" => RGBColor(0x8C, 0x56, 0x4B),
+        "kv_append" => RGBColor(0xBC, 0xBD, 0x22),
         _ => RGBColor(0x7F, 0x7F, 0x7F),
     }
 }

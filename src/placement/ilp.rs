@@ -296,13 +296,30 @@ pub(crate) fn solve(req: &IlpRequest) -> Result<IlpResult, PlaceError> {
         e
     };
     let s_base = cols.warm.len();
-    let s: Vec<Variable> = (0..n)
+    // Heads and tails: the longest chain of shortest durations before and after each op (valid
+    // for every placement since transfers only add time). They strengthen the big-M relaxation.
+    let pmin: Vec<f64> = (0..n)
         .map(|i| {
-            let pmin = feas[i]
+            feas[i]
                 .iter()
                 .map(|&u| time(i, u))
-                .fold(f64::INFINITY, f64::min);
-            cols.cont(0.0, ((h - pmin) / ts).max(0.0), Warm::S(i))
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect();
+    let mut head = vec![0.0f64; n];
+    let mut tail = vec![0.0f64; n];
+    let mut by_to: Vec<&super::problem::Edge> = inst.edges.iter().collect();
+    by_to.sort_by_key(|e| (e.to, e.from));
+    for e in &by_to {
+        head[e.to] = head[e.to].max(head[e.from] + pmin[e.from]);
+    }
+    for e in by_to.iter().rev() {
+        tail[e.from] = tail[e.from].max(tail[e.to] + pmin[e.to]);
+    }
+    let s: Vec<Variable> = (0..n)
+        .map(|i| {
+            let hi = ((h - pmin[i] - tail[i]) / ts).max(0.0);
+            cols.cont((head[i] / ts).min(hi), hi, Warm::S(i))
         })
         .collect();
     let c = cols.cont(0.0, hs, Warm::C);
@@ -404,7 +421,7 @@ pub(crate) fn solve(req: &IlpRequest) -> Result<IlpResult, PlaceError> {
 
     // Completion, unit load and floors bound the makespan from below.
     for i in 0..n {
-        rows.push((Expression::from(0.0) + c - s[i] - dur(i)).geq(0.0));
+        rows.push((Expression::from(0.0) + c - s[i] - dur(i)).geq(tail[i] / ts));
     }
     for u in 0..nu {
         let mut r = Expression::from(0.0) + c;

@@ -123,21 +123,33 @@ impl PhaseSplit {
     }
 }
 
-/// Places the prefill of `prompt` tokens and one decode step at context `prompt + tokens/2`
-/// (the mean context of `tokens` generated tokens), each with `limits`, and prices the KV
-/// handoff: for every layer whose prefill KV append ran on a unit other than its decode
+/// What [`phase_split`] places.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PhaseRequest {
+    /// Sequences.
+    pub batch: u64,
+    /// Prompt tokens.
+    pub prompt: u64,
+    /// Generated tokens; the decode step is placed at the mean context `prompt + tokens / 2`.
+    pub tokens: u64,
+    /// Units the prefill may use (all when `None`): one unit pins the phase to it.
+    pub prefill_units: Option<Vec<String>>,
+    /// Units the decode may use (all when `None`).
+    pub decode_units: Option<Vec<String>>,
+}
+
+/// Places the prefill and one decode step (each on its own unit set, with `limits`) and prices
+/// the KV handoff: for every layer whose prefill KV append ran on a unit other than its decode
 /// attention (Q·Kᵀ), the layer's cache crosses the units' shared memory level.
-#[allow(clippy::too_many_arguments)]
 pub fn phase_split(
     hw: &Hardware,
     cfg: &LlmConfig,
     quant: &QuantScheme,
-    batch: u64,
-    prompt: u64,
-    tokens: u64,
+    req: &PhaseRequest,
     objective: Objective,
     limits: &Limits,
 ) -> Result<PhaseSplit, PlaceError> {
+    let (batch, prompt, tokens) = (req.batch, req.prompt, req.tokens);
     let pg = cfg.build(quant, Phase::Prefill { prompt }, batch);
     let dg = cfg.build(
         quant,
@@ -146,11 +158,20 @@ pub fn phase_split(
         },
         batch,
     );
-    let pi = Instance::from_graph(hw, &pg, &limits.build)?;
-    let di = Instance::from_graph(hw, &dg, &limits.build)?;
+    let mut pb = limits.build.clone();
+    pb.units = req.prefill_units.clone();
+    let mut db = limits.build.clone();
+    db.units = req.decode_units.clone();
+    let pi = Instance::from_graph(hw, &pg, &pb)?;
+    let di = Instance::from_graph(hw, &dg, &db)?;
     let prefill = place_instance(&pi, objective, limits)?;
     let decode = place_instance(&di, objective, limits)?;
-    let unit_of = |p: &Placement, name: &str| p.ops.iter().find(|o| o.name == name).map(|o| o.unit);
+    let unit_of = |p: &Placement, name: &str| {
+        p.ops
+            .iter()
+            .find(|o| o.name == name)
+            .map(|o| p.units[o.unit].clone())
+    };
     let (mut bytes, mut secs, mut joules) = (0.0, 0.0, 0.0);
     let layer_kv = cfg.kv_cache_bytes(quant, batch, prompt) / cfg.layers as f64;
     for l in 0..cfg.layers {
@@ -161,13 +182,27 @@ pub fn phase_split(
             continue;
         };
         if a != b {
-            let link = pi.links[a][b].as_ref().ok_or_else(|| PlaceError::NoLink {
-                from: pi.units[a].name.clone(),
-                to: pi.units[b].name.clone(),
-            })?;
+            let (ua, ub) = (hw.unit_index(Some(&a))?, hw.unit_index(Some(&b))?);
+            let level = hw.units[ua]
+                .reach
+                .iter()
+                .copied()
+                .find(|x| hw.units[ub].reach.contains(x))
+                .ok_or(PlaceError::NoLink {
+                    from: a,
+                    to: b.clone(),
+                })?;
+            let m = &hw.memories[level];
+            let fixed = limits
+                .build
+                .switch_s
+                .get(&b)
+                .or_else(|| limits.build.switch_s.get("*"))
+                .copied()
+                .unwrap_or(0.0);
             bytes += layer_kv;
-            secs += layer_kv * link.s_per_byte + link.fixed_s;
-            joules += layer_kv * link.j_per_byte;
+            secs += layer_kv / m.bytes_per_s + fixed;
+            joules += layer_kv * m.j_per_byte;
         }
     }
     Ok(PhaseSplit {
