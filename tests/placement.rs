@@ -755,3 +755,160 @@ fn gantt_svg_has_one_lane_per_unit_and_one_rect_per_op() {
         assert!((x - s).abs() <= 1.5, "{x} vs {s}");
     }
 }
+
+/// The full comparison recorded in docs/placement.md: every shipped model, both phases, three
+/// devices, makespan objective. Slow (a few minutes); run with
+/// `cargo test --release --test placement -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn sweep_ilp_against_heft_on_every_shipped_model() {
+    println!(
+        "| device | model | phase | best single unit ms | HEFT ms | ILP ms | gain vs HEFT | status | gap | solve s |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for dev in ["galaxy-s24", "pixel8", "neupims"] {
+        for model in archscope::workload::known_models() {
+            for phase in [
+                Phase::Prefill { prompt: 512 },
+                Phase::Decode { context: 1024 },
+            ] {
+                let batch = if dev == "neupims" { 32 } else { 1 };
+                let (_, inst) = llm_instance(dev, model, "fp16", phase, batch);
+                let base = baselines(&inst, &Objective::Makespan).unwrap();
+                let p = place_instance(
+                    &inst,
+                    Objective::Makespan,
+                    &Limits {
+                        time_limit_s: 60.0,
+                        ..Limits::default()
+                    },
+                )
+                .unwrap();
+                let h = base.heft.totals.makespan_s;
+                let best = base
+                    .best_single()
+                    .map_or(f64::NAN, |b| b.totals.makespan_s * 1e3);
+                println!(
+                    "| {dev} | {model} | {} | {best:.3} | {:.3} | {:.3} | {:+.2}% | {:?} | {:.4}% | {:.1} |",
+                    phase.name(),
+                    h * 1e3,
+                    p.totals.makespan_s * 1e3,
+                    (h - p.totals.makespan_s) / h * 100.0,
+                    p.status,
+                    p.gap.unwrap_or(f64::NAN) * 100.0,
+                    p.solve_s
+                );
+                assert!(p.totals.makespan_s <= h * (1.0 + 1e-9), "{dev} {model}");
+            }
+        }
+    }
+}
+
+fn archscope(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_archscope"))
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run archscope");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn map_prints_the_placement_table_and_writes_the_gantt_chart() {
+    let dir = std::env::temp_dir().join(format!("archscope-map-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("gantt.svg");
+    let (ok, out, err) = archscope(&[
+        "map",
+        "--objective",
+        "placement",
+        "--hw",
+        "galaxy-s24",
+        "--model",
+        "qwen1.5-1.8b",
+        "--phase",
+        "prefill",
+        "--time-limit",
+        "20",
+        "--gantt",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("placement of qwen1.5-1.8b prefill"), "{out}");
+    for unit in ["cpu-big", "cpu-mid", "cpu-little", "gpu", "npu"] {
+        assert!(out.contains(unit), "{unit} missing from\n{out}");
+    }
+    assert!(out.contains("heft") && out.contains("single-unit npu"));
+    // The repeated layers are printed once.
+    assert!(out.contains("(24×, same placement"), "{out}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg"));
+    std::fs::remove_dir_all(&dir).ok();
+
+    let (ok, out, err) = archscope(&[
+        "map",
+        "--hw",
+        "galaxy-s24",
+        "--model",
+        "mobilellm-125m",
+        "--phase",
+        "decode",
+        "--format",
+        "json",
+        "--time-limit",
+        "10",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let p = &v[0]["placement"];
+    let ops = p["ops"].as_array().unwrap();
+    let last = ops
+        .iter()
+        .map(|o| o["finish_s"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert!(last <= p["totals"]["makespan_s"].as_f64().unwrap() * (1.0 + 1e-12));
+    assert!(v[0]["baselines"]["heft"]["makespan_s"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn map_reports_bad_requests_in_one_line() {
+    let (ok, _, err) = archscope(&[
+        "map",
+        "--hw",
+        "galaxy-s24",
+        "--model",
+        "qwen1.5-1.8b",
+        "--units",
+        "cpu-big,tpu",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("has no unit `tpu`"), "{err}");
+    let (ok, _, err) = archscope(&[
+        "map",
+        "--hw",
+        "galaxy-s24",
+        "--model",
+        "qwen1.5-1.8b",
+        "--monolithic",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("binaries (limit"), "{err}");
+    let (ok, _, err) = archscope(&[
+        "map",
+        "--objective",
+        "traffic",
+        "--hw",
+        "galaxy-s24",
+        "--model",
+        "qwen1.5-1.8b",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.starts_with("error: ") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+}

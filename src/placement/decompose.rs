@@ -350,12 +350,6 @@ fn run_dp(
                 }
             }
         };
-        if std::env::var("PLACE_DEBUG").is_ok() {
-            eprintln!(
-                "block model: value {:.6e} bound {:.6e} status {:?} binaries {} time {:.3} s",
-                sub.value, sub.bound, sub.status, r.binaries, r.solve_s
-            );
-        }
         Ok((sub, r.binaries, r.rows))
     };
     let left = || {

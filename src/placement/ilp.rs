@@ -169,6 +169,82 @@ fn order_by_start(inst: &Instance, start: &[f64]) -> Vec<usize> {
     order
 }
 
+/// Classes of interchangeable components: weakly connected components of the op graph that are
+/// identical op by op (costs, pins) and edge by edge (relative endpoints, bytes). Swapping two of
+/// them maps every schedule to one with the same objective, so their order may be fixed. Each
+/// class lists its components (op indices in order).
+pub(crate) fn identical_components(inst: &Instance) -> Vec<Vec<Vec<usize>>> {
+    let n = inst.ops.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], x: usize) -> usize {
+        let mut r = x;
+        while p[r] != r {
+            r = p[r];
+        }
+        let mut y = x;
+        while p[y] != r {
+            let next = p[y];
+            p[y] = r;
+            y = next;
+        }
+        r
+    }
+    for e in &inst.edges {
+        let (a, b) = (find(&mut parent, e.from), find(&mut parent, e.to));
+        if a != b {
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut comps: Vec<Vec<usize>> = Vec::new();
+    let mut slot: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    for i in 0..n {
+        let r = find(&mut parent, i);
+        let k = *slot.entry(r).or_insert_with(|| {
+            comps.push(Vec::new());
+            comps.len() - 1
+        });
+        comps[k].push(i);
+    }
+    let key = |c: &[usize]| -> Vec<u64> {
+        let pos: std::collections::HashMap<usize, usize> =
+            c.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+        let mut k = vec![c.len() as u64];
+        for &i in c {
+            let o = &inst.ops[i];
+            k.push(o.pin.map_or(u64::MAX, |p| p as u64));
+            for cost in &o.costs {
+                match cost {
+                    None => k.push(u64::MAX - 1),
+                    Some(x) => {
+                        k.push(x.time_s.to_bits());
+                        k.push(x.energy_j.to_bits());
+                        k.extend(x.floor_bytes.iter().map(|b| b.to_bits()));
+                    }
+                }
+            }
+        }
+        let mut es: Vec<(usize, usize, u64)> = inst
+            .edges
+            .iter()
+            .filter(|e| pos.contains_key(&e.to))
+            .map(|e| (pos[&e.from], pos[&e.to], e.bytes.to_bits()))
+            .collect();
+        es.sort_unstable();
+        for (a, b, x) in es {
+            k.extend([a as u64, b as u64, x]);
+        }
+        k
+    };
+    let mut classes: std::collections::HashMap<Vec<u64>, Vec<Vec<usize>>> =
+        std::collections::HashMap::new();
+    for c in comps {
+        classes.entry(key(&c)).or_default().push(c);
+    }
+    let mut out: Vec<Vec<Vec<usize>>> = classes.into_values().filter(|v| v.len() > 1).collect();
+    out.sort_by_key(|v| v[0][0]);
+    out
+}
+
 /// Builds and solves the MIP of `req.inst` as one window.
 pub(crate) fn solve(req: &IlpRequest) -> Result<IlpResult, PlaceError> {
     let t0 = Instant::now();
@@ -477,6 +553,15 @@ pub(crate) fn solve(req: &IlpRequest) -> Result<IlpResult, PlaceError> {
             }
         }
     }
+    // Symmetry: among interchangeable components, the first op that takes time starts in order.
+    let sym = identical_components(inst);
+    let rep = |c: &[usize]| c.iter().position(|&i| pmin[i] > 0.0).unwrap_or(0);
+    for class in &sym {
+        let r = rep(&class[0]);
+        for w in class.windows(2) {
+            rows.push((Expression::from(0.0) + s[w[1][r]] - s[w[0][r]]).geq(0.0));
+        }
+    }
     if cols.binaries > req.max_binaries {
         return Err(PlaceError::TooLarge {
             binaries: cols.binaries,
@@ -495,8 +580,26 @@ pub(crate) fn solve(req: &IlpRequest) -> Result<IlpResult, PlaceError> {
     obj_const += we * es / os * energy_const;
 
     let ncols = cols.warm.len();
+    // The warm start, with interchangeable components relabelled to respect the symmetry rows.
+    let warm_sorted: Option<Schedule> = req.warm.map(|w| {
+        let mut w = w.clone();
+        for class in &sym {
+            let r = rep(&class[0]);
+            let mut by_start: Vec<usize> = (0..class.len()).collect();
+            by_start.sort_by(|&a, &b| w.start_s[class[a][r]].total_cmp(&w.start_s[class[b][r]]));
+            let old = w.clone();
+            for (k, &src) in by_start.iter().enumerate() {
+                for (pos, &i) in class[k].iter().enumerate() {
+                    let j = class[src][pos];
+                    w.unit_of[i] = old.unit_of[j];
+                    w.start_s[i] = old.start_s[j];
+                }
+            }
+        }
+        w
+    });
     let warm_cols: Option<Vec<f64>> = if warm_ok {
-        let w = req.warm.unwrap();
+        let w = warm_sorted.as_ref().unwrap();
         let mk = warm_makespan.unwrap();
         Some(
             cols.warm

@@ -428,8 +428,11 @@ fn gap(obj: f64, bound: f64) -> f64 {
 }
 
 /// Iterations of the Lagrangian search (doubling, then bisection).
-const LAGRANGE_DOUBLINGS: usize = 16;
-const LAGRANGE_BISECTIONS: usize = 8;
+const LAGRANGE_DOUBLINGS: usize = 12;
+const LAGRANGE_BISECTIONS: usize = 6;
+/// Solves the time budget is planned for when a budget needs the Lagrangian search (the base
+/// solve and each step get an equal share of what is left).
+const LAGRANGE_STEPS_PLANNED: f64 = 8.0;
 
 fn place_segments(
     inst: &Instance,
@@ -451,7 +454,18 @@ fn place_segments(
             weights.0 * t.makespan_s + weights.1 * t.energy_j,
         )
     };
-    let base = decompose::solve_segments(inst, weights, limits, deadline)?;
+    // With a budget, the first solve gets a share of the time and the Lagrangian steps the rest.
+    let budgeted = limits.latency_budget_s.is_some() || limits.power_budget_w.is_some();
+    let share = |parts: f64| {
+        let left = deadline.saturating_duration_since(Instant::now());
+        Instant::now() + left.div_f64(parts.max(1.0))
+    };
+    let base_deadline = if budgeted {
+        share(LAGRANGE_STEPS_PLANNED)
+    } else {
+        deadline
+    };
+    let base = decompose::solve_segments(inst, weights, limits, base_deadline)?;
     let (c0, e0, _) = value(&base.schedule);
     let feasible = |c: f64, e: f64| {
         limits
@@ -507,7 +521,7 @@ fn place_segments(
             inst,
             (weights.0 + mu * b, weights.1 + mu * a),
             limits,
-            deadline,
+            share(LAGRANGE_STEPS_PLANNED),
         )
     };
     let consider = |mu: f64,

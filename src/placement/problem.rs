@@ -30,7 +30,8 @@ pub struct OpCost {
     /// Dynamic energy, joules: compute plus memory access. Static energy is charged once for the
     /// whole schedule (static power × makespan), not per op, because units run concurrently.
     pub energy_j: f64,
-    /// Bytes the op moves through each floor level (see [`Instance::floors`]).
+    /// Bytes the op moves through each floor level (see [`Instance::floors`]), capped at its
+    /// duration × the level's peak bandwidth.
     pub floor_bytes: Vec<f64>,
 }
 
@@ -256,7 +257,16 @@ impl Instance {
                         costs.push(Some(OpCost {
                             time_s: l.latency_s,
                             energy_j: l.compute_j + l.memory_j,
-                            floor_bytes: floor_levels.iter().map(|&lv| l.bytes[lv]).collect(),
+                            // Capped at what the op's own duration moves at peak bandwidth, so
+                            // that the floor limits only concurrency and never contradicts the
+                            // unit's model about its own op (a DMA model may overlap reads and
+                            // writes beyond the bus's peak; that is its call).
+                            floor_bytes: floor_levels
+                                .iter()
+                                .map(|&lv| {
+                                    l.bytes[lv].min(l.latency_s * hw.memories[lv].bytes_per_s)
+                                })
+                                .collect(),
                         }));
                         why.push(String::new());
                     }
