@@ -290,6 +290,7 @@ fn segment_decomposition_equals_exhaustive_search_under_barriers() {
         };
         let limits = Limits {
             decompose: Decompose::Segments,
+            keep_better_heuristic: false,
             ..exact()
         };
         let p = place_instance(&inst, obj, &limits).unwrap();
@@ -311,6 +312,27 @@ fn segment_decomposition_equals_exhaustive_search_under_barriers() {
         )
         .unwrap();
         assert!(mono.totals.objective <= p.totals.objective * (1.0 + 1e-9));
+        // By default a whole-graph heuristic that beats the barrier model is kept instead.
+        let kept = place_instance(
+            &inst,
+            obj,
+            &Limits {
+                decompose: Decompose::Segments,
+                ..exact()
+            },
+        )
+        .unwrap();
+        let heft = baselines(&inst, &obj).unwrap().heft;
+        assert!(kept.totals.objective <= p.totals.objective * (1.0 + 1e-12));
+        assert!(kept.totals.objective <= heft.totals.objective * (1.0 + 1e-12));
+        if heft.totals.objective < p.totals.objective * (1.0 - 1e-9) {
+            assert!(
+                kept.method.starts_with("heft"),
+                "seed {seed}: {}",
+                kept.method
+            );
+            assert_eq!(kept.bound, None);
+        }
         assert!((mono.totals.objective - brute_force(&inst, obj, false)).abs() <= 1e-7 * want);
     }
 }
@@ -425,6 +447,8 @@ fn ilp_is_never_worse_than_heft_on_shipped_models() {
                 },
             )
             .unwrap();
+            // The ILP's own answer, not a heuristic kept in its place.
+            assert_eq!(p.method, "ilp");
             assert!(
                 p.totals.makespan_s <= base.heft.totals.makespan_s * (1.0 + 1e-9),
                 "{model} {}: ILP {} s vs HEFT {} s",
@@ -798,6 +822,7 @@ fn sweep_ilp_against_heft_on_every_shipped_model() {
                     p.gap.unwrap_or(f64::NAN) * 100.0,
                     p.solve_s
                 );
+                assert_eq!(p.method, "ilp", "{dev} {model}");
                 assert!(p.totals.makespan_s <= h * (1.0 + 1e-9), "{dev} {model}");
             }
         }

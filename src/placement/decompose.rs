@@ -191,7 +191,7 @@ pub(crate) fn solve_segments(
     limits: &Limits,
     deadline: Instant,
 ) -> Result<DpResult, PlaceError> {
-    let mut inst = inst.clone();
+    let inst = inst.clone();
     let group = groups(&inst);
     let ng = group.iter().copied().max().map_or(0, |g| g + 1);
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); ng];
@@ -210,52 +210,59 @@ pub(crate) fn solve_segments(
         v.sort_unstable();
     }
     let mut notes = Vec::new();
-    let mut restricted = false;
+    // Units each boundary op may take, fastest first; cut to the k fastest when the number of
+    // distinct block models would exceed the limit.
+    let ranked: Vec<Vec<usize>> = (0..inst.ops.len())
+        .map(|i| {
+            let o = &inst.ops[i];
+            let mut f = o.feasible();
+            f.sort_by(|&x, &y| {
+                o.costs[x]
+                    .as_ref()
+                    .unwrap()
+                    .time_s
+                    .total_cmp(&o.costs[y].as_ref().unwrap().time_s)
+            });
+            f
+        })
+        .collect();
+    let kmax = entry
+        .iter()
+        .flatten()
+        .map(|&b| ranked[b].len())
+        .max()
+        .unwrap_or(1);
+    let mut k = kmax;
     loop {
         let states: Vec<Vec<Vec<usize>>> = (0..=ng)
             .map(|g| {
-                let ch: Vec<Vec<usize>> =
-                    entry[g].iter().map(|&b| inst.ops[b].feasible()).collect();
+                let ch: Vec<Vec<usize>> = entry[g]
+                    .iter()
+                    .map(|&b| ranked[b].iter().copied().take(k).collect())
+                    .collect();
                 product(&ch)
             })
             .collect();
-        let mut pairs = 0usize;
         let mut keys: HashMap<Vec<u64>, ()> = HashMap::new();
         for g in 0..ng {
             for si in &states[g] {
                 for so in &states[g + 1] {
                     let b = block(&inst, &members[g], &entry[g], si, &entry[g + 1], so);
                     keys.insert(key_of(&b), ());
-                    pairs += 1;
                 }
             }
         }
-        let _ = pairs;
-        if keys.len() > limits.max_models && !restricted {
-            // Too many boundary states: pin each boundary op to its fastest unit.
-            for g in 1..ng {
-                for &b in &entry[g] {
-                    let o = &inst.ops[b];
-                    let best = o
-                        .feasible()
-                        .into_iter()
-                        .min_by(|&x, &y| {
-                            o.costs[x]
-                                .as_ref()
-                                .unwrap()
-                                .time_s
-                                .total_cmp(&o.costs[y].as_ref().unwrap().time_s)
-                        })
-                        .unwrap();
-                    inst.ops[b].pin = Some(best);
-                }
-            }
-            notes.push(format!(
-                "{} block models would be needed; boundary ops were pinned to their fastest unit, so the result is optimal only for that restriction",
-                keys.len()
-            ));
-            restricted = true;
+        if keys.len() > limits.max_models && k > 1 {
+            k -= 1;
             continue;
+        }
+        let restricted = k < kmax;
+        if restricted {
+            notes.push(format!(
+                "the boundary ops were limited to their {k} fastest unit(s) to keep to {} block models (limit {}), so the result is optimal only for that restriction",
+                keys.len(),
+                limits.max_models
+            ));
         }
         return run_dp(
             &inst,
@@ -493,4 +500,78 @@ fn run_dp(
         stats,
         notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hardware::UnitKind;
+    use crate::placement::problem::PlaceUnit;
+
+    fn chain(segments: &[usize], extra: &[(usize, usize)]) -> Instance {
+        let n = segments.len();
+        let op = |i: usize| PlaceOp {
+            name: format!("op{i}"),
+            kind: "matmul".into(),
+            dtype: "f16".into(),
+            costs: vec![Some(OpCost {
+                time_s: 1.0,
+                energy_j: 1.0,
+                floor_bytes: vec![],
+            })],
+            why_not: vec![String::new()],
+            segment: segments[i],
+            pin: None,
+        };
+        let mut edges: Vec<Edge> = (1..n)
+            .map(|i| Edge {
+                from: i - 1,
+                to: i,
+                bytes: 1.0,
+            })
+            .collect();
+        edges.extend(extra.iter().map(|&(from, to)| Edge {
+            from,
+            to,
+            bytes: 1.0,
+        }));
+        Instance {
+            name: "chain".into(),
+            device: "test".into(),
+            units: vec![PlaceUnit {
+                name: "u".into(),
+                kind: UnitKind::Cpu,
+                hw_index: 0,
+            }],
+            ops: (0..n).map(op).collect(),
+            edges,
+            links: vec![vec![None]],
+            floors: vec![],
+            static_w: 0.0,
+            segments: segments.last().map_or(0, |s| s + 1),
+        }
+    }
+
+    #[test]
+    fn neighbouring_segments_stay_apart() {
+        let inst = chain(&[0, 1, 1, 2, 3], &[]);
+        assert_eq!(groups(&inst), vec![0, 1, 1, 2, 3]);
+    }
+
+    #[test]
+    fn an_edge_skipping_segments_merges_what_it_skips_over() {
+        // op0 (segment 0) feeds op3 (segment 3): segments 1, 2 and 3 become one group, so the
+        // edge crosses only the boundary after segment 0.
+        let inst = chain(&[0, 1, 2, 3, 4], &[(0, 3)]);
+        assert_eq!(groups(&inst), vec![0, 1, 1, 1, 2]);
+    }
+
+    #[test]
+    fn cartesian_product_of_choices() {
+        assert_eq!(product(&[]), vec![Vec::<usize>::new()]);
+        assert_eq!(
+            product(&[vec![0, 1], vec![2]]),
+            vec![vec![0, 2], vec![1, 2]]
+        );
+    }
 }

@@ -174,3 +174,21 @@ pub fn heft(inst: &Instance) -> Result<Schedule, PlaceError> {
         }],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::insertion_start;
+
+    #[test]
+    fn insertion_takes_the_first_gap_that_fits() {
+        let busy = [(0.0, 1.0), (3.0, 4.0), (4.5, 6.0)];
+        // A 2 s op ready at 0 fits in the gap 1..3.
+        assert_eq!(insertion_start(&busy, 0.0, 2.0), 1.0);
+        // A 2.5 s op does not; the gap 4..4.5 is too short as well: after the last interval.
+        assert_eq!(insertion_start(&busy, 0.0, 2.5), 6.0);
+        // Ready inside a gap: starts when ready if it still fits.
+        assert_eq!(insertion_start(&busy, 1.5, 1.5), 1.5);
+        assert_eq!(insertion_start(&busy, 0.0, 0.5), 1.0);
+        assert_eq!(insertion_start(&[], 2.0, 1.0), 2.0);
+    }
+}

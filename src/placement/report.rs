@@ -26,12 +26,14 @@ pub fn summary_line(p: &Placement) -> String {
 }
 
 /// Relative gain of `a` over `b` on the objective, percent (positive when `a` is better).
+/// Differences below 0.005% (summation order) are reported as 0.
 pub fn gain_pct(a: &Placement, b: &Placement) -> f64 {
-    if b.totals.objective > 0.0 {
+    let g = if b.totals.objective > 0.0 {
         (b.totals.objective - a.totals.objective) / b.totals.objective * 100.0
     } else {
         0.0
-    }
+    };
+    if g.abs() < 0.005 { 0.0 } else { g }
 }
 
 /// The full text report of `p`, compared with `base` when given.
