@@ -269,8 +269,8 @@ fn run(cli: Cli) -> Result<()> {
             format,
         } => {
             use archscope::placement::{
-                Decompose, Instance, Limits, Objective, baselines, gantt as chart, patterns,
-                place_instance, report,
+                Budget, Decompose, Instance, Limits, Objective, baselines_within, gantt as chart,
+                patterns, place_instance, report,
             };
             use archscope::workload::Phase;
             if objective == MapObjective::Traffic {
@@ -316,7 +316,11 @@ fn run(cli: Cli) -> Result<()> {
                     None => cfg.build(&quant, ph, batch),
                 };
                 let inst = Instance::from_graph(&hw, &graph, &limits.build)?;
-                let base = baselines(&inst, &objective)?;
+                let budget = Budget {
+                    latency_s: limits.latency_budget_s,
+                    power_w: limits.power_budget_w,
+                };
+                let base = baselines_within(&inst, &objective, budget)?;
                 let p = place_instance(&inst, objective, &limits)?;
                 if let Some(path) = &gantt {
                     let path = if k == 0 {

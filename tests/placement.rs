@@ -658,6 +658,48 @@ fn budgets_are_met_or_refused() {
     .unwrap();
     assert!(mid.totals.makespan_s <= budget * (1.0 + 1e-9));
     assert!(mid.totals.energy_j >= frugal.totals.energy_j * (1.0 - 1e-9));
+    // Fastest schedule within an average-power cap between the two optima' powers.
+    let power = |p: &Placement| p.totals.energy_j / p.totals.makespan_s;
+    let cap = 0.5 * (power(&fast) + power(&frugal));
+    if power(&fast) > cap {
+        let capped = place_instance(
+            &inst,
+            Objective::Makespan,
+            &Limits {
+                decompose: Decompose::Monolithic,
+                power_budget_w: Some(cap),
+                ..exact()
+            },
+        )
+        .unwrap();
+        assert!(power(&capped) <= cap * (1.0 + 1e-9));
+        assert!(capped.totals.makespan_s >= fast.totals.makespan_s * (1.0 - 1e-9));
+        // Its hold is exactly what the cap needs: without it the verifier refuses it.
+        if capped.hold_s > 0.0 {
+            let mut bad = capped.clone();
+            bad.hold_s = 0.0;
+            bad.totals.makespan_s -= capped.hold_s;
+            assert!(verify(&inst, &bad).is_err());
+        }
+    }
+    // By segments, the latency budget goes through the Lagrangian search.
+    let seg = random_instance(21, 7, 3, true);
+    let lim = |b: Option<f64>| Limits {
+        decompose: Decompose::Segments,
+        keep_better_heuristic: false,
+        latency_budget_s: b,
+        ..exact()
+    };
+    let f = place_instance(&seg, Objective::Makespan, &lim(None)).unwrap();
+    let e = place_instance(&seg, Objective::Energy, &lim(None)).unwrap();
+    if e.totals.makespan_s > f.totals.makespan_s * (1.0 + 1e-6) {
+        let b = 0.5 * (f.totals.makespan_s + e.totals.makespan_s);
+        let m = place_instance(&seg, Objective::Energy, &lim(Some(b))).unwrap();
+        assert!(m.totals.makespan_s <= b * (1.0 + 1e-9));
+        assert!(m.totals.energy_j >= e.totals.energy_j * (1.0 - 1e-9));
+        assert!(m.bound.unwrap() <= m.totals.objective);
+        assert!(m.notes.iter().any(|n| n.contains("Lagrangian")));
+    }
     // A deadline below the fastest schedule is refused.
     let r = place_instance(
         &inst,

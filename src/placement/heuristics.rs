@@ -172,6 +172,7 @@ pub fn heft(inst: &Instance) -> Result<Schedule, PlaceError> {
             start_s: 0.0,
             end_s: last.max(inst.floor_time(&floor_bytes)),
         }],
+        hold_s: 0.0,
     })
 }
 

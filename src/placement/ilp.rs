@@ -294,17 +294,19 @@ pub(crate) fn solve(req: &IlpRequest) -> Result<IlpResult, PlaceError> {
         })
         .fold(0.0, f64::max);
     h = h.max(floor_max);
-    let warm_makespan = req.warm.map(|w| w.windows.last().map_or(0.0, |x| x.end_s));
-    let warm_ok = req.warm.is_some()
-        && req
-            .latency_budget_s
-            .is_none_or(|b| warm_makespan.unwrap() <= b)
-        && req.power_budget_w.is_none_or(|p| {
-            let w = req.warm.unwrap();
-            let t = super::schedule::totals(inst, w, &super::Objective::Makespan);
-            t.energy_j <= p * t.makespan_s
-        });
-    if we == 0.0 && req.power_budget_w.is_none() && warm_ok {
+    // With a power budget the makespan may have to stretch (hold) to (work energy)/(P − static).
+    if let Some(p) = req.power_budget_w {
+        if p > inst.static_w {
+            h = h.max(e_ub / (p - inst.static_w));
+        }
+    }
+    // The warm start's makespan, its power hold included.
+    let warm_makespan = req.warm.and_then(|w| {
+        let end = w.windows.last().map_or(0.0, |x| x.end_s);
+        super::schedule::hold_for(inst, w, req.power_budget_w).map(|hold| end + hold)
+    });
+    let warm_ok = warm_makespan.is_some_and(|m| req.latency_budget_s.is_none_or(|b| m <= b));
+    if we == 0.0 && warm_ok {
         // Pure makespan: the optimum is no longer than the incumbent.
         h = h.min(warm_makespan.unwrap());
     }

@@ -90,8 +90,8 @@ pub use problem::{
     BuildOptions, Edge, Floor, Instance, Link, OpCost, PlaceOp, PlaceUnit, segments_of,
 };
 pub use schedule::{
-    Objective, PlacedOp, Placement, Schedule, SolveStats, Status, Totals, Window, retime,
-    to_placement, totals,
+    Budget, Objective, PlacedOp, Placement, Schedule, SolveStats, Status, Totals, Window, hold_for,
+    retime, to_placement, totals, with_hold,
 };
 pub use verify::{REL_TOL, VerifyError, verify};
 
@@ -250,10 +250,13 @@ fn heuristic_placement(
     s: &Schedule,
     objective: &Objective,
     method: &str,
+    budget: Budget,
 ) -> Result<Placement, PlaceError> {
+    let s = with_hold(inst, s.clone(), budget.power_w)?;
     let p = to_placement(
         inst,
-        s,
+        &s,
+        budget,
         objective,
         method,
         Status::Heuristic,
@@ -271,6 +274,20 @@ fn heuristic_placement(
 
 /// Single-unit, HEFT and least-energy baselines of `inst`, verified.
 pub fn baselines(inst: &Instance, objective: &Objective) -> Result<Baselines, PlaceError> {
+    baselines_within(inst, objective, Budget::default())
+}
+
+/// The baselines with a power budget's hold applied and the budgets recorded (a baseline over
+/// the latency budget is still returned; compare its makespan with the budget).
+pub fn baselines_within(
+    inst: &Instance,
+    objective: &Objective,
+    budget: Budget,
+) -> Result<Baselines, PlaceError> {
+    let budget_shown = Budget {
+        latency_s: None,
+        ..budget
+    };
     let mut single = Vec::new();
     for (u, unit) in inst.units.iter().enumerate() {
         if let Some(s) = single_unit(inst, u) {
@@ -279,12 +296,13 @@ pub fn baselines(inst: &Instance, objective: &Objective) -> Result<Baselines, Pl
                 &s,
                 objective,
                 &format!("single-unit {}", unit.name),
+                budget_shown,
             )?);
         }
     }
     let t = Instant::now();
     let h = heft(inst)?;
-    let mut heft = heuristic_placement(inst, &h, objective, "heft")?;
+    let mut heft = heuristic_placement(inst, &h, objective, "heft", budget_shown)?;
     heft.solve_s = t.elapsed().as_secs_f64();
     let min_energy = match min_energy(inst) {
         Some(s) => Some(heuristic_placement(
@@ -292,6 +310,7 @@ pub fn baselines(inst: &Instance, objective: &Objective) -> Result<Baselines, Pl
             &s,
             objective,
             "min-energy greedy",
+            budget_shown,
         )?),
         None => None,
     };
@@ -368,17 +387,18 @@ pub fn place_instance(
         // The barrier model can lose against a whole-graph heuristic (cross-layer overlap, or a
         // restricted or timed-out block). Never hand back the worse answer: keep the better
         // heuristic, say so, and drop the bound, which holds for barrier schedules only.
+        let budget = Budget {
+            latency_s: limits.latency_budget_s,
+            power_w: limits.power_budget_w,
+        };
         let within = |q: &Placement| {
-            limits
-                .latency_budget_s
+            budget
+                .latency_s
                 .is_none_or(|b| q.totals.makespan_s <= b * (1.0 + 1e-12))
-                && limits
-                    .power_budget_w
-                    .is_none_or(|w| q.totals.energy_j <= w * q.totals.makespan_s * (1.0 + 1e-12))
         };
         let mut cands = Vec::new();
         if let Ok(s) = heft(inst) {
-            cands.push(heuristic_placement(inst, &s, &objective, "heft")?);
+            cands.push(heuristic_placement(inst, &s, &objective, "heft", budget)?);
         }
         if let Some(s) = min_energy(inst) {
             cands.push(heuristic_placement(
@@ -386,6 +406,7 @@ pub fn place_instance(
                 &s,
                 &objective,
                 "min-energy greedy",
+                budget,
             )?);
         }
         if let Some(best) = cands
@@ -443,6 +464,12 @@ fn place_monolithic(
             limits.latency_budget_s, limits.power_budget_w
         ))
     })?;
+    let budget = Budget {
+        latency_s: limits.latency_budget_s,
+        power_w: limits.power_budget_w,
+    };
+    // Re-timing can only shorten the solver's schedule; the power budget's hold restores it.
+    let s = with_hold(inst, s, budget.power_w)?;
     let stats = SolveStats {
         decomposition: "monolithic: one model, one window".into(),
         models: 1,
@@ -454,6 +481,7 @@ fn place_monolithic(
     let mut p = to_placement(
         inst,
         &s,
+        budget,
         objective,
         "ilp",
         r.status,
@@ -479,9 +507,11 @@ fn gap(obj: f64, bound: f64) -> f64 {
 /// Iterations of the Lagrangian search (doubling, then bisection).
 const LAGRANGE_DOUBLINGS: usize = 12;
 const LAGRANGE_BISECTIONS: usize = 6;
-/// Solves the time budget is planned for when a budget needs the Lagrangian search (the base
-/// solve and each step get an equal share of what is left).
-const LAGRANGE_STEPS_PLANNED: f64 = 8.0;
+/// Solves the time budget is planned for when a budget needs more than one decomposed solve
+/// (the first solve and each later one get an equal share of what is left).
+const BUDGET_SOLVES_PLANNED: f64 = 8.0;
+/// Blends between the makespan and the energy weights tried for a power budget.
+const POWER_BLENDS: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
 
 fn place_segments(
     inst: &Instance,
@@ -490,39 +520,26 @@ fn place_segments(
     limits: &Limits,
     deadline: Instant,
 ) -> Result<Placement, PlaceError> {
-    if limits.latency_budget_s.is_some() && limits.power_budget_w.is_some() {
+    let budget = Budget {
+        latency_s: limits.latency_budget_s,
+        power_w: limits.power_budget_w,
+    };
+    if budget.latency_s.is_some() && budget.power_w.is_some() {
         return Err(PlaceError::Options(
             "a latency and a power budget together need the monolithic model".into(),
         ));
     }
-    let value = |s: &Schedule| {
-        let t = totals(inst, s, objective);
-        (
-            t.makespan_s,
-            t.energy_j,
-            weights.0 * t.makespan_s + weights.1 * t.energy_j,
-        )
-    };
-    // With a budget, the first solve gets a share of the time and the Lagrangian steps the rest.
-    let budgeted = limits.latency_budget_s.is_some() || limits.power_budget_w.is_some();
-    let share = |parts: f64| {
+    let budgeted = budget.latency_s.is_some() || budget.power_w.is_some();
+    let share = || {
         let left = deadline.saturating_duration_since(Instant::now());
-        Instant::now() + left.div_f64(parts.max(1.0))
+        Instant::now() + left.div_f64(if budgeted { BUDGET_SOLVES_PLANNED } else { 1.0 })
     };
-    let base_deadline = if budgeted {
-        share(LAGRANGE_STEPS_PLANNED)
-    } else {
-        deadline
-    };
-    let base = decompose::solve_segments(inst, weights, limits, base_deadline)?;
-    let (c0, e0, _) = value(&base.schedule);
-    let feasible = |c: f64, e: f64| {
-        limits
-            .latency_budget_s
-            .is_none_or(|b| c <= b * (1.0 + 1e-12))
-            && limits
-                .power_budget_w
-                .is_none_or(|p| e <= p * c * (1.0 + 1e-12))
+    // A decomposed solve under some weights, with the hold its power budget needs.
+    let run = |w: (f64, f64)| -> Result<(decompose::DpResult, Totals), PlaceError> {
+        let mut r = decompose::solve_segments(inst, w, limits, share())?;
+        r.schedule = with_hold(inst, r.schedule, budget.power_w)?;
+        let t = totals(inst, &r.schedule, objective);
+        Ok((r, t))
     };
     let finish = |r: decompose::DpResult, bound: Option<f64>, extra: Vec<String>| {
         let mut notes = r.notes;
@@ -530,6 +547,7 @@ fn place_segments(
         let mut p = to_placement(
             inst,
             &r.schedule,
+            budget,
             objective,
             "ilp",
             r.status,
@@ -540,107 +558,95 @@ fn place_segments(
         );
         p.bound = bound.map(|b| b.min(p.totals.objective));
         p.gap = p.bound.map(|b| gap(p.totals.objective, b));
+        if p.status == Status::Optimal && p.gap.is_some_and(|g| g > limits.mip_rel_gap) {
+            p.status = Status::Feasible;
+        }
         p
     };
-    if feasible(c0, e0) {
-        let b = base.bound;
-        return Ok(finish(base, b, Vec::new()));
-    }
-    // Lagrangian search on g(x) = a·E + b·C − rhs ≤ 0 with weights (w_c + μ·b, w_e + μ·a).
-    let (a, b, rhs, mu_max) = match (limits.latency_budget_s, limits.power_budget_w) {
-        (Some(l), None) => (0.0, 1.0, l, f64::INFINITY),
-        (None, Some(p)) => (1.0, -p, 0.0, weights.0 / p),
-        _ => unreachable!("checked above"),
+    let (base, t0) = run(weights)?;
+    let within_latency = |t: &Totals| {
+        budget
+            .latency_s
+            .is_none_or(|l| t.makespan_s <= l * (1.0 + 1e-12))
     };
-    if mu_max == 0.0 || (weights.1 == 0.0 && a == 0.0) {
-        // Pricing cannot move the answer: the unconstrained optimum violates the budget and
-        // nothing cheaper in the budget's resource exists under this objective.
-        let lb = base
-            .bound
-            .map_or(String::new(), |x| format!(" (its lower bound is {x:.6e})"));
+    // The hold only adds to every objective, so the unbudgeted bound stays valid.
+    let base_bound = base.bound;
+    if base.schedule.hold_s == 0.0 && within_latency(&t0) {
+        return Ok(finish(base, base_bound, Vec::new()));
+    }
+    if budget.power_w.is_some() {
+        // Every placement meets a power budget by holding; search placements that do more work
+        // per joule by blending the objective with the energy weight, keep the best.
+        let (c0, e0) = (t0.makespan_s.max(1e-30), t0.energy_j.max(1e-30));
+        let mut best = (t0.objective, base);
+        for a in POWER_BLENDS {
+            let w = ((1.0 - a) / c0, a / e0);
+            let (r, t) = run(w)?;
+            if t.objective < best.0 {
+                best = (t.objective, r);
+            }
+        }
+        let note = "power budget met by holding idle after the last block; placements from blends of the makespan and energy weights, the best kept".to_string();
+        let mut r = best.1;
+        if r.status == Status::Optimal {
+            r.status = Status::Feasible;
+        }
+        return Ok(finish(r, base_bound, vec![note]));
+    }
+    // Latency budget: Lagrangian search, pricing latency at μ J/s on top of the objective.
+    let l = budget.latency_s.expect("one budget is set");
+    if weights.1 == 0.0 {
+        // Pure makespan: the optimum already violates the budget.
+        let lb = base_bound.map_or(String::new(), |x| {
+            format!("; no schedule by segments is shorter than {x:.6e} s")
+        });
         return Err(PlaceError::Budget(format!(
-            "the best placement for {} has makespan {c0:.6e} s and energy {e0:.6e} J{lb}; the segment decomposition cannot trade it against the budget, try the monolithic model",
-            objective.name()
+            "the shortest schedule found takes {:.6e} s, over the {l:.6e} s budget{lb}",
+            t0.makespan_s
         )));
     }
     let mut best: Option<(f64, decompose::DpResult)> = None;
-    let mut lower = base.bound;
-    let solve_mu = |mu: f64| {
-        decompose::solve_segments(
-            inst,
-            (weights.0 + mu * b, weights.1 + mu * a),
-            limits,
-            share(LAGRANGE_STEPS_PLANNED),
-        )
-    };
-    let consider = |mu: f64,
-                    r: decompose::DpResult,
-                    best: &mut Option<(f64, decompose::DpResult)>,
-                    lower: &mut Option<f64>|
-     -> bool {
-        let (c, e, v) = value(&r.schedule);
+    let mut lower = base_bound;
+    let mut consider = |mu: f64, r: decompose::DpResult, t: Totals| -> bool {
         if let Some(lb) = r.bound {
-            // min_x f + μ·g ≤ f* for every μ ≥ 0.
-            let l = lb - mu * rhs;
-            *lower = Some(lower.map_or(l, |x: f64| x.max(l)));
+            // min_x f + μ·(C − L) ≤ f* for every μ ≥ 0.
+            let v = lb - mu * l;
+            lower = Some(lower.map_or(v, |x: f64| x.max(v)));
         }
-        let ok = feasible(c, e);
-        if ok && best.as_ref().is_none_or(|(bv, _)| v < *bv) {
-            *best = Some((v, r));
+        let ok = within_latency(&t);
+        if ok && best.as_ref().is_none_or(|(bv, _)| t.objective < *bv) {
+            best = Some((t.objective, r));
         }
         ok
     };
-    // Scale of μ: the base point's ratio of objective to constraint resource.
     let mut lo = 0.0;
-    let mut hi = if mu_max.is_finite() {
-        mu_max
-    } else {
-        let scale = (weights.0 * c0 + weights.1 * e0) / c0.max(1e-30);
-        let mut mu = scale.max(1e-12);
-        let mut found = None;
-        for _ in 0..LAGRANGE_DOUBLINGS {
-            let r = solve_mu(mu)?;
-            if consider(mu, r, &mut best, &mut lower) {
-                found = Some(mu);
-                break;
-            }
-            lo = mu;
-            mu *= 2.0;
+    let mut mu = (t0.objective / t0.makespan_s.max(1e-30)).max(1e-12);
+    let mut hi = None;
+    for _ in 0..LAGRANGE_DOUBLINGS {
+        let (r, t) = run((weights.0 + mu, weights.1))?;
+        if consider(mu, r, t) {
+            hi = Some(mu);
+            break;
         }
-        match found {
-            Some(m) => m,
-            None => {
-                return Err(PlaceError::Budget(format!(
-                    "no placement found within the budget after pricing it up to {mu:.3e}"
-                )));
-            }
-        }
-    };
-    if !mu_max.is_finite() || best.is_none() {
-        if mu_max.is_finite() {
-            let r = solve_mu(hi)?;
-            if !consider(hi, r, &mut best, &mut lower) {
-                return Err(PlaceError::Budget(
-                    "even the least-energy placement found exceeds the power budget".into(),
-                ));
-            }
-        }
+        lo = mu;
+        mu *= 2.0;
     }
+    let Some(mut hi) = hi else {
+        return Err(PlaceError::Budget(format!(
+            "no placement found within {l:.6e} s after pricing latency up to {mu:.3e} J/s"
+        )));
+    };
     for _ in 0..LAGRANGE_BISECTIONS {
         let mid = 0.5 * (lo + hi);
-        let r = solve_mu(mid)?;
-        if consider(mid, r, &mut best, &mut lower) {
+        let (r, t) = run((weights.0 + mid, weights.1))?;
+        if consider(mid, r, t) {
             hi = mid;
         } else {
             lo = mid;
         }
     }
     let (_, r) = best.expect("a feasible point was found");
-    let mut r = r;
-    if r.status == Status::Optimal {
-        r.status = Status::Feasible;
-    }
-    let note = "budget met by a Lagrangian search over the block objective; the bound is the best Lagrangian bound".to_string();
+    let note = "latency budget met by a Lagrangian search over the block objective; the bound is the best Lagrangian bound".to_string();
     Ok(finish(r, lower, vec![note]))
 }
 

@@ -25,6 +25,14 @@ pub fn summary_line(p: &Placement) -> String {
     )
 }
 
+fn line_within(p: &Placement, latency_s: Option<f64>) -> String {
+    let mut s = summary_line(p);
+    if latency_s.is_some_and(|l| p.totals.makespan_s > l * (1.0 + 1e-12)) {
+        s.push_str("  over the latency budget");
+    }
+    s
+}
+
 /// Relative gain of `a` over `b` on the objective, percent (positive when `a` is better).
 /// Differences below 0.005% (summation order) are reported as 0.
 pub fn gain_pct(a: &Placement, b: &Placement) -> f64 {
@@ -78,6 +86,17 @@ pub fn to_table(p: &Placement, base: Option<&Baselines>) -> String {
         t.transfers,
         t.transfer_bytes / 1e6
     );
+    if p.budget.latency_s.is_some() || p.budget.power_w.is_some() {
+        let _ = writeln!(
+            s,
+            "budgets: latency {}, power {}; held idle {:.4} ms to meet the power budget",
+            p.budget
+                .latency_s
+                .map_or("none".into(), |l| format!("{:.4} ms", l * 1e3)),
+            p.budget.power_w.map_or("none".into(), |w| format!("{w} W")),
+            p.hold_s * 1e3
+        );
+    }
     for n in &p.notes {
         let _ = writeln!(s, "note: {n}");
     }
@@ -87,13 +106,14 @@ pub fn to_table(p: &Placement, base: Option<&Baselines>) -> String {
             "\n{:<26} {:>12} {:>12} {:>14}",
             "placement", "makespan ms", "energy mJ", "objective"
         );
+        let l = p.budget.latency_s;
         for x in &b.single {
-            let _ = writeln!(s, "{}", summary_line(x));
+            let _ = writeln!(s, "{}", line_within(x, l));
         }
         if let Some(m) = &b.min_energy {
-            let _ = writeln!(s, "{}", summary_line(m));
+            let _ = writeln!(s, "{}", line_within(m, l));
         }
-        let _ = writeln!(s, "{}", summary_line(&b.heft));
+        let _ = writeln!(s, "{}", line_within(&b.heft, l));
         let _ = writeln!(s, "{}", summary_line(p));
         let _ = write!(
             s,

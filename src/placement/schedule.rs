@@ -90,6 +90,23 @@ pub struct Schedule {
     pub window_of: Vec<usize>,
     /// The windows, back to back from 0.
     pub windows: Vec<Window>,
+    /// Idle time after the last window that brings the average power down to the power budget
+    /// (see [`Budget`]); 0 without one.
+    pub hold_s: f64,
+}
+
+/// Budgets a placement must meet.
+///
+/// The power budget is on average power over the makespan: `energy ≤ P · makespan`. A schedule
+/// that finishes its work sooner holds idle (paying static power) until the average comes down,
+/// so its makespan is at least `(dynamic + transfer energy) / (P − static power)`: throughput
+/// under a sustained power cap.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Budget {
+    /// Makespan budget, seconds.
+    pub latency_s: Option<f64>,
+    /// Average power budget, watts.
+    pub power_w: Option<f64>,
 }
 
 /// Totals of a schedule.
@@ -176,6 +193,10 @@ pub struct Placement {
     pub bound: Option<f64>,
     /// Relative gap (objective − bound) / objective.
     pub gap: Option<f64>,
+    /// The budgets it was made for.
+    pub budget: Budget,
+    /// Idle time held after the last window to meet the power budget, seconds.
+    pub hold_s: f64,
     /// Wall time spent, seconds.
     pub solve_s: f64,
     /// Model sizes.
@@ -202,6 +223,7 @@ impl Placement {
             start_s: self.ops.iter().map(|o| o.start_s).collect(),
             window_of: self.ops.iter().map(|o| o.window).collect(),
             windows: self.windows.clone(),
+            hold_s: self.hold_s,
         }
     }
 
@@ -217,7 +239,7 @@ impl Placement {
 
 /// Totals of `s` on `inst` under `objective`.
 pub fn totals(inst: &Instance, s: &Schedule, objective: &Objective) -> Totals {
-    let makespan = s.windows.last().map_or(0.0, |w| w.end_s);
+    let makespan = s.windows.last().map_or(0.0, |w| w.end_s) + s.hold_s;
     let dynamic: f64 = inst
         .ops
         .iter()
@@ -249,11 +271,43 @@ pub fn totals(inst: &Instance, s: &Schedule, objective: &Objective) -> Totals {
     }
 }
 
+/// The idle time `s` must hold after its last window to meet `power_w` (see [`Budget`]);
+/// `None` when the budget does not exceed the static power, which no schedule can meet.
+pub fn hold_for(inst: &Instance, s: &Schedule, power_w: Option<f64>) -> Option<f64> {
+    let Some(p) = power_w else {
+        return Some(0.0);
+    };
+    if p <= inst.static_w {
+        return None;
+    }
+    let mut t = totals(inst, s, &Objective::Makespan);
+    t.makespan_s -= s.hold_s;
+    let work = t.dynamic_j + t.transfer_j;
+    Some((work / (p - inst.static_w) - t.makespan_s).max(0.0))
+}
+
+/// `s` with the hold its power budget needs.
+pub fn with_hold(
+    inst: &Instance,
+    s: Schedule,
+    power_w: Option<f64>,
+) -> Result<Schedule, PlaceError> {
+    let hold = hold_for(inst, &s, power_w).ok_or_else(|| {
+        PlaceError::Budget(format!(
+            "a power budget of {} W does not exceed the static power of {} W",
+            power_w.unwrap_or(0.0),
+            inst.static_w
+        ))
+    })?;
+    Ok(Schedule { hold_s: hold, ..s })
+}
+
 /// Wraps a schedule into a [`Placement`].
 #[allow(clippy::too_many_arguments)]
 pub fn to_placement(
     inst: &Instance,
     s: &Schedule,
+    budget: Budget,
     objective: &Objective,
     method: &str,
     status: Status,
@@ -301,6 +355,8 @@ pub fn to_placement(
         status,
         bound,
         gap,
+        budget,
+        hold_s: s.hold_s,
         solve_s,
         stats,
         notes,
@@ -411,5 +467,6 @@ pub fn retime(
         start_s: start,
         window_of: window_of.to_vec(),
         windows,
+        hold_s: 0.0,
     })
 }

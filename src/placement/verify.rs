@@ -1,7 +1,8 @@
 //! The independent checker. Every placement (ILP or heuristic) is checked against the instance
 //! alone, without trusting any solver: allowed units and pins, durations, dependencies with
 //! their transfer times, one op at a time per unit, windows back to back and their bandwidth
-//! floors, and the totals recomputed from scratch equal to the reported ones and the objective.
+//! floors, the hold a power budget needs, the budgets, and the totals recomputed from scratch
+//! equal to the reported ones and the objective.
 
 use super::problem::Instance;
 use super::schedule::{Placement, Totals};
@@ -62,6 +63,9 @@ pub enum VerifyError {
     /// Window rules broken.
     #[error("window: {0}")]
     Window(String),
+    /// A budget is not met.
+    #[error("budget: {0}")]
+    Budget(String),
     /// Reported totals differ from the recomputed ones.
     #[error("{what}: reported {reported}, recomputed {recomputed}")]
     Totals {
@@ -238,7 +242,6 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
         prev_end = w.end_s;
     }
     // Totals from scratch.
-    let makespan = prev_end;
     let dynamic: f64 = (0..n)
         .map(|i| inst.ops[i].costs[p.ops[i].unit].as_ref().unwrap().energy_j)
         .sum();
@@ -254,8 +257,42 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
             transfers += 1;
         }
     }
+    // The hold after the last window: exactly what the power budget needs, else none.
+    let hold = match p.budget.power_w {
+        None => 0.0,
+        Some(w) if w <= inst.static_w => {
+            return Err(VerifyError::Budget(format!(
+                "the power budget {w} W does not exceed the static power {} W",
+                inst.static_w
+            )));
+        }
+        Some(w) => ((dynamic + transfer_j) / (w - inst.static_w) - prev_end).max(0.0),
+    };
+    if !close(p.hold_s, hold, prev_end + hold) {
+        return Err(VerifyError::Totals {
+            what: "hold for the power budget",
+            reported: p.hold_s,
+            recomputed: hold,
+        });
+    }
+    let makespan = prev_end + hold;
     let static_j = inst.static_w * makespan;
     let energy = dynamic + transfer_j + static_j;
+    if let Some(l) = p.budget.latency_s {
+        if makespan > l * (1.0 + REL_TOL) {
+            return Err(VerifyError::Budget(format!(
+                "makespan {makespan} s exceeds the latency budget {l} s"
+            )));
+        }
+    }
+    if let Some(w) = p.budget.power_w {
+        if energy > w * makespan * (1.0 + 1e-6) {
+            return Err(VerifyError::Budget(format!(
+                "average power {} W exceeds the power budget {w} W",
+                energy / makespan
+            )));
+        }
+    }
     let objective = p.objective.value(makespan, energy);
     let t = Totals {
         makespan_s: makespan,
