@@ -265,16 +265,7 @@ pub(crate) fn solve_segments(
             ));
         }
         return run_dp(
-            &inst,
-            weights,
-            limits,
-            deadline,
-            &members,
-            &entry,
-            &states,
-            keys.len(),
-            restricted,
-            notes,
+            &inst, weights, limits, deadline, &members, &entry, &states, restricted, notes,
         );
     }
 }
@@ -288,7 +279,6 @@ fn run_dp(
     members: &[Vec<usize>],
     entry: &[Vec<usize>],
     states: &[Vec<Vec<usize>>],
-    n_models: usize,
     restricted: bool,
     mut notes: Vec<String>,
 ) -> Result<DpResult, PlaceError> {
@@ -321,7 +311,6 @@ fn run_dp(
         }
         fi.push(fg);
     }
-    debug_assert!(models.len() <= n_models.max(models.len()));
     // Pass 1: every model with a fair share of the time left. Pass 2: the models that hit their
     // limit again, warm-started from their incumbent, sharing what is left.
     let mut subs: Vec<Sub> = Vec::with_capacity(models.len());

@@ -48,7 +48,9 @@
 //! * `C ≥ S[i] + D[i]`; valid inequalities the big-M relaxation lacks: `C ≥ Σ_i p[i,u]·x[i,u]`
 //!   per unit (its load) and `C ≥ Σ bytes/bandwidth` per shared level (the floor, a constraint).
 //! * Objective: makespan `C`, energy `Σ e[i,u]·x[i,u] + Σ Eₜ + static·C`, or energy plus a price
-//!   in J per second of makespan. Budgets: `C ≤ latency budget`; `E ≤ power budget · C`.
+//!   in J per second of makespan. Budgets: `C ≤ latency budget`; `E ≤ power budget · C`, where
+//!   `C` may exceed the last finish: the schedule then holds idle until its average power meets
+//!   the budget ([`Budget`]; the reported schedule carries that hold).
 //!
 //! Why disjunctive rather than time-indexed: durations range from microseconds to milliseconds
 //! on different units, so a time grid either misprices short ops or needs thousands of slots per
@@ -323,6 +325,10 @@ pub fn baselines_within(
 
 /// Places `graph` on the units of `hw` and returns the verified placement with its latency and
 /// energy totals. The entry point for `explore` and `archscope map --objective placement`.
+///
+/// By segments (the default for layered graphs) the answer is the ILP's unless HEFT or the
+/// least-energy greedy does better, in which case that schedule is returned with its method
+/// saying so (see [`Limits::keep_better_heuristic`]); the answer is never worse than HEFT.
 pub fn place(
     hw: &Hardware,
     graph: &Graph,
