@@ -3,6 +3,7 @@
 # Safe to run again: it installs only what is missing.
 #   - cmake and libclang-dev: good_lp's HiGHS backend compiles HiGHS from source (cmake) and
 #     generates its bindings with bindgen (libclang).
+#   - libfontconfig and a font (DejaVu): the PNG charts of `explore` render text with them.
 #   - a Rust toolchain, via rustup, if cargo is absent.
 # With --chromium it also installs Debian's chromium, used by the report rendering test.
 set -euo pipefail
@@ -22,6 +23,10 @@ if ! ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 && ! ls /usr/lib/x86_64
 fi
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 pkg-config --exists fontconfig 2>/dev/null || missing+=(libfontconfig1-dev pkg-config)
+# PNG charts draw their text with a system font found through fontconfig.
+if ! command -v fc-list >/dev/null 2>&1 || [ -z "$(fc-list 2>/dev/null | head -n 1)" ]; then
+  missing+=(fontconfig fonts-dejavu-core)
+fi
 if [ "$want_chromium" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   missing+=(chromium)
 fi

@@ -2,14 +2,17 @@
 //!
 //! Data flows one way: a [`workload`] (what runs) and a [`hardware`] description (where) go into
 //! cost models ([`roofline`] and the [`cycle`] models, behind the [`cost::CostModel`] trait), which
-//! produce per-op [`cost::Ledger`]s that add up to a [`score`].
+//! produce per-op [`cost::Ledger`]s that add up to a [`score`]. [`search`] proposes design points
+//! without seeing any device; [`explore`] prices them, finds the Pareto front and writes the report.
 
 pub mod cost;
 pub mod cycle;
+pub mod explore;
 pub mod hardware;
 pub mod placement;
 pub mod roofline;
 pub mod score;
+pub mod search;
 pub mod systolic;
 pub mod workload;
 

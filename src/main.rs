@@ -1,6 +1,7 @@
 //! The `archscope` command line: a thin clap layer over the library.
 
 use anyhow::{Context, Result};
+use archscope::explore::{self, ExploreRequest, OutputOptions, files::shell_join};
 use archscope::hardware::{Hardware, known_devices};
 use archscope::roofline::Mode;
 use archscope::score::{ScoreRequest, score_llm};
@@ -170,6 +171,21 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Sweep a design space (quantization × units × batch × prompt × context × hardware
+    /// what-ifs), find the Pareto front and write a report (HTML, plots, Parquet, CSV).
+    Explore(Box<ExploreArgs>),
+    /// Merge the parts of a sharded `explore` into one front and report.
+    Merge {
+        /// Part files (`part-I-of-N.parquet`).
+        #[arg(required = true)]
+        parts: Vec<std::path::PathBuf>,
+        /// Report directory.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Write over an existing directory.
+        #[arg(long)]
+        force: bool,
+    },
     /// Hardware descriptions.
     Hw {
         #[command(subcommand)]
@@ -180,6 +196,78 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ModelsCmd,
     },
+}
+
+#[derive(clap::Args)]
+struct ExploreArgs {
+    /// Device: a path, a file in hardware-db/, or a short name.
+    #[arg(long)]
+    hw: String,
+    /// Model: a short name (see `models list`) or a path to a Hugging Face config.json.
+    #[arg(long)]
+    model: String,
+    /// Quantization schemes, comma-separated (default: fp32, fp16, w8a16, w8a8, w4a16-g128, w4a8, w4a16-g128+kv8).
+    #[arg(long = "quant", value_delimiter = ',')]
+    quants: Vec<String>,
+    /// Units for both phases, comma-separated (default: every unit of the device).
+    #[arg(long, value_delimiter = ',')]
+    units: Vec<String>,
+    /// Units that may run prefill (overrides --units for prefill).
+    #[arg(long, value_delimiter = ',')]
+    prefill_units: Vec<String>,
+    /// Units that may run decode (overrides --units for decode).
+    #[arg(long, value_delimiter = ',')]
+    decode_units: Vec<String>,
+    /// Batch sizes (default 1).
+    #[arg(long = "batch", value_delimiter = ',')]
+    batches: Vec<u64>,
+    /// Prompt lengths (default 512).
+    #[arg(long = "prompt", value_delimiter = ',')]
+    prompts: Vec<u64>,
+    /// Decode context lengths (default 1024, 2048, 4096, 8192, 16384).
+    #[arg(long = "context", value_delimiter = ',')]
+    contexts: Vec<u64>,
+    /// Hardware what-if: FIELD=START..END:STEPS[:log|:lin] or FIELD=V1,V2,..., e.g.
+    /// 'memory[dram].bytes_per_s=25e9..200e9:8:log'. Repeat to combine (cartesian product).
+    #[arg(long = "sweep")]
+    sweeps: Vec<String>,
+    /// Evaluate a seeded random sample of this many points instead of every point.
+    #[arg(long)]
+    samples: Option<u64>,
+    /// Seed of --samples.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Objectives, comma-separated (default: decode_latency_s, energy_per_token_j, memory_bytes).
+    #[arg(long, value_delimiter = ',')]
+    objectives: Vec<String>,
+    /// Axes that split points into scenarios with a front each (default: prompt, context and
+    /// every swept field); `none` for one front over everything.
+    #[arg(long, value_delimiter = ',')]
+    front_by: Vec<String>,
+    /// Largest memory footprint allowed, e.g. 3GB, 2.5GiB, 4e9.
+    #[arg(long)]
+    max_memory: Option<String>,
+    /// Lowest decode throughput allowed, tokens/s.
+    #[arg(long)]
+    min_tokens_per_s: Option<f64>,
+    /// Highest decode latency per token allowed, seconds.
+    #[arg(long)]
+    max_latency: Option<f64>,
+    /// Textbook roofline: bare peaks, efficiency 1, no overhead.
+    #[arg(long)]
+    ideal: bool,
+    /// Run only slice I of N (e.g. 0/4) and write its part for `archscope merge`.
+    #[arg(long)]
+    shard: Option<String>,
+    /// Output directory (default reports/<model>-<hw>-<UTC time>/).
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    /// Write over an existing output directory or part.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -388,6 +476,39 @@ fn run(cli: Cli) -> Result<()> {
                 ),
                 Format::Csv => print!("{}", output::to_csv(&reports)?),
             }
+        }
+        Cmd::Explore(a) => {
+            let req = ExploreRequest {
+                hw: a.hw,
+                model: a.model,
+                quants: a.quants,
+                units: a.units,
+                prefill_units: a.prefill_units,
+                decode_units: a.decode_units,
+                batches: a.batches,
+                prompts: a.prompts,
+                contexts: a.contexts,
+                sweeps: a.sweeps,
+                samples: a.samples,
+                seed: a.seed,
+                objectives: a.objectives,
+                front_by: a.front_by,
+                max_memory: a.max_memory,
+                min_tokens_per_s: a.min_tokens_per_s,
+                max_latency_s: a.max_latency,
+                ideal: a.ideal,
+                shard: a.shard,
+                command: shell_join(&std::env::args().collect::<Vec<_>>()),
+            };
+            let opts = OutputOptions {
+                out: a.out,
+                force: a.force,
+                progress: !a.quiet,
+            };
+            print!("{}", explore::explore(&req, &opts)?.summary);
+        }
+        Cmd::Merge { parts, out, force } => {
+            print!("{}", explore::merge(&parts, &out, force)?.summary);
         }
         Cmd::Hw { cmd } => match cmd {
             HwCmd::List => {

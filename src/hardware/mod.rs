@@ -6,8 +6,10 @@
 //! `--hw pixel8.toml` works from anywhere), or a short name (`pixel8`).
 
 pub mod raw;
+pub mod what_if;
 
 pub use raw::{Figure, RawHardware, UnitKind};
+pub use what_if::set_field;
 
 use crate::workload::{DType, DTypeTable};
 use std::collections::HashSet;
@@ -66,6 +68,16 @@ pub enum HardwareError {
         unit: String,
         /// Units present.
         units: String,
+    },
+    /// A what-if field path (`--sweep`) that names nothing in the file.
+    #[error("{file}: no field `{field}`: {message}")]
+    NoSuchField {
+        /// File.
+        file: String,
+        /// The path as given, e.g. `memory[dram].bytes_per_s`.
+        field: String,
+        /// Which part does not exist, and what does.
+        message: String,
     },
 }
 

@@ -1,0 +1,69 @@
+//! The evaluator side of exploration: what an evaluator reports for each point, and the detail
+//! of one point that the report plots (per-op ledgers of each phase on its unit).
+//!
+//! An evaluator owns the device and the workload; the search never sees them. A workload kind
+//! plugs in by implementing [`Evaluator`]: the LLM evaluator ([`super::llm`]) is one; a CNN
+//! evaluator would report `latency_s`, `energy_j` and `memory_bytes` over units × precisions ×
+//! batch with one phase.
+
+use crate::cost::Ledger;
+use crate::hardware::Hardware;
+use crate::search::{Direction, Point};
+use crate::workload::Graph;
+use std::sync::Arc;
+
+/// A metric an evaluator reports for every point; its name is the table column and carries the
+/// unit (`_s`, `_j`, `_bytes`, `_per_s`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricDef {
+    /// Column name, e.g. `decode_latency_s`.
+    pub name: &'static str,
+    /// Which way is better.
+    pub direction: Direction,
+    /// Short description for plot axes and the report, with the unit.
+    pub label: &'static str,
+}
+
+/// What an evaluator says about one point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// One value per [`Evaluator::metrics`] entry; `None` where it could not be computed (for
+    /// example, a phase whose dtype the unit cannot run).
+    pub metrics: Vec<Option<f64>>,
+    /// One value per [`Evaluator::labels`] entry (e.g. what bounds each phase).
+    pub labels: Vec<String>,
+    /// Why the point cannot run (dtype, memory, invalid what-if device); `None` if it can.
+    pub infeasible: Option<String>,
+}
+
+/// One priced phase of one point, for the roofline and per-layer plots.
+#[derive(Clone, Debug)]
+pub struct PhaseDetail {
+    /// Phase name (`prefill`, `decode`, or `inference`).
+    pub phase: String,
+    /// The device variant the point ran on.
+    pub hw: Arc<Hardware>,
+    /// Unit index in `hw`.
+    pub unit: usize,
+    /// The phase graph.
+    pub graph: Arc<Graph>,
+    /// One ledger per op of `graph`.
+    pub per_op: Vec<Ledger>,
+    /// Calibrated (efficiencies applied) or ideal roofline.
+    pub calibrated: bool,
+}
+
+/// Prices design points. Implementations evaluate a slice of points in parallel and return one
+/// outcome per point, in order; they must be deterministic.
+pub trait Evaluator: Sync {
+    /// The metrics reported, in column order.
+    fn metrics(&self) -> &[MetricDef];
+    /// Names of the text labels reported (e.g. `decode_bound`).
+    fn labels(&self) -> &[&'static str];
+    /// Evaluates points.
+    fn evaluate(&self, points: &[Point]) -> Vec<Outcome>;
+    /// The per-op detail of one point's phases (empty when a phase cannot run).
+    fn detail(&self, point: &Point) -> Vec<PhaseDetail>;
+    /// Metrics drawn against each swept hardware field, in panel order.
+    fn curve_metrics(&self) -> &[&'static str];
+}

@@ -1,0 +1,1055 @@
+//! `archscope explore`: sweep a design space, find the Pareto front, and write a report.
+//!
+//! The pipeline: an [`ExploreRequest`] (the command line) resolves into an [`ExploreSpec`]
+//! (every input made explicit, the device and model text included, so a run can be repeated and
+//! shards merged); a [`Session`] builds the [`Space`] and an [`Evaluator`] from the spec and runs
+//! the ask/tell loop; [`analyze`] applies constraints and computes the front; [`report`] writes
+//! tables, plots and `report.html`. With `--shard I/N` a run writes only its part
+//! ([`table::write_part`]); [`merge`] rebuilds the results from the parts.
+
+pub mod eval;
+pub mod files;
+pub mod llm;
+pub mod plots;
+pub mod report;
+pub mod table;
+
+pub use eval::{Evaluator, MetricDef, Outcome, PhaseDetail};
+pub use llm::LlmEvaluator;
+
+use crate::hardware::{Hardware, HardwareError};
+use crate::roofline::Mode;
+use crate::search::{
+    Axis, AxisKind, Direction, Grid, Point, RandomSample, Shard, Sharded, Space, SpaceError,
+    Strategy, Sweep, SweepError, Values, pareto_front,
+};
+use crate::workload::{LlmConfig, ModelError};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Errors of exploration.
+#[derive(Debug, thiserror::Error)]
+pub enum ExploreError {
+    /// Bad device.
+    #[error(transparent)]
+    Hardware(#[from] HardwareError),
+    /// Bad model.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Bad sweep.
+    #[error(transparent)]
+    Sweep(#[from] SweepError),
+    /// Bad space or shard.
+    #[error(transparent)]
+    Space(#[from] SpaceError),
+    /// Evaluator set-up failed.
+    #[error(transparent)]
+    Setup(#[from] llm::LlmSetupError),
+    /// A request that makes no sense (unknown objective, bad limit, ...).
+    #[error("{0}")]
+    Request(String),
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Writing a table, plot or page failed.
+    #[error("{path}: cannot write: {message}")]
+    Write {
+        /// The file.
+        path: String,
+        /// Cause.
+        message: String,
+    },
+    /// A table could not be built or read.
+    #[error("table: {0}")]
+    Table(String),
+    /// The output directory exists.
+    #[error("{0} already exists; pass --force to write over it, or --out to choose another")]
+    Exists(String),
+    /// Parts that do not belong together.
+    #[error("merge: {0}")]
+    Merge(String),
+}
+
+/// A limit on a metric: points that break it are infeasible.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Constraint {
+    /// Metric column.
+    pub metric: String,
+    /// `true`: the metric must be at most `bound`; `false`: at least.
+    pub at_most: bool,
+    /// The bound, in the metric's unit.
+    pub bound: f64,
+    /// The flag that set it, for messages.
+    pub flag: String,
+}
+
+/// The workload part of a spec; new workload kinds (CNNs) add variants.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum WorkloadSpec {
+    /// A decoder-only LLM.
+    Llm {
+        /// Name in reports.
+        model: String,
+        /// Where the config came from.
+        model_file: String,
+        /// The `config.json` text.
+        model_text: String,
+        /// Quantization schemes.
+        quants: Vec<String>,
+        /// Units that may run prefill.
+        prefill_units: Vec<String>,
+        /// Units that may run decode.
+        decode_units: Vec<String>,
+        /// Batch sizes.
+        batches: Vec<u64>,
+        /// Prompt lengths.
+        prompts: Vec<u64>,
+        /// Decode context lengths.
+        contexts: Vec<u64>,
+    },
+}
+
+/// Everything a run depends on, explicit: the input texts, the space, the search, objectives and
+/// limits. Stored in every part and in the report, so runs repeat and parts can be merged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExploreSpec {
+    /// archscope version that ran it.
+    pub version: String,
+    /// The command line.
+    pub command: String,
+    /// `--hw` as given.
+    pub hw_name: String,
+    /// Where the device file came from.
+    pub hw_file: String,
+    /// The device file text.
+    pub hw_text: String,
+    /// The workload and its knobs.
+    pub workload: WorkloadSpec,
+    /// Hardware what-if sweeps.
+    pub sweeps: Vec<Sweep>,
+    /// Random sample size (`None`: every point).
+    pub samples: Option<u64>,
+    /// Sample seed.
+    pub seed: u64,
+    /// Objective metric names.
+    pub objectives: Vec<String>,
+    /// Axes whose values split the points into scenarios, each with its own front (conditions
+    /// and hardware what-ifs by default; empty: one front over everything).
+    pub front_by: Vec<String>,
+    /// Limits.
+    pub constraints: Vec<Constraint>,
+    /// Ideal roofline instead of calibrated.
+    pub ideal: bool,
+    /// The slice of the run.
+    pub shard: Shard,
+}
+
+impl ExploreSpec {
+    /// Model name.
+    pub fn model_name(&self) -> &str {
+        match &self.workload {
+            WorkloadSpec::Llm { model, .. } => model,
+        }
+    }
+    /// Model config text.
+    pub fn model_text(&self) -> &str {
+        match &self.workload {
+            WorkloadSpec::Llm { model_text, .. } => model_text,
+        }
+    }
+    /// Model config origin.
+    pub fn model_file(&self) -> &str {
+        match &self.workload {
+            WorkloadSpec::Llm { model_file, .. } => model_file,
+        }
+    }
+    /// The spec with shard and command cleared: equal for parts of one run.
+    fn run_identity(&self) -> ExploreSpec {
+        ExploreSpec {
+            command: String::new(),
+            shard: Shard::ALL,
+            ..self.clone()
+        }
+    }
+}
+
+/// What the command line asks for; empty lists mean "the default".
+#[derive(Clone, Debug, Default)]
+pub struct ExploreRequest {
+    /// `--hw`.
+    pub hw: String,
+    /// `--model`.
+    pub model: String,
+    /// `--quant`.
+    pub quants: Vec<String>,
+    /// `--units` (both phases).
+    pub units: Vec<String>,
+    /// `--prefill-units`.
+    pub prefill_units: Vec<String>,
+    /// `--decode-units`.
+    pub decode_units: Vec<String>,
+    /// `--batch`.
+    pub batches: Vec<u64>,
+    /// `--prompt`.
+    pub prompts: Vec<u64>,
+    /// `--context`.
+    pub contexts: Vec<u64>,
+    /// `--sweep`.
+    pub sweeps: Vec<String>,
+    /// `--samples`.
+    pub samples: Option<u64>,
+    /// `--seed`.
+    pub seed: u64,
+    /// `--objectives`.
+    pub objectives: Vec<String>,
+    /// `--front-by`: axis names, or `none`; empty means conditions and hardware what-ifs.
+    pub front_by: Vec<String>,
+    /// `--max-memory` (bytes, SI or IEC suffix allowed).
+    pub max_memory: Option<String>,
+    /// `--min-tokens-per-s`.
+    pub min_tokens_per_s: Option<f64>,
+    /// `--max-latency` (seconds per decode token).
+    pub max_latency_s: Option<f64>,
+    /// `--ideal`.
+    pub ideal: bool,
+    /// `--shard`.
+    pub shard: Option<String>,
+    /// The command line, for the report.
+    pub command: String,
+}
+
+/// Parses a byte count: a number with an optional SI (`k`, `M`, `G`, `T`, powers of 1000) or IEC
+/// (`Ki`, `Mi`, `Gi`, `Ti`, powers of 1024) prefix and an optional `B`: `4e9`, `4GB`, `3.5GiB`.
+pub fn parse_bytes(s: &str) -> Result<f64, ExploreError> {
+    let t = s.trim();
+    let t = t.strip_suffix('B').unwrap_or(t);
+    const SUFFIXES: [(&str, f64); 8] = [
+        ("Ki", 1024.0),
+        ("Mi", 1048576.0),
+        ("Gi", 1073741824.0),
+        ("Ti", 1099511627776.0),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+    ];
+    let (num, mul) = SUFFIXES
+        .iter()
+        .find_map(|&(suf, m)| t.strip_suffix(suf).map(|n| (n, m)))
+        .unwrap_or((t, 1.0));
+    num.trim()
+        .parse::<f64>()
+        .ok()
+        .map(|v| v * mul)
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .ok_or_else(|| {
+            ExploreError::Request(format!(
+                "bad byte count `{s}`: expected a positive number with an optional suffix, e.g. 4e9, 4GB, 3.5GiB"
+            ))
+        })
+}
+
+/// Finds the text of a model config by path or shipped short name: (origin, name, text).
+fn model_text(name: &str) -> Result<(String, String, String), ExploreError> {
+    let path = Path::new(name);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path).map_err(|e| ExploreError::Io {
+            path: name.to_string(),
+            source: e,
+        })?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Ok((name.to_string(), stem, text));
+    }
+    let file = format!("{}.json", name.trim_end_matches(".json"));
+    match crate::embedded::WORKLOADS.iter().find(|(f, _)| *f == file) {
+        Some((f, text)) => Ok((
+            format!("workloads/{f}"),
+            name.trim_end_matches(".json").to_string(),
+            text.to_string(),
+        )),
+        None => Err(ModelError::NotFound {
+            name: name.to_string(),
+            known: crate::workload::known_models().join(", "),
+        }
+        .into()),
+    }
+}
+
+fn check_positive(what: &str, v: &[u64]) -> Result<(), ExploreError> {
+    if v.contains(&0) {
+        return Err(ExploreError::Request(format!(
+            "{what} values must be at least 1"
+        )));
+    }
+    Ok(())
+}
+
+fn dedup<T: PartialEq + Clone>(v: &[T]) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for x in v {
+        if !out.contains(x) {
+            out.push(x.clone());
+        }
+    }
+    out
+}
+
+impl ExploreRequest {
+    /// Resolves defaults and reads the inputs into a spec. The defaults on an LLM: quantizations
+    /// [`llm::DEFAULT_QUANTS`], every unit of the device for prefill and for decode, batch 1,
+    /// prompt [`llm::DEFAULT_PROMPT`], contexts [`llm::DEFAULT_CONTEXTS`], objectives
+    /// [`llm::DEFAULT_OBJECTIVES`].
+    pub fn resolve(&self) -> Result<ExploreSpec, ExploreError> {
+        let (hw_file, hw_text) = Hardware::find_text(&self.hw)?;
+        let hw = Hardware::from_toml_str(&hw_text, &hw_file)?;
+        let (model_file, model, text) = model_text(&self.model)?;
+        LlmConfig::from_json(&text, &model_file, &model)?;
+        let all_units: Vec<String> = hw.units.iter().map(|u| u.name.clone()).collect();
+        let pick = |specific: &[String]| -> Vec<String> {
+            if !specific.is_empty() {
+                dedup(specific)
+            } else if !self.units.is_empty() {
+                dedup(&self.units)
+            } else {
+                all_units.clone()
+            }
+        };
+        let prefill_units = pick(&self.prefill_units);
+        let decode_units = pick(&self.decode_units);
+        for u in prefill_units.iter().chain(&decode_units) {
+            hw.unit_index(Some(u))?;
+        }
+        let quants = if self.quants.is_empty() {
+            llm::DEFAULT_QUANTS.iter().map(|s| s.to_string()).collect()
+        } else {
+            dedup(&self.quants)
+        };
+        for q in &quants {
+            crate::workload::QuantScheme::parse(q).map_err(llm::LlmSetupError::from)?;
+        }
+        let or = |v: &[u64], d: &[u64]| if v.is_empty() { d.to_vec() } else { dedup(v) };
+        let batches = or(&self.batches, &[1]);
+        let prompts = or(&self.prompts, &[llm::DEFAULT_PROMPT]);
+        let contexts = or(&self.contexts, &llm::DEFAULT_CONTEXTS);
+        check_positive("--batch", &batches)?;
+        check_positive("--prompt", &prompts)?;
+        check_positive("--context", &contexts)?;
+        let sweeps = self
+            .sweeps
+            .iter()
+            .map(|s| Sweep::parse(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut fields: Vec<&str> = sweeps.iter().map(|s| s.field.as_str()).collect();
+        fields.sort_unstable();
+        if let Some(w) = fields.windows(2).find(|w| w[0] == w[1]) {
+            return Err(ExploreError::Request(format!(
+                "--sweep {} given twice; give one sweep per field",
+                w[0]
+            )));
+        }
+        let objectives = if self.objectives.is_empty() {
+            llm::DEFAULT_OBJECTIVES
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        } else {
+            dedup(&self.objectives)
+        };
+        let known: Vec<&str> = llm::LLM_METRICS.iter().map(|m| m.name).collect();
+        for o in &objectives {
+            if !known.contains(&o.as_str()) {
+                return Err(ExploreError::Request(format!(
+                    "unknown objective `{o}`; choose from: {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        let front_by: Vec<String> = if self.front_by.is_empty() {
+            sweeps
+                .iter()
+                .map(|s| s.field.clone())
+                .chain(["prompt_tokens".to_string(), "context_tokens".to_string()])
+                .collect()
+        } else if self.front_by.len() == 1 && self.front_by[0] == "none" {
+            Vec::new()
+        } else {
+            let axes: Vec<String> = sweeps
+                .iter()
+                .map(|s| s.field.clone())
+                .chain(llm::AXES.iter().map(|a| a.to_string()))
+                .collect();
+            for f in &self.front_by {
+                if !axes.contains(f) {
+                    return Err(ExploreError::Request(format!(
+                        "--front-by `{f}` is not an axis; choose from: none, {}",
+                        axes.join(", ")
+                    )));
+                }
+            }
+            dedup(&self.front_by)
+        };
+        let mut constraints = Vec::new();
+        if let Some(m) = &self.max_memory {
+            constraints.push(Constraint {
+                metric: "memory_bytes".into(),
+                at_most: true,
+                bound: parse_bytes(m)?,
+                flag: "--max-memory".into(),
+            });
+        }
+        let positive = |flag: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(v)
+            } else {
+                Err(ExploreError::Request(format!(
+                    "{flag} must be a positive number, found {v}"
+                )))
+            }
+        };
+        if let Some(v) = self.min_tokens_per_s {
+            constraints.push(Constraint {
+                metric: "decode_tokens_per_s".into(),
+                at_most: false,
+                bound: positive("--min-tokens-per-s", v)?,
+                flag: "--min-tokens-per-s".into(),
+            });
+        }
+        if let Some(v) = self.max_latency_s {
+            constraints.push(Constraint {
+                metric: "decode_latency_s".into(),
+                at_most: true,
+                bound: positive("--max-latency", v)?,
+                flag: "--max-latency".into(),
+            });
+        }
+        if self.samples == Some(0) {
+            return Err(ExploreError::Request("--samples must be at least 1".into()));
+        }
+        let shard = match &self.shard {
+            Some(s) => Shard::parse(s)?,
+            None => Shard::ALL,
+        };
+        Ok(ExploreSpec {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            command: self.command.clone(),
+            hw_name: self.hw.clone(),
+            hw_file,
+            hw_text,
+            workload: WorkloadSpec::Llm {
+                model,
+                model_file,
+                model_text: text,
+                quants,
+                prefill_units,
+                decode_units,
+                batches,
+                prompts,
+                contexts,
+            },
+            sweeps,
+            samples: self.samples,
+            seed: self.seed,
+            objectives,
+            front_by,
+            constraints,
+            ideal: self.ideal,
+            shard,
+        })
+    }
+}
+
+/// The space of a spec: hardware sweeps first, then the workload's knobs.
+pub fn build_space(spec: &ExploreSpec) -> Result<Space, ExploreError> {
+    let mut axes: Vec<Axis> = spec.sweeps.iter().map(Sweep::axis).collect();
+    let knob = |name: &str, values: Values| Axis {
+        name: name.to_string(),
+        kind: AxisKind::Knob,
+        values,
+        log: false,
+    };
+    match &spec.workload {
+        WorkloadSpec::Llm {
+            quants,
+            prefill_units,
+            decode_units,
+            batches,
+            prompts,
+            contexts,
+            ..
+        } => {
+            axes.push(knob("quant", Values::Names(quants.clone())));
+            axes.push(knob("prefill_unit", Values::Names(prefill_units.clone())));
+            axes.push(knob("decode_unit", Values::Names(decode_units.clone())));
+            axes.push(knob("batch", Values::Ints(batches.clone())));
+            let mut prompt = knob("prompt_tokens", Values::Ints(prompts.clone()));
+            prompt.kind = AxisKind::Condition;
+            axes.push(prompt);
+            let mut ctx = knob("context_tokens", Values::Ints(contexts.clone()));
+            ctx.kind = AxisKind::Condition;
+            ctx.log = contexts.len() > 2;
+            axes.push(ctx);
+            Ok(Space::new(axes, &[("prompt_tokens", "context_tokens")])?)
+        }
+    }
+}
+
+/// Points evaluated per ask/tell round: large enough to share hardware variants and phase
+/// prices across points and keep both cores busy, small enough to show progress.
+pub const CHUNK: usize = 16_384;
+
+/// Runs with at least this many points show a progress bar (smaller ones finish in a blink).
+pub const PROGRESS_MIN_POINTS: u64 = 50_000;
+
+/// A space and an evaluator built from a spec.
+pub struct Session {
+    /// The spec.
+    pub spec: ExploreSpec,
+    /// Its space.
+    pub space: Space,
+    /// Its evaluator.
+    pub evaluator: Box<dyn Evaluator>,
+}
+
+/// The points of a run and what the evaluator said about each, sorted by point id.
+pub struct Results {
+    /// Evaluated points, ascending id.
+    pub points: Vec<Point>,
+    /// One outcome per point.
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Session {
+    /// Builds the space and evaluator of `spec`.
+    pub fn new(spec: ExploreSpec) -> Result<Session, ExploreError> {
+        let space = build_space(&spec)?;
+        let mode = if spec.ideal {
+            Mode::Ideal
+        } else {
+            Mode::Calibrated
+        };
+        let evaluator: Box<dyn Evaluator> = match &spec.workload {
+            WorkloadSpec::Llm {
+                model,
+                model_file,
+                model_text,
+                ..
+            } => {
+                let cfg = LlmConfig::from_json(model_text, model_file, model)?;
+                Box::new(LlmEvaluator::new(
+                    cfg,
+                    &spec.hw_text,
+                    &spec.hw_file,
+                    &space,
+                    mode,
+                )?)
+            }
+        };
+        Ok(Session {
+            spec,
+            space,
+            evaluator,
+        })
+    }
+
+    /// The points this run (or shard) will evaluate.
+    pub fn planned(&self) -> Result<u64, ExploreError> {
+        Ok(self.strategy()?.planned().unwrap_or(0))
+    }
+
+    fn strategy(&self) -> Result<Sharded<Box<dyn Strategy>>, ExploreError> {
+        let inner: Box<dyn Strategy> = match self.spec.samples {
+            Some(n) => Box::new(RandomSample::new(&self.space, n, self.spec.seed)?),
+            None => Box::new(Grid::new(&self.space)?),
+        };
+        Ok(Sharded::new(inner, self.spec.shard))
+    }
+
+    /// Runs the ask/tell loop over this run's slice, in parallel, with a progress bar on large
+    /// runs when `progress`.
+    pub fn run(&self, progress: bool) -> Result<Results, ExploreError> {
+        let mut strategy = self.strategy()?;
+        let planned = strategy.planned().unwrap_or(0);
+        let bar = (progress && planned >= PROGRESS_MIN_POINTS).then(|| {
+            let b = indicatif::ProgressBar::new(planned);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} evaluating {pos}/{len} points [{bar:40}] {per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            b
+        });
+        let objectives = self.objective_indices()?;
+        let mut points = Vec::with_capacity(planned as usize);
+        let mut outcomes = Vec::with_capacity(planned as usize);
+        loop {
+            let asked = strategy.ask(CHUNK);
+            if asked.is_empty() {
+                break;
+            }
+            let got = self.evaluator.evaluate(&asked);
+            let told: Vec<(Point, Option<Vec<f64>>)> = asked
+                .iter()
+                .zip(&got)
+                .map(|(p, o)| (p.clone(), objective_vector(self.metrics(), &objectives, o)))
+                .collect();
+            strategy.tell(&told);
+            if let Some(b) = &bar {
+                b.inc(asked.len() as u64);
+            }
+            points.extend(asked);
+            outcomes.extend(got);
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        Ok(sorted(points, outcomes))
+    }
+
+    /// The evaluator's metrics.
+    pub fn metrics(&self) -> &[MetricDef] {
+        self.evaluator.metrics()
+    }
+
+    /// Metric indices of the spec's objectives.
+    pub fn objective_indices(&self) -> Result<Vec<usize>, ExploreError> {
+        self.spec
+            .objectives
+            .iter()
+            .map(|o| self.metric_index(o))
+            .collect()
+    }
+
+    /// Index of the metric named `name`.
+    pub fn metric_index(&self, name: &str) -> Result<usize, ExploreError> {
+        self.metrics()
+            .iter()
+            .position(|m| m.name == name)
+            .ok_or_else(|| {
+                ExploreError::Request(format!(
+                    "unknown metric `{name}`; this workload reports: {}",
+                    self.metrics()
+                        .iter()
+                        .map(|m| m.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+    }
+}
+
+fn sorted(points: Vec<Point>, outcomes: Vec<Outcome>) -> Results {
+    let mut rows: Vec<(Point, Outcome)> = points.into_iter().zip(outcomes).collect();
+    rows.sort_by_key(|r| r.0.id);
+    let (points, outcomes) = rows.into_iter().unzip();
+    Results { points, outcomes }
+}
+
+/// The minimised objective vector of a physically feasible outcome with every objective present.
+fn objective_vector(metrics: &[MetricDef], objectives: &[usize], o: &Outcome) -> Option<Vec<f64>> {
+    if o.infeasible.is_some() {
+        return None;
+    }
+    objectives
+        .iter()
+        .map(|&i| {
+            o.metrics[i]
+                .filter(|v| v.is_finite())
+                .map(|v| metrics[i].direction.key(v))
+        })
+        .collect()
+}
+
+/// One scenario: the points sharing values on the `front_by` axes, with their own front.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Value index on each `front_by` axis ([`Analysis::group_axes`]).
+    pub key: Vec<u32>,
+    /// Rows of the scenario.
+    pub rows: Vec<usize>,
+    /// Its front, best first: by the objectives in order, then the other metrics, then id.
+    pub front: Vec<usize>,
+    /// Best feasible row on each objective (same tie-breaking), `None` if nothing is feasible.
+    pub best: Vec<Option<usize>>,
+}
+
+/// Feasibility, constraint violations and the Pareto fronts of a run.
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    /// Metric indices of the objectives.
+    pub objectives: Vec<usize>,
+    /// Axis indices that split points into scenarios.
+    pub group_axes: Vec<usize>,
+    /// Feasible: runs, fits, and meets every limit.
+    pub feasible: Vec<bool>,
+    /// Why each infeasible point is infeasible.
+    pub reasons: Vec<Option<String>>,
+    /// On the Pareto front of the feasible points of its scenario.
+    pub on_front: Vec<bool>,
+    /// Every front row: scenario by scenario, each front best first.
+    pub front: Vec<usize>,
+    /// Scenarios in key order.
+    pub scenarios: Vec<Scenario>,
+    /// The scenario the detail plots show: the one nearest the middle value of each `front_by`
+    /// axis (e.g. the middle context length) that has a feasible point.
+    pub focus: Option<usize>,
+    /// The point the detail plots show: the first front row of the focus scenario.
+    pub chosen: Option<usize>,
+}
+
+impl Analysis {
+    /// The scenario of a row, as `axis=value` text (empty when there is one scenario).
+    pub fn scenario_text(&self, session: &Session, results: &Results, row: usize) -> String {
+        self.group_axes
+            .iter()
+            .filter(|&&a| session.space.axes[a].values.len() > 1)
+            .map(|&a| {
+                let ax = &session.space.axes[a];
+                let d = results.points[row].digits[a] as usize;
+                let v = match &ax.values {
+                    Values::Reals(v) => plots::eng(v[d]),
+                    other => other.text(d),
+                };
+                format!("{}={v}", ax.name)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Applies the spec's limits and computes the front of each scenario.
+pub fn analyze(session: &Session, results: &Results) -> Result<Analysis, ExploreError> {
+    let metrics = session.metrics();
+    let objectives = session.objective_indices()?;
+    let group_axes: Vec<usize> = session
+        .spec
+        .front_by
+        .iter()
+        .map(|n| {
+            session
+                .space
+                .axis(n)
+                .ok_or_else(|| ExploreError::Request(format!("--front-by `{n}` is not an axis")))
+        })
+        .collect::<Result<_, _>>()?;
+    let limits: Vec<(usize, &Constraint)> = session
+        .spec
+        .constraints
+        .iter()
+        .map(|c| Ok((session.metric_index(&c.metric)?, c)))
+        .collect::<Result<_, ExploreError>>()?;
+    let n = results.points.len();
+    let mut feasible = vec![false; n];
+    let mut reasons = vec![None; n];
+    let m = objectives.len();
+    let mut vectors = vec![f64::NAN; n * m];
+    for (i, o) in results.outcomes.iter().enumerate() {
+        let mut why: Vec<String> = o.infeasible.iter().cloned().collect();
+        for &(k, c) in &limits {
+            match o.metrics[k] {
+                Some(v) if c.at_most && v > c.bound => why.push(format!(
+                    "{} {} > {} {}",
+                    c.metric,
+                    fmt_num(v),
+                    c.flag,
+                    fmt_num(c.bound)
+                )),
+                Some(v) if !c.at_most && v < c.bound => why.push(format!(
+                    "{} {} < {} {}",
+                    c.metric,
+                    fmt_num(v),
+                    c.flag,
+                    fmt_num(c.bound)
+                )),
+                _ => {}
+            }
+        }
+        let vec = objective_vector(metrics, &objectives, o);
+        if why.is_empty() && vec.is_none() {
+            why.push("an objective could not be computed".into());
+        }
+        if why.is_empty() {
+            feasible[i] = true;
+            vectors[i * m..(i + 1) * m].copy_from_slice(&vec.expect("checked"));
+        } else {
+            reasons[i] = Some(why.join("; "));
+        }
+    }
+    let order = |rows: &mut Vec<usize>, first: &[usize]| {
+        let mut keys: Vec<usize> = first.to_vec();
+        keys.extend((0..metrics.len()).filter(|k| !first.contains(k)));
+        let key = |i: usize, k: usize| {
+            results.outcomes[i].metrics[k]
+                .map(|v| metrics[k].direction.key(v))
+                .unwrap_or(f64::INFINITY)
+        };
+        rows.sort_by(|&a, &b| {
+            keys.iter()
+                .map(|&k| key(a, k).total_cmp(&key(b, k)))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(results.points[a].id.cmp(&results.points[b].id))
+        });
+    };
+    let mut groups: std::collections::BTreeMap<Vec<u32>, Vec<usize>> = Default::default();
+    for (i, p) in results.points.iter().enumerate() {
+        let key = group_axes.iter().map(|&a| p.digits[a]).collect();
+        groups.entry(key).or_default().push(i);
+    }
+    let mut on_front = vec![false; n];
+    let mut scenarios = Vec::with_capacity(groups.len());
+    for (key, rows) in groups {
+        let table: Vec<f64> = rows
+            .iter()
+            .flat_map(|&i| vectors[i * m..(i + 1) * m].iter().copied())
+            .collect();
+        let mut front: Vec<usize> = pareto_front(&table, m)
+            .into_iter()
+            .zip(&rows)
+            .filter(|(on, _)| *on)
+            .map(|(_, &i)| i)
+            .collect();
+        for &i in &front {
+            on_front[i] = true;
+        }
+        order(&mut front, &objectives);
+        let feasible_rows: Vec<usize> = rows.iter().copied().filter(|&i| feasible[i]).collect();
+        let best = objectives
+            .iter()
+            .map(|&k| {
+                let mut r = feasible_rows.clone();
+                order(&mut r, &[k]);
+                r.first().copied()
+            })
+            .collect();
+        scenarios.push(Scenario {
+            key,
+            rows,
+            front,
+            best,
+        });
+    }
+    let mid: Vec<i64> = group_axes
+        .iter()
+        .map(|&a| ((session.space.axes[a].values.len() - 1) / 2) as i64)
+        .collect();
+    let focus = (0..scenarios.len())
+        .filter(|&s| !scenarios[s].front.is_empty())
+        .min_by_key(|&s| {
+            scenarios[s]
+                .key
+                .iter()
+                .zip(&mid)
+                .map(|(&d, &c)| (d as i64 - c).abs())
+                .sum::<i64>()
+        });
+    Ok(Analysis {
+        chosen: focus.map(|s| scenarios[s].front[0]),
+        front: scenarios.iter().flat_map(|s| s.front.clone()).collect(),
+        objectives,
+        group_axes,
+        feasible,
+        reasons,
+        on_front,
+        scenarios,
+        focus,
+    })
+}
+
+/// A number in short scientific or plain notation for messages.
+pub fn fmt_num(v: f64) -> String {
+    if v != 0.0 && (v.abs() >= 1e5 || v.abs() < 1e-3) {
+        format!("{v:.3e}")
+    } else {
+        format!("{}", (v * 1e4).round() / 1e4)
+    }
+}
+
+/// Options of `explore` and `merge` that only affect output.
+#[derive(Clone, Debug, Default)]
+pub struct OutputOptions {
+    /// Output directory; `reports/<model>-<hw>-<UTC time>/` when `None`.
+    pub out: Option<PathBuf>,
+    /// Write over an existing directory or part.
+    pub force: bool,
+    /// Show a progress bar on long runs.
+    pub progress: bool,
+}
+
+/// What a finished command produced, for the terminal.
+pub struct Finished {
+    /// The terminal summary.
+    pub summary: String,
+    /// The report directory, or the part file of a shard.
+    pub path: PathBuf,
+}
+
+fn default_dir(spec: &ExploreSpec) -> PathBuf {
+    let hw = Path::new(&spec.hw_file)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| spec.hw_name.clone());
+    PathBuf::from("reports").join(format!(
+        "{}-{}-{}",
+        files::slug(spec.model_name()),
+        files::slug(&hw),
+        files::now_stamp()
+    ))
+}
+
+/// `archscope explore`: resolve, run, then write either this shard's part or the full report.
+pub fn explore(req: &ExploreRequest, opts: &OutputOptions) -> Result<Finished, ExploreError> {
+    let spec = req.resolve()?;
+    let session = Session::new(spec)?;
+    let start = std::time::Instant::now();
+    let results = session.run(opts.progress)?;
+    let eval_s = start.elapsed().as_secs_f64();
+    if session.spec.shard != Shard::ALL {
+        let dir = opts
+            .out
+            .clone()
+            .unwrap_or_else(|| default_dir(&session.spec).with_extension("parts"));
+        std::fs::create_dir_all(&dir).map_err(|e| ExploreError::Io {
+            path: dir.display().to_string(),
+            source: e,
+        })?;
+        let path = table::write_part(&session, &results, &dir, opts.force)?;
+        let s = session.spec.shard;
+        return Ok(Finished {
+            summary: format!(
+                "shard {}/{}: {} points evaluated in {:.2} s → {}\nmerge all {} parts with: archscope merge {}/part-*-of-{}.parquet --out DIR\n",
+                s.index,
+                s.count,
+                results.points.len(),
+                eval_s,
+                path.display(),
+                s.count,
+                dir.display(),
+                s.count
+            ),
+            path,
+        });
+    }
+    let dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| default_dir(&session.spec));
+    finish(&session, &results, &dir, opts.force, Some(eval_s))
+}
+
+/// Analyses results and writes the report to `dir`.
+pub fn finish(
+    session: &Session,
+    results: &Results,
+    dir: &Path,
+    force: bool,
+    eval_s: Option<f64>,
+) -> Result<Finished, ExploreError> {
+    let analysis = analyze(session, results)?;
+    files::prepare_dir(dir, force)?;
+    let summary = report::write(session, results, &analysis, dir)?;
+    let mut text = summary;
+    if let Some(t) = eval_s {
+        text.push_str(&format!(
+            "evaluated {} points in {:.3} s ({:.0} points/s)\n",
+            results.points.len(),
+            t,
+            results.points.len() as f64 / t.max(1e-9)
+        ));
+    }
+    text.push_str(&format!("report: {}\n", dir.join("report.html").display()));
+    Ok(Finished {
+        summary: text,
+        path: dir.to_path_buf(),
+    })
+}
+
+/// Reads parts into one session and result set: every part must come from the same run (same
+/// spec apart from the shard and command line) and every shard of it must be present once.
+pub fn merge_parts(parts: &[PathBuf]) -> Result<(Session, Results), ExploreError> {
+    if parts.is_empty() {
+        return Err(ExploreError::Merge("no parts given".into()));
+    }
+    let mut loaded = Vec::new();
+    for p in parts {
+        loaded.push(table::read_part(p)?);
+    }
+    let first = loaded[0].0.clone();
+    let count = first.shard.count;
+    let mut seen = vec![None::<&Path>; count as usize];
+    for ((spec, _), path) in loaded.iter().zip(parts) {
+        if spec.run_identity() != first.run_identity() {
+            return Err(ExploreError::Merge(format!(
+                "{} comes from a different run than {} (device, model, space, search, objectives or limits differ)",
+                path.display(),
+                parts[0].display()
+            )));
+        }
+        if spec.shard.count != count {
+            return Err(ExploreError::Merge(format!(
+                "{} is shard {}/{}, but {} is one of {count}",
+                path.display(),
+                spec.shard.index,
+                spec.shard.count,
+                parts[0].display()
+            )));
+        }
+        if let Some(other) = seen[spec.shard.index as usize] {
+            return Err(ExploreError::Merge(format!(
+                "shard {}/{count} given twice: {} and {}",
+                spec.shard.index,
+                other.display(),
+                path.display()
+            )));
+        }
+        seen[spec.shard.index as usize] = Some(path);
+    }
+    let missing: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_none())
+        .map(|(i, _)| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ExploreError::Merge(format!(
+            "missing shard(s) {}",
+            missing.join(", ")
+        )));
+    }
+    let mut spec = first.run_identity();
+    spec.command = first.command.clone();
+    let session = Session::new(spec)?;
+    let mut points = Vec::new();
+    let mut outcomes = Vec::new();
+    for (_, frame) in &loaded {
+        let (p, o) = table::outcomes_from_part(&session, frame)?;
+        points.extend(p);
+        outcomes.extend(o);
+    }
+    let results = sorted(points, outcomes);
+    if results.points.windows(2).any(|w| w[0].id == w[1].id) {
+        return Err(ExploreError::Merge("a point appears in two parts".into()));
+    }
+    Ok((session, results))
+}
+
+/// `archscope merge`: builds the front and the report from shard parts.
+pub fn merge(parts: &[PathBuf], out: &Path, force: bool) -> Result<Finished, ExploreError> {
+    let (session, results) = merge_parts(parts)?;
+    finish(&session, &results, out, force, None)
+}
+
+/// Direction of a metric by name, for callers that only have names.
+pub fn direction_of(metrics: &[MetricDef], name: &str) -> Option<Direction> {
+    metrics.iter().find(|m| m.name == name).map(|m| m.direction)
+}

@@ -1,0 +1,1280 @@
+//! The report of an exploration: tables (Parquet and CSV), plots (SVG and PNG), a terminal
+//! summary, and `report.html`, self-contained with the SVGs inline.
+//!
+//! Everything written depends only on the inputs (device and model text, space, seed, objectives,
+//! limits, command line): no time stamps or timings go into files, rows are sorted by point id and
+//! the front by its objectives, so the same run writes the same bytes.
+
+use super::eval::PhaseDetail;
+use super::files::{atomic_write, sha256_hex, slug};
+use super::llm::si;
+use super::plots::{
+    self, CurvePanel, Curves, Figure, RoofOp, RooflineChart, Scatter, ScatterPoint, StackPanel,
+    Stacked,
+};
+use super::{Analysis, ExploreError, Results, Session, fmt_num, table};
+use crate::search::{AxisKind, Direction, Values};
+use crate::workload::OpKind;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Most dominated points drawn in a scatter; beyond this every k-th is drawn (the front always
+/// is), which keeps the SVG small enough for a browser. The tables keep every point.
+pub const MAX_SCATTER_POINTS: usize = 20_000;
+
+/// Most distinct front trade-offs listed in the terminal summary (the HTML lists all).
+pub const SUMMARY_FRONT_ROWS: usize = 25;
+
+/// With more scenarios than this, the terminal summary lists only the focus scenario's front.
+pub const SUMMARY_SCENARIOS: usize = 6;
+
+/// Most scenarios tabulated in `report.html` (the focus scenario always is); `front.csv` and
+/// `points.csv` hold every one.
+pub const HTML_SCENARIOS: usize = 60;
+
+/// The scenarios to list, given a cap: all when few, else the focus and the first others.
+fn listed(fronts: &[(usize, Vec<Vec<usize>>)], focus: Option<usize>, cap: usize) -> Vec<usize> {
+    if fronts.len() <= cap {
+        return (0..fronts.len()).collect();
+    }
+    let mut out: Vec<usize> = (0..fronts.len())
+        .filter(|&i| Some(fronts[i].0) == focus)
+        .collect();
+    out.extend(
+        (0..fronts.len())
+            .filter(|&i| Some(fronts[i].0) != focus)
+            .take(cap.saturating_sub(out.len())),
+    );
+    out.sort_unstable();
+    out
+}
+
+/// A rendered chart.
+pub struct Plot {
+    /// File stem and HTML id.
+    pub id: String,
+    /// Heading.
+    pub title: String,
+    /// What it shows.
+    pub caption: String,
+    /// SVG text.
+    pub svg: String,
+}
+
+fn render<F: Figure>(
+    dir: &Path,
+    id: &str,
+    title: &str,
+    caption: String,
+    fig: &F,
+) -> Result<Plot, ExploreError> {
+    let werr = |path: &Path, message: String| ExploreError::Write {
+        path: path.display().to_string(),
+        message,
+    };
+    let svg_path = dir.join(format!("{id}.svg"));
+    let svg = plots::to_svg(fig).map_err(|m| werr(&svg_path, m))?;
+    atomic_write(&svg_path, svg.as_bytes())?;
+    let png_path = dir.join(format!("{id}.png"));
+    super::files::atomic_write_with(&png_path, |tmp| plots::to_png(fig, tmp))?;
+    Ok(Plot {
+        id: id.to_string(),
+        title: title.to_string(),
+        caption,
+        svg,
+    })
+}
+
+/// The front of each scenario grouped into tie groups: runs of rows with identical objective
+/// vectors. Returns (scenario index, groups) for scenarios with a front.
+fn tie_groups(results: &Results, a: &Analysis) -> Vec<(usize, Vec<Vec<usize>>)> {
+    let mut out = Vec::new();
+    for (si, sc) in a.scenarios.iter().enumerate() {
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for &r in &sc.front {
+            let same = groups.last().is_some_and(|g| {
+                a.objectives
+                    .iter()
+                    .all(|&k| results.outcomes[g[0]].metrics[k] == results.outcomes[r].metrics[k])
+            });
+            if same {
+                groups.last_mut().expect("non-empty").push(r);
+            } else {
+                groups.push(vec![r]);
+            }
+        }
+        if !groups.is_empty() {
+            out.push((si, groups));
+        }
+    }
+    out
+}
+
+/// Short form of a metric value with its unit, from the column name's suffix.
+pub fn show_metric(name: &str, v: Option<f64>) -> String {
+    let Some(v) = v else {
+        return "—".into();
+    };
+    if name.ends_with("_per_s") {
+        if name.contains("tokens") {
+            return format!("{} tok/s", three(v));
+        }
+        return si(v, "/s");
+    }
+    if name.ends_with("_bytes") {
+        return si(v, "B");
+    }
+    if name.ends_with("_j") {
+        return si(v, "J");
+    }
+    if name.ends_with("_s") {
+        return si(v, "s");
+    }
+    fmt_num(v)
+}
+
+fn three(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// A short description of a point's knobs, e.g. `w4a8, prefill gpu, decode tpu, ctx 4096`.
+fn describe(session: &Session, results: &Results, row: usize) -> String {
+    let p = &results.points[row];
+    session
+        .space
+        .axes
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.values.len() > 1 || a.name == "quant" || a.name.ends_with("unit"))
+        .map(|(i, a)| {
+            let v = session.space.text(p, i);
+            match a.name.as_str() {
+                "quant" => v,
+                "prefill_unit" => format!("prefill {v}"),
+                "decode_unit" => format!("decode {v}"),
+                "batch" => format!("batch {v}"),
+                "prompt_tokens" => format!("prompt {v}"),
+                "context_tokens" => format!("ctx {v}"),
+                _ if a.kind == AxisKind::Hardware => {
+                    format!(
+                        "{}={}",
+                        a.name,
+                        plots::eng(a.values.number(p.digits[i] as usize).unwrap_or(f64::NAN))
+                    )
+                }
+                _ => format!("{}={v}", a.name),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The knobs of a point that are not scenario axes, e.g. `w4a8, prefill gpu, decode tpu`.
+fn describe_knobs(session: &Session, results: &Results, row: usize) -> String {
+    let p = &results.points[row];
+    let group: Vec<usize> = session
+        .spec
+        .front_by
+        .iter()
+        .filter_map(|n| session.space.axis(n))
+        .collect();
+    session
+        .space
+        .axes
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| {
+            !group.contains(i)
+                && (a.values.len() > 1 || a.name == "quant" || a.name.ends_with("unit"))
+        })
+        .map(|(i, a)| {
+            let v = session.space.text(p, i);
+            match a.name.as_str() {
+                "quant" => v,
+                "prefill_unit" => format!("prefill {v}"),
+                "decode_unit" => format!("decode {v}"),
+                "batch" => format!("batch {v}"),
+                "prompt_tokens" => format!("prompt {v}"),
+                "context_tokens" => format!("ctx {v}"),
+                _ if a.kind == AxisKind::Hardware => format!(
+                    "{}={}",
+                    a.name,
+                    plots::eng(a.values.number(p.digits[i] as usize).unwrap_or(f64::NAN))
+                ),
+                _ => format!("{}={v}", a.name),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// " within each context_tokens" or "" when there is one scenario.
+fn scenario_phrase(session: &Session, a: &Analysis) -> String {
+    let names: Vec<&str> = a
+        .group_axes
+        .iter()
+        .filter(|&&g| session.space.axes[g].values.len() > 1)
+        .map(|&g| session.space.axes[g].name.as_str())
+        .collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " within each {} ({} scenarios)",
+            names.join(" × "),
+            a.scenarios.len()
+        )
+    }
+}
+
+/// Reason categories for the infeasibility summary.
+fn reason_kind(clause: &str) -> &'static str {
+    if clause.contains("usable") {
+        "does not fit in memory"
+    } else if clause.contains("compute for op") {
+        "a unit lacks the dtype"
+    } else if clause.contains("what-if device") {
+        "what-if device is invalid"
+    } else if clause.contains("trained context") {
+        "context beyond the model's"
+    } else if clause.contains(" --") {
+        "breaks a limit"
+    } else {
+        "other"
+    }
+}
+
+fn infeasible_counts(a: &Analysis) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::new();
+    for r in a.reasons.iter().flatten() {
+        let mut kinds: Vec<&str> = r.split("; ").map(reason_kind).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        for k in kinds {
+            *counts.entry(k).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The category a point is coloured by: the quantization axis if there is one, else the first
+/// axis of names.
+fn colour_axis(session: &Session) -> Option<usize> {
+    session.space.axis("quant").or_else(|| {
+        session
+            .space
+            .axes
+            .iter()
+            .position(|a| matches!(a.values, Values::Names(_)))
+    })
+}
+
+fn pareto_plots(
+    session: &Session,
+    results: &Results,
+    a: &Analysis,
+    dir: &Path,
+) -> Result<Vec<Plot>, ExploreError> {
+    let metrics = session.metrics();
+    let mut pairs: Vec<(usize, usize)> = a.objectives[1..]
+        .iter()
+        .map(|&k| (a.objectives[0], k))
+        .collect();
+    if pairs.is_empty() {
+        let o = a.objectives[0];
+        let other = session
+            .metric_index("memory_bytes")
+            .ok()
+            .filter(|&k| k != o)
+            .unwrap_or(if o == 0 { 1 } else { 0 });
+        pairs.push((o, other));
+    }
+    let caxis = colour_axis(session);
+    let groups: Vec<String> = match caxis {
+        Some(c) => (0..session.space.axes[c].values.len())
+            .map(|i| session.space.axes[c].values.text(i))
+            .collect(),
+        None => vec!["points".into()],
+    };
+    let dominated = (0..results.points.len())
+        .filter(|&i| !a.on_front[i])
+        .count();
+    let stride = dominated.div_ceil(MAX_SCATTER_POINTS).max(1);
+    let mut out = Vec::new();
+    for (x, y) in pairs {
+        let mut seen = 0usize;
+        let mut points = Vec::new();
+        for (i, o) in results.outcomes.iter().enumerate() {
+            let (Some(xv), Some(yv)) = (o.metrics[x], o.metrics[y]) else {
+                continue;
+            };
+            if !a.on_front[i] {
+                seen += 1;
+                if !(seen - 1).is_multiple_of(stride) {
+                    continue;
+                }
+            }
+            points.push(ScatterPoint {
+                x: xv,
+                y: yv,
+                group: caxis.map_or(0, |c| results.points[i].digits[c] as usize),
+                front: a.on_front[i],
+                feasible: a.feasible[i],
+            });
+        }
+        let (mx, my) = (&metrics[x], &metrics[y]);
+        let fig = Scatter {
+            title: format!(
+                "{} on {}: {} vs {}",
+                session.spec.model_name(),
+                hw_short(session),
+                my.name,
+                mx.name
+            ),
+            subtitle: format!(
+                "front within each scenario ringed; {} points{}",
+                results.points.len(),
+                if stride > 1 {
+                    ", dominated points thinned"
+                } else {
+                    ""
+                }
+            ),
+            x_label: mx.label.to_string(),
+            y_label: my.label.to_string(),
+            groups: groups.clone(),
+            points,
+        };
+        let id = format!("pareto-{}-vs-{}", slug(my.name), slug(mx.name));
+        let thinned = if stride > 1 {
+            format!(" Every {stride}th dominated point is drawn; the tables hold all.")
+        } else {
+            String::new()
+        };
+        out.push(render(
+            dir,
+            &id,
+            &format!("Pareto front: {} vs {}", my.name, mx.name),
+            format!(
+                "Every evaluated point, coloured by {}; the Pareto front over all objectives ({}) is ringed in black, infeasible points are grey crosses.{}",
+                caxis.map_or("nothing", |c| session.space.axes[c].name.as_str()),
+                a.objectives
+                    .iter()
+                    .map(|&k| format!("{} {}", metrics[k].name, metrics[k].direction.arrow()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                thinned
+            ),
+            &fig,
+        )?);
+    }
+    Ok(out)
+}
+
+fn hw_short(session: &Session) -> String {
+    Path::new(&session.spec.hw_file)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| session.spec.hw_name.clone())
+}
+
+fn op_category(kind: &OpKind) -> &'static str {
+    match kind {
+        OpKind::MatMul { .. } | OpKind::MoeExperts { .. } | OpKind::MoeRouter { .. } => "linear",
+        OpKind::Conv2d(_) => "conv",
+        OpKind::Attention { .. } | OpKind::Rope { .. } | OpKind::KvAppend { .. } => "attention",
+        OpKind::Norm { .. } => "norm",
+        _ => "other",
+    }
+}
+
+const CATEGORIES: [&str; 5] = ["linear", "conv", "attention", "norm", "other"];
+
+/// Picks a unit prefix for values up to `max`: (divisor, prefix).
+fn scale_for(max: f64) -> (f64, &'static str) {
+    [
+        (1.0, ""),
+        (1e-3, "m"),
+        (1e-6, "µ"),
+        (1e-9, "n"),
+        (1e-12, "p"),
+    ]
+    .into_iter()
+    .find(|&(s, _)| max >= s)
+    .unwrap_or((1e-12, "p"))
+}
+
+fn detail_plots(
+    session: &Session,
+    results: &Results,
+    row: usize,
+    details: &[PhaseDetail],
+    dir: &Path,
+) -> Result<Vec<Plot>, ExploreError> {
+    let who = describe(session, results, row);
+    let mut out = Vec::new();
+    for d in details {
+        let unit = &d.hw.units[d.unit];
+        let (ec, eb) = if d.calibrated {
+            (unit.compute_efficiency, unit.bandwidth_efficiency)
+        } else {
+            (1.0, 1.0)
+        };
+        let mut ceilings: Vec<(String, f64)> = unit
+            .peak
+            .iter()
+            .map(|(dt, v)| (format!("{dt}"), v * ec))
+            .collect();
+        for (dt, v) in unit.vector_peak.iter() {
+            if unit.peak.get(dt) != Some(v) {
+                ceilings.push((format!("{dt} vector"), v * ec));
+            }
+        }
+        let slopes: Vec<(String, f64)> = unit
+            .reach
+            .iter()
+            .map(|&l| {
+                (
+                    d.hw.memories[l].name.clone(),
+                    d.hw.memories[l].bytes_per_s * eb,
+                )
+            })
+            .collect();
+        let inner = unit.reach[0];
+        let mut kinds: Vec<String> = Vec::new();
+        let mut ops = Vec::new();
+        let mut skipped = 0usize;
+        for (op, _) in d.graph.op_classes() {
+            let i = op.0 as usize;
+            let l = &d.per_op[i];
+            let bytes = l.bytes[inner];
+            if l.flops <= 0.0 || bytes <= 0.0 || l.latency_s <= 0.0 {
+                skipped += 1;
+                continue;
+            }
+            let kind = d.graph.ops[i].kind.name().to_string();
+            let k = match kinds.iter().position(|x| *x == kind) {
+                Some(k) => k,
+                None => {
+                    kinds.push(kind);
+                    kinds.len() - 1
+                }
+            };
+            ops.push(RoofOp {
+                kind: k,
+                intensity: l.flops / bytes,
+                perf: l.flops / l.latency_s,
+            });
+        }
+        let fig = RooflineChart {
+            title: format!("{} roofline on {}", d.phase, unit.name),
+            subtitle: who.clone(),
+            ceilings,
+            slopes,
+            kinds,
+            ops,
+            x_label: format!(
+                "arithmetic intensity (FLOP per byte through {})",
+                d.hw.memories[inner].name
+            ),
+        };
+        out.push(render(
+            dir,
+            &format!("roofline-{}", d.phase),
+            &format!("Roofline of {} on {}", d.phase, unit.name),
+            format!(
+                "{} of the chosen point ({who}) on {}: compute ceilings per dtype and bandwidth slopes per memory level ({}), each distinct op placed by FLOPs per byte and attained FLOP/s (latency includes the per-kernel overhead). {skipped} op classes without arithmetic (gathers, copies) are not drawn.",
+                d.phase,
+                unit.name,
+                if d.calibrated {
+                    "achievable fractions applied"
+                } else {
+                    "ideal peaks"
+                }
+            ),
+            &fig,
+        )?);
+
+        // Per-layer breakdown.
+        let mut groups: Vec<String> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut seen_layer = false;
+        let mut lat: Vec<[f64; 5]> = Vec::new();
+        let mut en: Vec<[f64; 3]> = Vec::new();
+        for (op, l) in d.graph.ops.iter().zip(&d.per_op) {
+            let g = match op.layer {
+                Some(n) => {
+                    seen_layer = true;
+                    n.to_string()
+                }
+                None if !seen_layer => "in".into(),
+                None => "out".into(),
+            };
+            let gi = *index.entry(g.clone()).or_insert_with(|| {
+                groups.push(g);
+                lat.push([0.0; 5]);
+                en.push([0.0; 3]);
+                groups.len() - 1
+            });
+            let c = CATEGORIES
+                .iter()
+                .position(|x| *x == op_category(&op.kind))
+                .expect("known category");
+            lat[gi][c] += l.latency_s;
+            en[gi][0] += l.compute_j;
+            en[gi][1] += l.memory_j;
+            en[gi][2] += l.static_j;
+        }
+        let lmax = lat
+            .iter()
+            .map(|r| r.iter().sum::<f64>())
+            .fold(0.0, f64::max);
+        let emax = en.iter().map(|r| r.iter().sum::<f64>()).fold(0.0, f64::max);
+        let (ls, lp) = scale_for(lmax);
+        let (es, ep) = scale_for(emax);
+        let lat_series: Vec<(String, Vec<f64>)> = CATEGORIES
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| lat.iter().any(|r| r[*c] > 0.0))
+            .map(|(c, name)| (name.to_string(), lat.iter().map(|r| r[c] / ls).collect()))
+            .collect();
+        let en_series: Vec<(String, Vec<f64>)> = ["compute", "memory", "static"]
+            .iter()
+            .enumerate()
+            .map(|(c, name)| (name.to_string(), en.iter().map(|r| r[c] / es).collect()))
+            .collect();
+        let fig = Stacked {
+            title: format!("{} per layer on {}", d.phase, unit.name),
+            subtitle: who.clone(),
+            groups,
+            x_label: "layer (in: embedding, out: final norm and LM head)".into(),
+            panels: vec![
+                StackPanel {
+                    y_label: format!("latency ({lp}s)"),
+                    series: lat_series,
+                },
+                StackPanel {
+                    y_label: format!("energy ({ep}J)"),
+                    series: en_series,
+                },
+            ],
+        };
+        out.push(render(
+            dir,
+            &format!("layers-{}", d.phase),
+            &format!("Per-layer {} latency and energy", d.phase),
+            format!(
+                "Latency of each layer split by op category, and energy split into compute, memory traffic and static power, for {} of the chosen point ({who}).",
+                d.phase
+            ),
+            &fig,
+        )?);
+    }
+    Ok(out)
+}
+
+fn curve_plots(
+    session: &Session,
+    results: &Results,
+    a: &Analysis,
+    dir: &Path,
+) -> Result<Vec<Plot>, ExploreError> {
+    let Some(chosen) = a.chosen else {
+        return Ok(Vec::new());
+    };
+    let by_id: HashMap<u64, usize> = results
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id, i))
+        .collect();
+    let metrics = session.metrics();
+    let curve_metrics: Vec<usize> = session
+        .evaluator
+        .curve_metrics()
+        .iter()
+        .filter_map(|n| session.metric_index(n).ok())
+        .collect();
+    let who = describe(session, results, chosen);
+    let mut out = Vec::new();
+    for (h, axis) in session.space.axes.iter().enumerate() {
+        if axis.kind != AxisKind::Hardware || axis.values.len() < 2 {
+            continue;
+        }
+        let xs: Vec<f64> = (0..axis.values.len())
+            .map(|v| axis.values.number(v).unwrap_or(f64::NAN))
+            .collect();
+        let mut panels = Vec::new();
+        for &k in &curve_metrics {
+            let md = &metrics[k];
+            let mut mine = Vec::new();
+            let mut best: Vec<Option<f64>> = vec![None; xs.len()];
+            let mut digits = results.points[chosen].digits.to_vec();
+            for (v, &x) in xs.iter().enumerate() {
+                digits[h] = v as u32;
+                let id = session.space.encode(&digits);
+                if let Some(&r) = by_id.get(&id)
+                    && let Some(y) = results.outcomes[r].metrics[k]
+                {
+                    mine.push((x, y));
+                }
+            }
+            let here = &results.points[chosen].digits;
+            for (i, p) in results.points.iter().enumerate() {
+                let same_scenario = a
+                    .group_axes
+                    .iter()
+                    .all(|&g| g == h || p.digits[g] == here[g]);
+                if !a.feasible[i] || !same_scenario {
+                    continue;
+                }
+                if let Some(y) = results.outcomes[i].metrics[k] {
+                    let b = &mut best[p.digits[h] as usize];
+                    let better = match (*b, md.direction) {
+                        (None, _) => true,
+                        (Some(c), Direction::Minimize) => y < c,
+                        (Some(c), Direction::Maximize) => y > c,
+                    };
+                    if better {
+                        *b = Some(y);
+                    }
+                }
+            }
+            let best: Vec<(f64, f64)> = xs
+                .iter()
+                .zip(&best)
+                .filter_map(|(&x, b)| b.map(|y| (x, y)))
+                .collect();
+            panels.push(CurvePanel {
+                y_label: md.label.to_string(),
+                series: vec![
+                    ("best feasible deployment".to_string(), best),
+                    ("chosen deployment".to_string(), mine),
+                ],
+            });
+        }
+        let fig = Curves {
+            title: format!("{} vs {}", session.spec.model_name(), axis.name),
+            subtitle: format!("chosen: {who}"),
+            x_label: axis.name.clone(),
+            x_log: axis.log || plots::wants_log(xs.iter().copied()),
+            panels,
+        };
+        out.push(render(
+            dir,
+            &format!("sweep-{}", slug(&axis.name)),
+            &format!("What-if: {}", axis.name),
+            format!(
+                "Metrics as {} varies: the chosen deployment ({who}) with every other knob and field held, and the best feasible deployment of the same scenario at each value.",
+                axis.name
+            ),
+            &fig,
+        )?);
+    }
+    Ok(out)
+}
+
+fn space_line(session: &Session) -> String {
+    let s = &session.space;
+    let parts: Vec<String> = s
+        .axes
+        .iter()
+        .map(|a| format!("{} {}", a.values.len(), a.name))
+        .collect();
+    format!("{} = {} points", parts.join(" × "), s.total().unwrap_or(0))
+}
+
+/// Writes tables, plots, `summary.txt` and `report.html` into `dir` (which must exist); returns
+/// the terminal summary.
+pub fn write(
+    session: &Session,
+    results: &Results,
+    a: &Analysis,
+    dir: &Path,
+) -> Result<String, ExploreError> {
+    let metrics = session.metrics();
+    let spec = &session.spec;
+    let n = results.points.len();
+    // Tables.
+    let all: Vec<usize> = (0..n).collect();
+    let mut points = table::frame(session, results, Some(a), &all)?;
+    table::write_parquet(&dir.join("points.parquet"), &mut points, Some(spec))?;
+    table::write_csv(&dir.join("points.csv"), &mut points)?;
+    let mut front = table::frame(session, results, Some(a), &a.front)?;
+    table::write_parquet(&dir.join("front.parquet"), &mut front, Some(spec))?;
+    table::write_csv(&dir.join("front.csv"), &mut front)?;
+    let spec_json = serde_json::to_string_pretty(spec).map_err(|e| ExploreError::Write {
+        path: dir.join("spec.json").display().to_string(),
+        message: e.to_string(),
+    })?;
+    atomic_write(&dir.join("spec.json"), spec_json.as_bytes())?;
+
+    // Plots.
+    let mut plots = pareto_plots(session, results, a, dir)?;
+    let details = a
+        .chosen
+        .map(|c| session.evaluator.detail(&results.points[c]))
+        .unwrap_or_default();
+    if let Some(c) = a.chosen {
+        plots.extend(detail_plots(session, results, c, &details, dir)?);
+    }
+    plots.extend(curve_plots(session, results, a, dir)?);
+
+    // Summary.
+    let fronts = tie_groups(results, a);
+    let distinct: usize = fronts.iter().map(|f| f.1.len()).sum();
+    let feasible = a.feasible.iter().filter(|&&f| f).count();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "archscope explore: {} on {} ({}), {} roofline",
+        spec.model_name(),
+        hw_short(session),
+        spec.hw_file,
+        if spec.ideal { "ideal" } else { "calibrated" }
+    );
+    let _ = writeln!(s, "space: {}", space_line(session));
+    if let Some(k) = spec.samples {
+        let _ = writeln!(s, "sampled {k} points with seed {}", spec.seed);
+    }
+    let _ = writeln!(
+        s,
+        "evaluated {n} points: {feasible} feasible, {} infeasible{}",
+        n - feasible,
+        {
+            let c = infeasible_counts(a);
+            if c.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({})",
+                    c.iter()
+                        .map(|(k, v)| format!("{k}: {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        }
+    );
+    let obj_line = a
+        .objectives
+        .iter()
+        .map(|&k| format!("{} {}", metrics[k].name, metrics[k].direction.arrow()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(s, "objectives: {obj_line}");
+    for c in &spec.constraints {
+        let _ = writeln!(
+            s,
+            "limit: {} {} {}",
+            c.metric,
+            if c.at_most { "≤" } else { "≥" },
+            show_metric(&c.metric, Some(c.bound))
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nPareto fronts{}: {} points, {} distinct trade-offs{}",
+        scenario_phrase(session, a),
+        a.front.len(),
+        distinct,
+        if distinct < a.front.len() {
+            " (ties differ only in knobs that move no objective, e.g. the prefill unit; the best of a tie on the other metrics is shown)"
+        } else {
+            ""
+        }
+    );
+    let bound_label = session
+        .evaluator
+        .labels()
+        .iter()
+        .position(|l| l.ends_with("bound"));
+    let mut shown = 0usize;
+    let few = fronts.len() <= SUMMARY_SCENARIOS;
+    if !few {
+        let _ = writeln!(
+            s,
+            "  ({} scenarios: only the focus scenario is listed here; report.html and front.csv have all)",
+            fronts.len()
+        );
+    }
+    for (si, groups) in &fronts {
+        if !few && Some(*si) != a.focus {
+            continue;
+        }
+        if shown >= SUMMARY_FRONT_ROWS {
+            let _ = writeln!(s, "  … more scenarios in report.html and front.csv");
+            break;
+        }
+        let sc = &a.scenarios[*si];
+        let title = a.scenario_text(session, results, sc.rows[0]);
+        if !title.is_empty() {
+            let _ = writeln!(
+                s,
+                "  {title}{}",
+                if Some(*si) == a.focus {
+                    "  (focus)"
+                } else {
+                    ""
+                }
+            );
+        }
+        for (i, g) in groups.iter().enumerate() {
+            if shown >= SUMMARY_FRONT_ROWS {
+                let _ = writeln!(s, "     … {} more", groups.len() - i);
+                break;
+            }
+            shown += 1;
+            let r = g[0];
+            let vals: Vec<String> = a
+                .objectives
+                .iter()
+                .map(|&k| {
+                    format!(
+                        "{:>9}",
+                        show_metric(metrics[k].name, results.outcomes[r].metrics[k])
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "  {:>3}. {:<44} {}{}{}",
+                i + 1,
+                describe_knobs(session, results, r),
+                vals.join(" "),
+                bound_label
+                    .map(|b| format!("  {}", results.outcomes[r].labels[b]))
+                    .unwrap_or_default(),
+                if g.len() > 1 {
+                    format!("  (+{} tied)", g.len() - 1)
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    if let Some(f) = a.focus {
+        let sc = &a.scenarios[f];
+        let title = a.scenario_text(session, results, sc.rows[0]);
+        let _ = writeln!(
+            s,
+            "\nbest per objective{}:",
+            if title.is_empty() {
+                String::new()
+            } else {
+                format!(" at {title}")
+            }
+        );
+        for (j, &k) in a.objectives.iter().enumerate() {
+            match sc.best[j] {
+                Some(r) => {
+                    let _ = writeln!(
+                        s,
+                        "  {:<20} {:>10}  {}{}",
+                        metrics[k].name,
+                        show_metric(metrics[k].name, results.outcomes[r].metrics[k]),
+                        describe_knobs(session, results, r),
+                        bound_label
+                            .map(|b| format!("  ({}-bound)", results.outcomes[r].labels[b]))
+                            .unwrap_or_default()
+                    );
+                }
+                None => {
+                    let _ = writeln!(s, "  {:<20} no feasible point", metrics[k].name);
+                }
+            }
+        }
+    } else {
+        let _ = writeln!(
+            s,
+            "\nno feasible point: see the reasons above and in points.csv"
+        );
+    }
+    atomic_write(&dir.join("summary.txt"), s.as_bytes())?;
+
+    // HTML.
+    let html = html(session, results, a, &fronts, &plots, &s);
+    atomic_write(&dir.join("report.html"), html.as_bytes())?;
+    Ok(s)
+}
+
+fn html(
+    session: &Session,
+    results: &Results,
+    a: &Analysis,
+    fronts: &[(usize, Vec<Vec<usize>>)],
+    plots: &[Plot],
+    summary: &str,
+) -> String {
+    let spec = &session.spec;
+    let metrics = session.metrics();
+    let labels = session.evaluator.labels();
+    let mut h = String::new();
+    let title = format!(
+        "archscope explore: {} on {}",
+        spec.model_name(),
+        hw_short(session)
+    );
+    let _ = write!(
+        h,
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{t}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1240px; padding: 0 1em; color: #222; }}
+h1 {{ font-size: 1.6em; margin-bottom: 0.2em; }}
+h2 {{ border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 1.6em; }}
+table {{ border-collapse: collapse; font-size: 0.88em; margin: 0.5em 0; }}
+th, td {{ border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }}
+th {{ background: #f4f4f4; }}
+div.wide {{ overflow-x: auto; }}
+th.scenario {{ background: #e6eef7; text-align: left; font-size: 1.05em; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+code, pre {{ font-family: ui-monospace, monospace; font-size: 0.9em; }}
+pre {{ background: #f7f7f7; padding: 0.7em; overflow-x: auto; white-space: pre-wrap; }}
+figure.plot {{ margin: 1.5em 0; }}
+figure.plot svg {{ max-width: 100%; height: auto; display: block; border: 1px solid #eee; }}
+figcaption {{ font-size: 0.9em; color: #555; margin-top: 0.4em; }}
+.lead {{ font-size: 1.05em; }}
+</style></head><body>
+<h1>{t}</h1>
+"#,
+        t = esc(&title)
+    );
+    let feasible = a.feasible.iter().filter(|&&f| f).count();
+    let _ = writeln!(
+        h,
+        "<p class=\"lead\">{} points evaluated, {} feasible; the Pareto fronts over <b>{}</b>{} hold {} points ({} distinct trade-offs).</p>",
+        results.points.len(),
+        feasible,
+        esc(&a
+            .objectives
+            .iter()
+            .map(|&k| format!("{} {}", metrics[k].name, metrics[k].direction.arrow()))
+            .collect::<Vec<_>>()
+            .join(", ")),
+        esc(&scenario_phrase(session, a)),
+        a.front.len(),
+        fronts.iter().map(|f| f.1.len()).sum::<usize>()
+    );
+    let _ = writeln!(
+        h,
+        "<nav>{}</nav>",
+        ["run", "best", "front", "plots", "infeasible", "files"]
+            .iter()
+            .map(|s| format!("<a href=\"#{s}\">{s}</a>"))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    );
+
+    // Run.
+    let _ = writeln!(h, "<h2 id=\"run\">Run</h2><table>");
+    let row = |h: &mut String, k: &str, v: String| {
+        let _ = writeln!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(k), v);
+    };
+    row(
+        &mut h,
+        "command",
+        format!("<code>{}</code>", esc(&spec.command)),
+    );
+    row(&mut h, "archscope", esc(&spec.version));
+    row(
+        &mut h,
+        "device",
+        format!(
+            "<code>{}</code> sha256 <code>{}</code>",
+            esc(&spec.hw_file),
+            sha256_hex(spec.hw_text.as_bytes())
+        ),
+    );
+    row(
+        &mut h,
+        "model",
+        format!(
+            "<code>{}</code> sha256 <code>{}</code>",
+            esc(spec.model_file()),
+            sha256_hex(spec.model_text().as_bytes())
+        ),
+    );
+    row(
+        &mut h,
+        "cost model",
+        if spec.ideal {
+            "ideal roofline (bare peaks)".into()
+        } else {
+            "calibrated roofline (achievable fractions and per-kernel overhead from the device file)".into()
+        },
+    );
+    row(&mut h, "space", esc(&space_line(session)));
+    let axes_html: Vec<String> = session
+        .space
+        .axes
+        .iter()
+        .map(|ax| {
+            let vals: Vec<String> = (0..ax.values.len()).map(|i| ax.values.text(i)).collect();
+            format!("<code>{}</code>: {}", esc(&ax.name), esc(&vals.join(", ")))
+        })
+        .collect();
+    row(&mut h, "axes", axes_html.join("<br>"));
+    row(
+        &mut h,
+        "search",
+        match spec.samples {
+            Some(k) => format!("random sample of {k} points, seed {}", spec.seed),
+            None => "every valid point (grid)".into(),
+        },
+    );
+    if !spec.constraints.is_empty() {
+        row(
+            &mut h,
+            "limits",
+            esc(&spec
+                .constraints
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {} {} ({})",
+                        c.metric,
+                        if c.at_most { "≤" } else { "≥" },
+                        show_metric(&c.metric, Some(c.bound)),
+                        c.flag
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")),
+        );
+    }
+    let _ = writeln!(h, "</table>");
+
+    // Best per objective, per scenario.
+    let bound = labels.iter().position(|l| l.ends_with("bound"));
+    let knob_axes: Vec<usize> = (0..session.space.axes.len())
+        .filter(|i| !a.group_axes.contains(i))
+        .collect();
+    let _ = writeln!(
+        h,
+        "<h2 id=\"best\">Best per objective</h2><table><tr><th>scenario</th><th>objective</th><th>value</th><th>point</th><th>bound</th></tr>"
+    );
+    for (si, sc) in a.scenarios.iter().enumerate() {
+        let title = a.scenario_text(session, results, sc.rows[0]);
+        let title = if title.is_empty() {
+            "all".to_string()
+        } else {
+            title
+        };
+        let focus = if Some(si) == a.focus { " (focus)" } else { "" };
+        for (j, &k) in a.objectives.iter().enumerate() {
+            let lead = if j == 0 {
+                format!(
+                    "<td rowspan=\"{}\">{}{}</td>",
+                    a.objectives.len(),
+                    esc(&title),
+                    focus
+                )
+            } else {
+                String::new()
+            };
+            match sc.best[j] {
+                Some(r) => {
+                    let _ = writeln!(
+                        h,
+                        "<tr>{lead}<td>{} {}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+                        esc(metrics[k].name),
+                        metrics[k].direction.arrow(),
+                        esc(&show_metric(
+                            metrics[k].name,
+                            results.outcomes[r].metrics[k]
+                        )),
+                        esc(&describe_knobs(session, results, r)),
+                        esc(&bound
+                            .map(|b| results.outcomes[r].labels[b].clone())
+                            .unwrap_or_default())
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        h,
+                        "<tr>{lead}<td>{}</td><td colspan=\"3\">no feasible point</td></tr>",
+                        esc(metrics[k].name)
+                    );
+                }
+            }
+        }
+    }
+    let _ = writeln!(h, "</table>");
+
+    // Front tables, per scenario.
+    let _ = writeln!(
+        h,
+        "<h2 id=\"front\">Pareto front</h2><p>The front of each scenario{}, one row per distinct trade-off, best first by {}; <i>tied</i> counts points with the same objective values that differ only in knobs that move no objective (the row shows the best of them on the other metrics). Every front point is in <a href=\"front.csv\">front.csv</a>.</p>",
+        esc(&scenario_phrase(session, a)),
+        esc(metrics[a.objectives[0]].name)
+    );
+    let mut extra: Vec<usize> = Vec::new();
+    for name in [
+        "decode_tokens_per_s",
+        "ttft_s",
+        "energy_per_token_j",
+        "decode_latency_s",
+        "memory_bytes",
+    ] {
+        if let Ok(k) = session.metric_index(name)
+            && !a.objectives.contains(&k)
+        {
+            extra.push(k);
+        }
+    }
+    let mut head = String::from("<tr><th>#</th>");
+    for &ai in &knob_axes {
+        let _ = write!(head, "<th>{}</th>", esc(&session.space.axes[ai].name));
+    }
+    for &k in a.objectives.iter().chain(&extra) {
+        let star = if a.objectives.contains(&k) {
+            format!(" {}", metrics[k].direction.arrow())
+        } else {
+            String::new()
+        };
+        let _ = write!(head, "<th>{}{}</th>", esc(metrics[k].name), star);
+    }
+    for l in labels {
+        let _ = write!(head, "<th>{}</th>", esc(l));
+    }
+    head.push_str("<th>tied</th></tr>");
+    let cols = 2 + knob_axes.len() + a.objectives.len() + extra.len() + labels.len();
+    let shown = listed(fronts, a.focus, HTML_SCENARIOS);
+    if shown.len() < fronts.len() {
+        let _ = writeln!(
+            h,
+            "<p>{} of {} scenarios are listed (the focus scenario and the first others); front.csv has all.</p>",
+            shown.len(),
+            fronts.len()
+        );
+    }
+    let _ = writeln!(h, "<div class=\"wide\"><table class=\"front\">");
+    for (si, groups) in shown.iter().map(|&i| (&fronts[i].0, &fronts[i].1)) {
+        let title = a.scenario_text(session, results, a.scenarios[*si].rows[0]);
+        if !title.is_empty() {
+            let _ = writeln!(
+                h,
+                "<tr><th colspan=\"{cols}\" class=\"scenario\">{}{}</th></tr>",
+                esc(&title),
+                if Some(*si) == a.focus { " (focus)" } else { "" }
+            );
+        }
+        let _ = writeln!(h, "{head}");
+        for (i, g) in groups.iter().enumerate() {
+            let r = g[0];
+            let p = &results.points[r];
+            let _ = write!(h, "<tr><td class=\"num\">{}</td>", i + 1);
+            for &ai in &knob_axes {
+                let ax = &session.space.axes[ai];
+                let v = match ax.kind {
+                    AxisKind::Hardware => {
+                        plots::eng(ax.values.number(p.digits[ai] as usize).unwrap_or(f64::NAN))
+                    }
+                    _ => session.space.text(p, ai),
+                };
+                let _ = write!(h, "<td>{}</td>", esc(&v));
+            }
+            for &k in a.objectives.iter().chain(&extra) {
+                let _ = write!(
+                    h,
+                    "<td class=\"num\">{}</td>",
+                    esc(&show_metric(
+                        metrics[k].name,
+                        results.outcomes[r].metrics[k]
+                    ))
+                );
+            }
+            for l in &results.outcomes[r].labels {
+                let _ = write!(h, "<td>{}</td>", esc(l));
+            }
+            let _ = writeln!(h, "<td class=\"num\">{}</td></tr>", g.len() - 1);
+        }
+    }
+    let _ = writeln!(h, "</table></div>");
+
+    // Plots.
+    let _ = writeln!(h, "<h2 id=\"plots\">Plots</h2>");
+    if a.chosen.is_none() {
+        let _ = writeln!(
+            h,
+            "<p>No feasible point, so there is no chosen point for the roofline, per-layer and what-if plots.</p>"
+        );
+    }
+    for p in plots {
+        let _ = writeln!(
+            h,
+            "<figure class=\"plot\" id=\"plot-{id}\"><h3>{t}</h3>\n{svg}\n<figcaption>{c} Files: <a href=\"{id}.svg\">{id}.svg</a>, <a href=\"{id}.png\">{id}.png</a>.</figcaption></figure>",
+            id = esc(&p.id),
+            t = esc(&p.title),
+            svg = strip_xml_decl(&p.svg),
+            c = esc(&p.caption)
+        );
+    }
+
+    // Infeasible.
+    let _ = writeln!(h, "<h2 id=\"infeasible\">Infeasible points</h2>");
+    let counts = infeasible_counts(a);
+    if counts.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p>None: every point runs, fits and meets the limits.</p>"
+        );
+    } else {
+        let _ = writeln!(
+            h,
+            "<p>Infeasible points stay in the tables with <code>feasible = false</code> and the reason in <code>infeasible_reason</code>.</p><table><tr><th>reason</th><th>points</th><th>example</th></tr>"
+        );
+        for (k, v) in &counts {
+            let example = a
+                .reasons
+                .iter()
+                .flatten()
+                .flat_map(|r| r.split("; "))
+                .find(|c| reason_kind(c) == *k)
+                .unwrap_or("");
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td class=\"num\">{v}</td><td>{}</td></tr>",
+                esc(k),
+                esc(example)
+            );
+        }
+        let _ = writeln!(h, "</table>");
+    }
+
+    // Files.
+    let _ = writeln!(
+        h,
+        "<h2 id=\"files\">Files</h2><ul><li><a href=\"points.parquet\">points.parquet</a>, <a href=\"points.csv\">points.csv</a>: every point</li><li><a href=\"front.parquet\">front.parquet</a>, <a href=\"front.csv\">front.csv</a>: the Pareto front, best first</li><li><a href=\"spec.json\">spec.json</a>: the full run spec (device and model text included)</li><li><a href=\"summary.txt\">summary.txt</a>: the terminal summary</li></ul>"
+    );
+    let _ = writeln!(
+        h,
+        "<details><summary>Terminal summary</summary><pre>{}</pre></details>",
+        esc(summary)
+    );
+    let _ = writeln!(h, "</body></html>");
+    h
+}
+
+fn strip_xml_decl(svg: &str) -> &str {
+    match svg.find("<svg") {
+        Some(i) => &svg[i..],
+        None => svg,
+    }
+}

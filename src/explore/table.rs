@@ -1,0 +1,241 @@
+//! Tables: results as polars DataFrames, written as Parquet and CSV.
+//!
+//! Columns: `point_id`, one column per axis (hardware fields by their path, e.g.
+//! `memory[dram].bytes_per_s`; knobs such as `quant`, `decode_unit`, `context_tokens`), one per
+//! metric (names carry units: `decode_latency_s`, `energy_per_token_j`, `memory_bytes`), one per
+//! label (`decode_bound`), then `feasible`, `infeasible_reason` and, in reports, `on_front`.
+//! A shard part stores the run's [`ExploreSpec`] as JSON in the Parquet file metadata under
+//! [`SPEC_KEY`], so `merge` needs nothing but the parts.
+
+use super::{Analysis, ExploreError, ExploreSpec, Outcome, Results, Session, files};
+use crate::search::{Point, Values};
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Parquet metadata key holding the spec of the run a part belongs to.
+pub const SPEC_KEY: &str = "archscope.explore.spec";
+
+fn table_err(e: PolarsError) -> ExploreError {
+    ExploreError::Table(e.to_string())
+}
+
+/// A DataFrame of `rows` of `results`. With an analysis, `feasible` and `infeasible_reason`
+/// include the limits and `on_front` is added; without, they are the evaluator's own verdict.
+pub fn frame(
+    session: &Session,
+    results: &Results,
+    analysis: Option<&Analysis>,
+    rows: &[usize],
+) -> Result<DataFrame, ExploreError> {
+    let mut cols: Vec<Column> = Vec::new();
+    let pts = |i: usize| &results.points[i];
+    cols.push(Column::new(
+        "point_id".into(),
+        rows.iter().map(|&i| pts(i).id).collect::<Vec<u64>>(),
+    ));
+    for (a, axis) in session.space.axes.iter().enumerate() {
+        let name: PlSmallStr = axis.name.as_str().into();
+        let d = |i: usize| pts(i).digits[a] as usize;
+        cols.push(match &axis.values {
+            Values::Names(v) => Column::new(
+                name,
+                rows.iter()
+                    .map(|&i| v[d(i)].as_str())
+                    .collect::<Vec<&str>>(),
+            ),
+            Values::Ints(v) => {
+                Column::new(name, rows.iter().map(|&i| v[d(i)]).collect::<Vec<u64>>())
+            }
+            Values::Reals(v) => {
+                Column::new(name, rows.iter().map(|&i| v[d(i)]).collect::<Vec<f64>>())
+            }
+        });
+    }
+    for (k, m) in session.metrics().iter().enumerate() {
+        cols.push(Column::new(
+            m.name.into(),
+            rows.iter()
+                .map(|&i| results.outcomes[i].metrics[k])
+                .collect::<Vec<Option<f64>>>(),
+        ));
+    }
+    for (k, l) in session.evaluator.labels().iter().enumerate() {
+        cols.push(Column::new(
+            (*l).into(),
+            rows.iter()
+                .map(|&i| {
+                    let s = results.outcomes[i].labels[k].as_str();
+                    (!s.is_empty()).then_some(s)
+                })
+                .collect::<Vec<Option<&str>>>(),
+        ));
+    }
+    let (feasible, reasons): (Vec<bool>, Vec<Option<&str>>) = match analysis {
+        Some(a) => rows
+            .iter()
+            .map(|&i| (a.feasible[i], a.reasons[i].as_deref()))
+            .unzip(),
+        None => rows
+            .iter()
+            .map(|&i| {
+                let r = results.outcomes[i].infeasible.as_deref();
+                (r.is_none(), r)
+            })
+            .unzip(),
+    };
+    cols.push(Column::new("feasible".into(), feasible));
+    cols.push(Column::new("infeasible_reason".into(), reasons));
+    if let Some(a) = analysis {
+        cols.push(Column::new(
+            "on_front".into(),
+            rows.iter().map(|&i| a.on_front[i]).collect::<Vec<bool>>(),
+        ));
+    }
+    DataFrame::new(rows.len(), cols).map_err(table_err)
+}
+
+/// Writes `df` as Parquet, atomically, with `spec` in the file metadata when given.
+pub fn write_parquet(
+    path: &Path,
+    df: &mut DataFrame,
+    spec: Option<&ExploreSpec>,
+) -> Result<(), ExploreError> {
+    let meta = match spec {
+        Some(s) => Some(KeyValueMetadata::from_static(vec![(
+            SPEC_KEY.to_string(),
+            serde_json::to_string(s).map_err(|e| ExploreError::Table(e.to_string()))?,
+        )])),
+        None => None,
+    };
+    files::atomic_write_with(path, |tmp| -> Result<(), String> {
+        let f = std::fs::File::create(tmp).map_err(|e| e.to_string())?;
+        ParquetWriter::new(f)
+            .with_key_value_metadata(meta)
+            .finish(df)
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    })
+}
+
+/// Writes `df` as CSV with a header, atomically.
+pub fn write_csv(path: &Path, df: &mut DataFrame) -> Result<(), ExploreError> {
+    files::atomic_write_with(path, |tmp| -> Result<(), String> {
+        let f = std::fs::File::create(tmp).map_err(|e| e.to_string())?;
+        CsvWriter::new(f)
+            .include_header(true)
+            .finish(df)
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// File name of shard `i` of `n`.
+pub fn part_name(i: u32, n: u32) -> String {
+    format!("part-{i}-of-{n}.parquet")
+}
+
+/// Writes this shard's results as `part-I-of-N.parquet` in `dir`; an existing part is only
+/// replaced with `force`.
+pub fn write_part(
+    session: &Session,
+    results: &Results,
+    dir: &Path,
+    force: bool,
+) -> Result<PathBuf, ExploreError> {
+    let s = session.spec.shard;
+    let path = dir.join(part_name(s.index, s.count));
+    if path.exists() && !force {
+        return Err(ExploreError::Exists(path.display().to_string()));
+    }
+    let rows: Vec<usize> = (0..results.points.len()).collect();
+    let mut df = frame(session, results, None, &rows)?;
+    write_parquet(&path, &mut df, Some(&session.spec))?;
+    Ok(path)
+}
+
+/// Reads a part: its spec (from the metadata) and its table.
+pub fn read_part(path: &Path) -> Result<(ExploreSpec, DataFrame), ExploreError> {
+    let f = std::fs::File::open(path).map_err(|e| ExploreError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    let mut reader = ParquetReader::new(f);
+    let bad = |why: String| ExploreError::Merge(format!("{}: {why}", path.display()));
+    let meta = reader
+        .get_metadata()
+        .map_err(|e| bad(format!("not a Parquet file: {e}")))?
+        .clone();
+    let text = meta
+        .key_value_metadata()
+        .as_ref()
+        .and_then(|kv| kv.iter().find(|k| k.key == SPEC_KEY))
+        .and_then(|k| k.value.clone())
+        .ok_or_else(|| bad("not an archscope part (no run spec in its metadata)".into()))?;
+    let spec: ExploreSpec =
+        serde_json::from_str(&text).map_err(|e| bad(format!("unreadable run spec: {e}")))?;
+    let df = reader
+        .finish()
+        .map_err(|e| bad(format!("cannot read the table: {e}")))?;
+    Ok((spec, df))
+}
+
+/// Points and outcomes of a part's table, read by column name.
+pub fn outcomes_from_part(
+    session: &Session,
+    df: &DataFrame,
+) -> Result<(Vec<Point>, Vec<Outcome>), ExploreError> {
+    let col = |name: &str| {
+        df.column(name)
+            .map_err(|e| ExploreError::Merge(format!("part lacks column `{name}`: {e}")))
+    };
+    let ids: Vec<u64> = col("point_id")?
+        .u64()
+        .map_err(table_err)?
+        .iter()
+        .map(|v| v.ok_or_else(|| ExploreError::Merge("null point_id".into())))
+        .collect::<Result<_, _>>()?;
+    let total = session.space.total()?;
+    if let Some(bad) = ids.iter().find(|&&id| id >= total) {
+        return Err(ExploreError::Merge(format!(
+            "point_id {bad} is outside the run's space of {total} points"
+        )));
+    }
+    let metrics: Vec<Vec<Option<f64>>> = session
+        .metrics()
+        .iter()
+        .map(|m| {
+            Ok(col(m.name)?
+                .f64()
+                .map_err(table_err)?
+                .iter()
+                .collect::<Vec<_>>())
+        })
+        .collect::<Result<_, ExploreError>>()?;
+    let labels: Vec<Vec<String>> = session
+        .evaluator
+        .labels()
+        .iter()
+        .map(|l| {
+            Ok(col(l)?
+                .str()
+                .map_err(table_err)?
+                .iter()
+                .map(|s| s.unwrap_or("").to_string())
+                .collect::<Vec<_>>())
+        })
+        .collect::<Result<_, ExploreError>>()?;
+    let reasons: Vec<Option<String>> = col("infeasible_reason")?
+        .str()
+        .map_err(table_err)?
+        .iter()
+        .map(|s| s.map(str::to_string))
+        .collect();
+    let points = ids.iter().map(|&id| session.space.point(id)).collect();
+    let outcomes = (0..ids.len())
+        .map(|r| Outcome {
+            metrics: metrics.iter().map(|c| c[r]).collect(),
+            labels: labels.iter().map(|c| c[r].clone()).collect(),
+            infeasible: reasons[r].clone(),
+        })
+        .collect();
+    Ok((points, outcomes))
+}

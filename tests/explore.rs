@@ -1,0 +1,506 @@
+//! `archscope explore` end to end: metrics agree with `score`, what-ifs move what they should,
+//! infeasible points are kept with their reasons, limits apply, output is deterministic, parts
+//! merge, existing directories are protected, and chart text really renders in PNG.
+
+use archscope::explore::plots::{self, Scatter, ScatterPoint};
+use archscope::explore::{
+    self, ExploreError, ExploreRequest, OutputOptions, Results, Session, analyze,
+};
+use archscope::hardware::Hardware;
+use archscope::roofline::Mode;
+use archscope::score::{ScoreRequest, score_llm};
+use archscope::workload::{QuantScheme, load_llm};
+use std::path::{Path, PathBuf};
+
+fn request() -> ExploreRequest {
+    ExploreRequest {
+        hw: "pixel8".into(),
+        model: "llama-1b".into(),
+        quants: vec!["fp16".into(), "w4a16-g128".into(), "fp32".into()],
+        contexts: vec![1024, 16384],
+        command: "archscope explore (test)".into(),
+        ..Default::default()
+    }
+}
+
+fn run(req: &ExploreRequest) -> (Session, Results) {
+    let s = Session::new(req.resolve().unwrap()).unwrap();
+    let r = s.run(false).unwrap();
+    (s, r)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("archscope-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// Row of the point with these knob values (by axis name).
+fn row(s: &Session, r: &Results, want: &[(&str, &str)]) -> usize {
+    r.points
+        .iter()
+        .position(|p| {
+            want.iter()
+                .all(|(axis, v)| s.space.text(p, s.space.axis(axis).unwrap()) == *v)
+        })
+        .unwrap_or_else(|| panic!("no point {want:?}"))
+}
+
+fn metric(s: &Session, r: &Results, row: usize, name: &str) -> Option<f64> {
+    r.outcomes[row].metrics[s.metric_index(name).unwrap()]
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
+}
+
+#[test]
+fn metrics_agree_with_score() {
+    let (s, r) = run(&request());
+    let hw = Hardware::load("pixel8").unwrap();
+    let model = load_llm("llama-1b").unwrap();
+    for (quant, pu, du, ctx) in [
+        ("w4a16-g128", "tpu", "gpu", 1024u64),
+        ("fp16", "cpu-big", "cpu-mid", 16384),
+    ] {
+        let i = row(
+            &s,
+            &r,
+            &[
+                ("quant", quant),
+                ("prefill_unit", pu),
+                ("decode_unit", du),
+                ("context_tokens", &ctx.to_string()),
+            ],
+        );
+        let q = QuantScheme::parse(quant).unwrap();
+        let req = |unit: &str, prefill: bool| ScoreRequest {
+            batch: 1,
+            prompt: 512,
+            context: ctx,
+            prefill,
+            decode: !prefill,
+            unit: Some(unit.into()),
+            mode: Mode::Calibrated,
+        };
+        let pre = score_llm(&hw, &model, &q, &req(pu, true)).unwrap();
+        let dec = score_llm(&hw, &model, &q, &req(du, false)).unwrap();
+        let (p, d) = (&pre.phases[0], &dec.phases[0]);
+        let t = metric(&s, &r, i, "ttft_s").unwrap();
+        assert!(
+            close(t, p.eval.total.latency_s),
+            "{t} vs {}",
+            p.eval.total.latency_s
+        );
+        assert!(close(
+            metric(&s, &r, i, "prefill_energy_j").unwrap(),
+            p.eval.total.energy_j()
+        ));
+        assert!(close(
+            metric(&s, &r, i, "decode_latency_s").unwrap(),
+            d.eval.total.latency_s
+        ));
+        assert!(close(
+            metric(&s, &r, i, "energy_per_token_j").unwrap(),
+            d.j_per_token()
+        ));
+        assert!(close(
+            metric(&s, &r, i, "decode_tokens_per_s").unwrap(),
+            d.tokens_per_s()
+        ));
+        // The footprint covers both phases: score's footprint of the two graphs.
+        let fp = archscope::score::footprint(&hw, 0, &[&p.graph, &d.graph]);
+        assert_eq!(metric(&s, &r, i, "memory_bytes").unwrap(), fp.total_bytes);
+        assert_eq!(
+            metric(&s, &r, i, "weights_bytes").unwrap(),
+            fp.weights_bytes
+        );
+    }
+}
+
+#[test]
+fn infeasible_points_are_kept_with_reasons() {
+    let (s, r) = run(&request());
+    let a = analyze(&s, &r).unwrap();
+    assert_eq!(r.points.len(), 3 * 5 * 5 * 2);
+    // fp32 has no f32-or-wider path on the TPU (it computes only i8 and f16).
+    let i = row(
+        &s,
+        &r,
+        &[
+            ("quant", "fp32"),
+            ("prefill_unit", "cpu-big"),
+            ("decode_unit", "tpu"),
+        ],
+    );
+    assert!(!a.feasible[i]);
+    let why = a.reasons[i].as_deref().unwrap();
+    assert!(
+        why.contains("decode on tpu") && why.contains("no f32"),
+        "{why}"
+    );
+    assert!(metric(&s, &r, i, "decode_latency_s").is_none());
+    assert!(
+        metric(&s, &r, i, "ttft_s").is_some(),
+        "prefill on cpu-big still priced"
+    );
+    // fp32 llama-1b at 16 Ki context: 4.94 GB of weights + 0.54 GB of KV cache > 5 GiB usable.
+    let i = row(
+        &s,
+        &r,
+        &[
+            ("quant", "fp32"),
+            ("prefill_unit", "gpu"),
+            ("decode_unit", "gpu"),
+            ("context_tokens", "16384"),
+        ],
+    );
+    let why = a.reasons[i].as_deref().unwrap();
+    assert!(why.contains("in dram") && why.contains("usable"), "{why}");
+    assert!(metric(&s, &r, i, "memory_bytes").unwrap() > 5.0 * (1u64 << 30) as f64);
+    // Infeasible points are never on a front; every scenario has one.
+    assert!((0..r.points.len()).all(|i| a.feasible[i] || !a.on_front[i]));
+    assert_eq!(a.scenarios.len(), 2);
+    assert!(a.scenarios.iter().all(|sc| !sc.front.is_empty()));
+}
+
+#[test]
+fn limits_make_points_infeasible() {
+    let mut req = request();
+    req.max_memory = Some("1.3GB".into());
+    req.min_tokens_per_s = Some(20.0);
+    let (s, r) = run(&req);
+    let a = analyze(&s, &r).unwrap();
+    let mut broke_memory = 0;
+    for i in 0..r.points.len() {
+        if r.outcomes[i].infeasible.is_some() {
+            continue;
+        }
+        let mem = metric(&s, &r, i, "memory_bytes").unwrap();
+        let tps = metric(&s, &r, i, "decode_tokens_per_s").unwrap();
+        assert_eq!(a.feasible[i], mem <= 1.3e9 && tps >= 20.0, "row {i}");
+        if mem > 1.3e9 {
+            broke_memory += 1;
+            assert!(a.reasons[i].as_deref().unwrap().contains("--max-memory"));
+        }
+    }
+    assert!(broke_memory > 0);
+    for sc in &a.scenarios {
+        for &f in &sc.front {
+            assert!(metric(&s, &r, f, "memory_bytes").unwrap() <= 1.3e9);
+        }
+    }
+}
+
+#[test]
+fn bandwidth_what_if_moves_decode_not_memory() {
+    let mut req = request();
+    req.quants = vec!["w4a16-g128".into()];
+    req.units = vec!["gpu".into()];
+    req.sweeps = vec!["memory[dram].bytes_per_s=20e9..80e9:4".into()];
+    req.ideal = true;
+    let (s, r) = run(&req);
+    assert_eq!(r.points.len(), 4 * 2);
+    let bw = s.space.axis("memory[dram].bytes_per_s").unwrap();
+    assert_eq!(bw, 0, "hardware axes come first");
+    let ctx = s.space.axis("context_tokens").unwrap();
+    for c in 0..2u32 {
+        let rows: Vec<usize> = (0..r.points.len())
+            .filter(|&i| r.points[i].digits[ctx] == c)
+            .collect();
+        let lat: Vec<f64> = rows
+            .iter()
+            .map(|&i| metric(&s, &r, i, "decode_latency_s").unwrap())
+            .collect();
+        let mem: Vec<f64> = rows
+            .iter()
+            .map(|&i| metric(&s, &r, i, "memory_bytes").unwrap())
+            .collect();
+        assert!(lat.windows(2).all(|w| w[1] < w[0]), "{lat:?}");
+        assert!(mem.windows(2).all(|w| w[0] == w[1]));
+        // Ideal roofline, decode DRAM-bound throughout: latency of the DRAM-bound part scales
+        // as 1/bandwidth, so 4x the bandwidth gives less than half the latency here.
+        assert!(lat[3] < lat[0] / 2.0, "{lat:?}");
+    }
+    // A what-if that names nothing is a clear error, before anything runs.
+    let mut bad = request();
+    bad.sweeps = vec!["memory[hbm].bytes_per_s=1e9..2e9:2".into()];
+    let e = Session::new(bad.resolve().unwrap())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("no `memory` named `hbm`"), "{e}");
+    assert!(e.contains("l2-big, l2-mid, slc, dram"), "{e}");
+}
+
+#[test]
+fn what_if_capacity_can_make_points_infeasible() {
+    let mut req = request();
+    req.quants = vec!["fp16".into()];
+    req.units = vec!["gpu".into()];
+    // fp16 llama-1b needs about 2.5 GB plus KV: infeasible with 2 GB usable, feasible with 4 GB.
+    req.sweeps = vec!["memory[dram].usable_bytes=2e9,4e9".into()];
+    let (s, r) = run(&req);
+    let a = analyze(&s, &r).unwrap();
+    for i in 0..r.points.len() {
+        let small = r.points[i].digits[0] == 0;
+        assert_eq!(a.feasible[i], !small, "row {i}: {:?}", a.reasons[i]);
+    }
+}
+
+fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn reports_are_deterministic_and_protected() {
+    let mut req = request();
+    req.sweeps = vec!["memory[dram].bytes_per_s=40e9,80e9".into()];
+    req.samples = Some(60);
+    req.seed = 7;
+    let (d1, d2) = (tmp("det1"), tmp("det2"));
+    let opts = |d: &Path| OutputOptions {
+        out: Some(d.to_path_buf()),
+        force: false,
+        progress: false,
+    };
+    explore::explore(&req, &opts(&d1)).unwrap();
+    explore::explore(&req, &opts(&d2)).unwrap();
+    let (f1, f2) = (files_of(&d1), files_of(&d2));
+    let names: Vec<&str> = f1.iter().map(|f| f.0.as_str()).collect();
+    for want in [
+        "report.html",
+        "points.parquet",
+        "points.csv",
+        "front.parquet",
+        "front.csv",
+        "spec.json",
+        "summary.txt",
+        "roofline-decode.svg",
+        "roofline-decode.png",
+        "layers-prefill.png",
+        "sweep-memory-dram-bytes_per_s.svg",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    for (a, b) in f1.iter().zip(&f2) {
+        assert_eq!(a.0, b.0);
+        assert!(a.1 == b.1, "{} differs between identical runs", a.0);
+    }
+    // 60 sampled points, sorted by id.
+    let csv =
+        String::from_utf8(f1.iter().find(|f| f.0 == "points.csv").unwrap().1.clone()).unwrap();
+    assert_eq!(csv.lines().count(), 61);
+    // The same directory again is refused without --force, accepted with it.
+    match explore::explore(&req, &opts(&d1)) {
+        Err(ExploreError::Exists(p)) => assert!(p.contains("det1")),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("overwrote an existing report"),
+    }
+    let forced = OutputOptions {
+        force: true,
+        ..opts(&d1)
+    };
+    explore::explore(&req, &forced).unwrap();
+    let html = std::fs::read_to_string(d1.join("report.html")).unwrap();
+    assert!(
+        html.contains("archscope explore (test)"),
+        "the command is shown"
+    );
+    assert!(html.contains(env!("CARGO_PKG_VERSION")));
+    let hw_sha =
+        archscope::explore::files::sha256_hex(Hardware::find_text("pixel8").unwrap().1.as_bytes());
+    assert!(html.contains(&hw_sha), "the device file hash is shown");
+    for d in [d1, d2] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+#[test]
+fn shard_parts_merge_into_the_single_run() {
+    let mut req = request();
+    req.sweeps = vec!["unit[gpu].peak_ops_per_s.f16=1e12,4e12".into()];
+    let whole_dir = tmp("whole");
+    explore::explore(
+        &req,
+        &OutputOptions {
+            out: Some(whole_dir.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let parts_dir = tmp("parts");
+    let mut parts = Vec::new();
+    for i in 0..3 {
+        let mut r = req.clone();
+        r.shard = Some(format!("{i}/3"));
+        let f = explore::explore(
+            &r,
+            &OutputOptions {
+                out: Some(parts_dir.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        parts.push(f.path);
+    }
+    // A missing part is an error that names it.
+    let e = explore::merge_parts(&parts[..2]).err().unwrap().to_string();
+    assert!(e.contains("missing shard(s) 2/3"), "{e}");
+    let merged_dir = tmp("merged");
+    explore::merge(&parts, &merged_dir, false).unwrap();
+    for f in ["points.csv", "front.csv", "points.parquet", "front.parquet"] {
+        let a = std::fs::read(whole_dir.join(f)).unwrap();
+        let b = std::fs::read(merged_dir.join(f)).unwrap();
+        if f.ends_with(".csv") {
+            assert_eq!(a, b, "{f} of the merge differs from the single run");
+        }
+    }
+    for d in [whole_dir, parts_dir, merged_dir] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+#[test]
+fn bad_requests_get_clear_errors() {
+    let mut r = request();
+    r.objectives = vec!["speed".into()];
+    let e = r.resolve().unwrap_err().to_string();
+    assert!(
+        e.contains("unknown objective `speed`") && e.contains("decode_latency_s"),
+        "{e}"
+    );
+    let mut r = request();
+    r.units = vec!["npu".into()];
+    let e = r.resolve().unwrap_err().to_string();
+    assert!(e.contains("no unit `npu`") && e.contains("tpu"), "{e}");
+    let mut r = request();
+    r.sweeps = vec!["memory[dram].bytes_per_s=1..2".into()];
+    assert!(r.resolve().unwrap_err().to_string().contains("STEPS"));
+    let mut r = request();
+    r.max_memory = Some("lots".into());
+    assert!(
+        r.resolve()
+            .unwrap_err()
+            .to_string()
+            .contains("bad byte count")
+    );
+    let mut r = request();
+    r.shard = Some("3/3".into());
+    assert!(r.resolve().unwrap_err().to_string().contains("bad shard"));
+    let mut r = request();
+    r.prompts = vec![4096];
+    r.contexts = vec![1024];
+    let e = Session::new(r.resolve().unwrap())
+        .unwrap()
+        .run(false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("prompt_tokens <= context_tokens"), "{e}");
+    assert_eq!(explore::parse_bytes("3.5GiB").unwrap(), 3.5 * 1073741824.0);
+    assert_eq!(explore::parse_bytes("4GB").unwrap(), 4e9);
+}
+
+fn dark_pixels(rgb: &[u8], width: u32, rows: std::ops::Range<u32>) -> usize {
+    rows.flat_map(|y| (0..width).map(move |x| ((y * width + x) * 3) as usize))
+        .filter(|&i| rgb[i] < 100 && rgb[i + 1] < 100 && rgb[i + 2] < 100)
+        .count()
+}
+
+#[test]
+fn chart_text_renders_in_png() {
+    // The title band of a chart holds only the title text: with a title it has dark pixels,
+    // without one it is blank. This fails if fontconfig finds no font for the PNG backend.
+    let fig = |title: &str| Scatter {
+        title: title.into(),
+        subtitle: String::new(),
+        x_label: "x (s)".into(),
+        y_label: "y (J)".into(),
+        groups: vec!["a".into()],
+        points: vec![ScatterPoint {
+            x: 1.0,
+            y: 2.0,
+            group: 0,
+            front: true,
+            feasible: true,
+        }],
+    };
+    let with = plots::to_rgb(&fig("Pareto front of a test")).unwrap();
+    let without = plots::to_rgb(&fig("")).unwrap();
+    let (w, _) = archscope::explore::plots::Figure::size(&fig(""));
+    assert!(
+        dark_pixels(&with, w, 6..30) > 100,
+        "title text did not render"
+    );
+    assert_eq!(dark_pixels(&without, w, 6..30), 0);
+    // SVG carries the text as text.
+    let svg = plots::to_svg(&fig("Pareto front of a test")).unwrap();
+    assert!(svg.contains("Pareto front of a test") && svg.contains("<text"));
+}
+
+#[test]
+fn placement_aware_classes_price_graphs_exactly() {
+    // Prefill activations of llama-1b (P = 512) spill differently at layer boundaries, so op
+    // classes must also agree on where their tensors live. Summing representatives × counts
+    // must reproduce the per-op total on every unit.
+    use archscope::cost::{CostModel, evaluate, evaluate_total};
+    use archscope::roofline::{PlacementProfile, Roofline};
+    use archscope::workload::Phase;
+    let hw = Hardware::load("pixel8").unwrap();
+    let m = load_llm("llama-1b").unwrap();
+    let q = QuantScheme::parse("fp16").unwrap();
+    for phase in [
+        Phase::Prefill { prompt: 512 },
+        Phase::Decode { context: 4096 },
+    ] {
+        let g = m.build(&q, phase, 1);
+        let prof = PlacementProfile::of(&g);
+        let classes = prof.classes(&g);
+        assert!(classes.len() < g.ops.len() / 4, "layers collapse");
+        assert_eq!(
+            classes.iter().map(|c| c.1 as usize).sum::<usize>(),
+            g.ops.len()
+        );
+        for unit in 0..hw.units.len() {
+            let model = Roofline::new(&hw, unit, Mode::Calibrated);
+            let res = prof.place(&hw, unit);
+            assert_eq!(res, model.residency(&g));
+            let all = evaluate(&model as &dyn CostModel, &g, &res).unwrap().total;
+            let fast = evaluate_total(&model as &dyn CostModel, &g, &res, &classes).unwrap();
+            assert!(
+                close(all.latency_s, fast.latency_s),
+                "{unit}: {} vs {}",
+                all.latency_s,
+                fast.latency_s
+            );
+            assert!(close(all.energy_j(), fast.energy_j()));
+            // Placing only the tensors the representatives touch prices the same.
+            let touched: Vec<u32> = classes
+                .iter()
+                .flat_map(|&(op, _)| {
+                    let o = g.op(op);
+                    o.inputs
+                        .iter()
+                        .chain(&o.outputs)
+                        .map(|t| t.0)
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let part = prof.place_only(&hw, unit, &touched);
+            let quick = evaluate_total(&model as &dyn CostModel, &g, &part, &classes).unwrap();
+            assert_eq!(quick, fast);
+        }
+    }
+}
