@@ -11,6 +11,7 @@ pub mod explore;
 pub mod hardware;
 pub mod measure;
 pub mod nas;
+pub mod placement;
 pub mod roofline;
 pub mod score;
 pub mod search;

@@ -28,6 +28,22 @@ enum PhaseArg {
     Both,
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum MapObjective {
+    /// Operator placement on the device's units (ILP with HEFT and single-unit baselines).
+    Placement,
+    /// Scratchpad traffic (the COSMA mapper, with --scratchpad).
+    Traffic,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Minimize {
+    Makespan,
+    Energy,
+    /// Energy plus --j-per-s joules per second of makespan.
+    Weighted,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Table,
@@ -70,6 +86,75 @@ enum Cmd {
         #[arg(long)]
         ideal: bool,
         /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Map a model onto a device: operator placement on its units, or scratchpad traffic.
+    Map {
+        /// What to map: `placement` (ops onto units) or `traffic` (scratchpad, COSMA).
+        #[arg(long, value_enum, default_value = "placement")]
+        objective: MapObjective,
+        /// Device: a path, a file in hardware-db/, or a short name.
+        #[arg(long)]
+        hw: String,
+        /// Model: a short name (see `models list`) or a path to a Hugging Face config.json.
+        #[arg(long)]
+        model: String,
+        /// Phase to place.
+        #[arg(long, value_enum, default_value = "prefill")]
+        phase: PhaseArg,
+        /// Sequences per step.
+        #[arg(long, default_value_t = 1)]
+        batch: u64,
+        /// Prompt tokens (prefill).
+        #[arg(long, default_value_t = 512)]
+        prompt: u64,
+        /// KV-cache length (decode).
+        #[arg(long, default_value_t = 1024)]
+        context: u64,
+        /// Quantization scheme, e.g. fp16, w8a8, w4a16-g128+kv8.
+        #[arg(long, default_value = "fp16")]
+        quant: String,
+        /// What the placement minimises.
+        #[arg(long, value_enum, default_value = "makespan")]
+        minimize: Minimize,
+        /// Joules charged per second of makespan with --minimize weighted.
+        #[arg(long, default_value_t = 0.0)]
+        j_per_s: f64,
+        /// Makespan budget, milliseconds.
+        #[arg(long)]
+        latency_budget_ms: Option<f64>,
+        /// Average power budget, watts.
+        #[arg(long)]
+        power_budget_w: Option<f64>,
+        /// Wall-clock limit for the solver, seconds.
+        #[arg(long, default_value_t = 60.0)]
+        time_limit: f64,
+        /// Units to place on, comma-separated (default: all of the device's).
+        #[arg(long, value_delimiter = ',')]
+        units: Vec<String>,
+        /// Split the batch into this many sub-batches pipelined across units.
+        #[arg(long)]
+        sub_batches: Option<u64>,
+        /// One model for the whole graph instead of one per layer block.
+        #[arg(long)]
+        monolithic: bool,
+        /// Handoff time per cross-unit transfer, microseconds.
+        #[arg(long, default_value_t = 0.0)]
+        switch_us: f64,
+        /// Do not bound windows by the shared memory levels' bandwidth.
+        #[arg(long)]
+        no_bandwidth_floor: bool,
+        /// Write a Gantt chart (.svg or .png).
+        #[arg(long)]
+        gantt: Option<String>,
+        /// Textbook roofline: bare peaks, efficiency 1, no overhead.
+        #[arg(long)]
+        ideal: bool,
+        /// Scratchpad description for --objective traffic.
+        #[arg(long)]
+        scratchpad: Option<String>,
+        /// Output format (table or json).
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
@@ -500,6 +585,118 @@ fn run(cli: Cli) -> Result<()> {
                         Format::Csv => print!("{}", score.to_csv(&hw).context("writing CSV")?),
                     }
                 }
+            }
+        }
+        Cmd::Map {
+            objective,
+            hw,
+            model,
+            phase,
+            batch,
+            prompt,
+            context,
+            quant,
+            minimize,
+            j_per_s,
+            latency_budget_ms,
+            power_budget_w,
+            time_limit,
+            units,
+            sub_batches,
+            monolithic,
+            switch_us,
+            no_bandwidth_floor,
+            gantt,
+            ideal,
+            scratchpad,
+            format,
+        } => {
+            use archscope::placement::{
+                Budget, Decompose, Instance, Limits, Objective, baselines_within, gantt as chart,
+                patterns, place_instance, report,
+            };
+            use archscope::workload::Phase;
+            if objective == MapObjective::Traffic {
+                anyhow::bail!(
+                    "--objective traffic (the COSMA scratchpad mapper{}) is provided by the mapping module, which this build does not include",
+                    scratchpad.map_or(String::new(), |s| format!(", --scratchpad {s}"))
+                );
+            }
+            let hw = Hardware::load(&hw)?;
+            let cfg = load_llm(&model)?;
+            let quant = QuantScheme::parse(&quant)?;
+            let objective = match minimize {
+                Minimize::Makespan => Objective::Makespan,
+                Minimize::Energy => Objective::Energy,
+                Minimize::Weighted => Objective::Weighted { j_per_s },
+            };
+            let mut limits = Limits {
+                time_limit_s: time_limit,
+                latency_budget_s: latency_budget_ms.map(|m| m * 1e-3),
+                power_budget_w,
+                decompose: if monolithic {
+                    Decompose::Monolithic
+                } else {
+                    Decompose::Auto
+                },
+                ..Limits::default()
+            };
+            limits.build.mode = if ideal { Mode::Ideal } else { Mode::Calibrated };
+            limits.build.units = (!units.is_empty()).then_some(units);
+            limits.build.bandwidth_floor = !no_bandwidth_floor;
+            if switch_us != 0.0 {
+                limits.build.switch_s.insert("*".into(), switch_us * 1e-6);
+            }
+            let phases: Vec<Phase> = match phase {
+                PhaseArg::Prefill => vec![Phase::Prefill { prompt }],
+                PhaseArg::Decode => vec![Phase::Decode { context }],
+                PhaseArg::Both => vec![Phase::Prefill { prompt }, Phase::Decode { context }],
+            };
+            let mut json = Vec::new();
+            for (k, ph) in phases.into_iter().enumerate() {
+                let graph = match sub_batches {
+                    Some(n) => patterns::sub_batches(&cfg, &quant, ph, batch, n)?,
+                    None => cfg.build(&quant, ph, batch),
+                };
+                let inst = Instance::from_graph(&hw, &graph, &limits.build)?;
+                let budget = Budget {
+                    latency_s: limits.latency_budget_s,
+                    power_w: limits.power_budget_w,
+                };
+                let base = baselines_within(&inst, &objective, budget)?;
+                let p = place_instance(&inst, objective, &limits)?;
+                if let Some(path) = &gantt {
+                    let path = if k == 0 {
+                        std::path::PathBuf::from(path)
+                    } else {
+                        let p = std::path::Path::new(path);
+                        let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("gantt");
+                        let ext = p.extension().and_then(|s| s.to_str()).unwrap_or("svg");
+                        p.with_file_name(format!("{stem}-{}.{ext}", ph.name()))
+                    };
+                    chart::write(&p, &path)?;
+                    eprintln!("gantt chart written to {}", path.display());
+                }
+                match format {
+                    Format::Table => {
+                        if k > 0 {
+                            println!();
+                        }
+                        print!("{}", report::to_table(&p, Some(&base)));
+                    }
+                    Format::Json => json.push(serde_json::json!({
+                        "phase": ph.name(),
+                        "placement": p,
+                        "baselines": {
+                            "heft": base.heft.totals,
+                            "single": base.single.iter().map(|s| serde_json::json!({"method": s.method, "totals": s.totals})).collect::<Vec<_>>(),
+                        },
+                    })),
+                    Format::Csv => anyhow::bail!("--format csv is not available for map; use table or json"),
+                }
+            }
+            if matches!(format, Format::Json) {
+                println!("{}", serde_json::to_string_pretty(&json)?);
             }
         }
         Cmd::Systolic {

@@ -1,0 +1,468 @@
+//! The placement instance: units, ops with their cost on every unit (or why they cannot run
+//! there), data edges between ops, links between units through the memory level they share, and
+//! the shared-bandwidth floors. Built from a hardware description and a workload graph with the
+//! units' own cost models; every solver, heuristic and the verifier read only this.
+
+use super::PlaceError;
+use crate::cost::{CostModel, Infeasible, Ledger, Residency, model_for};
+use crate::cycle::pim::Pim;
+use crate::hardware::{Hardware, UnitKind};
+use crate::roofline::{Mode, residency};
+use crate::workload::{Graph, OpId};
+use std::collections::HashMap;
+
+/// One placeable unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlaceUnit {
+    /// Unit name in the hardware file.
+    pub name: String,
+    /// Its kind.
+    pub kind: UnitKind,
+    /// Index in [`Hardware::units`].
+    pub hw_index: usize,
+}
+
+/// What one op costs on one unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpCost {
+    /// Duration, seconds (the ledger's latency, kernel overhead included).
+    pub time_s: f64,
+    /// Dynamic energy, joules: compute plus memory access. Static energy is charged once for the
+    /// whole schedule (static power × makespan), not per op, because units run concurrently.
+    pub energy_j: f64,
+    /// Bytes the op moves through each floor level (see [`Instance::floors`]), capped at its
+    /// duration × the level's peak bandwidth.
+    pub floor_bytes: Vec<f64>,
+}
+
+/// An op to place.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlaceOp {
+    /// Op name.
+    pub name: String,
+    /// Short kind name (`matmul`, `attn_qk`, ...).
+    pub kind: String,
+    /// Compute dtype name.
+    pub dtype: String,
+    /// Cost on each unit, `None` where the unit cannot run it.
+    pub costs: Vec<Option<OpCost>>,
+    /// Why each unit cannot run it (empty where it can).
+    pub why_not: Vec<String>,
+    /// Segment (repeated block) it belongs to; segments run one after another in the
+    /// decomposed solve (see the module docs).
+    pub segment: usize,
+    /// The only unit it may use, if pinned.
+    pub pin: Option<usize>,
+}
+
+impl PlaceOp {
+    /// Units that can run the op, pin respected.
+    pub fn feasible(&self) -> Vec<usize> {
+        (0..self.costs.len())
+            .filter(|&u| self.costs[u].is_some() && self.pin.is_none_or(|p| p == u))
+            .collect()
+    }
+}
+
+/// A data dependency: `to` reads `bytes` that `from` produced.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Edge {
+    /// Producer op index.
+    pub from: usize,
+    /// Consumer op index.
+    pub to: usize,
+    /// Bytes the producer wrote that the consumer reads.
+    pub bytes: f64,
+}
+
+/// How data moves from one unit to another.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Link {
+    /// The memory level both units share (the innermost one).
+    pub level: String,
+    /// Seconds per byte: 1 / that level's peak bandwidth.
+    pub s_per_byte: f64,
+    /// Joules per byte: that level's access energy.
+    pub j_per_byte: f64,
+    /// Fixed handoff time per transfer (the consumer unit's switch overhead), seconds.
+    pub fixed_s: f64,
+}
+
+/// A memory level several units share: all the bytes moved through it during a segment must fit
+/// in the segment's duration at the level's peak bandwidth.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Floor {
+    /// Level name.
+    pub level: String,
+    /// Peak bandwidth, bytes/s.
+    pub bytes_per_s: f64,
+}
+
+/// A complete placement instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instance {
+    /// Workload name.
+    pub name: String,
+    /// Device name.
+    pub device: String,
+    /// Placeable units.
+    pub units: Vec<PlaceUnit>,
+    /// Ops in a topological order.
+    pub ops: Vec<PlaceOp>,
+    /// Data edges (producer index < consumer index).
+    pub edges: Vec<Edge>,
+    /// `links[u][v]`: how data moves from `u` to `v` (`None` on the diagonal and where the units
+    /// share no memory level).
+    pub links: Vec<Vec<Option<Link>>>,
+    /// Shared-bandwidth floors (empty when disabled).
+    pub floors: Vec<Floor>,
+    /// Static power of the device, watts.
+    pub static_w: f64,
+    /// Number of segments.
+    pub segments: usize,
+}
+
+/// How an instance is built from a device and a graph.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BuildOptions {
+    /// Calibrated or ideal cost models.
+    pub mode: Mode,
+    /// Units to place on (all of the device's when `None`).
+    pub units: Option<Vec<String>>,
+    /// Fixed handoff time per cross-unit transfer, by consumer unit name; `"*"` applies to every
+    /// unit not named. Seconds.
+    pub switch_s: HashMap<String, f64>,
+    /// Add the shared-bandwidth floors.
+    pub bandwidth_floor: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            mode: Mode::Calibrated,
+            units: None,
+            switch_s: HashMap::new(),
+            bandwidth_floor: true,
+        }
+    }
+}
+
+/// The cost model placement uses for one unit. A PIM unit is priced for what the PIM banks run
+/// themselves ([`Pim::pim_cost`]): its `host` is a placeable unit of its own, so the host's share
+/// of the work is a placement decision rather than part of the PIM unit's model.
+enum UnitModel<'a> {
+    Plain(Box<dyn CostModel + 'a>),
+    PimOnly(Box<Pim<'a>>),
+}
+
+impl UnitModel<'_> {
+    fn cost(&self, g: &Graph, r: &Residency, op: OpId) -> Result<Ledger, Infeasible> {
+        match self {
+            UnitModel::Plain(m) => m.cost(g, r, op),
+            UnitModel::PimOnly(p) => p.pim_cost(g, r, op).map_err(|reason| Infeasible { reason }),
+        }
+    }
+}
+
+/// The innermost memory level units `u` and `v` both reach.
+fn shared_level(hw: &Hardware, u: usize, v: usize) -> Option<usize> {
+    hw.units[u]
+        .reach
+        .iter()
+        .copied()
+        .find(|l| hw.units[v].reach.contains(l))
+}
+
+/// Segments from the ops' `layer` tags: maximal runs of equal tags in graph order. Untagged ops
+/// before the first layer form the first segment, those after the last layer the last.
+pub fn segments_of(graph: &Graph) -> Vec<usize> {
+    let mut seg = Vec::with_capacity(graph.ops.len());
+    let mut cur = 0usize;
+    for (i, op) in graph.ops.iter().enumerate() {
+        if i > 0 && op.layer != graph.ops[i - 1].layer {
+            cur += 1;
+        }
+        seg.push(cur);
+    }
+    seg
+}
+
+impl Instance {
+    /// Prices every op of `graph` on every unit of `hw` and collects edges, links and floors.
+    pub fn from_graph(
+        hw: &Hardware,
+        graph: &Graph,
+        opts: &BuildOptions,
+    ) -> Result<Instance, PlaceError> {
+        let unit_ids: Vec<usize> = match &opts.units {
+            None => (0..hw.units.len()).collect(),
+            Some(names) => {
+                let mut v = Vec::new();
+                for n in names {
+                    let i = hw.unit_index(Some(n))?;
+                    if !v.contains(&i) {
+                        v.push(i);
+                    }
+                }
+                if v.is_empty() {
+                    return Err(PlaceError::Options("the unit list is empty".into()));
+                }
+                v
+            }
+        };
+        for k in opts.switch_s.keys() {
+            if k != "*" && !hw.units.iter().any(|u| &u.name == k) {
+                hw.unit_index(Some(k))?;
+            }
+        }
+        let mut models = Vec::new();
+        for &u in &unit_ids {
+            let m = if hw.units[u].params.get("model").and_then(|v| v.as_str()) == Some("pim") {
+                UnitModel::PimOnly(Box::new(Pim::new(hw, u, opts.mode)?))
+            } else {
+                UnitModel::Plain(model_for(hw, u, opts.mode)?)
+            };
+            models.push(m);
+        }
+        let residencies: Vec<Residency> =
+            unit_ids.iter().map(|&u| residency(hw, u, graph)).collect();
+
+        // Shared levels: reached by at least two of the placeable units.
+        let mut floors = Vec::new();
+        let mut floor_levels = Vec::new();
+        if opts.bandwidth_floor && unit_ids.len() > 1 {
+            for (l, m) in hw.memories.iter().enumerate() {
+                let n = unit_ids
+                    .iter()
+                    .filter(|&&u| hw.units[u].reach.contains(&l))
+                    .count();
+                if n >= 2 {
+                    floor_levels.push(l);
+                    floors.push(Floor {
+                        level: m.name.clone(),
+                        bytes_per_s: m.bytes_per_s,
+                    });
+                }
+            }
+        }
+
+        let segment = segments_of(graph);
+        let mut ops = Vec::with_capacity(graph.ops.len());
+        for (i, op) in graph.ops.iter().enumerate() {
+            let mut costs = Vec::with_capacity(unit_ids.len());
+            let mut why = Vec::with_capacity(unit_ids.len());
+            for (k, m) in models.iter().enumerate() {
+                match m.cost(graph, &residencies[k], OpId(i as u32)) {
+                    Ok(l) => {
+                        costs.push(Some(OpCost {
+                            time_s: l.latency_s,
+                            energy_j: l.compute_j + l.memory_j,
+                            // Capped at what the op's own duration moves at peak bandwidth, so
+                            // that the floor limits only concurrency and never contradicts the
+                            // unit's model about its own op (a DMA model may overlap reads and
+                            // writes beyond the bus's peak; that is its call).
+                            floor_bytes: floor_levels
+                                .iter()
+                                .map(|&lv| {
+                                    l.bytes[lv].min(l.latency_s * hw.memories[lv].bytes_per_s)
+                                })
+                                .collect(),
+                        }));
+                        why.push(String::new());
+                    }
+                    Err(e) => {
+                        costs.push(None);
+                        why.push(e.reason);
+                    }
+                }
+            }
+            if costs.iter().all(Option::is_none) {
+                return Err(PlaceError::NoUnit {
+                    op: op.name.clone(),
+                    reasons: unit_ids
+                        .iter()
+                        .zip(&why)
+                        .map(|(&u, w)| format!("{}: {w}", hw.units[u].name))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                });
+            }
+            ops.push(PlaceOp {
+                name: op.name.clone(),
+                kind: op.kind.name().to_string(),
+                dtype: op.compute.name().to_string(),
+                costs,
+                why_not: why,
+                segment: segment[i],
+                pin: None,
+            });
+        }
+
+        // Edges: the bytes each producer writes of a tensor that a later op reads.
+        let mut producer: Vec<Option<usize>> = vec![None; graph.tensors.len()];
+        let mut written: Vec<f64> = vec![0.0; graph.tensors.len()];
+        let mut acc: HashMap<(usize, usize), f64> = HashMap::new();
+        for (i, op) in graph.ops.iter().enumerate() {
+            for &t in &op.inputs {
+                if let Some(p) = producer[t.0 as usize] {
+                    if p != i {
+                        *acc.entry((p, i)).or_insert(0.0) += written[t.0 as usize];
+                    }
+                }
+            }
+            op.for_each_access(graph, |a| {
+                if a.write {
+                    producer[a.tensor.0 as usize] = Some(i);
+                    written[a.tensor.0 as usize] = a.bytes;
+                }
+            });
+        }
+        let mut edges: Vec<Edge> = acc
+            .into_iter()
+            .map(|((from, to), bytes)| Edge { from, to, bytes })
+            .collect();
+        edges.sort_by_key(|e| (e.to, e.from));
+
+        let switch = |v: usize| -> f64 {
+            let name = &hw.units[v].name;
+            opts.switch_s
+                .get(name)
+                .or_else(|| opts.switch_s.get("*"))
+                .copied()
+                .unwrap_or(0.0)
+        };
+        let links = unit_ids
+            .iter()
+            .map(|&u| {
+                unit_ids
+                    .iter()
+                    .map(|&v| {
+                        if u == v {
+                            return None;
+                        }
+                        shared_level(hw, u, v).map(|l| Link {
+                            level: hw.memories[l].name.clone(),
+                            s_per_byte: 1.0 / hw.memories[l].bytes_per_s,
+                            j_per_byte: hw.memories[l].j_per_byte,
+                            fixed_s: switch(v),
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let segments = segment.last().map_or(0, |s| s + 1);
+        let inst = Instance {
+            name: graph.name.clone(),
+            device: hw.name.clone(),
+            units: unit_ids
+                .iter()
+                .map(|&u| PlaceUnit {
+                    name: hw.units[u].name.clone(),
+                    kind: hw.units[u].kind,
+                    hw_index: u,
+                })
+                .collect(),
+            ops,
+            edges,
+            links,
+            floors,
+            static_w: hw.static_w,
+            segments,
+        };
+        inst.check()?;
+        Ok(inst)
+    }
+
+    /// Checks the structural invariants every solver relies on.
+    pub fn check(&self) -> Result<(), PlaceError> {
+        let bad = |m: String| Err(PlaceError::Options(m));
+        let nu = self.units.len();
+        if nu == 0 {
+            return bad("no units".into());
+        }
+        if self.links.len() != nu || self.links.iter().any(|r| r.len() != nu) {
+            return bad("links must be a units × units table".into());
+        }
+        for (i, op) in self.ops.iter().enumerate() {
+            if op.costs.len() != nu {
+                return bad(format!(
+                    "op `{}` has {} costs for {nu} units",
+                    op.name,
+                    op.costs.len()
+                ));
+            }
+            for c in op.costs.iter().flatten() {
+                if !(c.time_s.is_finite() && c.time_s >= 0.0)
+                    || !(c.energy_j.is_finite() && c.energy_j >= 0.0)
+                    || c.floor_bytes.len() != self.floors.len()
+                {
+                    return bad(format!("op `{}` has an invalid cost {c:?}", op.name));
+                }
+            }
+            if op.feasible().is_empty() {
+                return bad(format!("op `{}` (#{i}) has no allowed unit", op.name));
+            }
+            if op.segment >= self.segments.max(1) {
+                return bad(format!(
+                    "op `{}` is in segment {} of {}",
+                    op.name, op.segment, self.segments
+                ));
+            }
+            if i > 0 && op.segment < self.ops[i - 1].segment {
+                return bad(format!(
+                    "op `{}`: segments must not decrease along the op order",
+                    op.name
+                ));
+            }
+        }
+        for e in &self.edges {
+            if e.from >= e.to || e.to >= self.ops.len() || !(e.bytes >= 0.0) {
+                return bad(format!("edge {e:?} is not a forward edge between ops"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Time and energy of moving edge `e`'s bytes from unit `u` to unit `v`: zero on the same
+    /// unit, `None` when the units share no memory level.
+    pub fn transfer(&self, e: &Edge, u: usize, v: usize) -> Option<(f64, f64)> {
+        if u == v {
+            return Some((0.0, 0.0));
+        }
+        self.links[u][v]
+            .as_ref()
+            .map(|l| (e.bytes * l.s_per_byte + l.fixed_s, e.bytes * l.j_per_byte))
+    }
+
+    /// Incoming edges of every op.
+    pub fn preds(&self) -> Vec<Vec<usize>> {
+        let mut p = vec![Vec::new(); self.ops.len()];
+        for (k, e) in self.edges.iter().enumerate() {
+            p[e.to].push(k);
+        }
+        p
+    }
+
+    /// Outgoing edges of every op.
+    pub fn succs(&self) -> Vec<Vec<usize>> {
+        let mut s = vec![Vec::new(); self.ops.len()];
+        for (k, e) in self.edges.iter().enumerate() {
+            s[e.from].push(k);
+        }
+        s
+    }
+
+    /// Index of the unit named `name`.
+    pub fn unit_named(&self, name: &str) -> Option<usize> {
+        self.units.iter().position(|u| u.name == name)
+    }
+
+    /// Total floor time of `bytes` moved per floor level: the largest bytes/bandwidth.
+    pub fn floor_time(&self, bytes: &[f64]) -> f64 {
+        self.floors
+            .iter()
+            .zip(bytes)
+            .map(|(f, b)| b / f.bytes_per_s)
+            .fold(0.0, f64::max)
+    }
+}
