@@ -629,6 +629,10 @@ proptest! {
         prop_assert_eq!(ilp.status, PlanStatus::Optimal);
         verify(&p, &ilp).unwrap();
         prop_assert_eq!(Some(ilp.total_bytes()), brute_force_total(&p));
+        // The full model alone (no size-only relaxation first) agrees.
+        let full = plan_ilp(&p, &IlpOptions { size_first: false, ..opts() }).unwrap();
+        prop_assert_eq!(full.status, PlanStatus::Optimal);
+        prop_assert_eq!(full.non_compulsory_bytes, ilp.non_compulsory_bytes);
         let default = plan_default(&p).unwrap();
         verify(&p, &default).unwrap();
         prop_assert!(ilp.non_compulsory_bytes <= default.non_compulsory_bytes);

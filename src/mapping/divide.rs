@@ -34,7 +34,7 @@ use super::heuristics::{AllocMode, Sim};
 use super::ilp::{
     IlpOptions, SegOrigin, Segment, Window, WindowOutcome, WindowSolution, solve_window,
 };
-use super::plan::{ModelStats, Origin, PartReport, Plan, PlanStatus, Residency, Store};
+use super::plan::{ModelStats, Origin, PartReport, Plan, PlanStatus, Residency, SolvePath, Store};
 use super::problem::{MemProblem, Prepared, TensorKind};
 use super::{MappingError, verify};
 
@@ -219,7 +219,10 @@ fn simulate_window(
         status: PlanStatus::Heuristic,
         objective_bytes: bytes,
         bound_bytes: None,
-        stats: ModelStats::default(),
+        stats: ModelStats {
+            path: SolvePath::None,
+            ..ModelStats::default()
+        },
         solve_s: 0.0,
     })
 }

@@ -15,7 +15,9 @@ use highs::HighsModelStatus;
 use serde::{Deserialize, Serialize};
 
 use super::heuristics::{AllocMode, Sim, plan_arena_prepared};
-use super::plan::{ModelStats, Origin, Plan, PlanStatus, Residency, Store, relative_gap};
+use super::plan::{
+    ModelStats, Origin, Plan, PlanStatus, Residency, SolvePath, Store, relative_gap,
+};
 use super::problem::{MemProblem, Prepared, TensorKind};
 use super::{MappingError, verify};
 
@@ -46,6 +48,13 @@ pub struct IlpOptions {
     pub warm_start: bool,
     /// Relative MIP gap at which HiGHS may stop (0 = prove optimality).
     pub mip_rel_gap: f64,
+    /// Solve the size-only relaxation (no addresses) first. If its residency
+    /// plan can be packed into addresses (greedy orders, then a small packing
+    /// ILP over the fixed intervals), that plan is taken — optimal whenever the
+    /// relaxation was solved to optimality, since the relaxation's optimum
+    /// bounds the full model. Otherwise the relaxation's bound becomes the row
+    /// `objective >= bound` of the full model.
+    pub size_first: bool,
 }
 
 impl Default for IlpOptions {
@@ -57,6 +66,7 @@ impl Default for IlpOptions {
             symmetry_breaking: true,
             warm_start: true,
             mip_rel_gap: 0.0,
+            size_first: true,
         }
     }
 }
@@ -259,7 +269,16 @@ fn ancestors(n: usize, preds: &[Vec<usize>]) -> Vec<Vec<u64>> {
     anc
 }
 
-fn build(w: &Window, opts: &IlpOptions) -> Result<(Builder, Built, Expression), MappingError> {
+/// Builds the window model. With `addresses == false` it is the size-only
+/// relaxation (no `L`, `z`, (J), (K), mirror rows; the capacity row is then
+/// the capacity constraint). `lower_bound` (objective units, constant
+/// included) adds the valid row `objective >= lower_bound`.
+fn build(
+    w: &Window,
+    opts: &IlpOptions,
+    addresses: bool,
+    lower_bound: Option<f64>,
+) -> Result<(Builder, Built, Expression), MappingError> {
     let prep = w.prep;
     let n = w.ops.len();
     let m = prep.capacity_units;
@@ -426,7 +445,7 @@ fn build(w: &Window, opts: &IlpOptions) -> Result<(Builder, Built, Expression), 
                 let v = b.bin();
                 built.ts[ti].ld[k] = Some(v);
             }
-            if !built.r_terms(ti, t).is_empty() {
+            if addresses && !built.r_terms(ti, t).is_empty() {
                 let hi = (m - prep.units[a]) as f64;
                 let v = b.cont(0.0, hi);
                 built.ts[ti].l[k] = Some(v);
@@ -505,11 +524,15 @@ fn build(w: &Window, opts: &IlpOptions) -> Result<(Builder, Built, Expression), 
             let tv = &built.ts[ti];
             // (E) preserve only if resident before; (J) preserve keeps the address.
             if let Some(p) = tv.p[k] {
-                let l_now = tv.l[k].expect("L exists where p exists");
                 if t > start {
                     let mut e = sum(&built.r_terms(ti, t - 1));
                     e.add_mul(-1.0, p.v);
                     b.rows.push(e.geq(0.0));
+                }
+            }
+            if let (Some(p), true) = (tv.p[k], addresses) {
+                let l_now = tv.l[k].expect("L exists where p exists");
+                if t > start {
                     let l_prev = tv.l[k - 1].expect("L exists where resident");
                     for sign in [1.0, -1.0] {
                         let mut e = Expression::default();
@@ -589,6 +612,9 @@ fn build(w: &Window, opts: &IlpOptions) -> Result<(Builder, Built, Expression), 
     // (K) pairwise non-overlap where both tensors can be resident.
     let nts = built.ts.len();
     for i in 0..nts {
+        if !addresses {
+            break;
+        }
         for j in (i + 1)..nts {
             let lo = built.ts[i].start.max(built.ts[j].start);
             let hi = built.ts[i].end.min(built.ts[j].end);
@@ -651,8 +677,8 @@ fn build(w: &Window, opts: &IlpOptions) -> Result<(Builder, Built, Expression), 
         }
     }
 
-    // (L) aggregate capacity cut.
-    if opts.capacity_cut {
+    // (L) aggregate capacity cut (the capacity constraint itself without addresses).
+    if opts.capacity_cut || !addresses {
         for t in 0..n {
             let mut e = Expression::default();
             let mut any = false;
@@ -673,7 +699,7 @@ fn build(w: &Window, opts: &IlpOptions) -> Result<(Builder, Built, Expression), 
     // (M) mirror symmetry: reflecting every address is a bijection on plans
     // when no address is pinned by the entry state; fix the relative position
     // of the two largest tensors of the largest working set.
-    if opts.symmetry_breaking && w.entry.is_empty() {
+    if addresses && opts.symmetry_breaking && w.entry.is_empty() {
         let best = (0..n)
             .filter(|&i| prep.touched(w.ops[i]).count() >= 2)
             .max_by_key(|&i| (prep.working_set_units(w.ops[i]), std::cmp::Reverse(i)));
@@ -697,6 +723,11 @@ fn build(w: &Window, opts: &IlpOptions) -> Result<(Builder, Built, Expression), 
                 built.mirror = Some((i, j, k));
             }
         }
+    }
+    if let Some(lb) = lower_bound {
+        let mut e = obj.clone();
+        e += built.obj_const - lb;
+        b.rows.push(e.geq(0.0));
     }
     Ok((b, built, obj))
 }
@@ -750,7 +781,9 @@ fn warm_columns(built: &Built, w: &Window, sol: &WindowSolution, ncols: usize) -
         }
         for t in s.first..=s.last {
             let k = t - tv.start;
-            cols[tv.l[k]?.c] = res[ti][t]? as f64;
+            if let Some(l) = tv.l[k] {
+                cols[l.c] = res[ti][t]? as f64;
+            }
             let first = t == s.first;
             match (first, s.origin) {
                 (true, SegOrigin::Created) => {
@@ -784,7 +817,7 @@ fn warm_columns(built: &Built, w: &Window, sol: &WindowSolution, ncols: usize) -
 fn snap_addresses(
     segs: &mut [Segment],
     lp: &[f64],
-    units: impl Fn(usize) -> u64,
+    units: &dyn Fn(usize) -> u64,
     m: u64,
 ) -> Result<(), MappingError> {
     const TOL: f64 = 1e-4;
@@ -831,19 +864,44 @@ fn snap_addresses(
     Ok(())
 }
 
-/// Builds and solves the window ILP.
-pub(crate) fn solve_window(
+/// A solution read back from one model solve (addresses not yet integral).
+struct RawSolution {
+    order: Vec<usize>,
+    segments: Vec<Segment>,
+    /// LP address of each segment (0 in the size-only model).
+    lp: Vec<f64>,
+    stored: Vec<usize>,
+    objective_units: f64,
+}
+
+/// Result of one model solve.
+struct RunResult {
+    status: PlanStatus,
+    bound_units: Option<f64>,
+    sol: Option<RawSolution>,
+    stats: ModelStats,
+    scale: f64,
+}
+
+/// Builds and solves one model (size-only or full) with HiGHS.
+fn run_model(
     w: &Window,
     opts: &IlpOptions,
+    addresses: bool,
+    lower_bound: Option<f64>,
     warm: Option<&WindowSolution>,
-) -> Result<WindowOutcome, MappingError> {
-    let start = Instant::now();
-    let prep = w.prep;
-    let (b, built, obj) = build(w, opts)?;
+    time_limit_s: f64,
+) -> Result<RunResult, MappingError> {
+    let (b, built, obj) = build(w, opts, addresses, lower_bound)?;
     let stats = ModelStats {
         binaries: b.nbin,
         continuous: b.ncols - b.nbin,
         rows: b.rows.len(),
+        path: if addresses {
+            SolvePath::FullModel
+        } else {
+            SolvePath::RelaxationGreedyPacking
+        },
     };
     let warm_cols = if opts.warm_start {
         warm.and_then(|s| warm_columns(&built, w, s, b.ncols))
@@ -862,7 +920,7 @@ pub(crate) fn solve_window(
             .try_set_option(k, v)
             .map_err(|_| MappingError::Solver(format!("HiGHS rejected option {k}")))
     };
-    set(&mut model, "time_limit", opts.time_limit_s.max(0.0))?;
+    set(&mut model, "time_limit", time_limit_s.max(0.0))?;
     set(&mut model, "mip_rel_gap", opts.mip_rel_gap.max(0.0))?;
     // The scaled objective takes integer values, so a gap below 1 proves optimality.
     set(&mut model, "mip_abs_gap", 1.0 - 1e-6)?;
@@ -873,21 +931,20 @@ pub(crate) fn solve_window(
     let solved = model
         .try_solve()
         .map_err(|e| MappingError::Solver(format!("{e:?}")))?;
-    let hs = solved.status();
     let has_sol = solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible;
-    let scale = built.obj_scale;
-    let raw_bound = solved.double_info_value(c"mip_dual_bound").ok();
-    let bound_units = raw_bound
+    let bound_units = solved
+        .double_info_value(c"mip_dual_bound")
+        .ok()
         .filter(|b| b.is_finite())
         .map(|b| ((b + built.obj_const) - 1e-6).ceil().max(0.0));
-    let bound_bytes = bound_units.map(|b| b * scale);
-    let status = match hs {
+    let status = match solved.status() {
         HighsModelStatus::Optimal => PlanStatus::Optimal,
         HighsModelStatus::ReachedTimeLimit => PlanStatus::TimedOut,
         HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible => {
-            return Err(MappingError::Internal(
-                "HiGHS reports the window ILP infeasible".into(),
-            ));
+            return Err(MappingError::Internal(format!(
+                "HiGHS reports the window {} model infeasible",
+                if addresses { "full" } else { "size-only" }
+            )));
         }
         HighsModelStatus::ReachedSolutionLimit
         | HighsModelStatus::ReachedInterrupt
@@ -897,8 +954,15 @@ pub(crate) fn solve_window(
         | HighsModelStatus::ObjectiveTarget => PlanStatus::Feasible,
         other => return Err(MappingError::Solver(format!("HiGHS status {other:?}"))),
     };
+    let mut out = RunResult {
+        status,
+        bound_units,
+        sol: None,
+        stats,
+        scale: built.obj_scale,
+    };
     if !has_sol {
-        return Ok(WindowOutcome::NoIncumbent { bound_bytes });
+        return Ok(out);
     }
     let sol = solved.get_solution();
     let val = sol.columns();
@@ -906,14 +970,7 @@ pub(crate) fn solve_window(
     let objective_units = (solved.objective_value() + built.obj_const)
         .round()
         .max(0.0);
-    let objective_bytes = (objective_units * scale) as u64;
-    // Optimal with a leftover gap (relative tolerance set by the user) is only feasible.
-    let status = match (status, bound_units) {
-        (PlanStatus::Optimal, Some(bu)) if bu < objective_units => PlanStatus::Feasible,
-        (s, _) => s,
-    };
 
-    // Order.
     let n = built.n;
     let mut order = Vec::with_capacity(n);
     for t in 0..n {
@@ -922,7 +979,6 @@ pub(crate) fn solve_window(
             .ok_or_else(|| MappingError::Internal(format!("ILP: no operator at step {t}")))?;
         order.push(w.ops[i]);
     }
-    // Segments with LP addresses.
     let mut segs = Vec::new();
     let mut lp = Vec::new();
     for (ti, tv) in built.ts.iter().enumerate() {
@@ -967,23 +1023,237 @@ pub(crate) fn solve_window(
             }
         }
     }
-    snap_addresses(&mut segs, &lp, |a| prep.units[a], built.m)?;
     let stored = built
         .ts
         .iter()
         .filter(|tv| tv.s.is_some_and(on))
         .map(|tv| tv.a)
         .collect();
-    Ok(WindowOutcome::Solved(WindowSolution {
+    out.sol = Some(RawSolution {
         order,
         segments: segs,
+        lp,
         stored,
-        status,
-        objective_bytes,
-        bound_bytes,
-        stats,
-        solve_s: start.elapsed().as_secs_f64(),
-    }))
+        objective_units,
+    });
+    Ok(out)
+}
+
+/// Lowest offset at which a segment of `size` units fits among `busy`
+/// (sorted `(lo, hi)` ranges), if below `m`.
+fn lowest_fit(busy: &mut [(u64, u64)], size: u64, m: u64) -> Option<u64> {
+    busy.sort_unstable();
+    let mut cursor = 0u64;
+    for &(lo, hi) in busy.iter() {
+        if lo >= cursor + size {
+            break;
+        }
+        cursor = cursor.max(hi);
+    }
+    (cursor + size <= m).then_some(cursor)
+}
+
+/// Tries to give the segments (fixed in time) non-overlapping offsets:
+/// entry segments keep theirs; the others are placed at the lowest free
+/// offset in one of several greedy orders. Writes the offsets on success.
+fn greedy_pack(segs: &mut [Segment], units: &dyn Fn(usize) -> u64, m: u64) -> bool {
+    let free: Vec<usize> = (0..segs.len())
+        .filter(|&i| segs[i].origin != SegOrigin::Entry)
+        .collect();
+    let mut orders: Vec<Vec<usize>> = Vec::new();
+    let mut by_size = free.clone();
+    by_size.sort_by_key(|&i| (std::cmp::Reverse(units(segs[i].tensor)), segs[i].first));
+    orders.push(by_size);
+    let mut by_start = free.clone();
+    by_start.sort_by_key(|&i| (segs[i].first, std::cmp::Reverse(units(segs[i].tensor))));
+    orders.push(by_start);
+    let mut by_len = free.clone();
+    by_len.sort_by_key(|&i| {
+        (
+            std::cmp::Reverse(segs[i].last - segs[i].first),
+            std::cmp::Reverse(units(segs[i].tensor)),
+        )
+    });
+    orders.push(by_len);
+    'order: for ord in orders {
+        let mut placed: Vec<usize> = (0..segs.len())
+            .filter(|&i| segs[i].origin == SegOrigin::Entry)
+            .collect();
+        let mut off: Vec<u64> = segs.iter().map(|s| s.offset).collect();
+        for &i in &ord {
+            let s = segs[i];
+            let mut busy: Vec<(u64, u64)> = placed
+                .iter()
+                .filter(|&&j| segs[j].first <= s.last && s.first <= segs[j].last)
+                .map(|&j| (off[j], off[j] + units(segs[j].tensor)))
+                .collect();
+            match lowest_fit(&mut busy, units(s.tensor), m) {
+                Some(o) => off[i] = o,
+                None => continue 'order,
+            }
+            placed.push(i);
+        }
+        for (s, o) in segs.iter_mut().zip(off) {
+            s.offset = o;
+        }
+        return true;
+    }
+    false
+}
+
+/// Exact packing of segments fixed in time: continuous offsets, one ordering
+/// binary per pair of time-overlapping segments. `Ok(false)` if HiGHS proves
+/// that no packing exists or finds none in time.
+fn packing_ilp(
+    segs: &mut [Segment],
+    units: &dyn Fn(usize) -> u64,
+    m: u64,
+    time_limit_s: f64,
+) -> Result<bool, MappingError> {
+    let mut b = Builder {
+        vars: ProblemVariables::new(),
+        ncols: 0,
+        nbin: 0,
+        rows: Vec::new(),
+    };
+    let mf = m as f64;
+    let ls: Vec<V> = segs
+        .iter()
+        .map(|s| {
+            if s.origin == SegOrigin::Entry {
+                b.cont(s.offset as f64, s.offset as f64)
+            } else {
+                b.cont(0.0, (m - units(s.tensor)) as f64)
+            }
+        })
+        .collect();
+    for i in 0..segs.len() {
+        for j in (i + 1)..segs.len() {
+            let (si, sj) = (segs[i], segs[j]);
+            if si.first > sj.last || sj.first > si.last {
+                continue;
+            }
+            let z = b.bin();
+            // z = 1: i above j.
+            let mut e = Expression::default();
+            e.add_mul(-1.0, ls[i].v);
+            e.add_mul(1.0, ls[j].v);
+            e.add_mul(mf, z.v);
+            e += units(sj.tensor) as f64 - mf;
+            b.le0(e);
+            let mut e = Expression::default();
+            e.add_mul(-1.0, ls[j].v);
+            e.add_mul(1.0, ls[i].v);
+            e.add_mul(-mf, z.v);
+            e += units(si.tensor) as f64;
+            b.le0(e);
+        }
+    }
+    let mut problem = b
+        .vars
+        .minimise(Expression::default())
+        .using(good_lp::solvers::highs::highs);
+    for r in b.rows {
+        problem.add_constraint(r);
+    }
+    let mut model = problem
+        .try_into_inner()
+        .map_err(|e| MappingError::Solver(e.to_string()))?;
+    model
+        .try_set_option("time_limit", time_limit_s.max(0.0))
+        .map_err(|_| MappingError::Solver("HiGHS rejected option time_limit".into()))?;
+    let solved = model
+        .try_solve()
+        .map_err(|e| MappingError::Solver(format!("{e:?}")))?;
+    if solved.primal_solution_status() != highs::HighsSolutionStatus::Feasible {
+        return Ok(false);
+    }
+    let sol = solved.get_solution();
+    let lp: Vec<f64> = ls.iter().map(|v| sol.columns()[v.c]).collect();
+    snap_addresses(segs, &lp, units, m)?;
+    Ok(true)
+}
+
+/// Solves a window: optionally the size-only relaxation first (accepted if
+/// its residency plan can be packed), then the full model (with the
+/// relaxation's bound as a row). Falls back to the warm start, marked
+/// [`PlanStatus::TimedOut`], when the time limit leaves no incumbent.
+pub(crate) fn solve_window(
+    w: &Window,
+    opts: &IlpOptions,
+    warm: Option<&WindowSolution>,
+) -> Result<WindowOutcome, MappingError> {
+    let start = Instant::now();
+    let prep = w.prep;
+    let left = || (opts.time_limit_s - start.elapsed().as_secs_f64()).max(0.0);
+    let units = |a: usize| prep.units[a];
+    let m = prep.capacity_units;
+    let mut lb: Option<f64> = None;
+    let mut scale = prep.bytes_gcd() as f64;
+    let finish = |raw: RawSolution,
+                  run_status: PlanStatus,
+                  bound: Option<f64>,
+                  stats: ModelStats,
+                  scale: f64|
+     -> WindowOutcome {
+        let status = match (run_status, bound) {
+            (_, Some(bu)) if bu >= raw.objective_units => PlanStatus::Optimal,
+            (PlanStatus::Optimal, _) => PlanStatus::Feasible,
+            (s, _) => s,
+        };
+        WindowOutcome::Solved(WindowSolution {
+            order: raw.order,
+            segments: raw.segments,
+            stored: raw.stored,
+            status,
+            objective_bytes: (raw.objective_units * scale) as u64,
+            bound_bytes: bound.map(|b| b * scale),
+            stats,
+            solve_s: start.elapsed().as_secs_f64(),
+        })
+    };
+    if opts.size_first {
+        let r = run_model(w, opts, false, None, warm, left())?;
+        scale = r.scale;
+        lb = r.bound_units;
+        if let Some(mut raw) = r.sol {
+            let mut stats = r.stats;
+            let packed = if greedy_pack(&mut raw.segments, &units, m) {
+                true
+            } else if packing_ilp(&mut raw.segments, &units, m, left())? {
+                stats.path = SolvePath::RelaxationPackingIlp;
+                true
+            } else {
+                false
+            };
+            if packed {
+                return Ok(finish(raw, r.status, lb, stats, scale));
+            }
+        }
+    }
+    let r = run_model(w, opts, true, lb, warm, left())?;
+    let bound = match (lb, r.bound_units) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    match r.sol {
+        Some(mut raw) => {
+            snap_addresses(&mut raw.segments, &raw.lp, &units, m)?;
+            Ok(finish(raw, r.status, bound, r.stats, r.scale))
+        }
+        None => match warm {
+            Some(ws) => Ok(WindowOutcome::Solved(WindowSolution {
+                status: PlanStatus::TimedOut,
+                bound_bytes: bound.map(|b| b * scale),
+                stats: r.stats,
+                solve_s: start.elapsed().as_secs_f64(),
+                ..ws.clone()
+            })),
+            None => Ok(WindowOutcome::NoIncumbent {
+                bound_bytes: bound.map(|b| b * scale),
+            }),
+        },
+    }
 }
 
 /// Converts a whole-problem plan (single window, no entry state) to window form.
@@ -1017,7 +1287,10 @@ pub(crate) fn plan_to_window(plan: &Plan, prep: &Prepared) -> WindowSolution {
         status: plan.status,
         objective_bytes: plan.non_compulsory_bytes,
         bound_bytes: plan.bound_bytes,
-        stats: ModelStats::default(),
+        stats: ModelStats {
+            path: SolvePath::None,
+            ..ModelStats::default()
+        },
         solve_s: plan.solve_s,
     }
 }
@@ -1163,6 +1436,46 @@ pub fn plan_ilp(problem: &MemProblem, opts: &IlpOptions) -> Result<Plan, Mapping
     }
 }
 
+/// Lower bound on the non-compulsory bytes from the size-only relaxation
+/// (capacity as a sum of sizes, no addresses, so no fragmentation) over the
+/// whole problem with the schedule of `opts`. Returns `(bound_bytes,
+/// proven_optimal_for_relaxation)`; the bound is valid even when the time
+/// limit stops the relaxation early.
+pub fn relaxation_bound(
+    problem: &MemProblem,
+    opts: &IlpOptions,
+) -> Result<(f64, bool), MappingError> {
+    let prep = Prepared::new(problem)?;
+    let (ops, fixed) = match &opts.schedule {
+        Schedule::Free => (
+            prep.topological_order()
+                .ok_or_else(|| MappingError::Internal("cycle after validation".into()))?,
+            false,
+        ),
+        Schedule::Fixed(order) => {
+            check_order(&prep, order)?;
+            (order.clone(), true)
+        }
+    };
+    let nt = prep.num_tensors();
+    let w = Window {
+        prep: &prep,
+        ops,
+        fixed,
+        entry: Vec::new(),
+        offchip: (0..nt).map(|a| !prep.kind(a).is_produced()).collect(),
+        loaded_before: vec![false; nt],
+        live_out: vec![false; nt],
+    };
+    let r = run_model(&w, opts, false, None, None, opts.time_limit_s)?;
+    let optimal = r.status == PlanStatus::Optimal
+        && r.sol
+            .as_ref()
+            .zip(r.bound_units)
+            .is_some_and(|(s, b)| b >= s.objective_units);
+    Ok((r.bound_units.unwrap_or(0.0) * r.scale, optimal))
+}
+
 /// Checks that `order` is a topological permutation of the operators.
 pub(crate) fn check_order(prep: &Prepared, order: &[usize]) -> Result<(), MappingError> {
     let n = prep.num_ops();
@@ -1196,4 +1509,109 @@ pub(crate) fn check_order(prep: &Prepared, order: &[usize]) -> Result<(), Mappin
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{OpSpec, TensorSpec};
+
+    /// x -> op0 -> a ... op2 reads a; op1 creates the 3-block output l.
+    /// Capacity 4 blocks.
+    fn problem() -> MemProblem {
+        let t = |name: &str, bytes, kind| TensorSpec {
+            name: name.into(),
+            bytes,
+            kind,
+        };
+        let op = |name: &str, inputs: Vec<usize>, outputs: Vec<usize>| OpSpec {
+            name: name.into(),
+            inputs,
+            outputs,
+        };
+        MemProblem {
+            tensors: vec![
+                t("x", 1, TensorKind::Input),
+                t("a", 1, TensorKind::Activation),
+                t("l", 3, TensorKind::Output),
+                t("y", 1, TensorKind::Output),
+            ],
+            ops: vec![
+                op("op0", vec![0], vec![1]),
+                op("op1", vec![], vec![2]),
+                op("op2", vec![1], vec![3]),
+            ],
+            capacity_bytes: 4,
+            granularity_bytes: 1,
+        }
+    }
+
+    /// A window holding only op1, entered with `a` pinned at block 1. By size,
+    /// a (1) and l (3) fit together, but l needs 3 contiguous blocks, which
+    /// only exist if a leaves: a must be written back (1 byte, it is read
+    /// after the window). The size relaxation says 0; its plan cannot be
+    /// packed, so the full model must run and prove 1.
+    #[test]
+    fn fragmentation_forces_full_model() {
+        let p = problem();
+        let prep = Prepared::new(&p).unwrap();
+        let w = Window {
+            prep: &prep,
+            ops: vec![1],
+            fixed: false,
+            entry: vec![(1, 1)],
+            offchip: vec![true, false, false, false],
+            loaded_before: vec![true, false, false, false],
+            live_out: vec![false, true, false, false],
+        };
+        let opts = IlpOptions::default();
+        let WindowOutcome::Solved(sol) = solve_window(&w, &opts, None).unwrap() else {
+            panic!("no solution");
+        };
+        assert_eq!(sol.objective_bytes, 1);
+        assert_eq!(sol.status, PlanStatus::Optimal);
+        assert_eq!(sol.stats.path, SolvePath::FullModel);
+        assert_eq!(sol.stored, vec![1]);
+        // l sits in 3 contiguous blocks.
+        let l = sol.segments.iter().find(|s| s.tensor == 2).unwrap();
+        assert!(l.offset <= 1);
+        // Same entry offset at block 0 leaves blocks 1..4 free: no cost, and
+        // the relaxation's plan packs.
+        let w0 = Window {
+            entry: vec![(1, 0)],
+            ..w
+        };
+        let WindowOutcome::Solved(sol) = solve_window(&w0, &opts, None).unwrap() else {
+            panic!("no solution");
+        };
+        assert_eq!(sol.objective_bytes, 0);
+        assert_eq!(sol.stats.path, SolvePath::RelaxationGreedyPacking);
+    }
+
+    #[test]
+    fn greedy_pack_respects_pins_and_time_overlap() {
+        let seg = |tensor, first, last, offset, origin| Segment {
+            tensor,
+            first,
+            last,
+            offset,
+            origin,
+        };
+        let units = |a: usize| [1u64, 2, 2][a];
+        // Pinned 1-block tensor at block 1 during steps 0..=1; a 2-block
+        // tensor at step 0 and another at steps 1..=2. With 4 blocks the only
+        // 2-block hole beside the pin is [2, 4), so both go to block 2.
+        let mut segs = vec![
+            seg(0, 0, 1, 1, SegOrigin::Entry),
+            seg(1, 0, 0, 0, SegOrigin::Created),
+            seg(2, 1, 2, 0, SegOrigin::Created),
+        ];
+        assert!(greedy_pack(&mut segs, &units, 4));
+        assert_eq!(segs[0].offset, 1);
+        assert_eq!(segs[1].offset, 2);
+        assert_eq!(segs[2].offset, 2);
+        // With capacity 3 no 2-block hole exists beside the pin.
+        assert!(!greedy_pack(&mut segs, &units, 3));
+        assert!(!packing_ilp(&mut segs, &units, 3, 10.0).unwrap());
+    }
 }

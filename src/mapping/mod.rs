@@ -143,8 +143,8 @@ mod verify;
 
 pub use divide::{DivideOptions, plan_divide_and_conquer};
 pub use heuristics::{plan_arena, plan_default};
-pub use ilp::{IlpOptions, Schedule, plan_ilp};
-pub use plan::{ModelStats, Origin, PartReport, Plan, PlanStatus, Residency, Store};
+pub use ilp::{IlpOptions, Schedule, plan_ilp, relaxation_bound};
+pub use plan::{ModelStats, Origin, PartReport, Plan, PlanStatus, Residency, SolvePath, Store};
 pub use problem::{MemProblem, OpSpec, Prepared, TensorKind, TensorSpec};
 pub use verify::{Traffic, VerifyError, verify};
 

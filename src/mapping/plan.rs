@@ -58,6 +58,21 @@ pub struct Store {
     pub step: usize,
 }
 
+/// Which model produced an ILP plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SolvePath {
+    /// The size-only relaxation; its residency plan was packed greedily.
+    RelaxationGreedyPacking,
+    /// The size-only relaxation; its residency plan was packed by the packing ILP.
+    RelaxationPackingIlp,
+    /// The full model with addresses.
+    #[default]
+    FullModel,
+    /// No model (heuristic).
+    None,
+}
+
 /// Size of the ILP that produced a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ModelStats {
@@ -67,6 +82,8 @@ pub struct ModelStats {
     pub continuous: usize,
     /// Constraint rows.
     pub rows: usize,
+    /// Which model the plan came from.
+    pub path: SolvePath,
 }
 
 /// Report on one window of a divide-and-conquer plan.
