@@ -263,6 +263,22 @@ fn run(fam: &str, n: usize, seed: u64, budget: &str, limit: f64, knobs: bool) {
         },
     );
     line("divide_and_conquer", &p, &dc, t.elapsed().as_secs_f64());
+    if let Ok(dc) = &dc {
+        for w in &dc.parts {
+            println!(
+                "    window @{:>4} ops={:>3} status={:<10} noncomp={:>9} B t={:>6.3}s model={}b/{}c/{}r {:?}",
+                w.first_step,
+                w.ops,
+                format!("{:?}", w.status),
+                w.non_compulsory_bytes,
+                w.solve_s,
+                w.model.binaries,
+                w.model.continuous,
+                w.model.rows,
+                w.model.path
+            );
+        }
+    }
 }
 
 fn main() {

@@ -165,7 +165,7 @@ fn simulate_window(
         .chain(
             sim.resident()
                 .into_iter()
-                .map(|(a, off, first)| (a, off, first, e, Origin::Loaded)),
+                .map(|(a, off, first, origin)| (a, off, first, e, origin)),
         )
         .collect();
     for (a, off, first, last, origin) in ends {

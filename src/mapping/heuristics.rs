@@ -90,12 +90,12 @@ impl<'p, 'a> Sim<'p, 'a> {
         self.used_units += self.prep.units[a];
     }
 
-    /// The open (resident) tensors with their offsets and first steps.
-    pub fn resident(&self) -> Vec<(usize, u64, usize)> {
+    /// The open (resident) tensors with their offsets, first steps and origins.
+    pub fn resident(&self) -> Vec<(usize, u64, usize, Origin)> {
         self.open
             .iter()
             .enumerate()
-            .filter_map(|(a, o)| o.map(|o| (a, o.offset, o.first)))
+            .filter_map(|(a, o)| o.map(|o| (a, o.offset, o.first, o.origin)))
             .collect()
     }
 

@@ -204,6 +204,9 @@ struct TVars {
     ld: Vec<Option<V>>,
     l: Vec<Option<V>>,
     s: Option<V>,
+    /// Constant address (units) of an entry tensor that cannot be reloaded in
+    /// the window: whenever resident it is still in its entry segment.
+    fixed_addr: Option<u64>,
 }
 
 impl TVars {
@@ -398,6 +401,7 @@ fn build(
             ld: vec![None; len],
             l: vec![None; len],
             s: None,
+            fixed_addr: None,
         });
     }
     let mut local_of = vec![None; nt];
@@ -445,10 +449,17 @@ fn build(
                 let v = b.bin();
                 built.ts[ti].ld[k] = Some(v);
             }
-            if addresses && !built.r_terms(ti, t).is_empty() {
-                let hi = (m - prep.units[a]) as f64;
-                let v = b.cont(0.0, hi);
-                built.ts[ti].l[k] = Some(v);
+        }
+        let no_reload = built.ts[ti].ld.iter().all(Option::is_none);
+        if addresses && no_reload && built.ts[ti].entry.is_some() {
+            built.ts[ti].fixed_addr = built.ts[ti].entry;
+        } else if addresses {
+            for t in start..=end {
+                if !built.r_terms(ti, t).is_empty() {
+                    let hi = (m - prep.units[a]) as f64;
+                    let v = b.cont(0.0, hi);
+                    built.ts[ti].l[t - start] = Some(v);
+                }
             }
         }
         let tv = &built.ts[ti];
@@ -530,7 +541,7 @@ fn build(
                     b.rows.push(e.geq(0.0));
                 }
             }
-            if let (Some(p), true) = (tv.p[k], addresses) {
+            if let (Some(p), true, None) = (tv.p[k], addresses, tv.fixed_addr) {
                 let l_now = tv.l[k].expect("L exists where p exists");
                 if t > start {
                     let l_prev = tv.l[k - 1].expect("L exists where resident");
@@ -628,39 +639,82 @@ fn build(
                 if ri.is_empty() || rj.is_empty() {
                     continue;
                 }
-                if ui + uj > m {
+                // Address of each side: a column or a constant.
+                let addr = |x: usize| -> (Option<V>, f64) {
+                    let tv = &built.ts[x];
+                    match tv.fixed_addr {
+                        Some(off) => (None, off as f64),
+                        None => (Some(tv.l[t - tv.start].expect("L where resident")), 0.0),
+                    }
+                };
+                let (li, ci) = addr(i);
+                let (lj, cj) = addr(j);
+                let (fi, fj) = (built.ts[i].fixed_addr, built.ts[j].fixed_addr);
+                // Can i lie above j / j above i at all?
+                let i_above = match (fi, fj) {
+                    (Some(oi), Some(oj)) => oi >= oj + uj,
+                    (Some(oi), None) => oi >= uj,
+                    (None, Some(oj)) => oj + uj + ui <= m,
+                    (None, None) => ui + uj <= m,
+                };
+                let j_above = match (fi, fj) {
+                    (Some(oi), Some(oj)) => oj >= oi + ui,
+                    (None, Some(oj)) => oj >= ui,
+                    (Some(oi), None) => oi + ui + uj <= m,
+                    (None, None) => ui + uj <= m,
+                };
+                if fi.is_some() && fj.is_some() && (i_above || j_above) {
+                    continue;
+                }
+                if !i_above && !j_above {
                     let mut e = sum(&ri);
                     e += sum(&rj);
                     e += -1.0;
                     b.le0(e);
                     continue;
                 }
+                // Row "hi above lo": L_hi >= L_lo + u_lo - M(2 - r_i - r_j) [- M(1-z) or - M z].
+                let row = |b: &mut Builder,
+                           hi: (Option<V>, f64),
+                           lo: (Option<V>, f64),
+                           u_lo: u64,
+                           z: Option<(V, bool)>| {
+                    let mut e = Expression::default();
+                    if let Some(v) = hi.0 {
+                        e.add_mul(-1.0, v.v);
+                    }
+                    e += -hi.1;
+                    if let Some(v) = lo.0 {
+                        e.add_mul(1.0, v.v);
+                    }
+                    e += lo.1 + u_lo as f64;
+                    e += -2.0 * mf;
+                    for v in ri.iter().chain(rj.iter()) {
+                        e.add_mul(mf, v.v);
+                    }
+                    match z {
+                        Some((z, true)) => {
+                            // active when z = 1
+                            e += -mf;
+                            e.add_mul(mf, z.v);
+                        }
+                        Some((z, false)) => e.add_mul(-mf, z.v),
+                        None => {}
+                    }
+                    b.le0(e);
+                };
+                if !(i_above && j_above) {
+                    if i_above {
+                        row(&mut b, (li, ci), (lj, cj), uj, None);
+                    } else {
+                        row(&mut b, (lj, cj), (li, ci), ui, None);
+                    }
+                    continue;
+                }
                 let z = b.bin();
-                let li = built.ts[i].l[t - built.ts[i].start].expect("L where resident");
-                let lj = built.ts[j].l[t - built.ts[j].start].expect("L where resident");
-                // z = 1: i above j:  L_i >= L_j + u_j - M(1-z) - M(2 - r_i - r_j)
-                let mut e = Expression::default();
-                e.add_mul(-1.0, li.v);
-                e.add_mul(1.0, lj.v);
-                e += uj as f64;
-                e += -mf;
-                e.add_mul(mf, z.v);
-                e += -2.0 * mf;
-                for v in ri.iter().chain(rj.iter()) {
-                    e.add_mul(mf, v.v);
-                }
-                b.le0(e);
-                // z = 0: j above i:  L_j >= L_i + u_i - M z - M(2 - r_i - r_j)
-                let mut e = Expression::default();
-                e.add_mul(-1.0, lj.v);
-                e.add_mul(1.0, li.v);
-                e += ui as f64;
-                e.add_mul(-mf, z.v);
-                e += -2.0 * mf;
-                for v in ri.iter().chain(rj.iter()) {
-                    e.add_mul(mf, v.v);
-                }
-                b.le0(e);
+                // z = 1: i above j; z = 0: j above i.
+                row(&mut b, (li, ci), (lj, cj), uj, Some((z, true)));
+                row(&mut b, (lj, cj), (li, ci), ui, Some((z, false)));
                 if opts.symmetry_breaking {
                     // z only where both are resident (removes free copies of z).
                     for r in [&ri, &rj] {
@@ -1009,7 +1063,10 @@ fn run_model(
                             tv.a
                         )));
                     };
-                    let l = tv.l[k].map(|v| val[v.c]).unwrap_or(0.0);
+                    let l = tv.l[k]
+                        .map(|v| val[v.c])
+                        .or(tv.fixed_addr.map(|o| o as f64))
+                        .unwrap_or(0.0);
                     segs.push(Segment {
                         tensor: tv.a,
                         first: t,
@@ -1174,6 +1231,11 @@ fn packing_ilp(
     Ok(true)
 }
 
+/// Share of the time limit the size-only relaxation may use, so that the full
+/// model keeps time when the relaxation's plan cannot be packed (a tuning
+/// choice, not a measured optimum).
+const SIZE_PHASE_SHARE: f64 = 0.6;
+
 /// Solves a window: optionally the size-only relaxation first (accepted if
 /// its residency plan can be packed), then the full model (with the
 /// relaxation's bound as a row). Falls back to the warm start, marked
@@ -1213,7 +1275,7 @@ pub(crate) fn solve_window(
         })
     };
     if opts.size_first {
-        let r = run_model(w, opts, false, None, warm, left())?;
+        let r = run_model(w, opts, false, None, warm, SIZE_PHASE_SHARE * left())?;
         scale = r.scale;
         lb = r.bound_units;
         if let Some(mut raw) = r.sol {
