@@ -147,17 +147,38 @@ fn family(name: &str, n: usize, rng: &mut Rng) -> (Vec<TensorSpec>, Vec<OpSpec>)
     g.finish().pop().expect("one graph")
 }
 
+/// Process CPU seconds (user + system) from /proc/self/stat, NaN if
+/// unreadable. On a shared machine CPU time is a steadier measure than wall
+/// time for the single-threaded HiGHS runs.
+fn cpu_s() -> f64 {
+    /// Linux reports utime/stime in clock ticks of USER_HZ, which is 100 on
+    /// mainstream Linux configurations (`getconf CLK_TCK`).
+    const TICKS_PER_S: f64 = 100.0;
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|st| {
+            let rest = st.rsplit(')').next()?.to_string();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            // After the command name: state is field 0, utime 11, stime 12.
+            let u: f64 = f.get(11)?.parse().ok()?;
+            let s: f64 = f.get(12)?.parse().ok()?;
+            Some((u + s) / TICKS_PER_S)
+        })
+        .unwrap_or(f64::NAN)
+}
+
 fn line(
     tag: &str,
     p: &MemProblem,
     plan: &Result<Plan, archscope::mapping::MappingError>,
     wall: f64,
+    cpu: f64,
 ) {
     match plan {
         Ok(plan) => {
             let ok = verify(p, plan).is_ok();
             println!(
-                "  {tag:<22} status={:<10} noncomp={:>9} B  bound={:>11}  t={:>7.3}s  verified={ok}  model={}",
+                "  {tag:<22} status={:<10} noncomp={:>9} B  bound={:>11}  t={:>7.3}s cpu={cpu:>7.2}s  verified={ok}  model={}",
                 format!("{:?}", plan.status),
                 plan.non_compulsory_bytes,
                 plan.bound_bytes
@@ -173,7 +194,7 @@ fn line(
                     }),
             );
         }
-        Err(e) => println!("  {tag:<22} error: {e}  t={wall:.3}s"),
+        Err(e) => println!("  {tag:<22} error: {e}  t={wall:.3}s cpu={cpu:.2}s"),
     }
 }
 
@@ -200,19 +221,25 @@ fn run(fam: &str, n: usize, seed: u64, budget: &str, limit: f64, knobs: bool) {
         "{fam} ops={n} seed={seed} budget={budget} capacity={} B (M_R={mr})",
         p.capacity_bytes
     );
-    let t = Instant::now();
+    let (t, c) = (Instant::now(), cpu_s());
     let d = plan_default(&p);
-    line("default", &p, &d, t.elapsed().as_secs_f64());
-    let t = Instant::now();
+    line("default", &p, &d, t.elapsed().as_secs_f64(), cpu_s() - c);
+    let (t, c) = (Instant::now(), cpu_s());
     let a = plan_arena(&p);
-    line("arena", &p, &a, t.elapsed().as_secs_f64());
+    line("arena", &p, &a, t.elapsed().as_secs_f64(), cpu_s() - c);
     if n <= 60 {
         let base = IlpOptions {
             time_limit_s: limit,
             ..IlpOptions::default()
         };
-        let t = Instant::now();
-        line("ilp", &p, &plan_ilp(&p, &base), t.elapsed().as_secs_f64());
+        let (t, c) = (Instant::now(), cpu_s());
+        line(
+            "ilp",
+            &p,
+            &plan_ilp(&p, &base),
+            t.elapsed().as_secs_f64(),
+            cpu_s() - c,
+        );
         if knobs {
             for (tag, o) in [
                 (
@@ -231,9 +258,17 @@ fn run(fam: &str, n: usize, seed: u64, budget: &str, limit: f64, knobs: bool) {
                     },
                 ),
                 (
-                    "ilp no-symmetry",
+                    "ilp full +pair-rows",
                     IlpOptions {
-                        symmetry_breaking: false,
+                        pair_residency_rows: true,
+                        size_first: false,
+                        ..base.clone()
+                    },
+                ),
+                (
+                    "ilp full +mirror",
+                    IlpOptions {
+                        mirror_symmetry: true,
                         size_first: false,
                         ..base.clone()
                     },
@@ -246,12 +281,18 @@ fn run(fam: &str, n: usize, seed: u64, budget: &str, limit: f64, knobs: bool) {
                     },
                 ),
             ] {
-                let t = Instant::now();
-                line(tag, &p, &plan_ilp(&p, &o), t.elapsed().as_secs_f64());
+                let (t, c) = (Instant::now(), cpu_s());
+                line(
+                    tag,
+                    &p,
+                    &plan_ilp(&p, &o),
+                    t.elapsed().as_secs_f64(),
+                    cpu_s() - c,
+                );
             }
         }
     }
-    let t = Instant::now();
+    let (t, c) = (Instant::now(), cpu_s());
     let dc = plan_divide_and_conquer(
         &p,
         &DivideOptions {
@@ -262,7 +303,13 @@ fn run(fam: &str, n: usize, seed: u64, budget: &str, limit: f64, knobs: bool) {
             ..DivideOptions::default()
         },
     );
-    line("divide_and_conquer", &p, &dc, t.elapsed().as_secs_f64());
+    line(
+        "divide_and_conquer",
+        &p,
+        &dc,
+        t.elapsed().as_secs_f64(),
+        cpu_s() - c,
+    );
     if let Ok(dc) = &dc {
         for w in &dc.parts {
             println!(

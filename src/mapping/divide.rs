@@ -405,3 +405,84 @@ pub fn plan_divide_and_conquer(
     verify(problem, &plan)?;
     Ok(plan)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{OpSpec, TensorSpec};
+
+    /// Three residual blocks joined by single tensors: after each block's
+    /// add only the block output (2 bytes) is live, elsewhere the skip
+    /// (2 bytes) plus the branch tensor (4 bytes) are.
+    fn blocks(n_blocks: usize) -> MemProblem {
+        let mut tensors = vec![TensorSpec {
+            name: "x".into(),
+            bytes: 2,
+            kind: TensorKind::Input,
+        }];
+        let mut ops = Vec::new();
+        let mut h = 0;
+        for b in 0..n_blocks {
+            for (k, bytes) in [4u64, 4, 2].into_iter().enumerate() {
+                tensors.push(TensorSpec {
+                    name: format!("b{b}_{k}"),
+                    bytes,
+                    kind: TensorKind::Activation,
+                });
+                let out = tensors.len() - 1;
+                let inputs = match k {
+                    0 => vec![h],
+                    1 => vec![out - 1],
+                    _ => vec![out - 1, h],
+                };
+                ops.push(OpSpec {
+                    name: format!("op{b}_{k}"),
+                    inputs,
+                    outputs: vec![out],
+                });
+            }
+            h = tensors.len() - 1;
+        }
+        tensors[h].kind = TensorKind::Output;
+        MemProblem {
+            tensors,
+            ops,
+            capacity_bytes: 64,
+            granularity_bytes: 1,
+        }
+    }
+
+    #[test]
+    fn cuts_fall_on_block_boundaries() {
+        let p = blocks(3);
+        let prep = Prepared::new(&p).unwrap();
+        let order = prep.topological_order().unwrap();
+        // Windows of 2..=4 ops: the narrow points are after ops 2 and 5.
+        let w = cut_windows(&prep, &order, 2, 4);
+        assert_eq!(w, vec![(0, 2), (3, 5), (6, 8)]);
+        // A window limit of 1 cuts after every op.
+        let w = cut_windows(&prep, &order, 1, 1);
+        assert_eq!(w.len(), 9);
+    }
+
+    #[test]
+    fn stitched_plan_verifies_and_reports_every_window() {
+        let mut p = blocks(4);
+        p.capacity_bytes = 8; // the block's widest op: 4 + 4 (or 4 + 2 + 2)
+        let plan = plan_divide_and_conquer(
+            &p,
+            &DivideOptions {
+                max_window_ops: 3,
+                min_window_ops: 3,
+                ..DivideOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(plan.parts.len(), 4);
+        assert!(plan.parts.iter().all(|w| w.status == PlanStatus::Optimal));
+        verify(&p, &plan).unwrap();
+        // Inside a block the skip (2) must make room for the two 4-byte
+        // tensors (8 = capacity): each block spills and reloads its input.
+        assert_eq!(plan.non_compulsory_bytes, 4 * 4 - 2);
+    }
+}

@@ -41,9 +41,12 @@ pub struct IlpOptions {
     /// Add the aggregate capacity row per step (a valid inequality that the LP
     /// relaxation of the pairwise big-M rows does not imply).
     pub capacity_cut: bool,
-    /// Add the symmetry-breaking rows (ordering binaries vanish when a tensor
-    /// is absent; one mirror-image fix).
-    pub symmetry_breaking: bool,
+    /// Add `z[a,b,t] <= r[a,t]`, `z[a,b,t] <= r[b,t]`: an ordering binary is
+    /// 0 unless both tensors are resident (removes its free copies).
+    pub pair_residency_rows: bool,
+    /// Fix the mirror symmetry (reflecting all addresses) by ordering the two
+    /// largest tensors of the largest working set.
+    pub mirror_symmetry: bool,
     /// Hand the best baseline plan to HiGHS as the initial incumbent.
     pub warm_start: bool,
     /// Relative MIP gap at which HiGHS may stop (0 = prove optimality).
@@ -63,7 +66,8 @@ impl Default for IlpOptions {
             time_limit_s: 60.0,
             schedule: Schedule::Free,
             capacity_cut: true,
-            symmetry_breaking: true,
+            pair_residency_rows: false,
+            mirror_symmetry: false,
             warm_start: true,
             mip_rel_gap: 0.0,
             size_first: true,
@@ -715,7 +719,7 @@ fn build(
                 // z = 1: i above j; z = 0: j above i.
                 row(&mut b, (li, ci), (lj, cj), uj, Some((z, true)));
                 row(&mut b, (lj, cj), (li, ci), ui, Some((z, false)));
-                if opts.symmetry_breaking {
+                if opts.pair_residency_rows {
                     // z only where both are resident (removes free copies of z).
                     for r in [&ri, &rj] {
                         let mut e = Expression::default();
@@ -753,7 +757,7 @@ fn build(
     // (M) mirror symmetry: reflecting every address is a bijection on plans
     // when no address is pinned by the entry state; fix the relative position
     // of the two largest tensors of the largest working set.
-    if addresses && opts.symmetry_breaking && w.entry.is_empty() {
+    if addresses && opts.mirror_symmetry && w.entry.is_empty() {
         let best = (0..n)
             .filter(|&i| prep.touched(w.ops[i]).count() >= 2)
             .max_by_key(|&i| (prep.working_set_units(w.ops[i]), std::cmp::Reverse(i)));
@@ -1234,7 +1238,7 @@ fn packing_ilp(
 /// Share of the time limit the size-only relaxation may use, so that the full
 /// model keeps time when the relaxation's plan cannot be packed (a tuning
 /// choice, not a measured optimum).
-const SIZE_PHASE_SHARE: f64 = 0.6;
+const SIZE_PHASE_SHARE: f64 = 0.85;
 
 /// Solves a window: optionally the size-only relaxation first (accepted if
 /// its residency plan can be packed), then the full model (with the
