@@ -227,7 +227,7 @@ fn run(fam: &str, n: usize, seed: u64, budget: &str, limit: f64, knobs: bool) {
     let (t, c) = (Instant::now(), cpu_s());
     let a = plan_arena(&p);
     line("arena", &p, &a, t.elapsed().as_secs_f64(), cpu_s() - c);
-    if n <= 60 {
+    if n <= 80 {
         let base = IlpOptions {
             time_limit_s: limit,
             ..IlpOptions::default()
@@ -307,6 +307,25 @@ fn run(fam: &str, n: usize, seed: u64, budget: &str, limit: f64, knobs: bool) {
         "divide_and_conquer",
         &p,
         &dc,
+        t.elapsed().as_secs_f64(),
+        cpu_s() - c,
+    );
+    let (t, c) = (Instant::now(), cpu_s());
+    let dc0 = plan_divide_and_conquer(
+        &p,
+        &DivideOptions {
+            ilp: IlpOptions {
+                time_limit_s: limit.min(10.0),
+                ..IlpOptions::default()
+            },
+            lookahead: false,
+            ..DivideOptions::default()
+        },
+    );
+    line(
+        "d&c no-lookahead",
+        &p,
+        &dc0,
         t.elapsed().as_secs_f64(),
         cpu_s() - c,
     );

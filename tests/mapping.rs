@@ -714,6 +714,7 @@ proptest! {
             min_window_ops: 2,
             ilp: opts(),
             free_within_window: true,
+            lookahead: true,
         }).unwrap();
         verify(&p, &dc).unwrap();
         if ilp.status == PlanStatus::Optimal {

@@ -17,6 +17,12 @@
 //! which weights were already loaded once, and must leave every tensor that a
 //! later window reads either resident or written back.
 //!
+//! **Look-ahead.** A window's own traffic ignores what its exit state costs
+//! later; with [`DivideOptions::lookahead`] each tensor that a later window
+//! reads and that this window does not leave resident is charged one reload
+//! (it will need at least one), so windows do not evict what the next one
+//! needs for free. The reported per-window traffic excludes the charge.
+//!
 //! **Backup.** Each window is warm-started with the first-fit/Belady simulator
 //! run from the same boundary state; if HiGHS returns no incumbent in the time
 //! limit, that simulation is used for the window (its part is then reported
@@ -50,6 +56,9 @@ pub struct DivideOptions {
     pub ilp: IlpOptions,
     /// Let the ILP reorder operators inside each window.
     pub free_within_window: bool,
+    /// Charge each window one reload for every tensor it leaves non-resident
+    /// that a later window reads (see the module documentation).
+    pub lookahead: bool,
 }
 
 impl Default for DivideOptions {
@@ -62,6 +71,7 @@ impl Default for DivideOptions {
                 ..IlpOptions::default()
             },
             free_within_window: true,
+            lookahead: true,
         }
     }
 }
@@ -282,6 +292,7 @@ pub fn plan_divide_and_conquer(
             offchip: offchip.clone(),
             loaded_before: loaded_before.clone(),
             live_out: live_out.clone(),
+            lookahead: opts.lookahead,
         };
         let sol = match solve_window(&w, &ilp_opts, Some(&backup))? {
             WindowOutcome::Solved(sol) => sol,

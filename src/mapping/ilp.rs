@@ -134,6 +134,10 @@ pub(crate) struct Window<'p, 'a> {
     pub loaded_before: Vec<bool>,
     /// Whether each tensor is read after the window.
     pub live_out: Vec<bool>,
+    /// Charge one future reload for each live-out tensor not left resident
+    /// (the objective then exceeds the window's own traffic by that charge,
+    /// and so do the reported bounds).
+    pub lookahead: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -232,6 +236,9 @@ struct Built {
     mirror: Option<(usize, usize, usize)>,
     obj_scale: f64,
     obj_const: f64,
+    /// Look-ahead terms: (local tensor, cost units) charged when the tensor is
+    /// not resident at the window's last step.
+    lookahead: Vec<(usize, f64)>,
     m: u64,
 }
 
@@ -421,6 +428,7 @@ fn build(
         mirror: None,
         obj_scale: prep.bytes_gcd() as f64,
         obj_const: 0.0,
+        lookahead: Vec::new(),
         m,
     };
 
@@ -490,6 +498,23 @@ fn build(
             && !w.loaded_before[tv.a]
         {
             built.obj_const -= c;
+        }
+    }
+    // Look-ahead (windows): a tensor read after the window that is not left
+    // resident costs at least one later reload; charge it here so the window
+    // does not evict what the next window needs for free.
+    if w.lookahead {
+        for ti in 0..built.ts.len() {
+            let a = built.ts[ti].a;
+            if !w.live_out[a] {
+                continue;
+            }
+            let c = prep.bytes(a) as f64 / scale;
+            built.obj_const += c;
+            for v in built.r_terms(ti, n - 1) {
+                obj.add_mul(-c, v.v);
+            }
+            built.lookahead.push((ti, c));
         }
     }
 
@@ -929,7 +954,10 @@ struct RawSolution {
     /// LP address of each segment (0 in the size-only model).
     lp: Vec<f64>,
     stored: Vec<usize>,
+    /// Objective including the look-ahead charge.
     objective_units: f64,
+    /// The look-ahead part of `objective_units`.
+    lookahead_units: f64,
 }
 
 /// Result of one model solve.
@@ -1090,12 +1118,20 @@ fn run_model(
         .filter(|tv| tv.s.is_some_and(on))
         .map(|tv| tv.a)
         .collect();
+    let lookahead_units = built
+        .lookahead
+        .iter()
+        .filter(|&&(ti, _)| !built.r_terms(ti, n - 1).into_iter().any(on))
+        .map(|&(_, c)| c)
+        .sum::<f64>()
+        .round();
     out.sol = Some(RawSolution {
         order,
         segments: segs,
         lp,
         stored,
         objective_units,
+        lookahead_units,
     });
     Ok(out)
 }
@@ -1272,7 +1308,7 @@ pub(crate) fn solve_window(
             segments: raw.segments,
             stored: raw.stored,
             status,
-            objective_bytes: (raw.objective_units * scale) as u64,
+            objective_bytes: ((raw.objective_units - raw.lookahead_units).max(0.0) * scale) as u64,
             bound_bytes: bound.map(|b| b * scale),
             stats,
             solve_s: start.elapsed().as_secs_f64(),
@@ -1486,6 +1522,7 @@ pub fn plan_ilp(problem: &MemProblem, opts: &IlpOptions) -> Result<Plan, Mapping
         offchip: (0..nt).map(|a| !prep.kind(a).is_produced()).collect(),
         loaded_before: vec![false; nt],
         live_out: vec![false; nt],
+        lookahead: false,
     };
     let method = if fixed { "ilp_fixed_order" } else { "ilp" };
     match solve_window(&w, opts, warm.as_ref())? {
@@ -1532,6 +1569,7 @@ pub fn relaxation_bound(
         offchip: (0..nt).map(|a| !prep.kind(a).is_produced()).collect(),
         loaded_before: vec![false; nt],
         live_out: vec![false; nt],
+        lookahead: false,
     };
     let r = run_model(&w, opts, false, None, None, opts.time_limit_s)?;
     let optimal = r.status == PlanStatus::Optimal
@@ -1629,6 +1667,7 @@ mod tests {
             offchip: vec![true, false, false, false],
             loaded_before: vec![true, false, false, false],
             live_out: vec![false, true, false, false],
+            lookahead: false,
         };
         let opts = IlpOptions::default();
         let WindowOutcome::Solved(sol) = solve_window(&w, &opts, None).unwrap() else {
