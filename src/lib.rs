@@ -9,6 +9,7 @@ pub mod cost;
 pub mod cycle;
 pub mod explore;
 pub mod hardware;
+pub mod mapping;
 pub mod measure;
 pub mod nas;
 pub mod placement;
