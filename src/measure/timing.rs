@@ -178,8 +178,12 @@ mod tests {
                 x = std::hint::black_box(x.wrapping_add(1));
             }
             assert!(c.now() - t1 >= 0.01);
-            // sleeping 30 ms costs far less than 30 ms of CPU time
-            assert!(slept < 0.02, "{c:?}: {slept}");
+            // Sleeping 30 ms costs far less than 30 ms of this thread's CPU time. The process
+            // clock also counts the other test threads the harness runs in parallel, so the
+            // property is only checked on the thread clock.
+            if c == Clock::ThreadCpu {
+                assert!(slept < 0.02, "{c:?}: {slept}");
+            }
         }
     }
 
