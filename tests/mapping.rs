@@ -736,7 +736,9 @@ proptest! {
             min_window_ops: 2,
             ilp: opts(),
             free_within_window: true,
-            lookahead: true,
+            // Exercise both the look-ahead charge and the rolling horizon.
+            lookahead: spec.granularity == 1,
+            overlap_ops: spec.extra_capacity as usize,
         }).unwrap();
         verify(&p, &dc).unwrap();
         if ilp.status == PlanStatus::Optimal {

@@ -62,6 +62,10 @@ pub struct DivideOptions {
     /// Charge each window one reload for every tensor it leaves non-resident
     /// that a later window reads (see the module documentation).
     pub lookahead: bool,
+    /// Rolling horizon: each window's ILP also sees the next `overlap_ops`
+    /// operators (scheduled after the window's own), and only the window's
+    /// own steps are kept.
+    pub overlap_ops: usize,
 }
 
 impl Default for DivideOptions {
@@ -75,6 +79,7 @@ impl Default for DivideOptions {
             },
             free_within_window: true,
             lookahead: false,
+            overlap_ops: 0,
         }
     }
 }
@@ -138,6 +143,83 @@ struct OpenSeg {
     first: usize,
     offset: u64,
     origin: Origin,
+}
+
+/// Non-compulsory bytes of a window solution: loads beyond each weight/input's
+/// first ever load, plus write-backs of activations.
+fn window_traffic(
+    prep: &Prepared,
+    segments: &[Segment],
+    stored: &[usize],
+    loaded_before: &[bool],
+) -> u64 {
+    let mut bytes = 0u64;
+    let mut first_load_seen = loaded_before.to_vec();
+    let mut loads: Vec<&Segment> = segments
+        .iter()
+        .filter(|x| x.origin == SegOrigin::Loaded)
+        .collect();
+    loads.sort_by_key(|x| x.first);
+    for x in loads {
+        let a = x.tensor;
+        if !prep.kind(a).is_produced() && !first_load_seen[a] {
+            first_load_seen[a] = true;
+        } else {
+            bytes += prep.bytes(a);
+        }
+    }
+    bytes + stored.iter().map(|&a| prep.bytes(a)).sum::<u64>()
+}
+
+/// Keeps the first `k` steps of a window solution (rolling horizon): segments
+/// are cut at step `k-1`; a write-back is kept if the tensor is reloaded in
+/// the kept steps or is not resident at step `k-1` (it is read later, so it
+/// needs the copy); for a tensor still resident the next window decides.
+fn commit_prefix(
+    prep: &Prepared,
+    sol: WindowSolution,
+    k: usize,
+    loaded_before: &[bool],
+) -> WindowSolution {
+    if k >= sol.order.len() {
+        return sol;
+    }
+    let segments: Vec<Segment> = sol
+        .segments
+        .iter()
+        .filter(|x| x.first < k)
+        .map(|x| Segment {
+            last: x.last.min(k - 1),
+            ..*x
+        })
+        .collect();
+    let resident_at_end = |a: usize| segments.iter().any(|x| x.tensor == a && x.last == k - 1);
+    let created_here = |a: usize| prep.producer[a].is_some_and(|p| sol.order[..k].contains(&p));
+    let entry = |a: usize| {
+        segments
+            .iter()
+            .any(|x| x.tensor == a && x.origin == SegOrigin::Entry)
+    };
+    let reloaded = |a: usize| {
+        segments
+            .iter()
+            .any(|x| x.tensor == a && x.origin == SegOrigin::Loaded)
+    };
+    let stored: Vec<usize> = sol
+        .stored
+        .iter()
+        .copied()
+        .filter(|&a| (created_here(a) || entry(a)) && (!resident_at_end(a) || reloaded(a)))
+        .collect();
+    let objective_bytes = window_traffic(prep, &segments, &stored, loaded_before);
+    WindowSolution {
+        order: sol.order[..k].to_vec(),
+        segments,
+        stored,
+        objective_bytes,
+        bound_bytes: None,
+        ..sol
+    }
 }
 
 /// Simulates the window from the boundary state (warm start and backup).
@@ -208,23 +290,7 @@ fn simulate_window(
         .collect();
     stored.sort_unstable();
     stored.dedup();
-    // Non-compulsory bytes of the window: loads beyond each weight/input's first, plus spills.
-    let mut bytes = 0u64;
-    let mut first_load_seen = loaded_before.to_vec();
-    let mut loads: Vec<&Segment> = segments
-        .iter()
-        .filter(|x| x.origin == SegOrigin::Loaded)
-        .collect();
-    loads.sort_by_key(|x| x.first);
-    for x in loads {
-        let a = x.tensor;
-        if !prep.kind(a).is_produced() && !first_load_seen[a] {
-            first_load_seen[a] = true;
-        } else {
-            bytes += prep.bytes(a);
-        }
-    }
-    bytes += stored.iter().map(|&a| prep.bytes(a)).sum::<u64>();
+    let bytes = window_traffic(prep, &segments, &stored, loaded_before);
     Ok(WindowSolution {
         order: order[s..=e].to_vec(),
         segments,
@@ -286,21 +352,28 @@ pub fn plan_divide_and_conquer(
             .enumerate()
             .filter_map(|(a, o)| o.map(|o| (a, o.offset)))
             .collect();
-        let backup = simulate_window(&prep, &order, s, e, &open, &offchip, &loaded_before)?;
+        let ext = (e + opts.overlap_ops).min(n - 1);
+        let backup = simulate_window(&prep, &order, s, ext, &open, &offchip, &loaded_before)?;
+        let ext_live_out: Vec<bool> = last_read
+            .iter()
+            .map(|lr| lr.is_some_and(|l| l > ext))
+            .collect();
         let w = Window {
             prep: &prep,
-            ops: order[s..=e].to_vec(),
+            ops: order[s..=ext].to_vec(),
+            commit: e - s + 1,
             fixed: !opts.free_within_window,
             entry,
             offchip: offchip.clone(),
             loaded_before: loaded_before.clone(),
-            live_out: live_out.clone(),
+            live_out: ext_live_out,
             lookahead: opts.lookahead,
         };
         let sol = match solve_window(&w, &ilp_opts, Some(&backup))? {
             WindowOutcome::Solved(sol) => sol,
             WindowOutcome::NoIncumbent { .. } => backup,
         };
+        let sol = commit_prefix(&prep, sol, e - s + 1, &loaded_before);
         let wn = e - s + 1;
         let mut step_of = std::collections::HashMap::new();
         for (t, &o) in sol.order.iter().enumerate() {
@@ -496,7 +569,22 @@ mod tests {
         assert!(plan.parts.iter().all(|w| w.status == PlanStatus::Optimal));
         verify(&p, &plan).unwrap();
         // Inside a block the skip (2) must make room for the two 4-byte
-        // tensors (8 = capacity): each block spills and reloads its input.
-        assert_eq!(plan.non_compulsory_bytes, 4 * 4 - 2);
+        // tensors (8 = capacity): block 0 reloads the input x (2), the other
+        // blocks spill and reload their input (2 + 2 each).
+        assert_eq!(plan.non_compulsory_bytes, 2 + 3 * 4);
+        // Rolling horizon: each window also sees the next block; same optimum.
+        let rolled = plan_divide_and_conquer(
+            &p,
+            &DivideOptions {
+                max_window_ops: 3,
+                min_window_ops: 3,
+                overlap_ops: 3,
+                ..DivideOptions::default()
+            },
+        )
+        .unwrap();
+        verify(&p, &rolled).unwrap();
+        assert_eq!(rolled.non_compulsory_bytes, 14);
+        assert_eq!(rolled.order.len(), 12);
     }
 }
