@@ -320,12 +320,12 @@ fn run(fam: &str, n: usize, seed: u64, budget: &str, limit: f64, knobs: bool, wh
                 time_limit_s: limit.min(10.0),
                 ..IlpOptions::default()
             },
-            overlap_ops: 6,
+            overlap_ops: 0,
             ..DivideOptions::default()
         },
     );
     line(
-        "d&c overlap 6",
+        "d&c no overlap",
         &p,
         &dc0,
         t.elapsed().as_secs_f64(),

@@ -166,7 +166,9 @@
 //! which tensors have an off-chip copy, which weights were loaded before), and
 //! requiring every tensor read later to be resident or written back at the
 //! window's end (optionally, [`DivideOptions::lookahead`], charging one reload
-//! for each such tensor left non-resident). Each window is warm-started (and backed up, if HiGHS
+//! for each such tensor left non-resident). By default each window's ILP
+//! also sees the next [`DivideOptions::overlap_ops`] operators and only its
+//! own steps are kept (rolling horizon). Each window is warm-started (and backed up, if HiGHS
 //! finds nothing in time) by the first-fit/Belady simulator run from the same
 //! state. Window plans are stitched into one plan, which is verified; it has
 //! status `feasible` and no bound (each window is optimal only given its
