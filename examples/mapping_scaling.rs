@@ -2,7 +2,7 @@
 //! runs the baselines, the ILP (with and without its valid inequalities) and
 //! divide and conquer, verifies every plan and prints one line per run.
 //!
-//! Usage: `cargo run --release --example mapping_scaling -- [family] [ops] [seed] [budget] [limit_s]`
+//! Usage: `cargo run --release --example mapping_scaling -- [family] [ops] [seed] [budget] [limit_s] [all|whole|dc]`
 //! with family `random|resnet|inception|unet`, budget `r|h|loose` (the
 //! largest working set, halfway to the sum of all tensor sizes / 4, or that
 //! sum / 4). Without arguments a default sweep runs.
@@ -198,7 +198,9 @@ fn line(
     }
 }
 
-fn run(fam: &str, n: usize, seed: u64, budget: &str, limit: f64, knobs: bool) {
+/// `knobs`: also run the ILP variants; `whole`: run the whole-graph ILP
+/// (default variant) even when `knobs` is off.
+fn run(fam: &str, n: usize, seed: u64, budget: &str, limit: f64, knobs: bool, whole: bool) {
     let mut rng = Rng(seed);
     let (tensors, ops) = family(fam, n, &mut rng);
     let mut p = MemProblem {
@@ -227,7 +229,7 @@ fn run(fam: &str, n: usize, seed: u64, budget: &str, limit: f64, knobs: bool) {
     let (t, c) = (Instant::now(), cpu_s());
     let a = plan_arena(&p);
     line("arena", &p, &a, t.elapsed().as_secs_f64(), cpu_s() - c);
-    if n <= 80 {
+    if knobs || whole {
         let base = IlpOptions {
             time_limit_s: limit,
             ..IlpOptions::default()
@@ -318,12 +320,12 @@ fn run(fam: &str, n: usize, seed: u64, budget: &str, limit: f64, knobs: bool) {
                 time_limit_s: limit.min(10.0),
                 ..IlpOptions::default()
             },
-            lookahead: false,
+            overlap_ops: 0,
             ..DivideOptions::default()
         },
     );
     line(
-        "d&c no-lookahead",
+        "d&c no overlap",
         &p,
         &dc0,
         t.elapsed().as_secs_f64(),
@@ -357,7 +359,7 @@ fn main() {
             ("random", 12),
         ] {
             for b in ["r", "h"] {
-                run(fam, n, 1, b, 60.0, true);
+                run(fam, n, 1, b, 60.0, true, false);
             }
         }
         return;
@@ -367,5 +369,8 @@ fn main() {
     let seed: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1);
     let budget = args.get(3).map(String::as_str).unwrap_or("h");
     let limit: f64 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(60.0);
-    run(fam, n, seed, budget, limit, true);
+    // Sixth argument: `all` (default) runs the ILP variants, `whole` only the
+    // default whole-graph ILP, `dc` neither.
+    let mode = args.get(5).map(String::as_str).unwrap_or("all");
+    run(fam, n, seed, budget, limit, mode == "all", mode == "whole");
 }

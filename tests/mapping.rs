@@ -9,7 +9,7 @@ use std::collections::{BinaryHeap, HashMap};
 use archscope::mapping::{
     DivideOptions, IlpOptions, MappingError, MemProblem, OpSpec, Origin, Plan, PlanStatus,
     Schedule, TensorKind, TensorSpec, VerifyError, plan_arena, plan_default,
-    plan_divide_and_conquer, plan_ilp, verify,
+    plan_divide_and_conquer, plan_ilp, relaxation_bound, verify,
 };
 use proptest::prelude::*;
 
@@ -162,6 +162,28 @@ fn time_limit_returns_a_verified_incumbent_with_bound() {
     }
     let json: serde_json::Value = serde_json::from_str(&plan.to_json().unwrap()).unwrap();
     assert_eq!(json["status"], "timed_out");
+}
+
+#[test]
+fn size_relaxation_bounds_the_hand_computed_optima() {
+    // No fragmentation is involved in these two graphs, so the size-only
+    // relaxation is tight: 4 (skip), 0 (free order), 8 (listed order).
+    assert_eq!(
+        relaxation_bound(&skip_problem(), &opts()).unwrap(),
+        (4.0, true)
+    );
+    assert_eq!(
+        relaxation_bound(&branch_problem(), &opts()).unwrap(),
+        (0.0, true)
+    );
+    let fixed = IlpOptions {
+        schedule: Schedule::Fixed(vec![0, 1, 2, 3, 4]),
+        ..opts()
+    };
+    assert_eq!(
+        relaxation_bound(&branch_problem(), &fixed).unwrap(),
+        (8.0, true)
+    );
 }
 
 #[test]
@@ -618,7 +640,7 @@ fn build(spec: &Spec) -> MemProblem {
     }
     let mut ops = Vec::new();
     let mut read = vec![false; tensors.len() + spec.ops.len()];
-    for (k, (u, is_out, picks)) in spec.ops.iter().enumerate() {
+    for (k, (u, _, picks)) in spec.ops.iter().enumerate() {
         let avail = tensors.len();
         let mut ins: Vec<usize> = picks.iter().map(|&p| p % avail).collect();
         ins.sort_unstable();
@@ -714,7 +736,9 @@ proptest! {
             min_window_ops: 2,
             ilp: opts(),
             free_within_window: true,
-            lookahead: true,
+            // Exercise both the look-ahead charge and the rolling horizon.
+            lookahead: spec.granularity == 1,
+            overlap_ops: spec.extra_capacity as usize,
         }).unwrap();
         verify(&p, &dc).unwrap();
         if ilp.status == PlanStatus::Optimal {

@@ -125,6 +125,9 @@ pub(crate) struct Window<'p, 'a> {
     pub prep: &'p Prepared<'a>,
     /// Operators in a reference topological order (also the fixed order when `fixed`).
     pub ops: Vec<usize>,
+    /// The first `commit` operators of `ops` run before all others (rolling
+    /// horizon: only they are kept); `ops.len()` when there is no overlap.
+    pub commit: usize,
     pub fixed: bool,
     /// Tensors resident at entry with their offsets (units).
     pub entry: Vec<(usize, u64)>,
@@ -341,8 +344,10 @@ fn build(
         .map(|i| {
             let (asap, alap) = if w.fixed {
                 (i, i)
+            } else if i < w.commit {
+                (nanc[i], (n - 1 - ndesc[i]).min(w.commit - 1))
             } else {
-                (nanc[i], n - 1 - ndesc[i])
+                (nanc[i].max(w.commit), n - 1 - ndesc[i])
             };
             let x = (asap..=alap).map(|_| b.bin()).collect();
             OpVars { asap, alap, x }
@@ -1514,9 +1519,11 @@ pub fn plan_ilp(problem: &MemProblem, opts: &IlpOptions) -> Result<Plan, Mapping
         None
     };
     let nt = prep.num_tensors();
+    let n_ops = ops.len();
     let w = Window {
         prep: &prep,
         ops,
+        commit: n_ops,
         fixed,
         entry: Vec::new(),
         offchip: (0..nt).map(|a| !prep.kind(a).is_produced()).collect(),
@@ -1561,9 +1568,11 @@ pub fn relaxation_bound(
         }
     };
     let nt = prep.num_tensors();
+    let n_ops = ops.len();
     let w = Window {
         prep: &prep,
         ops,
+        commit: n_ops,
         fixed,
         entry: Vec::new(),
         offchip: (0..nt).map(|a| !prep.kind(a).is_produced()).collect(),
@@ -1662,6 +1671,7 @@ mod tests {
         let w = Window {
             prep: &prep,
             ops: vec![1],
+            commit: 1,
             fixed: false,
             entry: vec![(1, 1)],
             offchip: vec![true, false, false, false],

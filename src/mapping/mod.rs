@@ -155,6 +155,25 @@
 //! operator window to one step, removing all scheduling freedom and
 //! precedence rows.
 //!
+//! # Divide and conquer ([`plan_divide_and_conquer`])
+//!
+//! For graphs of hundreds of operators: cut the listed topological order into
+//! windows of [`DivideOptions::min_window_ops`]..=[`DivideOptions::max_window_ops`]
+//! operators at the positions with the fewest bytes live across the cut (graph
+//! articulation points are such positions), solve each window's ILP with the
+//! operator order free inside the window, starting from the state the previous
+//! window left (resident tensors pinned at their offsets unless given up,
+//! which tensors have an off-chip copy, which weights were loaded before), and
+//! requiring every tensor read later to be resident or written back at the
+//! window's end (optionally, [`DivideOptions::lookahead`], charging one reload
+//! for each such tensor left non-resident). By default each window's ILP
+//! also sees the next [`DivideOptions::overlap_ops`] operators and only its
+//! own steps are kept (rolling horizon). Each window is warm-started (and backed up, if HiGHS
+//! finds nothing in time) by the first-fit/Belady simulator run from the same
+//! state. Window plans are stitched into one plan, which is verified; it has
+//! status `feasible` and no bound (each window is optimal only given its
+//! entry state and cut).
+//!
 //! # Time-indexed vs. order-based formulations (why this one)
 //!
 //! * *Time-indexed* (this module, COSMA, Checkmate, MODeL): binaries per
