@@ -886,6 +886,19 @@ impl<'a> Importer<'a> {
         }
     }
 
+    /// Emits a zero-FLOP data-movement op (concat, transpose, pad, broadcast, ...) whose output
+    /// has shape `out`.
+    fn data_move(
+        &mut self,
+        node: &pb::NodeProto,
+        kind: MoveKind,
+        ins: Vec<TensorId>,
+        out: Vec<u64>,
+    ) -> R<()> {
+        let elems = numel(&out);
+        self.op(node, OpKind::DataMove { kind, elems }, ins, out, false)
+    }
+
     /// Adds an op producing one activation of `shape` from `ins`.
     fn op(
         &mut self,
@@ -1845,16 +1858,7 @@ impl<'a> Importer<'a> {
         for v in &vals {
             ins.extend(self.tensor_for(v, Use::Plain));
         }
-        self.op(
-            node,
-            OpKind::DataMove {
-                kind: MoveKind::Concat,
-                elems: numel(&out),
-            },
-            ins,
-            out,
-            false,
-        )
+        self.data_move(node, MoveKind::Concat, ins, out)
     }
 
     fn transpose(&mut self, node: &pb::NodeProto, a: &Attrs) -> R<()> {
@@ -1894,16 +1898,7 @@ impl<'a> Importer<'a> {
             return self.alias(node, &v, out);
         }
         let ins = vec![self.tensor_for(&v, Use::Plain).unwrap()];
-        self.op(
-            node,
-            OpKind::DataMove {
-                kind: MoveKind::Transpose,
-                elems: numel(&out),
-            },
-            ins,
-            out,
-            false,
-        )
+        self.data_move(node, MoveKind::Transpose, ins, out)
     }
 
     /// Output shape and per-axis (start, step) of a slice.
@@ -2191,16 +2186,7 @@ impl<'a> Importer<'a> {
         }
         let out = out.unwrap_or_default();
         let ins = vec![self.tensor_for(&x, Use::Plain).unwrap()];
-        self.op(
-            node,
-            OpKind::DataMove {
-                kind,
-                elems: numel(&out),
-            },
-            ins,
-            out,
-            false,
-        )
+        self.data_move(node, kind, ins, out)
     }
 
     fn pad(&mut self, node: &pb::NodeProto, a: &Attrs) -> R<()> {
@@ -2237,16 +2223,7 @@ impl<'a> Importer<'a> {
             out[ax] = d as u64;
         }
         let ins = vec![self.tensor_for(&x, Use::Plain).unwrap()];
-        self.op(
-            node,
-            OpKind::DataMove {
-                kind: MoveKind::Pad,
-                elems: numel(&out),
-            },
-            ins,
-            out,
-            false,
-        )
+        self.data_move(node, MoveKind::Pad, ins, out)
     }
 
     fn reduce(&mut self, node: &pb::NodeProto, a: &Attrs) -> R<()> {
@@ -2345,15 +2322,6 @@ impl<'a> Importer<'a> {
             return self.alias(node, &v, out);
         }
         let ins = vec![self.tensor_for(&v, Use::Plain).unwrap()];
-        self.op(
-            node,
-            OpKind::DataMove {
-                kind: MoveKind::Broadcast,
-                elems: numel(&out),
-            },
-            ins,
-            out,
-            false,
-        )
+        self.data_move(node, MoveKind::Broadcast, ins, out)
     }
 }
