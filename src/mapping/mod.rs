@@ -200,6 +200,7 @@ mod divide;
 mod heuristics;
 mod ilp;
 mod plan;
+mod priced;
 mod problem;
 mod verify;
 
@@ -207,6 +208,7 @@ pub use divide::{DivideOptions, plan_divide_and_conquer};
 pub use heuristics::{plan_arena, plan_default};
 pub use ilp::{IlpOptions, Schedule, plan_ilp, relaxation_bound};
 pub use plan::{ModelStats, Origin, PartReport, Plan, PlanStatus, Residency, SolvePath, Store};
+pub use priced::{Mapped, mapped_residency, scratchpad_of};
 pub use problem::{MemProblem, OpSpec, Prepared, TensorKind, TensorSpec};
 pub use verify::{Traffic, VerifyError, verify};
 
@@ -233,6 +235,9 @@ pub enum MappingError {
         /// Usable capacity (rounded down to the granularity).
         capacity_bytes: u64,
     },
+    /// The unit has no software-managed memory level to map onto, or nowhere to spill from it.
+    #[error("no scratchpad to map onto: {0}")]
+    NoScratchpad(String),
     /// A heuristic could not produce a plan (e.g. the arena never fits).
     #[error("heuristic failed: {0}")]
     HeuristicFailed(String),
