@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use archscope::explore::{self, ExploreRequest, OutputOptions, files::shell_join};
 use archscope::hardware::{Hardware, known_devices};
 use archscope::roofline::Mode;
-use archscope::score::{ScoreRequest, score_llm, score_vision};
+use archscope::score::{ScoreRequest, score_llm, score_vision_mapped};
 use archscope::workload::{
     Model, QuantScheme, VisionModel, known_models, load_llm, load_model, vision,
 };
@@ -85,6 +85,16 @@ enum Cmd {
         /// Textbook roofline: bare peaks, efficiency 1, no overhead.
         #[arg(long)]
         ideal: bool,
+        /// Take the unit's scratchpad traffic from a mapper's plan (networks only; the unit must
+        /// reach a level marked `managed = "software"`): `ilp`, `heuristic` or `dc`.
+        #[arg(long)]
+        mapping: Option<String>,
+        /// Time limit of the mapping ILP in seconds (per window with `dc`).
+        #[arg(long, default_value_t = 30.0)]
+        mapping_time_limit: f64,
+        /// Put the weights into the mapping problem instead of streaming them past the scratchpad.
+        #[arg(long)]
+        mapping_weights: bool,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
@@ -550,10 +560,26 @@ fn run(cli: Cli) -> Result<()> {
             quant,
             unit,
             ideal,
+            mapping,
+            mapping_time_limit,
+            mapping_weights,
             format,
         } => {
             let hw = Hardware::load(&hw)?;
             let model = load_model(&model)?;
+            let mapping = match mapping.as_deref() {
+                None => None,
+                Some(m) => Some(archscope::mapping::MappingRequest {
+                    planner: archscope::mapping::Planner::parse(m).with_context(|| {
+                        format!("--mapping `{m}`: expected `ilp`, `heuristic` or `dc`")
+                    })?,
+                    time_limit_s: mapping_time_limit,
+                    adapt: archscope::mapping::AdaptOptions {
+                        include_weights: mapping_weights,
+                        ..Default::default()
+                    },
+                }),
+            };
             let quant = QuantScheme::parse(&quant)?;
             let req = ScoreRequest {
                 batch,
@@ -566,6 +592,12 @@ fn run(cli: Cli) -> Result<()> {
             };
             match model {
                 Model::Llm(model) => {
+                    if mapping.is_some() {
+                        anyhow::bail!(
+                            "--mapping applies to networks (CNNs, encoders); LLM phases are \
+                             priced with the roofline's residency"
+                        );
+                    }
                     let score = score_llm(&hw, &model, &quant, &req)?;
                     match format {
                         Format::Table => print!("{}", score.to_table(&hw)),
@@ -576,7 +608,7 @@ fn run(cli: Cli) -> Result<()> {
                     }
                 }
                 Model::Vision(model) => {
-                    let score = score_vision(&hw, &model, &quant, &req)?;
+                    let score = score_vision_mapped(&hw, &model, &quant, &req, mapping.as_ref())?;
                     match format {
                         Format::Table => print!("{}", score.to_table(&hw)),
                         Format::Json => {

@@ -18,12 +18,19 @@
 //! * energy: the bytes times each crossed level's energy per byte, plus static power over the
 //!   added time.
 
-use crate::cost::{CostModel, Infeasible, Ledger, Residency};
-use crate::hardware::{Hardware, MAX_LEVELS};
-use crate::roofline::{Mode, attribute, reach_positions};
-use crate::workload::{Graph, OpId};
+use serde::{Deserialize, Serialize};
 
-use super::MappingError;
+use crate::cost::{
+    CostModel, Evaluation, Infeasible, Ledger, Residency, SelectError, evaluate, model_for,
+};
+use crate::hardware::{Hardware, MAX_LEVELS};
+use crate::roofline::{Mode, attribute, reach_positions, residency};
+use crate::workload::{Graph, OpId, Role};
+
+use super::{
+    AdaptOptions, Adapted, DivideOptions, IlpOptions, MappingError, MemProblem, Plan, plan_arena,
+    plan_default, plan_divide_and_conquer, plan_ilp, problem_from_graph, verify,
+};
 
 /// The scratchpad a unit can map onto: the innermost software-managed level on its reach list,
 /// and the level just outside it where spills go. Errors name the levels the unit reaches when
@@ -137,4 +144,185 @@ impl CostModel for Mapped<'_> {
     fn unit(&self) -> usize {
         self.inner.unit()
     }
+}
+
+/// Which planner decides the scratchpad traffic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Planner {
+    /// The ILP over the whole graph ([`super::plan_ilp`], warm-started from the baselines).
+    Ilp,
+    /// The better of the framework default and the TFLite-style arena planner.
+    Heuristic,
+    /// Divide and conquer: the ILP per window ([`super::plan_divide_and_conquer`]).
+    DivideAndConquer,
+}
+
+impl Planner {
+    /// Parses `ilp`, `heuristic` or `dc`.
+    pub fn parse(s: &str) -> Option<Planner> {
+        match s {
+            "ilp" => Some(Planner::Ilp),
+            "heuristic" => Some(Planner::Heuristic),
+            "dc" | "divide-and-conquer" => Some(Planner::DivideAndConquer),
+            _ => None,
+        }
+    }
+}
+
+/// How to map a graph onto a unit's scratchpad for pricing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MappingRequest {
+    /// The planner.
+    pub planner: Planner,
+    /// Wall-clock limit of the ILP (the whole ILP, or each window of divide and conquer).
+    pub time_limit_s: f64,
+    /// How the graph becomes a problem (weights streamed or included, granularity, fusion).
+    pub adapt: AdaptOptions,
+}
+
+/// A graph mapped onto a unit's scratchpad: the plan and where its traffic goes.
+#[derive(Clone, Debug)]
+pub struct UnitMapping {
+    /// The scratchpad level (index into `Hardware::memories`).
+    pub scratch: usize,
+    /// The level spills and reloads go to.
+    pub spill: usize,
+    /// The problem and the way back to the graph.
+    pub adapted: Adapted,
+    /// The verified plan.
+    pub plan: Plan,
+    /// Plan traffic (compulsory and non-compulsory loads and stores) charged to each graph op.
+    pub transfer_bytes: Vec<f64>,
+}
+
+impl UnitMapping {
+    /// A compact JSON summary: level, capacity, planner, status and bytes.
+    pub fn summary_json(&self, hw: &Hardware) -> serde_json::Value {
+        serde_json::json!({
+            "scratchpad": hw.memories[self.scratch].name,
+            "scratchpad_bytes": self.adapted.problem.capacity_bytes,
+            "spill_level": hw.memories[self.spill].name,
+            "method": self.plan.method,
+            "status": self.plan.status,
+            "compulsory_bytes": self.plan.compulsory_bytes,
+            "non_compulsory_bytes": self.plan.non_compulsory_bytes,
+            "streamed_bytes": self.adapted.total_streamed_bytes(),
+            "gap": self.plan.gap,
+            "solve_s": self.plan.solve_s,
+        })
+    }
+}
+
+/// Plans `problem` with `planner`. Every plan returned has passed [`super::verify`].
+pub fn plan_with(
+    problem: &MemProblem,
+    planner: Planner,
+    time_limit_s: f64,
+) -> Result<Plan, MappingError> {
+    let plan = match planner {
+        Planner::Heuristic => {
+            let d = plan_default(problem)?;
+            match plan_arena(problem) {
+                Ok(a) if a.non_compulsory_bytes < d.non_compulsory_bytes => a,
+                _ => d,
+            }
+        }
+        Planner::Ilp => plan_ilp(
+            problem,
+            &IlpOptions {
+                time_limit_s,
+                ..IlpOptions::default()
+            },
+        )?,
+        Planner::DivideAndConquer => {
+            let mut opts = DivideOptions::default();
+            opts.ilp.time_limit_s = time_limit_s;
+            plan_divide_and_conquer(problem, &opts)?
+        }
+    };
+    verify(problem, &plan)?;
+    Ok(plan)
+}
+
+/// Maps `graph` onto the scratchpad of unit `unit` (the innermost software-managed level it
+/// reaches, at its usable capacity) and charges the plan's transfers to the graph's ops.
+pub fn map_unit(
+    hw: &Hardware,
+    unit: usize,
+    graph: &Graph,
+    req: &MappingRequest,
+) -> Result<UnitMapping, MappingError> {
+    let (scratch, spill) = scratchpad_of(hw, unit)?;
+    let capacity = hw.memories[scratch].usable_bytes.floor() as u64;
+    let adapted = problem_from_graph(graph, capacity, &req.adapt)?;
+    let plan = plan_with(&adapted.problem, req.planner, req.time_limit_s)?;
+    let mut transfer_bytes = vec![0.0; graph.ops.len()];
+    for row in adapted.op_traffic(&plan)? {
+        transfer_bytes[row.op.0 as usize] +=
+            (row.compulsory_bytes + row.non_compulsory_bytes) as f64;
+    }
+    Ok(UnitMapping {
+        scratch,
+        spill,
+        adapted,
+        plan,
+        transfer_bytes,
+    })
+}
+
+/// Which graph tensors are priced in the scratchpad under a mapping: the problem's tensors and
+/// every activation (activations fused into their producer are never materialised off-chip).
+pub fn planned_tensors(graph: &Graph, mapping: &UnitMapping) -> Vec<bool> {
+    let mut in_plan: Vec<bool> = graph
+        .tensors
+        .iter()
+        .map(|t| t.role == Role::Activation)
+        .collect();
+    for &t in &mapping.adapted.tensor_ids {
+        in_plan[t.0 as usize] = true;
+    }
+    in_plan
+}
+
+/// Prices `graph` on unit `unit` with the unit's cost model and a scratchpad plan: the
+/// mapped residency ([`mapped_residency`]) plus each op's plan transfers ([`Mapped`]).
+pub fn evaluate_mapped(
+    hw: &Hardware,
+    unit: usize,
+    mode: Mode,
+    graph: &Graph,
+    req: &MappingRequest,
+) -> Result<(Evaluation, UnitMapping), MappedError> {
+    let mapping = map_unit(hw, unit, graph, req)?;
+    let inner = model_for(hw, unit, mode)?;
+    let base = residency(hw, unit, graph);
+    let res = mapped_residency(
+        &base,
+        &planned_tensors(graph, &mapping),
+        mapping.scratch,
+        mapping.spill,
+    );
+    let model = Mapped::new(
+        inner.as_ref(),
+        mode,
+        mapping.spill,
+        mapping.transfer_bytes.clone(),
+    );
+    let eval = evaluate(&model, graph, &res)?;
+    Ok((eval, mapping))
+}
+
+/// Why a mapped evaluation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MappedError {
+    /// No plan (no scratchpad, below `M_R`, solver failure).
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    /// The unit has no cost model.
+    #[error(transparent)]
+    Model(#[from] SelectError),
+    /// An op cannot run on the unit.
+    #[error(transparent)]
+    Infeasible(#[from] Infeasible),
 }
