@@ -7,7 +7,8 @@
 //!
 //! The input is the self-contained [`MemProblem`] (tensors with sizes and
 //! kinds, operators with input/output tensor lists, capacity, allocation
-//! granularity); an adapter from a real workload graph builds one. Planners:
+//! granularity); [`problem_from_graph`] (module [`adapt`]) builds one from a
+//! workload graph and computes the budgets `M_R`, `M_P`, `M_H`. Planners:
 //!
 //! | planner | order | allocation | replacement |
 //! |---|---|---|---|
@@ -196,6 +197,7 @@
 //! * Therefore: time-indexed with windows and cuts for up to a few dozen
 //!   operators per model, and divide and conquer beyond that.
 
+pub mod adapt;
 mod divide;
 mod heuristics;
 mod ilp;
@@ -203,6 +205,11 @@ mod plan;
 mod problem;
 mod verify;
 
+pub use adapt::{
+    AdaptOptions, Adapted, Budgets, OpTraffic, PeakFootprint, WorkingSet, budgets,
+    min_peak_footprint, min_working_set, peak_footprint_of_order, problem_from_graph,
+    problem_from_graph_unchecked,
+};
 pub use divide::{DivideOptions, plan_divide_and_conquer};
 pub use heuristics::{plan_arena, plan_default};
 pub use ilp::{IlpOptions, Schedule, plan_ilp, relaxation_bound};
@@ -223,7 +230,7 @@ pub enum MappingError {
     },
     /// An operator's working set exceeds the scratchpad: no plan exists.
     #[error(
-        "infeasible: op {op} needs {needed_bytes} bytes resident at once but the scratchpad holds {capacity_bytes}"
+        "infeasible: op {op} needs {needed_bytes} bytes resident at once (its inputs plus outputs, rounded to the allocation granularity) but the scratchpad holds {capacity_bytes}; no plan exists below that working set"
     )]
     Infeasible {
         /// Operator name.
