@@ -37,6 +37,20 @@ enum MapObjective {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum TrafficSolver {
+    /// One ILP over the whole graph (HiGHS), warm-started by the baselines.
+    Ilp,
+    /// The better of the framework default (first-fit + Belady) and the TFLite arena.
+    Heuristic,
+    /// Divide and conquer: ILP windows with a rolling horizon (large graphs).
+    Dc,
+    /// The framework default alone: graph order, first-fit, Belady.
+    Default,
+    /// The TFLite-style greedy arena alone.
+    Arena,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum Minimize {
     Makespan,
     Energy,
@@ -102,12 +116,14 @@ enum Cmd {
     /// Map a model onto a device: operator placement on its units, or scratchpad traffic.
     Map {
         /// What to map: `placement` (ops onto units) or `traffic` (scratchpad, COSMA).
-        #[arg(long, value_enum, default_value = "placement")]
-        objective: MapObjective,
-        /// Device: a path, a file in hardware-db/, or a short name.
+        /// Default: traffic when --scratchpad is given without --hw, else placement.
+        #[arg(long, value_enum)]
+        objective: Option<MapObjective>,
+        /// Device: a path, a file in hardware-db/, or a short name (needed for placement).
         #[arg(long)]
-        hw: String,
-        /// Model: a short name (see `models list`) or a path to a Hugging Face config.json.
+        hw: Option<String>,
+        /// Model: a short name (see `models list`; networks take parameters, e.g.
+        /// `mobilenetv2?width=0.75`) or a path to a Hugging Face config.json.
         #[arg(long)]
         model: String,
         /// Phase to place.
@@ -122,9 +138,10 @@ enum Cmd {
         /// KV-cache length (decode).
         #[arg(long, default_value_t = 1024)]
         context: u64,
-        /// Quantization scheme, e.g. fp16, w8a8, w4a16-g128+kv8.
-        #[arg(long, default_value = "fp16")]
-        quant: String,
+        /// Quantization scheme, e.g. fp16, w8a8, w4a16-g128+kv8 (default: fp16 for
+        /// placement, w8a8 for traffic: 8-bit data as in the COSMA evaluation).
+        #[arg(long)]
+        quant: Option<String>,
         /// What the placement minimises.
         #[arg(long, value_enum, default_value = "makespan")]
         minimize: Minimize,
@@ -161,9 +178,32 @@ enum Cmd {
         /// Textbook roofline: bare peaks, efficiency 1, no overhead.
         #[arg(long)]
         ideal: bool,
-        /// Scratchpad description for --objective traffic.
+        /// Scratchpad size for --objective traffic: bytes (65536), with a unit (512KiB,
+        /// 1MiB, 1.5MB), or a budget of the model: mr (largest op working set), mp
+        /// (minimum peak footprint over schedules) or mh (halfway).
         #[arg(long)]
         scratchpad: Option<String>,
+        /// Traffic planner: one ILP, the better baseline, divide and conquer, or one
+        /// baseline alone (default, arena).
+        #[arg(long, value_enum, default_value = "ilp")]
+        solver: TrafficSolver,
+        /// Input resolution of a vision network for traffic (default: the network's own).
+        #[arg(long)]
+        resolution: Option<u64>,
+        /// Put weights into the scratchpad as tensors (COSMA's M_Rp setting); by
+        /// default they are streamed and only activations are mapped.
+        #[arg(long)]
+        include_weights: bool,
+        /// Allocation granularity in bytes for traffic (alignment and size rounding).
+        #[arg(long, default_value_t = archscope::mapping::adapt::DEFAULT_GRANULARITY_BYTES)]
+        granularity: u64,
+        /// Keep activation functions as ops of their own instead of fusing them into
+        /// their producer.
+        #[arg(long)]
+        no_fuse: bool,
+        /// Draw memory over time (.svg or .png) for traffic.
+        #[arg(long)]
+        chart: Option<String>,
         /// Output format (table or json).
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
@@ -641,19 +681,52 @@ fn run(cli: Cli) -> Result<()> {
             gantt,
             ideal,
             scratchpad,
+            solver,
+            resolution,
+            include_weights,
+            granularity,
+            no_fuse,
+            chart: traffic_chart,
             format,
         } => {
+            let objective = objective.unwrap_or(if scratchpad.is_some() && hw.is_none() {
+                MapObjective::Traffic
+            } else {
+                MapObjective::Placement
+            });
+            if objective == MapObjective::Traffic {
+                let scratchpad = scratchpad.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--objective traffic needs --scratchpad (e.g. 512KiB, 1MiB or mr)"
+                    )
+                })?;
+                return map_traffic_cmd(TrafficArgs {
+                    model,
+                    phase,
+                    batch,
+                    prompt,
+                    context,
+                    quant: quant.unwrap_or_else(|| "w8a8".into()),
+                    scratchpad,
+                    solver,
+                    time_limit,
+                    resolution,
+                    include_weights,
+                    granularity,
+                    fuse: !no_fuse,
+                    chart: traffic_chart,
+                    format,
+                });
+            }
+            let hw = hw.ok_or_else(|| {
+                anyhow::anyhow!("--objective placement needs --hw (a device); for scratchpad traffic give --scratchpad")
+            })?;
+            let quant = quant.unwrap_or_else(|| "fp16".into());
             use archscope::placement::{
                 Budget, Decompose, Instance, Limits, Objective, baselines_within, gantt as chart,
                 patterns, place_instance, report,
             };
             use archscope::workload::Phase;
-            if objective == MapObjective::Traffic {
-                anyhow::bail!(
-                    "--objective traffic (the COSMA scratchpad mapper{}) is provided by the mapping module, which this build does not include",
-                    scratchpad.map_or(String::new(), |s| format!(", --scratchpad {s}"))
-                );
-            }
             let hw = Hardware::load(&hw)?;
             let cfg = load_llm(&model)?;
             let quant = QuantScheme::parse(&quant)?;
@@ -933,6 +1006,140 @@ fn run(cli: Cli) -> Result<()> {
             },
         },
         Cmd::Search { cmd } => run_search(cmd)?,
+    }
+    Ok(())
+}
+
+/// Arguments of `map --objective traffic`.
+struct TrafficArgs {
+    model: String,
+    phase: PhaseArg,
+    batch: u64,
+    prompt: u64,
+    context: u64,
+    quant: String,
+    scratchpad: String,
+    solver: TrafficSolver,
+    time_limit: f64,
+    resolution: Option<u64>,
+    include_weights: bool,
+    granularity: u64,
+    fuse: bool,
+    chart: Option<String>,
+    format: Format,
+}
+
+fn map_traffic_cmd(a: TrafficArgs) -> Result<()> {
+    use archscope::mapping::{
+        AdaptOptions, MappingError,
+        report::{self, Solver, TrafficRequest},
+    };
+    use archscope::workload::Phase;
+    let quant = QuantScheme::parse(&a.quant)?;
+    let capacity = report::parse_capacity(&a.scratchpad)?;
+    let adapt = AdaptOptions {
+        include_weights: a.include_weights,
+        granularity_bytes: a.granularity,
+        fuse_activations: a.fuse,
+    };
+    // The network spec with the resolution applied, and the resolution in use.
+    let with_res = |r: u64| {
+        let sep = if a.model.contains('?') { '&' } else { '?' };
+        format!("{}{sep}res={r}", a.model)
+    };
+    let spec = match a.resolution {
+        Some(r) => {
+            if a.model.to_ascii_lowercase().contains("res=") {
+                anyhow::bail!(
+                    "give the resolution either in --model (res=) or with --resolution, not both"
+                );
+            }
+            with_res(r)
+        }
+        None => a.model.clone(),
+    };
+    let (graph, current_res) = match load_model(&spec)? {
+        Model::Vision(m) => {
+            let res = vision::is_builtin(&spec).then(|| {
+                spec.split_once('?')
+                    .and_then(|(_, q)| {
+                        q.split('&')
+                            .find_map(|kv| kv.strip_prefix("res="))
+                            .and_then(|v| v.parse::<u64>().ok())
+                    })
+                    .or_else(|| vision::family(spec.split('?').next().unwrap_or("")).map(|f| f.res))
+            });
+            (m.build(&quant, a.batch)?, res.flatten())
+        }
+        Model::Llm(cfg) => {
+            if a.resolution.is_some() {
+                anyhow::bail!(
+                    "--resolution applies to vision networks, not to LLM `{}`",
+                    a.model
+                );
+            }
+            let phase = match a.phase {
+                PhaseArg::Decode => Phase::Decode { context: a.context },
+                _ => Phase::Prefill { prompt: a.prompt },
+            };
+            (cfg.build(&quant, phase, a.batch), None)
+        }
+    };
+    let req = TrafficRequest {
+        capacity,
+        solver: match a.solver {
+            TrafficSolver::Ilp => Solver::Ilp,
+            TrafficSolver::Heuristic => Solver::Heuristic,
+            TrafficSolver::Dc => Solver::DivideAndConquer,
+            TrafficSolver::Default => Solver::Default,
+            TrafficSolver::Arena => Solver::Arena,
+        },
+        time_limit_s: a.time_limit,
+        adapt: adapt.clone(),
+    };
+    let rep = match report::map_traffic(&graph, &req) {
+        Ok(r) => r,
+        Err(MappingError::Infeasible {
+            op,
+            needed_bytes,
+            capacity_bytes,
+        }) => {
+            let hint = current_res.map(|res| {
+                let found = report::largest_feasible_resolution(capacity_bytes, 32, res, 8, |r| {
+                    let m = match load_model(&with_res(r)).ok()? {
+                        Model::Vision(m) => m,
+                        Model::Llm(_) => return None,
+                    };
+                    report::graph_m_r(&m.build(&quant, a.batch).ok()?, &adapt)
+                });
+                let mr = found.and_then(|r| {
+                    let Model::Vision(m) = load_model(&with_res(r)).ok()? else {
+                        return None;
+                    };
+                    report::graph_m_r(&m.build(&quant, a.batch).ok()?, &adapt).map(|mr| (r, mr))
+                });
+                (res, mr)
+            });
+            anyhow::bail!(
+                "{}",
+                report::infeasible_message(&graph.name, &op, needed_bytes, capacity_bytes, hint)
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(path) = &a.chart {
+        archscope::mapping::chart::write(
+            &rep.adapted.problem,
+            &rep.plan,
+            &rep.chart_title(),
+            std::path::Path::new(path),
+        )?;
+        eprintln!("memory chart written to {path}");
+    }
+    match a.format {
+        Format::Table => print!("{}", rep.to_table()),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&rep.to_json())?),
+        Format::Csv => anyhow::bail!("--format csv is not available for map; use table or json"),
     }
     Ok(())
 }

@@ -198,12 +198,14 @@
 //!   operators per model, and divide and conquer beyond that.
 
 pub mod adapt;
+pub mod chart;
 mod divide;
 mod heuristics;
 mod ilp;
 mod plan;
 mod priced;
 mod problem;
+pub mod report;
 mod verify;
 
 pub use adapt::{
@@ -267,6 +269,9 @@ pub enum MappingError {
     /// A produced plan failed the independent check (a bug; reported, never hidden).
     #[error("plan failed verification: {0}")]
     Verification(#[from] VerifyError),
+    /// A chart could not be drawn or written.
+    #[error("memory chart: {0}")]
+    Chart(String),
     /// An internal consistency check failed.
     #[error("internal error: {0}")]
     Internal(String),
