@@ -50,6 +50,19 @@ enum TrafficSolver {
     Arena,
 }
 
+impl TrafficSolver {
+    fn solver(self) -> archscope::mapping::report::Solver {
+        use archscope::mapping::report::Solver;
+        match self {
+            TrafficSolver::Ilp => Solver::Ilp,
+            TrafficSolver::Heuristic => Solver::Heuristic,
+            TrafficSolver::Dc => Solver::DivideAndConquer,
+            TrafficSolver::Default => Solver::Default,
+            TrafficSolver::Arena => Solver::Arena,
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum Minimize {
     Makespan,
@@ -100,9 +113,9 @@ enum Cmd {
         #[arg(long)]
         ideal: bool,
         /// Take the unit's scratchpad traffic from a mapper's plan (networks only; the unit must
-        /// reach a level marked `managed = "software"`): `ilp`, `heuristic` or `dc`.
-        #[arg(long)]
-        mapping: Option<String>,
+        /// reach a level marked `managed = "software"`).
+        #[arg(long, value_enum)]
+        mapping: Option<TrafficSolver>,
         /// Time limit of the mapping ILP in seconds (per window with `dc`).
         #[arg(long, default_value_t = 30.0)]
         mapping_time_limit: f64,
@@ -607,12 +620,10 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let hw = Hardware::load(&hw)?;
             let model = load_model(&model)?;
-            let mapping = match mapping.as_deref() {
+            let mapping = match mapping {
                 None => None,
                 Some(m) => Some(archscope::mapping::MappingRequest {
-                    planner: archscope::mapping::Planner::parse(m).with_context(|| {
-                        format!("--mapping `{m}`: expected `ilp`, `heuristic` or `dc`")
-                    })?,
+                    solver: m.solver(),
                     time_limit_s: mapping_time_limit,
                     adapt: archscope::mapping::AdaptOptions {
                         include_weights: mapping_weights,
@@ -1032,7 +1043,7 @@ struct TrafficArgs {
 fn map_traffic_cmd(a: TrafficArgs) -> Result<()> {
     use archscope::mapping::{
         AdaptOptions, MappingError,
-        report::{self, Solver, TrafficRequest},
+        report::{self, TrafficRequest},
     };
     use archscope::workload::Phase;
     let quant = QuantScheme::parse(&a.quant)?;
@@ -1087,13 +1098,7 @@ fn map_traffic_cmd(a: TrafficArgs) -> Result<()> {
     };
     let req = TrafficRequest {
         capacity,
-        solver: match a.solver {
-            TrafficSolver::Ilp => Solver::Ilp,
-            TrafficSolver::Heuristic => Solver::Heuristic,
-            TrafficSolver::Dc => Solver::DivideAndConquer,
-            TrafficSolver::Default => Solver::Default,
-            TrafficSolver::Arena => Solver::Arena,
-        },
+        solver: a.solver.solver(),
         time_limit_s: a.time_limit,
         adapt: adapt.clone(),
     };

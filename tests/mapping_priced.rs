@@ -6,8 +6,8 @@
 use archscope::cost::{evaluate, model_for};
 use archscope::hardware::Hardware;
 use archscope::mapping::{
-    AdaptOptions, Mapped, MappingError, MappingRequest, Planner, evaluate_mapped, map_unit,
-    mapped_residency, planned_tensors,
+    AdaptOptions, Mapped, MappingError, MappingRequest, evaluate_mapped, map_unit,
+    mapped_residency, planned_tensors, report::Solver,
 };
 use archscope::roofline::{Mode, residency};
 use archscope::score::{ScoreError, ScoreRequest, score_vision_mapped};
@@ -33,9 +33,9 @@ fn mobilenet(res: u32) -> (VisionModel, QuantScheme, Graph) {
     (model, quant, graph)
 }
 
-fn req(planner: Planner) -> MappingRequest {
+fn req(solver: Solver) -> MappingRequest {
     MappingRequest {
-        planner,
+        solver,
         time_limit_s: 20.0,
         adapt: AdaptOptions::default(),
     }
@@ -46,18 +46,18 @@ fn transfers_add_up_to_the_plan_and_the_ledger() {
     let (_, _, graph) = mobilenet(80);
     let unit = 0;
     let (sram, dram) = (0, 1);
-    for (planner, include_weights, capacity) in [
-        (Planner::Heuristic, false, 196_608),
-        (Planner::DivideAndConquer, false, 196_608),
+    for (solver, include_weights, capacity) in [
+        (Solver::Heuristic, false, 196_608),
+        (Solver::DivideAndConquer, false, 196_608),
         // With the weights in the problem the scratchpad must also hold the classifier's
         // 1280 x 1000 int8 matrix (1.28 MB) next to its input and output.
-        (Planner::Heuristic, true, 2_000_000),
+        (Solver::Heuristic, true, 2_000_000),
     ] {
         let hw = roofline_array(capacity);
-        let mut r = req(planner);
+        let mut r = req(solver);
         r.adapt.include_weights = include_weights;
         let (eval, m) = evaluate_mapped(&hw, unit, Mode::Calibrated, &graph, &r)
-            .unwrap_or_else(|e| panic!("{planner:?}: {e}"));
+            .unwrap_or_else(|e| panic!("{solver:?}: {e}"));
         assert_eq!((m.scratch, m.spill), (sram, dram));
         // Every byte the plan moves is charged to exactly one op.
         let moved: f64 = m.transfer_bytes.iter().sum();
@@ -135,7 +135,7 @@ fn the_transfer_ledger_is_priced_from_the_file() {
 fn units_without_a_scratchpad_and_tiny_scratchpads_are_clear_errors() {
     let (model, quant, graph) = mobilenet(96);
     let pixel = Hardware::load("pixel8").unwrap();
-    let e = map_unit(&pixel, 0, &graph, &req(Planner::Heuristic)).unwrap_err();
+    let e = map_unit(&pixel, 0, &graph, &req(Solver::Heuristic)).unwrap_err();
     assert!(matches!(e, MappingError::NoScratchpad(_)), "{e}");
     let s = e.to_string();
     assert!(
@@ -153,7 +153,7 @@ fn units_without_a_scratchpad_and_tiny_scratchpads_are_clear_errors() {
         unit: None,
         mode: Mode::Calibrated,
     };
-    let e = score_vision_mapped(&hw, &model, &quant, &r, Some(&req(Planner::Ilp))).unwrap_err();
+    let e = score_vision_mapped(&hw, &model, &quant, &r, Some(&req(Solver::Ilp))).unwrap_err();
     assert!(
         matches!(e, ScoreError::Mapping(MappingError::Infeasible { .. })),
         "{e}"

@@ -218,8 +218,8 @@ pub use heuristics::{plan_arena, plan_default};
 pub use ilp::{IlpOptions, Schedule, plan_ilp, relaxation_bound};
 pub use plan::{ModelStats, Origin, PartReport, Plan, PlanStatus, Residency, SolvePath, Store};
 pub use priced::{
-    Mapped, MappedError, MappingRequest, Planner, UnitMapping, evaluate_mapped, map_unit,
-    mapped_residency, plan_with, planned_tensors, scratchpad_of,
+    Mapped, MappedError, MappingRequest, UnitMapping, evaluate_mapped, map_unit, mapped_residency,
+    plan_with, planned_tensors, scratchpad_of,
 };
 pub use problem::{MemProblem, OpSpec, Prepared, TensorKind, TensorSpec};
 pub use verify::{Traffic, VerifyError, verify};

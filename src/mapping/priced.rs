@@ -18,8 +18,6 @@
 //! * energy: the bytes times each crossed level's energy per byte, plus static power over the
 //!   added time.
 
-use serde::{Deserialize, Serialize};
-
 use crate::cost::{
     CostModel, Evaluation, Infeasible, Ledger, Residency, SelectError, evaluate, model_for,
 };
@@ -29,7 +27,7 @@ use crate::workload::{Graph, OpId, Role};
 
 use super::{
     AdaptOptions, Adapted, DivideOptions, IlpOptions, MappingError, MemProblem, Plan, plan_arena,
-    plan_default, plan_divide_and_conquer, plan_ilp, problem_from_graph, verify,
+    plan_default, plan_divide_and_conquer, plan_ilp, problem_from_graph, report::Solver, verify,
 };
 
 /// The scratchpad a unit can map onto: the innermost software-managed level on its reach list,
@@ -146,35 +144,11 @@ impl CostModel for Mapped<'_> {
     }
 }
 
-/// Which planner decides the scratchpad traffic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Planner {
-    /// The ILP over the whole graph ([`super::plan_ilp`], warm-started from the baselines).
-    Ilp,
-    /// The better of the framework default and the TFLite-style arena planner.
-    Heuristic,
-    /// Divide and conquer: the ILP per window ([`super::plan_divide_and_conquer`]).
-    DivideAndConquer,
-}
-
-impl Planner {
-    /// Parses `ilp`, `heuristic` or `dc`.
-    pub fn parse(s: &str) -> Option<Planner> {
-        match s {
-            "ilp" => Some(Planner::Ilp),
-            "heuristic" => Some(Planner::Heuristic),
-            "dc" | "divide-and-conquer" => Some(Planner::DivideAndConquer),
-            _ => None,
-        }
-    }
-}
-
 /// How to map a graph onto a unit's scratchpad for pricing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MappingRequest {
     /// The planner.
-    pub planner: Planner,
+    pub solver: Solver,
     /// Wall-clock limit of the ILP (the whole ILP, or each window of divide and conquer).
     pub time_limit_s: f64,
     /// How the graph becomes a problem (weights streamed or included, granularity, fusion).
@@ -214,30 +188,37 @@ impl UnitMapping {
     }
 }
 
-/// Plans `problem` with `planner`. Every plan returned has passed [`super::verify`].
+/// Plans `problem` with `solver`; `time_limit_s` bounds the whole ILP, or each window of divide
+/// and conquer (at most [`DivideOptions`]'s default per window). Every plan returned has passed
+/// [`super::verify`].
 pub fn plan_with(
     problem: &MemProblem,
-    planner: Planner,
+    solver: Solver,
     time_limit_s: f64,
 ) -> Result<Plan, MappingError> {
-    let plan = match planner {
-        Planner::Heuristic => {
-            let d = plan_default(problem)?;
-            match plan_arena(problem) {
-                Ok(a) if a.non_compulsory_bytes < d.non_compulsory_bytes => a,
-                _ => d,
+    let plan = match solver {
+        Solver::Default => plan_default(problem)?,
+        Solver::Arena => plan_arena(problem)?,
+        Solver::Heuristic => {
+            let d = plan_default(problem);
+            let a = plan_arena(problem);
+            match (d, a) {
+                (Ok(d), Ok(a)) if a.non_compulsory_bytes < d.non_compulsory_bytes => a,
+                (Ok(d), _) => d,
+                (Err(_), Ok(a)) => a,
+                (Err(e), Err(_)) => return Err(e),
             }
         }
-        Planner::Ilp => plan_ilp(
+        Solver::Ilp => plan_ilp(
             problem,
             &IlpOptions {
                 time_limit_s,
                 ..IlpOptions::default()
             },
         )?,
-        Planner::DivideAndConquer => {
+        Solver::DivideAndConquer => {
             let mut opts = DivideOptions::default();
-            opts.ilp.time_limit_s = time_limit_s;
+            opts.ilp.time_limit_s = time_limit_s.min(opts.ilp.time_limit_s);
             plan_divide_and_conquer(problem, &opts)?
         }
     };
@@ -256,7 +237,7 @@ pub fn map_unit(
     let (scratch, spill) = scratchpad_of(hw, unit)?;
     let capacity = hw.memories[scratch].usable_bytes.floor() as u64;
     let adapted = problem_from_graph(graph, capacity, &req.adapt)?;
-    let plan = plan_with(&adapted.problem, req.planner, req.time_limit_s)?;
+    let plan = plan_with(&adapted.problem, req.solver, req.time_limit_s)?;
     let mut transfer_bytes = vec![0.0; graph.ops.len()];
     for row in adapted.op_traffic(&plan)? {
         transfer_bytes[row.op.0 as usize] +=

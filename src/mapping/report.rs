@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{
-    AdaptOptions, Adapted, Budgets, DivideOptions, IlpOptions, MappingError, MemProblem, Origin,
-    Plan, PlanStatus, TensorKind, Traffic, budgets, min_working_set, plan_arena, plan_default,
-    plan_divide_and_conquer, plan_ilp, problem_from_graph_unchecked, verify,
+    AdaptOptions, Adapted, Budgets, MappingError, MemProblem, Origin, Plan, PlanStatus, TensorKind,
+    Traffic, budgets, min_working_set, plan_arena, plan_default, plan_with,
+    problem_from_graph_unchecked, verify,
 };
 use crate::workload::Graph;
 
@@ -263,18 +263,7 @@ pub fn map_traffic(graph: &Graph, req: &TrafficRequest) -> Result<TrafficReport,
         });
     }
     let plan = match req.solver {
-        Solver::Ilp => plan_ilp(
-            p,
-            &IlpOptions {
-                time_limit_s: req.time_limit_s,
-                ..IlpOptions::default()
-            },
-        )?,
-        Solver::DivideAndConquer => {
-            let mut o = DivideOptions::default();
-            o.ilp.time_limit_s = req.time_limit_s.min(o.ilp.time_limit_s);
-            plan_divide_and_conquer(p, &o)?
-        }
+        Solver::Ilp | Solver::DivideAndConquer => plan_with(p, req.solver, req.time_limit_s)?,
         Solver::Default | Solver::Arena => {
             let name = if req.solver == Solver::Default {
                 "default"
