@@ -833,3 +833,59 @@ fn cnn_shards_merge_and_cnn_flags_are_checked() {
     let e = bad.resolve().unwrap_err().to_string();
     assert!(e.contains("batch_latency_s"), "{e}");
 }
+
+#[test]
+fn onnx_encoders_explore_like_score() {
+    use archscope::score::score_vision;
+    use archscope::workload::{Model, load_model};
+    let name = format!(
+        "{}/tests/data/encoder_block.onnx?sequence=64",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut req = cnn_request();
+    req.model = name.clone();
+    req.quants = vec!["fp16".into()];
+    req.units = vec!["gpu".into(), "cpu-big".into()];
+    req.batches = vec![2];
+    let (s, r) = run(&req);
+    assert_eq!(r.points.len(), 2);
+    // An encoder's samples are sequences: the per-sample columns say so.
+    assert!(s.metric_index("sequences_per_s").is_ok());
+    assert!(s.metric_index("energy_per_sequence_j").is_ok());
+    assert_eq!(
+        s.spec.objectives,
+        ["batch_latency_s", "energy_per_sequence_j", "memory_bytes"]
+    );
+    // The spec names the file by its hash, so a merge can check it did not change.
+    assert!(s.spec.model_text().starts_with("onnx ") && s.spec.model_text().contains("sha256"));
+    let Model::Vision(model) = load_model(&name).unwrap() else {
+        panic!("not a network")
+    };
+    let hw = Hardware::load("pixel8").unwrap();
+    for unit in ["gpu", "cpu-big"] {
+        let i = row(&s, &r, &[("unit", unit)]);
+        let sc = score_vision(
+            &hw,
+            &model,
+            &QuantScheme::parse("fp16").unwrap(),
+            &ScoreRequest {
+                batch: 2,
+                prompt: 1,
+                context: 1,
+                prefill: true,
+                decode: true,
+                unit: Some(unit.into()),
+                mode: Mode::Calibrated,
+            },
+        )
+        .unwrap();
+        assert!(close(
+            metric(&s, &r, i, "batch_latency_s").unwrap(),
+            sc.latency_s()
+        ));
+        assert!(close(
+            metric(&s, &r, i, "energy_per_sequence_j").unwrap(),
+            sc.j_per_sample()
+        ));
+    }
+}
