@@ -14,7 +14,7 @@
 
 use crate::cost::Ledger;
 use crate::hardware::Hardware;
-use crate::placement::{self, Limits, Objective, Placement, Status};
+use crate::placement::{self, Instance, Limits, Objective, Placement, Status};
 use crate::roofline::Mode;
 use crate::workload::Graph;
 
@@ -241,7 +241,9 @@ pub struct Placed {
     pub placement: Placement,
 }
 
-/// Places `graph` on `units` of `hw` with the ILP (makespan objective) within `time_limit_s`.
+/// Places `graph` on `units` of `hw` with the ILP (makespan objective) within `time_limit_s`;
+/// HEFT, the min-energy greedy or a single unit when one of them is faster than what the ILP
+/// found in time (the status says which).
 pub fn place_graph(
     hw: &Hardware,
     graph: &Graph,
@@ -255,7 +257,17 @@ pub fn place_graph(
     };
     limits.build.mode = mode;
     limits.build.units = Some(units.to_vec());
-    let p = placement::place(hw, graph, Objective::Makespan, &limits).map_err(|e| e.to_string())?;
+    let inst = Instance::from_graph(hw, graph, &limits.build).map_err(|e| e.to_string())?;
+    let mut p = placement::place_instance(&inst, Objective::Makespan, &limits)
+        .map_err(|e| e.to_string())?;
+    // A time-limited solve (or HEFT) can lose to one unit alone; the single-unit schedules of
+    // the same instance are checked too, so the ILP point is never slower than every one of them.
+    if let Ok(b) = placement::baselines(&inst, &Objective::Makespan)
+        && let Some(s) = b.best_single()
+        && s.totals.objective < p.totals.objective * (1.0 - 1e-9)
+    {
+        p = s.clone();
+    }
     let mut used: Vec<usize> = p.ops.iter().map(|o| o.unit).collect();
     used.sort_unstable();
     used.dedup();
@@ -264,7 +276,10 @@ pub fn place_graph(
         .iter()
         .filter_map(|n| hw.unit_index(Some(n)).ok())
         .collect();
-    let how = if p.method.starts_with("heft") || p.method.contains("greedy") {
+    let how = if p.method.starts_with("heft")
+        || p.method.contains("greedy")
+        || p.method.starts_with("single-unit")
+    {
         format!("{} fallback", p.method)
     } else {
         match (p.status, p.gap) {
