@@ -505,22 +505,37 @@ struct ExploreArgs {
     /// Device: a path, a file in hardware-db/, or a short name.
     #[arg(long)]
     hw: String,
-    /// Model: a short name (see `models list`) or a path to a Hugging Face config.json.
+    /// Model: an LLM (short name or config.json path), or a vision network or encoder as
+    /// `score` takes it (`mobilenetv2`, `resnet50?res=160`, `model.onnx`); see `models list`.
     #[arg(long)]
     model: String,
-    /// Quantization schemes, comma-separated (default: fp32, fp16, w8a16, w8a8, w4a16-g128, w4a8, w4a16-g128+kv8).
+    /// Quantization schemes (precisions), comma-separated (default on an LLM: fp32, fp16,
+    /// w8a16, w8a8, w4a16-g128, w4a8, w4a16-g128+kv8; on a network: fp32, fp16, w8a8).
     #[arg(long = "quant", value_delimiter = ',')]
     quants: Vec<String>,
-    /// Units for both phases, comma-separated (default: every unit of the device).
+    /// Units, comma-separated (for both LLM phases; default: every unit of the device). A
+    /// CPU-model unit also gets thread variants `UNIT@T` (see --threads); `ilp` is the placement
+    /// ILP over the listed units.
     #[arg(long, value_delimiter = ',')]
     units: Vec<String>,
+    /// Thread counts of CPU-model units (params.model = "cpu"), comma-separated, `all` for
+    /// every core (default: 1, 2, 4, ... below the core count, and all).
+    #[arg(long, value_delimiter = ',')]
+    threads: Vec<String>,
+    /// Add the ILP placement over the device's units (`ilp`) to the unit lists; one solve per
+    /// distinct graph and device variant, so slower than the single-unit sweep.
+    #[arg(long)]
+    ilp: bool,
+    /// Time limit of one ILP placement, seconds (default 5; HEFT is used if the ILP is worse).
+    #[arg(long = "placement-time")]
+    placement_time: Option<f64>,
     /// Units that may run prefill (overrides --units for prefill).
     #[arg(long, value_delimiter = ',')]
     prefill_units: Vec<String>,
     /// Units that may run decode (overrides --units for decode).
     #[arg(long, value_delimiter = ',')]
     decode_units: Vec<String>,
-    /// Batch sizes (default 1).
+    /// Batch sizes (default 1 on an LLM; 1, 2, 4, 8, 16, 32 on a network).
     #[arg(long = "batch", value_delimiter = ',')]
     batches: Vec<u64>,
     /// Prompt lengths (default 512).
@@ -539,7 +554,8 @@ struct ExploreArgs {
     /// Seed of --samples.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Objectives, comma-separated (default: decode_latency_s, energy_per_token_j, memory_bytes).
+    /// Objectives, comma-separated (default on an LLM: decode_latency_s, energy_per_token_j,
+    /// memory_bytes; on a network: batch_latency_s, energy_per_image_j, memory_bytes).
     #[arg(long, value_delimiter = ',')]
     objectives: Vec<String>,
     /// Axes that split points into scenarios with a front each (default: prompt, context and
@@ -552,7 +568,7 @@ struct ExploreArgs {
     /// Lowest decode throughput allowed, tokens/s.
     #[arg(long)]
     min_tokens_per_s: Option<f64>,
-    /// Highest decode latency per token allowed, seconds.
+    /// Highest decode latency per token (LLM) or latency per batch (network) allowed, seconds.
     #[arg(long)]
     max_latency: Option<f64>,
     /// Textbook roofline: bare peaks, efficiency 1, no overhead.
@@ -868,6 +884,9 @@ fn run(cli: Cli) -> Result<()> {
                 min_tokens_per_s: a.min_tokens_per_s,
                 max_latency_s: a.max_latency,
                 ideal: a.ideal,
+                threads: a.threads,
+                ilp: a.ilp,
+                placement_time_s: a.placement_time,
                 shard: a.shard,
                 command: shell_join(&std::env::args().collect::<Vec<_>>()),
             };
