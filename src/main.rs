@@ -529,6 +529,16 @@ struct ExploreArgs {
     /// Time limit of one ILP placement, seconds (default 5; HEFT is used if the ILP is worse).
     #[arg(long = "placement-time")]
     placement_time: Option<f64>,
+    /// Networks: take the scratchpad traffic of units that reach a `managed = "software"` level
+    /// from a mapper's plan (sweep `memory[NAME].capacity_bytes` to see what each byte buys).
+    #[arg(long, value_enum)]
+    mapping: Option<TrafficSolver>,
+    /// Time limit of one mapping ILP (per window with `dc`), seconds (default 10).
+    #[arg(long)]
+    mapping_time_limit: Option<f64>,
+    /// Put the weights into the mapping problem instead of streaming them.
+    #[arg(long)]
+    mapping_weights: bool,
     /// Units that may run prefill (overrides --units for prefill).
     #[arg(long, value_delimiter = ',')]
     prefill_units: Vec<String>,
@@ -887,6 +897,9 @@ fn run(cli: Cli) -> Result<()> {
                 threads: a.threads,
                 ilp: a.ilp,
                 placement_time_s: a.placement_time,
+                mapping: a.mapping.map(TrafficSolver::solver),
+                mapping_time_s: a.mapping_time_limit,
+                mapping_weights: a.mapping_weights,
                 shard: a.shard,
                 command: shell_join(&std::env::args().collect::<Vec<_>>()),
             };

@@ -889,3 +889,90 @@ fn onnx_encoders_explore_like_score() {
         ));
     }
 }
+
+#[test]
+fn scratchpad_mapping_prices_like_score_and_sweeps_capacity() {
+    use archscope::mapping::{AdaptOptions, MappingRequest, report::Solver};
+    use archscope::score::score_vision_mapped;
+    use archscope::workload::VisionModel;
+    let req = ExploreRequest {
+        hw: "systolic-32x32".into(),
+        model: "mobilenetv2?res=80".into(),
+        quants: vec!["int8".into()],
+        batches: vec![1],
+        sweeps: vec!["memory[sram].capacity_bytes=150000..350000:3".into()],
+        mapping: Some(Solver::Ilp),
+        command: "archscope explore (mapping test)".into(),
+        ..Default::default()
+    };
+    let (s, r) = run(&req);
+    assert_eq!(r.points.len(), 3);
+    let (hw_file, hw_text) = Hardware::find_text("systolic-32x32").unwrap();
+    let model = VisionModel::parse("mobilenetv2?res=80").unwrap();
+    let quant = QuantScheme::parse("int8").unwrap();
+    let sreq = ScoreRequest {
+        batch: 1,
+        prompt: 1,
+        context: 1,
+        prefill: true,
+        decode: true,
+        unit: None,
+        mode: Mode::Calibrated,
+    };
+    let mreq = MappingRequest {
+        solver: Solver::Ilp,
+        time_limit_s: explore::DEFAULT_MAPPING_TIME_S,
+        adapt: AdaptOptions::default(),
+    };
+    for (i, cap) in [(0usize, 150000u64), (1, 250000), (2, 350000)] {
+        let text = hw_text.replace(
+            "capacity_bytes = { value = 196608,",
+            &format!("capacity_bytes = {{ value = {cap},"),
+        );
+        let hw = Hardware::from_toml_str(&text, &hw_file).unwrap();
+        let o = &r.outcomes[i];
+        match score_vision_mapped(&hw, &model, &quant, &sreq, Some(&mreq)) {
+            // 150 kB is below the largest working set (an 40x40x96 + 40x40x24 int8 pair):
+            // infeasible in both, with the same reason.
+            Err(e) => {
+                let why = o.infeasible.as_deref().unwrap_or_default();
+                assert!(why.contains("no plan exists"), "{cap}: {why} / {e}");
+            }
+            Ok(sc) => {
+                assert!(o.infeasible.is_none(), "{cap}: {o:?}");
+                let m = |n: &str| metric(&s, &r, i, n).unwrap();
+                assert!(close(m("batch_latency_s"), sc.latency_s()), "{cap}");
+                assert!(
+                    close(m("batch_energy_j"), sc.eval.total.energy_j()),
+                    "{cap}"
+                );
+                let plan = &sc.mapping.as_ref().unwrap().plan;
+                assert_eq!(
+                    m("noncompulsory_offchip_bytes"),
+                    plan.non_compulsory_bytes as f64
+                );
+                assert!(o.labels.iter().any(|l| l == "ilp (optimal)"), "{o:?}");
+            }
+        }
+    }
+    assert!(r.outcomes[0].infeasible.is_some() && r.outcomes[2].infeasible.is_none());
+    // An LLM has no mapping, and the mapping flags need --mapping.
+    let e = ExploreRequest {
+        model: "llama-1b".into(),
+        ..req.clone()
+    }
+    .resolve()
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("--mapping applies to networks"),
+        "{e}"
+    );
+    let e = ExploreRequest {
+        mapping: None,
+        mapping_weights: true,
+        ..req.clone()
+    }
+    .resolve()
+    .unwrap_err();
+    assert!(e.to_string().contains("need --mapping"), "{e}");
+}

@@ -11,11 +11,13 @@
 use super::eval::{Evaluator, MetricDef, Outcome, PhaseDetail};
 use super::llm::{GraphEntry, LlmSetupError, si, variant_hardware};
 use super::units::{self, Placed, UnitChoice, Variant};
+use crate::cost::Evaluation;
 use crate::hardware::Hardware;
+use crate::mapping::{MappingRequest, UnitMapping, evaluate_mapped, scratchpad_of};
 use crate::roofline::Mode;
 use crate::score::bound_name;
 use crate::search::{Direction, Point, Space, Values};
-use crate::workload::{QuantScheme, Sample, VisionModel};
+use crate::workload::{Graph, QuantScheme, Sample, VisionModel};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -44,7 +46,8 @@ mod m {
     pub const ACTIVATIONS: usize = 8;
     pub const CAPACITY: usize = 9;
     pub const THREADS: usize = 10;
-    pub const N: usize = 11;
+    pub const NONCOMPULSORY: usize = 11;
+    pub const N: usize = 12;
 }
 
 macro_rules! cnn_metrics {
@@ -105,6 +108,11 @@ macro_rules! cnn_metrics {
                 direction: Direction::Minimize,
                 label: "CPU threads (cores) running the network",
             },
+            MetricDef {
+                name: "noncompulsory_offchip_bytes",
+                direction: Direction::Minimize,
+                label: "off-chip bytes beyond the compulsory ones under the scratchpad plan (B)",
+            },
         ]
     };
 }
@@ -148,7 +156,7 @@ pub fn default_objectives(sample: Sample) -> [&'static str; 3] {
 }
 
 /// Labels of a CNN point.
-pub const CNN_LABELS: [&str; 3] = ["bound", "memory_level", "placement"];
+pub const CNN_LABELS: [&str; 4] = ["bound", "memory_level", "placement", "mapping"];
 
 /// Key of one priced forward pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -169,6 +177,10 @@ struct Priced {
     levels: Vec<usize>,
     threads: Option<f64>,
     placement: String,
+    /// Non-compulsory bytes of the scratchpad plan, with `--mapping` on a unit with a scratchpad.
+    noncompulsory: Option<f64>,
+    /// How the scratchpad traffic was decided (empty without `--mapping`).
+    mapping: String,
 }
 
 /// Prices CNN design points on a device (with what-if variants).
@@ -193,6 +205,7 @@ pub struct CnnEvaluator {
     mode: Mode,
     graphs: Vec<OnceLock<Result<GraphEntry, String>>>,
     knob_total: u64,
+    mapping: Option<MappingRequest>,
 }
 
 impl CnnEvaluator {
@@ -205,6 +218,7 @@ impl CnnEvaluator {
         space: &Space,
         mode: Mode,
         placement_time_s: f64,
+        mapping: Option<MappingRequest>,
     ) -> Result<CnnEvaluator, LlmSetupError> {
         let find = |n: &'static str| space.axis(n).ok_or(LlmSetupError::Axis(n, "values"));
         let (ax_quant, ax_unit, ax_batch) = (find("quant")?, find("unit")?, find("batch")?);
@@ -272,6 +286,7 @@ impl CnnEvaluator {
             mode,
             graphs: (0..n_graphs).map(|_| OnceLock::new()).collect(),
             knob_total,
+            mapping,
         })
     }
 
@@ -362,11 +377,28 @@ impl CnnEvaluator {
                 levels,
                 threads: None,
                 placement: p.status.clone(),
+                noncompulsory: None,
+                mapping: String::new(),
             });
         }
         let g = self.graph(k.graph).as_ref().map_err(|e| e.clone())?;
         let u = k.unit as usize;
-        let l = g.price(hw, u, self.mode).map_err(|e| e.to_string())?;
+        let (l, noncompulsory, mapping) = match self.mapped(hw, u, &g.graph) {
+            Some(r) => {
+                let (e, m) = r?;
+                let label = format!("{} ({:?})", m.plan.method, m.plan.status).to_lowercase();
+                (e.total, Some(m.plan.non_compulsory_bytes as f64), label)
+            }
+            None => (
+                g.price(hw, u, self.mode).map_err(|e| e.to_string())?,
+                None,
+                if self.mapping.is_some() {
+                    "no scratchpad".to_string()
+                } else {
+                    String::new()
+                },
+            ),
+        };
         Ok(Priced {
             latency_s: l.latency_s,
             energy_j: l.energy_j(),
@@ -374,7 +406,26 @@ impl CnnEvaluator {
             levels: vec![*hw.units[u].reach.last().expect("validated")],
             threads: units::threads_of(hw, u),
             placement: String::new(),
+            noncompulsory,
+            mapping,
         })
+    }
+
+    /// With `--mapping`, the graph priced under a scratchpad plan on unit `u` (`None` without
+    /// `--mapping` or when the unit reaches no software-managed level: then it is priced by the
+    /// roofline's residency, and labelled so).
+    fn mapped(
+        &self,
+        hw: &Hardware,
+        u: usize,
+        graph: &Graph,
+    ) -> Option<Result<(Evaluation, UnitMapping), String>> {
+        let req = self.mapping.as_ref()?;
+        scratchpad_of(hw, u).ok()?;
+        Some(
+            evaluate_mapped(hw, u, self.mode, graph, req)
+                .map_err(|e| format!("scratchpad mapping: {e}")),
+        )
     }
 
     fn combine(
@@ -441,8 +492,10 @@ impl CnnEvaluator {
                                 metrics[m::ENERGY] = Some(pr.energy_j);
                                 metrics[m::ENERGY_PER] = Some(pr.energy_j / batch);
                                 metrics[m::THREADS] = pr.threads;
+                                metrics[m::NONCOMPULSORY] = pr.noncompulsory;
                                 labels[0] = pr.bound.clone();
                                 labels[2] = pr.placement.clone();
+                                labels[3] = pr.mapping.clone();
                             }
                             Some(Err(e)) => why.push(format!("on {unit_name}: {e}")),
                             None => {}
@@ -477,13 +530,25 @@ impl Evaluator for CnnEvaluator {
     }
 
     fn curve_metrics(&self) -> &[&'static str] {
-        match self.sample {
-            Sample::Image => &["images_per_s", "energy_per_image_j", "batch_latency_s"],
-            Sample::Sequence => &[
+        match (self.sample, self.mapping.is_some()) {
+            (Sample::Image, true) => &[
+                "images_per_s",
+                "energy_per_image_j",
+                "noncompulsory_offchip_bytes",
+            ],
+            (Sample::Sequence, true) => &[
                 "sequences_per_s",
                 "energy_per_sequence_j",
-                "batch_latency_s",
+                "noncompulsory_offchip_bytes",
             ],
+            _ => match self.sample {
+                Sample::Image => &["images_per_s", "energy_per_image_j", "batch_latency_s"],
+                Sample::Sequence => &[
+                    "sequences_per_s",
+                    "energy_per_sequence_j",
+                    "batch_latency_s",
+                ],
+            },
         }
     }
 
@@ -550,7 +615,25 @@ impl Evaluator for CnnEvaluator {
                 Err(_) => Vec::new(),
             };
         }
-        g.detail("inference", &hw, k.unit as usize, self.mode)
+        let u = k.unit as usize;
+        if let Some(Ok((e, m))) = self.mapped(&hw, u, &g.graph) {
+            return vec![PhaseDetail {
+                phase: "inference".into(),
+                hw: hw.clone(),
+                unit: u,
+                graph: g.graph.clone(),
+                per_op: e.per_op,
+                calibrated: self.mode == Mode::Calibrated,
+                note: format!(
+                    "scratchpad `{}` mapped by {} ({:?}): {} B non-compulsory off-chip",
+                    hw.memories[m.scratch].name,
+                    m.plan.method,
+                    m.plan.status,
+                    m.plan.non_compulsory_bytes
+                ),
+            }];
+        }
+        g.detail("inference", &hw, u, self.mode)
             .into_iter()
             .collect()
     }

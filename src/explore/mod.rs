@@ -21,6 +21,7 @@ pub use eval::{Evaluator, MetricDef, Outcome, PhaseDetail};
 pub use llm::LlmEvaluator;
 
 use crate::hardware::{Hardware, HardwareError};
+use crate::mapping::{AdaptOptions, MappingRequest, report::Solver};
 use crate::roofline::Mode;
 use crate::search::{
     Axis, AxisKind, Direction, Grid, Point, RandomSample, Shard, Sharded, Space, SpaceError,
@@ -169,8 +170,37 @@ pub struct ExploreSpec {
     /// Time limit of one ILP placement (unit value `ilp`), seconds.
     #[serde(default = "default_placement_time")]
     pub placement_time_s: f64,
+    /// Networks only: take the scratchpad traffic of units with a software-managed level from
+    /// a mapper's plan (`--mapping`), so a sweep of its capacity shows what each byte buys.
+    #[serde(default)]
+    pub mapping: Option<MappingSpec>,
     /// The slice of the run.
     pub shard: Shard,
+}
+
+/// How `--mapping` plans scratchpads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MappingSpec {
+    /// The planner.
+    pub solver: Solver,
+    /// Time limit of the mapping ILP (per window with divide and conquer), seconds.
+    pub time_limit_s: f64,
+    /// Put the weights into the problem instead of streaming them.
+    pub include_weights: bool,
+}
+
+impl MappingSpec {
+    /// The request the cost model takes.
+    pub fn request(&self) -> MappingRequest {
+        MappingRequest {
+            solver: self.solver,
+            time_limit_s: self.time_limit_s,
+            adapt: AdaptOptions {
+                include_weights: self.include_weights,
+                ..AdaptOptions::default()
+            },
+        }
+    }
 }
 
 fn default_placement_time() -> f64 {
@@ -256,6 +286,12 @@ pub struct ExploreRequest {
     pub ilp: bool,
     /// `--placement-time`: time limit of one ILP placement, seconds.
     pub placement_time_s: Option<f64>,
+    /// `--mapping`: the scratchpad planner (networks).
+    pub mapping: Option<Solver>,
+    /// `--mapping-time-limit`, seconds.
+    pub mapping_time_s: Option<f64>,
+    /// `--mapping-weights`.
+    pub mapping_weights: bool,
     /// `--shard`.
     pub shard: Option<String>,
     /// The command line, for the report.
@@ -612,6 +648,29 @@ impl ExploreRequest {
             Some(s) => Shard::parse(s)?,
             None => Shard::ALL,
         };
+        let mapping = match self.mapping {
+            None if self.mapping_time_s.is_some() || self.mapping_weights => {
+                return Err(ExploreError::Request(
+                    "--mapping-time-limit and --mapping-weights need --mapping".into(),
+                ));
+            }
+            None => None,
+            Some(_) if !is_cnn => {
+                return Err(ExploreError::Request(
+                    "--mapping applies to networks (CNNs, encoders); LLM phases are priced \
+                     with the roofline's residency"
+                        .into(),
+                ));
+            }
+            Some(solver) => Some(MappingSpec {
+                solver,
+                time_limit_s: positive(
+                    "--mapping-time-limit",
+                    self.mapping_time_s.unwrap_or(DEFAULT_MAPPING_TIME_S),
+                )?,
+                include_weights: self.mapping_weights,
+            }),
+        };
         Ok(ExploreSpec {
             version: env!("CARGO_PKG_VERSION").to_string(),
             command: self.command.clone(),
@@ -627,10 +686,15 @@ impl ExploreRequest {
             constraints,
             ideal: self.ideal,
             placement_time_s,
+            mapping,
             shard,
         })
     }
 }
+
+/// Default time limit of one mapping ILP in explore, seconds: every distinct (device variant,
+/// unit, graph) is planned once, so a sweep stays interactive; `--mapping-time-limit` raises it.
+pub const DEFAULT_MAPPING_TIME_S: f64 = 10.0;
 
 /// The identity of an ONNX file: `onnx <path> sha256 <hash of its bytes>`.
 fn onnx_identity(path: &str) -> Result<String, ExploreError> {
@@ -765,6 +829,7 @@ impl Session {
                     &space,
                     mode,
                     spec.placement_time_s,
+                    spec.mapping.as_ref().map(MappingSpec::request),
                 )?)
             }
         };

@@ -145,7 +145,7 @@ pub fn grouped(b: u64) -> String {
 }
 
 /// Which planner the command runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Solver {
     /// One ILP over the whole graph ([`plan_ilp`]).
