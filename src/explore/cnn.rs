@@ -570,7 +570,7 @@ impl Evaluator for CnnEvaluator {
     }
 
     fn layer_label(&self) -> &'static str {
-        "block (in: stem, out: head and classifier)"
+        "block, as the network builder numbers them (in/out: ops before the first and after the last)"
     }
 
     fn evaluate(&self, points: &[Point]) -> Vec<Outcome> {

@@ -2,9 +2,8 @@
 //! of one point that the report plots (per-op ledgers of each phase on its unit).
 //!
 //! An evaluator owns the device and the workload; the search never sees them. A workload kind
-//! plugs in by implementing [`Evaluator`]: the LLM evaluator ([`super::llm`]) is one; a CNN
-//! evaluator would report `latency_s`, `energy_j` and `memory_bytes` over units × precisions ×
-//! batch with one phase.
+//! plugs in by implementing [`Evaluator`]: the LLM evaluator ([`super::llm`], prefill and decode)
+//! and the CNN evaluator ([`super::cnn`], one inference phase over units × precisions × batch).
 
 use crate::cost::Ledger;
 use crate::hardware::Hardware;

@@ -173,7 +173,7 @@ struct AxisIdx {
     context: usize,
 }
 
-/// Errors setting up an LLM evaluator.
+/// Errors setting up an evaluator (the LLM one, and the CNN one, which shares them).
 #[derive(Debug, thiserror::Error)]
 pub enum LlmSetupError {
     /// The space lacks an LLM axis or has one of the wrong type.

@@ -286,7 +286,8 @@ pub fn place_graph(
             (Status::Optimal, _) => "optimal".to_string(),
             (Status::TimedOut, Some(g)) => format!("timed out, gap {:.1} %", g * 100.0),
             (Status::TimedOut, None) => "timed out".to_string(),
-            (Status::Feasible, _) => "feasible".to_string(),
+            (Status::Feasible, Some(g)) => format!("feasible, gap {:.1} %", g * 100.0),
+            (Status::Feasible, None) => "feasible".to_string(),
             (Status::Heuristic, _) => format!("{} (heuristic)", p.method),
         }
     };
