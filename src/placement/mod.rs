@@ -18,7 +18,9 @@
 //!   (the pair is forbidden). Transfers use no unit (a DMA/cache-coherent copy), as in HEFT.
 //! * **Bandwidth floors.** Units on one SoC share their memory. For every level reached by two
 //!   or more units, a window of the schedule lasts at least `Σ bytes its ops move through the
-//!   level / the level's peak bandwidth`; so concurrency cannot create bandwidth that is not there
+//!   level / the level's shared bandwidth`, the peak times the best `bandwidth_efficiency` of the
+//!   units sharing it (the bare peak in ideal mode); so concurrency cannot create bandwidth that
+//!   is not there, including the gap between one unit's achievable streaming rate and the peak
 //!   (a necessary condition, not a contention model; transfers are not counted in it).
 //!
 //! # Schedule semantics (what the verifier checks)

@@ -94,7 +94,8 @@ pub struct Link {
 pub struct Floor {
     /// Level name.
     pub level: String,
-    /// Peak bandwidth, bytes/s.
+    /// Bandwidth the units sharing the level can draw together, bytes/s: the peak times the
+    /// best bandwidth efficiency among them (the bare peak in ideal mode).
     pub bytes_per_s: f64,
 }
 
@@ -187,6 +188,22 @@ pub fn segments_of(graph: &Graph) -> Vec<usize> {
     seg
 }
 
+/// The fraction of level `level`'s peak bandwidth that units sharing it can draw together: the
+/// best `bandwidth_efficiency` of the placeable units that reach it (1 in ideal mode). Each
+/// unit's own model streams at its own efficiency; several units at once do not make the memory
+/// controller deliver more than the best of them achieves alone, so the floor must not credit
+/// concurrency with the gap between a unit's efficiency and the peak.
+fn shared_efficiency(hw: &Hardware, units: &[usize], level: usize, mode: Mode) -> f64 {
+    if mode == Mode::Ideal {
+        return 1.0;
+    }
+    units
+        .iter()
+        .filter(|&&u| hw.units[u].reach.contains(&level))
+        .map(|&u| hw.units[u].bandwidth_efficiency)
+        .fold(0.0, f64::max)
+}
+
 impl Instance {
     /// Prices every op of `graph` on every unit of `hw` and collects edges, links and floors.
     pub fn from_graph(
@@ -240,7 +257,7 @@ impl Instance {
                     floor_levels.push(l);
                     floors.push(Floor {
                         level: m.name.clone(),
-                        bytes_per_s: m.bytes_per_s,
+                        bytes_per_s: m.bytes_per_s * shared_efficiency(hw, &unit_ids, l, opts.mode),
                     });
                 }
             }
@@ -263,9 +280,8 @@ impl Instance {
                             // writes beyond the bus's peak; that is its call).
                             floor_bytes: floor_levels
                                 .iter()
-                                .map(|&lv| {
-                                    l.bytes[lv].min(l.latency_s * hw.memories[lv].bytes_per_s)
-                                })
+                                .zip(&floors)
+                                .map(|(&lv, f)| l.bytes[lv].min(l.latency_s * f.bytes_per_s))
                                 .collect(),
                         }));
                         why.push(String::new());
