@@ -133,10 +133,15 @@ impl EltOp {
 
     /// Transcendental evaluations per output element (counted once more in
     /// [`OpKind::special_ops`], on top of the FLOPs above): one `exp` for sigmoid, SiLU and
-    /// SwiGLU, one `tanh` for GELU and GeGLU; none for the piecewise-linear ones.
+    /// SwiGLU, one `tanh` for GELU and GeGLU, one for a [`EltOp::Unary`] function (the class
+    /// stands for tanh, erf, exp, log, sqrt, reciprocal and pow, which CPUs evaluate as math
+    /// routines and GPUs on special-function units; the cheap members it also covers, negation,
+    /// absolute value and casts, are priced as one of them); none for the piecewise-linear and
+    /// arithmetic ones.
     pub fn specials_per_elem(self) -> f64 {
         match self {
             EltOp::Sigmoid | EltOp::Silu | EltOp::SwiGlu | EltOp::Gelu | EltOp::GeGlu => 1.0,
+            EltOp::Unary => 1.0,
             _ => 0.0,
         }
     }
