@@ -278,6 +278,9 @@ mod tests {
             compute_efficiency: 1.0,
             bandwidth_efficiency: 1.0,
             kernel_overhead_s: 0.0,
+            pack_bandwidth_efficiency: None,
+            serial_reduce_elems_per_s: None,
+            depthwise_macs_per_s: None,
             params: table,
         }
     }

@@ -119,6 +119,13 @@ pub struct Unit {
     pub bandwidth_efficiency: f64,
     /// Per-kernel overhead, seconds.
     pub kernel_overhead_s: f64,
+    /// Fraction of a level's bandwidth at which GEMM operands are packed (`None`: no packing
+    /// term).
+    pub pack_bandwidth_efficiency: Option<f64>,
+    /// Elements per second of a serial (one-accumulator) row reduction (`None`: no term).
+    pub serial_reduce_elems_per_s: Option<f64>,
+    /// Sustained MACs per second of depthwise convolution (`None`: the vector peak applies).
+    pub depthwise_macs_per_s: Option<f64>,
     /// Kind-specific parameters for cycle models.
     pub params: toml::Table,
 }
@@ -490,6 +497,30 @@ impl Hardware {
                     None,
                     true,
                 )?,
+                pack_bandwidth_efficiency: match &u.pack_bandwidth_efficiency {
+                    Some(fig) => Some(ck.figure(
+                        fig,
+                        &format!("{f}.pack_bandwidth_efficiency"),
+                        Some(1.0),
+                        false,
+                    )?),
+                    None => None,
+                },
+                serial_reduce_elems_per_s: match &u.serial_reduce_elems_per_s {
+                    Some(fig) => Some(ck.figure(
+                        fig,
+                        &format!("{f}.serial_reduce_elems_per_s"),
+                        None,
+                        false,
+                    )?),
+                    None => None,
+                },
+                depthwise_macs_per_s: match &u.depthwise_macs_per_s {
+                    Some(fig) => {
+                        Some(ck.figure(fig, &format!("{f}.depthwise_macs_per_s"), None, false)?)
+                    }
+                    None => None,
+                },
                 params: u.params.clone().unwrap_or_default(),
             });
         }

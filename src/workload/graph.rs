@@ -593,6 +593,27 @@ impl OpKind {
         }
     }
 
+    /// Elements that enter a per-row reduction (a sum or a maximum along the row): RMSNorm's
+    /// sum of squares, LayerNorm's mean and variance (accumulated in the same pass, so each
+    /// element is counted once), a softmax's row maximum (attention's included). Runtimes that
+    /// reduce with one serial accumulator are bound by its add or max latency, which cost
+    /// models may price apart. BatchNorm (folded to a scale and shift) reduces nothing.
+    pub fn reduced_elems(&self) -> f64 {
+        match *self {
+            OpKind::Norm {
+                kind: NormKind::RmsNorm | NormKind::LayerNorm,
+                rows,
+                cols,
+            } => (rows * cols) as f64,
+            OpKind::Softmax { rows, cols } => (rows * cols) as f64,
+            OpKind::Attention {
+                part: AttnPart::Softmax,
+                shape,
+            } => shape.pairs() * (shape.batch * shape.q_heads) as f64,
+            _ => 0.0,
+        }
+    }
+
     /// Floating-point (or integer) operations, with a MAC counted as 2.
     pub fn flops(&self) -> f64 {
         let mac_flops = FLOPS_PER_MAC * self.macs();
