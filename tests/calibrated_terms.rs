@@ -233,3 +233,21 @@ fn bad_figures_are_errors_naming_the_field() {
         assert!(e.contains(field) && e.contains(want), "{e}");
     }
 }
+
+#[test]
+fn block_quantized_products_take_their_kernel_rate() {
+    let with = "block_quant_ops_per_s = { i8 = { value = 1e9, source = \"test\" } }";
+    let h = hw(with);
+    // q8_0 weights, 4x1000x1024: 8.192e6 ops at 1e9/s = 8.192 ms.
+    let g = matmul_graph(4, 1000, 1024, ggml_storage(DType::I8), DType::I8);
+    assert_close(latency(&h, Mode::Calibrated, &g), 8.192e-3);
+    // q4_0 widens to the i8 rate when the unit gives none for i4.
+    let g = matmul_graph(4, 1000, 1024, ggml_storage(DType::I4), DType::I8);
+    assert_close(latency(&h, Mode::Calibrated, &g), 8.192e-3);
+    // Dense weights are not block-quantized: 8 µs at the peak.
+    let g = matmul_graph(4, 1000, 1000, F32, DType::F32);
+    assert_close(latency(&h, Mode::Calibrated, &g), 8e-6);
+    // The ideal roofline ignores the rate.
+    let g = matmul_graph(4, 1000, 1024, ggml_storage(DType::I8), DType::I8);
+    assert_close(latency(&h, Mode::Ideal, &g), 8.192e-6);
+}

@@ -281,6 +281,7 @@ mod tests {
             pack_bandwidth_efficiency: None,
             serial_reduce_elems_per_s: None,
             depthwise_macs_per_s: None,
+            block_quant: DTypeTable::empty(),
             params: table,
         }
     }

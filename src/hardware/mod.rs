@@ -126,6 +126,9 @@ pub struct Unit {
     pub serial_reduce_elems_per_s: Option<f64>,
     /// Sustained MACs per second of depthwise convolution (`None`: the vector peak applies).
     pub depthwise_macs_per_s: Option<f64>,
+    /// Sustained ops/s of products over block-quantized weights, by weight dtype (empty when
+    /// not given).
+    pub block_quant: DTypeTable<f64>,
     /// Kind-specific parameters for cycle models.
     pub params: toml::Table,
 }
@@ -424,6 +427,11 @@ impl Hardware {
             }
             let special =
                 ck.dtype_table(&u.special_ops_per_s, &format!("{f}.special_ops_per_s"), 1.0)?;
+            let block_quant = ck.dtype_table(
+                &u.block_quant_ops_per_s,
+                &format!("{f}.block_quant_ops_per_s"),
+                1.0,
+            )?;
             let j_per_op = ck.dtype_table(&u.pj_per_op, &format!("{f}.pj_per_op"), 1e-12)?;
             for (d, _) in vector_peak.iter() {
                 if j_per_op.get(d).is_none() {
@@ -521,6 +529,7 @@ impl Hardware {
                     }
                     None => None,
                 },
+                block_quant,
                 params: u.params.clone().unwrap_or_default(),
             });
         }

@@ -95,6 +95,13 @@ pub struct RawUnit {
     /// where absent, depthwise convolutions run at the vector peak.
     #[serde(default)]
     pub depthwise_macs_per_s: Option<Figure>,
+    /// Sustained operations per second (a MAC is 2) of matrix products over weights stored in
+    /// quantized blocks with a scale per block (ggml's q8_0/q4_0), by weight dtype (`i8`,
+    /// `i4`): block-dot kernels that unpack and rescale as they go, which need not run at the
+    /// integer peak. Optional; where absent, such products run at the peak of their compute
+    /// dtype.
+    #[serde(default)]
+    pub block_quant_ops_per_s: BTreeMap<String, Figure>,
     /// Dynamic energy per operation, by dtype.
     pub pj_per_op: BTreeMap<String, Figure>,
     /// Memory levels this unit reaches, innermost first.

@@ -14,7 +14,8 @@
 //!   packs DRAM-resident weights as a fraction of the DRAM read bandwidth
 //!   (`pack_bandwidth_efficiency`), and the rate of a serial row reduction
 //!   (`serial_reduce_elems_per_s`), and the MAC rate of the backend's depthwise convolution
-//!   (`depthwise_macs_per_s`).
+//!   (`depthwise_macs_per_s`), and the rates of candle's q8_0 and q4_0 matrix products
+//!   (`block_quant_ops_per_s`).
 //!
 //! The result is one `cpu` unit using all cores, with the cache levels and DRAM as memory.
 //! Energy figures cannot be measured without power counters and are written as estimates.
@@ -318,6 +319,8 @@ pub struct CandleFigures {
     pub reduce_elems: usize,
     /// Seconds per serial row reduction.
     pub reduce: Summary,
+    /// Seconds per 1 x [`GEMV_K`] x [`GEMV_K`] product over q8_0 and q4_0 weights.
+    pub block_quant: Vec<(DType, Summary)>,
     /// The depthwise convolution timed on the backend.
     pub depthwise: crate::workload::Conv2d,
     /// Seconds per depthwise convolution.
@@ -642,6 +645,21 @@ fn candle_figures(
             let backend = super::backend::CandleBackend::new(threads)?;
             backend.measure(&g, plan, false)?.total
         };
+        // Decode-shaped products over q8_0 and q4_0 weights (candle's QMatMul, as the
+        // backend runs quantized linear layers).
+        let mut block_quant = Vec::new();
+        for (dt, q) in [
+            (DType::I8, candle_core::quantized::GgmlDType::Q8_0),
+            (DType::I4, candle_core::quantized::GgmlDType::Q4_0),
+        ] {
+            let w = Tensor::randn(0f32, 0.02, (GEMV_K, GEMV_K), &dev)?;
+            let qm = candle_core::quantized::QMatMul::from_qtensor(
+                candle_core::quantized::QTensor::quantize(&w, q)?,
+            )?;
+            let x = Tensor::randn(0f32, 1.0, (1, GEMV_K), &dev)?;
+            use candle_core::Module;
+            block_quant.push((dt, bench(plan, || qm.forward(&x).map(|_| ()))?));
+        }
         let e = Tensor::randn(0f32, 1.0, EXP_ELEMS, &dev)?;
         let exp = bench(plan, || e.exp().map(|_| ()))?;
         Ok(CandleFigures {
@@ -661,6 +679,7 @@ fn candle_figures(
             reduce,
             depthwise: DEPTHWISE_PROBE,
             depthwise_s,
+            block_quant,
         })
     })
 }
@@ -783,6 +802,15 @@ pub fn run(opts: Options, log: &mut dyn FnMut(String)) -> Result<Calibration, Me
             c.depthwise_macs_per_s() / 1e9,
             c.clock.name()
         ));
+        for (dt, t_q) in &c.block_quant {
+            log(format!(
+                "candle {} matmul 1x{GEMV_K}x{GEMV_K} on {t} thread(s): {:.3} ms = {:.1} G ops/s ({})",
+                if *dt == DType::I4 { "q4_0" } else { "q8_0" },
+                t_q.median * 1e3,
+                2.0 * (GEMV_K * GEMV_K) as f64 / t_q.median / 1e9,
+                c.clock.name()
+            ));
+        }
         log(format!(
             "serial row reduction of {} elements on {t} thread(s): {:.3} ms = {:.2} G elements/s ({})",
             c.reduce_elems,
@@ -1139,6 +1167,28 @@ fn write_unit(
             )
         )
     );
+    let _ = writeln!(s, "\n[unit.block_quant_ops_per_s]");
+    for (dt, t_q) in &c.block_quant {
+        let _ = writeln!(
+            s,
+            "{dt} = {}",
+            fig(
+                2.0 * (GEMV_K * GEMV_K) as f64 / t_q.median,
+                "source",
+                &format!(
+                    "{when}: candle QMatMul 1x{GEMV_K}x{GEMV_K} over {} weights ({} MiB, cache-resident) on {} thread(s), 2 ops per MAC ({}, median of {} samples, spread {:.1}%)",
+                    if *dt == DType::I4 { "q4_0" } else { "q8_0" },
+                    (GEMV_K * GEMV_K) as f64 * if *dt == DType::I4 { 18.0 } else { 34.0 }
+                        / 32.0
+                        / (1u64 << 20) as f64,
+                    c.threads,
+                    c.clock.name(),
+                    t_q.n,
+                    100.0 * t_q.spread()
+                )
+            )
+        );
+    }
     let _ = writeln!(s, "\n[unit.pj_per_op]");
     for (p, _) in &best {
         let per_core = p.one.value;

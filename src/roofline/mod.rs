@@ -10,8 +10,9 @@
 //! gives a sustained transcendental rate (exp, tanh), since those do not run at the FMA rate,
 //! plus `reduced_elems / serial_reduce_elems_per_s` where the unit gives the rate of a serial
 //! row reduction (norms, softmax maxima on runtimes that reduce with one accumulator), and
-//! at least `macs / depthwise_macs_per_s` for a depthwise convolution where the unit gives
-//! that rate.
+//! at least `macs / depthwise_macs_per_s` for a depthwise convolution and
+//! `flops / block_quant_ops_per_s[weight dtype]` for a product over block-quantized weights
+//! where the unit gives those rates.
 //!
 //! Operand repacking (calibrated mode, where the unit gives `pack_bandwidth_efficiency`): a GEMM
 //! that reads a reused operand transposed (a linear layer's `[out, in]` weight, attention's
@@ -449,9 +450,22 @@ impl CostModel for Roofline<'_> {
             }
             _ => 0.0,
         };
+        // Products over block-quantized weights at the unit's block-dot rate for the weight
+        // dtype, where it has one.
+        let t_block = match (self.mode, op.kind, op.inputs.get(1)) {
+            (Mode::Calibrated, crate::workload::OpKind::MatMul { .. }, Some(&w)) => {
+                let s = graph.tensor(w).storage;
+                match (s.group, widened(&unit.block_quant, s.dtype)) {
+                    (Some(_), Some((_, rate))) => l.flops / rate,
+                    _ => 0.0,
+                }
+            }
+            _ => 0.0,
+        };
         let t_compute = (l.flops / (peak * e_c))
             .max(t_special + t_reduce)
-            .max(t_depthwise);
+            .max(t_depthwise)
+            .max(t_block);
         l.bytes = traffic_at(self.hw, self.unit, &self.pos, graph, residency, op_id)?;
         for &lvl in &unit.reach {
             l.memory_j += l.bytes[lvl] * self.hw.memories[lvl].j_per_byte;
