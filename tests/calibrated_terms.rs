@@ -251,3 +251,25 @@ fn block_quantized_products_take_their_kernel_rate() {
     let g = matmul_graph(4, 1000, 1024, ggml_storage(DType::I8), DType::I8);
     assert_close(latency(&h, Mode::Ideal, &g), 8.192e-6);
 }
+
+#[test]
+fn per_level_bandwidth_efficiency_overrides_the_unit_one() {
+    // GEMV 1x1000x1000: 4.008 MB from level m at 0.5 x 1e12 B/s = 8.016 µs (2 µs of FLOPs).
+    let h = hw("level_bandwidth_efficiency = { m = { value = 0.5, source = \"test\" } }");
+    let g = matmul_graph(1, 1000, 1000, F32, DType::F32);
+    assert_close(latency(&h, Mode::Calibrated, &g), 8.016e-6);
+    // The ideal roofline ignores it.
+    assert_close(latency(&h, Mode::Ideal, &g), 4.008e-6);
+    // A level the unit does not reach is an error naming the field and the levels it reaches.
+    let text = DEVICE.replace(
+        "EXTRA",
+        "level_bandwidth_efficiency = { x = { value = 0.5, source = \"test\" } }",
+    );
+    let e = Hardware::from_toml_str(&text, "t.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("level_bandwidth_efficiency.x") && e.contains("it reaches: m"),
+        "{e}"
+    );
+}

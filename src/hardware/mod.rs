@@ -119,6 +119,9 @@ pub struct Unit {
     pub bandwidth_efficiency: f64,
     /// Per-kernel overhead, seconds.
     pub kernel_overhead_s: f64,
+    /// Achievable bandwidth fraction per memory level (index as in [`Hardware::memories`]),
+    /// where the file gives one; other levels use `bandwidth_efficiency`.
+    pub level_bandwidth_efficiency: [Option<f64>; MAX_LEVELS],
     /// Fraction of a level's bandwidth at which GEMM operands are packed (`None`: no packing
     /// term).
     pub pack_bandwidth_efficiency: Option<f64>,
@@ -477,6 +480,28 @@ impl Hardware {
                     }
                 }
             }
+            let mut level_bandwidth_efficiency = [None; MAX_LEVELS];
+            for (level, fig) in &u.level_bandwidth_efficiency {
+                let field = format!("{f}.level_bandwidth_efficiency.{level}");
+                let e = ck.figure(fig, &field, Some(1.0), false)?;
+                match reach.iter().copied().find(|&i| memories[i].name == *level) {
+                    Some(i) => level_bandwidth_efficiency[i] = Some(e),
+                    None => {
+                        return Err(ck.invalid(
+                            Some(fig.value.span()),
+                            &field,
+                            format!(
+                                "unit reaches no memory level `{level}`; it reaches: {}",
+                                reach
+                                    .iter()
+                                    .map(|&i| memories[i].name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
             units.push(Unit {
                 name: n,
                 kind: u.kind,
@@ -505,6 +530,7 @@ impl Hardware {
                     None,
                     true,
                 )?,
+                level_bandwidth_efficiency,
                 pack_bandwidth_efficiency: match &u.pack_bandwidth_efficiency {
                     Some(fig) => Some(ck.figure(
                         fig,

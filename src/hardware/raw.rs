@@ -78,6 +78,12 @@ pub struct RawUnit {
     /// transcendentals cost only their FLOPs.
     #[serde(default)]
     pub special_ops_per_s: BTreeMap<String, Figure>,
+    /// Achievable fraction (0, 1] of peak bandwidth per memory level, by level name, where it
+    /// differs from `bandwidth_efficiency` (a runtime's streaming kernels reach more of a
+    /// cache's bandwidth than of DRAM's, or less). Optional; levels not named use
+    /// `bandwidth_efficiency`.
+    #[serde(default)]
+    pub level_bandwidth_efficiency: BTreeMap<String, Figure>,
     /// Fraction (0, 1] of a memory level's `bytes_per_s` at which a GEMM kernel packs the
     /// operand it reuses across rows (CPU BLAS-style panel packing, a serial pass before the
     /// micro-kernel runs). Optional; where absent, packing costs nothing extra.

@@ -15,7 +15,8 @@
 //!   (`pack_bandwidth_efficiency`), and the rate of a serial row reduction
 //!   (`serial_reduce_elems_per_s`), and the MAC rate of the backend's depthwise convolution
 //!   (`depthwise_macs_per_s`), and the rates of candle's q8_0 and q4_0 matrix products
-//!   (`block_quant_ops_per_s`).
+//!   (`block_quant_ops_per_s`), and per memory level the fraction of its read bandwidth a
+//!   candle GEMV of the level's size streams (`level_bandwidth_efficiency`).
 //!
 //! The result is one `cpu` unit using all cores, with the cache levels and DRAM as memory.
 //! Energy figures cannot be measured without power counters and are written as estimates.
@@ -319,6 +320,9 @@ pub struct CandleFigures {
     pub reduce_elems: usize,
     /// Seconds per serial row reduction.
     pub reduce: Summary,
+    /// Per memory level: its name, the `[n, k]` f32 GEMV whose weights fill the level's
+    /// working set, and its seconds per call.
+    pub level_gemv: Vec<(String, (usize, usize), Summary)>,
     /// Seconds per 1 x [`GEMV_K`] x [`GEMV_K`] product over q8_0 and q4_0 weights.
     pub block_quant: Vec<(DType, Summary)>,
     /// The depthwise convolution timed on the backend.
@@ -535,11 +539,20 @@ const REDUCE_ROWS: usize = 64;
 /// q/k/v/gate/up projections are GEMVs over rows of this length in decode.
 const GEMV_K: usize = 2048;
 
+/// Shape `[n, k]` of an f32 GEMV weight of about `bytes`: rows of at most [`GEMV_K`], about
+/// square below that, a multiple of 16 long.
+fn gemv_shape(bytes: usize) -> (usize, usize) {
+    let elems = (bytes / 4).max(256);
+    let k = (((elems as f64).sqrt() as usize) / 16 * 16).clamp(16, GEMV_K);
+    (elems / k, k)
+}
+
 fn candle_figures(
     threads: usize,
     plan: Plan,
     quick: bool,
     llc_bytes: usize,
+    levels: &[(String, usize)],
 ) -> Result<CandleFigures, MeasureError> {
     let clock = if threads == 1 {
         Clock::ProcessCpu
@@ -594,6 +607,15 @@ fn candle_figures(
         let v = Tensor::randn(0f32, 1.0, (1, k), &dev)?;
         let w = Tensor::randn(0f32, 1.0, (n, k), &dev)?;
         let gemv = bench(plan, || v.matmul(&w.t()?).map(|_| ()))?;
+        // A GEMV whose weights fill each level's benchmark working set (per thread).
+        let mut level_gemv = Vec::new();
+        for (name, ws) in levels {
+            let (ln, lk) = gemv_shape(ws * threads);
+            let lv = Tensor::randn(0f32, 1.0, (1, lk), &dev)?;
+            let lw = Tensor::randn(0f32, 1.0, (ln, lk), &dev)?;
+            let t_l = bench(plan, || lv.matmul(&lw.t()?).map(|_| ()))?;
+            level_gemv.push((name.clone(), (ln, lk), t_l));
+        }
         let xs = Tensor::randn(0f32, 1.0, (PACK_M, k), &dev)?;
         let pack_gemm = bench(plan, || xs.matmul(&w.t()?).map(|_| ()))?;
         drop((v, w, xs));
@@ -680,6 +702,7 @@ fn candle_figures(
             depthwise: DEPTHWISE_PROBE,
             depthwise_s,
             block_quant,
+            level_gemv,
         })
     })
 }
@@ -761,7 +784,19 @@ pub fn run(opts: Options, log: &mut dyn FnMut(String)) -> Result<Calibration, Me
             .caches
             .last()
             .map_or(8 << 20, |c| c.size_bytes as usize);
-        let c = candle_figures(t, plan, opts.quick, llc)?;
+        let ws: Vec<(String, usize)> = levels
+            .iter()
+            .map(|l: &LevelResult| (l.name.clone(), l.working_set_bytes as usize))
+            .collect();
+        let c = candle_figures(t, plan, opts.quick, llc, &ws)?;
+        for (name, (n, k), t_l) in &c.level_gemv {
+            log(format!(
+                "candle f32 gemv 1x{n}x{k} ({name}-sized) on {t} thread(s): {:.2} µs = {:.1} GB/s ({})",
+                t_l.median * 1e6,
+                4.0 * (n * k) as f64 / t_l.median / 1e9,
+                c.clock.name()
+            ));
+        }
         for (n, s) in &c.overheads {
             log(format!(
                 "candle {n} on {t} thread(s): {:.2} µs ({})",
@@ -1167,6 +1202,56 @@ fn write_unit(
             )
         )
     );
+    let _ = writeln!(s, "\n[unit.level_bandwidth_efficiency]");
+    // GEMV stream rate per level, innermost first (the per-call dispatch overhead is priced
+    // apart, as kernel_overhead_s).
+    let rates: Vec<(&str, (usize, usize), &Summary, f64)> = c
+        .level_gemv
+        .iter()
+        .map(|(name, (n, k), t_l)| {
+            let t = (t_l.median - c.overhead_s).max(0.5 * t_l.median);
+            (name.as_str(), (*n, *k), t_l, 4.0 * (n * k) as f64 / t)
+        })
+        .collect();
+    for (i, &(name, (n, k), t_l, bw)) in rates.iter().enumerate() {
+        let Some((r1, rn)) = cal
+            .levels
+            .iter()
+            .find(|l| l.name == name)
+            .and_then(|l| l.rate(Stream::Read))
+        else {
+            continue;
+        };
+        let read = if one_thread { r1 } else { rn };
+        // Data streamed from an outer level passes through this one, so this level sustains
+        // at least the fastest stream measured from it or from any level outside it (a small
+        // inner-level GEMV is bound by its loop overheads, not by the level).
+        let (best, from) = rates[i..]
+            .iter()
+            .map(|r| (r.3, r.0))
+            .fold((0.0, name), |a, b| if b.0 > a.0 { b } else { a });
+        let _ = writeln!(
+            s,
+            "{}{} = {}",
+            name,
+            u.suffix,
+            fig(
+                (best / read.value).clamp(1e-3, 1.0),
+                "source",
+                &format!(
+                    "{when}: the fastest candle f32 GEMV stream from this level or one outside it ({from}: {:.1} GB/s) over this level's STREAM-style read of {:.1} GB/s (capped at 1); GEMVs sized to each level's working set on {} thread(s), {}, beyond the kernel overhead; this level's own, 1x{n}x{k} ({} KiB): {:.1} GB/s, median of {} samples, spread {:.1}%",
+                    best / 1e9,
+                    read.value / 1e9,
+                    c.threads,
+                    c.clock.name(),
+                    4 * n * k / 1024,
+                    bw / 1e9,
+                    t_l.n,
+                    100.0 * t_l.spread()
+                )
+            )
+        );
+    }
     let _ = writeln!(s, "\n[unit.block_quant_ops_per_s]");
     for (dt, t_q) in &c.block_quant {
         let _ = writeln!(

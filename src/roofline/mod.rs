@@ -5,9 +5,9 @@
 //! where `peak` is the unit's matrix or vector peak for the op's compute dtype (widened to the
 //! next supported dtype when the unit lacks it, e.g. int4 run as int8), `bytes_L` is the traffic
 //! through memory level `L`, and `e_c`, `e_b`, `overhead` are the unit's achievable fractions and
-//! per-kernel overhead (1, 1 and 0 in [`Mode::Ideal`], the textbook roofline). In calibrated
-//! mode the compute term is at least `special_ops / special_ops_per_s[dtype]` where the unit
-//! gives a sustained transcendental rate (exp, tanh), since those do not run at the FMA rate,
+//! per-kernel overhead (1, 1 and 0 in [`Mode::Ideal`], the textbook roofline); `e_b` is per level
+//! where the unit gives `level_bandwidth_efficiency`. In calibrated mode the compute term is at
+//! least `special_ops / special_ops_per_s[dtype]` where the unit gives a sustained transcendental rate (exp, tanh), since those do not run at the FMA rate,
 //! plus `reduced_elems / serial_reduce_elems_per_s` where the unit gives the rate of a serial
 //! row reduction (norms, softmax maxima on runtimes that reduce with one accumulator), and
 //! at least `macs / depthwise_macs_per_s` for a depthwise convolution and
@@ -164,12 +164,14 @@ impl<'a> Roofline<'a> {
     /// level it belongs to (`None` when nothing moves).
     pub fn memory_time(&self, l: &Ledger) -> (f64, Option<usize>) {
         let unit = &self.hw.units[self.unit];
-        let e_b = match self.mode {
-            Mode::Ideal => 1.0,
-            Mode::Calibrated => unit.bandwidth_efficiency,
-        };
         let mut best = (0.0, None);
         for &lvl in &unit.reach {
+            let e_b = match self.mode {
+                Mode::Ideal => 1.0,
+                Mode::Calibrated => {
+                    unit.level_bandwidth_efficiency[lvl].unwrap_or(unit.bandwidth_efficiency)
+                }
+            };
             let t = l.bytes[lvl] / (self.hw.memories[lvl].bytes_per_s * e_b);
             if t > best.0 {
                 best = (t, Some(lvl));
