@@ -323,7 +323,8 @@ pub struct CandleFigures {
     /// Per memory level: its name, the `[n, k]` f32 GEMV whose weights fill the level's
     /// working set, and its seconds per call.
     pub level_gemv: Vec<(String, (usize, usize), Summary)>,
-    /// Seconds per 1 x [`GEMV_K`] x [`GEMV_K`] product over q8_0 and q4_0 weights.
+    /// Seconds per 1 x 2048 x 2048 product (Llama-3.2-1B's hidden size) over q8_0 and q4_0
+    /// weights, by weight dtype.
     pub block_quant: Vec<(DType, Summary)>,
     /// The depthwise convolution timed on the backend.
     pub depthwise: crate::workload::Conv2d,
