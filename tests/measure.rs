@@ -6,8 +6,8 @@ use archscope::measure::backend::ConvImpl;
 use archscope::measure::{CandleBackend, Env};
 use archscope::validate::cases::{attention_graph, conv_graph, ggml_storage, matmul_graph};
 use archscope::workload::{
-    Conv2d, DType, EltOp, Graph, LlmConfig, NormKind, OpId, OpKind, Phase, PoolKind, QuantScheme,
-    Role, Storage, TensorId,
+    Conv2d, DType, EltOp, Graph, LlmConfig, MoveKind, NormKind, OpId, OpKind, Phase, PoolKind,
+    QuantScheme, Role, Storage, TensorId,
 };
 use candle_core::{Device, Tensor};
 
@@ -358,5 +358,241 @@ fn kv_append_writes_only_the_new_row() {
         let base = h * 3 * 16;
         assert_eq!(&after[base..base + 32], &before[base..base + 32]);
         assert_eq!(&after[base + 32..base + 48], &key[h * 16..h * 16 + 16]);
+    }
+}
+
+fn elt(op: EltOp, shapes: &[&[u64]], out: &[u64]) -> Graph {
+    let elems = out.iter().product();
+    one_op(OpKind::Elementwise { op, elems }, shapes, out)
+}
+
+#[test]
+fn vision_elementwise_ops_by_hand() {
+    let b = backend();
+    let two = |op: EltOp, a: &[f32], c: &[f32]| {
+        let n = a.len() as u64;
+        let g = elt(op, &[&[n], &[c.len() as u64]], &[n]);
+        run_with(&b, &g, &[(0, t(a, &[a.len()])), (1, t(c, &[c.len()]))], 2)
+    };
+    assert_eq!(two(EltOp::Sub, &[5., 7.], &[2., 3.]), vec![3., 4.]);
+    assert_eq!(two(EltOp::Div, &[6., 8.], &[2., 4.]), vec![3., 2.]);
+    // ONNX Max of two tensors is a Clip with two operands: elementwise max.
+    assert_eq!(two(EltOp::Clip, &[1., 5.], &[3., 2.]), vec![3., 5.]);
+    // Less: 1 where a < b.
+    assert_eq!(two(EltOp::Compare, &[1., 5.], &[3., 2.]), vec![1., 0.]);
+    // A scalar broadcast against a vector: [4, 6] - [1] = [3, 5].
+    assert_eq!(two(EltOp::Sub, &[4., 6.], &[1.]), vec![3., 5.]);
+    let one = |op: EltOp, a: &[f32]| {
+        let n = a.len() as u64;
+        run_with(&b, &elt(op, &[&[n]], &[n]), &[(0, t(a, &[a.len()]))], 1)
+    };
+    // LeakyRelu with slope 0.1: max(x, 0.1x).
+    close(&one(EltOp::LeakyRelu, &[-10., 5.]), &[-1., 5.], 1e-6);
+    // Clip with one operand clamps to the documented bounds [-1, 1].
+    assert_eq!(one(EltOp::Clip, &[-3., 0.5, 3.]), vec![-1., 0.5, 1.]);
+    // Unary runs tanh: tanh(ln 2) = (2 - 1/2)/(2 + 1/2) = 0.6.
+    close(&one(EltOp::Unary, &[0., 2f32.ln()]), &[0., 0.6], 1e-6);
+    // A [C] operand that does not broadcast by numpy rules against NCHW (W = 3) lies along
+    // the channel axis: [[1,2,3],[4,5,6]] - [10, 20].
+    let g = elt(EltOp::Sub, &[&[1, 2, 1, 3], &[2]], &[1, 2, 1, 3]);
+    let y = run_with(
+        &b,
+        &g,
+        &[
+            (0, t(&[1., 2., 3., 4., 5., 6.], &[1, 2, 1, 3])),
+            (1, t(&[10., 20.], &[2])),
+        ],
+        2,
+    );
+    assert_eq!(y, vec![-9., -8., -7., -16., -15., -14.]);
+}
+
+#[test]
+fn sum_pooling_by_hand() {
+    let b = backend();
+    let ramp: Vec<f32> = (0..16).map(|i| i as f32).collect();
+    // Global sum of 0..15 = 120.
+    let g = one_op(
+        OpKind::Pool {
+            kind: PoolKind::Sum,
+            out_elems: 1,
+            window: 16,
+        },
+        &[&[1, 1, 4, 4]],
+        &[1, 1, 1, 1],
+    );
+    assert_eq!(
+        run_with(&b, &g, &[(0, t(&ramp, &[1, 1, 4, 4]))], 1),
+        vec![120.]
+    );
+    // 2x2/2 windows of the 4x4 ramp: 0+1+4+5, 2+3+6+7, 8+9+12+13, 10+11+14+15.
+    let g = one_op(
+        OpKind::Pool {
+            kind: PoolKind::Sum,
+            out_elems: 4,
+            window: 4,
+        },
+        &[&[1, 1, 4, 4]],
+        &[1, 1, 2, 2],
+    );
+    let y = run_with(&b, &g, &[(0, t(&ramp, &[1, 1, 4, 4]))], 1);
+    close(&y, &[10., 18., 42., 50.], 1e-6);
+    // A reduction over the last axis of [2, 3] (ONNX ReduceSum): 0+1+2, 3+4+5.
+    let g = one_op(
+        OpKind::Pool {
+            kind: PoolKind::Sum,
+            out_elems: 2,
+            window: 3,
+        },
+        &[&[2, 3]],
+        &[2, 1],
+    );
+    let y = run_with(&b, &g, &[(0, t(&[0., 1., 2., 3., 4., 5.], &[2, 3]))], 1);
+    assert_eq!(y, vec![3., 12.]);
+}
+
+fn mv(kind: MoveKind, shapes: &[&[u64]], out: &[u64]) -> Graph {
+    let elems = out.iter().product();
+    one_op(OpKind::DataMove { kind, elems }, shapes, out)
+}
+
+#[test]
+fn data_movement_by_hand() {
+    let b = backend();
+    let ramp: Vec<f32> = (0..16).map(|i| i as f32).collect();
+    // Concat along channels: [1,1,2] ++ [1,2,2].
+    let g = mv(MoveKind::Concat, &[&[1, 1, 2], &[1, 2, 2]], &[1, 3, 2]);
+    let y = run_with(
+        &b,
+        &g,
+        &[
+            (0, t(&[1., 2.], &[1, 1, 2])),
+            (1, t(&[3., 4., 5., 6.], &[1, 2, 2])),
+        ],
+        2,
+    );
+    assert_eq!(y, vec![1., 2., 3., 4., 5., 6.]);
+    // Centre crop of the 4x4 ramp to 2x2: rows 1-2, columns 1-2.
+    let g = mv(MoveKind::Slice, &[&[1, 1, 4, 4]], &[1, 1, 2, 2]);
+    let y = run_with(&b, &g, &[(0, t(&ramp, &[1, 1, 4, 4]))], 1);
+    assert_eq!(y, vec![5., 6., 9., 10.]);
+    // Zero padding of [[1, 2]] to 3x4: one row and one column each side.
+    let g = mv(MoveKind::Pad, &[&[1, 1, 1, 2]], &[1, 1, 3, 4]);
+    let y = run_with(&b, &g, &[(0, t(&[1., 2.], &[1, 1, 1, 2]))], 1);
+    let mut want = vec![0f32; 12];
+    want[5] = 1.;
+    want[6] = 2.;
+    assert_eq!(y, want);
+    // Transpose [2, 3] → [3, 2].
+    let g = mv(MoveKind::Transpose, &[&[2, 3]], &[3, 2]);
+    let y = run_with(&b, &g, &[(0, t(&[0., 1., 2., 3., 4., 5.], &[2, 3]))], 1);
+    assert_eq!(y, vec![0., 3., 1., 4., 2., 5.]);
+    // A square transpose must still move data: [[0,1],[2,3]] → [[0,2],[1,3]].
+    let g = mv(MoveKind::Transpose, &[&[2, 2]], &[2, 2]);
+    let y = run_with(&b, &g, &[(0, t(&[0., 1., 2., 3.], &[2, 2]))], 1);
+    assert_eq!(y, vec![0., 2., 1., 3.]);
+    // Nearest ×2 of [1, 2].
+    let g = mv(MoveKind::UpsampleNearest, &[&[1, 1, 1, 2]], &[1, 1, 2, 4]);
+    let y = run_with(&b, &g, &[(0, t(&[1., 2.], &[1, 1, 1, 2]))], 1);
+    assert_eq!(y, vec![1., 1., 2., 2., 1., 1., 2., 2.]);
+    // Bilinear resize of a constant stays constant.
+    let g = mv(MoveKind::ResizeLinear, &[&[1, 1, 2, 2]], &[1, 1, 4, 4]);
+    let y = run_with(&b, &g, &[(0, t(&[3.; 4], &[1, 1, 2, 2]))], 1);
+    close(&y, &[3.; 16], 1e-6);
+    // Broadcast [1, 3] → [2, 3].
+    let g = mv(MoveKind::Broadcast, &[&[1, 3]], &[2, 3]);
+    let y = run_with(&b, &g, &[(0, t(&[1., 2., 3.], &[1, 3]))], 1);
+    assert_eq!(y, vec![1., 2., 3., 1., 2., 3.]);
+}
+
+#[test]
+fn transposed_conv_and_stacked_norm_parameters_by_hand() {
+    let b = backend();
+    // A 2x2 stride-2 transposed convolution with an all-ones kernel copies each input pixel
+    // into a 2x2 block; bias 1 is added.
+    let c = Conv2d {
+        n: 1,
+        c_in: 1,
+        h: 2,
+        w: 2,
+        c_out: 1,
+        kh: 2,
+        kw: 2,
+        stride: (2, 2),
+        pad: (0, 0),
+        dilation: (1, 1),
+        groups: 1,
+    };
+    let g = one_op(
+        OpKind::ConvTranspose2d(c),
+        &[&[1, 1, 2, 2], &[1, 4], &[1]],
+        &[1, 1, 4, 4],
+    );
+    let y = run_with(
+        &b,
+        &g,
+        &[
+            (0, t(&[1., 2., 3., 4.], &[1, 1, 2, 2])),
+            (1, t(&[1.; 4], &[1, 4])),
+            (2, t(&[1.], &[1])),
+        ],
+        3,
+    );
+    let want = [
+        2., 2., 3., 3., 2., 2., 3., 3., 4., 4., 5., 5., 4., 4., 5., 5.,
+    ];
+    assert_eq!(y, want.to_vec());
+    // BatchNorm with scale and shift stacked [2, C] (the vision builders' separate BN):
+    // channel 0 ×2 + 1, channel 1 ×3 − 1.
+    let g = one_op(
+        OpKind::Norm {
+            kind: NormKind::BatchNorm,
+            rows: 2,
+            cols: 1,
+        },
+        &[&[1, 2, 1, 1], &[2, 2]],
+        &[1, 2, 1, 1],
+    );
+    let y = run_with(
+        &b,
+        &g,
+        &[
+            (0, t(&[1., 1.], &[1, 2, 1, 1])),
+            (1, t(&[2., 3., 1., -1.], &[2, 2])),
+        ],
+        2,
+    );
+    assert_eq!(y, vec![3., 2.]);
+}
+
+#[test]
+fn every_vision_architecture_runs() {
+    // One network of each built-in architecture at a small input (BN kept separate in one of
+    // them): the backend runs every op the builders emit.
+    let b = backend();
+    for spec in [
+        "mobilenetv1?res=32",
+        "mobilenetv2?res=32",
+        "mobilenetv3-small?res=32",
+        "mnasnet-a1?res=32",
+        "efficientnet-b0?res=32",
+        "resnet18?res=32&bn=separate",
+        "resnet50?res=32",
+        "squeezenet1.1?res=64",
+        "inception-v3?res=75",
+        "unet?res=188",
+        "yolov3-tiny?res=64",
+        "deit-tiny?res=32",
+        "bert-base?seq=8",
+    ] {
+        let m = match archscope::workload::vision::VisionModel::parse(spec) {
+            Ok(m) => m,
+            Err(e) => panic!("{spec}: {e}"),
+        };
+        let g = m.build(&QuantScheme::float(DType::F32), 1).unwrap();
+        let mut env = b.prepare(&g).unwrap();
+        if let Err(e) = b.run(&g, &mut env) {
+            panic!("{spec}: {e}");
+        }
     }
 }

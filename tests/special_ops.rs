@@ -72,6 +72,25 @@ fn special_ops_counts_by_hand() {
         0.0
     );
     assert_eq!(OpKind::Softmax { rows: 3, cols: 4 }.special_ops(), 12.0);
+    // A unary elementary function (tanh, erf, exp, ...) is one transcendental per element;
+    // arithmetic and piecewise-linear ops are none.
+    assert_eq!(
+        OpKind::Elementwise {
+            op: EltOp::Unary,
+            elems: 7
+        }
+        .special_ops(),
+        7.0
+    );
+    for op in [
+        EltOp::Sub,
+        EltOp::Div,
+        EltOp::LeakyRelu,
+        EltOp::Clip,
+        EltOp::Compare,
+    ] {
+        assert_eq!(op.specials_per_elem(), 0.0, "{op:?}");
+    }
 }
 
 #[test]

@@ -278,6 +278,11 @@ mod tests {
             compute_efficiency: 1.0,
             bandwidth_efficiency: 1.0,
             kernel_overhead_s: 0.0,
+            level_bandwidth_efficiency: [None; crate::hardware::MAX_LEVELS],
+            pack_bandwidth_efficiency: None,
+            serial_reduce_elems_per_s: None,
+            depthwise_macs_per_s: None,
+            block_quant: DTypeTable::empty(),
             params: table,
         }
     }

@@ -119,6 +119,19 @@ pub struct Unit {
     pub bandwidth_efficiency: f64,
     /// Per-kernel overhead, seconds.
     pub kernel_overhead_s: f64,
+    /// Achievable bandwidth fraction per memory level (index as in [`Hardware::memories`]),
+    /// where the file gives one; other levels use `bandwidth_efficiency`.
+    pub level_bandwidth_efficiency: [Option<f64>; MAX_LEVELS],
+    /// Fraction of a level's bandwidth at which GEMM operands are packed (`None`: no packing
+    /// term).
+    pub pack_bandwidth_efficiency: Option<f64>,
+    /// Elements per second of a serial (one-accumulator) row reduction (`None`: no term).
+    pub serial_reduce_elems_per_s: Option<f64>,
+    /// Sustained MACs per second of depthwise convolution (`None`: the vector peak applies).
+    pub depthwise_macs_per_s: Option<f64>,
+    /// Sustained ops/s of products over block-quantized weights, by weight dtype (empty when
+    /// not given).
+    pub block_quant: DTypeTable<f64>,
     /// Kind-specific parameters for cycle models.
     pub params: toml::Table,
 }
@@ -423,6 +436,11 @@ impl Hardware {
             }
             let special =
                 ck.dtype_table(&u.special_ops_per_s, &format!("{f}.special_ops_per_s"), 1.0)?;
+            let block_quant = ck.dtype_table(
+                &u.block_quant_ops_per_s,
+                &format!("{f}.block_quant_ops_per_s"),
+                1.0,
+            )?;
             let j_per_op = ck.dtype_table(&u.pj_per_op, &format!("{f}.pj_per_op"), 1e-12)?;
             for (d, _) in vector_peak.iter() {
                 if j_per_op.get(d).is_none() {
@@ -468,6 +486,28 @@ impl Hardware {
                     }
                 }
             }
+            let mut level_bandwidth_efficiency = [None; MAX_LEVELS];
+            for (level, fig) in &u.level_bandwidth_efficiency {
+                let field = format!("{f}.level_bandwidth_efficiency.{level}");
+                let e = ck.figure(fig, &field, Some(1.0), false)?;
+                match reach.iter().copied().find(|&i| memories[i].name == *level) {
+                    Some(i) => level_bandwidth_efficiency[i] = Some(e),
+                    None => {
+                        return Err(ck.invalid(
+                            Some(fig.value.span()),
+                            &field,
+                            format!(
+                                "unit reaches no memory level `{level}`; it reaches: {}",
+                                reach
+                                    .iter()
+                                    .map(|&i| memories[i].name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
             units.push(Unit {
                 name: n,
                 kind: u.kind,
@@ -496,6 +536,32 @@ impl Hardware {
                     None,
                     true,
                 )?,
+                level_bandwidth_efficiency,
+                pack_bandwidth_efficiency: match &u.pack_bandwidth_efficiency {
+                    Some(fig) => Some(ck.figure(
+                        fig,
+                        &format!("{f}.pack_bandwidth_efficiency"),
+                        Some(1.0),
+                        false,
+                    )?),
+                    None => None,
+                },
+                serial_reduce_elems_per_s: match &u.serial_reduce_elems_per_s {
+                    Some(fig) => Some(ck.figure(
+                        fig,
+                        &format!("{f}.serial_reduce_elems_per_s"),
+                        None,
+                        false,
+                    )?),
+                    None => None,
+                },
+                depthwise_macs_per_s: match &u.depthwise_macs_per_s {
+                    Some(fig) => {
+                        Some(ck.figure(fig, &format!("{f}.depthwise_macs_per_s"), None, false)?)
+                    }
+                    None => None,
+                },
+                block_quant,
                 params: u.params.clone().unwrap_or_default(),
             });
         }

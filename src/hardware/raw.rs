@@ -78,6 +78,36 @@ pub struct RawUnit {
     /// transcendentals cost only their FLOPs.
     #[serde(default)]
     pub special_ops_per_s: BTreeMap<String, Figure>,
+    /// Achievable fraction (0, 1] of peak bandwidth per memory level, by level name, where it
+    /// differs from `bandwidth_efficiency` (a runtime's streaming kernels reach more of a
+    /// cache's bandwidth than of DRAM's, or less). Optional; levels not named use
+    /// `bandwidth_efficiency`.
+    #[serde(default)]
+    pub level_bandwidth_efficiency: BTreeMap<String, Figure>,
+    /// Fraction (0, 1] of a memory level's `bytes_per_s` at which a GEMM kernel packs the
+    /// operand it reuses across rows (CPU BLAS-style panel packing, a serial pass before the
+    /// micro-kernel runs). Optional; where absent, packing costs nothing extra.
+    #[serde(default)]
+    pub pack_bandwidth_efficiency: Option<Figure>,
+    /// Elements per second a row reduction whose accumulator is one serial chain consumes
+    /// (the floating-point add or max latency bound of a scalar loop, as runtimes without
+    /// vectorised reductions run norms and softmax maxima). Optional; where absent, reductions
+    /// cost only their FLOPs.
+    #[serde(default)]
+    pub serial_reduce_elems_per_s: Option<Figure>,
+    /// Sustained multiply-accumulates per second of a depthwise convolution (each channel its
+    /// own group), for units whose runtime runs it apart from the GEMM path (CPU runtimes
+    /// without a depthwise kernel, GPU kernels bound by their per-channel windows). Optional;
+    /// where absent, depthwise convolutions run at the vector peak.
+    #[serde(default)]
+    pub depthwise_macs_per_s: Option<Figure>,
+    /// Sustained operations per second (a MAC is 2) of matrix products over weights stored in
+    /// quantized blocks with a scale per block (ggml's q8_0/q4_0), by weight dtype (`i8`,
+    /// `i4`): block-dot kernels that unpack and rescale as they go, which need not run at the
+    /// integer peak. Optional; where absent, such products run at the peak of their compute
+    /// dtype.
+    #[serde(default)]
+    pub block_quant_ops_per_s: BTreeMap<String, Figure>,
     /// Dynamic energy per operation, by dtype.
     pub pj_per_op: BTreeMap<String, Figure>,
     /// Memory levels this unit reaches, innermost first.

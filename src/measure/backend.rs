@@ -11,7 +11,9 @@
 //! | `Pool` | `max_pool2d`/`avg_pool2d` (after `pad_with_zeros` when padded); global pools `mean_keepdim` |
 //! | `Norm` RMS/Layer | candle-nn fused `rms_norm` / `layer_norm`; BatchNorm `broadcast_mul` + `broadcast_add` |
 //! | `Softmax` | candle-nn fused `softmax_last_dim` |
-//! | `Elementwise` | the unary/binary kernel (`relu`, `silu`, `gelu`, `add`, ...); gated ones as two kernels |
+//! | `Elementwise` | the unary/binary kernel (`relu`, `silu`, `gelu`, `add`, ...); gated ones as two kernels; the vision ops (`Sub`, `Div`, `LeakyRelu`, `Clip`, `Unary`, `Compare`) as in [`super::compose`] |
+//! | `Pool` `Sum`, `DataMove` (concat, slice, pad, transpose, resize, broadcast) | see [`super::compose`] |
+//! | `ConvTranspose2d` | `Tensor::conv_transpose2d` (one group), weights viewed `[c_in, c_out, kh, kw]` |
 //! | `Rope` | candle-nn fused `rope_thd` on Q and on K |
 //! | `KvAppend` | `slice_set` of the new rows into a preallocated cache (no copy of the old rows) |
 //! | `Attention` | Q·Kᵀ as one batched `matmul` per KV head group (GQA without repeating K/V); mask `broadcast_add` + `softmax_last_dim`; P·V `matmul` |
@@ -23,17 +25,19 @@
 //! candle computes more than the op counts, the measurement keeps it, because that is what the
 //! backend does: causal prefill attention computes the full square of scores and masks it.
 //!
-//! Storage: `f32` and `f16` tensors run as such; weights stored `i8` or `i4` in symmetric groups
+//! Storage: `f32` and `f16` tensors run as such; `i32`/`i16` inputs other than token ids are
+//! zeros (a valid index and an all-visible mask); weights stored `i8` or `i4` in symmetric groups
 //! of 32 with a 16-bit scale (see [`ggml_type`]) run as candle's `q8_0` and `q4_0` blocks. Other
 //! storages (per-channel int8, zero-pointed int4, quantized KV caches) and MoE ops are refused
 //! with a [`MeasureError::Unsupported`].
 
 use super::MeasureError;
+use super::compose;
 use super::stats::Summary;
 use super::timing::{Clock, Plan, bench};
 use crate::workload::{
-    AttnPart, AttnShape, Conv2d, DType, EltOp, Graph, NormKind, Op, OpId, OpKind, PoolKind, Role,
-    Storage, TensorId,
+    AttnPart, AttnShape, Conv2d, DType, Graph, NormKind, Op, OpId, OpKind, PoolKind, Role, Storage,
+    TensorId,
 };
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
@@ -425,6 +429,14 @@ impl CandleBackend {
                         t.storage
                     ),
                 });
+            } else if matches!(t.storage.dtype, DType::I32 | DType::I16) {
+                // Integer inputs other than token ids (BERT's attention mask, type ids): zeros
+                // (valid indices and an all-visible mask).
+                let dt = match t.storage.dtype {
+                    DType::I16 => candle_core::DType::I16,
+                    _ => candle_core::DType::I32,
+                };
+                Value::Dense(Tensor::zeros(dims, dt, &self.device)?)
             } else {
                 let dt = candle_dtype(&t.name, t.storage.dtype)?;
                 let fan_in = if t.role == Role::Weight && dims.len() >= 2 {
@@ -701,6 +713,19 @@ impl CandleBackend {
                 };
                 vec![y]
             }
+            OpKind::Pool {
+                kind: PoolKind::Sum,
+                window,
+                ..
+            } => {
+                let out = usize_dims(&g.tensor(op.outputs[0]).shape);
+                vec![compose::sum_pool(
+                    &op.name,
+                    input(0)?,
+                    window as usize,
+                    &out,
+                )?]
+            }
             OpKind::Pool { kind, window, .. } => {
                 let x = input(0)?;
                 let (n, ch, h, w) = x
@@ -756,38 +781,58 @@ impl CandleBackend {
                 }
             }
             OpKind::Elementwise { op: e, .. } => {
-                let a = input(0)?;
-                let y = match e {
-                    EltOp::Add => {
-                        let b = input(1)?;
-                        if a.shape() == b.shape() {
-                            a.add(b)?
-                        } else {
-                            a.broadcast_add(b)?
-                        }
-                    }
-                    EltOp::Mul => {
-                        let b = input(1)?;
-                        if a.shape() == b.shape() {
-                            a.mul(b)?
-                        } else {
-                            a.broadcast_mul(b)?
-                        }
-                    }
-                    EltOp::Relu => a.relu()?,
-                    EltOp::Relu6 => a.clamp(0f32, 6f32)?,
-                    EltOp::Silu => a.silu()?,
-                    EltOp::Gelu => a.gelu()?,
-                    EltOp::Sigmoid => candle_nn::ops::sigmoid(a)?,
-                    EltOp::HardSigmoid => candle_nn::ops::hard_sigmoid(a)?,
-                    EltOp::HardSwish => a.mul(&candle_nn::ops::hard_sigmoid(a)?)?,
-                    EltOp::SwiGlu => a.silu()?.mul(input(1)?)?,
-                    EltOp::GeGlu => a.gelu()?.mul(input(1)?)?,
-                    EltOp::Scale => a.affine(2.0, 0.0)?,
-                    #[allow(unreachable_patterns)]
-                    other => {
-                        return Err(unsupported(op, format!("elementwise {other:?} is not run")));
-                    }
+                let ins = (0..op.inputs.len())
+                    .map(input)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let out = usize_dims(&g.tensor(op.outputs[0]).shape);
+                vec![compose::elementwise(&op.name, e, &ins, &out)?]
+            }
+            OpKind::DataMove { kind, .. } => {
+                let ins = (0..op.inputs.len())
+                    .map(input)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let out = usize_dims(&g.tensor(op.outputs[0]).shape);
+                vec![compose::data_move(&op.name, kind, &ins, &out)?]
+            }
+            OpKind::ConvTranspose2d(c) => {
+                if c.groups != 1
+                    || c.stride.0 != c.stride.1
+                    || c.pad.0 != c.pad.1
+                    || c.dilation.0 != c.dilation.1
+                {
+                    return Err(unsupported(
+                        op,
+                        "candle's conv_transpose2d takes one group and one stride, padding and dilation for both axes",
+                    ));
+                }
+                let x = input(0)?.reshape((
+                    c.n as usize,
+                    c.c_in as usize,
+                    c.h as usize,
+                    c.w as usize,
+                ))?;
+                // candle (as PyTorch) lays transposed weights out [c_in, c_out, kh, kw].
+                let w = input(1)?.reshape((
+                    c.c_in as usize,
+                    c.c_out as usize,
+                    c.kh as usize,
+                    c.kw as usize,
+                ))?;
+                let y = x.conv_transpose2d(
+                    &w,
+                    c.pad.0 as usize,
+                    0,
+                    c.stride.0 as usize,
+                    c.dilation.0 as usize,
+                )?;
+                let y = match op.inputs.get(2) {
+                    Some(&b) => y.broadcast_add(&self.dense(env, op, b)?.reshape((
+                        1,
+                        c.c_out as usize,
+                        1,
+                        1,
+                    ))?)?,
+                    None => y,
                 };
                 vec![y]
             }
@@ -800,27 +845,44 @@ impl CandleBackend {
                     }
                     NormKind::LayerNorm => {
                         let x = x.reshape((rows as usize, cols as usize))?;
-                        let gamma = input(1)?;
-                        let beta = match op.inputs.get(2) {
-                            Some(&b) => self.dense(env, op, b)?.clone(),
-                            None => gamma.zeros_like()?,
+                        let p = input(1)?;
+                        // γ and β stacked as one [2, cols] parameter (the vision builders).
+                        let (gamma, beta) = if p.elem_count() == 2 * cols as usize {
+                            let p = p.reshape((2, cols as usize))?;
+                            (p.get(0)?, p.get(1)?)
+                        } else {
+                            let beta = match op.inputs.get(2) {
+                                Some(&b) => self.dense(env, op, b)?.clone(),
+                                None => p.zeros_like()?,
+                            };
+                            (p.clone(), beta)
                         };
-                        vec![candle_nn::ops::layer_norm(&x, gamma, &beta, NORM_EPS)?]
+                        vec![candle_nn::ops::layer_norm(&x, &gamma, &beta, NORM_EPS)?]
                     }
                     NormKind::BatchNorm => {
                         // Inference BatchNorm folded to a per-channel scale and shift (dim 1).
-                        let scale = input(1)?;
-                        let c = scale.elem_count();
-                        let mut pshape = vec![1usize; x.rank()];
-                        if x.rank() < 2 || x.dims()[1] != c {
+                        let p = input(1)?;
+                        let c = x.dims().get(1).copied().unwrap_or(0);
+                        if x.rank() < 2 || (p.elem_count() != c && p.elem_count() != 2 * c) {
                             return Err(unsupported(op, "BatchNorm needs channels in dimension 1"));
                         }
+                        let mut pshape = vec![1usize; x.rank()];
                         pshape[1] = c;
+                        // Scale and shift stacked as one [2, C] parameter (the vision
+                        // builders), or the scale alone with the shift as input 2.
+                        let (scale, shift) = if p.elem_count() == 2 * c {
+                            let p = p.reshape((2, c))?;
+                            (p.get(0)?, Some(p.get(1)?))
+                        } else {
+                            let shift = match op.inputs.get(2) {
+                                Some(&b) => Some(self.dense(env, op, b)?.clone()),
+                                None => None,
+                            };
+                            (p.clone(), shift)
+                        };
                         let y = x.broadcast_mul(&scale.reshape(pshape.clone())?)?;
-                        let y = match op.inputs.get(2) {
-                            Some(&b) => {
-                                y.broadcast_add(&self.dense(env, op, b)?.reshape(pshape)?)?
-                            }
+                        let y = match shift {
+                            Some(b) => y.broadcast_add(&b.reshape(pshape)?)?,
                             None => y,
                         };
                         vec![y]

@@ -10,7 +10,13 @@
 //! * of the real backend (candle): the dispatch overhead of a tiny op (`kernel_overhead_s`), the
 //!   fraction of the f32 peak a large candle GEMM reaches (`compute_efficiency`), the fraction
 //!   of the DRAM read bandwidth a DRAM-sized candle GEMV streams (`bandwidth_efficiency`), and
-//!   the rate of candle's `exp` (`special_ops_per_s`).
+//!   the rate of candle's `exp` (`special_ops_per_s`), the rate at which a small-M candle GEMM
+//!   packs DRAM-resident weights as a fraction of the DRAM read bandwidth
+//!   (`pack_bandwidth_efficiency`), and the rate of a serial row reduction
+//!   (`serial_reduce_elems_per_s`), and the MAC rate of the backend's depthwise convolution
+//!   (`depthwise_macs_per_s`), and the rates of candle's q8_0 and q4_0 matrix products
+//!   (`block_quant_ops_per_s`), and per memory level the fraction of its read bandwidth a
+//!   candle GEMV of the level's size streams (`level_bandwidth_efficiency`).
 //!
 //! The result is one `cpu` unit using all cores, with the cache levels and DRAM as memory.
 //! Energy figures cannot be measured without power counters and are written as estimates.
@@ -306,9 +312,50 @@ pub struct CandleFigures {
     pub exp_elems: usize,
     /// Seconds per `exp`.
     pub exp: Summary,
+    /// Rows of the small-M GEMM over the GEMV's weights that gives the packing efficiency.
+    pub pack_m: usize,
+    /// Seconds per small-M GEMM.
+    pub pack_gemm: Summary,
+    /// Elements of the serial row reduction (rows of [`REDUCE_ROW`]).
+    pub reduce_elems: usize,
+    /// Seconds per serial row reduction.
+    pub reduce: Summary,
+    /// Per memory level: its name, the `[n, k]` f32 GEMV whose weights fill the level's
+    /// working set, and its seconds per call.
+    pub level_gemv: Vec<(String, (usize, usize), Summary)>,
+    /// Seconds per 1 x 2048 x 2048 product (Llama-3.2-1B's hidden size) over q8_0 and q4_0
+    /// weights, by weight dtype.
+    pub block_quant: Vec<(DType, Summary)>,
+    /// The depthwise convolution timed on the backend.
+    pub depthwise: crate::workload::Conv2d,
+    /// Seconds per depthwise convolution.
+    pub depthwise_s: Summary,
 }
 
 impl CandleFigures {
+    /// Seconds the small-M GEMM spends beyond its FLOPs at the large GEMM's rate: the time
+    /// of packing its `[n, k]` weights (at least 1 % of the run, so the ratio stays finite).
+    pub fn pack_s(&self) -> f64 {
+        let (n, k) = self.gemv_nk;
+        let flops = 2.0 * (self.pack_m * n * k) as f64;
+        (self.pack_gemm.median - flops / self.gemm_flops()).max(0.01 * self.pack_gemm.median)
+    }
+
+    /// Weight bytes per second the small-M GEMM packs.
+    pub fn pack_bytes_per_s(&self) -> f64 {
+        (4 * self.gemv_nk.0 * self.gemv_nk.1) as f64 / self.pack_s()
+    }
+
+    /// MACs per second of the depthwise convolution.
+    pub fn depthwise_macs_per_s(&self) -> f64 {
+        self.depthwise.macs() / self.depthwise_s.median
+    }
+
+    /// Elements per second of the serial row reduction.
+    pub fn reduce_elems_per_s(&self) -> f64 {
+        self.reduce_elems as f64 / self.reduce.median
+    }
+
     /// FLOP/s of the GEMM.
     pub fn gemm_flops(&self) -> f64 {
         2.0 * (self.gemm_n as f64).powi(3) / self.gemm.median
@@ -463,15 +510,50 @@ const GEMV_LLC_MULTIPLE: usize = 4;
 /// Elements of the candle `exp` whose rate gives `special_ops_per_s` (4 MiB of f32: an L3-sized
 /// operand, so the rate is that of the math routine, not of DRAM).
 const EXP_ELEMS: usize = 1 << 20;
+/// The depthwise convolution whose rate gives `depthwise_macs_per_s`: MobileNetV2's block 3
+/// (3×3, 144 channels at 56×56, stride 1; Sandler et al. 2018, Table 2), a mid-network layer
+/// of the most common depthwise network, run by the backend as the measured CNNs run it.
+pub const DEPTHWISE_PROBE: crate::workload::Conv2d = crate::workload::Conv2d {
+    n: 1,
+    c_in: 144,
+    h: 56,
+    w: 56,
+    c_out: 144,
+    kh: 3,
+    kw: 3,
+    stride: (1, 1),
+    pad: (1, 1),
+    dilation: (1, 1),
+    groups: 144,
+};
+/// Rows of the GEMM that measures weight packing: few enough that packing the DRAM-sized
+/// weights dominates (an LLM prefill chunk or a small batch), more than one so that the
+/// kernel packs (a GEMV streams its weights instead).
+const PACK_M: usize = 8;
+/// Row length of the serial reduction benchmark: 2048, Llama-3.2-1B's hidden size, the rows
+/// its RMSNorms reduce.
+pub const REDUCE_ROW: usize = 2048;
+/// Rows of the serial reduction benchmark (64 × 2048 f32 = 512 KiB, L2-sized: the rate is that
+/// of the accumulator chain, not of memory).
+const REDUCE_ROWS: usize = 64;
 /// Row length of that GEMV: 2048, the hidden size of Llama-3.2-1B and TinyLlama, whose
 /// q/k/v/gate/up projections are GEMVs over rows of this length in decode.
 const GEMV_K: usize = 2048;
+
+/// Shape `[n, k]` of an f32 GEMV weight of about `bytes`: rows of at most [`GEMV_K`], about
+/// square below that, a multiple of 16 long.
+fn gemv_shape(bytes: usize) -> (usize, usize) {
+    let elems = (bytes / 4).max(256);
+    let k = (((elems as f64).sqrt() as usize) / 16 * 16).clamp(16, GEMV_K);
+    (elems / k, k)
+}
 
 fn candle_figures(
     threads: usize,
     plan: Plan,
     quick: bool,
     llc_bytes: usize,
+    levels: &[(String, usize)],
 ) -> Result<CandleFigures, MeasureError> {
     let clock = if threads == 1 {
         Clock::ProcessCpu
@@ -526,7 +608,101 @@ fn candle_figures(
         let v = Tensor::randn(0f32, 1.0, (1, k), &dev)?;
         let w = Tensor::randn(0f32, 1.0, (n, k), &dev)?;
         let gemv = bench(plan, || v.matmul(&w.t()?).map(|_| ()))?;
-        drop((v, w));
+        // A GEMV whose weights fill each level's benchmark working set (per thread).
+        let mut level_gemv = Vec::new();
+        for (name, ws) in levels {
+            let (ln, lk) = gemv_shape(ws * threads);
+            let lv = Tensor::randn(0f32, 1.0, (1, lk), &dev)?;
+            let lw = Tensor::randn(0f32, 1.0, (ln, lk), &dev)?;
+            let t_l = bench(plan, || lv.matmul(&lw.t()?).map(|_| ()))?;
+            level_gemv.push((name.clone(), (ln, lk), t_l));
+        }
+        let xs = Tensor::randn(0f32, 1.0, (PACK_M, k), &dev)?;
+        let pack_gemm = bench(plan, || xs.matmul(&w.t()?).map(|_| ()))?;
+        drop((v, w, xs));
+        // Row sums of squares with one accumulator per row, rows spread over the pool's
+        // threads: the loop candle-nn's RMSNorm runs (Rust does not reassociate float sums, so
+        // each row is one chain of dependent adds).
+        let rows: Vec<f32> = (0..REDUCE_ROWS * REDUCE_ROW)
+            .map(|i| (i % 7) as f32 * 0.25)
+            .collect();
+        let reduce = bench(plan, || -> Result<(), MeasureError> {
+            use rayon::prelude::*;
+            let s: f32 = rows
+                .par_chunks(REDUCE_ROW)
+                .map(kernels::serial_sum_of_squares)
+                .sum();
+            std::hint::black_box(s);
+            Ok(())
+        })?;
+        let depthwise_s = {
+            let c = DEPTHWISE_PROBE;
+            let f32s = crate::workload::Storage::plain(DType::F32);
+            let mut g = crate::workload::Graph::new("depthwise probe");
+            let x = g.add_tensor(
+                "x",
+                &[c.n, c.c_in, c.h, c.w],
+                f32s,
+                crate::workload::Role::Activation,
+            );
+            let wt = g.add_tensor(
+                "w",
+                &[c.c_out, c.kh * c.kw],
+                f32s,
+                crate::workload::Role::Weight,
+            );
+            let y = g.add_tensor(
+                "y",
+                &[c.n, c.c_out, c.out_h(), c.out_w()],
+                f32s,
+                crate::workload::Role::Activation,
+            );
+            g.add_op(
+                "dw",
+                crate::workload::OpKind::Conv2d(c),
+                &[x, wt],
+                &[y],
+                DType::F32,
+                None,
+            );
+            let backend = super::backend::CandleBackend::new(threads)?;
+            backend.measure(&g, plan, false)?.total
+        };
+        // Decode-shaped products over q8_0 and q4_0 weights, run by the backend as validate
+        // runs them (candle's QMatMul; its speed has been seen to depend on where the kernel
+        // is instantiated, so it is measured through the same code).
+        let mut block_quant = Vec::new();
+        let backend = super::backend::CandleBackend::new(threads)?;
+        for dt in [DType::I8, DType::I4] {
+            let f32s = crate::workload::Storage::plain(DType::F32);
+            let wq = crate::workload::Storage {
+                dtype: dt,
+                group: Some(crate::workload::QuantGroup {
+                    size: super::backend::GGML_BLOCK,
+                    scale_bits: 16,
+                    zero_bits: 0,
+                }),
+            };
+            let kk = GEMV_K as u64;
+            let mut g = crate::workload::Graph::new("block-quantized probe");
+            let x = g.add_tensor("x", &[1, kk], f32s, crate::workload::Role::Activation);
+            let w = g.add_tensor("w", &[kk, kk], wq, crate::workload::Role::Weight);
+            let y = g.add_tensor("y", &[1, kk], f32s, crate::workload::Role::Activation);
+            g.add_op(
+                "matmul",
+                crate::workload::OpKind::MatMul {
+                    batch: 1,
+                    m: 1,
+                    n: kk,
+                    k: kk,
+                },
+                &[x, w],
+                &[y],
+                DType::I8,
+                None,
+            );
+            block_quant.push((dt, backend.measure(&g, plan, false)?.total));
+        }
         let e = Tensor::randn(0f32, 1.0, EXP_ELEMS, &dev)?;
         let exp = bench(plan, || e.exp().map(|_| ()))?;
         Ok(CandleFigures {
@@ -540,6 +716,14 @@ fn candle_figures(
             gemm,
             gemv_nk: (n, k),
             gemv,
+            pack_m: PACK_M,
+            pack_gemm,
+            reduce_elems: REDUCE_ROWS * REDUCE_ROW,
+            reduce,
+            depthwise: DEPTHWISE_PROBE,
+            depthwise_s,
+            block_quant,
+            level_gemv,
         })
     })
 }
@@ -621,7 +805,19 @@ pub fn run(opts: Options, log: &mut dyn FnMut(String)) -> Result<Calibration, Me
             .caches
             .last()
             .map_or(8 << 20, |c| c.size_bytes as usize);
-        let c = candle_figures(t, plan, opts.quick, llc)?;
+        let ws: Vec<(String, usize)> = levels
+            .iter()
+            .map(|l: &LevelResult| (l.name.clone(), l.working_set_bytes as usize))
+            .collect();
+        let c = candle_figures(t, plan, opts.quick, llc, &ws)?;
+        for (name, (n, k), t_l) in &c.level_gemv {
+            log(format!(
+                "candle f32 gemv 1x{n}x{k} ({name}-sized) on {t} thread(s): {:.2} µs = {:.1} GB/s ({})",
+                t_l.median * 1e6,
+                4.0 * (n * k) as f64 / t_l.median / 1e9,
+                c.clock.name()
+            ));
+        }
         for (n, s) in &c.overheads {
             log(format!(
                 "candle {n} on {t} thread(s): {:.2} µs ({})",
@@ -642,6 +838,40 @@ pub fn run(opts: Options, log: &mut dyn FnMut(String)) -> Result<Calibration, Me
             c.gemv_nk.1,
             c.gemv.median * 1e3,
             c.gemv_bytes_per_s() / 1e9,
+            c.clock.name()
+        ));
+        log(format!(
+            "candle f32 matmul {}x{}x{} on {t} thread(s): {:.3} ms, of which weight packing {:.3} ms = {:.1} GB/s ({})",
+            c.pack_m,
+            c.gemv_nk.0,
+            c.gemv_nk.1,
+            c.pack_gemm.median * 1e3,
+            c.pack_s() * 1e3,
+            c.pack_bytes_per_s() / 1e9,
+            c.clock.name()
+        ));
+        log(format!(
+            "candle backend depthwise 3x3 {}ch @{} on {t} thread(s): {:.3} ms = {:.2} G MAC/s ({})",
+            c.depthwise.c_in,
+            c.depthwise.h,
+            c.depthwise_s.median * 1e3,
+            c.depthwise_macs_per_s() / 1e9,
+            c.clock.name()
+        ));
+        for (dt, t_q) in &c.block_quant {
+            log(format!(
+                "candle {} matmul 1x{GEMV_K}x{GEMV_K} on {t} thread(s): {:.3} ms = {:.1} G ops/s ({})",
+                if *dt == DType::I4 { "q4_0" } else { "q8_0" },
+                t_q.median * 1e3,
+                2.0 * (GEMV_K * GEMV_K) as f64 / t_q.median / 1e9,
+                c.clock.name()
+            ));
+        }
+        log(format!(
+            "serial row reduction of {} elements on {t} thread(s): {:.3} ms = {:.2} G elements/s ({})",
+            c.reduce_elems,
+            c.reduce.median * 1e3,
+            c.reduce_elems_per_s() / 1e9,
             c.clock.name()
         ));
         log(format!(
@@ -859,6 +1089,64 @@ fn write_unit(
             )
         )
     );
+    let peff = (c.pack_bytes_per_s() / dram.value).clamp(1e-3, 1.0);
+    let _ = writeln!(
+        s,
+        "pack_bandwidth_efficiency = {}",
+        fig(
+            peff,
+            "source",
+            &format!(
+                "{when}: candle f32 matmul {m}x{}x{} on {} thread(s) took {:.3} ms ({}, median of {} samples, spread {:.1}%); beyond its FLOPs at the {n}^3 GEMM's rate, its {} MiB of weights (from DRAM) were packed at {:.2} GB/s, over the STREAM-style DRAM read of {:.1} GB/s",
+                c.gemv_nk.0,
+                c.gemv_nk.1,
+                c.threads,
+                c.pack_gemm.median * 1e3,
+                c.clock.name(),
+                c.pack_gemm.n,
+                100.0 * c.pack_gemm.spread(),
+                4 * c.gemv_nk.0 * c.gemv_nk.1 >> 20,
+                c.pack_bytes_per_s() / 1e9,
+                dram.value / 1e9,
+                m = c.pack_m,
+                n = c.gemm_n
+            )
+        )
+    );
+    let _ = writeln!(
+        s,
+        "serial_reduce_elems_per_s = {}",
+        fig(
+            c.reduce_elems_per_s(),
+            "source",
+            &format!(
+                "{when}: sums of squares of {REDUCE_ROWS} rows of {REDUCE_ROW} f32 (L2-resident), one serial accumulator per row as candle-nn's RMSNorm loop, rows over {} thread(s) ({}, median of {} samples, spread {:.1}%)",
+                c.threads,
+                c.clock.name(),
+                c.reduce.n,
+                100.0 * c.reduce.spread()
+            )
+        )
+    );
+    let _ = writeln!(
+        s,
+        "depthwise_macs_per_s = {}",
+        fig(
+            c.depthwise_macs_per_s(),
+            "source",
+            &format!(
+                "{when}: the candle backend's depthwise convolution (no candle depthwise kernel: one multiply and one add pass per tap, src/measure/backend.rs) of MobileNetV2 block 3, 3x3 {} channels at {}x{}, {:.1} M MACs, on {} thread(s) ({}, median of {} samples, spread {:.1}%)",
+                c.depthwise.c_in,
+                c.depthwise.h,
+                c.depthwise.w,
+                c.depthwise.macs() / 1e6,
+                c.threads,
+                c.clock.name(),
+                c.depthwise_s.n,
+                100.0 * c.depthwise_s.spread()
+            )
+        )
+    );
     let ov: Vec<String> = c
         .overheads
         .iter()
@@ -935,6 +1223,78 @@ fn write_unit(
             )
         )
     );
+    let _ = writeln!(s, "\n[unit.level_bandwidth_efficiency]");
+    // GEMV stream rate per level, innermost first (the per-call dispatch overhead is priced
+    // apart, as kernel_overhead_s).
+    let rates: Vec<(&str, (usize, usize), &Summary, f64)> = c
+        .level_gemv
+        .iter()
+        .map(|(name, (n, k), t_l)| {
+            let t = (t_l.median - c.overhead_s).max(0.5 * t_l.median);
+            (name.as_str(), (*n, *k), t_l, 4.0 * (n * k) as f64 / t)
+        })
+        .collect();
+    for (i, &(name, (n, k), t_l, bw)) in rates.iter().enumerate() {
+        let Some((r1, rn)) = cal
+            .levels
+            .iter()
+            .find(|l| l.name == name)
+            .and_then(|l| l.rate(Stream::Read))
+        else {
+            continue;
+        };
+        let read = if one_thread { r1 } else { rn };
+        // Data streamed from an outer level passes through this one, so this level sustains
+        // at least the fastest stream measured from it or from any level outside it (a small
+        // inner-level GEMV is bound by its loop overheads, not by the level).
+        let (best, from) = rates[i..]
+            .iter()
+            .map(|r| (r.3, r.0))
+            .fold((0.0, name), |a, b| if b.0 > a.0 { b } else { a });
+        let _ = writeln!(
+            s,
+            "{}{} = {}",
+            name,
+            u.suffix,
+            fig(
+                (best / read.value).clamp(1e-3, 1.0),
+                "source",
+                &format!(
+                    "{when}: the fastest candle f32 GEMV stream from this level or one outside it ({from}: {:.1} GB/s) over this level's STREAM-style read of {:.1} GB/s (capped at 1); GEMVs sized to each level's working set on {} thread(s), {}, beyond the kernel overhead; this level's own, 1x{n}x{k} ({} KiB): {:.1} GB/s, median of {} samples, spread {:.1}%",
+                    best / 1e9,
+                    read.value / 1e9,
+                    c.threads,
+                    c.clock.name(),
+                    4 * n * k / 1024,
+                    bw / 1e9,
+                    t_l.n,
+                    100.0 * t_l.spread()
+                )
+            )
+        );
+    }
+    let _ = writeln!(s, "\n[unit.block_quant_ops_per_s]");
+    for (dt, t_q) in &c.block_quant {
+        let _ = writeln!(
+            s,
+            "{dt} = {}",
+            fig(
+                2.0 * (GEMV_K * GEMV_K) as f64 / t_q.median,
+                "source",
+                &format!(
+                    "{when}: candle QMatMul 1x{GEMV_K}x{GEMV_K} over {} weights ({} MiB, cache-resident), run by the measured backend, on {} thread(s), 2 ops per MAC ({}, median of {} samples, spread {:.1}%)",
+                    if *dt == DType::I4 { "q4_0" } else { "q8_0" },
+                    (GEMV_K * GEMV_K) as f64 * if *dt == DType::I4 { 18.0 } else { 34.0 }
+                        / 32.0
+                        / (1u64 << 20) as f64,
+                    c.threads,
+                    c.clock.name(),
+                    t_q.n,
+                    100.0 * t_q.spread()
+                )
+            )
+        );
+    }
     let _ = writeln!(s, "\n[unit.pj_per_op]");
     for (p, _) in &best {
         let per_core = p.one.value;

@@ -478,3 +478,10 @@ mod tests {
         assert_eq!(b.pass(Stream::Read), 125.0);
     }
 }
+
+/// Sum of squares of `row` with one accumulator: each add depends on the previous one (Rust
+/// does not reassociate float sums), so the loop runs at the floating-point add latency, as the
+/// row reductions of candle-nn's RMSNorm do.
+pub fn serial_sum_of_squares(row: &[f32]) -> f32 {
+    row.iter().map(|&v| v * v).sum()
+}

@@ -24,6 +24,7 @@
 
 pub mod backend;
 pub mod calibrate;
+pub mod compose;
 pub mod kernels;
 pub mod stats;
 pub mod timing;

@@ -5,9 +5,20 @@
 //! where `peak` is the unit's matrix or vector peak for the op's compute dtype (widened to the
 //! next supported dtype when the unit lacks it, e.g. int4 run as int8), `bytes_L` is the traffic
 //! through memory level `L`, and `e_c`, `e_b`, `overhead` are the unit's achievable fractions and
-//! per-kernel overhead (1, 1 and 0 in [`Mode::Ideal`], the textbook roofline). In calibrated
-//! mode the compute term is at least `special_ops / special_ops_per_s[dtype]` where the unit
-//! gives a sustained transcendental rate (exp, tanh), since those do not run at the FMA rate.
+//! per-kernel overhead (1, 1 and 0 in [`Mode::Ideal`], the textbook roofline); `e_b` is per level
+//! where the unit gives `level_bandwidth_efficiency`. In calibrated mode the compute term is at
+//! least `special_ops / special_ops_per_s[dtype]` where the unit gives a sustained transcendental rate (exp, tanh), since those do not run at the FMA rate,
+//! plus `reduced_elems / serial_reduce_elems_per_s` where the unit gives the rate of a serial
+//! row reduction (norms, softmax maxima on runtimes that reduce with one accumulator), and
+//! at least `macs / depthwise_macs_per_s` for a depthwise convolution and
+//! `flops / block_quant_ops_per_s[weight dtype]` for a product over block-quantized weights
+//! where the unit gives those rates.
+//!
+//! Operand repacking (calibrated mode, where the unit gives `pack_bandwidth_efficiency`): a GEMM
+//! that reads a reused operand transposed (a linear layer's `[out, in]` weight, attention's
+//! keys) packs it into panels first, and a GEMM-lowered k×k convolution gathers its im2col
+//! matrix: a serial pass of `bytes / (bw_home · e_pack)` added to the op's time
+//! ([`packed_operand`]).
 //!
 //! Traffic through each level comes from where tensors live ([`residency`]): a tensor whose home
 //! is level `L` crosses `L` and every level inside it on the way to the unit, so its bytes count
@@ -153,12 +164,14 @@ impl<'a> Roofline<'a> {
     /// level it belongs to (`None` when nothing moves).
     pub fn memory_time(&self, l: &Ledger) -> (f64, Option<usize>) {
         let unit = &self.hw.units[self.unit];
-        let e_b = match self.mode {
-            Mode::Ideal => 1.0,
-            Mode::Calibrated => unit.bandwidth_efficiency,
-        };
         let mut best = (0.0, None);
         for &lvl in &unit.reach {
+            let e_b = match self.mode {
+                Mode::Ideal => 1.0,
+                Mode::Calibrated => {
+                    unit.level_bandwidth_efficiency[lvl].unwrap_or(unit.bandwidth_efficiency)
+                }
+            };
             let t = l.bytes[lvl] / (self.hw.memories[lvl].bytes_per_s * e_b);
             if t > best.0 {
                 best = (t, Some(lvl));
@@ -348,6 +361,50 @@ fn home_of(
     }
 }
 
+/// The operand a GEMM kernel repacks for op `op_id` before multiplying, and its bytes: a copy
+/// into the layout the micro-kernel reads, which BLAS-style CPU kernels make when the operand
+/// is reused across several rows of the product (a matrix-vector product streams its operand
+/// as it lies):
+/// * `MatMul` with `m > 1` and a weight as second input: weights are stored `[out, in]`, so
+///   the product reads them transposed and packs them into panels (not when stored in
+///   quantized blocks, which block-dot kernels read as they lie);
+/// * attention scores with more than one query row per KV head (GQA group times new
+///   positions): the keys, read transposed from their `[positions, head_dim]` rows;
+/// * a non-depthwise convolution other than 1×1 with stride 1, lowered to a GEMM over its
+///   im2col matrix of `(c_in/groups)·kh·kw × n·ho·wo` elements gathered from the input: that
+///   matrix (a 1×1 stride-1 convolution multiplies the input as it lies).
+///
+/// `None` for every other op.
+pub fn packed_operand(graph: &Graph, op_id: OpId) -> Option<(crate::workload::TensorId, f64)> {
+    use crate::workload::{AttnPart, OpKind};
+    let op = graph.op(op_id);
+    match op.kind {
+        OpKind::MatMul { m, .. } if m > 1 => {
+            let &w = op.inputs.get(1)?;
+            let t = graph.tensor(w);
+            (t.role == Role::Weight && t.storage.group.is_none()).then(|| (w, t.bytes()))
+        }
+        OpKind::Attention {
+            part: AttnPart::Scores,
+            shape,
+        } if shape.q_len * (shape.q_heads / shape.kv_heads.max(1)) > 1 => {
+            let &k = op.inputs.get(1)?;
+            let keys = shape.window.map_or(shape.kv_len, |w| w.min(shape.kv_len));
+            let elems = shape.batch * shape.kv_heads * keys * shape.head_dim;
+            Some((k, graph.tensor(k).storage.bytes(&[elems])))
+        }
+        OpKind::Conv2d(c)
+            if !c.is_depthwise() && (c.kh * c.kw > 1 || c.stride != (1, 1) || c.pad != (0, 0)) =>
+        {
+            let &x = op.inputs.first()?;
+            let t = graph.tensor(x);
+            let elems = (c.c_in / c.groups) * c.kh * c.kw * c.n * c.out_h() * c.out_w();
+            Some((x, t.storage.bytes(&[elems])))
+        }
+        _ => None,
+    }
+}
+
 impl CostModel for Roofline<'_> {
     fn cost(
         &self,
@@ -380,7 +437,37 @@ impl CostModel for Roofline<'_> {
             Some((_, rate)) if specials > 0.0 && self.mode == Mode::Calibrated => specials / rate,
             _ => 0.0,
         };
-        let t_compute = (l.flops / (peak * e_c)).max(t_special);
+        // Row reductions with one serial accumulator, where the unit gives their rate; they
+        // run in passes of their own, in sequence with the transcendental ones.
+        let t_reduce = match unit.serial_reduce_elems_per_s {
+            Some(rate) if self.mode == Mode::Calibrated => op.kind.reduced_elems() / rate,
+            _ => 0.0,
+        };
+        // Depthwise convolutions at the unit's depthwise rate, where it has one.
+        let t_depthwise = match (self.mode, unit.depthwise_macs_per_s, op.kind) {
+            (Mode::Calibrated, Some(rate), crate::workload::OpKind::Conv2d(c))
+                if c.is_depthwise() =>
+            {
+                c.macs() / rate
+            }
+            _ => 0.0,
+        };
+        // Products over block-quantized weights at the unit's block-dot rate for the weight
+        // dtype, where it has one.
+        let t_block = match (self.mode, op.kind, op.inputs.get(1)) {
+            (Mode::Calibrated, crate::workload::OpKind::MatMul { .. }, Some(&w)) => {
+                let s = graph.tensor(w).storage;
+                match (s.group, widened(&unit.block_quant, s.dtype)) {
+                    (Some(_), Some((_, rate))) => l.flops / rate,
+                    _ => 0.0,
+                }
+            }
+            _ => 0.0,
+        };
+        let t_compute = (l.flops / (peak * e_c))
+            .max(t_special + t_reduce)
+            .max(t_depthwise)
+            .max(t_block);
         l.bytes = traffic_at(self.hw, self.unit, &self.pos, graph, residency, op_id)?;
         for &lvl in &unit.reach {
             l.memory_j += l.bytes[lvl] * self.hw.memories[lvl].j_per_byte;
@@ -393,8 +480,22 @@ impl CostModel for Roofline<'_> {
             l.memory_bound_s[level.expect("memory time > 0 has a level")] = t_mem;
             t_mem
         };
+        // Operand packing: a serial pass before the product, at a fraction of the bandwidth of
+        // the level the packed operand comes from.
+        let t_pack = match (self.mode, unit.pack_bandwidth_efficiency) {
+            (Mode::Calibrated, Some(e)) => match packed_operand(graph, op_id) {
+                Some((t, bytes)) => {
+                    let home = residency.home[t.0 as usize];
+                    let s = bytes / (self.hw.memories[home].bytes_per_s * e);
+                    l.memory_bound_s[home] += s;
+                    s
+                }
+                None => 0.0,
+            },
+            _ => 0.0,
+        };
         l.overhead_s = overhead;
-        l.latency_s = t + overhead;
+        l.latency_s = t + t_pack + overhead;
         l.compute_j = l.flops * unit.j_per_op.get(dtype).unwrap_or(0.0);
         l.static_j = self.hw.static_w * l.latency_s;
         Ok(l)

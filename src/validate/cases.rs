@@ -1,7 +1,8 @@
 //! The cases `validate` sweeps: GEMM and GEMV over a grid of shapes including LLM-shaped ones,
 //! convolutions from real networks (ResNet-18, MobileNetV2), attention at several context
 //! lengths, q8_0/q4_0 quantized matmuls, norms, softmax and elementwise ops, and whole models
-//! (an LLM decode step and prefill built by [`LlmConfig::build`]).
+//! (an LLM decode step and prefill built by [`LlmConfig::build`], ResNet-18 and MobileNetV2
+//! forward passes built by [`VisionModel::build`]).
 //!
 //! Every case is an archscope graph. Single-op graphs take their operands as activations that
 //! no op produces (the backend feeds them random values); weights are weights.
@@ -9,7 +10,7 @@
 use crate::measure::backend::GGML_BLOCK;
 use crate::workload::{
     AttnPart, AttnShape, Conv2d, DType, EltOp, Graph, NormKind, OpKind, Phase, QuantGroup,
-    QuantScheme, Role, Storage, load_llm,
+    QuantScheme, Role, Storage, VisionModel, load_llm,
 };
 use serde::Serialize;
 
@@ -41,6 +42,8 @@ pub enum Kind {
     LlmDecode,
     /// An LLM prefill, end to end.
     LlmPrefill,
+    /// A CNN forward pass (ResNet-18, MobileNetV2), end to end.
+    CnnForward,
 }
 
 impl Kind {
@@ -59,12 +62,13 @@ impl Kind {
             Kind::Eltwise => "eltwise",
             Kind::LlmDecode => "llm-decode",
             Kind::LlmPrefill => "llm-prefill",
+            Kind::CnnForward => "cnn-forward",
         }
     }
 
     /// True for whole-model cases.
     pub fn end_to_end(self) -> bool {
-        matches!(self, Kind::LlmDecode | Kind::LlmPrefill)
+        matches!(self, Kind::LlmDecode | Kind::LlmPrefill | Kind::CnnForward)
     }
 }
 
@@ -352,6 +356,10 @@ pub fn real_convs() -> Vec<(&'static str, &'static str, Conv2d)> {
     ]
 }
 
+/// Networks whose forward pass both sweeps run end to end (each well under a second per run on
+/// one core).
+pub const CNN_FORWARD: [&str; 2] = ["resnet18", "mobilenetv2"];
+
 /// Layers in the quick sweep (small and fast, one of each regime).
 const QUICK_CONVS: [&str; 4] = [
     "layer3 3x3 256->256 @14",
@@ -577,6 +585,19 @@ pub fn sweep(quick: bool) -> Vec<Case> {
             ),
         ]
     };
+    // End to end: CNN forward passes at 224×224, batch 1, BatchNorm folded into the
+    // convolutions (as inference runtimes run them), graphs from the vision builders.
+    for net in CNN_FORWARD {
+        let m = VisionModel::parse(net).expect("built-in network");
+        let g = m
+            .build(&QuantScheme::float(DType::F32), 1)
+            .expect("built-in network builds");
+        v.push(Case {
+            kind: Kind::CnnForward,
+            name: g.name.clone(),
+            graph: g,
+        });
+    }
     for (model, quant, phase) in e2e {
         let cfg = load_llm(model).expect("shipped model config");
         let g = cfg.build(&quant, phase, 1);
@@ -611,6 +632,7 @@ mod tests {
                 Kind::Conv,
                 Kind::AttnDecode,
                 Kind::LlmDecode,
+                Kind::CnnForward,
             ] {
                 assert!(
                     s.iter().any(|c| c.kind == k),

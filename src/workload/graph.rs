@@ -133,10 +133,15 @@ impl EltOp {
 
     /// Transcendental evaluations per output element (counted once more in
     /// [`OpKind::special_ops`], on top of the FLOPs above): one `exp` for sigmoid, SiLU and
-    /// SwiGLU, one `tanh` for GELU and GeGLU; none for the piecewise-linear ones.
+    /// SwiGLU, one `tanh` for GELU and GeGLU, one for a [`EltOp::Unary`] function (the class
+    /// stands for tanh, erf, exp, log, sqrt, reciprocal and pow, which CPUs evaluate as math
+    /// routines and GPUs on special-function units; the cheap members it also covers, negation,
+    /// absolute value and casts, are priced as one of them); none for the piecewise-linear and
+    /// arithmetic ones.
     pub fn specials_per_elem(self) -> f64 {
         match self {
             EltOp::Sigmoid | EltOp::Silu | EltOp::SwiGlu | EltOp::Gelu | EltOp::GeGlu => 1.0,
+            EltOp::Unary => 1.0,
             _ => 0.0,
         }
     }
@@ -584,6 +589,27 @@ impl OpKind {
                 let act = if gated { EltOp::SwiGlu } else { EltOp::Gelu };
                 act.specials_per_elem() * (tokens * top_k * ffn) as f64
             }
+            _ => 0.0,
+        }
+    }
+
+    /// Elements that enter a per-row reduction (a sum or a maximum along the row): RMSNorm's
+    /// sum of squares, LayerNorm's mean and variance (accumulated in the same pass, so each
+    /// element is counted once), a softmax's row maximum (attention's included). Runtimes that
+    /// reduce with one serial accumulator are bound by its add or max latency, which cost
+    /// models may price apart. BatchNorm (folded to a scale and shift) reduces nothing.
+    pub fn reduced_elems(&self) -> f64 {
+        match *self {
+            OpKind::Norm {
+                kind: NormKind::RmsNorm | NormKind::LayerNorm,
+                rows,
+                cols,
+            } => (rows * cols) as f64,
+            OpKind::Softmax { rows, cols } => (rows * cols) as f64,
+            OpKind::Attention {
+                part: AttnPart::Softmax,
+                shape,
+            } => shape.pairs() * (shape.batch * shape.q_heads) as f64,
             _ => 0.0,
         }
     }

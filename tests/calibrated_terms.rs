@@ -1,0 +1,275 @@
+//! The calibrated terms that describe a runtime's kernels beyond the roofline: operand
+//! repacking before a GEMM (`pack_bandwidth_efficiency`), serial row reductions
+//! (`serial_reduce_elems_per_s`) and depthwise convolution (`depthwise_macs_per_s`). Each is
+//! priced only where the unit gives it and only in calibrated mode. Values computed by hand on
+//! a device of 1e12 FLOP/s and 1e12 B/s with no overhead.
+
+use archscope::hardware::Hardware;
+use archscope::roofline::{Mode, packed_operand};
+use archscope::score::score_graph;
+use archscope::validate::cases::{attention_graph, conv_graph, ggml_storage, matmul_graph};
+use archscope::workload::{Conv2d, DType, Graph, NormKind, OpId, OpKind, Role, Storage};
+
+const DEVICE: &str = r#"
+[device]
+name = "t"
+description = "test device"
+
+[[unit]]
+name = "u"
+kind = "cpu"
+count = { value = 1, source = "test" }
+clock_hz = { value = 1e9, source = "test" }
+memory = ["m"]
+compute_efficiency = { value = 1, source = "test" }
+bandwidth_efficiency = { value = 1, source = "test" }
+kernel_overhead_s = { value = 0, source = "test" }
+peak_ops_per_s = { f32 = { value = 1e12, source = "test" } }
+EXTRA
+pj_per_op = { f32 = { value = 1, source = "test" } }
+
+[[memory]]
+name = "m"
+capacity_bytes = { value = 1e12, source = "test" }
+bytes_per_s = { value = 1e12, source = "test" }
+pj_per_byte = { value = 1, source = "test" }
+
+[power]
+static_w = { value = 0, source = "test" }
+"#;
+
+const ALL: &str = "pack_bandwidth_efficiency = { value = 0.25, source = \"test\" }\n\
+serial_reduce_elems_per_s = { value = 1e9, source = \"test\" }\n\
+depthwise_macs_per_s = { value = 1e6, source = \"test\" }\n\
+special_ops_per_s = { f32 = { value = 1e9, source = \"test\" } }";
+
+fn hw(extra: &str) -> Hardware {
+    Hardware::from_toml_str(&DEVICE.replace("EXTRA", extra), "t.toml").unwrap()
+}
+
+fn latency(hw: &Hardware, mode: Mode, g: &Graph) -> f64 {
+    let l = score_graph(hw, 0, mode, g).unwrap().total;
+    // The parts add up to the latency.
+    let parts = l.compute_bound_s + l.memory_bound_s.iter().sum::<f64>() + l.overhead_s;
+    assert!(
+        (parts - l.latency_s).abs() <= 1e-12 * l.latency_s.max(1e-9),
+        "{l:?}"
+    );
+    l.latency_s
+}
+
+fn assert_close(got: f64, want: f64) {
+    assert!(
+        (got - want).abs() <= 1e-9 * want,
+        "got {got:e}, want {want:e}"
+    );
+}
+
+const F32: Storage = Storage {
+    dtype: DType::F32,
+    group: None,
+};
+
+#[test]
+fn gemm_packs_its_transposed_weights() {
+    let h = hw(ALL);
+    // 4x1000x1000: 8e6 FLOPs = 8 µs; 4 MB of weights packed at 0.25 x 1e12 B/s = 16 µs.
+    let g = matmul_graph(4, 1000, 1000, F32, DType::F32);
+    assert_close(latency(&h, Mode::Calibrated, &g), 24e-6);
+    // The ideal roofline and a device without the figure do not pack.
+    assert_close(latency(&h, Mode::Ideal, &g), 8e-6);
+    assert_close(latency(&hw(""), Mode::Calibrated, &g), 8e-6);
+    // A GEMV streams its weights: max(2 µs, 4.008 MB / 1e12 B/s) = 4.008 µs.
+    let g = matmul_graph(1, 1000, 1000, F32, DType::F32);
+    assert_close(latency(&h, Mode::Calibrated, &g), 4.008e-6);
+    // Weights in q8_0 blocks are read as they lie: 8e6 int8 ops at the widened f32 peak (the
+    // device has no i8) = 8 µs, more than the 1.0625 MB + 32 kB of traffic.
+    let g = matmul_graph(4, 1000, 1024, ggml_storage(DType::I8), DType::I8);
+    assert_close(
+        latency(&h, Mode::Calibrated, &g),
+        2.0 * 4.0 * 1000.0 * 1024.0 / 1e12,
+    );
+}
+
+#[test]
+fn a_product_of_two_activations_is_not_packed() {
+    // x[4, 1000] · b[1000, 1000] with b an activation laid out [k, n]: 8 µs of FLOPs only.
+    let h = hw(ALL);
+    let mut g = Graph::new("mm");
+    let x = g.add_tensor("x", &[4, 1000], F32, Role::Input);
+    let b = g.add_tensor("b", &[1000, 1000], F32, Role::Input);
+    let y = g.add_tensor("y", &[4, 1000], F32, Role::Output);
+    g.add_op(
+        "mm",
+        OpKind::MatMul {
+            batch: 1,
+            m: 4,
+            n: 1000,
+            k: 1000,
+        },
+        &[x, b],
+        &[y],
+        DType::F32,
+        None,
+    );
+    assert_close(latency(&h, Mode::Calibrated, &g), 8e-6);
+}
+
+#[test]
+fn grouped_decode_attention_packs_its_keys() {
+    let h = hw(ALL);
+    // 4 query heads share one KV head over 100 positions of 10: Q·Kᵀ is a 4-row product that
+    // packs the 100x10 f32 keys (4 kB) at 0.25e12 B/s = 16 ns. The whole layer, by hand:
+    // scores 2·4·100·10 = 8000 FLOPs (8 ns) vs 160 + 4000 + 1600 B (5.76 ns): 8 + 16 ns;
+    // softmax: 400 exp at 1e9/s, then 400 reduced at 1e9/s = 800 ns; values: 8 ns vs 5.76 ns.
+    let g = attention_graph(4, 1, 10, 1, 100);
+    assert_close(
+        latency(&h, Mode::Calibrated, &g),
+        (8.0 + 16.0 + 800.0 + 8.0) * 1e-9,
+    );
+    assert_eq!(packed_operand(&g, OpId(0)).map(|p| p.1), Some(4000.0));
+    // P·V reads V as it lies.
+    assert!(packed_operand(&g, OpId(2)).is_none());
+    // One query row per KV head (MHA decode) is a matrix-vector product: nothing packed.
+    let g = attention_graph(4, 4, 10, 1, 100);
+    assert!(packed_operand(&g, OpId(0)).is_none());
+}
+
+#[test]
+fn norms_and_softmax_pay_their_serial_reductions() {
+    let h = hw(ALL);
+    // RMSNorm of 10 rows of 1000: 1e4 elements reduced at 1e9/s = 10 µs (FLOPs 40 ns, bytes
+    // 84 ns).
+    let mut g = Graph::new("norm");
+    let x = g.add_tensor("x", &[10, 1000], F32, Role::Input);
+    let w = g.add_tensor("w", &[1000], F32, Role::Weight);
+    let y = g.add_tensor("y", &[10, 1000], F32, Role::Output);
+    g.add_op(
+        "rms",
+        OpKind::Norm {
+            kind: NormKind::RmsNorm,
+            rows: 10,
+            cols: 1000,
+        },
+        &[x, w],
+        &[y],
+        DType::F32,
+        None,
+    );
+    assert_close(latency(&h, Mode::Calibrated, &g), 10e-6);
+    // Softmax of the same rows: 1e4 exp at 1e9/s then 1e4 reduced at 1e9/s = 20 µs.
+    let mut g = Graph::new("softmax");
+    let x = g.add_tensor("x", &[10, 1000], F32, Role::Input);
+    let y = g.add_tensor("y", &[10, 1000], F32, Role::Output);
+    g.add_op(
+        "softmax",
+        OpKind::Softmax {
+            rows: 10,
+            cols: 1000,
+        },
+        &[x],
+        &[y],
+        DType::F32,
+        None,
+    );
+    assert_close(latency(&h, Mode::Calibrated, &g), 20e-6);
+    // BatchNorm reduces nothing.
+    assert_eq!(
+        OpKind::Norm {
+            kind: NormKind::BatchNorm,
+            rows: 10,
+            cols: 1000
+        }
+        .reduced_elems(),
+        0.0
+    );
+}
+
+fn conv(c_in: u64, c_out: u64, k: u64, groups: u64) -> Conv2d {
+    Conv2d {
+        n: 1,
+        c_in,
+        h: 10,
+        w: 10,
+        c_out,
+        kh: k,
+        kw: k,
+        stride: (1, 1),
+        pad: (k / 2, k / 2),
+        dilation: (1, 1),
+        groups,
+    }
+}
+
+#[test]
+fn convolutions_by_hand() {
+    let h = hw(ALL);
+    // Depthwise 3x3 over 8 channels at 10x10: 7200 MACs at 1e6 MAC/s = 7.2 ms.
+    let g = conv_graph(conv(8, 8, 3, 8));
+    assert_close(latency(&h, Mode::Calibrated, &g), 7.2e-3);
+    // 3x3 dense, 2 -> 4 channels: 14400 FLOPs = 14.4 ns, bytes 800 + 288 + 1600 = 2.688 ns;
+    // the im2col matrix of 2·9 x 100 f32 (7200 B) gathered at 0.25e12 B/s = 28.8 ns.
+    let g = conv_graph(conv(2, 4, 3, 1));
+    assert_close(latency(&h, Mode::Calibrated, &g), 43.2e-9);
+    // 1x1 stride 1 multiplies the input as it lies: 1600 FLOPs = 1.6 ns vs 800 + 32 + 1600 B.
+    let g = conv_graph(conv(2, 4, 1, 1));
+    assert_close(latency(&h, Mode::Calibrated, &g), 2.432e-9);
+}
+
+#[test]
+fn bad_figures_are_errors_naming_the_field() {
+    for (field, value, want) in [
+        ("pack_bandwidth_efficiency", "1.5", "at most 1"),
+        ("serial_reduce_elems_per_s", "0", "positive"),
+        ("depthwise_macs_per_s", "-3", "positive"),
+    ] {
+        let text = DEVICE.replace(
+            "EXTRA",
+            &format!("{field} = {{ value = {value}, source = \"test\" }}"),
+        );
+        let e = Hardware::from_toml_str(&text, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(field) && e.contains(want), "{e}");
+    }
+}
+
+#[test]
+fn block_quantized_products_take_their_kernel_rate() {
+    let with = "block_quant_ops_per_s = { i8 = { value = 1e9, source = \"test\" } }";
+    let h = hw(with);
+    // q8_0 weights, 4x1000x1024: 8.192e6 ops at 1e9/s = 8.192 ms.
+    let g = matmul_graph(4, 1000, 1024, ggml_storage(DType::I8), DType::I8);
+    assert_close(latency(&h, Mode::Calibrated, &g), 8.192e-3);
+    // q4_0 widens to the i8 rate when the unit gives none for i4.
+    let g = matmul_graph(4, 1000, 1024, ggml_storage(DType::I4), DType::I8);
+    assert_close(latency(&h, Mode::Calibrated, &g), 8.192e-3);
+    // Dense weights are not block-quantized: 8 µs at the peak.
+    let g = matmul_graph(4, 1000, 1000, F32, DType::F32);
+    assert_close(latency(&h, Mode::Calibrated, &g), 8e-6);
+    // The ideal roofline ignores the rate.
+    let g = matmul_graph(4, 1000, 1024, ggml_storage(DType::I8), DType::I8);
+    assert_close(latency(&h, Mode::Ideal, &g), 8.192e-6);
+}
+
+#[test]
+fn per_level_bandwidth_efficiency_overrides_the_unit_one() {
+    // GEMV 1x1000x1000: 4.008 MB from level m at 0.5 x 1e12 B/s = 8.016 µs (2 µs of FLOPs).
+    let h = hw("level_bandwidth_efficiency = { m = { value = 0.5, source = \"test\" } }");
+    let g = matmul_graph(1, 1000, 1000, F32, DType::F32);
+    assert_close(latency(&h, Mode::Calibrated, &g), 8.016e-6);
+    // The ideal roofline ignores it.
+    assert_close(latency(&h, Mode::Ideal, &g), 4.008e-6);
+    // A level the unit does not reach is an error naming the field and the levels it reaches.
+    let text = DEVICE.replace(
+        "EXTRA",
+        "level_bandwidth_efficiency = { x = { value = 0.5, source = \"test\" } }",
+    );
+    let e = Hardware::from_toml_str(&text, "t.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("level_bandwidth_efficiency.x") && e.contains("it reaches: m"),
+        "{e}"
+    );
+}
