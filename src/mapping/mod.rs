@@ -205,6 +205,7 @@ mod ilp;
 mod plan;
 mod problem;
 pub mod report;
+pub mod suite;
 mod verify;
 
 pub use adapt::{
