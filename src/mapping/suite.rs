@@ -217,23 +217,47 @@ pub fn to_markdown(rows: &[SuiteRow]) -> String {
             r.solve_s
         );
     }
-    let (avg, n) = average_reduction(rows);
-    s += &format!(
-        "\naverage reduction of non-compulsory bytes vs the default heuristic: {} over {n} rows where the default has any\n",
-        avg.map_or("n/a".to_string(), |a| format!("{a:.1} %"))
-    );
+    for method in ["ilp", "divide_and_conquer"] {
+        for (base, pick) in [
+            (
+                "default",
+                (|r: &SuiteRow| r.default_bytes) as fn(&SuiteRow) -> Option<u64>,
+            ),
+            ("arena", |r: &SuiteRow| r.arena_bytes),
+        ] {
+            let sel: Vec<SuiteRow> = rows
+                .iter()
+                .filter(|r| r.method == method)
+                .cloned()
+                .collect();
+            if sel.is_empty() {
+                continue;
+            }
+            let (avg, n) = average_reduction_vs(&sel, pick);
+            s += &format!(
+                "\n{method}: average reduction of non-compulsory bytes vs the {base} baseline: {} over {n} rows where it has any (and succeeded)",
+                avg.map_or("n/a".to_string(), |a| format!("{a:.1} %"))
+            );
+        }
+    }
+    s.push('\n');
     s
 }
 
 /// Mean over rows with a positive default of `1 - solver / default`, in
 /// percent, and the number of such rows.
 pub fn average_reduction(rows: &[SuiteRow]) -> (Option<f64>, usize) {
+    average_reduction_vs(rows, |r| r.default_bytes)
+}
+
+/// Like [`average_reduction`] against the baseline bytes `pick` returns.
+pub fn average_reduction_vs(
+    rows: &[SuiteRow],
+    pick: impl Fn(&SuiteRow) -> Option<u64>,
+) -> (Option<f64>, usize) {
     let v: Vec<f64> = rows
         .iter()
-        .filter_map(|r| {
-            r.default_bytes
-                .and_then(|d| super::report::reduction_pct(d, r.solver_bytes))
-        })
+        .filter_map(|r| pick(r).and_then(|d| super::report::reduction_pct(d, r.solver_bytes)))
         .collect();
     let n = v.len();
     ((n > 0).then(|| v.iter().sum::<f64>() / n as f64), n)
