@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use archscope::explore::{self, ExploreRequest, OutputOptions, files::shell_join};
 use archscope::hardware::{Hardware, known_devices};
 use archscope::roofline::Mode;
-use archscope::score::{ScoreRequest, score_llm, score_vision};
+use archscope::score::{ScoreRequest, score_llm, score_vision_mapped};
 use archscope::workload::{
     Model, QuantScheme, VisionModel, known_models, load_llm, load_model, vision,
 };
@@ -48,6 +48,19 @@ enum TrafficSolver {
     Default,
     /// The TFLite-style greedy arena alone.
     Arena,
+}
+
+impl TrafficSolver {
+    fn solver(self) -> archscope::mapping::report::Solver {
+        use archscope::mapping::report::Solver;
+        match self {
+            TrafficSolver::Ilp => Solver::Ilp,
+            TrafficSolver::Heuristic => Solver::Heuristic,
+            TrafficSolver::Dc => Solver::DivideAndConquer,
+            TrafficSolver::Default => Solver::Default,
+            TrafficSolver::Arena => Solver::Arena,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -99,6 +112,16 @@ enum Cmd {
         /// Textbook roofline: bare peaks, efficiency 1, no overhead.
         #[arg(long)]
         ideal: bool,
+        /// Take the unit's scratchpad traffic from a mapper's plan (networks only; the unit must
+        /// reach a level marked `managed = "software"`).
+        #[arg(long, value_enum)]
+        mapping: Option<TrafficSolver>,
+        /// Time limit of the mapping ILP in seconds (per window with `dc`).
+        #[arg(long, default_value_t = 30.0)]
+        mapping_time_limit: f64,
+        /// Put the weights into the mapping problem instead of streaming them past the scratchpad.
+        #[arg(long)]
+        mapping_weights: bool,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
@@ -482,22 +505,47 @@ struct ExploreArgs {
     /// Device: a path, a file in hardware-db/, or a short name.
     #[arg(long)]
     hw: String,
-    /// Model: a short name (see `models list`) or a path to a Hugging Face config.json.
+    /// Model: an LLM (short name or config.json path), or a vision network or encoder as
+    /// `score` takes it (`mobilenetv2`, `resnet50?res=160`, `model.onnx`); see `models list`.
     #[arg(long)]
     model: String,
-    /// Quantization schemes, comma-separated (default: fp32, fp16, w8a16, w8a8, w4a16-g128, w4a8, w4a16-g128+kv8).
+    /// Quantization schemes (precisions), comma-separated (default on an LLM: fp32, fp16,
+    /// w8a16, w8a8, w4a16-g128, w4a8, w4a16-g128+kv8; on a network: fp32, fp16, w8a8).
     #[arg(long = "quant", value_delimiter = ',')]
     quants: Vec<String>,
-    /// Units for both phases, comma-separated (default: every unit of the device).
+    /// Units, comma-separated (for both LLM phases; default: every unit of the device). A
+    /// CPU-model unit also gets thread variants `UNIT@T` (see --threads); `ilp` is the placement
+    /// ILP over the listed units.
     #[arg(long, value_delimiter = ',')]
     units: Vec<String>,
+    /// Thread counts of CPU-model units (params.model = "cpu"), comma-separated, `all` for
+    /// every core (default: 1, 2, 4, ... below the core count, and all).
+    #[arg(long, value_delimiter = ',')]
+    threads: Vec<String>,
+    /// Add the ILP placement over the device's units (`ilp`) to the unit lists; one solve per
+    /// distinct graph and device variant, so slower than the single-unit sweep.
+    #[arg(long)]
+    ilp: bool,
+    /// Time limit of one ILP placement, seconds (default 5; HEFT is used if the ILP is worse).
+    #[arg(long = "placement-time")]
+    placement_time: Option<f64>,
+    /// Networks: take the scratchpad traffic of units that reach a `managed = "software"` level
+    /// from a mapper's plan (sweep `memory[NAME].capacity_bytes` to see what each byte buys).
+    #[arg(long, value_enum)]
+    mapping: Option<TrafficSolver>,
+    /// Time limit of one mapping ILP (per window with `dc`), seconds (default 10).
+    #[arg(long)]
+    mapping_time_limit: Option<f64>,
+    /// Put the weights into the mapping problem instead of streaming them.
+    #[arg(long)]
+    mapping_weights: bool,
     /// Units that may run prefill (overrides --units for prefill).
     #[arg(long, value_delimiter = ',')]
     prefill_units: Vec<String>,
     /// Units that may run decode (overrides --units for decode).
     #[arg(long, value_delimiter = ',')]
     decode_units: Vec<String>,
-    /// Batch sizes (default 1).
+    /// Batch sizes (default 1 on an LLM; 1, 2, 4, 8, 16, 32 on a network).
     #[arg(long = "batch", value_delimiter = ',')]
     batches: Vec<u64>,
     /// Prompt lengths (default 512).
@@ -516,7 +564,8 @@ struct ExploreArgs {
     /// Seed of --samples.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Objectives, comma-separated (default: decode_latency_s, energy_per_token_j, memory_bytes).
+    /// Objectives, comma-separated (default on an LLM: decode_latency_s, energy_per_token_j,
+    /// memory_bytes; on a network: batch_latency_s, energy_per_image_j, memory_bytes).
     #[arg(long, value_delimiter = ',')]
     objectives: Vec<String>,
     /// Axes that split points into scenarios with a front each (default: prompt, context and
@@ -529,7 +578,7 @@ struct ExploreArgs {
     /// Lowest decode throughput allowed, tokens/s.
     #[arg(long)]
     min_tokens_per_s: Option<f64>,
-    /// Highest decode latency per token allowed, seconds.
+    /// Highest decode latency per token (LLM) or latency per batch (network) allowed, seconds.
     #[arg(long)]
     max_latency: Option<f64>,
     /// Textbook roofline: bare peaks, efficiency 1, no overhead.
@@ -590,10 +639,24 @@ fn run(cli: Cli) -> Result<()> {
             quant,
             unit,
             ideal,
+            mapping,
+            mapping_time_limit,
+            mapping_weights,
             format,
         } => {
             let hw = Hardware::load(&hw)?;
             let model = load_model(&model)?;
+            let mapping = match mapping {
+                None => None,
+                Some(m) => Some(archscope::mapping::MappingRequest {
+                    solver: m.solver(),
+                    time_limit_s: mapping_time_limit,
+                    adapt: archscope::mapping::AdaptOptions {
+                        include_weights: mapping_weights,
+                        ..Default::default()
+                    },
+                }),
+            };
             let quant = QuantScheme::parse(&quant)?;
             let req = ScoreRequest {
                 batch,
@@ -606,6 +669,12 @@ fn run(cli: Cli) -> Result<()> {
             };
             match model {
                 Model::Llm(model) => {
+                    if mapping.is_some() {
+                        anyhow::bail!(
+                            "--mapping applies to networks (CNNs, encoders); LLM phases are \
+                             priced with the roofline's residency"
+                        );
+                    }
                     let score = score_llm(&hw, &model, &quant, &req)?;
                     match format {
                         Format::Table => print!("{}", score.to_table(&hw)),
@@ -616,7 +685,7 @@ fn run(cli: Cli) -> Result<()> {
                     }
                 }
                 Model::Vision(model) => {
-                    let score = score_vision(&hw, &model, &quant, &req)?;
+                    let score = score_vision_mapped(&hw, &model, &quant, &req, mapping.as_ref())?;
                     match format {
                         Format::Table => print!("{}", score.to_table(&hw)),
                         Format::Json => {
@@ -825,6 +894,12 @@ fn run(cli: Cli) -> Result<()> {
                 min_tokens_per_s: a.min_tokens_per_s,
                 max_latency_s: a.max_latency,
                 ideal: a.ideal,
+                threads: a.threads,
+                ilp: a.ilp,
+                placement_time_s: a.placement_time,
+                mapping: a.mapping.map(TrafficSolver::solver),
+                mapping_time_s: a.mapping_time_limit,
+                mapping_weights: a.mapping_weights,
                 shard: a.shard,
                 command: shell_join(&std::env::args().collect::<Vec<_>>()),
             };
@@ -1000,7 +1075,7 @@ struct TrafficArgs {
 fn map_traffic_cmd(a: TrafficArgs) -> Result<()> {
     use archscope::mapping::{
         AdaptOptions, MappingError,
-        report::{self, Solver, TrafficRequest},
+        report::{self, TrafficRequest},
     };
     use archscope::workload::Phase;
     let quant = QuantScheme::parse(&a.quant)?;
@@ -1055,13 +1130,7 @@ fn map_traffic_cmd(a: TrafficArgs) -> Result<()> {
     };
     let req = TrafficRequest {
         capacity,
-        solver: match a.solver {
-            TrafficSolver::Ilp => Solver::Ilp,
-            TrafficSolver::Heuristic => Solver::Heuristic,
-            TrafficSolver::Dc => Solver::DivideAndConquer,
-            TrafficSolver::Default => Solver::Default,
-            TrafficSolver::Arena => Solver::Arena,
-        },
+        solver: a.solver.solver(),
         time_limit_s: a.time_limit,
         adapt: adapt.clone(),
     };

@@ -6,6 +6,7 @@
 
 use crate::cost::{Bound, Evaluation, Infeasible, Ledger, SelectError, evaluate, model_for};
 use crate::hardware::Hardware;
+use crate::mapping::{MappedError, MappingError, MappingRequest, UnitMapping, evaluate_mapped};
 use crate::roofline::{Mode, residency};
 use crate::workload::{Graph, LlmConfig, ModelError, Phase, QuantScheme, Sample, VisionModel};
 use serde::Serialize;
@@ -112,6 +113,9 @@ pub enum ScoreError {
     /// The model cannot be built as asked.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The scratchpad mapping asked for cannot be made.
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
 }
 
 /// Memory footprint of a set of graphs of the same model on `unit`.
@@ -520,6 +524,8 @@ pub struct VisionScore {
     pub eval: Evaluation,
     /// Footprint.
     pub memory: Footprint,
+    /// The scratchpad plan the traffic came from, when scored with a mapping.
+    pub mapping: Option<UnitMapping>,
 }
 
 impl VisionScore {
@@ -572,6 +578,7 @@ impl VisionScore {
             "phases": [phase],
             "memory": self.memory,
             "metrics": metrics,
+            "mapping": self.mapping.as_ref().map(|m| m.summary_json(hw)),
         })
     }
 
@@ -634,6 +641,23 @@ impl VisionScore {
             m.level,
             if m.fits { "fits" } else { "DOES NOT FIT" }
         );
+        if let Some(map) = &self.mapping {
+            let p = &map.plan;
+            let _ = writeln!(
+                s,
+                "scratchpad `{}` ({} B) mapped by {} ({:?}): {} B compulsory + {} B \
+                 non-compulsory transfers to `{}`, {} B of weights streamed, solved in {:.2} s",
+                hw.memories[map.scratch].name,
+                map.adapted.problem.capacity_bytes,
+                p.method,
+                p.status,
+                p.compulsory_bytes,
+                p.non_compulsory_bytes,
+                hw.memories[map.spill].name,
+                map.adapted.total_streamed_bytes(),
+                p.solve_s
+            );
+        }
         s
     }
 }
@@ -646,12 +670,35 @@ pub fn score_vision(
     quant: &QuantScheme,
     req: &ScoreRequest,
 ) -> Result<VisionScore, ScoreError> {
+    score_vision_mapped(hw, model, quant, req, None)
+}
+
+/// [`score_vision`], with the unit's scratchpad traffic taken from a mapper's plan when
+/// `mapping` is given (see [`crate::mapping::evaluate_mapped`]).
+pub fn score_vision_mapped(
+    hw: &Hardware,
+    model: &VisionModel,
+    quant: &QuantScheme,
+    req: &ScoreRequest,
+    mapping: Option<&MappingRequest>,
+) -> Result<VisionScore, ScoreError> {
     if req.batch == 0 {
         return Err(ScoreError::Request("batch must be at least 1".into()));
     }
     let unit = hw.unit_index(req.unit.as_deref())?;
     let graph = model.build(quant, req.batch)?;
-    let eval = score_graph(hw, unit, req.mode, &graph)?;
+    let (eval, mapping) = match mapping {
+        None => (score_graph(hw, unit, req.mode, &graph)?, None),
+        Some(m) => {
+            let (eval, plan) =
+                evaluate_mapped(hw, unit, req.mode, &graph, m).map_err(|e| match e {
+                    MappedError::Mapping(e) => ScoreError::Mapping(e),
+                    MappedError::Model(e) => ScoreError::CostModel(e),
+                    MappedError::Infeasible(e) => ScoreError::Infeasible(e),
+                })?;
+            (eval, Some(plan))
+        }
+    };
     let memory = footprint(hw, unit, &[&graph]);
     Ok(VisionScore {
         hardware: hw.name.clone(),
@@ -664,5 +711,6 @@ pub fn score_vision(
         graph,
         eval,
         memory,
+        mapping,
     })
 }

@@ -126,3 +126,50 @@ fn hw_and_models_commands() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["params"], 1_235_814_400u64);
 }
+
+#[test]
+fn score_with_a_scratchpad_mapping() {
+    let args = |m: &'static str| {
+        vec![
+            "score",
+            "--hw",
+            "systolic-32x32",
+            "--model",
+            "mobilenetv2?res=64",
+            "--quant",
+            "int8",
+            "--mapping",
+            m,
+            "--format",
+            "json",
+        ]
+    };
+    let (ok, out, err) = archscope(&args("ilp"));
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let m = &v["mapping"];
+    assert_eq!(m["scratchpad"], "sram");
+    assert_eq!(m["spill_level"], "dram");
+    assert_eq!(m["method"], "ilp");
+    // The 64x64x3 int8 image is loaded once and the 1000 int8 class scores stored once.
+    assert!(m["compulsory_bytes"].as_u64().unwrap() >= 64 * 64 * 3 + 1000);
+    // A cache-only device and an unknown planner are one-line errors.
+    let (ok, _, err) = archscope(&[
+        "score",
+        "--hw",
+        "pixel8",
+        "--model",
+        "mobilenetv2",
+        "--mapping",
+        "ilp",
+    ]);
+    assert!(
+        !ok && err.contains("software-managed") && err.lines().count() == 1,
+        "{err}"
+    );
+    let (ok, _, err) = archscope(&args("greedy"));
+    assert!(
+        !ok && err.contains("greedy") && err.contains("possible values: ilp"),
+        "{err}"
+    );
+}

@@ -122,7 +122,9 @@ fn metrics_agree_with_score() {
 fn infeasible_points_are_kept_with_reasons() {
     let (s, r) = run(&request());
     let a = analyze(&s, &r).unwrap();
-    assert_eq!(r.points.len(), 3 * 5 * 5 * 2);
+    // 3 quantizations × 9 prefill × 9 decode units (pixel8's 5 units plus cpu-mid@1, @2 and
+    // cpu-little@1, @2: the 4-core clusters on 1 and 2 threads) × 2 contexts.
+    assert_eq!(r.points.len(), 3 * 9 * 9 * 2);
     // fp32 has no f32-or-wider path on the TPU (it computes only i8 and f16).
     let i = row(
         &s,
@@ -503,4 +505,474 @@ fn placement_aware_classes_price_graphs_exactly() {
             assert_eq!(quick, fast);
         }
     }
+}
+
+fn cnn_request() -> ExploreRequest {
+    ExploreRequest {
+        hw: "pixel8".into(),
+        model: "mobilenetv2".into(),
+        batches: vec![1, 8],
+        command: "archscope explore (cnn test)".into(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn cnn_metrics_agree_with_score() {
+    use archscope::score::score_vision;
+    use archscope::workload::VisionModel;
+    let (s, r) = run(&cnn_request());
+    // Default sweep: fp32, fp16, w8a8 × 9 units (5 + cpu-mid@1,@2 + cpu-little@1,@2) × 2 batches.
+    assert_eq!(r.points.len(), 3 * 9 * 2);
+    let (hw_file, hw_text) = Hardware::find_text("pixel8").unwrap();
+    let model = VisionModel::parse("mobilenetv2").unwrap();
+    for (quant, unit, batch) in [
+        ("fp16", "gpu", 8u64),
+        ("w8a8", "tpu", 1),
+        ("fp32", "cpu-big", 1),
+        ("fp32", "cpu-mid@2", 8),
+    ] {
+        let i = row(
+            &s,
+            &r,
+            &[
+                ("quant", quant),
+                ("unit", unit),
+                ("batch", &batch.to_string()),
+            ],
+        );
+        assert!(r.outcomes[i].infeasible.is_none(), "{:?}", r.outcomes[i]);
+        // `score` on the same unit; a thread variant is the unit with params.threads set.
+        let (base, threads) = match unit.split_once('@') {
+            Some((b, t)) => (b, Some(t.parse::<i64>().unwrap())),
+            None => (unit, None),
+        };
+        let mut hw = Hardware::from_toml_str(&hw_text, &hw_file).unwrap();
+        if let Some(t) = threads {
+            let u = hw.unit_index(Some(base)).unwrap();
+            hw.units[u]
+                .params
+                .insert("threads".into(), toml::Value::Integer(t));
+        }
+        let sc = score_vision(
+            &hw,
+            &model,
+            &QuantScheme::parse(quant).unwrap(),
+            &ScoreRequest {
+                batch,
+                prompt: 1,
+                context: 1,
+                prefill: true,
+                decode: true,
+                unit: Some(base.into()),
+                mode: Mode::Calibrated,
+            },
+        )
+        .unwrap();
+        let m = |n: &str| metric(&s, &r, i, n).unwrap();
+        assert!(close(m("batch_latency_s"), sc.latency_s()), "{unit}");
+        assert!(close(m("images_per_s"), sc.samples_per_s()), "{unit}");
+        assert!(close(m("energy_per_image_j"), sc.j_per_sample()), "{unit}");
+        assert!(
+            close(m("batch_energy_j"), sc.eval.total.energy_j()),
+            "{unit}"
+        );
+        assert!(close(m("memory_bytes"), sc.memory.total_bytes), "{unit}");
+        assert!(close(
+            m("memory_per_image_bytes"),
+            sc.memory.total_bytes / batch as f64
+        ));
+        assert!(close(
+            m("latency_per_image_s"),
+            sc.latency_s() / batch as f64
+        ));
+        // The threads column: the cores a CPU-model unit runs on, empty for the others.
+        let t = metric(&s, &r, i, "threads");
+        match unit {
+            "cpu-big" => assert_eq!(t, Some(1.0)),
+            "cpu-mid@2" => assert_eq!(t, Some(2.0)),
+            _ => assert_eq!(t, None),
+        }
+    }
+}
+
+#[test]
+fn cpu_threads_are_a_knob() {
+    let mut req = cnn_request();
+    req.units = vec!["cpu-mid".into(), "cpu-little".into()];
+    req.quants = vec!["fp32".into()];
+    req.batches = vec![1];
+    let (s, r) = run(&req);
+    let units: Vec<String> = (0..r.points.len())
+        .map(|i| s.space.text(&r.points[i], s.space.axis("unit").unwrap()))
+        .collect();
+    assert_eq!(
+        units,
+        [
+            "cpu-mid@1",
+            "cpu-mid@2",
+            "cpu-mid",
+            "cpu-little@1",
+            "cpu-little@2",
+            "cpu-little"
+        ]
+    );
+    // More cores, less latency, on both clusters; the threads column says how many.
+    for (k, cluster) in [(0usize, "cpu-mid"), (3, "cpu-little")] {
+        let lat: Vec<f64> = (k..k + 3)
+            .map(|i| metric(&s, &r, i, "batch_latency_s").unwrap())
+            .collect();
+        assert!(lat[0] > lat[1] && lat[1] > lat[2], "{cluster}: {lat:?}");
+        let th: Vec<f64> = (k..k + 3)
+            .map(|i| metric(&s, &r, i, "threads").unwrap())
+            .collect();
+        assert_eq!(th, [1.0, 2.0, 4.0]);
+    }
+    // --threads picks the counts; `all` is the plain unit name.
+    req.threads = vec!["1".into(), "all".into()];
+    let (s, r) = run(&req);
+    assert_eq!(r.points.len(), 4);
+    assert_eq!(s.space.text(&r.points[0], 1), "cpu-mid@1");
+    // A thread count on a unit without the CPU model is an error.
+    req.units = vec!["gpu@2".into()];
+    let e = req.resolve().unwrap_err().to_string();
+    assert!(e.contains("gpu@2") && e.contains("thread"), "{e}");
+    // LLM decode on cpu-mid with 1, 2 and 4 threads: thread columns for both phases.
+    let mut llm = request();
+    llm.quants = vec!["w4a16-g128".into()];
+    llm.contexts = vec![1024];
+    llm.prefill_units = vec!["cpu-mid".into()];
+    llm.decode_units = vec!["cpu-mid".into()];
+    let (s, r) = run(&llm);
+    assert_eq!(r.points.len(), 9);
+    let i = row(
+        &s,
+        &r,
+        &[("prefill_unit", "cpu-mid@2"), ("decode_unit", "cpu-mid@1")],
+    );
+    assert_eq!(metric(&s, &r, i, "prefill_threads"), Some(2.0));
+    assert_eq!(metric(&s, &r, i, "decode_threads"), Some(1.0));
+}
+
+#[test]
+fn cpu_clock_what_if_keeps_cpu_units_feasible() {
+    // The CPU cycle model checks the file's peak against clock × cores × lanes; a clock
+    // what-if scales the peaks with it, so every point stays priced.
+    let mut req = cnn_request();
+    req.units = vec!["cpu-big".into()];
+    req.quants = vec!["fp32".into()];
+    req.batches = vec![1];
+    req.sweeps = vec!["unit[cpu-big].clock_hz=1.455e9,2.91e9".into()];
+    let (s, r) = run(&req);
+    assert_eq!(r.points.len(), 2);
+    for o in &r.outcomes {
+        assert!(o.infeasible.is_none(), "{:?}", o.infeasible);
+    }
+    let slow = metric(&s, &r, 0, "batch_latency_s").unwrap();
+    let fast = metric(&s, &r, 1, "batch_latency_s").unwrap();
+    // Half the clock: slower, by at most 2× (memory-bound ops do not slow down).
+    assert!(
+        slow > fast && slow <= 2.0 * fast * (1.0 + 1e-9),
+        "{slow} {fast}"
+    );
+    // The same for an LLM on cpu-big.
+    let mut llm = request();
+    llm.quants = vec!["fp16".into()];
+    llm.contexts = vec![1024];
+    llm.units = vec!["cpu-big".into()];
+    llm.sweeps = vec!["unit[cpu-big].clock_hz=2e9..3e9:3".into()];
+    let (s, r) = run(&llm);
+    assert_eq!(r.points.len(), 3);
+    assert!(r.outcomes.iter().all(|o| o.infeasible.is_none()));
+    let ttft: Vec<f64> = (0..3)
+        .map(|i| metric(&s, &r, i, "ttft_s").unwrap())
+        .collect();
+    assert!(ttft[0] > ttft[1] && ttft[1] > ttft[2], "{ttft:?}");
+}
+
+#[test]
+fn ilp_placement_is_never_slower_than_the_best_single_unit() {
+    for (model, quant) in [("mobilenetv2", "fp16"), ("mobilellm-125m", "fp16")] {
+        let mut req = if model == "mobilenetv2" {
+            cnn_request()
+        } else {
+            let mut r = request();
+            r.model = model.into();
+            r.contexts = vec![1024];
+            r.prompts = vec![128];
+            r
+        };
+        req.quants = vec![quant.into()];
+        req.batches = vec![1];
+        req.threads = vec!["all".into()];
+        req.ilp = true;
+        req.placement_time_s = Some(5.0);
+        let (s, r) = run(&req);
+        let metrics: &[(&str, &str)] = if model == "mobilenetv2" {
+            &[("unit", "batch_latency_s")]
+        } else {
+            &[
+                ("prefill_unit", "ttft_s"),
+                ("decode_unit", "decode_latency_s"),
+            ]
+        };
+        for &(axis, m) in metrics {
+            let a = s.space.axis(axis).unwrap();
+            let mut best_single = f64::INFINITY;
+            let mut ilp = None;
+            for i in 0..r.points.len() {
+                let Some(v) = metric(&s, &r, i, m) else {
+                    continue;
+                };
+                if s.space.text(&r.points[i], a) == "ilp" {
+                    ilp = Some(v);
+                } else {
+                    best_single = best_single.min(v);
+                }
+            }
+            let ilp = ilp.unwrap_or_else(|| panic!("{model}: no ILP point priced"));
+            eprintln!("{model} {m}: ILP {ilp:.6e} s, best single unit {best_single:.6e} s");
+            assert!(
+                ilp <= best_single * (1.0 + 1e-6),
+                "{model} {m}: ILP {ilp} s slower than the best single unit {best_single} s"
+            );
+        }
+        // The placement status is in the tables.
+        let label = s
+            .evaluator
+            .labels()
+            .iter()
+            .position(|l| l.ends_with("placement"))
+            .unwrap();
+        let ilp_row = (0..r.points.len())
+            .find(|&i| !r.outcomes[i].labels[label].is_empty())
+            .unwrap();
+        let st = &r.outcomes[ilp_row].labels[label];
+        assert!(
+            st.starts_with("optimal")
+                || st.starts_with("timed out")
+                || st.starts_with("feasible")
+                || st.contains("fallback"),
+            "{st}"
+        );
+    }
+}
+
+#[test]
+fn cnn_shards_merge_and_cnn_flags_are_checked() {
+    let mut req = cnn_request();
+    req.quants = vec!["fp16".into(), "w8a8".into()];
+    req.sweeps = vec!["memory[dram].bytes_per_s=34e9,68e9".into()];
+    req.max_latency_s = Some(0.05);
+    let whole_dir = tmp("cnn-whole");
+    explore::explore(
+        &req,
+        &OutputOptions {
+            out: Some(whole_dir.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let parts_dir = tmp("cnn-parts");
+    let mut parts = Vec::new();
+    for i in 0..2 {
+        let mut r = req.clone();
+        r.shard = Some(format!("{i}/2"));
+        let f = explore::explore(
+            &r,
+            &OutputOptions {
+                out: Some(parts_dir.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        parts.push(f.path);
+    }
+    let merged_dir = tmp("cnn-merged");
+    explore::merge(&parts, &merged_dir, false).unwrap();
+    for f in ["points.csv", "front.csv"] {
+        let a = std::fs::read(whole_dir.join(f)).unwrap();
+        let b = std::fs::read(merged_dir.join(f)).unwrap();
+        assert_eq!(a, b, "{f} of the merge differs from the single run");
+    }
+    let csv = std::fs::read_to_string(whole_dir.join("points.csv")).unwrap();
+    let head = csv.lines().next().unwrap();
+    for col in [
+        "memory[dram].bytes_per_s",
+        "quant",
+        "unit",
+        "batch",
+        "batch_latency_s",
+        "latency_per_image_s",
+        "images_per_s",
+        "energy_per_image_j",
+        "batch_energy_j",
+        "memory_bytes",
+        "memory_per_image_bytes",
+        "threads",
+        "placement",
+    ] {
+        assert!(head.split(',').any(|c| c == col), "no column {col}: {head}");
+    }
+    // --max-latency limits the batch latency of a network.
+    assert!(csv.contains("batch_latency_s"));
+    assert!(
+        csv.contains("--max-latency"),
+        "no point broke the 50 ms limit"
+    );
+    for d in [whole_dir, parts_dir, merged_dir] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+    // LLM-only flags are refused on a network, with the reason.
+    let mut bad = cnn_request();
+    bad.contexts = vec![1024];
+    let e = bad.resolve().unwrap_err().to_string();
+    assert!(e.contains("--context applies to LLMs"), "{e}");
+    let mut bad = cnn_request();
+    bad.objectives = vec!["decode_latency_s".into()];
+    let e = bad.resolve().unwrap_err().to_string();
+    assert!(e.contains("batch_latency_s"), "{e}");
+}
+
+#[test]
+fn onnx_encoders_explore_like_score() {
+    use archscope::score::score_vision;
+    use archscope::workload::{Model, load_model};
+    let name = format!(
+        "{}/tests/data/encoder_block.onnx?sequence=64",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut req = cnn_request();
+    req.model = name.clone();
+    req.quants = vec!["fp16".into()];
+    req.units = vec!["gpu".into(), "cpu-big".into()];
+    req.batches = vec![2];
+    let (s, r) = run(&req);
+    assert_eq!(r.points.len(), 2);
+    // An encoder's samples are sequences: the per-sample columns say so.
+    assert!(s.metric_index("sequences_per_s").is_ok());
+    assert!(s.metric_index("energy_per_sequence_j").is_ok());
+    assert_eq!(
+        s.spec.objectives,
+        ["batch_latency_s", "energy_per_sequence_j", "memory_bytes"]
+    );
+    // The spec names the file by its hash, so a merge can check it did not change.
+    assert!(s.spec.model_text().starts_with("onnx ") && s.spec.model_text().contains("sha256"));
+    let Model::Vision(model) = load_model(&name).unwrap() else {
+        panic!("not a network")
+    };
+    let hw = Hardware::load("pixel8").unwrap();
+    for unit in ["gpu", "cpu-big"] {
+        let i = row(&s, &r, &[("unit", unit)]);
+        let sc = score_vision(
+            &hw,
+            &model,
+            &QuantScheme::parse("fp16").unwrap(),
+            &ScoreRequest {
+                batch: 2,
+                prompt: 1,
+                context: 1,
+                prefill: true,
+                decode: true,
+                unit: Some(unit.into()),
+                mode: Mode::Calibrated,
+            },
+        )
+        .unwrap();
+        assert!(close(
+            metric(&s, &r, i, "batch_latency_s").unwrap(),
+            sc.latency_s()
+        ));
+        assert!(close(
+            metric(&s, &r, i, "energy_per_sequence_j").unwrap(),
+            sc.j_per_sample()
+        ));
+    }
+}
+
+#[test]
+fn scratchpad_mapping_prices_like_score_and_sweeps_capacity() {
+    use archscope::mapping::{AdaptOptions, MappingRequest, report::Solver};
+    use archscope::score::score_vision_mapped;
+    use archscope::workload::VisionModel;
+    let req = ExploreRequest {
+        hw: "systolic-32x32".into(),
+        model: "mobilenetv2?res=80".into(),
+        quants: vec!["int8".into()],
+        batches: vec![1],
+        sweeps: vec!["memory[sram].capacity_bytes=150000..350000:3".into()],
+        mapping: Some(Solver::Ilp),
+        command: "archscope explore (mapping test)".into(),
+        ..Default::default()
+    };
+    let (s, r) = run(&req);
+    assert_eq!(r.points.len(), 3);
+    let (hw_file, hw_text) = Hardware::find_text("systolic-32x32").unwrap();
+    let model = VisionModel::parse("mobilenetv2?res=80").unwrap();
+    let quant = QuantScheme::parse("int8").unwrap();
+    let sreq = ScoreRequest {
+        batch: 1,
+        prompt: 1,
+        context: 1,
+        prefill: true,
+        decode: true,
+        unit: None,
+        mode: Mode::Calibrated,
+    };
+    let mreq = MappingRequest {
+        solver: Solver::Ilp,
+        time_limit_s: explore::DEFAULT_MAPPING_TIME_S,
+        adapt: AdaptOptions::default(),
+    };
+    for (i, cap) in [(0usize, 150000u64), (1, 250000), (2, 350000)] {
+        let text = hw_text.replace(
+            "capacity_bytes = { value = 196608,",
+            &format!("capacity_bytes = {{ value = {cap},"),
+        );
+        let hw = Hardware::from_toml_str(&text, &hw_file).unwrap();
+        let o = &r.outcomes[i];
+        match score_vision_mapped(&hw, &model, &quant, &sreq, Some(&mreq)) {
+            // 150 kB is below the largest working set (an 40x40x96 + 40x40x24 int8 pair):
+            // infeasible in both, with the same reason.
+            Err(e) => {
+                let why = o.infeasible.as_deref().unwrap_or_default();
+                assert!(why.contains("no plan exists"), "{cap}: {why} / {e}");
+            }
+            Ok(sc) => {
+                assert!(o.infeasible.is_none(), "{cap}: {o:?}");
+                let m = |n: &str| metric(&s, &r, i, n).unwrap();
+                assert!(close(m("batch_latency_s"), sc.latency_s()), "{cap}");
+                assert!(
+                    close(m("batch_energy_j"), sc.eval.total.energy_j()),
+                    "{cap}"
+                );
+                let plan = &sc.mapping.as_ref().unwrap().plan;
+                assert_eq!(
+                    m("noncompulsory_offchip_bytes"),
+                    plan.non_compulsory_bytes as f64
+                );
+                assert!(o.labels.iter().any(|l| l == "ilp (optimal)"), "{o:?}");
+            }
+        }
+    }
+    assert!(r.outcomes[0].infeasible.is_some() && r.outcomes[2].infeasible.is_none());
+    // An LLM has no mapping, and the mapping flags need --mapping.
+    let e = ExploreRequest {
+        model: "llama-1b".into(),
+        ..req.clone()
+    }
+    .resolve()
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("--mapping applies to networks"),
+        "{e}"
+    );
+    let e = ExploreRequest {
+        mapping: None,
+        mapping_weights: true,
+        ..req.clone()
+    }
+    .resolve()
+    .unwrap_err();
+    assert!(e.to_string().contains("need --mapping"), "{e}");
 }

@@ -288,3 +288,23 @@ fn every_shipped_unit_has_a_usable_cost_model() {
         }
     }
 }
+
+#[test]
+fn managed_says_scratchpad_or_cache() {
+    let h = Hardware::from_toml_str(GOOD, "good.toml").unwrap();
+    assert!(!h.memories[0].software_managed, "caches by default");
+    let text = GOOD.replacen(
+        "pj_per_byte = { value = 1, source = \"test\" }",
+        "pj_per_byte = { value = 1, source = \"test\" }\nmanaged = \"software\"",
+        1,
+    );
+    let h = Hardware::from_toml_str(&text, "good.toml").unwrap();
+    assert!(h.memories[0].software_managed && !h.memories[1].software_managed);
+    let bad = text.replace("managed = \"software\"", "managed = \"compiler\"");
+    let s = err(&bad).to_string();
+    assert!(
+        s.starts_with(&format!("bad.toml:{}:", line_of(&bad, "managed"))),
+        "{s}"
+    );
+    assert!(s.contains("software") && s.contains("hardware"), "{s}");
+}

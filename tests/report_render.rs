@@ -50,8 +50,6 @@ fn every_plot_is_present_and_visible_in_chromium() {
         );
         return;
     };
-    let dir = std::env::temp_dir().join(format!("archscope-render-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
     let req = ExploreRequest {
         hw: "pixel8".into(),
         model: "llama-1b".into(),
@@ -61,15 +59,6 @@ fn every_plot_is_present_and_visible_in_chromium() {
         command: "archscope explore (render test)".into(),
         ..Default::default()
     };
-    explore::explore(
-        &req,
-        &OutputOptions {
-            out: Some(dir.clone()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     let expected = [
         "pareto-energy_per_token_j-vs-decode_latency_s",
         "pareto-memory_bytes-vs-decode_latency_s",
@@ -79,11 +68,45 @@ fn every_plot_is_present_and_visible_in_chromium() {
         "layers-decode",
         "sweep-memory-dram-bytes_per_s",
     ];
+    render_and_check(&browser, "llm", &req, &expected);
+    // A CNN report: one inference phase, per-image and per-batch metrics, thread variants.
+    let req = ExploreRequest {
+        hw: "pixel8".into(),
+        model: "mobilenetv2".into(),
+        batches: vec![1, 8],
+        sweeps: vec!["memory[dram].bytes_per_s=30e9..120e9:3:log".into()],
+        command: "archscope explore (render test, CNN)".into(),
+        ..Default::default()
+    };
+    let expected = [
+        "pareto-energy_per_image_j-vs-batch_latency_s",
+        "pareto-memory_bytes-vs-batch_latency_s",
+        "roofline-inference",
+        "layers-inference",
+        "sweep-memory-dram-bytes_per_s",
+    ];
+    render_and_check(&browser, "cnn", &req, &expected);
+}
+
+/// Writes the report of `req`, renders it in headless Chromium and checks that exactly the
+/// `expected` plots are present, laid out, visible and labelled.
+fn render_and_check(browser: &Path, name: &str, req: &ExploreRequest, expected: &[&str]) {
+    let dir = std::env::temp_dir().join(format!("archscope-render-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    explore::explore(
+        req,
+        &OutputOptions {
+            out: Some(dir.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     let probed = html.replace("</body>", &format!("{PROBE}</body>"));
     let page = dir.join("probe.html");
     std::fs::write(&page, probed).unwrap();
     let profile = dir.join("chromium-profile");
-    let out = Command::new(&browser)
+    let out = Command::new(browser)
         .args([
             "--headless",
             "--no-sandbox",
@@ -133,7 +156,7 @@ fn every_plot_is_present_and_visible_in_chromium() {
         assert!(marks >= 10, "{id}: only {marks} marks");
         found.push(id.trim_start_matches("plot-").to_string());
     }
-    for want in expected {
+    for &want in expected {
         assert!(
             found.iter().any(|f| f == want),
             "plot {want} missing; found {found:?}"

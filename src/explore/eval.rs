@@ -2,9 +2,8 @@
 //! of one point that the report plots (per-op ledgers of each phase on its unit).
 //!
 //! An evaluator owns the device and the workload; the search never sees them. A workload kind
-//! plugs in by implementing [`Evaluator`]: the LLM evaluator ([`super::llm`]) is one; a CNN
-//! evaluator would report `latency_s`, `energy_j` and `memory_bytes` over units × precisions ×
-//! batch with one phase.
+//! plugs in by implementing [`Evaluator`]: the LLM evaluator ([`super::llm`], prefill and decode)
+//! and the CNN evaluator ([`super::cnn`], one inference phase over units × precisions × batch).
 
 use crate::cost::Ledger;
 use crate::hardware::Hardware;
@@ -51,6 +50,61 @@ pub struct PhaseDetail {
     pub per_op: Vec<Ledger>,
     /// Calibrated (efficiencies applied) or ideal roofline.
     pub calibrated: bool,
+    /// How the phase ran when not on `unit` alone (an ILP placement: each op's ledger is on the
+    /// unit the placement chose, and `unit` is the busiest one); empty for one unit.
+    pub note: String,
+}
+
+/// The detail of a phase placed by the ILP: each op priced on the unit the placement gave it
+/// (that unit's cost model and residency), drawn against the busiest unit's roofline.
+pub fn placed_detail(
+    phase: &str,
+    hw: &Arc<Hardware>,
+    graph: &Arc<Graph>,
+    placed: &super::units::Placed,
+    mode: crate::roofline::Mode,
+) -> Option<PhaseDetail> {
+    let p = &placed.placement;
+    if p.ops.len() != graph.ops.len() {
+        return None;
+    }
+    let dev: Vec<usize> = p
+        .units
+        .iter()
+        .map(|n| hw.unit_index(Some(n)).ok())
+        .collect::<Option<Vec<_>>>()?;
+    let mut busy = vec![0.0f64; dev.len()];
+    let mut per_op = vec![Ledger::zero(); graph.ops.len()];
+    for (u, &d) in dev.iter().enumerate() {
+        let ops: Vec<usize> = (0..graph.ops.len())
+            .filter(|&i| p.ops[i].unit == u)
+            .collect();
+        if ops.is_empty() {
+            continue;
+        }
+        let model = crate::cost::model_for(hw, d, mode).ok()?;
+        let res = crate::roofline::residency(hw, d, graph);
+        for i in ops {
+            let l = model
+                .cost(graph, &res, crate::workload::OpId(i as u32))
+                .ok()?;
+            busy[u] += l.latency_s;
+            per_op[i] = l;
+        }
+    }
+    let top = (0..dev.len()).max_by(|&a, &b| busy[a].total_cmp(&busy[b]))?;
+    Some(PhaseDetail {
+        phase: phase.to_string(),
+        hw: hw.clone(),
+        unit: dev[top],
+        graph: graph.clone(),
+        per_op,
+        calibrated: mode == crate::roofline::Mode::Calibrated,
+        note: format!(
+            "ILP placement ({}): each op is drawn as priced on the unit the placement gave it; the ceilings are those of {}, the busiest unit.",
+            placed.status, p.units[top]
+        ),
+    })
 }
 
 /// Prices design points. Implementations evaluate a slice of points in parallel and return one
@@ -66,4 +120,8 @@ pub trait Evaluator: Sync {
     fn detail(&self, point: &Point) -> Vec<PhaseDetail>;
     /// Metrics drawn against each swept hardware field, in panel order.
     fn curve_metrics(&self) -> &[&'static str];
+    /// Metrics shown in the front tables of `report.html` beside the objectives.
+    fn table_metrics(&self) -> &[&'static str];
+    /// X-axis label of the per-layer breakdown.
+    fn layer_label(&self) -> &'static str;
 }

@@ -8,6 +8,7 @@
 //! combines two phase totals and the footprint.
 
 use super::eval::{Evaluator, MetricDef, Outcome, PhaseDetail};
+use super::units::{self, ILP_UNIT, Placed, UnitChoice, Variant};
 use crate::cost::{Infeasible, Ledger, evaluate, evaluate_total, model_for};
 use crate::hardware::{Hardware, HardwareError};
 use crate::roofline::{Mode, PlacementProfile};
@@ -16,7 +17,7 @@ use crate::search::{Direction, Point, Space, Values};
 use crate::workload::{Graph, LlmConfig, OpId, Phase, QuantScheme};
 use rayon::prelude::*;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Axis names of an LLM space, in order after the hardware axes.
 pub const AXES: [&str; 6] = [
@@ -61,7 +62,9 @@ mod m {
     pub const KV: usize = 8;
     pub const ACTIVATIONS: usize = 9;
     pub const CAPACITY: usize = 10;
-    pub const N: usize = 11;
+    pub const PREFILL_THREADS: usize = 11;
+    pub const DECODE_THREADS: usize = 12;
+    pub const N: usize = 13;
 }
 
 /// The metrics of an LLM point.
@@ -121,25 +124,41 @@ pub const LLM_METRICS: [MetricDef; m::N] = [
         direction: Direction::Maximize,
         label: "usable main memory (bytes)",
     },
+    MetricDef {
+        name: "prefill_threads",
+        direction: Direction::Minimize,
+        label: "CPU threads (cores) running prefill",
+    },
+    MetricDef {
+        name: "decode_threads",
+        direction: Direction::Minimize,
+        label: "CPU threads (cores) running decode",
+    },
 ];
 
 /// Labels of an LLM point.
-pub const LLM_LABELS: [&str; 3] = ["decode_bound", "prefill_bound", "memory_level"];
+pub const LLM_LABELS: [&str; 5] = [
+    "decode_bound",
+    "prefill_bound",
+    "memory_level",
+    "prefill_placement",
+    "decode_placement",
+];
 
 /// The default objectives of an LLM exploration.
 pub const DEFAULT_OBJECTIVES: [&str; 3] =
     ["decode_latency_s", "energy_per_token_j", "memory_bytes"];
 
 /// A graph built once per run with what pricing and footprints need.
-struct GraphEntry {
-    graph: Arc<Graph>,
+pub(super) struct GraphEntry {
+    pub(super) graph: Arc<Graph>,
     classes: Vec<(OpId, u32)>,
     /// Tensors touched by the class representatives (the only homes pricing needs).
     touched: Vec<u32>,
     profile: PlacementProfile,
-    weights: f64,
-    kv: f64,
-    act: f64,
+    pub(super) weights: f64,
+    pub(super) kv: f64,
+    pub(super) act: f64,
 }
 
 /// Where each knob axis sits in the space.
@@ -154,7 +173,7 @@ struct AxisIdx {
     context: usize,
 }
 
-/// Errors setting up an LLM evaluator.
+/// Errors setting up an evaluator (the LLM one, and the CNN one, which shares them).
 #[derive(Debug, thiserror::Error)]
 pub enum LlmSetupError {
     /// The space lacks an LLM axis or has one of the wrong type.
@@ -166,6 +185,9 @@ pub enum LlmSetupError {
     /// Bad hardware file, unit name or what-if path.
     #[error(transparent)]
     Hardware(#[from] HardwareError),
+    /// Bad unit-axis value (`UNIT@T`).
+    #[error(transparent)]
+    Unit(#[from] units::UnitError),
 }
 
 /// Prices LLM design points on a device (with what-if variants).
@@ -180,12 +202,37 @@ pub struct LlmEvaluator {
     base_hw: Arc<Hardware>,
     space: Space,
     ax: AxisIdx,
-    /// Unit index in the device of each value of the prefill and decode unit axes.
-    prefill_units: Vec<usize>,
-    decode_units: Vec<usize>,
+    /// Unit of each value of the prefill and decode unit axes (indices in the device augmented
+    /// with the thread variants, or the ILP).
+    prefill_units: Vec<UnitChoice>,
+    decode_units: Vec<UnitChoice>,
+    /// Thread variants appended to every device variant.
+    variants: Vec<Variant>,
+    /// Base units the ILP may place on.
+    ilp_units: Vec<String>,
+    /// Time limit of one placement solve, seconds.
+    placement_time_s: f64,
+    /// ILP placements, per (device variant, graph), solved once per run.
+    placed: Mutex<HashMap<(u64, u32), Arc<Result<Placed, String>>>>,
     mode: Mode,
     graphs: Vec<OnceLock<GraphEntry>>,
     knob_total: u64,
+}
+
+/// [`PhaseKey::unit`] of an ILP placement.
+const ILP_KEY: u32 = u32::MAX;
+
+/// One priced phase: its totals and what the tables say about how it ran.
+#[derive(Clone, Debug)]
+struct PhaseOut {
+    ledger: Ledger,
+    /// Bound of a single unit, or `placement` for the ILP.
+    bound: String,
+    /// Main memory levels the phase's units use.
+    levels: Vec<usize>,
+    threads: Option<f64>,
+    /// ILP status, empty for single units.
+    placement: String,
 }
 
 /// Key of one priced phase.
@@ -223,6 +270,7 @@ impl LlmEvaluator {
         hw_file: &str,
         space: &Space,
         mode: Mode,
+        placement_time_s: f64,
     ) -> Result<LlmEvaluator, LlmSetupError> {
         let find = |n: &'static str| space.axis(n).ok_or(LlmSetupError::Axis(n, "values"));
         let ax = AxisIdx {
@@ -240,14 +288,27 @@ impl LlmEvaluator {
             .collect::<Result<Vec<_>, _>>()?;
         let base: toml::Table = text_table(hw_text, hw_file)?;
         let base_hw = Arc::new(Hardware::from_toml_str(hw_text, hw_file)?);
-        let prefill_units = names(space, ax.prefill_unit, "prefill_unit")?
-            .iter()
-            .map(|u| base_hw.unit_index(Some(u)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let decode_units = names(space, ax.decode_unit, "decode_unit")?
-            .iter()
-            .map(|u| base_hw.unit_index(Some(u)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let pn = names(space, ax.prefill_unit, "prefill_unit")?;
+        let dn = names(space, ax.decode_unit, "decode_unit")?;
+        let all: Vec<String> = pn.iter().chain(dn).cloned().collect();
+        let (_, variants) = units::resolve(&base_hw, &all)?;
+        let pick = |list: &[String]| -> Result<Vec<UnitChoice>, LlmSetupError> {
+            list.iter()
+                .map(|u| {
+                    if u == ILP_UNIT {
+                        return Ok(UnitChoice::Ilp);
+                    }
+                    match variants.iter().position(|v| &v.name == u) {
+                        Some(i) => Ok(UnitChoice::Unit(base_hw.units.len() + i)),
+                        None => Ok(UnitChoice::Unit(base_hw.unit_index(Some(u))?)),
+                    }
+                })
+                .collect()
+        };
+        let prefill_units = pick(pn)?;
+        let decode_units = pick(dn)?;
+        let ilp_units = units::ilp_units(&base_hw, &all);
+        let base_hw = Arc::new(units::augment(&base_hw, &variants));
         let batches = ints(space, ax.batch, "batch")?;
         let prompts = ints(space, ax.prompt, "prompt_tokens")?;
         let contexts = ints(space, ax.context, "context_tokens")?;
@@ -281,6 +342,10 @@ impl LlmEvaluator {
             ax,
             prefill_units,
             decode_units,
+            variants,
+            ilp_units,
+            placement_time_s,
+            placed: Mutex::new(HashMap::new()),
             mode,
             graphs: (0..n_graphs).map(|_| OnceLock::new()).collect(),
             knob_total,
@@ -309,7 +374,15 @@ impl LlmEvaluator {
                     context: self.contexts[slot - self.prompts.len()],
                 }
             };
-            let graph = self.model.build(&self.quants[q], phase, self.batches[b]);
+            GraphEntry::new(self.model.build(&self.quants[q], phase, self.batches[b]))
+        })
+    }
+}
+
+impl GraphEntry {
+    /// Profiles a graph for pricing: op classes, touched tensors and the footprint.
+    pub(super) fn new(graph: Graph) -> GraphEntry {
+        {
             let profile = PlacementProfile::of(&graph);
             let classes = profile.classes(&graph);
             let mut touched: Vec<u32> = classes
@@ -334,56 +407,172 @@ impl LlmEvaluator {
                 act: graph.peak_activation_bytes(),
                 graph: Arc::new(graph),
             }
-        })
+        }
     }
 
+    /// Prices the graph on one unit: placement, then the total over op classes, with the
+    /// unit's own cost model (roofline or cycle model), as `score` does.
+    pub(super) fn price(
+        &self,
+        hw: &Hardware,
+        unit: usize,
+        mode: Mode,
+    ) -> Result<Ledger, Infeasible> {
+        let model = model_for(hw, unit, mode).map_err(|e| Infeasible {
+            reason: format!("no usable cost model: {e}"),
+        })?;
+        let res = self.profile.place_only(hw, unit, &self.touched);
+        evaluate_total(model.as_ref(), &self.graph, &res, &self.classes)
+    }
+
+    /// The per-op detail of the graph on one unit (`None` if it cannot run there).
+    pub(super) fn detail(
+        &self,
+        phase: &str,
+        hw: &Arc<Hardware>,
+        unit: usize,
+        mode: Mode,
+    ) -> Option<PhaseDetail> {
+        let model = model_for(hw, unit, mode).ok()?;
+        let res = self.profile.place(hw, unit);
+        let e = evaluate(model.as_ref(), &self.graph, &res).ok()?;
+        Some(PhaseDetail {
+            phase: phase.to_string(),
+            hw: hw.clone(),
+            unit,
+            graph: self.graph.clone(),
+            per_op: e.per_op,
+            calibrated: mode == Mode::Calibrated,
+            note: String::new(),
+        })
+    }
+}
+
+/// The device variant of hardware combination `combo` of `space` (its hardware axes are the
+/// first `n_hw`), built from the parsed base file and augmented with the thread variants.
+pub(super) fn variant_hardware(
+    space: &Space,
+    n_hw: usize,
+    knob_total: u64,
+    base: &toml::Table,
+    hw_file: &str,
+    variants: &[Variant],
+    combo: u64,
+) -> Result<Arc<Hardware>, String> {
+    let digits = space.decode(combo * knob_total);
+    let fields: Vec<(&str, f64)> = (0..n_hw)
+        .map(|h| {
+            let a = &space.axes[h];
+            (
+                a.name.as_str(),
+                a.values.number(digits[h] as usize).unwrap_or(f64::NAN),
+            )
+        })
+        .collect();
+    let mut t = base.clone();
+    Hardware::from_table_with_fields(&mut t, hw_file, &fields)
+        .map(|h| Arc::new(units::augment(&h, variants)))
+        .map_err(|e| format!("what-if device is invalid: {e}"))
+}
+
+impl LlmEvaluator {
     /// The device variant of hardware combination `combo` (the high digits of a point id).
     fn hardware(&self, combo: u64) -> Result<Arc<Hardware>, String> {
         if self.ax.hw.is_empty() {
             return Ok(self.base_hw.clone());
         }
-        let digits = self.space.decode(combo * self.knob_total);
-        let fields: Vec<(&str, f64)> = self
-            .ax
-            .hw
-            .iter()
-            .map(|&h| {
-                let a = &self.space.axes[h];
-                (
-                    a.name.as_str(),
-                    a.values.number(digits[h] as usize).unwrap_or(f64::NAN),
-                )
-            })
-            .collect();
-        let mut t = self.base.clone();
-        Hardware::from_table_with_fields(&mut t, &self.hw_file, &fields)
-            .map(Arc::new)
-            .map_err(|e| format!("what-if device is invalid: {e}"))
+        variant_hardware(
+            &self.space,
+            self.ax.hw.len(),
+            self.knob_total,
+            &self.base,
+            &self.hw_file,
+            &self.variants,
+            combo,
+        )
     }
 
-    /// Prices one phase graph on one unit: placement, then the total over op classes.
-    fn price(&self, hw: &Hardware, unit: usize, graph: u32) -> Result<Ledger, Infeasible> {
+    /// The ILP placement of graph `graph` on device variant `combo`, solved once per run.
+    fn placed(&self, hw: &Hardware, combo: u64, graph: u32) -> Arc<Result<Placed, String>> {
+        if let Some(p) = self
+            .placed
+            .lock()
+            .expect("not poisoned")
+            .get(&(combo, graph))
+        {
+            return p.clone();
+        }
         let g = self.graph(graph);
-        // The unit's own cost model (roofline or cycle model), as `score` uses.
-        let model = model_for(hw, unit, self.mode).map_err(|e| Infeasible {
-            reason: format!("no usable cost model: {e}"),
-        })?;
-        let res = g.profile.place_only(hw, unit, &g.touched);
-        evaluate_total(model.as_ref(), &g.graph, &res, &g.classes)
+        let p = Arc::new(units::place_graph(
+            hw,
+            &g.graph,
+            &self.ilp_units,
+            self.mode,
+            self.placement_time_s,
+        ));
+        self.placed
+            .lock()
+            .expect("not poisoned")
+            .entry((combo, graph))
+            .or_insert(p)
+            .clone()
+    }
+
+    /// Prices one phase: one unit, or the ILP placement.
+    fn price_phase(&self, hw: &Hardware, k: PhaseKey) -> Result<PhaseOut, String> {
+        if k.unit == ILP_KEY {
+            let p = self.placed(hw, k.hw, k.graph);
+            let p = p
+                .as_ref()
+                .as_ref()
+                .map_err(|e| format!("ILP placement: {e}"))?;
+            let mut levels: Vec<usize> = p
+                .units_used
+                .iter()
+                .map(|&u| *hw.units[u].reach.last().expect("validated"))
+                .collect();
+            levels.sort_unstable();
+            levels.dedup();
+            return Ok(PhaseOut {
+                ledger: p.ledger,
+                bound: "placement".into(),
+                levels,
+                threads: None,
+                placement: p.status.clone(),
+            });
+        }
+        let u = k.unit as usize;
+        let l = self.price(hw, u, k.graph).map_err(|e| e.to_string())?;
+        Ok(PhaseOut {
+            bound: bound_name(hw, l.bound()),
+            ledger: l,
+            levels: vec![*hw.units[u].reach.last().expect("validated")],
+            threads: units::threads_of(hw, u),
+            placement: String::new(),
+        })
+    }
+
+    /// Prices one phase graph on one unit.
+    fn price(&self, hw: &Hardware, unit: usize, graph: u32) -> Result<Ledger, Infeasible> {
+        self.graph(graph).price(hw, unit, self.mode)
     }
 
     fn keys(&self, p: &Point) -> (u64, PhaseKey, PhaseKey) {
         let d = &p.digits;
         let combo = p.id / self.knob_total;
         let (q, b) = (d[self.ax.quant], d[self.ax.batch]);
+        let key = |c: &UnitChoice| match c {
+            UnitChoice::Unit(u) => *u as u32,
+            UnitChoice::Ilp => ILP_KEY,
+        };
         let pre = PhaseKey {
             hw: combo,
-            unit: self.prefill_units[d[self.ax.prefill_unit] as usize] as u32,
+            unit: key(&self.prefill_units[d[self.ax.prefill_unit] as usize]),
             graph: self.graph_index(q, b, d[self.ax.prompt] as usize),
         };
         let dec = PhaseKey {
             hw: combo,
-            unit: self.decode_units[d[self.ax.decode_unit] as usize] as u32,
+            unit: key(&self.decode_units[d[self.ax.decode_unit] as usize]),
             graph: self.graph_index(q, b, self.prompts.len() + d[self.ax.context] as usize),
         };
         (combo, pre, dec)
@@ -393,8 +582,8 @@ impl LlmEvaluator {
         &self,
         p: &Point,
         hw: &Result<Arc<Hardware>, String>,
-        pre: Option<&Result<Ledger, Infeasible>>,
-        dec: Option<&Result<Ledger, Infeasible>>,
+        pre: Option<&Result<PhaseOut, String>>,
+        dec: Option<&Result<PhaseOut, String>>,
         kp: PhaseKey,
         kd: PhaseKey,
     ) -> Outcome {
@@ -425,12 +614,21 @@ impl LlmEvaluator {
             Ok(hw) => {
                 // Each distinct main memory holds its own copy of weights, KV cache and
                 // activations (on a phone both phases share DRAM: one copy).
-                let mut levels = vec![
-                    hw.units[kp.unit as usize].reach[hw.units[kp.unit as usize].reach.len() - 1],
-                ];
-                let dl = *hw.units[kd.unit as usize].reach.last().expect("validated");
-                if dl != levels[0] {
-                    levels.push(dl);
+                let mut levels: Vec<usize> = Vec::new();
+                for (k, ph) in [(kp, pre), (kd, dec)] {
+                    let here = if k.unit == ILP_KEY {
+                        match ph {
+                            Some(Ok(ph)) => ph.levels.clone(),
+                            _ => Vec::new(),
+                        }
+                    } else {
+                        vec![*hw.units[k.unit as usize].reach.last().expect("validated")]
+                    };
+                    for l in here {
+                        if !levels.contains(&l) {
+                            levels.push(l);
+                        }
+                    }
                 }
                 metrics[m::MEMORY] = Some(total * levels.len() as f64);
                 let cap = levels
@@ -454,23 +652,35 @@ impl LlmEvaluator {
                         ));
                     }
                 }
-                let unit_name = |u: u32| hw.units[u as usize].name.as_str();
+                let unit_name = |u: u32| {
+                    if u == ILP_KEY {
+                        ILP_UNIT
+                    } else {
+                        hw.units[u as usize].name.as_str()
+                    }
+                };
                 match pre {
-                    Some(Ok(l)) => {
+                    Some(Ok(ph)) => {
+                        let l = &ph.ledger;
                         metrics[m::TTFT] = Some(l.latency_s);
                         metrics[m::PREFILL_TPS] = Some(batch * prompt as f64 / l.latency_s);
                         metrics[m::PREFILL_ENERGY] = Some(l.energy_j());
-                        labels[1] = bound_name(hw, l.bound());
+                        metrics[m::PREFILL_THREADS] = ph.threads;
+                        labels[1] = ph.bound.clone();
+                        labels[3] = ph.placement.clone();
                     }
                     Some(Err(e)) => why.push(format!("prefill on {}: {e}", unit_name(kp.unit))),
                     None => {}
                 }
                 match dec {
-                    Some(Ok(l)) => {
+                    Some(Ok(ph)) => {
+                        let l = &ph.ledger;
                         metrics[m::DECODE_LATENCY] = Some(l.latency_s);
                         metrics[m::DECODE_TPS] = Some(batch / l.latency_s);
                         metrics[m::ENERGY_PER_TOKEN] = Some(l.energy_j() / batch);
-                        labels[0] = bound_name(hw, l.bound());
+                        metrics[m::DECODE_THREADS] = ph.threads;
+                        labels[0] = ph.bound.clone();
+                        labels[4] = ph.placement.clone();
                     }
                     Some(Err(e)) => why.push(format!("decode on {}: {e}", unit_name(kd.unit))),
                     None => {}
@@ -558,6 +768,20 @@ impl Evaluator for LlmEvaluator {
         &["decode_tokens_per_s", "energy_per_token_j", "ttft_s"]
     }
 
+    fn table_metrics(&self) -> &[&'static str] {
+        &[
+            "decode_tokens_per_s",
+            "ttft_s",
+            "energy_per_token_j",
+            "decode_latency_s",
+            "memory_bytes",
+        ]
+    }
+
+    fn layer_label(&self) -> &'static str {
+        "layer (in: embedding, out: final norm and LM head)"
+    }
+
     fn evaluate(&self, points: &[Point]) -> Vec<Outcome> {
         let keys: Vec<(u64, PhaseKey, PhaseKey)> = points.iter().map(|p| self.keys(p)).collect();
         let mut combos: Vec<u64> = keys.iter().map(|k| k.0).collect();
@@ -572,11 +796,11 @@ impl Evaluator for LlmEvaluator {
             .collect();
         phase_keys.sort_unstable();
         phase_keys.dedup();
-        let phases: HashMap<PhaseKey, Result<Ledger, Infeasible>> = phase_keys
+        let phases: HashMap<PhaseKey, Result<PhaseOut, String>> = phase_keys
             .par_iter()
             .map(|&k| {
                 let hw = hws[&k.hw].as_ref().expect("filtered");
-                (k, self.price(hw, k.unit as usize, k.graph))
+                (k, self.price_phase(hw, k))
             })
             .collect();
         points
@@ -596,20 +820,16 @@ impl Evaluator for LlmEvaluator {
         let mut out = Vec::new();
         for (name, k) in [("prefill", kp), ("decode", kd)] {
             let g = self.graph(k.graph);
-            let Ok(model) = model_for(&hw, k.unit as usize, self.mode) else {
+            if k.unit == ILP_KEY {
+                let p = self.placed(&hw, k.hw, k.graph);
+                if let Ok(p) = p.as_ref() {
+                    out.extend(super::eval::placed_detail(
+                        name, &hw, &g.graph, p, self.mode,
+                    ));
+                }
                 continue;
-            };
-            let res = g.profile.place(&hw, k.unit as usize);
-            if let Ok(e) = evaluate(model.as_ref(), &g.graph, &res) {
-                out.push(PhaseDetail {
-                    phase: name.to_string(),
-                    hw: hw.clone(),
-                    unit: k.unit as usize,
-                    graph: g.graph.clone(),
-                    per_op: e.per_op,
-                    calibrated: self.mode == Mode::Calibrated,
-                });
             }
+            out.extend(g.detail(name, &hw, k.unit as usize, self.mode));
         }
         out
     }

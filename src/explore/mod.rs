@@ -7,23 +7,27 @@
 //! tables, plots and `report.html`. With `--shard I/N` a run writes only its part
 //! ([`table::write_part`]); [`merge`] rebuilds the results from the parts.
 
+pub mod cnn;
 pub mod eval;
 pub mod files;
 pub mod llm;
 pub mod plots;
 pub mod report;
 pub mod table;
+pub mod units;
 
+pub use cnn::CnnEvaluator;
 pub use eval::{Evaluator, MetricDef, Outcome, PhaseDetail};
 pub use llm::LlmEvaluator;
 
 use crate::hardware::{Hardware, HardwareError};
+use crate::mapping::{AdaptOptions, MappingRequest, report::Solver};
 use crate::roofline::Mode;
 use crate::search::{
     Axis, AxisKind, Direction, Grid, Point, RandomSample, Shard, Sharded, Space, SpaceError,
     Strategy, Sweep, SweepError, Values, pareto_front,
 };
-use crate::workload::{LlmConfig, ModelError};
+use crate::workload::{LlmConfig, Model, ModelError, load_model};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -113,6 +117,23 @@ pub enum WorkloadSpec {
         /// Decode context lengths.
         contexts: Vec<u64>,
     },
+    /// A vision network or encoder with one forward phase (built-in CNNs, ViT, BERT, ONNX).
+    Cnn {
+        /// Name in reports (the canonical name, e.g. `mobilenetv2`, or the ONNX model's).
+        model: String,
+        /// What `--model` said: a built-in name with parameters, or an ONNX path (with
+        /// `?dim=value` settings).
+        model_file: String,
+        /// The model's identity: the canonical name of a built-in network, or `onnx <path>
+        /// sha256 <hash>` of an imported file (checked again when a run is merged).
+        model_text: String,
+        /// Precisions (quantization schemes).
+        quants: Vec<String>,
+        /// Units (with `UNIT@T` thread variants and `ilp`).
+        units: Vec<String>,
+        /// Batch sizes.
+        batches: Vec<u64>,
+    },
 }
 
 /// Everything a run depends on, explicit: the input texts, the space, the search, objectives and
@@ -146,27 +167,67 @@ pub struct ExploreSpec {
     pub constraints: Vec<Constraint>,
     /// Ideal roofline instead of calibrated.
     pub ideal: bool,
+    /// Time limit of one ILP placement (unit value `ilp`), seconds.
+    #[serde(default = "default_placement_time")]
+    pub placement_time_s: f64,
+    /// Networks only: take the scratchpad traffic of units with a software-managed level from
+    /// a mapper's plan (`--mapping`), so a sweep of its capacity shows what each byte buys.
+    #[serde(default)]
+    pub mapping: Option<MappingSpec>,
     /// The slice of the run.
     pub shard: Shard,
+}
+
+/// How `--mapping` plans scratchpads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MappingSpec {
+    /// The planner.
+    pub solver: Solver,
+    /// Time limit of the mapping ILP (per window with divide and conquer), seconds.
+    pub time_limit_s: f64,
+    /// Put the weights into the problem instead of streaming them.
+    pub include_weights: bool,
+}
+
+impl MappingSpec {
+    /// The request the cost model takes.
+    pub fn request(&self) -> MappingRequest {
+        MappingRequest {
+            solver: self.solver,
+            time_limit_s: self.time_limit_s,
+            adapt: AdaptOptions {
+                include_weights: self.include_weights,
+                ..AdaptOptions::default()
+            },
+        }
+    }
+}
+
+fn default_placement_time() -> f64 {
+    units::DEFAULT_PLACEMENT_TIME_S
 }
 
 impl ExploreSpec {
     /// Model name.
     pub fn model_name(&self) -> &str {
         match &self.workload {
-            WorkloadSpec::Llm { model, .. } => model,
+            WorkloadSpec::Llm { model, .. } | WorkloadSpec::Cnn { model, .. } => model,
         }
     }
-    /// Model config text.
+    /// Model config text (an LLM's config.json; a network's identity).
     pub fn model_text(&self) -> &str {
         match &self.workload {
-            WorkloadSpec::Llm { model_text, .. } => model_text,
+            WorkloadSpec::Llm { model_text, .. } | WorkloadSpec::Cnn { model_text, .. } => {
+                model_text
+            }
         }
     }
     /// Model config origin.
     pub fn model_file(&self) -> &str {
         match &self.workload {
-            WorkloadSpec::Llm { model_file, .. } => model_file,
+            WorkloadSpec::Llm { model_file, .. } | WorkloadSpec::Cnn { model_file, .. } => {
+                model_file
+            }
         }
     }
     /// The spec with shard and command cleared: equal for parts of one run.
@@ -218,6 +279,19 @@ pub struct ExploreRequest {
     pub max_latency_s: Option<f64>,
     /// `--ideal`.
     pub ideal: bool,
+    /// `--threads`: thread counts of CPU-model units (`all` for every core); empty means the
+    /// default (powers of two below the core count, and all cores).
+    pub threads: Vec<String>,
+    /// `--ilp`: add the ILP placement (`ilp`) to the unit lists.
+    pub ilp: bool,
+    /// `--placement-time`: time limit of one ILP placement, seconds.
+    pub placement_time_s: Option<f64>,
+    /// `--mapping`: the scratchpad planner (networks).
+    pub mapping: Option<Solver>,
+    /// `--mapping-time-limit`, seconds.
+    pub mapping_time_s: Option<f64>,
+    /// `--mapping-weights`.
+    pub mapping_weights: bool,
     /// `--shard`.
     pub shard: Option<String>,
     /// The command line, for the report.
@@ -304,45 +378,171 @@ fn dedup<T: PartialEq + Clone>(v: &[T]) -> Vec<T> {
 }
 
 impl ExploreRequest {
+    /// `--threads` as counts (`0` for all cores), `None` for the default.
+    fn thread_counts(&self) -> Result<Option<Vec<u64>>, ExploreError> {
+        if self.threads.is_empty() {
+            return Ok(None);
+        }
+        self.threads
+            .iter()
+            .map(|t| {
+                let t = t.trim();
+                if t == "all" {
+                    Ok(0)
+                } else {
+                    t.parse::<u64>().ok().filter(|&x| x > 0).ok_or_else(|| {
+                        ExploreError::Request(format!(
+                            "--threads `{t}`: expected a whole number of at least 1, or `all`"
+                        ))
+                    })
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// A unit list with thread variants expanded and `ilp` added with `--ilp`; checks names.
+    fn unit_list(&self, hw: &Hardware, given: Vec<String>) -> Result<Vec<String>, ExploreError> {
+        let threads = self.thread_counts()?;
+        for u in &given {
+            if u != units::ILP_UNIT && !u.contains(units::THREAD_SEP) {
+                hw.unit_index(Some(u))?;
+            }
+        }
+        let mut list = units::expand_threads(hw, &given, threads.as_deref())
+            .map_err(|e| ExploreError::Request(e.to_string()))?;
+        if self.ilp && !list.iter().any(|u| u == units::ILP_UNIT) {
+            list.push(units::ILP_UNIT.to_string());
+        }
+        Ok(list)
+    }
+
     /// Resolves defaults and reads the inputs into a spec. The defaults on an LLM: quantizations
-    /// [`llm::DEFAULT_QUANTS`], every unit of the device for prefill and for decode, batch 1,
-    /// prompt [`llm::DEFAULT_PROMPT`], contexts [`llm::DEFAULT_CONTEXTS`], objectives
-    /// [`llm::DEFAULT_OBJECTIVES`].
+    /// [`llm::DEFAULT_QUANTS`], every unit of the device (with thread variants of CPU-model
+    /// units) for prefill and for decode, batch 1, prompt [`llm::DEFAULT_PROMPT`], contexts
+    /// [`llm::DEFAULT_CONTEXTS`], objectives [`llm::DEFAULT_OBJECTIVES`]. On a vision network
+    /// or encoder: precisions [`cnn::DEFAULT_QUANTS`], every unit (with thread variants),
+    /// batches [`cnn::DEFAULT_BATCHES`], objectives [`cnn::default_objectives`].
     pub fn resolve(&self) -> Result<ExploreSpec, ExploreError> {
         let (hw_file, hw_text) = Hardware::find_text(&self.hw)?;
         let hw = Hardware::from_toml_str(&hw_text, &hw_file)?;
-        let (model_file, model, text) = model_text(&self.model)?;
-        LlmConfig::from_json(&text, &model_file, &model)?;
         let all_units: Vec<String> = hw.units.iter().map(|u| u.name.clone()).collect();
-        let pick = |specific: &[String]| -> Vec<String> {
-            if !specific.is_empty() {
-                dedup(specific)
-            } else if !self.units.is_empty() {
-                dedup(&self.units)
-            } else {
-                all_units.clone()
+        let or = |v: &[u64], d: &[u64]| if v.is_empty() { d.to_vec() } else { dedup(v) };
+        let parse_quants =
+            |given: &[String], default: &[&str]| -> Result<Vec<String>, ExploreError> {
+                let q: Vec<String> = if given.is_empty() {
+                    default.iter().map(|s| s.to_string()).collect()
+                } else {
+                    dedup(given)
+                };
+                for x in &q {
+                    crate::workload::QuantScheme::parse(x).map_err(llm::LlmSetupError::from)?;
+                }
+                Ok(q)
+            };
+        let is_cnn;
+        let (workload, default_objectives, metric_names, knob_axes): (
+            WorkloadSpec,
+            Vec<String>,
+            Vec<&'static str>,
+            Vec<&'static str>,
+        ) = match load_model(&self.model)? {
+            Model::Llm(_) => {
+                is_cnn = false;
+                let (model_file, model, text) = model_text(&self.model)?;
+                LlmConfig::from_json(&text, &model_file, &model)?;
+                let pick = |specific: &[String]| -> Vec<String> {
+                    if !specific.is_empty() {
+                        dedup(specific)
+                    } else if !self.units.is_empty() {
+                        dedup(&self.units)
+                    } else {
+                        all_units.clone()
+                    }
+                };
+                let prefill_units = self.unit_list(&hw, pick(&self.prefill_units))?;
+                let decode_units = self.unit_list(&hw, pick(&self.decode_units))?;
+                let quants = parse_quants(&self.quants, &llm::DEFAULT_QUANTS)?;
+                let batches = or(&self.batches, &[1]);
+                let prompts = or(&self.prompts, &[llm::DEFAULT_PROMPT]);
+                let contexts = or(&self.contexts, &llm::DEFAULT_CONTEXTS);
+                check_positive("--batch", &batches)?;
+                check_positive("--prompt", &prompts)?;
+                check_positive("--context", &contexts)?;
+                (
+                    WorkloadSpec::Llm {
+                        model,
+                        model_file,
+                        model_text: text,
+                        quants,
+                        prefill_units,
+                        decode_units,
+                        batches,
+                        prompts,
+                        contexts,
+                    },
+                    llm::DEFAULT_OBJECTIVES
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                    llm::LLM_METRICS.iter().map(|m| m.name).collect(),
+                    llm::AXES.to_vec(),
+                )
+            }
+            Model::Vision(v) => {
+                is_cnn = true;
+                for (flag, given) in [
+                    ("--prefill-units", !self.prefill_units.is_empty()),
+                    ("--decode-units", !self.decode_units.is_empty()),
+                    ("--prompt", !self.prompts.is_empty()),
+                    ("--context", !self.contexts.is_empty()),
+                    ("--min-tokens-per-s", self.min_tokens_per_s.is_some()),
+                ] {
+                    if given {
+                        return Err(ExploreError::Request(format!(
+                            "{flag} applies to LLMs; `{}` is a network with one forward pass (use --units, --quant, --batch, --max-latency)",
+                            v.name
+                        )));
+                    }
+                }
+                let units = self.unit_list(
+                    &hw,
+                    if self.units.is_empty() {
+                        all_units.clone()
+                    } else {
+                        dedup(&self.units)
+                    },
+                )?;
+                let quants = parse_quants(&self.quants, &cnn::DEFAULT_QUANTS)?;
+                let batches = or(&self.batches, &cnn::DEFAULT_BATCHES);
+                check_positive("--batch", &batches)?;
+                let (base, _) = self.model.split_once('?').unwrap_or((&self.model, ""));
+                let model_text = if base.to_ascii_lowercase().ends_with(".onnx") {
+                    onnx_identity(base)?
+                } else {
+                    v.name.clone()
+                };
+                (
+                    WorkloadSpec::Cnn {
+                        model: v.name.clone(),
+                        model_file: self.model.clone(),
+                        model_text,
+                        quants,
+                        units,
+                        batches,
+                    },
+                    cnn::default_objectives(v.sample())
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                    cnn::metrics_for(v.sample())
+                        .iter()
+                        .map(|m| m.name)
+                        .collect(),
+                    cnn::AXES.to_vec(),
+                )
             }
         };
-        let prefill_units = pick(&self.prefill_units);
-        let decode_units = pick(&self.decode_units);
-        for u in prefill_units.iter().chain(&decode_units) {
-            hw.unit_index(Some(u))?;
-        }
-        let quants = if self.quants.is_empty() {
-            llm::DEFAULT_QUANTS.iter().map(|s| s.to_string()).collect()
-        } else {
-            dedup(&self.quants)
-        };
-        for q in &quants {
-            crate::workload::QuantScheme::parse(q).map_err(llm::LlmSetupError::from)?;
-        }
-        let or = |v: &[u64], d: &[u64]| if v.is_empty() { d.to_vec() } else { dedup(v) };
-        let batches = or(&self.batches, &[1]);
-        let prompts = or(&self.prompts, &[llm::DEFAULT_PROMPT]);
-        let contexts = or(&self.contexts, &llm::DEFAULT_CONTEXTS);
-        check_positive("--batch", &batches)?;
-        check_positive("--prompt", &prompts)?;
-        check_positive("--context", &contexts)?;
         let sweeps = self
             .sweeps
             .iter()
@@ -357,27 +557,28 @@ impl ExploreRequest {
             )));
         }
         let objectives = if self.objectives.is_empty() {
-            llm::DEFAULT_OBJECTIVES
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
+            default_objectives
         } else {
             dedup(&self.objectives)
         };
-        let known: Vec<&str> = llm::LLM_METRICS.iter().map(|m| m.name).collect();
         for o in &objectives {
-            if !known.contains(&o.as_str()) {
+            if !metric_names.contains(&o.as_str()) {
                 return Err(ExploreError::Request(format!(
                     "unknown objective `{o}`; choose from: {}",
-                    known.join(", ")
+                    metric_names.join(", ")
                 )));
             }
         }
         let front_by: Vec<String> = if self.front_by.is_empty() {
+            let conditions: &[&str] = if is_cnn {
+                &[]
+            } else {
+                &["prompt_tokens", "context_tokens"]
+            };
             sweeps
                 .iter()
                 .map(|s| s.field.clone())
-                .chain(["prompt_tokens".to_string(), "context_tokens".to_string()])
+                .chain(conditions.iter().map(|c| c.to_string()))
                 .collect()
         } else if self.front_by.len() == 1 && self.front_by[0] == "none" {
             Vec::new()
@@ -385,7 +586,7 @@ impl ExploreRequest {
             let axes: Vec<String> = sweeps
                 .iter()
                 .map(|s| s.field.clone())
-                .chain(llm::AXES.iter().map(|a| a.to_string()))
+                .chain(knob_axes.iter().map(|a| a.to_string()))
                 .collect();
             for f in &self.front_by {
                 if !axes.contains(f) {
@@ -425,7 +626,12 @@ impl ExploreRequest {
         }
         if let Some(v) = self.max_latency_s {
             constraints.push(Constraint {
-                metric: "decode_latency_s".into(),
+                metric: if is_cnn {
+                    "batch_latency_s"
+                } else {
+                    "decode_latency_s"
+                }
+                .into(),
                 at_most: true,
                 bound: positive("--max-latency", v)?,
                 flag: "--max-latency".into(),
@@ -434,9 +640,36 @@ impl ExploreRequest {
         if self.samples == Some(0) {
             return Err(ExploreError::Request("--samples must be at least 1".into()));
         }
+        let placement_time_s = match self.placement_time_s {
+            Some(t) => positive("--placement-time", t)?,
+            None => units::DEFAULT_PLACEMENT_TIME_S,
+        };
         let shard = match &self.shard {
             Some(s) => Shard::parse(s)?,
             None => Shard::ALL,
+        };
+        let mapping = match self.mapping {
+            None if self.mapping_time_s.is_some() || self.mapping_weights => {
+                return Err(ExploreError::Request(
+                    "--mapping-time-limit and --mapping-weights need --mapping".into(),
+                ));
+            }
+            None => None,
+            Some(_) if !is_cnn => {
+                return Err(ExploreError::Request(
+                    "--mapping applies to networks (CNNs, encoders); LLM phases are priced \
+                     with the roofline's residency"
+                        .into(),
+                ));
+            }
+            Some(solver) => Some(MappingSpec {
+                solver,
+                time_limit_s: positive(
+                    "--mapping-time-limit",
+                    self.mapping_time_s.unwrap_or(DEFAULT_MAPPING_TIME_S),
+                )?,
+                include_weights: self.mapping_weights,
+            }),
         };
         Ok(ExploreSpec {
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -444,17 +677,7 @@ impl ExploreRequest {
             hw_name: self.hw.clone(),
             hw_file,
             hw_text,
-            workload: WorkloadSpec::Llm {
-                model,
-                model_file,
-                model_text: text,
-                quants,
-                prefill_units,
-                decode_units,
-                batches,
-                prompts,
-                contexts,
-            },
+            workload,
             sweeps,
             samples: self.samples,
             seed: self.seed,
@@ -462,9 +685,24 @@ impl ExploreRequest {
             front_by,
             constraints,
             ideal: self.ideal,
+            placement_time_s,
+            mapping,
             shard,
         })
     }
+}
+
+/// Default time limit of one mapping ILP in explore, seconds: every distinct (device variant,
+/// unit, graph) is planned once, so a sweep stays interactive; `--mapping-time-limit` raises it.
+pub const DEFAULT_MAPPING_TIME_S: f64 = 10.0;
+
+/// The identity of an ONNX file: `onnx <path> sha256 <hash of its bytes>`.
+fn onnx_identity(path: &str) -> Result<String, ExploreError> {
+    let bytes = std::fs::read(path).map_err(|e| ExploreError::Io {
+        path: path.to_string(),
+        source: e,
+    })?;
+    Ok(format!("onnx {path} sha256 {}", files::sha256_hex(&bytes)))
 }
 
 /// The space of a spec: hardware sweeps first, then the workload's knobs.
@@ -498,6 +736,19 @@ pub fn build_space(spec: &ExploreSpec) -> Result<Space, ExploreError> {
             ctx.log = contexts.len() > 2;
             axes.push(ctx);
             Ok(Space::new(axes, &[("prompt_tokens", "context_tokens")])?)
+        }
+        WorkloadSpec::Cnn {
+            quants,
+            units,
+            batches,
+            ..
+        } => {
+            axes.push(knob("quant", Values::Names(quants.clone())));
+            axes.push(knob("unit", Values::Names(units.clone())));
+            let mut b = knob("batch", Values::Ints(batches.clone()));
+            b.log = batches.len() > 2;
+            axes.push(b);
+            Ok(Space::new(axes, &[])?)
         }
     }
 }
@@ -550,6 +801,35 @@ impl Session {
                     &spec.hw_file,
                     &space,
                     mode,
+                    spec.placement_time_s,
+                )?)
+            }
+            WorkloadSpec::Cnn {
+                model_file,
+                model_text,
+                ..
+            } => {
+                let Model::Vision(v) = load_model(model_file)? else {
+                    return Err(ExploreError::Request(format!(
+                        "`{model_file}` is no longer a vision network or encoder"
+                    )));
+                };
+                if model_text.starts_with("onnx ") {
+                    let (base, _) = model_file.split_once('?').unwrap_or((model_file, ""));
+                    if onnx_identity(base)? != *model_text {
+                        return Err(ExploreError::Request(format!(
+                            "{base} changed since the run was specified ({model_text})"
+                        )));
+                    }
+                }
+                Box::new(CnnEvaluator::new(
+                    v,
+                    &spec.hw_text,
+                    &spec.hw_file,
+                    &space,
+                    mode,
+                    spec.placement_time_s,
+                    spec.mapping.as_ref().map(MappingSpec::request),
                 )?)
             }
         };

@@ -159,6 +159,7 @@ fn describe(session: &Session, results: &Results, row: usize) -> String {
                 "quant" => v,
                 "prefill_unit" => format!("prefill {v}"),
                 "decode_unit" => format!("decode {v}"),
+                "unit" => format!("on {v}"),
                 "batch" => format!("batch {v}"),
                 "prompt_tokens" => format!("prompt {v}"),
                 "context_tokens" => format!("ctx {v}"),
@@ -200,6 +201,7 @@ fn describe_knobs(session: &Session, results: &Results, row: usize) -> String {
                 "quant" => v,
                 "prefill_unit" => format!("prefill {v}"),
                 "decode_unit" => format!("decode {v}"),
+                "unit" => format!("on {v}"),
                 "batch" => format!("batch {v}"),
                 "prompt_tokens" => format!("prompt {v}"),
                 "context_tokens" => format!("ctx {v}"),
@@ -434,14 +436,25 @@ fn detail_plots(
         } else {
             (1.0, 1.0)
         };
+        // A CPU-model unit running fewer threads than cores: its ceilings and slopes are those
+        // of the running threads, as the cycle model prices them.
+        let mode = if d.calibrated {
+            crate::roofline::Mode::Calibrated
+        } else {
+            crate::roofline::Mode::Ideal
+        };
+        let cpu = super::units::is_cpu_model(&d.hw, d.unit)
+            .then(|| crate::cycle::cpu::Cpu::new(&d.hw, d.unit, mode).ok())
+            .flatten();
+        let share = cpu.as_ref().map_or(1.0, |c| c.threads() / unit.count);
         let mut ceilings: Vec<(String, f64)> = unit
             .peak
             .iter()
-            .map(|(dt, v)| (format!("{dt}"), v * ec))
+            .map(|(dt, v)| (format!("{dt}"), v * ec * share))
             .collect();
         for (dt, v) in unit.vector_peak.iter() {
             if unit.peak.get(dt) != Some(v) {
-                ceilings.push((format!("{dt} vector"), v * ec));
+                ceilings.push((format!("{dt} vector"), v * ec * share));
             }
         }
         let slopes: Vec<(String, f64)> = unit
@@ -450,7 +463,8 @@ fn detail_plots(
             .map(|&l| {
                 (
                     d.hw.memories[l].name.clone(),
-                    d.hw.memories[l].bytes_per_s * eb,
+                    cpu.as_ref()
+                        .map_or(d.hw.memories[l].bytes_per_s * eb, |c| c.bandwidth(l)),
                 )
             })
             .collect();
@@ -497,13 +511,18 @@ fn detail_plots(
             &format!("roofline-{}", d.phase),
             &format!("Roofline of {} on {}", d.phase, unit.name),
             format!(
-                "{} of the chosen point ({who}) on {}: compute ceilings per dtype and bandwidth slopes per memory level ({}), each distinct op placed by FLOPs per byte and attained FLOP/s (latency includes the per-kernel overhead). {skipped} op classes without arithmetic (gathers, copies) are not drawn.",
+                "{} of the chosen point ({who}) on {}: compute ceilings per dtype and bandwidth slopes per memory level ({}), each distinct op placed by FLOPs per byte and attained FLOP/s (latency includes the per-kernel overhead). {skipped} op classes without arithmetic (gathers, copies) are not drawn.{}",
                 d.phase,
                 unit.name,
                 if d.calibrated {
                     "achievable fractions applied"
                 } else {
                     "ideal peaks"
+                },
+                if d.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", d.note)
                 }
             ),
             &fig,
@@ -561,7 +580,7 @@ fn detail_plots(
             title: format!("{} per layer on {}", d.phase, unit.name),
             subtitle: who.clone(),
             groups,
-            x_label: "layer (in: embedding, out: final norm and LM head)".into(),
+            x_label: session.evaluator.layer_label().into(),
             panels: vec![
                 StackPanel {
                     y_label: format!("latency ({lp}s)"),
@@ -1125,13 +1144,7 @@ figcaption {{ font-size: 0.9em; color: #555; margin-top: 0.4em; }}
         esc(metrics[a.objectives[0]].name)
     );
     let mut extra: Vec<usize> = Vec::new();
-    for name in [
-        "decode_tokens_per_s",
-        "ttft_s",
-        "energy_per_token_j",
-        "decode_latency_s",
-        "memory_bytes",
-    ] {
+    for &name in session.evaluator.table_metrics() {
         if let Ok(k) = session.metric_index(name)
             && !a.objectives.contains(&k)
         {

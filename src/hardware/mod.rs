@@ -136,6 +136,8 @@ pub struct MemoryLevel {
     pub bytes_per_s: f64,
     /// Access energy, joules per byte.
     pub j_per_byte: f64,
+    /// True for a software-managed scratchpad, false for a cache (`managed` in the file).
+    pub software_managed: bool,
 }
 
 /// A validated device.
@@ -377,6 +379,10 @@ impl Hardware {
                 bytes_per_s: ck.figure(&m.bytes_per_s, &format!("{f}.bytes_per_s"), None, false)?,
                 j_per_byte: ck.figure(&m.pj_per_byte, &format!("{f}.pj_per_byte"), None, true)?
                     * 1e-12,
+                software_managed: m
+                    .managed
+                    .as_ref()
+                    .is_some_and(|k| *k.get_ref() == raw::Managed::Software),
             });
         }
         let mut units = Vec::new();

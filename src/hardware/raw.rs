@@ -108,6 +108,22 @@ pub struct RawMemory {
     pub bytes_per_s: Figure,
     /// Access energy per byte, in picojoules.
     pub pj_per_byte: Figure,
+    /// Who decides what the level holds: `"hardware"` (a cache; the default) or `"software"` (a
+    /// scratchpad or global buffer that a compiler or mapper fills explicitly, e.g. a systolic
+    /// array's SRAM). Only software-managed levels can take a scratchpad mapper's plan.
+    #[serde(default)]
+    pub managed: Option<Spanned<Managed>>,
+}
+
+/// Who manages a memory level's contents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Managed {
+    /// A cache: the hardware chooses what stays.
+    #[default]
+    Hardware,
+    /// A scratchpad: software places and evicts tensors explicitly.
+    Software,
 }
 
 /// `[power]`: device-level power.

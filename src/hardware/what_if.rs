@@ -7,6 +7,13 @@
 //! `estimate` that says it was set by a what-if; a plain number (in `params`) is replaced in place.
 //! The edited table is written back to TOML and validated like any file, so a what-if can never
 //! produce a device the validator would reject (e.g. `usable_bytes` above `capacity_bytes`).
+//!
+//! **Dependent figures.** A unit's peaks are `count × ops per cycle per core × clock_hz`, and the
+//! CPU cycle model checks that identity. So a what-if on `unit[NAME].clock_hz` or
+//! `unit[NAME].count` ([`SCALES_PEAKS`]) scales every `peak_ops_per_s`, `vector_ops_per_s` and
+//! `special_ops_per_s` figure of that unit by the same ratio (ops per cycle per core held), and
+//! their provenance says so. A peak set explicitly in the same what-if wins: edits of the clock
+//! and core count are applied first, then the others.
 
 use super::{Hardware, HardwareError};
 use toml::{Table, Value};
@@ -225,6 +232,89 @@ pub fn set_field(
     unreachable!("the loop returns at the last segment")
 }
 
+/// Unit fields whose what-ifs scale the unit's peaks with them (see the module docs).
+pub const SCALES_PEAKS: [&str; 2] = ["clock_hz", "count"];
+
+/// Unit tables of peaks that scale with the clock and the core count.
+const PEAK_TABLES: [&str; 3] = ["peak_ops_per_s", "vector_ops_per_s", "special_ops_per_s"];
+
+/// The unit name and field of a `unit[NAME].FIELD` path whose field scales the peaks.
+fn peak_scaling_field(path: &str) -> Option<(&str, &str)> {
+    let rest = path.trim().strip_prefix("unit[")?;
+    let (name, field) = rest.split_once("].")?;
+    SCALES_PEAKS
+        .iter()
+        .find(|f| **f == field)
+        .map(|f| (name, *f))
+}
+
+/// The number at a figure or plain value.
+fn number_of(v: &Value) -> Option<f64> {
+    match v {
+        Value::Table(t) => t.get("value").and_then(number_of),
+        Value::Float(x) => Some(*x),
+        Value::Integer(x) => Some(*x as f64),
+        _ => None,
+    }
+}
+
+/// The `[[unit]]` entry named `name`.
+fn unit_entry<'a>(table: &'a mut Table, name: &str) -> Option<&'a mut Table> {
+    match table.get_mut("unit") {
+        Some(Value::Array(a)) => a.iter_mut().find_map(|v| match v {
+            Value::Table(t) if t.get("name").and_then(Value::as_str) == Some(name) => Some(t),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// Sets `unit[name].field` (a field of [`SCALES_PEAKS`]) to `value` and scales the unit's peak
+/// figures by the same ratio, recording it in their provenance.
+fn set_scaling_field(
+    table: &mut Table,
+    file: &str,
+    path: &str,
+    name: &str,
+    field: &str,
+    value: f64,
+) -> Result<(), HardwareError> {
+    let old = unit_entry(table, name)
+        .and_then(|u| u.get(field))
+        .and_then(number_of);
+    set_field(table, file, path, value)?;
+    let Some(old) = old.filter(|o| *o > 0.0) else {
+        // The validator reports a missing or non-positive clock or count.
+        return Ok(());
+    };
+    let ratio = value / old;
+    let unit = unit_entry(table, name).expect("set_field found the unit");
+    for t in PEAK_TABLES {
+        if let Some(Value::Table(peaks)) = unit.get_mut(t) {
+            for (_, fig) in peaks.iter_mut() {
+                let scaled = number_of(fig).map(|x| x * ratio);
+                match (fig, scaled) {
+                    (Value::Table(f), Some(x)) => {
+                        f.insert("value".into(), Value::Float(x));
+                        f.remove("source");
+                        f.insert(
+                            "estimate".into(),
+                            Value::String(format!(
+                                "what-if: scaled ×{ratio:.6} with {field} set to {value:e} (ops per cycle per core held)"
+                            )),
+                        );
+                    }
+                    (v @ Value::Float(_), Some(x)) | (v @ Value::Integer(_), Some(x)) => {
+                        *v = Value::Float(x)
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Hardware {
     /// Parses hardware text, applies what-if `(path, value)` edits with [`set_field`], and
     /// validates the result. Errors of the edited device name `file` with the edits appended.
@@ -251,8 +341,17 @@ impl Hardware {
         file: &str,
         fields: &[(&str, f64)],
     ) -> Result<Hardware, HardwareError> {
+        // Clock and core-count edits first (they scale the unit's peaks), then the others, so
+        // a peak set explicitly wins over the scaled one.
         for &(path, value) in fields {
-            set_field(table, file, path, value)?;
+            if let Some((name, field)) = peak_scaling_field(path) {
+                set_scaling_field(table, file, path, name, field, value)?;
+            }
+        }
+        for &(path, value) in fields {
+            if peak_scaling_field(path).is_none() {
+                set_field(table, file, path, value)?;
+            }
         }
         let edited = toml::to_string(&*table).map_err(|e| HardwareError::Parse {
             file: file.to_string(),
@@ -355,6 +454,60 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("at most 1"), "{e}");
+    }
+
+    #[test]
+    fn clock_and_count_what_ifs_scale_the_peaks() {
+        let (text_file, text) = Hardware::find_text("pixel8").unwrap();
+        let base = Hardware::from_toml_str(&text, &text_file).unwrap();
+        let big = base.unit_index(Some("cpu-big")).unwrap();
+        let mid = base.unit_index(Some("cpu-mid")).unwrap();
+        // 2.91 GHz -> 2.0 GHz on the X3: 93.1 GFLOPS f32 (file) × 2.0/2.91.
+        let hw = Hardware::with_fields(
+            &text,
+            &text_file,
+            &[
+                ("unit[cpu-big].clock_hz", 2.0e9),
+                ("unit[cpu-mid].count", 2.0),
+            ],
+        )
+        .unwrap();
+        use crate::workload::DType;
+        let f32_big = hw.units[big].peak.get(DType::F32).unwrap();
+        assert!((f32_big - 93.1e9 * 2.0 / 2.91).abs() < 1.0, "{f32_big}");
+        for d in [DType::F16, DType::I8] {
+            let r = hw.units[big].peak.get(d).unwrap() / base.units[big].peak.get(d).unwrap();
+            assert!((r - 2.0 / 2.91).abs() < 1e-12, "{d}: {r}");
+        }
+        // Half the A715 cores: half the peak.
+        let r = hw.units[mid].peak.get(DType::F32).unwrap()
+            / base.units[mid].peak.get(DType::F32).unwrap();
+        assert!((r - 0.5).abs() < 1e-12, "{r}");
+        let p = hw
+            .provenance
+            .iter()
+            .find(|p| p.field == "unit[cpu-big].peak_ops_per_s.f32")
+            .unwrap();
+        assert!(p.note.contains("scaled"), "{}", p.note);
+        // The CPU cycle model accepts the edited units (derived peak = file peak).
+        for u in [big, mid] {
+            crate::cost::model_for(&hw, u, crate::roofline::Mode::Calibrated).unwrap();
+        }
+        // An explicit peak in the same what-if wins, whatever the order given.
+        let hw = Hardware::with_fields(
+            &text,
+            &text_file,
+            &[
+                ("unit[gpu].peak_ops_per_s.f16", 1.0e12),
+                ("unit[gpu].clock_hz", 0.445e9),
+            ],
+        )
+        .unwrap();
+        let gpu = hw.unit_index(Some("gpu")).unwrap();
+        assert_eq!(hw.units[gpu].peak.get(DType::F16), Some(1.0e12));
+        let r = hw.units[gpu].peak.get(DType::F32).unwrap()
+            / base.units[gpu].peak.get(DType::F32).unwrap();
+        assert!((r - 0.5).abs() < 1e-12, "{r}");
     }
 
     #[test]

@@ -203,6 +203,7 @@ mod divide;
 mod heuristics;
 mod ilp;
 mod plan;
+mod priced;
 mod problem;
 pub mod report;
 pub mod suite;
@@ -217,6 +218,10 @@ pub use divide::{DivideOptions, plan_divide_and_conquer};
 pub use heuristics::{plan_arena, plan_default};
 pub use ilp::{IlpOptions, Schedule, plan_ilp, relaxation_bound};
 pub use plan::{ModelStats, Origin, PartReport, Plan, PlanStatus, Residency, SolvePath, Store};
+pub use priced::{
+    Mapped, MappedError, MappingRequest, UnitMapping, evaluate_mapped, map_unit, mapped_residency,
+    plan_with, planned_tensors, scratchpad_of,
+};
 pub use problem::{MemProblem, OpSpec, Prepared, TensorKind, TensorSpec};
 pub use verify::{Traffic, VerifyError, verify};
 
@@ -243,6 +248,9 @@ pub enum MappingError {
         /// Usable capacity (rounded down to the granularity).
         capacity_bytes: u64,
     },
+    /// The unit has no software-managed memory level to map onto, or nowhere to spill from it.
+    #[error("no scratchpad to map onto: {0}")]
+    NoScratchpad(String),
     /// A heuristic could not produce a plan (e.g. the arena never fits).
     #[error("heuristic failed: {0}")]
     HeuristicFailed(String),

@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{
-    AdaptOptions, Adapted, Budgets, DivideOptions, IlpOptions, MappingError, MemProblem, Origin,
-    Plan, PlanStatus, TensorKind, Traffic, budgets, min_working_set, plan_arena, plan_default,
-    plan_divide_and_conquer, plan_ilp, problem_from_graph_unchecked, verify,
+    AdaptOptions, Adapted, Budgets, MappingError, MemProblem, Origin, Plan, PlanStatus, TensorKind,
+    Traffic, budgets, min_working_set, plan_arena, plan_default, plan_with,
+    problem_from_graph_unchecked, verify,
 };
 use crate::workload::Graph;
 
@@ -145,7 +145,7 @@ pub fn grouped(b: u64) -> String {
 }
 
 /// Which planner the command runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Solver {
     /// One ILP over the whole graph ([`plan_ilp`]).
@@ -263,18 +263,7 @@ pub fn map_traffic(graph: &Graph, req: &TrafficRequest) -> Result<TrafficReport,
         });
     }
     let plan = match req.solver {
-        Solver::Ilp => plan_ilp(
-            p,
-            &IlpOptions {
-                time_limit_s: req.time_limit_s,
-                ..IlpOptions::default()
-            },
-        )?,
-        Solver::DivideAndConquer => {
-            let mut o = DivideOptions::default();
-            o.ilp.time_limit_s = req.time_limit_s.min(o.ilp.time_limit_s);
-            plan_divide_and_conquer(p, &o)?
-        }
+        Solver::Ilp | Solver::DivideAndConquer => plan_with(p, req.solver, req.time_limit_s)?,
         Solver::Default | Solver::Arena => {
             let name = if req.solver == Solver::Default {
                 "default"

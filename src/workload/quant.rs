@@ -3,7 +3,10 @@
 //!
 //! A scheme is named `BASE[+MOD...]`:
 //! * bases: `fp32`, `fp16`, `bf16`, `w8a8`, `w8a16`, `w4a16-gN` (e.g. `w4a16-g128`), `w4a8`
-//!   (int4 weights in groups of 128, int8 activations), and `kv8`/`kv4` alone (fp16 plus that KV);
+//!   (int4 weights in groups of 128, int8 activations), `int8` (full-integer: every op computes
+//!   in int8, as TensorFlow Lite's full-integer post-training quantization does for int8-only
+//!   accelerators such as the Edge TPU and systolic arrays), and `kv8`/`kv4` alone (fp16 plus
+//!   that KV);
 //! * modifiers: `kv16`, `kv8`, `kv4`, `embed-F` and `head-F` where `F` is `fp32`, `fp16`, `bf16`,
 //!   `w8` or `w4-gN`.
 //!
@@ -45,7 +48,7 @@ pub struct QuantScheme {
 /// A scheme name that could not be parsed.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error(
-    "unknown quantization `{scheme}`: {why}. Expected BASE[+MOD...] with BASE one of fp32, fp16, bf16, w8a8, w8a16, w4a16-gN, w4a8, kv8, kv4 and MOD one of kv16, kv8, kv4, embed-F, head-F (F = fp32, fp16, bf16, w8, w4-gN)"
+    "unknown quantization `{scheme}`: {why}. Expected BASE[+MOD...] with BASE one of fp32, fp16, bf16, w8a8, w8a16, w4a16-gN, w4a8, int8, kv8, kv4 and MOD one of kv16, kv8, kv4, embed-F, head-F (F = fp32, fp16, bf16, w8, w4-gN)"
 )]
 pub struct QuantError {
     /// The text given.
@@ -133,6 +136,16 @@ impl QuantScheme {
                 acts: DType::I8,
                 linear_compute: DType::I8,
                 ..Self::float(DType::F16)
+            },
+            "int8" => QuantScheme {
+                weights: int8_per_channel(),
+                acts: DType::I8,
+                kv: kv_storage(8, DType::F16).expect("8-bit KV exists"),
+                embed: int8_per_channel(),
+                head: int8_per_channel(),
+                linear_compute: DType::I8,
+                float: DType::I8,
+                name: String::new(),
             },
             "w8a16" => QuantScheme {
                 weights: int8_per_channel(),
@@ -244,6 +257,19 @@ mod tests {
         assert_eq!(s.head.dtype, DType::I8);
         assert_eq!(s.linear_compute, DType::I8);
         assert_eq!(QuantScheme::parse("fp32").unwrap().name, "fp32");
+    }
+
+    #[test]
+    fn int8_is_full_integer() {
+        let s = QuantScheme::parse("int8").unwrap();
+        assert_eq!(s.name, "int8");
+        assert_eq!(
+            (s.acts, s.linear_compute, s.float),
+            (DType::I8, DType::I8, DType::I8)
+        );
+        // int8 per output channel with an fp16 scale: 8 bits + 16 bits per 4096-element row.
+        assert!((s.weights.bits_per_elem(4096) - (8.0 + 16.0 / 4096.0)).abs() < 1e-12);
+        assert_eq!(s.kv.dtype, DType::I8);
     }
 
     #[test]

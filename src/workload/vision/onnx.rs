@@ -840,6 +840,15 @@ impl<'a> Importer<'a> {
     }
 
     /// The graph tensor of a value used as an op input; `None` for folded scalar constants.
+    /// Like [`Self::tensor_for`], for inputs that must be a tensor: a scalar constant there is
+    /// an error naming the node, not a panic.
+    fn required(&mut self, v: &Val, usage: Use) -> R<TensorId> {
+        match self.tensor_for(v, usage) {
+            Some(id) => Ok(id),
+            None => self.err("an input that must be a tensor is a scalar constant"),
+        }
+    }
+
     fn tensor_for(&mut self, v: &Val, usage: Use) -> Option<TensorId> {
         match v {
             Val::Act { id, .. } => Some(*id),
@@ -989,7 +998,7 @@ impl<'a> Importer<'a> {
                 } else {
                     PoolKind::Avg
                 };
-                let ins = vec![self.tensor_for(&x, Use::Plain).unwrap()];
+                let ins = vec![self.required(&x, Use::Plain)?];
                 self.op(
                     node,
                     OpKind::Pool {
@@ -1011,7 +1020,7 @@ impl<'a> Importer<'a> {
                 if s.len() < 2 {
                     return self.err("expects [N, C, ...]");
                 }
-                let mut ins = vec![self.tensor_for(&x, Use::Plain).unwrap()];
+                let mut ins = vec![self.required(&x, Use::Plain)?];
                 for i in 1..5 {
                     let v = self.val(node, i)?;
                     ins.extend(self.tensor_for(&v, Use::Plain));
@@ -1038,7 +1047,7 @@ impl<'a> Importer<'a> {
                     return self.err("axis out of range");
                 };
                 let cols = numel(&s[ax..]);
-                let mut ins = vec![self.tensor_for(&x, Use::Plain).unwrap()];
+                let mut ins = vec![self.required(&x, Use::Plain)?];
                 for i in 1..3 {
                     if let Some(v) = self.opt_val(node, i)? {
                         ins.extend(self.tensor_for(&v, Use::Plain));
@@ -1069,7 +1078,7 @@ impl<'a> Importer<'a> {
                 } else {
                     numel(&s[ax..])
                 };
-                let ins = vec![self.tensor_for(&x, Use::Plain).unwrap()];
+                let ins = vec![self.required(&x, Use::Plain)?];
                 self.op(
                     node,
                     OpKind::Softmax {
@@ -1320,7 +1329,7 @@ impl<'a> Importer<'a> {
             groups: group,
         };
         debug_assert_eq!((c.out_h(), c.out_w()), (out[2], out[3]));
-        let mut ins = vec![self.tensor_for(&x, Use::Plain).unwrap()];
+        let mut ins = vec![self.required(&x, Use::Plain)?];
         ins.extend(self.tensor_for(&w, Use::Linear { out: ws[0] }));
         if let Some(b) = self.opt_val(node, 2)? {
             ins.extend(self.tensor_for(&b, Use::Plain));
@@ -1371,7 +1380,7 @@ impl<'a> Importer<'a> {
         let (Some(ho), Some(wo)) = (c.transposed_out_h(), c.transposed_out_w()) else {
             return self.err("empty output");
         };
-        let mut ins = vec![self.tensor_for(&x, Use::Plain).unwrap()];
+        let mut ins = vec![self.required(&x, Use::Plain)?];
         ins.extend(self.tensor_for(&w, Use::Linear { out: c.c_out }));
         if let Some(b) = self.opt_val(node, 2)? {
             ins.extend(self.tensor_for(&b, Use::Plain));
@@ -1405,7 +1414,7 @@ impl<'a> Importer<'a> {
         if k != kb {
             return self.err(format!("inner dimensions differ: {xs:?} × {ws:?}"));
         }
-        let mut ins = vec![self.tensor_for(&x, Use::Plain).unwrap()];
+        let mut ins = vec![self.required(&x, Use::Plain)?];
         ins.extend(self.tensor_for(&w, Use::Linear { out: n }));
         if let Some(c) = self.opt_val(node, 2)? {
             ins.extend(self.tensor_for(&c, Use::Plain));
@@ -1454,8 +1463,8 @@ impl<'a> Importer<'a> {
         let (kind, ins) = if weight_rhs && x.is_act() {
             // A linear layer: fold the batch dimensions of x into the rows.
             let rows = numel(&xs[..xs.len() - 1]);
-            let xi = self.tensor_for(&x, Use::Plain).unwrap();
-            let wi = self.tensor_for(&w, Use::Linear { out: n }).unwrap();
+            let xi = self.required(&x, Use::Plain)?;
+            let wi = self.required(&w, Use::Linear { out: n })?;
             (
                 OpKind::MatMul {
                     batch: 1,
@@ -1522,7 +1531,7 @@ impl<'a> Importer<'a> {
         } else {
             PoolKind::Avg
         };
-        let ins = vec![self.tensor_for(&x, Use::Plain).unwrap()];
+        let ins = vec![self.required(&x, Use::Plain)?];
         self.op(
             node,
             OpKind::Pool {
@@ -1616,7 +1625,7 @@ impl<'a> Importer<'a> {
             _ => EltOp::Clip,
         };
         let s = x.shape().to_vec();
-        let ins = vec![self.tensor_for(&x, Use::Plain).unwrap()];
+        let ins = vec![self.required(&x, Use::Plain)?];
         self.op(
             node,
             OpKind::Elementwise {
@@ -1897,7 +1906,7 @@ impl<'a> Importer<'a> {
         if !v.is_act() || moved.windows(2).all(|w| w[0] < w[1]) {
             return self.alias(node, &v, out);
         }
-        let ins = vec![self.tensor_for(&v, Use::Plain).unwrap()];
+        let ins = vec![self.required(&v, Use::Plain)?];
         self.data_move(node, MoveKind::Transpose, ins, out)
     }
 
@@ -1996,7 +2005,7 @@ impl<'a> Importer<'a> {
         }
         // A window of a weight (e.g. position embeddings for a shorter sequence) is read at run
         // time like an activation window.
-        let ins = vec![self.tensor_for(v, Use::Plain).unwrap()];
+        let ins = vec![self.required(v, Use::Plain)?];
         let id = self.g.add_tensor(
             name.clone(),
             &out,
@@ -2120,8 +2129,8 @@ impl<'a> Importer<'a> {
             if ax != 0 || ds.len() != 2 {
                 return self.err("only row gathers from 2-D tables are supported");
             }
-            let ii = self.tensor_for(&idx, Use::Plain).unwrap();
-            let table = self.tensor_for(&data, Use::Table).unwrap();
+            let ii = self.required(&idx, Use::Plain)?;
+            let table = self.required(&data, Use::Table)?;
             return self.op(
                 node,
                 OpKind::Embedding {
@@ -2185,7 +2194,7 @@ impl<'a> Importer<'a> {
             );
         }
         let out = out.unwrap_or_default();
-        let ins = vec![self.tensor_for(&x, Use::Plain).unwrap()];
+        let ins = vec![self.required(&x, Use::Plain)?];
         self.data_move(node, kind, ins, out)
     }
 
@@ -2222,7 +2231,7 @@ impl<'a> Importer<'a> {
             }
             out[ax] = d as u64;
         }
-        let ins = vec![self.tensor_for(&x, Use::Plain).unwrap()];
+        let ins = vec![self.required(&x, Use::Plain)?];
         self.data_move(node, MoveKind::Pad, ins, out)
     }
 
@@ -2264,7 +2273,7 @@ impl<'a> Importer<'a> {
             "ReduceSum" => PoolKind::Sum,
             _ => PoolKind::Max,
         };
-        let ins = vec![self.tensor_for(&x, Use::Plain).unwrap()];
+        let ins = vec![self.required(&x, Use::Plain)?];
         self.op(
             node,
             OpKind::Pool {
@@ -2321,7 +2330,7 @@ impl<'a> Importer<'a> {
         if out == s {
             return self.alias(node, &v, out);
         }
-        let ins = vec![self.tensor_for(&v, Use::Plain).unwrap()];
+        let ins = vec![self.required(&v, Use::Plain)?];
         self.data_move(node, MoveKind::Broadcast, ins, out)
     }
 }

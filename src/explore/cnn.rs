@@ -1,0 +1,640 @@
+//! The CNN evaluator: prices a point (precision, unit, batch, hardware what-ifs) of a vision
+//! network or encoder (built-in CNNs, ViT, BERT, ONNX imports: whatever `score` accepts) with one
+//! forward phase, and reports latency per batch and per image, throughput, energy per image and
+//! per batch, and the memory footprint (weights + peak activations of the batch).
+//!
+//! As in the LLM evaluator, work is shared: each distinct graph (precision × batch) is built
+//! and profiled once per run, each (device variant, unit, graph) is priced once per batch of
+//! points over op classes, and each ILP placement is solved once per (device variant, graph).
+//! The numbers are `score`'s for the same unit, precision and batch.
+
+use super::eval::{Evaluator, MetricDef, Outcome, PhaseDetail};
+use super::llm::{GraphEntry, LlmSetupError, si, variant_hardware};
+use super::units::{self, Placed, UnitChoice, Variant};
+use crate::cost::Evaluation;
+use crate::hardware::Hardware;
+use crate::mapping::{MappingRequest, UnitMapping, evaluate_mapped, scratchpad_of};
+use crate::roofline::Mode;
+use crate::score::bound_name;
+use crate::search::{Direction, Point, Space, Values};
+use crate::workload::{Graph, QuantScheme, Sample, VisionModel};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Axis names of a CNN space, in order after the hardware axes.
+pub const AXES: [&str; 3] = ["quant", "unit", "batch"];
+
+/// Precisions of the default CNN sweep: fp32, fp16 and int8 (weights and activations, the
+/// NNAPI/TFLite/QNN integer path of phone NPUs and DSPs).
+pub const DEFAULT_QUANTS: [&str; 3] = ["fp32", "fp16", "w8a8"];
+
+/// Default batches: 1 (single-stream latency, as MLPerf Mobile's single-stream scenario) and
+/// powers of two up to 32 (offline throughput).
+pub const DEFAULT_BATCHES: [u64; 6] = [1, 2, 4, 8, 16, 32];
+
+/// Metric indices, in [`IMAGE_METRICS`] order.
+mod m {
+    pub const LATENCY: usize = 0;
+    pub const LATENCY_PER: usize = 1;
+    pub const THROUGHPUT: usize = 2;
+    pub const ENERGY_PER: usize = 3;
+    pub const ENERGY: usize = 4;
+    pub const MEMORY: usize = 5;
+    pub const MEMORY_PER: usize = 6;
+    pub const WEIGHTS: usize = 7;
+    pub const ACTIVATIONS: usize = 8;
+    pub const CAPACITY: usize = 9;
+    pub const THREADS: usize = 10;
+    pub const NONCOMPULSORY: usize = 11;
+    pub const N: usize = 12;
+}
+
+macro_rules! cnn_metrics {
+    ($per_s:literal, $lat_per:literal, $e_per:literal, $mem_per:literal, $one:literal, $many:literal) => {
+        [
+            MetricDef {
+                name: "batch_latency_s",
+                direction: Direction::Minimize,
+                label: "latency of one batch (s)",
+            },
+            MetricDef {
+                name: $lat_per,
+                direction: Direction::Minimize,
+                label: concat!("latency per ", $one, ": batch latency / batch (s)"),
+            },
+            MetricDef {
+                name: $per_s,
+                direction: Direction::Maximize,
+                label: concat!("throughput (", $many, "/s)"),
+            },
+            MetricDef {
+                name: $e_per,
+                direction: Direction::Minimize,
+                label: concat!("energy per ", $one, " (J)"),
+            },
+            MetricDef {
+                name: "batch_energy_j",
+                direction: Direction::Minimize,
+                label: "energy of one batch (J)",
+            },
+            MetricDef {
+                name: "memory_bytes",
+                direction: Direction::Minimize,
+                label: "memory footprint of a batch: weights + peak activations (bytes)",
+            },
+            MetricDef {
+                name: $mem_per,
+                direction: Direction::Minimize,
+                label: concat!("memory footprint per ", $one, " (bytes)"),
+            },
+            MetricDef {
+                name: "weights_bytes",
+                direction: Direction::Minimize,
+                label: "weights (bytes)",
+            },
+            MetricDef {
+                name: "activation_bytes",
+                direction: Direction::Minimize,
+                label: "peak activations of a batch (bytes)",
+            },
+            MetricDef {
+                name: "memory_capacity_bytes",
+                direction: Direction::Maximize,
+                label: "usable main memory (bytes)",
+            },
+            MetricDef {
+                name: "threads",
+                direction: Direction::Minimize,
+                label: "CPU threads (cores) running the network",
+            },
+            MetricDef {
+                name: "noncompulsory_offchip_bytes",
+                direction: Direction::Minimize,
+                label: "off-chip bytes beyond the compulsory ones under the scratchpad plan (B)",
+            },
+        ]
+    };
+}
+
+/// The metrics of a network whose samples are images.
+pub const IMAGE_METRICS: [MetricDef; m::N] = cnn_metrics!(
+    "images_per_s",
+    "latency_per_image_s",
+    "energy_per_image_j",
+    "memory_per_image_bytes",
+    "image",
+    "images"
+);
+
+/// The metrics of an encoder whose samples are sequences.
+pub const SEQUENCE_METRICS: [MetricDef; m::N] = cnn_metrics!(
+    "sequences_per_s",
+    "latency_per_sequence_s",
+    "energy_per_sequence_j",
+    "memory_per_sequence_bytes",
+    "sequence",
+    "sequences"
+);
+
+/// The metrics of a network by its sample kind.
+pub fn metrics_for(sample: Sample) -> &'static [MetricDef] {
+    match sample {
+        Sample::Image => &IMAGE_METRICS,
+        Sample::Sequence => &SEQUENCE_METRICS,
+    }
+}
+
+/// Default objectives: latency of a batch, energy per sample, memory footprint.
+pub fn default_objectives(sample: Sample) -> [&'static str; 3] {
+    let ms = metrics_for(sample);
+    [
+        ms[m::LATENCY].name,
+        ms[m::ENERGY_PER].name,
+        ms[m::MEMORY].name,
+    ]
+}
+
+/// Labels of a CNN point.
+pub const CNN_LABELS: [&str; 4] = ["bound", "memory_level", "placement", "mapping"];
+
+/// Key of one priced forward pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Key {
+    hw: u64,
+    unit: u32,
+    graph: u32,
+}
+
+const ILP_KEY: u32 = u32::MAX;
+
+/// One priced forward pass.
+#[derive(Clone, Debug)]
+struct Priced {
+    latency_s: f64,
+    energy_j: f64,
+    bound: String,
+    levels: Vec<usize>,
+    threads: Option<f64>,
+    placement: String,
+    /// Non-compulsory bytes of the scratchpad plan, with `--mapping` on a unit with a scratchpad.
+    noncompulsory: Option<f64>,
+    /// How the scratchpad traffic was decided (empty without `--mapping`).
+    mapping: String,
+}
+
+/// Prices CNN design points on a device (with what-if variants).
+pub struct CnnEvaluator {
+    model: VisionModel,
+    sample: Sample,
+    quants: Vec<QuantScheme>,
+    batches: Vec<u64>,
+    hw_file: String,
+    base: toml::Table,
+    base_hw: Arc<Hardware>,
+    space: Space,
+    n_hw: usize,
+    ax_quant: usize,
+    ax_unit: usize,
+    ax_batch: usize,
+    units: Vec<UnitChoice>,
+    variants: Vec<Variant>,
+    ilp_units: Vec<String>,
+    placement_time_s: f64,
+    placed: Mutex<HashMap<(u64, u32), Arc<Result<Placed, String>>>>,
+    mode: Mode,
+    graphs: Vec<OnceLock<Result<GraphEntry, String>>>,
+    knob_total: u64,
+    mapping: Option<MappingRequest>,
+}
+
+impl CnnEvaluator {
+    /// An evaluator for `model` on the device in `hw_text` (named `hw_file` in errors), over
+    /// `space` (hardware axes named by field path, then the [`AXES`]).
+    pub fn new(
+        model: VisionModel,
+        hw_text: &str,
+        hw_file: &str,
+        space: &Space,
+        mode: Mode,
+        placement_time_s: f64,
+        mapping: Option<MappingRequest>,
+    ) -> Result<CnnEvaluator, LlmSetupError> {
+        let find = |n: &'static str| space.axis(n).ok_or(LlmSetupError::Axis(n, "values"));
+        let (ax_quant, ax_unit, ax_batch) = (find("quant")?, find("unit")?, find("batch")?);
+        let quants = match &space.axes[ax_quant].values {
+            Values::Names(v) => v
+                .iter()
+                .map(|q| QuantScheme::parse(q))
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => return Err(LlmSetupError::Axis("quant", "names")),
+        };
+        let unit_names = match &space.axes[ax_unit].values {
+            Values::Names(v) => v.clone(),
+            _ => return Err(LlmSetupError::Axis("unit", "names")),
+        };
+        let batches = match &space.axes[ax_batch].values {
+            Values::Ints(v) if v.iter().all(|&x| x > 0) => v.clone(),
+            _ => return Err(LlmSetupError::Axis("batch", "whole numbers of at least 1")),
+        };
+        let base: toml::Table = hw_text.parse().map_err(|e: toml::de::Error| {
+            crate::hardware::HardwareError::Parse {
+                file: hw_file.to_string(),
+                line: e.span().map_or(0, |s| {
+                    hw_text[..s.start.min(hw_text.len())].matches('\n').count() + 1
+                }),
+                message: e.message().to_string(),
+            }
+        })?;
+        let plain = Hardware::from_toml_str(hw_text, hw_file)?;
+        let (units, variants) = units::resolve(&plain, &unit_names)?;
+        let ilp_units = units::ilp_units(&plain, &unit_names);
+        let n_hw = space.hardware_axes();
+        for h in 0..n_hw {
+            if let Values::Reals(v) = &space.axes[h].values {
+                for x in [v[0], v[v.len() - 1]] {
+                    let mut t = base.clone();
+                    crate::hardware::set_field(&mut t, hw_file, &space.axes[h].name, x)?;
+                }
+            } else {
+                return Err(LlmSetupError::Axis("hardware", "real numbers"));
+            }
+        }
+        let knob_total = space.axes[n_hw..]
+            .iter()
+            .map(|a| a.values.len() as u64)
+            .product();
+        let n_graphs = quants.len() * batches.len();
+        Ok(CnnEvaluator {
+            sample: model.sample(),
+            model,
+            quants,
+            batches,
+            hw_file: hw_file.to_string(),
+            base,
+            base_hw: Arc::new(units::augment(&plain, &variants)),
+            space: space.clone(),
+            n_hw,
+            ax_quant,
+            ax_unit,
+            ax_batch,
+            units,
+            variants,
+            ilp_units,
+            placement_time_s,
+            placed: Mutex::new(HashMap::new()),
+            mode,
+            graphs: (0..n_graphs).map(|_| OnceLock::new()).collect(),
+            knob_total,
+            mapping,
+        })
+    }
+
+    fn graph(&self, idx: u32) -> &Result<GraphEntry, String> {
+        self.graphs[idx as usize].get_or_init(|| {
+            let i = idx as usize;
+            let (q, b) = (i / self.batches.len(), i % self.batches.len());
+            self.model
+                .build(&self.quants[q], self.batches[b])
+                .map(GraphEntry::new)
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn hardware(&self, combo: u64) -> Result<Arc<Hardware>, String> {
+        if self.n_hw == 0 {
+            return Ok(self.base_hw.clone());
+        }
+        variant_hardware(
+            &self.space,
+            self.n_hw,
+            self.knob_total,
+            &self.base,
+            &self.hw_file,
+            &self.variants,
+            combo,
+        )
+    }
+
+    fn key(&self, p: &Point) -> Key {
+        let d = &p.digits;
+        Key {
+            hw: p.id / self.knob_total,
+            unit: match self.units[d[self.ax_unit] as usize] {
+                UnitChoice::Unit(u) => u as u32,
+                UnitChoice::Ilp => ILP_KEY,
+            },
+            graph: (d[self.ax_quant] as usize * self.batches.len() + d[self.ax_batch] as usize)
+                as u32,
+        }
+    }
+
+    fn placed(&self, hw: &Hardware, k: Key) -> Arc<Result<Placed, String>> {
+        if let Some(p) = self
+            .placed
+            .lock()
+            .expect("not poisoned")
+            .get(&(k.hw, k.graph))
+        {
+            return p.clone();
+        }
+        let p = Arc::new(match self.graph(k.graph) {
+            Ok(g) => units::place_graph(
+                hw,
+                &g.graph,
+                &self.ilp_units,
+                self.mode,
+                self.placement_time_s,
+            ),
+            Err(e) => Err(e.clone()),
+        });
+        self.placed
+            .lock()
+            .expect("not poisoned")
+            .entry((k.hw, k.graph))
+            .or_insert(p)
+            .clone()
+    }
+
+    fn price(&self, hw: &Hardware, k: Key) -> Result<Priced, String> {
+        if k.unit == ILP_KEY {
+            let p = self.placed(hw, k);
+            let p = p
+                .as_ref()
+                .as_ref()
+                .map_err(|e| format!("ILP placement: {e}"))?;
+            let mut levels: Vec<usize> = p
+                .units_used
+                .iter()
+                .map(|&u| *hw.units[u].reach.last().expect("validated"))
+                .collect();
+            levels.sort_unstable();
+            levels.dedup();
+            return Ok(Priced {
+                latency_s: p.ledger.latency_s,
+                energy_j: p.ledger.energy_j(),
+                bound: "placement".into(),
+                levels,
+                threads: None,
+                placement: p.status.clone(),
+                noncompulsory: None,
+                mapping: String::new(),
+            });
+        }
+        let g = self.graph(k.graph).as_ref().map_err(|e| e.clone())?;
+        let u = k.unit as usize;
+        let (l, noncompulsory, mapping) = match self.mapped(hw, u, &g.graph) {
+            Some(r) => {
+                let (e, m) = r?;
+                let label = format!("{} ({:?})", m.plan.method, m.plan.status).to_lowercase();
+                (e.total, Some(m.plan.non_compulsory_bytes as f64), label)
+            }
+            None => (
+                g.price(hw, u, self.mode).map_err(|e| e.to_string())?,
+                None,
+                if self.mapping.is_some() {
+                    "no scratchpad".to_string()
+                } else {
+                    String::new()
+                },
+            ),
+        };
+        Ok(Priced {
+            latency_s: l.latency_s,
+            energy_j: l.energy_j(),
+            bound: bound_name(hw, l.bound()),
+            levels: vec![*hw.units[u].reach.last().expect("validated")],
+            threads: units::threads_of(hw, u),
+            placement: String::new(),
+            noncompulsory,
+            mapping,
+        })
+    }
+
+    /// With `--mapping`, the graph priced under a scratchpad plan on unit `u` (`None` without
+    /// `--mapping` or when the unit reaches no software-managed level: then it is priced by the
+    /// roofline's residency, and labelled so).
+    fn mapped(
+        &self,
+        hw: &Hardware,
+        u: usize,
+        graph: &Graph,
+    ) -> Option<Result<(Evaluation, UnitMapping), String>> {
+        let req = self.mapping.as_ref()?;
+        scratchpad_of(hw, u).ok()?;
+        Some(
+            evaluate_mapped(hw, u, self.mode, graph, req)
+                .map_err(|e| format!("scratchpad mapping: {e}")),
+        )
+    }
+
+    fn combine(
+        &self,
+        p: &Point,
+        k: Key,
+        hw: &Result<Arc<Hardware>, String>,
+        priced: Option<&Result<Priced, String>>,
+    ) -> Outcome {
+        let batch = self.batches[p.digits[self.ax_batch] as usize] as f64;
+        let mut metrics = vec![None; m::N];
+        let mut labels = vec![String::new(); CNN_LABELS.len()];
+        let mut why: Vec<String> = Vec::new();
+        let unit_name = self.space.axes[self.ax_unit]
+            .values
+            .text(p.digits[self.ax_unit] as usize);
+        match self.graph(k.graph) {
+            Err(e) => why.push(format!("the network cannot be built: {e}")),
+            Ok(g) => {
+                let total = g.weights + g.kv + g.act;
+                metrics[m::WEIGHTS] = Some(g.weights);
+                metrics[m::ACTIVATIONS] = Some(g.act + g.kv);
+                metrics[m::MEMORY] = Some(total);
+                metrics[m::MEMORY_PER] = Some(total / batch);
+                match hw {
+                    Err(e) => why.push(e.clone()),
+                    Ok(hw) => {
+                        let levels: Vec<usize> = match (k.unit, priced) {
+                            (ILP_KEY, Some(Ok(pr))) => pr.levels.clone(),
+                            (ILP_KEY, _) => Vec::new(),
+                            (u, _) => vec![*hw.units[u as usize].reach.last().expect("validated")],
+                        };
+                        if !levels.is_empty() {
+                            metrics[m::MEMORY] = Some(total * levels.len() as f64);
+                            metrics[m::MEMORY_PER] = Some(total * levels.len() as f64 / batch);
+                            metrics[m::CAPACITY] = Some(
+                                levels
+                                    .iter()
+                                    .map(|&l| hw.memories[l].usable_bytes)
+                                    .fold(f64::INFINITY, f64::min),
+                            );
+                            labels[1] = levels
+                                .iter()
+                                .map(|&l| hw.memories[l].name.as_str())
+                                .collect::<Vec<_>>()
+                                .join("+");
+                        }
+                        for &l in &levels {
+                            let mem = &hw.memories[l];
+                            if total > mem.usable_bytes {
+                                why.push(format!(
+                                    "needs {} in {}, which has {} usable",
+                                    si(total, "B"),
+                                    mem.name,
+                                    si(mem.usable_bytes, "B")
+                                ));
+                            }
+                        }
+                        match priced {
+                            Some(Ok(pr)) => {
+                                metrics[m::LATENCY] = Some(pr.latency_s);
+                                metrics[m::LATENCY_PER] = Some(pr.latency_s / batch);
+                                metrics[m::THROUGHPUT] = Some(batch / pr.latency_s);
+                                metrics[m::ENERGY] = Some(pr.energy_j);
+                                metrics[m::ENERGY_PER] = Some(pr.energy_j / batch);
+                                metrics[m::THREADS] = pr.threads;
+                                metrics[m::NONCOMPULSORY] = pr.noncompulsory;
+                                labels[0] = pr.bound.clone();
+                                labels[2] = pr.placement.clone();
+                                labels[3] = pr.mapping.clone();
+                            }
+                            Some(Err(e)) => why.push(format!("on {unit_name}: {e}")),
+                            None => {}
+                        }
+                    }
+                }
+            }
+        }
+        if metrics.iter().flatten().any(|v| !v.is_finite()) {
+            why.push("a metric is not a finite number (check the device figures)".into());
+            for v in metrics.iter_mut() {
+                if v.is_some_and(|x| !x.is_finite()) {
+                    *v = None;
+                }
+            }
+        }
+        Outcome {
+            metrics,
+            labels,
+            infeasible: (!why.is_empty()).then(|| why.join("; ")),
+        }
+    }
+}
+
+impl Evaluator for CnnEvaluator {
+    fn metrics(&self) -> &[MetricDef] {
+        metrics_for(self.sample)
+    }
+
+    fn labels(&self) -> &[&'static str] {
+        &CNN_LABELS
+    }
+
+    fn curve_metrics(&self) -> &[&'static str] {
+        match (self.sample, self.mapping.is_some()) {
+            (Sample::Image, true) => &[
+                "images_per_s",
+                "energy_per_image_j",
+                "noncompulsory_offchip_bytes",
+            ],
+            (Sample::Sequence, true) => &[
+                "sequences_per_s",
+                "energy_per_sequence_j",
+                "noncompulsory_offchip_bytes",
+            ],
+            _ => match self.sample {
+                Sample::Image => &["images_per_s", "energy_per_image_j", "batch_latency_s"],
+                Sample::Sequence => &[
+                    "sequences_per_s",
+                    "energy_per_sequence_j",
+                    "batch_latency_s",
+                ],
+            },
+        }
+    }
+
+    fn table_metrics(&self) -> &[&'static str] {
+        match self.sample {
+            Sample::Image => &[
+                "images_per_s",
+                "batch_latency_s",
+                "energy_per_image_j",
+                "memory_bytes",
+            ],
+            Sample::Sequence => &[
+                "sequences_per_s",
+                "batch_latency_s",
+                "energy_per_sequence_j",
+                "memory_bytes",
+            ],
+        }
+    }
+
+    fn layer_label(&self) -> &'static str {
+        "block, as the network builder numbers them (in/out: ops before the first and after the last)"
+    }
+
+    fn evaluate(&self, points: &[Point]) -> Vec<Outcome> {
+        let keys: Vec<Key> = points.iter().map(|p| self.key(p)).collect();
+        let mut combos: Vec<u64> = keys.iter().map(|k| k.hw).collect();
+        combos.sort_unstable();
+        combos.dedup();
+        let hws: HashMap<u64, Result<Arc<Hardware>, String>> =
+            combos.par_iter().map(|&c| (c, self.hardware(c))).collect();
+        let mut todo: Vec<Key> = keys
+            .iter()
+            .copied()
+            .filter(|k| hws[&k.hw].is_ok())
+            .collect();
+        todo.sort_unstable();
+        todo.dedup();
+        let priced: HashMap<Key, Result<Priced, String>> = todo
+            .par_iter()
+            .map(|&k| {
+                let hw = hws[&k.hw].as_ref().expect("filtered");
+                (k, self.price(hw, k))
+            })
+            .collect();
+        points
+            .par_iter()
+            .zip(&keys)
+            .map(|(p, &k)| self.combine(p, k, &hws[&k.hw], priced.get(&k)))
+            .collect()
+    }
+
+    fn detail(&self, p: &Point) -> Vec<PhaseDetail> {
+        let k = self.key(p);
+        let (Ok(hw), Ok(g)) = (self.hardware(k.hw), self.graph(k.graph)) else {
+            return Vec::new();
+        };
+        if k.unit == ILP_KEY {
+            let placed = self.placed(&hw, k);
+            return match placed.as_ref() {
+                Ok(pl) => super::eval::placed_detail("inference", &hw, &g.graph, pl, self.mode)
+                    .into_iter()
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+        }
+        let u = k.unit as usize;
+        if let Some(Ok((e, m))) = self.mapped(&hw, u, &g.graph) {
+            return vec![PhaseDetail {
+                phase: "inference".into(),
+                hw: hw.clone(),
+                unit: u,
+                graph: g.graph.clone(),
+                per_op: e.per_op,
+                calibrated: self.mode == Mode::Calibrated,
+                note: format!(
+                    "scratchpad `{}` mapped by {} ({:?}): {} B non-compulsory off-chip",
+                    hw.memories[m.scratch].name,
+                    m.plan.method,
+                    m.plan.status,
+                    m.plan.non_compulsory_bytes
+                ),
+            }];
+        }
+        g.detail("inference", &hw, u, self.mode)
+            .into_iter()
+            .collect()
+    }
+}
