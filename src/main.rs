@@ -1141,21 +1141,33 @@ fn map_traffic_cmd(a: TrafficArgs) -> Result<()> {
             needed_bytes,
             capacity_bytes,
         }) => {
-            let hint = current_res.map(|res| {
-                let found = report::largest_feasible_resolution(capacity_bytes, 32, res, 8, |r| {
-                    let m = match load_model(&with_res(r)).ok()? {
-                        Model::Vision(m) => m,
-                        Model::Llm(_) => return None,
-                    };
-                    report::graph_m_r(&m.build(&quant, a.batch).ok()?, &adapt)
-                });
-                let mr = found.and_then(|r| {
-                    let Model::Vision(m) = load_model(&with_res(r)).ok()? else {
-                        return None;
-                    };
-                    report::graph_m_r(&m.build(&quant, a.batch).ok()?, &adapt).map(|mr| (r, mr))
-                });
-                (res, mr)
+            let m_r_at = |r: u64| {
+                let Model::Vision(m) = load_model(&with_res(r)).ok()? else {
+                    return None;
+                };
+                report::graph_m_r(&m.build(&quant, a.batch).ok()?, &adapt)
+            };
+            let hint = current_res.and_then(|res| {
+                let lowest = 32.min(res);
+                let found =
+                    report::largest_feasible_resolution(capacity_bytes, lowest, res, 8, |r| {
+                        m_r_at(r).map(|w| w.bytes)
+                    });
+                let h = match found {
+                    Some(r) => report::ResolutionHint::Fits {
+                        res: r,
+                        m_r: m_r_at(r)?.bytes,
+                    },
+                    None => {
+                        let w = m_r_at(lowest)?;
+                        report::ResolutionHint::NoneFits {
+                            res: lowest,
+                            m_r: w.bytes,
+                            op: w.op_name,
+                        }
+                    }
+                };
+                Some((res, h))
             });
             anyhow::bail!(
                 "{}",

@@ -255,7 +255,8 @@ pub fn problem_from_graph(
 
 /// Like [`problem_from_graph`] but without checking the working sets against
 /// the capacity (use it to compute the budgets before choosing a capacity).
-/// Malformed graphs are still rejected.
+/// Malformed graphs are still rejected. The returned problem has
+/// `capacity_bytes = 0`: set it before planning.
 pub fn problem_from_graph_unchecked(
     graph: &Graph,
     opts: &AdaptOptions,
@@ -723,9 +724,9 @@ pub fn min_peak_footprint(
             .max((listed_bytes / g) as f64),
     );
     let mut rows = Vec::new();
-    for o in 0..n {
+    for xo in &x {
         let mut e = Expression::default();
-        for &v in &x[o] {
+        for &v in xo {
             e.add_mul(1.0, v);
         }
         rows.push(e.eq(1.0));
@@ -766,7 +767,7 @@ pub fn min_peak_footprint(
         }
         let lo = firsts.iter().map(|&o| asap[o]).min().unwrap_or(0);
         let hi = lasts.iter().map(|&o| alap[o]).max().unwrap_or(0);
-        for t in lo..=hi {
+        for (t, step_load) in load.iter_mut().enumerate().take(hi + 1).skip(lo) {
             let live = vars.add(variable().min(0.0).max(1.0));
             for &f in &firsts {
                 for &l in &lasts {
@@ -775,7 +776,7 @@ pub fn min_peak_footprint(
                     rows.push(e.leq(0.0));
                 }
             }
-            load[t].add_mul(prep.units[a] as f64, live);
+            step_load.add_mul(prep.units[a] as f64, live);
         }
     }
     for e in load {
@@ -961,6 +962,40 @@ mod tests {
         )
         .unwrap();
         assert_eq!(unfused.problem.ops.len(), 5);
+    }
+
+    /// A chain whose first activation is read again at the end: at M_R it
+    /// must be spilled; the per-op rows add up to the plan's totals.
+    #[test]
+    fn op_traffic_adds_up_to_the_plan() {
+        let mut g = Graph::new("skip");
+        let s = Storage::plain(DType::I8);
+        let x = g.add_tensor("x", &[64], s, Role::Input);
+        let w = g.add_tensor("w", &[640], s, Role::Weight);
+        let a = g.add_tensor("a", &[256], s, Role::Activation);
+        let c = g.add_tensor("c", &[384], s, Role::Activation);
+        let d = g.add_tensor("d", &[384], s, Role::Activation);
+        let y = g.add_tensor("y", &[64], s, Role::Output);
+        g.add_op("A", elt(256), &[x], &[a], DType::I8, None);
+        g.add_op("B", elt(384), &[a, w], &[c], DType::I8, None);
+        g.add_op("C", elt(384), &[c], &[d], DType::I8, None);
+        g.add_op("D", elt(64), &[a, d], &[y], DType::I8, None);
+        let ad = problem_from_graph(&g, 768, &AdaptOptions::default()).unwrap();
+        let plan = crate::mapping::plan_ilp(&ad.problem, &Default::default()).unwrap();
+        // C's working set (c + d = 768) fills the scratchpad, so `a` is
+        // spilled (256) and reloaded (256).
+        assert_eq!(plan.non_compulsory_bytes, 512);
+        let rows = ad.op_traffic(&plan).unwrap();
+        assert_eq!(rows.len(), 4);
+        let comp: u64 = rows.iter().map(|r| r.compulsory_bytes).sum();
+        let nc: u64 = rows.iter().map(|r| r.non_compulsory_bytes).sum();
+        assert_eq!((comp, nc), (plan.compulsory_bytes, 512));
+        assert_eq!(comp, 64 + 64);
+        // The reload is charged to D, the weight stream to B.
+        let d_row = rows.iter().find(|r| r.op == OpId(3)).unwrap();
+        assert!(d_row.non_compulsory_bytes >= 256);
+        let b_row = rows.iter().find(|r| r.op == OpId(1)).unwrap();
+        assert_eq!(b_row.streamed_bytes, 640);
     }
 
     #[test]

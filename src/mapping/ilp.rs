@@ -1537,6 +1537,13 @@ pub fn plan_ilp(problem: &MemProblem, opts: &IlpOptions) -> Result<Plan, Mapping
             let mut plan = window_to_plan(&prep, &sol, method);
             plan.solve_s = start.elapsed().as_secs_f64();
             verify(problem, &plan)?;
+            if plan.non_compulsory_bytes == 0 && plan.status != PlanStatus::Optimal {
+                // No plan has negative non-compulsory traffic: 0 is optimal
+                // whatever stopped the solver.
+                plan.status = PlanStatus::Optimal;
+                plan.bound_bytes = Some(0.0);
+                plan.gap = Some(0.0);
+            }
             Ok(plan)
         }
         WindowOutcome::NoIncumbent { bound_bytes } => Err(MappingError::NoIncumbent {

@@ -206,6 +206,7 @@ mod plan;
 mod priced;
 mod problem;
 pub mod report;
+pub mod suite;
 mod verify;
 
 pub use adapt::{

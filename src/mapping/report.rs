@@ -136,7 +136,7 @@ pub fn grouped(b: u64) -> String {
     let s = b.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -329,44 +329,71 @@ pub fn largest_feasible_resolution(
     None
 }
 
-/// `M_R` of a graph under `opts` (for [`largest_feasible_resolution`]).
-pub fn graph_m_r(graph: &Graph, opts: &AdaptOptions) -> Option<u64> {
+/// `M_R` of a graph under `opts`, with its op (`None` if the graph cannot
+/// be adapted).
+pub fn graph_m_r(graph: &Graph, opts: &AdaptOptions) -> Option<super::WorkingSet> {
     let a = problem_from_graph_unchecked(graph, opts).ok()?;
-    min_working_set(&a.problem).ok().map(|w| w.bytes)
+    min_working_set(&a.problem).ok()
+}
+
+/// What a smaller input resolution would do, for [`infeasible_message`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolutionHint {
+    /// `res` is the largest resolution (scanning down) whose `M_R`, `m_r`, fits.
+    Fits {
+        /// The resolution.
+        res: u64,
+        /// Its `M_R`, bytes.
+        m_r: u64,
+    },
+    /// Not even `res`, the lowest tried, fits: its `M_R` is `m_r` in op `op`
+    /// (typically a weight-bound op when weights are included).
+    NoneFits {
+        /// The lowest resolution tried.
+        res: u64,
+        /// Its `M_R`, bytes.
+        m_r: u64,
+        /// The op with that working set.
+        op: String,
+    },
 }
 
 /// The message for a scratchpad below `M_R`: the numbers, the op, and what
-/// would work (a scratchpad of at least `M_R`, and, when `resolution` is
-/// given as `(current, Some((largest feasible, its M_R)))`, a resolution).
+/// would work (a scratchpad of at least `M_R`, and, for a network with an
+/// input resolution `(current, hint)`, a smaller resolution or why none helps).
 pub fn infeasible_message(
     model: &str,
     op: &str,
     needed_bytes: u64,
     capacity_bytes: u64,
-    resolution: Option<(u64, Option<(u64, u64)>)>,
+    resolution: Option<(u64, ResolutionHint)>,
 ) -> String {
-    let at = resolution.map_or(String::new(), |(r, _)| format!(" at {r}x{r}"));
+    let at = resolution
+        .as_ref()
+        .map_or(String::new(), |(r, _)| format!(" at {r}x{r}"));
     let mut s = format!(
         "{model}{at} does not fit a {} ({} B) scratchpad: op `{op}` needs {} B ({}) resident at once \
-         (its inputs plus outputs; this is M_R, the smallest scratchpad any schedule can use)",
+         (its inputs plus outputs; this is M_R, the smallest scratchpad any schedule can use). \
+         Use --scratchpad {needed_bytes} or more (or --scratchpad mr)",
         human_bytes(capacity_bytes),
         grouped(capacity_bytes),
         grouped(needed_bytes),
         human_bytes(needed_bytes),
     );
-    s += &format!(
-        ". Use --scratchpad {} or more (or --scratchpad mr)",
-        needed_bytes
-    );
     match resolution {
-        Some((_, Some((r, mr)))) => {
+        Some((_, ResolutionHint::Fits { res, m_r })) => {
             s += &format!(
-                ", or --resolution {r} or lower (M_R at {r}x{r} is {} B = {}, which fits)",
-                grouped(mr),
-                human_bytes(mr)
+                ", or --resolution {res} or lower (M_R at {res}x{res} is {} B = {}, which fits)",
+                grouped(m_r),
+                human_bytes(m_r)
             )
         }
-        Some((_, None)) => s += "; no input resolution down to 32 fits either",
+        Some((_, ResolutionHint::NoneFits { res, m_r, op })) => {
+            s += &format!(
+                "; a lower resolution does not help: even at {res}x{res} op `{op}` needs {} B",
+                grouped(m_r)
+            )
+        }
         None => {}
     }
     s.push('.');
