@@ -161,3 +161,41 @@ fn units_without_a_scratchpad_and_tiny_scratchpads_are_clear_errors() {
     // Without a mapping the same request scores.
     score_vision_mapped(&hw, &model, &quant, &r, None).unwrap();
 }
+
+#[test]
+fn divide_and_conquer_never_returns_worse_than_a_baseline() {
+    use archscope::mapping::{
+        budgets, plan_arena, plan_default, plan_with, problem_from_graph_unchecked, suite, verify,
+    };
+    // Inception-v3 with its weights in the problem, at M_Rp: the windows of divide and conquer
+    // leave 262,144 B of spills where the arena planner finds a plan with none (measured with
+    // the default DivideOptions), so the planner must hand back the arena's plan, labelled.
+    let g = suite::build_builtin("inception-v3").unwrap();
+    let opts = AdaptOptions {
+        include_weights: true,
+        ..AdaptOptions::default()
+    };
+    let mut a = problem_from_graph_unchecked(&g, &opts).unwrap();
+    a.problem.capacity_bytes = budgets(&a.problem, 20.0).unwrap().m_r.bytes;
+    let p = &a.problem;
+    let plan = plan_with(p, Solver::DivideAndConquer, 10.0).unwrap();
+    verify(p, &plan).unwrap();
+    let best = [plan_default(p), plan_arena(p)]
+        .into_iter()
+        .flatten()
+        .map(|b| b.non_compulsory_bytes)
+        .min()
+        .unwrap();
+    assert!(
+        plan.non_compulsory_bytes <= best,
+        "{} > {best}",
+        plan.non_compulsory_bytes
+    );
+    if plan.method != "divide_and_conquer" {
+        assert!(
+            plan.method.contains("better than divide and conquer"),
+            "{}",
+            plan.method
+        );
+    }
+}

@@ -455,7 +455,11 @@ fn ilp_is_never_worse_than_heft_on_shipped_models() {
             if matches!(phase, Phase::Prefill { .. }) {
                 assert_eq!(p.method, "ilp", "{model} prefill");
             } else {
-                assert!(p.method == "ilp" || p.method.starts_with("heft"), "{}", p.method);
+                assert!(
+                    p.method == "ilp" || p.method.starts_with("heft"),
+                    "{}",
+                    p.method
+                );
             }
             assert!(
                 p.totals.makespan_s <= base.heft.totals.makespan_s * (1.0 + 1e-9),
