@@ -35,6 +35,27 @@ pub struct Outcome {
     pub infeasible: Option<String>,
 }
 
+impl Outcome {
+    /// An outcome from metrics, labels and the reasons the point cannot run (none: feasible).
+    /// A metric that is not a finite number (a device figure that divides by zero) is dropped
+    /// and makes the point infeasible, saying so.
+    pub fn new(mut metrics: Vec<Option<f64>>, labels: Vec<String>, mut why: Vec<String>) -> Self {
+        if metrics.iter().flatten().any(|v| !v.is_finite()) {
+            why.push("a metric is not a finite number (check the device figures)".into());
+            for v in metrics.iter_mut() {
+                if v.is_some_and(|x| !x.is_finite()) {
+                    *v = None;
+                }
+            }
+        }
+        Outcome {
+            metrics,
+            labels,
+            infeasible: (!why.is_empty()).then(|| why.join("; ")),
+        }
+    }
+}
+
 /// One priced phase of one point, for the roofline and per-layer plots.
 #[derive(Clone, Debug)]
 pub struct PhaseDetail {

@@ -687,19 +687,7 @@ impl LlmEvaluator {
                 }
             }
         }
-        if metrics.iter().flatten().any(|v| !v.is_finite()) {
-            why.push("a metric is not a finite number (check the device figures)".into());
-            for v in metrics.iter_mut() {
-                if v.is_some_and(|x| !x.is_finite()) {
-                    *v = None;
-                }
-            }
-        }
-        Outcome {
-            metrics,
-            labels,
-            infeasible: (!why.is_empty()).then(|| why.join("; ")),
-        }
+        Outcome::new(metrics, labels, why)
     }
 
     /// Total number of distinct graphs this evaluator may build.
