@@ -81,7 +81,7 @@ fn bench(c: &mut Criterion) {
     let n = session.planned().unwrap();
     session.run(false).unwrap();
     group.throughput(Throughput::Elements(n));
-    group.bench_function("default explore space, 875 llama-1b points (rayon)", |b| {
+    group.bench_function("default explore space of llama-1b on pixel8 (rayon)", |b| {
         b.iter(|| session.run(false).unwrap())
     });
     group.finish();
