@@ -60,6 +60,8 @@ fn bench(c: &mut Criterion) {
             .to_vec(),
         contexts,
         sweeps: vec!["memory[dram].bytes_per_s=20e9..200e9:64:log".into()],
+        // The five units as they are (no `UNIT@T` thread variants), so the count is 64 x 5 x 32.
+        threads: vec!["all".into()],
         ..Default::default()
     };
     let session = Session::new(req.resolve().unwrap()).unwrap();
