@@ -9,7 +9,7 @@
 //! The numbers are `score`'s for the same unit, precision and batch.
 
 use super::eval::{Evaluator, MetricDef, Outcome, PhaseDetail};
-use super::llm::{GraphEntry, LlmSetupError, si, variant_hardware};
+use super::llm::{GraphEntry, LlmSetupError, fit_levels, variant_hardware};
 use super::units::{self, Placed, UnitChoice, Variant};
 use crate::cost::Evaluation;
 use crate::hardware::Hardware;
@@ -461,28 +461,9 @@ impl CnnEvaluator {
                         if !levels.is_empty() {
                             metrics[m::MEMORY] = Some(total * levels.len() as f64);
                             metrics[m::MEMORY_PER] = Some(total * levels.len() as f64 / batch);
-                            metrics[m::CAPACITY] = Some(
-                                levels
-                                    .iter()
-                                    .map(|&l| hw.memories[l].usable_bytes)
-                                    .fold(f64::INFINITY, f64::min),
-                            );
-                            labels[1] = levels
-                                .iter()
-                                .map(|&l| hw.memories[l].name.as_str())
-                                .collect::<Vec<_>>()
-                                .join("+");
-                        }
-                        for &l in &levels {
-                            let mem = &hw.memories[l];
-                            if total > mem.usable_bytes {
-                                why.push(format!(
-                                    "needs {} in {}, which has {} usable",
-                                    si(total, "B"),
-                                    mem.name,
-                                    si(mem.usable_bytes, "B")
-                                ));
-                            }
+                            let (cap, names) = fit_levels(hw, &levels, total, &mut why);
+                            metrics[m::CAPACITY] = Some(cap);
+                            labels[1] = names;
                         }
                         match priced {
                             Some(Ok(pr)) => {

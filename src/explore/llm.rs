@@ -448,6 +448,38 @@ impl GraphEntry {
     }
 }
 
+/// The memory levels a point's model lives in (each holds a full copy of its `total` bytes):
+/// their smallest usable capacity, their names joined by `+`, and one reason in `why` for each
+/// level the model does not fit.
+pub(super) fn fit_levels(
+    hw: &Hardware,
+    levels: &[usize],
+    total: f64,
+    why: &mut Vec<String>,
+) -> (f64, String) {
+    for &l in levels {
+        let mem = &hw.memories[l];
+        if total > mem.usable_bytes {
+            why.push(format!(
+                "needs {} in {}, which has {} usable",
+                si(total, "B"),
+                mem.name,
+                si(mem.usable_bytes, "B")
+            ));
+        }
+    }
+    let cap = levels
+        .iter()
+        .map(|&l| hw.memories[l].usable_bytes)
+        .fold(f64::INFINITY, f64::min);
+    let names = levels
+        .iter()
+        .map(|&l| hw.memories[l].name.as_str())
+        .collect::<Vec<_>>()
+        .join("+");
+    (cap, names)
+}
+
 /// The device variant of hardware combination `combo` of `space` (its hardware axes are the
 /// first `n_hw`), built from the parsed base file and augmented with the thread variants.
 pub(super) fn variant_hardware(
@@ -631,27 +663,9 @@ impl LlmEvaluator {
                     }
                 }
                 metrics[m::MEMORY] = Some(total * levels.len() as f64);
-                let cap = levels
-                    .iter()
-                    .map(|&l| hw.memories[l].usable_bytes)
-                    .fold(f64::INFINITY, f64::min);
+                let (cap, names) = fit_levels(hw, &levels, total, &mut why);
                 metrics[m::CAPACITY] = Some(cap);
-                labels[2] = levels
-                    .iter()
-                    .map(|&l| hw.memories[l].name.as_str())
-                    .collect::<Vec<_>>()
-                    .join("+");
-                for &l in &levels {
-                    let mem = &hw.memories[l];
-                    if total > mem.usable_bytes {
-                        why.push(format!(
-                            "needs {} in {}, which has {} usable",
-                            si(total, "B"),
-                            mem.name,
-                            si(mem.usable_bytes, "B")
-                        ));
-                    }
-                }
+                labels[2] = names;
                 let unit_name = |u: u32| {
                     if u == ILP_KEY {
                         ILP_UNIT
