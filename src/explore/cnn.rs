@@ -8,7 +8,7 @@
 //! points over op classes, and each ILP placement is solved once per (device variant, graph).
 //! The numbers are `score`'s for the same unit, precision and batch.
 
-use super::eval::{Evaluator, MetricDef, Outcome, PhaseDetail};
+use super::eval::{Evaluator, MetricDef, Outcome, PhaseDetail, price_distinct};
 use super::llm::{GraphEntry, LlmSetupError, fit_levels, variant_hardware};
 use super::units::{self, Placed, UnitChoice, Variant};
 use crate::cost::Evaluation;
@@ -544,25 +544,12 @@ impl Evaluator for CnnEvaluator {
 
     fn evaluate(&self, points: &[Point]) -> Vec<Outcome> {
         let keys: Vec<Key> = points.iter().map(|p| self.key(p)).collect();
-        let mut combos: Vec<u64> = keys.iter().map(|k| k.hw).collect();
-        combos.sort_unstable();
-        combos.dedup();
-        let hws: HashMap<u64, Result<Arc<Hardware>, String>> =
-            combos.par_iter().map(|&c| (c, self.hardware(c))).collect();
-        let mut todo: Vec<Key> = keys
-            .iter()
-            .copied()
-            .filter(|k| hws[&k.hw].is_ok())
-            .collect();
-        todo.sort_unstable();
-        todo.dedup();
-        let priced: HashMap<Key, Result<Priced, String>> = todo
-            .par_iter()
-            .map(|&k| {
-                let hw = hws[&k.hw].as_ref().expect("filtered");
-                (k, self.price(hw, k))
-            })
-            .collect();
+        let (hws, priced) = price_distinct(
+            keys.clone(),
+            |k| k.hw,
+            |c| self.hardware(c),
+            |hw, k| self.price(hw, k),
+        );
         points
             .par_iter()
             .zip(&keys)

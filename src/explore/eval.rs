@@ -9,6 +9,9 @@ use crate::cost::Ledger;
 use crate::hardware::Hardware;
 use crate::search::{Direction, Point};
 use crate::workload::Graph;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Arc;
 
 /// A metric an evaluator reports for every point; its name is the table column and carries the
@@ -145,4 +148,38 @@ pub trait Evaluator: Sync {
     fn table_metrics(&self) -> &[&'static str];
     /// X-axis label of the per-layer breakdown.
     fn layer_label(&self) -> &'static str;
+}
+
+/// Device variants and priced keys of a batch of points.
+pub(super) type Priced<K, V> = (HashMap<u64, Result<Arc<Hardware>, String>>, HashMap<K, V>);
+
+/// The sharing both evaluators rely on: builds each distinct device variant (`hw_of(key)`) once
+/// and prices each distinct key once, in parallel; keys whose variant cannot be built are not
+/// priced (their points report the variant's error).
+pub(super) fn price_distinct<K, V>(
+    mut keys: Vec<K>,
+    hw_of: impl Fn(&K) -> u64 + Sync,
+    hardware: impl Fn(u64) -> Result<Arc<Hardware>, String> + Sync,
+    price: impl Fn(&Hardware, K) -> V + Sync,
+) -> Priced<K, V>
+where
+    K: Copy + Ord + Hash + Send + Sync,
+    V: Send,
+{
+    let mut combos: Vec<u64> = keys.iter().map(&hw_of).collect();
+    combos.sort_unstable();
+    combos.dedup();
+    let hws: HashMap<u64, Result<Arc<Hardware>, String>> =
+        combos.par_iter().map(|&c| (c, hardware(c))).collect();
+    keys.retain(|k| hws[&hw_of(k)].is_ok());
+    keys.sort_unstable();
+    keys.dedup();
+    let priced = keys
+        .par_iter()
+        .map(|&k| {
+            let hw = hws[&hw_of(&k)].as_ref().expect("filtered");
+            (k, price(hw, k))
+        })
+        .collect();
+    (hws, priced)
 }

@@ -7,7 +7,7 @@
 //! per batch of points, over op classes (identical layers priced once); a point then only
 //! combines two phase totals and the footprint.
 
-use super::eval::{Evaluator, MetricDef, Outcome, PhaseDetail};
+use super::eval::{Evaluator, MetricDef, Outcome, PhaseDetail, price_distinct};
 use super::units::{self, ILP_UNIT, Placed, UnitChoice, Variant};
 use crate::cost::{Infeasible, Ledger, evaluate, evaluate_total, model_for};
 use crate::hardware::{Hardware, HardwareError};
@@ -786,25 +786,12 @@ impl Evaluator for LlmEvaluator {
 
     fn evaluate(&self, points: &[Point]) -> Vec<Outcome> {
         let keys: Vec<(u64, PhaseKey, PhaseKey)> = points.iter().map(|p| self.keys(p)).collect();
-        let mut combos: Vec<u64> = keys.iter().map(|k| k.0).collect();
-        combos.sort_unstable();
-        combos.dedup();
-        let hws: HashMap<u64, Result<Arc<Hardware>, String>> =
-            combos.par_iter().map(|&c| (c, self.hardware(c))).collect();
-        let mut phase_keys: Vec<PhaseKey> = keys
-            .iter()
-            .flat_map(|k| [k.1, k.2])
-            .filter(|k| hws[&k.hw].is_ok())
-            .collect();
-        phase_keys.sort_unstable();
-        phase_keys.dedup();
-        let phases: HashMap<PhaseKey, Result<PhaseOut, String>> = phase_keys
-            .par_iter()
-            .map(|&k| {
-                let hw = hws[&k.hw].as_ref().expect("filtered");
-                (k, self.price_phase(hw, k))
-            })
-            .collect();
+        let (hws, phases) = price_distinct(
+            keys.iter().flat_map(|k| [k.1, k.2]).collect(),
+            |k| k.hw,
+            |c| self.hardware(c),
+            |hw, k| self.price_phase(hw, k),
+        );
         points
             .par_iter()
             .zip(&keys)
