@@ -206,7 +206,11 @@ pub struct CnnEvaluator {
     graphs: Vec<OnceLock<Result<GraphEntry, String>>>,
     knob_total: u64,
     mapping: Option<MappingRequest>,
+    mapped: Mutex<HashMap<Key, Arc<MappedOut>>>,
 }
+
+/// A graph priced under a scratchpad plan, or why it could not be.
+type MappedOut = Result<(Evaluation, UnitMapping), String>;
 
 impl CnnEvaluator {
     /// An evaluator for `model` on the device in `hw_text` (named `hw_file` in errors), over
@@ -287,6 +291,7 @@ impl CnnEvaluator {
             graphs: (0..n_graphs).map(|_| OnceLock::new()).collect(),
             knob_total,
             mapping,
+            mapped: Mutex::new(HashMap::new()),
         })
     }
 
@@ -383,9 +388,9 @@ impl CnnEvaluator {
         }
         let g = self.graph(k.graph).as_ref().map_err(|e| e.clone())?;
         let u = k.unit as usize;
-        let (l, noncompulsory, mapping) = match self.mapped(hw, u, &g.graph) {
+        let (l, noncompulsory, mapping) = match self.mapped(hw, k, &g.graph) {
             Some(r) => {
-                let (e, m) = r?;
+                let (e, m) = r.as_ref().as_ref().map_err(Clone::clone)?;
                 let label = format!("{} ({:?})", m.plan.method, m.plan.status).to_lowercase();
                 (e.total, Some(m.plan.non_compulsory_bytes as f64), label)
             }
@@ -414,17 +419,26 @@ impl CnnEvaluator {
     /// With `--mapping`, the graph priced under a scratchpad plan on unit `u` (`None` without
     /// `--mapping` or when the unit reaches no software-managed level: then it is priced by the
     /// roofline's residency, and labelled so).
-    fn mapped(
-        &self,
-        hw: &Hardware,
-        u: usize,
-        graph: &Graph,
-    ) -> Option<Result<(Evaluation, UnitMapping), String>> {
+    /// Planned once per key and kept: the report's detail of a point reuses the plan its
+    /// metrics came from instead of solving the ILP again.
+    fn mapped(&self, hw: &Hardware, k: Key, graph: &Graph) -> Option<Arc<MappedOut>> {
         let req = self.mapping.as_ref()?;
+        let u = k.unit as usize;
         scratchpad_of(hw, u).ok()?;
-        Some(
+        if let Some(m) = self.mapped.lock().expect("not poisoned").get(&k) {
+            return Some(m.clone());
+        }
+        let m = Arc::new(
             evaluate_mapped(hw, u, self.mode, graph, req)
                 .map_err(|e| format!("scratchpad mapping: {e}")),
+        );
+        Some(
+            self.mapped
+                .lock()
+                .expect("not poisoned")
+                .entry(k)
+                .or_insert(m)
+                .clone(),
         )
     }
 
@@ -572,13 +586,13 @@ impl Evaluator for CnnEvaluator {
             };
         }
         let u = k.unit as usize;
-        if let Some(Ok((e, m))) = self.mapped(&hw, u, &g.graph) {
+        if let Some(Ok((e, m))) = self.mapped(&hw, k, &g.graph).as_deref() {
             return vec![PhaseDetail {
                 phase: "inference".into(),
                 hw: hw.clone(),
                 unit: u,
                 graph: g.graph.clone(),
-                per_op: e.per_op,
+                per_op: e.per_op.clone(),
                 calibrated: self.mode == Mode::Calibrated,
                 note: format!(
                     "scratchpad `{}` mapped by {} ({:?}): {} B non-compulsory off-chip",
