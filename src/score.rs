@@ -118,6 +118,16 @@ pub enum ScoreError {
     Mapping(#[from] MappingError),
 }
 
+impl From<MappedError> for ScoreError {
+    fn from(e: MappedError) -> Self {
+        match e {
+            MappedError::Mapping(e) => ScoreError::Mapping(e),
+            MappedError::Model(e) => ScoreError::CostModel(e),
+            MappedError::Infeasible(e) => ScoreError::Infeasible(e),
+        }
+    }
+}
+
 /// Memory footprint of a set of graphs of the same model on `unit`.
 pub fn footprint(hw: &Hardware, unit: usize, graphs: &[&Graph]) -> Footprint {
     let weights = graphs.iter().map(|g| g.weight_bytes()).fold(0.0, f64::max);
@@ -690,12 +700,7 @@ pub fn score_vision_mapped(
     let (eval, mapping) = match mapping {
         None => (score_graph(hw, unit, req.mode, &graph)?, None),
         Some(m) => {
-            let (eval, plan) =
-                evaluate_mapped(hw, unit, req.mode, &graph, m).map_err(|e| match e {
-                    MappedError::Mapping(e) => ScoreError::Mapping(e),
-                    MappedError::Model(e) => ScoreError::CostModel(e),
-                    MappedError::Infeasible(e) => ScoreError::Infeasible(e),
-                })?;
+            let (eval, plan) = evaluate_mapped(hw, unit, req.mode, &graph, m)?;
             (eval, Some(plan))
         }
     };
