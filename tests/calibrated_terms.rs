@@ -1,6 +1,8 @@
 //! The calibrated terms that describe a runtime's kernels beyond the roofline: operand
 //! repacking before a GEMM (`pack_bandwidth_efficiency`), serial row reductions
-//! (`serial_reduce_elems_per_s`) and depthwise convolution (`depthwise_macs_per_s`). Each is
+//! (`serial_reduce_elems_per_s`), depthwise convolution (`depthwise_macs_per_s`), packing per
+//! home level (`level_pack_bandwidth_efficiency`) and a GEMV's vector re-reads
+//! (`reuse_refetch_bytes_per_s`). Each is
 //! priced only where the unit gives it and only in calibrated mode. Values computed by hand on
 //! a device of 1e12 FLOP/s and 1e12 B/s with no overhead.
 
@@ -127,7 +129,7 @@ fn grouped_decode_attention_packs_its_keys() {
         latency(&h, Mode::Calibrated, &g),
         (8.0 + 16.0 + 800.0 + 8.0) * 1e-9,
     );
-    assert_eq!(packed_operand(&g, OpId(0)).map(|p| p.1), Some(4000.0));
+    assert_eq!(packed_operand(&g, OpId(0)).map(|p| p.bytes), Some(4000.0));
     // P·V reads V as it lies.
     assert!(packed_operand(&g, OpId(2)).is_none());
     // One query row per KV head (MHA decode) is a matrix-vector product: nothing packed.
@@ -272,4 +274,151 @@ fn per_level_bandwidth_efficiency_overrides_the_unit_one() {
         e.contains("level_bandwidth_efficiency.x") && e.contains("it reaches: m"),
         "{e}"
     );
+}
+
+/// A unit of `count` cores reaching a first level `l1` of 8000 B and main memory `m`, both at
+/// 1e12 B/s; `EXTRA` takes the unit's optional fields.
+const TWO_LEVELS: &str = r#"
+[device]
+name = "t2"
+description = "test device with a cache"
+
+[[unit]]
+name = "u"
+kind = "cpu"
+count = { value = COUNT, source = "test" }
+clock_hz = { value = 1e9, source = "test" }
+memory = ["l1", "m"]
+compute_efficiency = { value = 1, source = "test" }
+bandwidth_efficiency = { value = 1, source = "test" }
+kernel_overhead_s = { value = 0, source = "test" }
+peak_ops_per_s = { f32 = { value = 1e12, source = "test" } }
+EXTRA
+pj_per_op = { f32 = { value = 1, source = "test" } }
+
+[[memory]]
+name = "l1"
+capacity_bytes = { value = 8000, source = "test" }
+bytes_per_s = { value = 1e12, source = "test" }
+pj_per_byte = { value = 1, source = "test" }
+
+[[memory]]
+name = "m"
+capacity_bytes = { value = 1e12, source = "test" }
+bytes_per_s = { value = 1e12, source = "test" }
+pj_per_byte = { value = 1, source = "test" }
+
+[power]
+static_w = { value = 0, source = "test" }
+"#;
+
+fn two_levels(count: u32, extra: &str) -> Hardware {
+    let text = TWO_LEVELS
+        .replace("COUNT", &count.to_string())
+        .replace("EXTRA", extra);
+    Hardware::from_toml_str(&text, "t2.toml").unwrap()
+}
+
+/// Latency of `g` on `with` minus its latency on `without` (calibrated mode).
+fn extra_time(with: &Hardware, without: &Hardware, g: &Graph) -> f64 {
+    latency(with, Mode::Calibrated, g) - latency(without, Mode::Calibrated, g)
+}
+
+#[test]
+fn a_gemv_whose_vector_overflows_a_cores_first_level_rereads_it() {
+    let refetch = "reuse_refetch_bytes_per_s = { value = 1e9, source = \"test\" }";
+    // Two cores: each has 4000 B of l1. K = 600 f32: vector 2400 B + one weight row 2400 B
+    // = 4800 B > 4000 B, so each of the 1000 outputs re-reads the vector from m:
+    // 1000 x 2400 B = 2.4 MB at 1e9 B/s = 2.4 ms, in series with the rest.
+    let (with, without) = (two_levels(2, refetch), two_levels(2, ""));
+    let g = matmul_graph(1, 1000, 600, F32, DType::F32);
+    assert!((extra_time(&with, &without, &g) - 2.4e-3).abs() < 1e-12);
+    let total = score_graph(&with, 0, Mode::Calibrated, &g).unwrap().total;
+    let base = score_graph(&without, 0, Mode::Calibrated, &g)
+        .unwrap()
+        .total;
+    assert_close(total.bytes[0], base.bytes[0]);
+    assert_close(total.bytes[1] - base.bytes[1], 2.4e6);
+    // K = 400: 1600 + 1600 B fit in 4000 B, the vector stays.
+    let g = matmul_graph(1, 1000, 400, F32, DType::F32);
+    assert_eq!(extra_time(&with, &without, &g), 0.0);
+    // One core has all 8000 B: K = 600 fits.
+    let g = matmul_graph(1, 1000, 600, F32, DType::F32);
+    assert_eq!(
+        extra_time(&two_levels(1, refetch), &two_levels(1, ""), &g),
+        0.0
+    );
+    // Not for GEMMs (m > 1), weights in quantized blocks, or the ideal roofline.
+    let g = matmul_graph(2, 1000, 600, F32, DType::F32);
+    assert_eq!(extra_time(&with, &without, &g), 0.0);
+    let g = matmul_graph(1, 1000, 1024, ggml_storage(DType::I8), DType::I8);
+    assert_eq!(extra_time(&with, &without, &g), 0.0);
+    let g = matmul_graph(1, 1000, 600, F32, DType::F32);
+    assert_eq!(
+        latency(&with, Mode::Ideal, &g),
+        latency(&without, Mode::Ideal, &g)
+    );
+}
+
+#[test]
+fn packing_takes_the_efficiency_of_the_operands_home_level() {
+    let scalar = "pack_bandwidth_efficiency = { value = 0.25, source = \"test\" }";
+    let both = format!(
+        "{scalar}\nlevel_pack_bandwidth_efficiency = {{ m = {{ value = 0.01, source = \"test\" }} }}"
+    );
+    let (h, base) = (two_levels(1, &both), two_levels(1, ""));
+    // 4x1000x1000 f32 weights (4 MB) live in m: packed at 0.01 x 1e12 B/s = 400 µs.
+    let g = matmul_graph(4, 1000, 1000, F32, DType::F32);
+    assert_close(extra_time(&h, &base, &g), 400e-6);
+    // Without the per-level figure, 0.25 x 1e12 B/s: 16 µs.
+    assert_close(extra_time(&two_levels(1, scalar), &base, &g), 16e-6);
+    // 4x10x10 weights (400 B) live in l1, which has no figure of its own: 400 B at
+    // 0.25 x 1e12 B/s = 1.6 ns.
+    let g = matmul_graph(4, 10, 10, F32, DType::F32);
+    assert_close(extra_time(&h, &base, &g), 1.6e-9);
+    // A level the unit does not reach is an error naming the field.
+    let text = TWO_LEVELS.replace("COUNT", "1").replace(
+        "EXTRA",
+        "level_pack_bandwidth_efficiency = { dram = { value = 0.5, source = \"test\" } }",
+    );
+    let e = Hardware::from_toml_str(&text, "t2.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("level_pack_bandwidth_efficiency.dram") && e.contains("it reaches: l1, m"),
+        "{e}"
+    );
+    let text = TWO_LEVELS.replace("COUNT", "1").replace(
+        "EXTRA",
+        "reuse_refetch_bytes_per_s = { value = 0, source = \"test\" }",
+    );
+    let e = Hardware::from_toml_str(&text, "t2.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("reuse_refetch_bytes_per_s") && e.contains("positive"),
+        "{e}"
+    );
+}
+
+#[test]
+fn rows_a_multiple_of_the_conflict_stride_pack_at_their_own_efficiency() {
+    let plain = "level_pack_bandwidth_efficiency = { m = { value = 0.01, source = \"test\" } }\n\
+                 pack_conflict_stride_bytes = { value = 4000, source = \"test\" }";
+    let both = format!(
+        "{plain}\nlevel_pack_conflict_bandwidth_efficiency = {{ m = {{ value = 0.001, source = \"test\" }} }}"
+    );
+    let (h, base) = (two_levels(1, &both), two_levels(1, ""));
+    // Rows of 1000 f32 = 4000 B, one stride: 4 MB at 0.001 x 1e12 B/s = 4 ms.
+    let g = matmul_graph(4, 1000, 1000, F32, DType::F32);
+    assert_close(extra_time(&h, &base, &g), 4e-3);
+    // Rows of 2000 f32 = 8000 B, two strides: 8 MB at 1e9 B/s = 8 ms.
+    let g = matmul_graph(4, 1000, 2000, F32, DType::F32);
+    assert_close(extra_time(&h, &base, &g), 8e-3);
+    // Rows of 999 f32 = 3996 B do not conflict: 3.996 MB at 1e10 B/s = 399.6 µs.
+    let g = matmul_graph(4, 1000, 999, F32, DType::F32);
+    assert_close(extra_time(&h, &base, &g), 399.6e-6);
+    // Without a conflict figure for the level, conflicting rows take the plain one: 400 µs.
+    let g = matmul_graph(4, 1000, 1000, F32, DType::F32);
+    assert_close(extra_time(&two_levels(1, plain), &base, &g), 400e-6);
 }

@@ -125,6 +125,18 @@ pub struct Unit {
     /// Fraction of a level's bandwidth at which GEMM operands are packed (`None`: no packing
     /// term).
     pub pack_bandwidth_efficiency: Option<f64>,
+    /// Packing efficiency per memory level (index as in [`Hardware::memories`]) where the file
+    /// gives one; other levels use `pack_bandwidth_efficiency`.
+    pub level_pack_bandwidth_efficiency: [Option<f64>; MAX_LEVELS],
+    /// Row stride, bytes, whose multiples make packed rows conflict in the first level
+    /// (`None`: no conflict class).
+    pub pack_conflict_stride_bytes: Option<f64>,
+    /// Packing efficiency per level of operands with conflicting rows (other levels use
+    /// `level_pack_bandwidth_efficiency`).
+    pub level_pack_conflict_bandwidth_efficiency: [Option<f64>; MAX_LEVELS],
+    /// Bytes per second of a GEMV's input-vector re-reads from the second level when the
+    /// vector and a weight row overflow a core's share of the first (`None`: no term).
+    pub reuse_refetch_bytes_per_s: Option<f64>,
     /// Elements per second of a serial (one-accumulator) row reduction (`None`: no term).
     pub serial_reduce_elems_per_s: Option<f64>,
     /// Sustained MACs per second of depthwise convolution (`None`: the vector peak applies).
@@ -197,6 +209,40 @@ impl Checker<'_> {
             field: field.to_string(),
             message,
         }
+    }
+
+    /// A per-level table of fractions in (0, 1] (`field.<level>`), indexed as the device's
+    /// memories; every level named must be one the unit reaches.
+    fn level_table(
+        &mut self,
+        table: &std::collections::BTreeMap<String, Figure>,
+        field: &str,
+        reach: &[usize],
+        memories: &[MemoryLevel],
+    ) -> Result<[Option<f64>; MAX_LEVELS], HardwareError> {
+        let mut out = [None; MAX_LEVELS];
+        for (level, fig) in table {
+            let field = format!("{field}.{level}");
+            let e = self.figure(fig, &field, Some(1.0), false)?;
+            match reach.iter().copied().find(|&i| memories[i].name == *level) {
+                Some(i) => out[i] = Some(e),
+                None => {
+                    return Err(self.invalid(
+                        Some(fig.value.span()),
+                        &field,
+                        format!(
+                            "unit reaches no memory level `{level}`; it reaches: {}",
+                            reach
+                                .iter()
+                                .map(|&i| memories[i].name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Checks provenance and range of one figure; `max` is an inclusive upper bound.
@@ -486,28 +532,24 @@ impl Hardware {
                     }
                 }
             }
-            let mut level_bandwidth_efficiency = [None; MAX_LEVELS];
-            for (level, fig) in &u.level_bandwidth_efficiency {
-                let field = format!("{f}.level_bandwidth_efficiency.{level}");
-                let e = ck.figure(fig, &field, Some(1.0), false)?;
-                match reach.iter().copied().find(|&i| memories[i].name == *level) {
-                    Some(i) => level_bandwidth_efficiency[i] = Some(e),
-                    None => {
-                        return Err(ck.invalid(
-                            Some(fig.value.span()),
-                            &field,
-                            format!(
-                                "unit reaches no memory level `{level}`; it reaches: {}",
-                                reach
-                                    .iter()
-                                    .map(|&i| memories[i].name.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        ));
-                    }
-                }
-            }
+            let level_bandwidth_efficiency = ck.level_table(
+                &u.level_bandwidth_efficiency,
+                &format!("{f}.level_bandwidth_efficiency"),
+                &reach,
+                &memories,
+            )?;
+            let level_pack_bandwidth_efficiency = ck.level_table(
+                &u.level_pack_bandwidth_efficiency,
+                &format!("{f}.level_pack_bandwidth_efficiency"),
+                &reach,
+                &memories,
+            )?;
+            let level_pack_conflict_bandwidth_efficiency = ck.level_table(
+                &u.level_pack_conflict_bandwidth_efficiency,
+                &format!("{f}.level_pack_conflict_bandwidth_efficiency"),
+                &reach,
+                &memories,
+            )?;
             units.push(Unit {
                 name: n,
                 kind: u.kind,
@@ -537,6 +579,26 @@ impl Hardware {
                     true,
                 )?,
                 level_bandwidth_efficiency,
+                level_pack_bandwidth_efficiency,
+                level_pack_conflict_bandwidth_efficiency,
+                pack_conflict_stride_bytes: match &u.pack_conflict_stride_bytes {
+                    Some(fig) => Some(ck.figure(
+                        fig,
+                        &format!("{f}.pack_conflict_stride_bytes"),
+                        None,
+                        false,
+                    )?),
+                    None => None,
+                },
+                reuse_refetch_bytes_per_s: match &u.reuse_refetch_bytes_per_s {
+                    Some(fig) => Some(ck.figure(
+                        fig,
+                        &format!("{f}.reuse_refetch_bytes_per_s"),
+                        None,
+                        false,
+                    )?),
+                    None => None,
+                },
                 pack_bandwidth_efficiency: match &u.pack_bandwidth_efficiency {
                     Some(fig) => Some(ck.figure(
                         fig,

@@ -89,6 +89,31 @@ pub struct RawUnit {
     /// micro-kernel runs). Optional; where absent, packing costs nothing extra.
     #[serde(default)]
     pub pack_bandwidth_efficiency: Option<Figure>,
+    /// Packing efficiency per memory level, by level name, where it differs from
+    /// `pack_bandwidth_efficiency` for operands whose home is that level (packing a cache-resident
+    /// operand is bound by the gather loop, not by the level's bandwidth, so its fraction of the
+    /// level's `bytes_per_s` differs from DRAM's). Optional; levels not named use
+    /// `pack_bandwidth_efficiency`.
+    #[serde(default)]
+    pub level_pack_bandwidth_efficiency: BTreeMap<String, Figure>,
+    /// Row stride, bytes, at which the rows a packing kernel gathers together map to the same
+    /// sets of the first-level cache (its capacity over its ways, e.g. 32 KiB / 8 = 4 KiB): an
+    /// operand whose rows are a multiple of it long packs at the `conflict` efficiencies.
+    /// Optional; where absent, every operand packs at the same efficiency.
+    #[serde(default)]
+    pub pack_conflict_stride_bytes: Option<Figure>,
+    /// Packing efficiency per memory level, by level name, of an operand whose rows are a
+    /// multiple of `pack_conflict_stride_bytes` long (power-of-two hidden sizes: LLM weights).
+    /// Optional; levels not named use `level_pack_bandwidth_efficiency`.
+    #[serde(default)]
+    pub level_pack_conflict_bandwidth_efficiency: BTreeMap<String, Figure>,
+    /// Bytes per second at which a matrix-vector product re-reads its input vector from the
+    /// unit's second memory level, when the vector and one weight row do not fit together in
+    /// the first (one core's share of it): a dot-product GEMV over `[out, in]` weights reads
+    /// the vector once per output, and those re-reads run in series with the weight stream.
+    /// Optional; where absent, the vector is read once.
+    #[serde(default)]
+    pub reuse_refetch_bytes_per_s: Option<Figure>,
     /// Elements per second a row reduction whose accumulator is one serial chain consumes
     /// (the floating-point add or max latency bound of a scalar loop, as runtimes without
     /// vectorised reductions run norms and softmax maxima). Optional; where absent, reductions

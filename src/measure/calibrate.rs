@@ -16,7 +16,12 @@
 //!   (`serial_reduce_elems_per_s`), and the MAC rate of the backend's depthwise convolution
 //!   (`depthwise_macs_per_s`), and the rates of candle's q8_0 and q4_0 matrix products
 //!   (`block_quant_ops_per_s`), and per memory level the fraction of its read bandwidth a
-//!   candle GEMV of the level's size streams (`level_bandwidth_efficiency`).
+//!   candle GEMV of the level's size streams (`level_bandwidth_efficiency`) and the fraction at
+//!   which a small-M GEMM packs weights of the level's size (`level_pack_bandwidth_efficiency`),
+//!   and the rate at which a GEMV whose input vector fills the first-level cache re-reads it
+//!   (`reuse_refetch_bytes_per_s`). Tiny ops, packing GEMMs, the depthwise convolution and the
+//!   quantized products run through the measured backend, on the graphs validate runs
+//!   ([`super::probe`]).
 //!
 //! The result is one `cpu` unit using all cores, with the cache levels and DRAM as memory.
 //! Energy figures cannot be measured without power counters and are written as estimates.
@@ -25,10 +30,11 @@
 
 use super::MeasureError;
 use super::kernels::{self, PeakKernel, Stream, StreamBufs};
+use super::probe;
 use super::stats::Summary;
 use super::timing::{Clock, Plan, bench, load_average_text};
 use crate::hardware::Hardware;
-use crate::workload::DType;
+use crate::workload::{DType, OpKind};
 use candle_core::{Device, Tensor};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -70,6 +76,8 @@ pub struct CacheLevel {
     pub size_bytes: u64,
     /// Logical CPUs sharing one instance.
     pub shared_cpus: usize,
+    /// Ways of associativity (`ways_of_associativity`), where `/sys` gives it.
+    pub ways: Option<u64>,
 }
 
 /// What the host says about itself.
@@ -159,6 +167,9 @@ pub fn host_info() -> HostInfo {
         }
         let level = read(&format!("{dir}/level")).and_then(|s| s.trim().parse().ok());
         let size = read(&format!("{dir}/size")).and_then(|s| parse_size(&s));
+        let ways = read(&format!("{dir}/ways_of_associativity"))
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|&w| w > 0);
         let shared = read(&format!("{dir}/shared_cpu_list"))
             .and_then(|s| parse_cpu_list(&s))
             .unwrap_or(1);
@@ -167,6 +178,7 @@ pub fn host_info() -> HostInfo {
                 level,
                 size_bytes,
                 shared_cpus: shared,
+                ways,
             });
         }
     }
@@ -323,6 +335,18 @@ pub struct CandleFigures {
     /// Per memory level: its name, the `[n, k]` f32 GEMV whose weights fill the level's
     /// working set, and its seconds per call.
     pub level_gemv: Vec<(String, (usize, usize), Summary)>,
+    /// Per memory level: its name, the `[n, k]` f32 weights (rows a power of two long) of a
+    /// [`PACK_M`]-row GEMM that fill the level's working set, and its seconds per call.
+    pub level_pack: Vec<(String, (usize, usize), Summary)>,
+    /// The same with rows a multiple of the first level's set stride long (levels that hold
+    /// enough such rows).
+    pub level_pack_conflict: Vec<(String, (usize, usize), Summary)>,
+    /// The `[n, k]` of a DRAM-sized f32 GEMV as large as the bandwidth one whose input vector
+    /// alone fills a core's first-level cache, and its seconds per call.
+    pub refetch_gemv: ((usize, usize), Summary),
+    /// Seconds that GEMV took beyond the bandwidth GEMV, sample by sample: the two alternate,
+    /// one sample each in turn, so that a shared machine's drifting DRAM bandwidth cancels.
+    pub refetch_extra: Summary,
     /// Seconds per 1 x 2048 x 2048 product (Llama-3.2-1B's hidden size) over q8_0 and q4_0
     /// weights, by weight dtype.
     pub block_quant: Vec<(DType, Summary)>,
@@ -344,6 +368,35 @@ impl CandleFigures {
     /// Weight bytes per second the small-M GEMM packs.
     pub fn pack_bytes_per_s(&self) -> f64 {
         (4 * self.gemv_nk.0 * self.gemv_nk.1) as f64 / self.pack_s()
+    }
+
+    /// Per level: name, shape, and the bytes per second its GEMM packs the weights at (time
+    /// beyond its FLOPs at the large GEMM's rate and the kernel overhead, at least 1 % of it).
+    pub fn level_pack_bytes_per_s(
+        &self,
+        conflict: bool,
+    ) -> Vec<(&str, (usize, usize), &Summary, f64)> {
+        match conflict {
+            true => &self.level_pack_conflict,
+            false => &self.level_pack,
+        }
+        .iter()
+        .map(|(name, (n, k), t)| {
+            let flops = 2.0 * (self.pack_m * n * k) as f64;
+            let s = (t.median - flops / self.gemm_flops() - self.overhead_s).max(0.01 * t.median);
+            (name.as_str(), (*n, *k), t, (4 * n * k) as f64 / s)
+        })
+        .collect()
+    }
+
+    /// Bytes per second at which the long-row GEMV re-reads its input vector: the vector
+    /// bytes it reads once per output (`n · k · 4`) over its time beyond the bandwidth GEMV's
+    /// (same weight bytes, a vector that stays in the first level). `None` when it took no
+    /// longer.
+    pub fn refetch_bytes_per_s(&self) -> Option<f64> {
+        let ((n, k), _) = &self.refetch_gemv;
+        let extra = self.refetch_extra.median;
+        (extra > 0.0).then(|| (4 * n * k) as f64 / extra)
     }
 
     /// MACs per second of the depthwise convolution.
@@ -548,11 +601,49 @@ fn gemv_shape(bytes: usize) -> (usize, usize) {
     (elems / k, k)
 }
 
+/// Rows a conflicting packing probe needs at least: a few of the kernel's row panels, so that
+/// it is timed packing, not setting up.
+const PACK_CONFLICT_MIN_ROWS: usize = 64;
+
+/// Shape `[n, k]` of the f32 weights of about `bytes` that the packing GEMM multiplies: about
+/// square, rows at most [`GEMV_K`], a multiple of 16 long and not a multiple of the conflict
+/// `stride` (bytes) long, so that the rows of a panel spread over the first level's sets.
+fn pack_shape(bytes: usize, stride: Option<usize>) -> (usize, usize) {
+    let elems = (bytes / 4).max(256);
+    let mut k = (((elems as f64).sqrt() as usize) / 16 * 16).clamp(32, GEMV_K);
+    if stride.is_some_and(|s| (4 * k).is_multiple_of(s)) {
+        k -= 16;
+    }
+    (elems / k, k)
+}
+
+/// Shape `[n, k]` of the f32 weights of about `bytes` whose rows conflict: [`GEMV_K`] (the
+/// hidden size of Llama-3.2-1B and TinyLlama) rounded up to a multiple of the conflict
+/// stride, as long as the level holds [`PACK_CONFLICT_MIN_ROWS`] such rows.
+fn pack_conflict_shape(bytes: usize, stride: usize) -> Option<(usize, usize)> {
+    let k = (4 * GEMV_K).div_ceil(stride) * stride / 4;
+    let n = bytes / (4 * k);
+    (k > 0 && n >= PACK_CONFLICT_MIN_ROWS).then_some((n, k))
+}
+
+/// The first-level cache's set stride, bytes (its capacity over its ways), where `/sys` gives
+/// both: rows that many bytes apart share its sets.
+fn conflict_stride(host: &HostInfo) -> Option<usize> {
+    let l1 = host.caches.first()?;
+    Some((l1.size_bytes / l1.ways?) as usize).filter(|&s| s > 0)
+}
+
+fn summary(samples: &[f64]) -> Result<Summary, MeasureError> {
+    Summary::of(samples).ok_or_else(|| MeasureError::Calibration("no finite samples".into()))
+}
+
 fn candle_figures(
     threads: usize,
     plan: Plan,
     quick: bool,
     llc_bytes: usize,
+    l1_bytes: usize,
+    conflict_stride: Option<usize>,
     levels: &[(String, usize)],
 ) -> Result<CandleFigures, MeasureError> {
     let clock = if threads == 1 {
@@ -568,31 +659,53 @@ fn candle_figures(
     let gemm_n = if quick { GEMM_N_QUICK } else { GEMM_N };
     pool.install(|| -> Result<CandleFigures, MeasureError> {
         let dev = Device::Cpu;
-        let a = Tensor::ones((1, 1), candle_core::DType::F32, &dev)?;
-        let b = Tensor::ones((1, 1), candle_core::DType::F32, &dev)?;
-        let g = Tensor::ones(1, candle_core::DType::F32, &dev)?;
+        // The dispatch cost of a tiny op as the backend runs validate's graphs (candle's own
+        // per-call cost plus the backend's bookkeeping of operands and results).
+        let backend = super::backend::CandleBackend::new(threads)?;
         let tiny = Plan {
             min_sample_s: plan.min_sample_s / 4.0,
             ..plan
         };
-        let overheads = vec![
+        let f32s = crate::workload::Storage::plain(DType::F32);
+        let tiny_ops = [
             (
-                "add 1x1".to_string(),
-                bench(tiny, || a.add(&b).map(|_| ()))?,
+                "add 1x1",
+                probe::op_graph(
+                    OpKind::Elementwise {
+                        op: crate::workload::EltOp::Add,
+                        elems: 1,
+                    },
+                    &[1, 1],
+                    &[],
+                    2,
+                ),
             ),
             (
-                "matmul 1x1x1".to_string(),
-                bench(tiny, || a.matmul(&b).map(|_| ()))?,
+                "matmul 1x1x1",
+                probe::matmul_graph(1, 1, 1, f32s, DType::F32),
             ),
             (
-                "softmax 1x1".to_string(),
-                bench(tiny, || candle_nn::ops::softmax_last_dim(&a).map(|_| ()))?,
+                "softmax 1x1",
+                probe::op_graph(OpKind::Softmax { rows: 1, cols: 1 }, &[1, 1], &[], 1),
             ),
             (
-                "rms_norm 1x1".to_string(),
-                bench(tiny, || candle_nn::ops::rms_norm(&a, &g, 1e-5).map(|_| ()))?,
+                "rms_norm 1x1",
+                probe::op_graph(
+                    OpKind::Norm {
+                        kind: crate::workload::NormKind::RmsNorm,
+                        rows: 1,
+                        cols: 1,
+                    },
+                    &[1, 1],
+                    &[&[1]],
+                    1,
+                ),
             ),
         ];
+        let mut overheads = Vec::new();
+        for (name, g) in &tiny_ops {
+            overheads.push((name.to_string(), backend.measure(g, tiny, false)?.total));
+        }
         let overhead_s = crate::measure::stats::median(
             &overheads.iter().map(|(_, s)| s.median).collect::<Vec<_>>(),
         )
@@ -617,6 +730,40 @@ fn candle_figures(
             let t_l = bench(plan, || lv.matmul(&lw.t()?).map(|_| ()))?;
             level_gemv.push((name.clone(), (ln, lk), t_l));
         }
+        // A small-M GEMM whose weights fill each level's working set: its packing rate from
+        // that level.
+        let mut level_pack = Vec::new();
+        let mut level_pack_conflict = Vec::new();
+        for (name, ws) in levels {
+            let pack = |(pn, pk): (usize, usize)| -> Result<Summary, MeasureError> {
+                let g = probe::matmul_graph(PACK_M as u64, pn as u64, pk as u64, f32s, DType::F32);
+                Ok(backend.measure(&g, plan, false)?.total)
+            };
+            let shape = pack_shape(ws * threads, conflict_stride);
+            level_pack.push((name.clone(), shape, pack(shape)?));
+            if let Some(shape) = conflict_stride.and_then(|s| pack_conflict_shape(ws * threads, s))
+            {
+                level_pack_conflict.push((name.clone(), shape, pack(shape)?));
+            }
+        }
+        // The bandwidth GEMV's weight bytes in rows whose input vector alone fills a core's
+        // first-level cache: the vector is re-read for every output.
+        // The two alternate, one sample each, and the difference is taken sample by sample.
+        let rk = (l1_bytes / 4).next_power_of_two().max(2 * GEMV_K);
+        let rn = (n * k / rk).max(1);
+        let rv = Tensor::randn(0f32, 1.0, (1, rk), &dev)?;
+        let rw = Tensor::randn(0f32, 1.0, (rn, rk), &dev)?;
+        let one = Plan { repeats: 1, ..plan };
+        let (mut long, mut extra) = (Vec::new(), Vec::new());
+        for _ in 0..plan.repeats.max(1) {
+            let t_long = bench(one, || rv.matmul(&rw.t()?).map(|_| ()))?.median;
+            let t_short = bench(one, || v.matmul(&w.t()?).map(|_| ()))?.median;
+            long.push(t_long);
+            extra.push(t_long - t_short * (rn * rk) as f64 / (n * k) as f64);
+        }
+        let refetch_gemv = ((rn, rk), summary(&long)?);
+        let refetch_extra = summary(&extra)?;
+        drop((rv, rw));
         let xs = Tensor::randn(0f32, 1.0, (PACK_M, k), &dev)?;
         let pack_gemm = bench(plan, || xs.matmul(&w.t()?).map(|_| ()))?;
         drop((v, w, xs));
@@ -635,46 +782,14 @@ fn candle_figures(
             std::hint::black_box(s);
             Ok(())
         })?;
-        let depthwise_s = {
-            let c = DEPTHWISE_PROBE;
-            let f32s = crate::workload::Storage::plain(DType::F32);
-            let mut g = crate::workload::Graph::new("depthwise probe");
-            let x = g.add_tensor(
-                "x",
-                &[c.n, c.c_in, c.h, c.w],
-                f32s,
-                crate::workload::Role::Activation,
-            );
-            let wt = g.add_tensor(
-                "w",
-                &[c.c_out, c.kh * c.kw],
-                f32s,
-                crate::workload::Role::Weight,
-            );
-            let y = g.add_tensor(
-                "y",
-                &[c.n, c.c_out, c.out_h(), c.out_w()],
-                f32s,
-                crate::workload::Role::Activation,
-            );
-            g.add_op(
-                "dw",
-                crate::workload::OpKind::Conv2d(c),
-                &[x, wt],
-                &[y],
-                DType::F32,
-                None,
-            );
-            let backend = super::backend::CandleBackend::new(threads)?;
-            backend.measure(&g, plan, false)?.total
-        };
+        let depthwise_s = backend
+            .measure(&probe::conv_graph(DEPTHWISE_PROBE), plan, false)?
+            .total;
         // Decode-shaped products over q8_0 and q4_0 weights, run by the backend as validate
         // runs them (candle's QMatMul; its speed has been seen to depend on where the kernel
         // is instantiated, so it is measured through the same code).
         let mut block_quant = Vec::new();
-        let backend = super::backend::CandleBackend::new(threads)?;
         for dt in [DType::I8, DType::I4] {
-            let f32s = crate::workload::Storage::plain(DType::F32);
             let wq = crate::workload::Storage {
                 dtype: dt,
                 group: Some(crate::workload::QuantGroup {
@@ -684,23 +799,7 @@ fn candle_figures(
                 }),
             };
             let kk = GEMV_K as u64;
-            let mut g = crate::workload::Graph::new("block-quantized probe");
-            let x = g.add_tensor("x", &[1, kk], f32s, crate::workload::Role::Activation);
-            let w = g.add_tensor("w", &[kk, kk], wq, crate::workload::Role::Weight);
-            let y = g.add_tensor("y", &[1, kk], f32s, crate::workload::Role::Activation);
-            g.add_op(
-                "matmul",
-                crate::workload::OpKind::MatMul {
-                    batch: 1,
-                    m: 1,
-                    n: kk,
-                    k: kk,
-                },
-                &[x, w],
-                &[y],
-                DType::I8,
-                None,
-            );
+            let g = probe::matmul_graph(1, kk, kk, wq, DType::I8);
             block_quant.push((dt, backend.measure(&g, plan, false)?.total));
         }
         let e = Tensor::randn(0f32, 1.0, EXP_ELEMS, &dev)?;
@@ -724,6 +823,10 @@ fn candle_figures(
             depthwise_s,
             block_quant,
             level_gemv,
+            level_pack,
+            level_pack_conflict,
+            refetch_gemv,
+            refetch_extra,
         })
     })
 }
@@ -809,12 +912,43 @@ pub fn run(opts: Options, log: &mut dyn FnMut(String)) -> Result<Calibration, Me
             .iter()
             .map(|l: &LevelResult| (l.name.clone(), l.working_set_bytes as usize))
             .collect();
-        let c = candle_figures(t, plan, opts.quick, llc, &ws)?;
+        let l1 = host
+            .caches
+            .first()
+            .map_or(32 << 10, |c| c.size_bytes as usize);
+        let c = candle_figures(t, plan, opts.quick, llc, l1, conflict_stride(&host), &ws)?;
         for (name, (n, k), t_l) in &c.level_gemv {
             log(format!(
                 "candle f32 gemv 1x{n}x{k} ({name}-sized) on {t} thread(s): {:.2} µs = {:.1} GB/s ({})",
                 t_l.median * 1e6,
                 4.0 * (n * k) as f64 / t_l.median / 1e9,
+                c.clock.name()
+            ));
+        }
+        for (name, (n, k), t_p, rate) in c
+            .level_pack_bytes_per_s(false)
+            .into_iter()
+            .chain(c.level_pack_bytes_per_s(true))
+        {
+            log(format!(
+                "candle backend f32 matmul {}x{n}x{k} ({name}-sized weights, rows of {} B) on {t} thread(s): {:.3} ms, weights packed at {:.2} GB/s ({})",
+                c.pack_m,
+                4 * k,
+                t_p.median * 1e3,
+                rate / 1e9,
+                c.clock.name()
+            ));
+        }
+        {
+            let ((n, k), t_r) = &c.refetch_gemv;
+            log(format!(
+                "candle f32 gemv 1x{n}x{k} (input vector {} KiB, as large as the first-level cache) on {t} thread(s): {:.3} ms; vector re-reads {} ({})",
+                4 * k / 1024,
+                t_r.median * 1e3,
+                match c.refetch_bytes_per_s() {
+                    Some(r) => format!("at {:.1} GB/s", r / 1e9),
+                    None => "cost nothing measurable".to_string(),
+                },
                 c.clock.name()
             ));
         }
@@ -1079,7 +1213,7 @@ fn write_unit(
                 "{when}: candle f32 GEMV 1x{}x{} (weights {} MiB, from DRAM at every call) on {} thread(s) streamed {:.1} GB/s ({}, median of {} samples, spread {:.1}%) over the STREAM-style DRAM read of {:.1} GB/s",
                 c.gemv_nk.0,
                 c.gemv_nk.1,
-                4 * c.gemv_nk.0 * c.gemv_nk.1 >> 20,
+                (4 * c.gemv_nk.0 * c.gemv_nk.1) >> 20,
                 c.threads,
                 c.gemv_bytes_per_s() / 1e9,
                 c.clock.name(),
@@ -1105,7 +1239,7 @@ fn write_unit(
                 c.clock.name(),
                 c.pack_gemm.n,
                 100.0 * c.pack_gemm.spread(),
-                4 * c.gemv_nk.0 * c.gemv_nk.1 >> 20,
+                (4 * c.gemv_nk.0 * c.gemv_nk.1) >> 20,
                 c.pack_bytes_per_s() / 1e9,
                 dram.value / 1e9,
                 m = c.pack_m,
@@ -1113,6 +1247,44 @@ fn write_unit(
             )
         )
     );
+    if let Some(rate) = c.refetch_bytes_per_s() {
+        let ((n, k), t_r) = &c.refetch_gemv;
+        let _ = writeln!(
+            s,
+            "reuse_refetch_bytes_per_s = {}",
+            fig(
+                rate,
+                "source",
+                &format!(
+                    "{when}: candle f32 GEMV 1x{n}x{k} (input vector {} KiB, as large as a core's L1, so it is re-read for every output) on {} thread(s) took {:.3} ms ({}, median of {} samples, spread {:.1}%), {:.3} ms more than the bandwidth GEMV over as many weight bytes in rows of {} (vector resident; the two alternated sample by sample, median of the differences); its {} MiB of vector re-reads over that difference",
+                    4 * k / 1024,
+                    c.threads,
+                    t_r.median * 1e3,
+                    c.clock.name(),
+                    t_r.n,
+                    100.0 * t_r.spread(),
+                    c.refetch_extra.median * 1e3,
+                    c.gemv_nk.1,
+                    (4 * n * k) >> 20
+                )
+            )
+        );
+    }
+    if let (Some(st), Some(l1)) = (conflict_stride(h), h.caches.first()) {
+        let _ = writeln!(
+            s,
+            "pack_conflict_stride_bytes = {}",
+            fig(
+                st as f64,
+                "source",
+                &format!(
+                    "/sys/devices/system/cpu/cpu0/cache: L1 {} KiB, {}-way: rows a multiple of {st} B apart map to the same L1 sets",
+                    l1.size_bytes / 1024,
+                    l1.ways.unwrap_or(0)
+                )
+            )
+        );
+    }
     let _ = writeln!(
         s,
         "serial_reduce_elems_per_s = {}",
@@ -1165,7 +1337,7 @@ fn write_unit(
             c.overhead_s,
             "source",
             &format!(
-                "{when}: median over tiny candle CPU ops on {} thread(s) of the time per call ({}), each the median of {} samples: {}",
+                "{when}: median over tiny single-op graphs run by the measured backend (candle CPU ops and the backend's bookkeeping, as validate runs them) on {} thread(s) of the time per call ({}), each the median of {} samples: {}",
                 c.threads,
                 c.clock.name(),
                 c.overheads.first().map_or(0, |o| o.1.n),
@@ -1272,6 +1444,62 @@ fn write_unit(
                 )
             )
         );
+    }
+    for conflict in [false, true] {
+        let rates = c.level_pack_bytes_per_s(conflict);
+        if rates.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "\n[unit.level_pack{}_bandwidth_efficiency]",
+            if conflict { "_conflict" } else { "" }
+        );
+        for (name, (n, k), t_p, rate) in rates {
+            let Some((r1, rn)) = cal
+                .levels
+                .iter()
+                .find(|l| l.name == name)
+                .and_then(|l| l.rate(Stream::Read))
+            else {
+                continue;
+            };
+            let read = if one_thread { r1 } else { rn };
+            let rows = match (conflict, conflict_stride(h)) {
+                (true, Some(st)) => format!(
+                    "rows of {} B, a multiple of the {st} B L1 set stride",
+                    4 * k
+                ),
+                (_, Some(st)) => format!(
+                    "rows of {} B, not a multiple of the {st} B L1 set stride",
+                    4 * k
+                ),
+                _ => format!("rows of {} B", 4 * k),
+            };
+            let _ = writeln!(
+                s,
+                "{}{} = {}",
+                name,
+                u.suffix,
+                fig(
+                    (rate / read.value).clamp(1e-3, 1.0),
+                    "source",
+                    &format!(
+                        "{when}: the measured backend's f32 matmul {m}x{n}x{k} ({} KiB of weights, about this level's working set; {rows}) on {} thread(s) took {:.3} ms ({}, median of {} samples, spread {:.1}%); beyond its FLOPs at the {g}^3 GEMM's rate and the kernel overhead, the weights were packed at {:.2} GB/s, over this level's STREAM-style read of {:.1} GB/s (capped at 1)",
+                        4 * n * k / 1024,
+                        c.threads,
+                        t_p.median * 1e3,
+                        c.clock.name(),
+                        t_p.n,
+                        100.0 * t_p.spread(),
+                        rate / 1e9,
+                        read.value / 1e9,
+                        m = c.pack_m,
+                        g = c.gemm_n
+                    )
+                )
+            );
+        }
     }
     let _ = writeln!(s, "\n[unit.block_quant_ops_per_s]");
     for (dt, t_q) in &c.block_quant {
@@ -1607,16 +1835,19 @@ mod tests {
                     level: 1,
                     size_bytes: 32 << 10,
                     shared_cpus: 1,
+                    ways: Some(8),
                 },
                 CacheLevel {
                     level: 2,
                     size_bytes: 1 << 20,
                     shared_cpus: 1,
+                    ways: Some(8),
                 },
                 CacheLevel {
                     level: 3,
                     size_bytes: 32 << 20,
                     shared_cpus: 2,
+                    ways: Some(8),
                 },
             ],
             mem_total: Some(1 << 34),

@@ -26,6 +26,7 @@ pub mod backend;
 pub mod calibrate;
 pub mod compose;
 pub mod kernels;
+pub mod probe;
 pub mod stats;
 pub mod timing;
 

@@ -18,7 +18,15 @@
 //! that reads a reused operand transposed (a linear layer's `[out, in]` weight, attention's
 //! keys) packs it into panels first, and a GEMM-lowered k×k convolution gathers its im2col
 //! matrix: a serial pass of `bytes / (bw_home · e_pack)` added to the op's time
-//! ([`packed_operand`]).
+//! ([`packed_operand`]), with `e_pack` per home level where the unit gives
+//! `level_pack_bandwidth_efficiency`, and per home level for operands whose rows are a multiple
+//! of `pack_conflict_stride_bytes` (rows that share first-level sets) where the unit gives
+//! `level_pack_conflict_bandwidth_efficiency`.
+//!
+//! Vector re-reads (calibrated mode, where the unit gives `reuse_refetch_bytes_per_s`): a GEMV
+//! whose input vector and one weight row overflow a core's share of the first level re-reads
+//! the vector from the second level for every output, a serial `n · k · elem / rate` added to
+//! the op's time ([`refetched_vector`]).
 //!
 //! Traffic through each level comes from where tensors live ([`residency`]): a tensor whose home
 //! is level `L` crosses `L` and every level inside it on the way to the unit, so its bytes count
@@ -361,7 +369,20 @@ fn home_of(
     }
 }
 
-/// The operand a GEMM kernel repacks for op `op_id` before multiplying, and its bytes: a copy
+/// An operand a GEMM kernel packs before multiplying ([`packed_operand`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PackedOperand {
+    /// The tensor packed.
+    pub tensor: crate::workload::TensorId,
+    /// Bytes packed.
+    pub bytes: f64,
+    /// Bytes of one row as the kernel gathers it (a weight's `in` dimension, a key's head
+    /// dimension, an im2col matrix row of `n·ho·wo` output positions): where it is a multiple
+    /// of the unit's `pack_conflict_stride_bytes`, the rows of a panel share first-level sets.
+    pub row_bytes: f64,
+}
+
+/// The operand a GEMM kernel repacks for op `op_id` before multiplying: a copy
 /// into the layout the micro-kernel reads, which BLAS-style CPU kernels make when the operand
 /// is reused across several rows of the product (a matrix-vector product streams its operand
 /// as it lies):
@@ -375,14 +396,19 @@ fn home_of(
 ///   matrix (a 1×1 stride-1 convolution multiplies the input as it lies).
 ///
 /// `None` for every other op.
-pub fn packed_operand(graph: &Graph, op_id: OpId) -> Option<(crate::workload::TensorId, f64)> {
+pub fn packed_operand(graph: &Graph, op_id: OpId) -> Option<PackedOperand> {
     use crate::workload::{AttnPart, OpKind};
     let op = graph.op(op_id);
     match op.kind {
         OpKind::MatMul { m, .. } if m > 1 => {
             let &w = op.inputs.get(1)?;
             let t = graph.tensor(w);
-            (t.role == Role::Weight && t.storage.group.is_none()).then(|| (w, t.bytes()))
+            let row = *t.shape.last()?;
+            (t.role == Role::Weight && t.storage.group.is_none()).then(|| PackedOperand {
+                tensor: w,
+                bytes: t.bytes(),
+                row_bytes: t.storage.bytes(&[row]),
+            })
         }
         OpKind::Attention {
             part: AttnPart::Scores,
@@ -391,7 +417,12 @@ pub fn packed_operand(graph: &Graph, op_id: OpId) -> Option<(crate::workload::Te
             let &k = op.inputs.get(1)?;
             let keys = shape.window.map_or(shape.kv_len, |w| w.min(shape.kv_len));
             let elems = shape.batch * shape.kv_heads * keys * shape.head_dim;
-            Some((k, graph.tensor(k).storage.bytes(&[elems])))
+            let s = graph.tensor(k).storage;
+            Some(PackedOperand {
+                tensor: k,
+                bytes: s.bytes(&[elems]),
+                row_bytes: s.bytes(&[shape.head_dim]),
+            })
         }
         OpKind::Conv2d(c)
             if !c.is_depthwise() && (c.kh * c.kw > 1 || c.stride != (1, 1) || c.pad != (0, 0)) =>
@@ -399,10 +430,49 @@ pub fn packed_operand(graph: &Graph, op_id: OpId) -> Option<(crate::workload::Te
             let &x = op.inputs.first()?;
             let t = graph.tensor(x);
             let elems = (c.c_in / c.groups) * c.kh * c.kw * c.n * c.out_h() * c.out_w();
-            Some((x, t.storage.bytes(&[elems])))
+            Some(PackedOperand {
+                tensor: x,
+                bytes: t.storage.bytes(&[elems]),
+                row_bytes: t.storage.bytes(&[c.n * c.out_h() * c.out_w()]),
+            })
         }
         _ => None,
     }
+}
+
+/// The input-vector re-reads of a matrix-vector product, and the level they come from.
+///
+/// A GEMV over a linear layer's `[out, in]` weights (`MatMul` with `m = 1`, the weight dense,
+/// not in quantized blocks, which block-dot kernels read through a quantized copy of the vector)
+/// takes one dot product per output: it reads each weight row once and the input vector once per
+/// output. Between two reads of the vector a whole weight row streams through the first level,
+/// so with LRU replacement the vector stays there only while the vector and one row fit together
+/// in one core's share of the first level (its capacity over the unit's count). When they do not,
+/// every output re-reads the vector from the unit's second level: `batch · n · k` elements of the
+/// vector's dtype. Returns that level and those bytes, or `None` when the vector stays, the op is
+/// not such a GEMV, or the unit reaches one level only.
+pub fn refetched_vector(
+    hw: &Hardware,
+    unit: usize,
+    graph: &Graph,
+    op_id: OpId,
+) -> Option<(usize, f64)> {
+    use crate::workload::OpKind;
+    let op = graph.op(op_id);
+    let OpKind::MatMul { batch, m: 1, n, k } = op.kind else {
+        return None;
+    };
+    let x = graph.tensor(*op.inputs.first()?);
+    let w = graph.tensor(*op.inputs.get(1)?);
+    if w.role != Role::Weight || w.storage.group.is_some() {
+        return None;
+    }
+    let u = &hw.units[unit];
+    let (&first, &second) = (u.reach.first()?, u.reach.get(1)?);
+    let share = hw.memories[first].capacity_bytes / u.count.max(1.0);
+    let vector = x.storage.bytes(&[k]);
+    let row = w.storage.bytes(&[k]);
+    (vector + row > share).then_some((second, batch as f64 * n as f64 * vector))
 }
 
 impl CostModel for Roofline<'_> {
@@ -482,20 +552,47 @@ impl CostModel for Roofline<'_> {
         };
         // Operand packing: a serial pass before the product, at a fraction of the bandwidth of
         // the level the packed operand comes from.
-        let t_pack = match (self.mode, unit.pack_bandwidth_efficiency) {
-            (Mode::Calibrated, Some(e)) => match packed_operand(graph, op_id) {
-                Some((t, bytes)) => {
-                    let home = residency.home[t.0 as usize];
-                    let s = bytes / (self.hw.memories[home].bytes_per_s * e);
-                    l.memory_bound_s[home] += s;
-                    s
+        let t_pack = match (self.mode, packed_operand(graph, op_id)) {
+            (Mode::Calibrated, Some(p)) => {
+                let home = residency.home[p.tensor.0 as usize];
+                let conflict = unit
+                    .pack_conflict_stride_bytes
+                    .is_some_and(|s| p.row_bytes >= s && (p.row_bytes / s).fract() == 0.0);
+                let level = match conflict {
+                    true => unit.level_pack_conflict_bandwidth_efficiency[home]
+                        .or(unit.level_pack_bandwidth_efficiency[home]),
+                    false => unit.level_pack_bandwidth_efficiency[home],
+                };
+                match level.or(unit.pack_bandwidth_efficiency) {
+                    Some(e) => {
+                        let s = p.bytes / (self.hw.memories[home].bytes_per_s * e);
+                        l.memory_bound_s[home] += s;
+                        s
+                    }
+                    None => 0.0,
                 }
-                None => 0.0,
-            },
+            }
+            _ => 0.0,
+        };
+        // Input-vector re-reads of a GEMV whose vector and weight row overflow a core's share
+        // of the first level: from the second level, in series with the weight stream.
+        let t_refetch = match (self.mode, unit.reuse_refetch_bytes_per_s) {
+            (Mode::Calibrated, Some(rate)) => {
+                match refetched_vector(self.hw, self.unit, graph, op_id) {
+                    Some((level, bytes)) => {
+                        l.bytes[level] += bytes;
+                        l.memory_j += bytes * self.hw.memories[level].j_per_byte;
+                        let s = bytes / rate;
+                        l.memory_bound_s[level] += s;
+                        s
+                    }
+                    None => 0.0,
+                }
+            }
             _ => 0.0,
         };
         l.overhead_s = overhead;
-        l.latency_s = t + t_pack + overhead;
+        l.latency_s = t + t_pack + t_refetch + overhead;
         l.compute_j = l.flops * unit.j_per_op.get(dtype).unwrap_or(0.0);
         l.static_j = self.hw.static_w * l.latency_s;
         Ok(l)

@@ -8,6 +8,7 @@
 //! no op produces (the backend feeds them random values); weights are weights.
 
 use crate::measure::backend::GGML_BLOCK;
+pub use crate::measure::probe::{conv_graph, matmul_graph, op_graph};
 use crate::workload::{
     AttnPart, AttnShape, Conv2d, DType, EltOp, Graph, NormKind, OpKind, Phase, QuantGroup,
     QuantScheme, Role, Storage, VisionModel, load_llm,
@@ -119,43 +120,6 @@ fn f32s() -> Storage {
     Storage::plain(DType::F32)
 }
 
-/// y[m, n] = x[m, k] · Wᵀ with W stored `[n, k]` in `w`.
-pub fn matmul_graph(m: u64, n: u64, k: u64, w: Storage, compute: DType) -> Graph {
-    let mut g = Graph::new(format!("matmul {m}x{n}x{k} {w}"));
-    let x = g.add_tensor("x", &[m, k], f32s(), Role::Activation);
-    let wt = g.add_tensor("w", &[n, k], w, Role::Weight);
-    let y = g.add_tensor("y", &[m, n], f32s(), Role::Activation);
-    g.add_op(
-        "matmul",
-        OpKind::MatMul { batch: 1, m, n, k },
-        &[x, wt],
-        &[y],
-        compute,
-        None,
-    );
-    g
-}
-
-/// One convolution with an f32 NCHW input and `[c_out, c_in/groups, kh, kw]` weights.
-pub fn conv_graph(c: Conv2d) -> Graph {
-    let mut g = Graph::new("conv");
-    let x = g.add_tensor("x", &[c.n, c.c_in, c.h, c.w], f32s(), Role::Activation);
-    let w = g.add_tensor(
-        "w",
-        &[c.c_out, c.c_in / c.groups, c.kh, c.kw],
-        f32s(),
-        Role::Weight,
-    );
-    let y = g.add_tensor(
-        "y",
-        &[c.n, c.c_out, c.out_h(), c.out_w()],
-        f32s(),
-        Role::Activation,
-    );
-    g.add_op("conv", OpKind::Conv2d(c), &[x, w], &[y], DType::F32, None);
-    g
-}
-
 /// The three attention ops of one layer, as the LLM builder emits them: prefill attends to
 /// fresh K/V activations, decode to a KV cache of `kv_len` positions.
 pub fn attention_graph(heads: u64, kv_heads: u64, head_dim: u64, q_len: u64, kv_len: u64) -> Graph {
@@ -216,20 +180,6 @@ pub fn attention_graph(heads: u64, kv_heads: u64, head_dim: u64, q_len: u64, kv_
             None,
         );
     }
-    g
-}
-
-fn unary_graph(kind: OpKind, shape: &[u64], params: &[&[u64]], inputs: usize) -> Graph {
-    let mut g = Graph::new(kind.name());
-    let mut ins = Vec::new();
-    for i in 0..inputs {
-        ins.push(g.add_tensor(format!("x{i}"), shape, f32s(), Role::Activation));
-    }
-    for (i, p) in params.iter().enumerate() {
-        ins.push(g.add_tensor(format!("p{i}"), p, f32s(), Role::Weight));
-    }
-    let y = g.add_tensor("y", shape, f32s(), Role::Activation);
-    g.add_op(kind.name(), kind, &ins, &[y], DType::F32, None);
     g
 }
 
@@ -508,7 +458,7 @@ pub fn sweep(quick: bool) -> Vec<Case> {
         v.push(Case {
             kind: Kind::Norm,
             name: format!("rms_norm {r}x2048"),
-            graph: unary_graph(
+            graph: op_graph(
                 OpKind::Norm {
                     kind: NormKind::RmsNorm,
                     rows: r,
@@ -524,7 +474,7 @@ pub fn sweep(quick: bool) -> Vec<Case> {
         v.push(Case {
             kind: Kind::Softmax,
             name: format!("softmax {sr}x{sc}"),
-            graph: unary_graph(OpKind::Softmax { rows: sr, cols: sc }, &[sr, sc], &[], 1),
+            graph: op_graph(OpKind::Softmax { rows: sr, cols: sc }, &[sr, sc], &[], 1),
         });
         for (op, inputs, width) in [
             (EltOp::Add, 2, 2048),
@@ -535,7 +485,7 @@ pub fn sweep(quick: bool) -> Vec<Case> {
             v.push(Case {
                 kind: Kind::Eltwise,
                 name: format!("{op:?} {r}x{width}").to_lowercase(),
-                graph: unary_graph(OpKind::Elementwise { op, elems }, &[r, width], &[], inputs),
+                graph: op_graph(OpKind::Elementwise { op, elems }, &[r, width], &[], inputs),
             });
         }
     }
