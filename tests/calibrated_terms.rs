@@ -276,46 +276,30 @@ fn per_level_bandwidth_efficiency_overrides_the_unit_one() {
     );
 }
 
-/// A unit of `count` cores reaching a first level `l1` of 8000 B and main memory `m`, both at
-/// 1e12 B/s; `EXTRA` takes the unit's optional fields.
-const TWO_LEVELS: &str = r#"
-[device]
-name = "t2"
-description = "test device with a cache"
-
-[[unit]]
-name = "u"
-kind = "cpu"
-count = { value = COUNT, source = "test" }
-clock_hz = { value = 1e9, source = "test" }
-memory = ["l1", "m"]
-compute_efficiency = { value = 1, source = "test" }
-bandwidth_efficiency = { value = 1, source = "test" }
-kernel_overhead_s = { value = 0, source = "test" }
-peak_ops_per_s = { f32 = { value = 1e12, source = "test" } }
-EXTRA
-pj_per_op = { f32 = { value = 1, source = "test" } }
+/// Extra device text that adds a first level `l1` of 8000 B at 1e12 B/s inside `m`.
+const L1: &str = "[[memory]]
+name = \"l1\"
+capacity_bytes = { value = 8000, source = \"test\" }
+bytes_per_s = { value = 1e12, source = \"test\" }
+pj_per_byte = { value = 1, source = \"test\" }
 
 [[memory]]
-name = "l1"
-capacity_bytes = { value = 8000, source = "test" }
-bytes_per_s = { value = 1e12, source = "test" }
-pj_per_byte = { value = 1, source = "test" }
+name = \"m\"";
 
-[[memory]]
-name = "m"
-capacity_bytes = { value = 1e12, source = "test" }
-bytes_per_s = { value = 1e12, source = "test" }
-pj_per_byte = { value = 1, source = "test" }
-
-[power]
-static_w = { value = 0, source = "test" }
-"#;
+/// [`DEVICE`] with `count` cores reaching a first level `l1` of 8000 B and main memory `m`,
+/// both at 1e12 B/s; `EXTRA` takes the unit's optional fields.
+fn two_level_text(count: u32) -> String {
+    DEVICE
+        .replace(
+            "count = { value = 1,",
+            &format!("count = {{ value = {count},"),
+        )
+        .replace("memory = [\"m\"]", "memory = [\"l1\", \"m\"]")
+        .replace("[[memory]]\nname = \"m\"", L1)
+}
 
 fn two_levels(count: u32, extra: &str) -> Hardware {
-    let text = TWO_LEVELS
-        .replace("COUNT", &count.to_string())
-        .replace("EXTRA", extra);
+    let text = two_level_text(count).replace("EXTRA", extra);
     Hardware::from_toml_str(&text, "t2.toml").unwrap()
 }
 
@@ -377,7 +361,7 @@ fn packing_takes_the_efficiency_of_the_operands_home_level() {
     let g = matmul_graph(4, 10, 10, F32, DType::F32);
     assert_close(extra_time(&h, &base, &g), 1.6e-9);
     // A level the unit does not reach is an error naming the field.
-    let text = TWO_LEVELS.replace("COUNT", "1").replace(
+    let text = two_level_text(1).replace(
         "EXTRA",
         "level_pack_bandwidth_efficiency = { dram = { value = 0.5, source = \"test\" } }",
     );
@@ -388,7 +372,7 @@ fn packing_takes_the_efficiency_of_the_operands_home_level() {
         e.contains("level_pack_bandwidth_efficiency.dram") && e.contains("it reaches: l1, m"),
         "{e}"
     );
-    let text = TWO_LEVELS.replace("COUNT", "1").replace(
+    let text = two_level_text(1).replace(
         "EXTRA",
         "reuse_refetch_bytes_per_s = { value = 0, source = \"test\" }",
     );

@@ -211,6 +211,18 @@ impl Checker<'_> {
         }
     }
 
+    /// An optional positive figure (checked as [`Checker::figure`] when present).
+    fn optional(
+        &mut self,
+        f: &Option<Figure>,
+        field: &str,
+        max: Option<f64>,
+    ) -> Result<Option<f64>, HardwareError> {
+        f.as_ref()
+            .map(|f| self.figure(f, field, max, false))
+            .transpose()
+    }
+
     /// A per-level table of fractions in (0, 1] (`field.<level>`), indexed as the device's
     /// memories; every level named must be one the unit reaches.
     fn level_table(
@@ -581,48 +593,31 @@ impl Hardware {
                 level_bandwidth_efficiency,
                 level_pack_bandwidth_efficiency,
                 level_pack_conflict_bandwidth_efficiency,
-                pack_conflict_stride_bytes: match &u.pack_conflict_stride_bytes {
-                    Some(fig) => Some(ck.figure(
-                        fig,
-                        &format!("{f}.pack_conflict_stride_bytes"),
-                        None,
-                        false,
-                    )?),
-                    None => None,
-                },
-                reuse_refetch_bytes_per_s: match &u.reuse_refetch_bytes_per_s {
-                    Some(fig) => Some(ck.figure(
-                        fig,
-                        &format!("{f}.reuse_refetch_bytes_per_s"),
-                        None,
-                        false,
-                    )?),
-                    None => None,
-                },
-                pack_bandwidth_efficiency: match &u.pack_bandwidth_efficiency {
-                    Some(fig) => Some(ck.figure(
-                        fig,
-                        &format!("{f}.pack_bandwidth_efficiency"),
-                        Some(1.0),
-                        false,
-                    )?),
-                    None => None,
-                },
-                serial_reduce_elems_per_s: match &u.serial_reduce_elems_per_s {
-                    Some(fig) => Some(ck.figure(
-                        fig,
-                        &format!("{f}.serial_reduce_elems_per_s"),
-                        None,
-                        false,
-                    )?),
-                    None => None,
-                },
-                depthwise_macs_per_s: match &u.depthwise_macs_per_s {
-                    Some(fig) => {
-                        Some(ck.figure(fig, &format!("{f}.depthwise_macs_per_s"), None, false)?)
-                    }
-                    None => None,
-                },
+                pack_conflict_stride_bytes: ck.optional(
+                    &u.pack_conflict_stride_bytes,
+                    &format!("{f}.pack_conflict_stride_bytes"),
+                    None,
+                )?,
+                reuse_refetch_bytes_per_s: ck.optional(
+                    &u.reuse_refetch_bytes_per_s,
+                    &format!("{f}.reuse_refetch_bytes_per_s"),
+                    None,
+                )?,
+                pack_bandwidth_efficiency: ck.optional(
+                    &u.pack_bandwidth_efficiency,
+                    &format!("{f}.pack_bandwidth_efficiency"),
+                    Some(1.0),
+                )?,
+                serial_reduce_elems_per_s: ck.optional(
+                    &u.serial_reduce_elems_per_s,
+                    &format!("{f}.serial_reduce_elems_per_s"),
+                    None,
+                )?,
+                depthwise_macs_per_s: ck.optional(
+                    &u.depthwise_macs_per_s,
+                    &format!("{f}.depthwise_macs_per_s"),
+                    None,
+                )?,
                 block_quant,
                 params: u.params.clone().unwrap_or_default(),
             });

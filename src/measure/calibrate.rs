@@ -1114,6 +1114,16 @@ fn best_peaks(cal: &Calibration, one: bool) -> Vec<(&PeakResult, Rate)> {
     best
 }
 
+/// The STREAM-style read rate of level `name`, on one thread or on all.
+fn level_read(cal: &Calibration, name: &str, one_thread: bool) -> Option<Rate> {
+    let (r1, rn) = cal
+        .levels
+        .iter()
+        .find(|l| l.name == name)
+        .and_then(|l| l.rate(Stream::Read))?;
+    Some(if one_thread { r1 } else { rn })
+}
+
 fn write_unit(
     s: &mut String,
     cal: &Calibration,
@@ -1407,15 +1417,9 @@ fn write_unit(
         })
         .collect();
     for (i, &(name, (n, k), t_l, bw)) in rates.iter().enumerate() {
-        let Some((r1, rn)) = cal
-            .levels
-            .iter()
-            .find(|l| l.name == name)
-            .and_then(|l| l.rate(Stream::Read))
-        else {
+        let Some(read) = level_read(cal, name, one_thread) else {
             continue;
         };
-        let read = if one_thread { r1 } else { rn };
         // Data streamed from an outer level passes through this one, so this level sustains
         // at least the fastest stream measured from it or from any level outside it (a small
         // inner-level GEMV is bound by its loop overheads, not by the level).
@@ -1456,15 +1460,9 @@ fn write_unit(
             if conflict { "_conflict" } else { "" }
         );
         for (name, (n, k), t_p, rate) in rates {
-            let Some((r1, rn)) = cal
-                .levels
-                .iter()
-                .find(|l| l.name == name)
-                .and_then(|l| l.rate(Stream::Read))
-            else {
+            let Some(read) = level_read(cal, name, one_thread) else {
                 continue;
             };
-            let read = if one_thread { r1 } else { rn };
             let rows = match (conflict, conflict_stride(h)) {
                 (true, Some(st)) => format!(
                     "rows of {} B, a multiple of the {st} B L1 set stride",
