@@ -290,6 +290,10 @@ enum Cmd {
         /// Only cases whose name contains this text.
         #[arg(long)]
         filter: Option<String>,
+        /// Measure each case once. By default every case is measured a second time after all
+        /// have run, and the report gives the difference as the noise floor per kind.
+        #[arg(long)]
+        once: bool,
         /// Directory for the report (table, CSV, scatter plot).
         #[arg(long, default_value = "reports/validate")]
         out: std::path::PathBuf,
@@ -983,9 +987,13 @@ fn run(cli: Cli) -> Result<()> {
             threads,
             quick,
             filter,
+            once,
             out,
             published,
-        } => validate(hw, unit, threads, quick, filter, out, published)?,
+        } => match published {
+            Some(path) => validate_published(&path, &out)?,
+            None => validate(hw, unit, threads, quick, once, filter, out)?,
+        },
         Cmd::Calibrate { out, force, quick } => {
             if !force && out.exists() {
                 anyhow::bail!(
@@ -1404,43 +1412,46 @@ fn write_report(
 }
 
 #[allow(clippy::too_many_arguments)]
+/// `validate --published`: compares predictions with a table of published measurements.
+fn validate_published(path: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    use archscope::validate::published::compare;
+    let cmp = compare(path)?;
+    for s in &cmp.skipped {
+        eprintln!("notice: {s}");
+    }
+    if cmp.outcomes.is_empty() {
+        anyhow::bail!(
+            "{}: no row matches a shipped device, model and quantization",
+            path.display()
+        );
+    }
+    let header = format!(
+        "published measurements ({}) vs archscope predictions: {} rows compared, {} skipped\n\
+         (times are seconds per generated token for decode and per prompt for prefill)",
+        path.display(),
+        cmp.outcomes.len(),
+        cmp.skipped.len()
+    );
+    write_report(
+        out,
+        "published",
+        &header,
+        "published measurements vs archscope predictions",
+        &cmp.outcomes,
+    )
+}
+
 fn validate(
     hw: String,
     unit: Option<String>,
     threads: usize,
     quick: bool,
+    once: bool,
     filter: Option<String>,
     out: std::path::PathBuf,
-    published: Option<std::path::PathBuf>,
 ) -> Result<()> {
     use archscope::measure::{CandleBackend, Plan, timing::load_average_text};
-    use archscope::validate::{published::compare, run, sweep};
-    if let Some(path) = published {
-        let cmp = compare(&path)?;
-        for s in &cmp.skipped {
-            eprintln!("notice: {s}");
-        }
-        if cmp.outcomes.is_empty() {
-            anyhow::bail!(
-                "{}: no row matches a shipped device, model and quantization",
-                path.display()
-            );
-        }
-        let header = format!(
-            "published measurements ({}) vs archscope predictions: {} rows compared, {} skipped\n\
-             (times are seconds per generated token for decode and per prompt for prefill)",
-            path.display(),
-            cmp.outcomes.len(),
-            cmp.skipped.len()
-        );
-        return write_report(
-            &out,
-            "published",
-            &header,
-            "published measurements vs archscope predictions",
-            &cmp.outcomes,
-        );
-    }
+    use archscope::validate::{run, sweep};
     let threads = threads.max(1);
     // SAFETY: no other thread has been started yet.
     unsafe { archscope::measure::backend::set_candle_threads(threads) };
@@ -1477,9 +1488,9 @@ fn validate(
         backend.clock().name(),
         start
     );
-    let total = cases.len();
+    let total = cases.len() * if once { 1 } else { 2 };
     let mut done = 0;
-    let outcomes = run(&hw, unit, &backend, &cases, plan, &mut |o| {
+    let outcomes = run(&hw, unit, &backend, &cases, plan, !once, &mut |o| {
         done += 1;
         eprintln!(
             "[{done}/{total}] {:<46} predicted {:>11} measured {:>11} ({:+.1}%) {}",

@@ -87,6 +87,14 @@ fn calibrate_then_validate_quick() {
     let predicted: f64 = rows[0][2].parse().unwrap();
     let measured: f64 = rows[0][3].parse().unwrap();
     assert!(predicted > 0.0 && measured > 0.0);
+    // The second round measured the case again: its time is in the CSV and the noise floor
+    // in the table.
+    let repeat: f64 = rows[0][13].parse().unwrap();
+    assert!(repeat > 0.0, "{csv}");
+    assert!(
+        out.contains("noise") && out.contains("second round"),
+        "{out}"
+    );
     let svg = std::fs::read_to_string(report.join("validate.svg")).unwrap();
     assert!(
         svg.starts_with("<svg") || svg.contains("<svg"),

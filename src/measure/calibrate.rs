@@ -656,7 +656,12 @@ fn candle_figures(
         .num_threads(threads)
         .build()
         .map_err(|e| MeasureError::Calibration(format!("cannot start {threads} threads: {e}")))?;
-    let gemm_n = if quick { GEMM_N_QUICK } else { GEMM_N };
+    // A side whose rows are not a multiple of the L1 set stride: the compute efficiency is the
+    // micro-kernel's, and rows that conflict are priced apart (level_pack_conflict_*).
+    let gemm_n = match (if quick { GEMM_N_QUICK } else { GEMM_N }, conflict_stride) {
+        (n, Some(s)) if (4 * n).is_multiple_of(s) => n + 16,
+        (n, _) => n,
+    };
     pool.install(|| -> Result<CandleFigures, MeasureError> {
         let dev = Device::Cpu;
         // The dispatch cost of a tiny op as the backend runs validate's graphs (candle's own
@@ -1194,7 +1199,8 @@ fn write_unit(
             eff,
             "source",
             &format!(
-                "{when}: candle f32 matmul {n}x{n}x{n} on {} thread(s) ran at {:.1} GFLOP/s ({}, median of {} samples, spread {:.1}%) over the measured f32 peak of {:.1} GFLOP/s",
+                "{when}: candle f32 matmul {n}x{n}x{n} (rows of {} B, not a multiple of the L1 set stride: packing conflicts are priced apart) on {} thread(s) ran at {:.1} GFLOP/s ({}, median of {} samples, spread {:.1}%) over the measured f32 peak of {:.1} GFLOP/s",
+                4 * c.gemm_n,
                 c.threads,
                 c.gemm_flops() / 1e9,
                 c.clock.name(),

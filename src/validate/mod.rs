@@ -79,6 +79,10 @@ pub struct Outcome {
     pub bytes: f64,
     /// Load average when the case finished.
     pub load: String,
+    /// The same case measured again in a second round, after every case had run once (`None`
+    /// when validate ran one round): how far two measurements of one kernel on this machine
+    /// stand apart, minutes apart.
+    pub repeat: Option<Summary>,
 }
 
 impl Outcome {
@@ -90,6 +94,13 @@ impl Outcome {
     /// Signed error (predicted − measured) / measured.
     pub fn signed_error(&self) -> f64 {
         (self.predicted_s - self.measured.median) / self.measured.median
+    }
+
+    /// Absolute percentage difference of the second round's measurement from the first, where
+    /// there is one: the error a model that predicted the second round exactly would have.
+    pub fn repeat_ape(&self) -> Option<f64> {
+        self.repeat
+            .map(|r| stats::ape(r.median, self.measured.median))
     }
 }
 
@@ -109,6 +120,10 @@ pub struct KindStats {
     /// Spearman's rank correlation of predicted and measured times (None below 2 cases or
     /// for constant series).
     pub spearman: Option<f64>,
+    /// Noise floor: the mean absolute percentage difference between the two rounds'
+    /// measurements of the cases (None when validate ran one round). A model error near it is
+    /// as good as this machine can tell.
+    pub noise: Option<f64>,
 }
 
 /// Predicts `graph` on `unit` of `hw` with the calibrated model; returns the total ledger.
@@ -116,13 +131,16 @@ pub fn predict(hw: &Hardware, unit: usize, graph: &Graph) -> Result<Ledger, Vali
     Ok(score_graph(hw, unit, Mode::Calibrated, graph)?.total)
 }
 
-/// Predicts and measures every case; `progress` receives one line per case.
+/// Predicts and measures every case; with `repeat`, measures every case a second time once all
+/// have run (the noise floor, [`KindStats::noise`]). `progress` receives each outcome as it is
+/// measured, again after its second measurement.
 pub fn run(
     hw: &Hardware,
     unit: usize,
     backend: &CandleBackend,
     cases: &[Case],
     plan: Plan,
+    repeat: bool,
     progress: &mut dyn FnMut(&Outcome),
 ) -> Result<Vec<Outcome>, ValidateError> {
     let mut out = Vec::with_capacity(cases.len());
@@ -147,9 +165,17 @@ pub fn run(
             flops: ledger.flops,
             bytes,
             load: load_average_text(),
+            repeat: None,
         };
         progress(&o);
         out.push(o);
+    }
+    if repeat {
+        for (c, o) in cases.iter().zip(out.iter_mut()) {
+            o.repeat = Some(backend.measure(&c.graph, plan, false)?.total);
+            o.load = load_average_text();
+            progress(o);
+        }
     }
     Ok(out)
 }
@@ -184,9 +210,18 @@ pub fn summarize(outcomes: &[Outcome]) -> Vec<KindStats> {
                 bias: sel.iter().map(|o| o.signed_error()).sum::<f64>() / sel.len() as f64,
                 worst,
                 spearman: stats::spearman(&p, &m),
+                noise: noise(&sel),
             }
         })
         .collect()
+}
+
+/// Mean absolute percentage difference between the two rounds over `outcomes` (`None` unless
+/// every one was measured twice).
+pub fn noise(outcomes: &[&Outcome]) -> Option<f64> {
+    let d: Option<Vec<f64>> = outcomes.iter().map(|o| o.repeat_ape()).collect();
+    d.filter(|d| !d.is_empty())
+        .map(|d| d.iter().sum::<f64>() / d.len() as f64)
 }
 
 /// The `n` cases with the largest absolute percentage error, worst first.
@@ -195,4 +230,45 @@ pub fn outliers(outcomes: &[Outcome], n: usize) -> Vec<&Outcome> {
     v.sort_by(|a, b| b.ape().total_cmp(&a.ape()));
     v.truncate(n);
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(kind: Kind, predicted_s: f64, measured: f64, repeat: Option<f64>) -> Outcome {
+        let one = |m: f64| Summary {
+            median: m,
+            min: m,
+            max: m,
+            n: 1,
+        };
+        Outcome {
+            kind,
+            name: format!("{predicted_s} {measured}"),
+            predicted_s,
+            measured: one(measured),
+            bound: "compute".into(),
+            flops: 0.0,
+            bytes: 0.0,
+            load: String::new(),
+            repeat: repeat.map(one),
+        }
+    }
+
+    #[test]
+    fn noise_is_the_mean_difference_between_rounds() {
+        // Rounds 1.0 vs 1.1 (10 %) and 2.0 vs 1.6 (20 %): noise 15 %; the model's errors
+        // 1.2 vs 1.0 (20 %) and 2.0 vs 2.0 (0 %): MAPE 10 %, bias +10 %.
+        let o = [
+            outcome(Kind::Gemm, 1.2, 1.0, Some(1.1)),
+            outcome(Kind::Gemm, 2.0, 2.0, Some(1.6)),
+        ];
+        let k = &summarize(&o)[0];
+        assert!((k.noise.unwrap() - 0.15).abs() < 1e-12, "{k:?}");
+        assert!((k.mape - 0.10).abs() < 1e-12 && (k.bias - 0.10).abs() < 1e-12);
+        // One round: no noise figure, not a zero.
+        let o = [outcome(Kind::Gemm, 1.2, 1.0, None)];
+        assert_eq!(summarize(&o)[0].noise, None);
+    }
 }

@@ -335,6 +335,7 @@ pub fn compare(path: &Path) -> Result<Comparison, ValidateError> {
             flops: score.phases[0].eval.total.flops,
             bytes: score.phases[0].eval.total.total_bytes(),
             load: String::new(),
+            repeat: None,
         });
     }
     Ok(Comparison { outcomes, skipped })

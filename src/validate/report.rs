@@ -40,20 +40,22 @@ pub fn table(header: &str, outcomes: &[Outcome], stats: &[KindStats], n_outliers
             o.bound
         );
     }
+    let pct = |x: Option<f64>| x.map_or("n/a".to_string(), |x| format!("{:.1}%", 100.0 * x));
     let _ = writeln!(
         s,
-        "\n{:<13} {:>4} {:>8} {:>8} {:>9}  worst case",
-        "per kind", "n", "MAPE", "bias", "Spearman"
+        "\n{:<13} {:>4} {:>8} {:>8} {:>9} {:>8}  worst case",
+        "per kind", "n", "MAPE", "bias", "Spearman", "noise"
     );
     for k in stats {
         let _ = writeln!(
             s,
-            "{:<13} {:>4} {:>7.1}% {:>+7.1}% {:>9}  {} ({:.1}%)",
+            "{:<13} {:>4} {:>7.1}% {:>+7.1}% {:>9} {:>8}  {} ({:.1}%)",
             k.kind.name(),
             k.n,
             100.0 * k.mape,
             100.0 * k.bias,
             k.spearman.map_or("n/a".to_string(), |r| format!("{r:.3}")),
+            pct(k.noise),
             k.worst.0,
             100.0 * k.worst.1
         );
@@ -67,13 +69,21 @@ pub fn table(header: &str, outcomes: &[Outcome], stats: &[KindStats], n_outliers
     if let Some(mape) = crate::measure::stats::mape(&all) {
         let _ = writeln!(
             s,
-            "{:<13} {:>4} {:>7.1}% {:>8} {:>9}",
+            "{:<13} {:>4} {:>7.1}% {:>8} {:>9} {:>8}",
             "all",
             all.len(),
             100.0 * mape,
             "",
             crate::measure::stats::spearman(&p, &m)
-                .map_or("n/a".to_string(), |r| format!("{r:.3}"))
+                .map_or("n/a".to_string(), |r| format!("{r:.3}")),
+            pct(super::noise(&outcomes.iter().collect::<Vec<_>>()))
+        );
+    }
+    if stats.iter().any(|k| k.noise.is_some()) {
+        let _ = writeln!(
+            s,
+            "(noise: mean difference between two measurements of each case, the second round run \
+             after every case had run once; a model error near it is as close as this machine can tell)"
         );
     }
     let e2e: Vec<&Outcome> = outcomes.iter().filter(|o| o.kind.end_to_end()).collect();
@@ -124,6 +134,7 @@ pub fn csv(outcomes: &[Outcome]) -> Result<String, csv::Error> {
         "flops",
         "bytes",
         "load",
+        "repeat_s",
     ])?;
     for o in outcomes {
         w.write_record([
@@ -140,6 +151,8 @@ pub fn csv(outcomes: &[Outcome]) -> Result<String, csv::Error> {
             format!("{}", o.flops),
             format!("{}", o.bytes),
             o.load.clone(),
+            o.repeat
+                .map_or(String::new(), |r| format!("{:e}", r.median)),
         ])?;
     }
     let bytes = w.into_inner().map_err(|e| e.into_error())?;
