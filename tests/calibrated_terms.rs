@@ -1,8 +1,8 @@
 //! The calibrated terms that describe a runtime's kernels beyond the roofline: operand
 //! repacking before a GEMM (`pack_bandwidth_efficiency`), serial row reductions
 //! (`serial_reduce_elems_per_s`), depthwise convolution (`depthwise_macs_per_s`), packing per
-//! home level (`level_pack_bandwidth_efficiency`) and a GEMV's vector re-reads
-//! (`reuse_refetch_bytes_per_s`). Each is
+//! home level (`level_pack_bandwidth_efficiency`), a GEMV's vector re-reads
+//! (`reuse_refetch_bytes_per_s`) and short products (`gemm_depth_overhead`). Each is
 //! priced only where the unit gives it and only in calibrated mode. Values computed by hand on
 //! a device of 1e12 FLOP/s and 1e12 B/s with no overhead.
 
@@ -405,4 +405,38 @@ fn rows_a_multiple_of_the_conflict_stride_pack_at_their_own_efficiency() {
     // Without a conflict figure for the level, conflicting rows take the plain one: 400 µs.
     let g = matmul_graph(4, 1000, 1000, F32, DType::F32);
     assert_close(extra_time(&two_levels(1, plain), &base, &g), 400e-6);
+}
+
+#[test]
+fn short_products_pay_the_depth_overhead() {
+    let h = hw("gemm_depth_overhead = { value = 16, source = \"test\" }");
+    let base = hw("");
+    // 1000x1000 outputs of depth 16: 32e6 FLOPs = 32 µs at the peak, and at 16 / (16 + 16) of
+    // it 64 µs (the traffic, 64 kB + 64 kB + 4 MB at 1e12 B/s = 4.128 µs, is below both).
+    let g = matmul_graph(1000, 1000, 16, F32, DType::F32);
+    assert_close(latency(&base, Mode::Calibrated, &g), 32e-6);
+    assert_close(latency(&h, Mode::Calibrated, &g), 64e-6);
+    // A 1x1 convolution from 16 to 1000 channels at 1000 positions is the same product:
+    // 2·16·1000·1000 = 32e6 FLOPs of depth 16, 32 µs more.
+    let g = conv_graph(Conv2d {
+        n: 1,
+        c_in: 16,
+        h: 25,
+        w: 40,
+        c_out: 1000,
+        kh: 1,
+        kw: 1,
+        stride: (1, 1),
+        pad: (0, 0),
+        dilation: (1, 1),
+        groups: 1,
+    });
+    assert_close(extra_time(&h, &base, &g), 32e-6);
+    // Depth 1000: 1000 / 1016 of the rate; the ideal roofline ignores the term.
+    let g = matmul_graph(100, 100, 1000, F32, DType::F32);
+    assert_close(
+        latency(&h, Mode::Calibrated, &g),
+        2e7 / 1e12 * 1016.0 / 1000.0,
+    );
+    assert_close(latency(&h, Mode::Ideal, &g), 2e7 / 1e12);
 }

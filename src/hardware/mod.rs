@@ -137,6 +137,8 @@ pub struct Unit {
     /// Bytes per second of a GEMV's input-vector re-reads from the second level when the
     /// vector and a weight row overflow a core's share of the first (`None`: no term).
     pub reuse_refetch_bytes_per_s: Option<f64>,
+    /// Depth a GEMM micro-kernel pass costs beyond its own (`None`: no term).
+    pub gemm_depth_overhead: Option<f64>,
     /// Elements per second of a serial (one-accumulator) row reduction (`None`: no term).
     pub serial_reduce_elems_per_s: Option<f64>,
     /// Sustained MACs per second of depthwise convolution (`None`: the vector peak applies).
@@ -601,6 +603,11 @@ impl Hardware {
                 reuse_refetch_bytes_per_s: ck.optional(
                     &u.reuse_refetch_bytes_per_s,
                     &format!("{f}.reuse_refetch_bytes_per_s"),
+                    None,
+                )?,
+                gemm_depth_overhead: ck.optional(
+                    &u.gemm_depth_overhead,
+                    &format!("{f}.gemm_depth_overhead"),
                     None,
                 )?,
                 pack_bandwidth_efficiency: ck.optional(

@@ -114,6 +114,13 @@ pub struct RawUnit {
     /// Optional; where absent, the vector is read once.
     #[serde(default)]
     pub reuse_refetch_bytes_per_s: Option<Figure>,
+    /// Depth, in multiply-accumulates per output, that each pass of a GEMM micro-kernel costs
+    /// beyond its own (loading and storing its accumulator tile, setting up the pass): a product
+    /// of depth `K` (a matmul's `k`, a convolution's `c_in/groups·kh·kw`, attention's head
+    /// dimension) computes at `K / (K + this)` of the compute rate. Optional; where absent,
+    /// depth costs nothing.
+    #[serde(default)]
+    pub gemm_depth_overhead: Option<Figure>,
     /// Elements per second a row reduction whose accumulator is one serial chain consumes
     /// (the floating-point add or max latency bound of a scalar loop, as runtimes without
     /// vectorised reductions run norms and softmax maxima). Optional; where absent, reductions

@@ -316,6 +316,8 @@ pub struct CandleFigures {
     pub gemm_n: usize,
     /// Seconds per GEMM.
     pub gemm: Summary,
+    /// Seconds per GEMM of the same side and depth [`DEPTH_PROBE_K`].
+    pub shallow: Summary,
     /// (n, k) of the DRAM-sized f32 GEMV used for the bandwidth efficiency.
     pub gemv_nk: (usize, usize),
     /// Seconds per GEMV.
@@ -407,6 +409,16 @@ impl CandleFigures {
     /// Elements per second of the serial row reduction.
     pub fn reduce_elems_per_s(&self) -> f64 {
         self.reduce_elems as f64 / self.reduce.median
+    }
+
+    /// The depth overhead of a GEMM pass, in multiply-accumulates per output: the shallow
+    /// GEMM runs at `K / (K + K0)` of the deep one's rate, so `K0 = K · (rate / shallow − 1)`.
+    /// `None` when it ran no slower.
+    pub fn depth_overhead(&self) -> Option<f64> {
+        let shallow =
+            2.0 * (self.gemm_n * self.gemm_n * DEPTH_PROBE_K) as f64 / self.shallow.median;
+        let k0 = DEPTH_PROBE_K as f64 * (self.gemm_flops() / shallow - 1.0);
+        (k0 > 0.0).then_some(k0)
     }
 
     /// FLOP/s of the GEMM.
@@ -552,6 +564,10 @@ fn level_name(level: u32) -> String {
     }
 }
 
+/// Depth of the shallow GEMM that gives `gemm_depth_overhead`: 16, the input channels of
+/// MobileNetV2's narrowest 1×1 convolution (block 2's expansion, 16 → 96; Sandler et al. 2018,
+/// Table 2).
+const DEPTH_PROBE_K: usize = 16;
 /// Smallest side of the GEMM whose throughput gives `compute_efficiency`.
 const GEMM_N_QUICK: usize = 512;
 /// Side of the GEMM whose throughput gives `compute_efficiency` (2.1 GFLOP, about 10-100 ms on
@@ -719,6 +735,11 @@ fn candle_figures(
         let w = Tensor::randn(0f32, 1.0, (gemm_n, gemm_n), &dev)?;
         let gemm = bench(plan, || x.matmul(&w.t()?).map(|_| ()))?;
         drop((x, w));
+        // The same GEMM with a short depth: its slowdown gives the cost of a kernel pass.
+        let xs = Tensor::randn(0f32, 1.0, (gemm_n, DEPTH_PROBE_K), &dev)?;
+        let ws = Tensor::randn(0f32, 1.0, (gemm_n, DEPTH_PROBE_K), &dev)?;
+        let shallow = bench(plan, || xs.matmul(&ws.t()?).map(|_| ()))?;
+        drop((xs, ws));
         // GEMV over an [n, k] f32 weight of at least GEMV_LLC_MULTIPLE x the LLC, with rows
         // as long as an LLM's hidden size (GEMV_K).
         let k = GEMV_K;
@@ -818,6 +839,7 @@ fn candle_figures(
             overhead_s,
             gemm_n,
             gemm,
+            shallow,
             gemv_nk: (n, k),
             gemv,
             pack_m: PACK_M,
@@ -968,6 +990,17 @@ pub fn run(opts: Options, log: &mut dyn FnMut(String)) -> Result<Calibration, Me
             "candle f32 matmul {n}^3 on {t} thread(s): {:.3} ms = {:.1} GFLOP/s ({})",
             c.gemm.median * 1e3,
             c.gemm_flops() / 1e9,
+            c.clock.name(),
+            n = c.gemm_n
+        ));
+        log(format!(
+            "candle f32 matmul {n}x{n}x{DEPTH_PROBE_K} on {t} thread(s): {:.3} ms = {:.1} GFLOP/s; depth overhead {} ({})",
+            c.shallow.median * 1e3,
+            2.0 * (c.gemm_n * c.gemm_n * DEPTH_PROBE_K) as f64 / c.shallow.median / 1e9,
+            c.depth_overhead()
+                .map_or("none measurable".to_string(), |k0| format!(
+                    "{k0:.1} MACs per output"
+                )),
             c.clock.name(),
             n = c.gemm_n
         ));
@@ -1297,6 +1330,28 @@ fn write_unit(
                     "/sys/devices/system/cpu/cpu0/cache: L1 {} KiB, {}-way: rows a multiple of {st} B apart map to the same L1 sets",
                     l1.size_bytes / 1024,
                     l1.ways.unwrap_or(0)
+                )
+            )
+        );
+    }
+    if let Some(k0) = c.depth_overhead() {
+        let _ = writeln!(
+            s,
+            "gemm_depth_overhead = {}",
+            fig(
+                k0,
+                "source",
+                &format!(
+                    "{when}: candle f32 matmul {n}x{n}x{DEPTH_PROBE_K} on {} thread(s) ran at {:.1} GFLOP/s ({}, median of {} samples, spread {:.1}%) against {:.1} GFLOP/s at depth {n}: a product of depth K runs at K / (K + K0) of the rate, K0 = {DEPTH_PROBE_K} x ({:.1} / {:.1} - 1)",
+                    c.threads,
+                    2.0 * (c.gemm_n * c.gemm_n * DEPTH_PROBE_K) as f64 / c.shallow.median / 1e9,
+                    c.clock.name(),
+                    c.shallow.n,
+                    100.0 * c.shallow.spread(),
+                    c.gemm_flops() / 1e9,
+                    c.gemm_flops() / 1e9,
+                    2.0 * (c.gemm_n * c.gemm_n * DEPTH_PROBE_K) as f64 / c.shallow.median / 1e9,
+                    n = c.gemm_n
                 )
             )
         );

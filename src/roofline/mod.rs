@@ -23,6 +23,10 @@
 //! of `pack_conflict_stride_bytes` (rows that share first-level sets) where the unit gives
 //! `level_pack_conflict_bandwidth_efficiency`.
 //!
+//! Short products (calibrated mode, where the unit gives `gemm_depth_overhead` `K0`): an op that
+//! runs as a GEMM of depth `K` ([`gemm_depth`]) computes at `K / (K + K0)` of the compute rate,
+//! each micro-kernel pass paying the fixed cost of its accumulator tile.
+//!
 //! Vector re-reads (calibrated mode, where the unit gives `reuse_refetch_bytes_per_s`): a GEMV
 //! whose input vector and one weight row overflow a core's share of the first level re-reads
 //! the vector from the second level for every output, a serial `n · k · elem / rate` added to
@@ -369,6 +373,26 @@ fn home_of(
     }
 }
 
+/// The depth `K` (multiply-accumulates per output) of an op that runs as a GEMM: a matmul's
+/// `k`, a non-depthwise convolution's `c_in/groups·kh·kw`, attention scores' head dimension
+/// and attention values' visible keys. `None` for every other op.
+pub fn gemm_depth(kind: crate::workload::OpKind) -> Option<u64> {
+    use crate::workload::{AttnPart, OpKind};
+    match kind {
+        OpKind::MatMul { k, .. } => Some(k),
+        OpKind::Conv2d(c) if !c.is_depthwise() => Some(c.c_in / c.groups.max(1) * c.kh * c.kw),
+        OpKind::Attention {
+            part: AttnPart::Scores,
+            shape,
+        } => Some(shape.head_dim),
+        OpKind::Attention {
+            part: AttnPart::Values,
+            shape,
+        } => Some(shape.window.map_or(shape.kv_len, |w| w.min(shape.kv_len))),
+        _ => None,
+    }
+}
+
 /// An operand a GEMM kernel packs before multiplying ([`packed_operand`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PackedOperand {
@@ -534,7 +558,12 @@ impl CostModel for Roofline<'_> {
             }
             _ => 0.0,
         };
-        let t_compute = (l.flops / (peak * e_c))
+        // Short products pay each micro-kernel pass's fixed cost: K / (K + depth overhead).
+        let depth = match (self.mode, unit.gemm_depth_overhead, gemm_depth(op.kind)) {
+            (Mode::Calibrated, Some(k0), Some(k)) if k > 0 => (k as f64 + k0) / k as f64,
+            _ => 1.0,
+        };
+        let t_compute = (l.flops * depth / (peak * e_c))
             .max(t_special + t_reduce)
             .max(t_depthwise)
             .max(t_block);
