@@ -122,7 +122,7 @@ pub fn gemm_view(graph: &Graph, op: &Op) -> Option<GemmView> {
             true,
         )),
         OpKind::Attention { part, shape } => {
-            let keys = shape.window.map_or(shape.kv_len, |w| w.min(shape.kv_len));
+            let keys = shape.visible_keys();
             let group = shape.q_heads / shape.kv_heads.max(1);
             let batch = (shape.batch * shape.kv_heads) as f64;
             let m = (group * shape.q_len) as f64;

@@ -388,7 +388,7 @@ pub fn gemm_depth(kind: crate::workload::OpKind) -> Option<u64> {
         OpKind::Attention {
             part: AttnPart::Values,
             shape,
-        } => Some(shape.window.map_or(shape.kv_len, |w| w.min(shape.kv_len))),
+        } => Some(shape.visible_keys()),
         _ => None,
     }
 }
@@ -439,7 +439,7 @@ pub fn packed_operand(graph: &Graph, op_id: OpId) -> Option<PackedOperand> {
             shape,
         } if shape.q_len * (shape.q_heads / shape.kv_heads.max(1)) > 1 => {
             let &k = op.inputs.get(1)?;
-            let keys = shape.window.map_or(shape.kv_len, |w| w.min(shape.kv_len));
+            let keys = shape.visible_keys();
             let elems = shape.batch * shape.kv_heads * keys * shape.head_dim;
             let s = graph.tensor(k).storage;
             Some(PackedOperand {

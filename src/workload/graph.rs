@@ -317,6 +317,11 @@ pub struct AttnShape {
 }
 
 impl AttnShape {
+    /// Key positions one query can see at most: `kv_len`, capped by the sliding window.
+    pub fn visible_keys(&self) -> u64 {
+        self.window.map_or(self.kv_len, |w| w.min(self.kv_len))
+    }
+
     /// Number of (query, key) pairs actually computed per head and sequence.
     ///
     /// Queries sit at the last `q_len` positions of `kv_len`. With a causal mask query `i`
@@ -324,7 +329,7 @@ impl AttnShape {
     pub fn pairs(&self) -> f64 {
         let past = self.kv_len.saturating_sub(self.q_len);
         if !self.causal {
-            let k = self.window.map_or(self.kv_len, |w| w.min(self.kv_len));
+            let k = self.visible_keys();
             return (self.q_len * k) as f64;
         }
         // Σ_{x=past+1}^{past+q_len} min(x, W)
