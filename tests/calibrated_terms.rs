@@ -440,3 +440,33 @@ fn short_products_pay_the_depth_overhead() {
     );
     assert_close(latency(&h, Mode::Ideal, &g), 2e7 / 1e12);
 }
+
+#[test]
+fn strided_convolutions_gather_their_im2col_one_element_at_a_time() {
+    let rate = "strided_gather_elems_per_s = { value = 1e9, source = \"test\" }";
+    let packs = "pack_bandwidth_efficiency = { value = 0.25, source = \"test\" }";
+    let h = hw(&format!("{rate}\n{packs}"));
+    let base = hw(packs);
+    let conv = |stride: u64, groups: u64, c: u64| Conv2d {
+        n: 1,
+        c_in: c,
+        h: 20,
+        w: 20,
+        c_out: c,
+        kh: 3,
+        kw: 3,
+        stride: (stride, stride),
+        pad: (1, 1),
+        dilation: (1, 1),
+        groups,
+    };
+    // 3x3/2 from 4 to 4 channels at 20x20: 10x10 outputs, im2col 4·9·100 = 3600 elements at
+    // 1e9/s = 3.6 µs, in place of packing its 14.4 kB at 0.25e12 B/s (57.6 ns).
+    let g = conv_graph(conv(2, 1, 4));
+    assert_close(extra_time(&h, &base, &g), 3.6e-6 - 57.6e-9);
+    // Stride 1 and depthwise convolutions: no strided gather.
+    let g = conv_graph(conv(1, 1, 4));
+    assert_eq!(extra_time(&h, &base, &g), 0.0);
+    let g = conv_graph(conv(2, 4, 4));
+    assert_eq!(extra_time(&h, &base, &g), 0.0);
+}

@@ -285,6 +285,7 @@ mod tests {
             level_pack_conflict_bandwidth_efficiency: [None; crate::hardware::MAX_LEVELS],
             reuse_refetch_bytes_per_s: None,
             gemm_depth_overhead: None,
+            strided_gather_elems_per_s: None,
             serial_reduce_elems_per_s: None,
             depthwise_macs_per_s: None,
             block_quant: DTypeTable::empty(),

@@ -139,6 +139,8 @@ pub struct Unit {
     pub reuse_refetch_bytes_per_s: Option<f64>,
     /// Depth a GEMM micro-kernel pass costs beyond its own (`None`: no term).
     pub gemm_depth_overhead: Option<f64>,
+    /// Elements per second of a strided gather (`None`: no term).
+    pub strided_gather_elems_per_s: Option<f64>,
     /// Elements per second of a serial (one-accumulator) row reduction (`None`: no term).
     pub serial_reduce_elems_per_s: Option<f64>,
     /// Sustained MACs per second of depthwise convolution (`None`: the vector peak applies).
@@ -608,6 +610,11 @@ impl Hardware {
                 gemm_depth_overhead: ck.optional(
                     &u.gemm_depth_overhead,
                     &format!("{f}.gemm_depth_overhead"),
+                    None,
+                )?,
+                strided_gather_elems_per_s: ck.optional(
+                    &u.strided_gather_elems_per_s,
+                    &format!("{f}.strided_gather_elems_per_s"),
                     None,
                 )?,
                 pack_bandwidth_efficiency: ck.optional(

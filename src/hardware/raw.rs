@@ -121,6 +121,12 @@ pub struct RawUnit {
     /// depth costs nothing.
     #[serde(default)]
     pub gemm_depth_overhead: Option<Figure>,
+    /// Elements per second a runtime gathers from a strided view (a strided convolution's
+    /// input read with the stride as its innermost step, one element at a time): the im2col
+    /// matrix of a strided GEMM-lowered convolution. Optional; where absent, strided gathers
+    /// cost what contiguous packing does.
+    #[serde(default)]
+    pub strided_gather_elems_per_s: Option<Figure>,
     /// Elements per second a row reduction whose accumulator is one serial chain consumes
     /// (the floating-point add or max latency bound of a scalar loop, as runtimes without
     /// vectorised reductions run norms and softmax maxima). Optional; where absent, reductions

@@ -318,6 +318,8 @@ pub struct CandleFigures {
     pub gemm: Summary,
     /// Seconds per GEMM of the same side and depth [`DEPTH_PROBE_K`].
     pub shallow: Summary,
+    /// Seconds per contiguous copy of the stride-2 view of [`STRIDED_PROBE`].
+    pub strided: Summary,
     /// (n, k) of the DRAM-sized f32 GEMV used for the bandwidth efficiency.
     pub gemv_nk: (usize, usize),
     /// Seconds per GEMV.
@@ -419,6 +421,14 @@ impl CandleFigures {
             2.0 * (self.gemm_n * self.gemm_n * DEPTH_PROBE_K) as f64 / self.shallow.median;
         let k0 = DEPTH_PROBE_K as f64 * (self.gemm_flops() / shallow - 1.0);
         (k0 > 0.0).then_some(k0)
+    }
+
+    /// Elements per second of the strided gather (the stride-2 view's elements over its copy
+    /// time beyond the kernel overhead).
+    pub fn strided_elems_per_s(&self) -> f64 {
+        let (c, h) = STRIDED_PROBE;
+        let t = (self.strided.median - self.overhead_s).max(0.5 * self.strided.median);
+        (c * (h / 2) * (h / 2)) as f64 / t
     }
 
     /// FLOP/s of the GEMM.
@@ -564,6 +574,10 @@ fn level_name(level: u32) -> String {
     }
 }
 
+/// Channels and side of the input whose stride-2 view `strided_gather_elems_per_s` copies:
+/// MobileNetV2 block 2's depthwise convolution, 96 channels at 112×112 with stride 2 (Sandler
+/// et al. 2018, Table 2).
+const STRIDED_PROBE: (usize, usize) = (96, 112);
 /// Depth of the shallow GEMM that gives `gemm_depth_overhead`: 16, the input channels of
 /// MobileNetV2's narrowest 1×1 convolution (block 2's expansion, 16 → 96; Sandler et al. 2018,
 /// Table 2).
@@ -828,6 +842,20 @@ fn candle_figures(
             let g = probe::matmul_graph(1, kk, kk, wq, DType::I8);
             block_quant.push((dt, backend.measure(&g, plan, false)?.total));
         }
+        // A stride-2 view of MobileNetV2 block 2's depthwise input, made contiguous: the gather
+        // a strided convolution's lowering does.
+        let (sc, sh) = STRIDED_PROBE;
+        let sx = Tensor::randn(0f32, 1.0, (1, sc, sh, sh), &dev)?;
+        let strided = bench(plan, || {
+            sx.reshape((1, sc, sh / 2, 2, sh / 2, 2))?
+                .narrow(3, 0, 1)?
+                .narrow(5, 0, 1)?
+                .squeeze(5)?
+                .squeeze(3)?
+                .contiguous()
+                .map(|_| ())
+        })?;
+        drop(sx);
         let e = Tensor::randn(0f32, 1.0, EXP_ELEMS, &dev)?;
         let exp = bench(plan, || e.exp().map(|_| ()))?;
         Ok(CandleFigures {
@@ -840,6 +868,7 @@ fn candle_figures(
             gemm_n,
             gemm,
             shallow,
+            strided,
             gemv_nk: (n, k),
             gemv,
             pack_m: PACK_M,
@@ -1003,6 +1032,15 @@ pub fn run(opts: Options, log: &mut dyn FnMut(String)) -> Result<Calibration, Me
                 )),
             c.clock.name(),
             n = c.gemm_n
+        ));
+        log(format!(
+            "candle strided gather (stride-2 view of {}x{}x{} made contiguous) on {t} thread(s): {:.3} ms = {:.2} G elements/s ({})",
+            STRIDED_PROBE.0,
+            STRIDED_PROBE.1,
+            STRIDED_PROBE.1,
+            c.strided.median * 1e3,
+            c.strided_elems_per_s() / 1e9,
+            c.clock.name()
         ));
         log(format!(
             "candle f32 gemv 1x{}x{} on {t} thread(s): {:.3} ms = {:.1} GB/s ({})",
@@ -1334,6 +1372,26 @@ fn write_unit(
             )
         );
     }
+    let _ = writeln!(
+        s,
+        "strided_gather_elems_per_s = {}",
+        fig(
+            c.strided_elems_per_s(),
+            "source",
+            &format!(
+                "{when}: candle's contiguous copy of the stride-2 view of a {}x{}x{} f32 tensor (MobileNetV2 block 2's depthwise input), {} elements, on {} thread(s) took {:.3} ms ({}, median of {} samples, spread {:.1}%), beyond the kernel overhead",
+                STRIDED_PROBE.0,
+                STRIDED_PROBE.1,
+                STRIDED_PROBE.1,
+                STRIDED_PROBE.0 * (STRIDED_PROBE.1 / 2) * (STRIDED_PROBE.1 / 2),
+                c.threads,
+                c.strided.median * 1e3,
+                c.clock.name(),
+                c.strided.n,
+                100.0 * c.strided.spread()
+            )
+        )
+    );
     if let Some(k0) = c.depth_overhead() {
         let _ = writeln!(
             s,

@@ -27,6 +27,11 @@
 //! runs as a GEMM of depth `K` ([`gemm_depth`]) computes at `K / (K + K0)` of the compute rate,
 //! each micro-kernel pass paying the fixed cost of its accumulator tile.
 //!
+//! Strided gathers (calibrated mode, where the unit gives `strided_gather_elems_per_s`): a
+//! GEMM-lowered convolution with stride > 1 gathers its input with the stride as the innermost step, one
+//! element at a time: `elems / rate` added to the op's time ([`strided_gather`]), in place of
+//! the im2col packing pass it replaces.
+//!
 //! Vector re-reads (calibrated mode, where the unit gives `reuse_refetch_bytes_per_s`): a GEMV
 //! whose input vector and one weight row overflow a core's share of the first level re-reads
 //! the vector from the second level for every output, a serial `n · k · elem / rate` added to
@@ -464,6 +469,24 @@ pub fn packed_operand(graph: &Graph, op_id: OpId) -> Option<PackedOperand> {
     }
 }
 
+/// The input a strided GEMM-lowered convolution gathers with its stride as the innermost step,
+/// and how many elements it gathers: its im2col matrix of `(c_in/groups)·kh·kw·n·ho·wo`
+/// elements. `None` for stride 1, for depthwise convolutions (which runtimes do not lower to a
+/// GEMM; their strided taps are read by the products themselves, not copied) and for other ops.
+pub fn strided_gather(graph: &Graph, op_id: OpId) -> Option<(crate::workload::TensorId, f64)> {
+    use crate::workload::OpKind;
+    let op = graph.op(op_id);
+    let OpKind::Conv2d(c) = op.kind else {
+        return None;
+    };
+    if c.stride == (1, 1) || c.is_depthwise() {
+        return None;
+    }
+    let &x = op.inputs.first()?;
+    let elems = c.c_in / c.groups.max(1) * c.kh * c.kw * c.n * c.out_h() * c.out_w();
+    Some((x, elems as f64))
+}
+
 /// The input-vector re-reads of a matrix-vector product, and the level they come from.
 ///
 /// A GEMV over a linear layer's `[out, in]` weights (`MatMul` with `m = 1`, the weight dense,
@@ -579,9 +602,22 @@ impl CostModel for Roofline<'_> {
             l.memory_bound_s[level.expect("memory time > 0 has a level")] = t_mem;
             t_mem
         };
+        // A strided convolution gathers its input one element at a time, where the unit gives
+        // that rate; for a GEMM-lowered one that gather is its im2col, so it is not also packed.
+        let strided = match (self.mode, unit.strided_gather_elems_per_s) {
+            (Mode::Calibrated, Some(rate)) => strided_gather(graph, op_id).map(|(x, elems)| {
+                let home = residency.home[x.0 as usize];
+                let s = elems / rate;
+                l.memory_bound_s[home] += s;
+                s
+            }),
+            _ => None,
+        };
+        let t_strided = strided.unwrap_or(0.0);
         // Operand packing: a serial pass before the product, at a fraction of the bandwidth of
         // the level the packed operand comes from.
         let t_pack = match (self.mode, packed_operand(graph, op_id)) {
+            (Mode::Calibrated, Some(_)) if strided.is_some() => 0.0,
             (Mode::Calibrated, Some(p)) => {
                 let home = residency.home[p.tensor.0 as usize];
                 let conflict = unit
@@ -621,7 +657,7 @@ impl CostModel for Roofline<'_> {
             _ => 0.0,
         };
         l.overhead_s = overhead;
-        l.latency_s = t + t_pack + t_refetch + overhead;
+        l.latency_s = t + t_strided + t_pack + t_refetch + overhead;
         l.compute_j = l.flops * unit.j_per_op.get(dtype).unwrap_or(0.0);
         l.static_j = self.hw.static_w * l.latency_s;
         Ok(l)
