@@ -582,8 +582,10 @@ impl CostModel for Roofline<'_> {
             _ => 0.0,
         };
         // Short products pay each micro-kernel pass's fixed cost: K / (K + depth overhead).
-        let depth = match (self.mode, unit.gemm_depth_overhead, gemm_depth(op.kind)) {
-            (Mode::Calibrated, Some(k0), Some(k)) if k > 0 => (k as f64 + k0) / k as f64,
+        let depth = match (self.mode, unit.gemm_depth_overhead) {
+            (Mode::Calibrated, Some(k0)) => gemm_depth(op.kind)
+                .filter(|&k| k > 0)
+                .map_or(1.0, |k| (k as f64 + k0) / k as f64),
             _ => 1.0,
         };
         let t_compute = (l.flops * depth / (peak * e_c))
@@ -616,9 +618,23 @@ impl CostModel for Roofline<'_> {
         let t_strided = strided.unwrap_or(0.0);
         // Operand packing: a serial pass before the product, at a fraction of the bandwidth of
         // the level the packed operand comes from.
-        let t_pack = match (self.mode, packed_operand(graph, op_id)) {
-            (Mode::Calibrated, Some(_)) if strided.is_some() => 0.0,
-            (Mode::Calibrated, Some(p)) => {
+        // (Only units with a packing figure look for a packed operand: most files have none,
+        // and explore prices millions of ops.)
+        let packs = unit.pack_bandwidth_efficiency.is_some()
+            || unit
+                .level_pack_bandwidth_efficiency
+                .iter()
+                .any(Option::is_some)
+            || unit
+                .level_pack_conflict_bandwidth_efficiency
+                .iter()
+                .any(Option::is_some);
+        let packed = match (self.mode, packs, strided) {
+            (Mode::Calibrated, true, None) => packed_operand(graph, op_id),
+            _ => None,
+        };
+        let t_pack = match packed {
+            Some(p) => {
                 let home = residency.home[p.tensor.0 as usize];
                 let conflict = unit
                     .pack_conflict_stride_bytes
