@@ -18,9 +18,19 @@ done
 
 missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
-if ! ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 && ! ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 && ! ls /usr/lib/aarch64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
-  missing+=(libclang-dev)
-fi
+# bindgen loads libclang itself (libclang.so, libclang.so.N or libclang-N.so*). libclang-cpp.so is a
+# different library (the C++ API) that many machines carry without libclang: it must not count.
+has_libclang() {
+  local d f
+  for d in ${LIBCLANG_PATH:-} /usr/lib/llvm-*/lib /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib /usr/local/lib; do
+    [ -d "$d" ] || continue
+    for f in "$d"/libclang.so "$d"/libclang.so.[0-9]* "$d"/libclang-[0-9]*.so*; do
+      [ -e "$f" ] && return 0
+    done
+  done
+  return 1
+}
+has_libclang || missing+=(libclang-dev)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 pkg-config --exists fontconfig 2>/dev/null || missing+=(libfontconfig1-dev pkg-config)
 # PNG charts draw their text with a system font found through fontconfig.
