@@ -240,93 +240,105 @@ impl ExploreSpec {
     }
 }
 
-/// What the command line asks for; empty lists mean "the default".
+/// What the command line asks for; empty lists mean "the default". With the `cli` feature it is
+/// also the clap argument set of `archscope explore`, so the doc of each field is its help text.
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct ExploreRequest {
-    /// `--hw`.
+    /// Device: a path, a file in hardware-db/, or a short name.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub hw: String,
-    /// `--model`.
+    /// Model: an LLM (short name or config.json path), or a vision network or encoder as
+    /// `score` takes it (`mobilenetv2`, `resnet50?res=160`, `model.onnx`); see `models list`.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub model: String,
-    /// `--quant`.
+    /// Quantization schemes (precisions), comma-separated (default on an LLM: fp32, fp16,
+    /// w8a16, w8a8, w4a16-g128, w4a8, w4a16-g128+kv8; on a network: fp32, fp16, w8a8).
+    #[cfg_attr(feature = "cli", arg(long = "quant", value_delimiter = ','))]
     pub quants: Vec<String>,
-    /// `--units` (both phases).
+    /// Units, comma-separated (for both LLM phases; default: every unit of the device). A
+    /// CPU-model unit also gets thread variants `UNIT@T` (see --threads); `ilp` is the placement
+    /// ILP over the listed units.
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
     pub units: Vec<String>,
-    /// `--prefill-units`.
+    /// Units that may run prefill (overrides --units for prefill).
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
     pub prefill_units: Vec<String>,
-    /// `--decode-units`.
+    /// Units that may run decode (overrides --units for decode).
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
     pub decode_units: Vec<String>,
-    /// `--batch`.
+    /// Batch sizes (default 1 on an LLM; 1, 2, 4, 8, 16, 32 on a network).
+    #[cfg_attr(feature = "cli", arg(long = "batch", value_delimiter = ','))]
     pub batches: Vec<u64>,
-    /// `--prompt`.
+    /// Prompt lengths (default 512).
+    #[cfg_attr(feature = "cli", arg(long = "prompt", value_delimiter = ','))]
     pub prompts: Vec<u64>,
-    /// `--context`.
+    /// Decode context lengths (default 1024, 2048, 4096, 8192, 16384).
+    #[cfg_attr(feature = "cli", arg(long = "context", value_delimiter = ','))]
     pub contexts: Vec<u64>,
-    /// `--sweep`.
+    /// Hardware what-if: FIELD=START..END:STEPS[:log|:lin] or FIELD=V1,V2,..., e.g.
+    /// 'memory[dram].bytes_per_s=25e9..200e9:8:log'. Repeat to combine (cartesian product).
+    #[cfg_attr(feature = "cli", arg(long = "sweep"))]
     pub sweeps: Vec<String>,
-    /// `--samples`.
+    /// Evaluate a seeded random sample of this many points instead of every point.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub samples: Option<u64>,
-    /// `--seed`.
+    /// Seed of --samples.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 0))]
     pub seed: u64,
-    /// `--objectives`.
+    /// Objectives, comma-separated (default on an LLM: decode_latency_s, energy_per_token_j,
+    /// memory_bytes; on a network: batch_latency_s, energy_per_image_j, memory_bytes).
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
     pub objectives: Vec<String>,
-    /// `--front-by`: axis names, or `none`; empty means conditions and hardware what-ifs.
+    /// Axes that split points into scenarios with a front each (default: prompt, context and
+    /// every swept field); `none` for one front over everything.
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
     pub front_by: Vec<String>,
-    /// `--max-memory` (bytes, SI or IEC suffix allowed).
+    /// Largest memory footprint allowed, e.g. 3GB, 2.5GiB, 4e9.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub max_memory: Option<String>,
-    /// `--min-tokens-per-s`.
+    /// Lowest decode throughput allowed, tokens/s.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub min_tokens_per_s: Option<f64>,
-    /// `--max-latency` (seconds per decode token).
+    /// Highest decode latency per token (LLM) or latency per batch (network) allowed, seconds.
+    #[cfg_attr(feature = "cli", arg(long = "max-latency"))]
     pub max_latency_s: Option<f64>,
-    /// `--ideal`.
+    /// Textbook roofline: bare peaks, efficiency 1, no overhead.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub ideal: bool,
-    /// `--threads`: thread counts of CPU-model units (`all` for every core); empty means the
-    /// default (powers of two below the core count, and all cores).
+    /// Thread counts of CPU-model units, comma-separated, `all` for every core (default: 1, 2,
+    /// 4, ... below the core count, and all).
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
     pub threads: Vec<String>,
-    /// `--ilp`: add the ILP placement (`ilp`) to the unit lists.
+    /// Add the ILP placement over the device's units (`ilp`) to the unit lists; one solve per
+    /// distinct graph and device variant, so slower than the single-unit sweep.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub ilp: bool,
-    /// `--placement-time`: time limit of one ILP placement, seconds.
+    /// Time limit of one ILP placement, seconds (default 5; HEFT is used if the ILP is worse).
+    #[cfg_attr(feature = "cli", arg(long = "placement-time"))]
     pub placement_time_s: Option<f64>,
-    /// `--mapping`: the scratchpad planner (networks).
+    /// The scratchpad planner for networks (`--mapping`; the command line parses it).
+    #[cfg_attr(feature = "cli", arg(skip))]
     pub mapping: Option<Solver>,
-    /// `--mapping-time-limit`, seconds.
+    /// Time limit of one mapping ILP (per window with `dc`), seconds (default 10).
+    #[cfg_attr(feature = "cli", arg(long = "mapping-time-limit"))]
     pub mapping_time_s: Option<f64>,
-    /// `--mapping-weights`.
+    /// Put the weights into the mapping problem instead of streaming them.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub mapping_weights: bool,
-    /// `--shard`.
+    /// Run only slice I of N (e.g. 0/4) and write its part for `archscope merge`.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub shard: Option<String>,
     /// The command line, for the report.
+    #[cfg_attr(feature = "cli", arg(skip))]
     pub command: String,
 }
 
 /// Parses a byte count: a number with an optional SI (`k`, `M`, `G`, `T`, powers of 1000) or IEC
-/// (`Ki`, `Mi`, `Gi`, `Ti`, powers of 1024) prefix and an optional `B`: `4e9`, `4GB`, `3.5GiB`.
+/// (`Ki`, `Mi`, `Gi`, `Ti`, powers of 1024) prefix and an optional `B`: `4e9`, `4GB`, `3.5GiB`
+/// (see [`crate::util::size::parse_bytes`]).
 pub fn parse_bytes(s: &str) -> Result<f64, ExploreError> {
-    let t = s.trim();
-    let t = t.strip_suffix('B').unwrap_or(t);
-    const SUFFIXES: [(&str, f64); 8] = [
-        ("Ki", 1024.0),
-        ("Mi", 1048576.0),
-        ("Gi", 1073741824.0),
-        ("Ti", 1099511627776.0),
-        ("k", 1e3),
-        ("M", 1e6),
-        ("G", 1e9),
-        ("T", 1e12),
-    ];
-    let (num, mul) = SUFFIXES
-        .iter()
-        .find_map(|&(suf, m)| t.strip_suffix(suf).map(|n| (n, m)))
-        .unwrap_or((t, 1.0));
-    num.trim()
-        .parse::<f64>()
-        .ok()
-        .map(|v| v * mul)
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .ok_or_else(|| {
-            ExploreError::Request(format!(
-                "bad byte count `{s}`: expected a positive number with an optional suffix, e.g. 4e9, 4GB, 3.5GiB"
-            ))
-        })
+    crate::util::size::parse_bytes(s).map_err(|e| ExploreError::Request(e.to_string()))
 }
 
 /// Finds the text of a model config by path or shipped short name: (origin, name, text).

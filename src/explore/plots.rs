@@ -10,7 +10,6 @@
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{Ranged, SegmentValue, ValueFormatter};
 use plotters::prelude::*;
-use std::path::Path;
 
 /// Font family for every text; resolved by fontconfig for PNG, by the browser for SVG.
 pub const FONT: &str = "sans-serif";
@@ -40,46 +39,10 @@ pub fn color(i: usize) -> RGBColor {
 
 const GREY: RGBColor = RGBColor(0xA0, 0xA0, 0xA0);
 
-/// A chart that can draw itself on any plotters backend.
-pub trait Figure {
-    /// Pixel size (width, height).
-    fn size(&self) -> (u32, u32);
-    /// Draws on `root`.
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
-}
+pub use crate::util::figure::{Figure, to_png, to_rgb, to_svg};
 
 fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
-}
-
-/// Renders `fig` as SVG text.
-pub fn to_svg<F: Figure>(fig: &F) -> Result<String, String> {
-    let mut s = String::new();
-    {
-        let root = SVGBackend::with_string(&mut s, fig.size()).into_drawing_area();
-        fig.draw(&root)?;
-        root.present().map_err(err)?;
-    }
-    Ok(s)
-}
-
-/// Renders `fig` as a PNG file at `path` (the extension must be `.png`).
-pub fn to_png<F: Figure>(fig: &F, path: &Path) -> Result<(), String> {
-    let root = BitMapBackend::new(path, fig.size()).into_drawing_area();
-    fig.draw(&root)?;
-    root.present().map_err(err)
-}
-
-/// Renders `fig` into an RGB buffer (3 bytes per pixel, rows top to bottom).
-pub fn to_rgb<F: Figure>(fig: &F) -> Result<Vec<u8>, String> {
-    let (w, h) = fig.size();
-    let mut buf = vec![0u8; (w * h * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        fig.draw(&root)?;
-        root.present().map_err(err)?;
-    }
-    Ok(buf)
 }
 
 /// A compact engineering tick label: 3 significant digits and an SI prefix (`12.5m`, `2G`).

@@ -6,6 +6,7 @@
 //! `--hw pixel8.toml` works from anywhere), or a short name (`pixel8`).
 
 pub mod raw;
+pub mod show;
 pub mod what_if;
 
 pub use raw::{Figure, RawHardware, UnitKind};

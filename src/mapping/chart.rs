@@ -10,6 +10,8 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::util::figure::{self, Figure};
+
 use super::report::spills_and_reloads;
 use super::{MappingError, MemProblem, Plan, TensorKind};
 
@@ -57,7 +59,7 @@ fn y_unit(capacity: u64) -> (f64, &'static str) {
 }
 
 fn draw<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
+    root: &DrawingArea<DB, Shift>,
     problem: &MemProblem,
     plan: &Plan,
     title: &str,
@@ -233,18 +235,35 @@ where
             ("sans-serif", 13).into_font(),
         ))
         .map_err(err)?;
-    root.present().map_err(err)?;
     Ok(())
+}
+
+/// The chart of one plan, as a [`Figure`].
+struct PlanChart<'a> {
+    problem: &'a MemProblem,
+    plan: &'a Plan,
+    title: &'a str,
+}
+
+impl Figure for PlanChart<'_> {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, HEIGHT)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw(root, self.problem, self.plan, self.title).map_err(|e| match e {
+            MappingError::Chart(m) => m,
+            other => other.to_string(),
+        })
+    }
 }
 
 /// The chart of `plan` for `problem` as SVG text.
 pub fn to_svg(problem: &MemProblem, plan: &Plan, title: &str) -> Result<String, MappingError> {
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(root, problem, plan, title)?;
-    }
-    Ok(buf)
+    let chart = PlanChart { problem, plan, title };
+    figure::to_svg(&chart).map_err(MappingError::Chart)
 }
 
 /// Writes the chart to `path`: SVG for `.svg`, PNG for `.png`.
@@ -254,19 +273,6 @@ pub fn write(
     title: &str,
     path: &Path,
 ) -> Result<(), MappingError> {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("svg") => {
-            let s = to_svg(problem, plan, title)?;
-            std::fs::write(path, s)
-                .map_err(|e| MappingError::Chart(format!("{}: {e}", path.display())))
-        }
-        Some("png") => {
-            let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
-            draw(root, problem, plan, title)
-        }
-        _ => Err(MappingError::Chart(format!(
-            "{}: expected a .svg or .png file name",
-            path.display()
-        ))),
-    }
+    let chart = PlanChart { problem, plan, title };
+    figure::write(&chart, path).map_err(MappingError::Chart)
 }

@@ -207,6 +207,7 @@ mod priced;
 mod problem;
 pub mod report;
 pub mod suite;
+pub mod traffic;
 mod verify;
 
 pub use adapt::{

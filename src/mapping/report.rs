@@ -58,91 +58,12 @@ pub fn parse_capacity(text: &str) -> Result<Capacity, MappingError> {
         "mp" => return Ok(Capacity::MinPeak),
         _ => {}
     }
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = (&t[..split], t[split..].trim());
-    if num.is_empty() {
-        return Err(bad(
-            "expected a size such as 65536, 512KiB, 1MiB or 1.5MB, or mr, mh, mp".into(),
-        ));
-    }
-    let mult: u128 = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" => 1_000,
-        "kib" => 1 << 10,
-        "mb" => 1_000_000,
-        "mib" => 1 << 20,
-        "gb" => 1_000_000_000,
-        "gib" => 1 << 30,
-        other => {
-            return Err(bad(format!(
-                "unknown unit `{other}`; use B, KB, KiB, MB, MiB, GB or GiB"
-            )));
-        }
-    };
-    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
-    if frac.contains('.') || (int.is_empty() && frac.is_empty()) || frac.len() > 18 {
-        return Err(bad(format!("`{num}` is not a number")));
-    }
-    let int_v: u128 = if int.is_empty() {
-        0
-    } else {
-        int.parse()
-            .map_err(|_| bad(format!("`{num}` is not a number")))?
-    };
-    let frac_v: u128 = if frac.is_empty() {
-        0
-    } else {
-        frac.parse()
-            .map_err(|_| bad(format!("`{num}` is not a number")))?
-    };
-    let den = 10u128.pow(frac.len() as u32);
-    let total = int_v
-        .checked_mul(den)
-        .and_then(|v| v.checked_add(frac_v))
-        .and_then(|v| v.checked_mul(mult))
-        .ok_or_else(|| bad("too large".into()))?;
-    if total % den != 0 {
-        return Err(bad(format!(
-            "{text} is not a whole number of bytes ({} bytes)",
-            total as f64 / den as f64
-        )));
-    }
-    let bytes = u64::try_from(total / den).map_err(|_| bad("too large".into()))?;
-    if bytes == 0 {
-        return Err(bad("must be positive".into()));
-    }
-    Ok(Capacity::Bytes(bytes))
+    crate::util::size::parse_whole_bytes(t)
+        .map(Capacity::Bytes)
+        .map_err(|e| bad(e.to_string()))
 }
 
-/// Bytes with a binary unit for reading (`524288` → `512.0 KiB`).
-pub fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if b < 1024 {
-        return format!("{b} B");
-    }
-    let mut v = b as f64 / 1024.0;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    format!("{v:.2} {}", UNITS[u])
-}
-
-/// Bytes with thousands separators (`1505280` → `1,505,280`).
-pub fn grouped(b: u64) -> String {
-    let s = b.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::util::size::{grouped, human_bytes};
 
 /// Which planner the command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]

@@ -658,37 +658,10 @@ impl Efficiency<LlmArch> for LlmEfficiency<'_> {
     }
 }
 
-/// Parses a byte size: `2GiB`, `1.5GB`, `512MiB`, `800MB`, `1e9` (bytes).
+/// Parses a byte size: `2GiB`, `1.5GB`, `512MiB`, `800MB`, `1e9` (bytes); `None` unless it is a
+/// positive, finite size (see [`crate::util::size::parse_bytes`]).
 pub fn parse_bytes(s: &str) -> Option<f64> {
-    let t = s.trim();
-    let units: [(&str, f64); 8] = [
-        ("KiB", 1024.0),
-        ("MiB", 1024.0 * 1024.0),
-        ("GiB", 1024.0 * 1024.0 * 1024.0),
-        ("TiB", 1024f64.powi(4)),
-        ("KB", 1e3),
-        ("MB", 1e6),
-        ("GB", 1e9),
-        ("TB", 1e12),
-    ];
-    for (u, m) in units {
-        if let Some(n) = t
-            .strip_suffix(u)
-            .or_else(|| t.strip_suffix(&u.to_lowercase()))
-        {
-            return n
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|v| *v > 0.0 && v.is_finite())
-                .map(|v| v * m);
-        }
-    }
-    t.strip_suffix('B')
-        .unwrap_or(t)
-        .parse::<f64>()
-        .ok()
-        .filter(|v| *v > 0.0 && v.is_finite())
+    crate::util::size::parse_bytes(s).ok()
 }
 
 #[cfg(test)]

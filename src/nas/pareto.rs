@@ -2,19 +2,7 @@
 //! (Deb et al., "A fast and elitist multiobjective genetic algorithm: NSGA-II", IEEE TEVC 2002).
 //! Every objective is minimised; maximised ones are negated by the caller.
 
-/// True when `a` is no worse than `b` in every objective and better in at least one.
-pub fn dominates(a: &[f64], b: &[f64]) -> bool {
-    let mut better = false;
-    for (x, y) in a.iter().zip(b) {
-        if x > y {
-            return false;
-        }
-        if x < y {
-            better = true;
-        }
-    }
-    better
-}
+pub use crate::search::dominates;
 
 /// Front rank of every point (0 = non-dominated), by repeated peeling.
 pub fn ranks(points: &[Vec<f64>]) -> Vec<usize> {

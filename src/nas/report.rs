@@ -5,6 +5,7 @@
 use super::NasError;
 use super::efficiency::Metric;
 use super::evolution::Evaluated;
+use crate::util::figure::{self, Figure};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -132,6 +133,35 @@ pub struct Series {
 /// Vertical lines (e.g. latency budgets) drawn dashed-looking in light grey.
 pub type Budgets = Vec<f64>;
 
+/// The scatter of one search, as a [`Figure`].
+struct Scatter<'a> {
+    title: &'a str,
+    x: Metric,
+    y_label: &'a str,
+    series: &'a [Series],
+    budgets: &'a [f64],
+    note: &'a str,
+}
+
+impl Figure for Scatter<'_> {
+    fn size(&self) -> (u32, u32) {
+        PLOT_SIZE
+    }
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        let s = self;
+        draw(root, s.title, s.x, s.y_label, s.series, s.budgets, s.note).map_err(|e| match e {
+            NasError::Invalid { message, .. } => message,
+            other => other.to_string(),
+        })
+    }
+}
+
 /// An SVG scatter plot of the series, with budgets as vertical lines and a caption note.
 pub fn scatter_svg(
     title: &str,
@@ -141,12 +171,8 @@ pub fn scatter_svg(
     budgets: &[f64],
     note: &str,
 ) -> Result<String, NasError> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, PLOT_SIZE).into_drawing_area();
-        draw(root, title, x, y_label, series, budgets, note)?;
-    }
-    Ok(svg)
+    let fig = Scatter { title, x, y_label, series, budgets, note };
+    figure::to_svg(&fig).map_err(|m| NasError::invalid("plot", title, m))
 }
 
 /// The same plot as a PNG file (needs a system sans-serif font for the text).
@@ -159,15 +185,15 @@ pub fn scatter_png(
     budgets: &[f64],
     note: &str,
 ) -> Result<(), NasError> {
-    let root = BitMapBackend::new(path, PLOT_SIZE).into_drawing_area();
-    draw(root, title, x, y_label, series, budgets, note)
+    let fig = Scatter { title, x, y_label, series, budgets, note };
+    figure::to_png(&fig, path).map_err(|m| NasError::invalid("plot", title, m))
 }
 
 /// Plot size in pixels.
 const PLOT_SIZE: (u32, u32) = (900, 620);
 
 fn draw<DB: DrawingBackend>(
-    root: DrawingArea<DB, plotters::coord::Shift>,
+    root: &DrawingArea<DB, plotters::coord::Shift>,
     title: &str,
     x: Metric,
     y_label: &str,
@@ -268,7 +294,6 @@ fn draw<DB: DrawingBackend>(
         ("sans-serif", 13).into_font(),
     ))
     .map_err(|x| e(x.to_string()))?;
-    root.present().map_err(|x| e(x.to_string()))?;
     Ok(())
 }
 

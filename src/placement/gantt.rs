@@ -6,6 +6,8 @@ use super::PlaceError;
 use super::schedule::Placement;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+
+use crate::util::figure::{self, Figure};
 use std::path::Path;
 
 /// Fill of the lane rectangles (one per unit); op rectangles never use it.
@@ -48,7 +50,7 @@ fn err<E: std::fmt::Debug>(e: E) -> PlaceError {
     PlaceError::Render(format!("{e:?}"))
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, p: &Placement) -> Result<(), PlaceError>
+fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, p: &Placement) -> Result<(), PlaceError>
 where
     DB::ErrorType: 'static,
 {
@@ -151,36 +153,33 @@ where
             .map_err(err)?;
         x += 28 + 8 * k.len() as i32;
     }
-    root.present().map_err(err)?;
     Ok(())
+}
+
+/// The Gantt chart of one placement, as a [`Figure`].
+struct Gantt<'a>(&'a Placement);
+
+impl Figure for Gantt<'_> {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, height(self.0.units.len()))
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw(root, self.0).map_err(|e| match e {
+            PlaceError::Render(m) => m,
+            other => other.to_string(),
+        })
+    }
 }
 
 /// The chart as SVG text.
 pub fn to_svg(p: &Placement) -> Result<String, PlaceError> {
-    let mut buf = String::new();
-    {
-        let root =
-            SVGBackend::with_string(&mut buf, (WIDTH, height(p.units.len()))).into_drawing_area();
-        draw(root, p)?;
-    }
-    Ok(buf)
+    figure::to_svg(&Gantt(p)).map_err(PlaceError::Render)
 }
 
 /// Writes the chart to `path`: SVG for `.svg`, PNG for `.png`.
 pub fn write(p: &Placement, path: &Path) -> Result<(), PlaceError> {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("svg") => {
-            let s = to_svg(p)?;
-            std::fs::write(path, s)
-                .map_err(|e| PlaceError::Render(format!("{}: {e}", path.display())))
-        }
-        Some("png") => {
-            let root = BitMapBackend::new(path, (WIDTH, height(p.units.len()))).into_drawing_area();
-            draw(root, p)
-        }
-        _ => Err(PlaceError::Render(format!(
-            "{}: expected a .svg or .png file name",
-            path.display()
-        ))),
-    }
+    figure::write(&Gantt(p), path).map_err(PlaceError::Render)
 }

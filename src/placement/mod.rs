@@ -661,3 +661,4 @@ fn place_segments(
 pub mod gantt;
 pub mod patterns;
 pub mod report;
+pub mod session;

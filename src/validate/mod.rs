@@ -12,6 +12,7 @@
 //! does; weights are weights and live where the roofline's placement puts them.
 
 pub mod cases;
+pub mod host;
 pub mod published;
 pub mod report;
 

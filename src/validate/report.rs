@@ -3,6 +3,7 @@
 //! file name ends in `.png`).
 
 use super::{KindStats, Outcome, outliers};
+use crate::util::figure::{self, Figure};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -162,20 +163,46 @@ pub fn csv(outcomes: &[Outcome]) -> Result<String, csv::Error> {
 /// Scatter plot of predicted against measured time on log axes, one colour per kind, with the
 /// diagonal and a ±`band` band. Errors are returned as text (fonts, file system).
 pub fn plot(outcomes: &[Outcome], path: &Path, title: &str, band: f64) -> Result<(), String> {
+    let fig = Scatter {
+        outcomes,
+        title,
+        band,
+    };
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("png"))
     {
-        let root = BitMapBackend::new(path, (1000, 760)).into_drawing_area();
-        draw(root, outcomes, title, band)
+        figure::to_png(&fig, path)
     } else {
-        let root = SVGBackend::new(path, (1000, 760)).into_drawing_area();
-        draw(root, outcomes, title, band)
+        let svg = figure::to_svg(&fig)?;
+        crate::util::output::atomic_write(path, svg.as_bytes()).map_err(|e| e.to_string())
+    }
+}
+
+/// The predicted-versus-measured scatter, as a [`Figure`].
+struct Scatter<'a> {
+    outcomes: &'a [Outcome],
+    title: &'a str,
+    band: f64,
+}
+
+impl Figure for Scatter<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1000, 760)
+    }
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw(root, self.outcomes, self.title, self.band)
     }
 }
 
 fn draw<DB: DrawingBackend>(
-    root: DrawingArea<DB, plotters::coord::Shift>,
+    root: &DrawingArea<DB, plotters::coord::Shift>,
     outcomes: &[Outcome],
     title: &str,
     band: f64,
@@ -194,7 +221,7 @@ where
     }
     let (lo, hi) = (lo / 2.0, hi * 2.0);
     root.fill(&WHITE).map_err(|x| e(&x))?;
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 20))
         .margin(15)
         .x_label_area_size(50)
@@ -248,6 +275,5 @@ where
         .border_style(BLACK)
         .draw()
         .map_err(|x| e(&x))?;
-    root.present().map_err(|x| e(&x))?;
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! (optionally with symbolic dimensions, `bert.onnx?sequence=128`); [`load_model`] resolves all
 //! of them.
 
+pub mod catalog;
 pub mod dtype;
 pub mod graph;
 pub mod llm;

@@ -1,0 +1,236 @@
+//! `archscope map`: operator placement on a device's units (ILP with HEFT and single-unit
+//! baselines), or scratchpad traffic (the COSMA-style mapper).
+
+use super::{PhaseArg, TrafficSolver, mode, print};
+use anyhow::Result;
+use archscope::hardware::Hardware;
+use archscope::mapping::traffic::{TrafficSpec, map_model};
+use archscope::mapping::{AdaptOptions, report::parse_capacity};
+use archscope::placement::session::{PlacementRequest, place_phases};
+use archscope::placement::{Decompose, Limits, Objective};
+use archscope::render::Format;
+use archscope::workload::{Phase, QuantScheme, load_llm};
+use clap::ValueEnum;
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum MapObjective {
+    /// Operator placement on the device's units (ILP with HEFT and single-unit baselines).
+    Placement,
+    /// Scratchpad traffic (the COSMA mapper, with --scratchpad).
+    Traffic,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Minimize {
+    Makespan,
+    Energy,
+    /// Energy plus --j-per-s joules per second of makespan.
+    Weighted,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// What to map: `placement` (ops onto units) or `traffic` (scratchpad, COSMA).
+    /// Default: traffic when --scratchpad is given without --hw, else placement.
+    #[arg(long, value_enum)]
+    objective: Option<MapObjective>,
+    /// Device: a path, a file in hardware-db/, or a short name (needed for placement).
+    #[arg(long)]
+    hw: Option<String>,
+    /// Model: a short name (see `models list`; networks take parameters, e.g.
+    /// `mobilenetv2?width=0.75`) or a path to a Hugging Face config.json.
+    #[arg(long)]
+    model: String,
+    /// Phase to place.
+    #[arg(long, value_enum, default_value = "prefill")]
+    phase: PhaseArg,
+    /// Sequences per step.
+    #[arg(long, default_value_t = 1)]
+    batch: u64,
+    /// Prompt tokens (prefill).
+    #[arg(long, default_value_t = 512)]
+    prompt: u64,
+    /// KV-cache length (decode).
+    #[arg(long, default_value_t = 1024)]
+    context: u64,
+    /// Quantization scheme, e.g. fp16, w8a8, w4a16-g128+kv8 (default: fp16 for
+    /// placement, w8a8 for traffic: 8-bit data as in the COSMA evaluation).
+    #[arg(long)]
+    quant: Option<String>,
+    /// What the placement minimises.
+    #[arg(long, value_enum, default_value = "makespan")]
+    minimize: Minimize,
+    /// Joules charged per second of makespan with --minimize weighted.
+    #[arg(long, default_value_t = 0.0)]
+    j_per_s: f64,
+    /// Makespan budget, milliseconds.
+    #[arg(long)]
+    latency_budget_ms: Option<f64>,
+    /// Average power budget, watts.
+    #[arg(long)]
+    power_budget_w: Option<f64>,
+    /// Wall-clock limit for the solver, seconds.
+    #[arg(long, default_value_t = 60.0)]
+    time_limit: f64,
+    /// Units to place on, comma-separated (default: all of the device's).
+    #[arg(long, value_delimiter = ',')]
+    units: Vec<String>,
+    /// Split the batch into this many sub-batches pipelined across units.
+    #[arg(long)]
+    sub_batches: Option<u64>,
+    /// One model for the whole graph instead of one per layer block.
+    #[arg(long)]
+    monolithic: bool,
+    /// Handoff time per cross-unit transfer, microseconds.
+    #[arg(long, default_value_t = 0.0)]
+    switch_us: f64,
+    /// Do not bound windows by the shared memory levels' bandwidth.
+    #[arg(long)]
+    no_bandwidth_floor: bool,
+    /// Write a Gantt chart (.svg or .png).
+    #[arg(long)]
+    gantt: Option<String>,
+    /// Textbook roofline: bare peaks, efficiency 1, no overhead.
+    #[arg(long)]
+    ideal: bool,
+    /// Scratchpad size for --objective traffic: bytes (65536), with a unit (512KiB,
+    /// 1MiB, 1.5MB), or a budget of the model: mr (largest op working set), mp
+    /// (minimum peak footprint over schedules) or mh (halfway).
+    #[arg(long)]
+    scratchpad: Option<String>,
+    /// Traffic planner: one ILP, the better baseline, divide and conquer, or one
+    /// baseline alone (default, arena).
+    #[arg(long, value_enum, default_value = "ilp")]
+    solver: TrafficSolver,
+    /// Input resolution of a vision network for traffic (default: the network's own).
+    #[arg(long)]
+    resolution: Option<u64>,
+    /// Put weights into the scratchpad as tensors (COSMA's M_Rp setting); by
+    /// default they are streamed and only activations are mapped.
+    #[arg(long)]
+    include_weights: bool,
+    /// Allocation granularity in bytes for traffic (alignment and size rounding).
+    #[arg(long, default_value_t = archscope::mapping::adapt::DEFAULT_GRANULARITY_BYTES)]
+    granularity: u64,
+    /// Keep activation functions as ops of their own instead of fusing them into
+    /// their producer.
+    #[arg(long)]
+    no_fuse: bool,
+    /// Draw memory over time (.svg or .png) for traffic.
+    #[arg(long)]
+    chart: Option<String>,
+    /// Output format (table or json).
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let objective = a.objective.unwrap_or(if a.scratchpad.is_some() && a.hw.is_none() {
+        MapObjective::Traffic
+    } else {
+        MapObjective::Placement
+    });
+    match objective {
+        MapObjective::Traffic => traffic(a),
+        MapObjective::Placement => placement(a),
+    }
+}
+
+fn phases(a: &Args) -> Vec<Phase> {
+    let (prefill, decode) = (
+        Phase::Prefill { prompt: a.prompt },
+        Phase::Decode { context: a.context },
+    );
+    match a.phase {
+        PhaseArg::Prefill => vec![prefill],
+        PhaseArg::Decode => vec![decode],
+        PhaseArg::Both => vec![prefill, decode],
+    }
+}
+
+fn placement(a: Args) -> Result<()> {
+    let Some(hw) = &a.hw else {
+        anyhow::bail!(
+            "--objective placement needs --hw (a device); for scratchpad traffic give --scratchpad"
+        );
+    };
+    if a.format == Format::Csv {
+        anyhow::bail!("--format csv is not available for map; use table or json");
+    }
+    let hw = Hardware::load(hw)?;
+    let cfg = load_llm(&a.model)?;
+    let quant = QuantScheme::parse(a.quant.as_deref().unwrap_or("fp16"))?;
+    let objective = match a.minimize {
+        Minimize::Makespan => Objective::Makespan,
+        Minimize::Energy => Objective::Energy,
+        Minimize::Weighted => Objective::Weighted { j_per_s: a.j_per_s },
+    };
+    let mut limits = Limits {
+        time_limit_s: a.time_limit,
+        latency_budget_s: a.latency_budget_ms.map(|m| m * 1e-3),
+        power_budget_w: a.power_budget_w,
+        decompose: if a.monolithic {
+            Decompose::Monolithic
+        } else {
+            Decompose::Auto
+        },
+        ..Limits::default()
+    };
+    limits.build.mode = mode(a.ideal);
+    limits.build.units = (!a.units.is_empty()).then(|| a.units.clone());
+    limits.build.bandwidth_floor = !a.no_bandwidth_floor;
+    if a.switch_us != 0.0 {
+        limits.build.switch_s.insert("*".into(), a.switch_us * 1e-6);
+    }
+    let req = PlacementRequest {
+        quant,
+        phases: phases(&a),
+        batch: a.batch,
+        sub_batches: a.sub_batches,
+        objective,
+        limits,
+        gantt: a.gantt.as_ref().map(Into::into),
+    };
+    let runs = place_phases(&hw, &cfg, &req)?;
+    for r in &runs.0 {
+        if let Some(path) = &r.gantt {
+            eprintln!("gantt chart written to {}", path.display());
+        }
+    }
+    print(&runs, a.format)
+}
+
+fn traffic(a: Args) -> Result<()> {
+    let Some(scratchpad) = &a.scratchpad else {
+        anyhow::bail!("--objective traffic needs --scratchpad (e.g. 512KiB, 1MiB or mr)");
+    };
+    let spec = TrafficSpec {
+        model: a.model.clone(),
+        resolution: a.resolution,
+        phase: match a.phase {
+            PhaseArg::Decode => Phase::Decode { context: a.context },
+            _ => Phase::Prefill { prompt: a.prompt },
+        },
+        batch: a.batch,
+        quant: QuantScheme::parse(a.quant.as_deref().unwrap_or("w8a8"))?,
+        capacity: parse_capacity(scratchpad)?,
+        solver: a.solver.solver(),
+        time_limit_s: a.time_limit,
+        adapt: AdaptOptions {
+            include_weights: a.include_weights,
+            granularity_bytes: a.granularity,
+            fuse_activations: !a.no_fuse,
+        },
+    };
+    let rep = map_model(&spec)?;
+    if let Some(path) = &a.chart {
+        archscope::mapping::chart::write(
+            &rep.adapted.problem,
+            &rep.plan,
+            &rep.chart_title(),
+            std::path::Path::new(path),
+        )?;
+        eprintln!("memory chart written to {path}");
+    }
+    print(&rep, a.format)
+}

@@ -1,0 +1,94 @@
+//! `archscope score`: one model on one device, per op.
+
+use super::{PhaseArg, TrafficSolver, mode, print};
+use anyhow::Result;
+use archscope::hardware::Hardware;
+use archscope::render::{Format, OnDevice};
+use archscope::score::{ScoreRequest, score_llm, score_vision_mapped};
+use archscope::workload::{Model, QuantScheme, load_model};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Device: a path, a file in hardware-db/, or a short name.
+    #[arg(long)]
+    hw: String,
+    /// Model: a short LLM name or built-in network (see `models list`; networks take
+    /// parameters, e.g. `mobilenetv2?width=0.75&res=160`), a path to a Hugging Face
+    /// config.json, or a path to an .onnx file (`model.onnx?sequence=128` sets symbolic
+    /// dimensions).
+    #[arg(long)]
+    model: String,
+    /// Phase to score (LLMs; vision networks and encoders have one forward phase).
+    #[arg(long, value_enum, default_value = "both")]
+    phase: PhaseArg,
+    /// Sequences per step (LLMs), images or sequences per forward pass (networks).
+    #[arg(long, default_value_t = 1)]
+    batch: u64,
+    /// Prompt tokens (prefill).
+    #[arg(long, default_value_t = 512)]
+    prompt: u64,
+    /// KV-cache length (decode).
+    #[arg(long, default_value_t = 1024)]
+    context: u64,
+    /// Quantization scheme, e.g. fp16, w8a8, w4a16-g128+kv8.
+    #[arg(long, default_value = "fp16")]
+    quant: String,
+    /// Compute unit (default: the device's default unit).
+    #[arg(long)]
+    unit: Option<String>,
+    /// Textbook roofline: bare peaks, efficiency 1, no overhead.
+    #[arg(long)]
+    ideal: bool,
+    /// Take the unit's scratchpad traffic from a mapper's plan (networks only; the unit must
+    /// reach a level marked `managed = "software"`).
+    #[arg(long, value_enum)]
+    mapping: Option<TrafficSolver>,
+    /// Time limit of the mapping ILP in seconds (per window with `dc`).
+    #[arg(long, default_value_t = 30.0)]
+    mapping_time_limit: f64,
+    /// Put the weights into the mapping problem instead of streaming them past the scratchpad.
+    #[arg(long)]
+    mapping_weights: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let hw = Hardware::load(&a.hw)?;
+    let model = load_model(&a.model)?;
+    let mapping = a.mapping.map(|m| archscope::mapping::MappingRequest {
+        solver: m.solver(),
+        time_limit_s: a.mapping_time_limit,
+        adapt: archscope::mapping::AdaptOptions {
+            include_weights: a.mapping_weights,
+            ..Default::default()
+        },
+    });
+    let quant = QuantScheme::parse(&a.quant)?;
+    let req = ScoreRequest {
+        batch: a.batch,
+        prompt: a.prompt,
+        context: a.context,
+        prefill: a.phase != PhaseArg::Decode,
+        decode: a.phase != PhaseArg::Prefill,
+        unit: a.unit,
+        mode: mode(a.ideal),
+    };
+    match model {
+        Model::Llm(model) => {
+            if mapping.is_some() {
+                anyhow::bail!(
+                    "--mapping applies to networks (CNNs, encoders); LLM phases are \
+                     priced with the roofline's residency"
+                );
+            }
+            let score = score_llm(&hw, &model, &quant, &req)?;
+            print(&OnDevice { score: &score, hw: &hw }, a.format)
+        }
+        Model::Vision(model) => {
+            let score = score_vision_mapped(&hw, &model, &quant, &req, mapping.as_ref())?;
+            print(&OnDevice { score: &score, hw: &hw }, a.format)
+        }
+    }
+}

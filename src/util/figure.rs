@@ -1,0 +1,107 @@
+//! Chart output, once for every chart: a [`Figure`] draws itself on any plotters backend, and
+//! this module renders it as SVG text, a PNG file, an RGB buffer, or a file whose extension picks
+//! the format.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// A chart that can draw itself on any plotters backend.
+pub trait Figure {
+    /// Pixel size (width, height).
+    fn size(&self) -> (u32, u32);
+    /// Draws on `root`. Errors are text (fonts, file system).
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static;
+}
+
+fn err<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+/// Renders `fig` as SVG text.
+pub fn to_svg<F: Figure + ?Sized>(fig: &F) -> Result<String, String> {
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, fig.size()).into_drawing_area();
+        fig.draw(&root)?;
+        root.present().map_err(err)?;
+    }
+    Ok(s)
+}
+
+/// Renders `fig` as a PNG file at `path` (needs a system font for the text).
+pub fn to_png<F: Figure + ?Sized>(fig: &F, path: &Path) -> Result<(), String> {
+    let root = BitMapBackend::new(path, fig.size()).into_drawing_area();
+    fig.draw(&root)?;
+    root.present().map_err(err)
+}
+
+/// Renders `fig` into an RGB buffer (3 bytes per pixel, rows top to bottom).
+pub fn to_rgb<F: Figure + ?Sized>(fig: &F) -> Result<Vec<u8>, String> {
+    let (w, h) = fig.size();
+    let mut buf = vec![0u8; (w as usize) * (h as usize) * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        fig.draw(&root)?;
+        root.present().map_err(err)?;
+    }
+    Ok(buf)
+}
+
+/// Writes `fig` to `path`: SVG for `.svg` (written atomically), PNG for `.png`; any other
+/// extension is an error that names the path.
+pub fn write<F: Figure + ?Sized>(fig: &F, path: &Path) -> Result<(), String> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("svg") => {
+            let s = to_svg(fig)?;
+            crate::util::output::atomic_write(path, s.as_bytes()).map_err(err)
+        }
+        Some("png") => to_png(fig, path).map_err(|e| format!("{}: {e}", path.display())),
+        _ => Err(format!(
+            "{}: expected a .svg or .png file name",
+            path.display()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 40×20 figure: white background and one red pixel row.
+    struct Bar;
+    impl Figure for Bar {
+        fn size(&self) -> (u32, u32) {
+            (40, 20)
+        }
+        fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+        where
+            DB::ErrorType: 'static,
+        {
+            root.fill(&WHITE).map_err(err)?;
+            root.draw(&Rectangle::new([(0, 10), (39, 10)], RED.filled()))
+                .map_err(err)
+        }
+    }
+
+    #[test]
+    fn one_figure_three_outputs() {
+        let svg = to_svg(&Bar).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("width=\"40\""), "{svg}");
+        let rgb = to_rgb(&Bar).unwrap();
+        assert_eq!(rgb.len(), 40 * 20 * 3);
+        // Row 10 is red, row 0 white.
+        let px = |x: usize, y: usize| &rgb[(y * 40 + x) * 3..(y * 40 + x) * 3 + 3];
+        assert_eq!(px(5, 10), &[255, 0, 0]);
+        assert_eq!(px(5, 0), &[255, 255, 255]);
+        let e = write(&Bar, Path::new("/nonexistent/x.gif")).unwrap_err();
+        assert!(e.contains("expected a .svg or .png"), "{e}");
+    }
+}
