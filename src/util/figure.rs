@@ -75,7 +75,7 @@ pub fn write<F: Figure + ?Sized>(fig: &F, path: &Path) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    /// A 40×20 figure: white background and one red pixel row.
+    /// A 40×20 figure: white background and a red band over rows 8 to 12.
     struct Bar;
     impl Figure for Bar {
         fn size(&self) -> (u32, u32) {
@@ -86,7 +86,7 @@ mod tests {
             DB::ErrorType: 'static,
         {
             root.fill(&WHITE).map_err(err)?;
-            root.draw(&Rectangle::new([(0, 10), (39, 10)], RED.filled()))
+            root.draw(&Rectangle::new([(0, 8), (39, 12)], RED.filled()))
                 .map_err(err)
         }
     }
@@ -97,7 +97,7 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.contains("width=\"40\""), "{svg}");
         let rgb = to_rgb(&Bar).unwrap();
         assert_eq!(rgb.len(), 40 * 20 * 3);
-        // Row 10 is red, row 0 white.
+        // Row 10 is inside the band, row 0 outside it.
         let px = |x: usize, y: usize| &rgb[(y * 40 + x) * 3..(y * 40 + x) * 3 + 3];
         assert_eq!(px(5, 10), &[255, 0, 0]);
         assert_eq!(px(5, 0), &[255, 255, 255]);
