@@ -1,5 +1,6 @@
 //! A device described in code rather than in `hardware-db/`: a hypothetical phone SoC with one
-//! NPU, then swept over its DRAM bandwidth to see where decode stops being memory-bound.
+//! NPU, then swept over its DRAM bandwidth (from a phone's to an HBM stack's) to see which bound decode
+//! hits once DRAM stops being the limit.
 //!
 //! Every figure of a device carries its provenance; an invented device says so in `estimate`.
 //!
@@ -23,6 +24,7 @@ clock_hz = { value = 1.0e9, estimate = "1 GHz (concept)" }
 memory = ["sram", "dram"]
 compute_efficiency = { value = 0.5, estimate = "half of peak on GEMMs (concept)" }
 bandwidth_efficiency = { value = 0.7, estimate = "70 % of DRAM peak (concept)" }
+kernel_overhead_s = { value = 5e-6, estimate = "5 us per op dispatched (concept)" }
 
 [unit.peak_ops_per_s]
 f16 = { value = 4e12, estimate = "2048 f16 MACs x 2 ops x 1 GHz (concept)" }
@@ -59,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..ScoreRequest::default()
     };
     println!("{:>12} {:>12} {:>10}", "DRAM GB/s", "tokens/s", "bound");
-    for gb_s in [12.8, 25.6, 51.2, 102.4, 204.8] {
+    for gb_s in [12.8, 51.2, 204.8, 819.2, 3276.8] {
         // The same what-if path syntax as `explore --sweep`, validated like a file.
         let hw = Hardware::with_fields(
             DEVICE,
