@@ -78,35 +78,27 @@ pub struct OnDevice<'a, S> {
     pub hw: &'a Hardware,
 }
 
-impl Render for OnDevice<'_, Score> {
-    fn what(&self) -> &'static str {
-        "score"
-    }
-    fn table(&self) -> String {
-        self.score.to_table(self.hw)
-    }
-    fn json(&self) -> serde_json::Value {
-        self.score.to_json(self.hw)
-    }
-    fn csv(&self) -> Option<Result<String, String>> {
-        Some(self.score.to_csv(self.hw).map_err(|e| e.to_string()))
-    }
+/// `Render` for a score type with `to_table`, `to_json` and `to_csv` taking the device.
+macro_rules! render_on_device {
+    ($($score:ty),*) => {$(
+        impl Render for OnDevice<'_, $score> {
+            fn what(&self) -> &'static str {
+                "score"
+            }
+            fn table(&self) -> String {
+                self.score.to_table(self.hw)
+            }
+            fn json(&self) -> serde_json::Value {
+                self.score.to_json(self.hw)
+            }
+            fn csv(&self) -> Option<Result<String, String>> {
+                Some(self.score.to_csv(self.hw).map_err(|e| e.to_string()))
+            }
+        }
+    )*};
 }
 
-impl Render for OnDevice<'_, VisionScore> {
-    fn what(&self) -> &'static str {
-        "score"
-    }
-    fn table(&self) -> String {
-        self.score.to_table(self.hw)
-    }
-    fn json(&self) -> serde_json::Value {
-        self.score.to_json(self.hw)
-    }
-    fn csv(&self) -> Option<Result<String, String>> {
-        Some(self.score.to_csv(self.hw).map_err(|e| e.to_string()))
-    }
-}
+render_on_device!(Score, VisionScore);
 
 /// A systolic-array run: its configuration and one report per layer.
 pub struct SystolicRun<'a> {
