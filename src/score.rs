@@ -4,10 +4,11 @@
 //! per second, J per image or sequence). Also renders results as a table, JSON or CSV for
 //! `archscope score`.
 
-use crate::cost::{Bound, Evaluation, Infeasible, Ledger, SelectError, evaluate, model_for};
+use crate::cost::{
+    Bound, Evaluation, Infeasible, Ledger, Mode, SelectError, evaluate, model_for, residency,
+};
 use crate::hardware::Hardware;
 use crate::mapping::{MappedError, MappingError, MappingRequest, UnitMapping, evaluate_mapped};
-use crate::roofline::{Mode, residency};
 use crate::workload::{Graph, LlmConfig, ModelError, Phase, QuantScheme, Sample, VisionModel};
 use serde::Serialize;
 use std::fmt::Write as _;

@@ -2,7 +2,7 @@
 //! figures, their selection through `params.model`, and their use by `score` without being told.
 //! Every expected number is derived in a comment next to it; published figures name their source.
 
-use archscope::cost::{CostModel, MODELS, Residency, SelectError, model_for};
+use archscope::cost::{CostModel, MODELS, Mode, SelectError, TensorHomes, model_for, residency};
 use archscope::cycle::cpu::Cpu;
 use archscope::cycle::fpga::{
     self, Fpga, closest_reuse, finn_acc_bits, finn_bram18, finn_fold, valid_reuse,
@@ -10,7 +10,6 @@ use archscope::cycle::fpga::{
 use archscope::cycle::npu::Npu;
 use archscope::cycle::pim::{GemvShape, Pim};
 use archscope::hardware::{Hardware, known_devices};
-use archscope::roofline::{Mode, residency};
 use archscope::score::{ScoreRequest, score_llm};
 use archscope::workload::{
     DType, EltOp, Graph, OpId, OpKind, Phase, QuantScheme, Role, Storage, load_llm,
@@ -574,7 +573,7 @@ fn neupims_puts_decode_attention_on_pim_and_batched_gemms_on_the_npu() {
     let model = load_llm("llama-1b").unwrap();
     let q = QuantScheme::parse("fp16").unwrap();
     let g = model.build(&q, Phase::Decode { context: 1024 }, 64);
-    let res: Residency = residency(&h, p, &g);
+    let res: TensorHomes = residency(&h, p, &g);
     let id = |name: &str| OpId(g.ops.iter().position(|o| o.name == name).unwrap() as u32);
     for name in ["layers.0.attn.qk", "layers.0.attn.av"] {
         // 64 requests, each its own KV cache: GEMVs, which the banks run faster.

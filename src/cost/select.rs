@@ -3,8 +3,9 @@
 //! `explore` call [`model_for`] and never need to be told which model a unit uses.
 
 use super::CostModel;
+use crate::cost::Mode;
 use crate::hardware::Hardware;
-use crate::roofline::{Mode, Roofline};
+use crate::roofline::Roofline;
 use crate::systolic::cost::SystolicUnit;
 
 /// Errors choosing a cost model.

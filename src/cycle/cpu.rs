@@ -23,16 +23,16 @@
 //!
 //! **Time** of an op: `max(flops / rate[dtype], max_L bytes_L / bw_L) + overhead`, where
 //! `bytes_L` is the traffic through level `L` computed exactly as the roofline does
-//! ([`crate::roofline::traffic`]), `rate = threads · per-core · clock · e_c`, and `e_c`, `e_b`,
+//! ([`crate::cost::traffic`]), `rate = threads · per-core · clock · e_c`, and `e_c`, `e_b`,
 //! overhead are the unit's calibrated fractions (1, 1, 0 in ideal mode). Heterogeneous clusters
 //! (big/mid/little) are separate units, each with its own parameters and model.
 //!
 //! Energy is as in the roofline: `flops · pJ/op + Σ_L bytes_L · pJ/B_L + static · time`.
 
-use super::params::{ParamError, Params};
-use crate::cost::{CostModel, Infeasible, Ledger, Residency};
+use crate::cost::{
+    CostModel, Infeasible, Ledger, Mode, ParamError, Params, TensorHomes, traffic, widened,
+};
 use crate::hardware::{Hardware, MAX_LEVELS};
-use crate::roofline::{Mode, traffic, widened};
 use crate::workload::{DType, DTypeTable, Engine, Graph, OpId};
 
 /// Parameters `params.model = "cpu"` accepts (`sme_*` describe an SME unit that this model does
@@ -209,7 +209,7 @@ impl CostModel for Cpu<'_> {
     fn cost(
         &self,
         graph: &Graph,
-        residency: &Residency,
+        residency: &TensorHomes,
         op_id: OpId,
     ) -> Result<Ledger, Infeasible> {
         let u = &self.hw.units[self.unit];

@@ -52,14 +52,14 @@
 //! `A` LUTs (one adder or comparator per bit).
 //!
 //! Time of an op: `cycles / clock`, or the time to move its off-chip tensors when longer (the
-//! roofline's traffic, [`crate::roofline::traffic`]), plus the kernel overhead in calibrated
+//! roofline's traffic, [`crate::cost::traffic`]), plus the kernel overhead in calibrated
 //! mode. Energy: `flops · pJ/op + Σ bytes · pJ/B + static · time`.
 
-use super::params::{ParamError, Params};
 use super::{GemmView, gemm_view};
-use crate::cost::{CostModel, Infeasible, Ledger, Residency};
+use crate::cost::{
+    CostModel, Infeasible, Ledger, Mode, ParamError, Params, TensorHomes, traffic, widened,
+};
 use crate::hardware::Hardware;
-use crate::roofline::{Mode, traffic, widened};
 use crate::workload::{Graph, Op, OpId, OpKind, Role};
 use std::sync::{Arc, Mutex};
 
@@ -700,7 +700,7 @@ impl CostModel for Fpga<'_> {
     fn cost(
         &self,
         graph: &Graph,
-        residency: &Residency,
+        residency: &TensorHomes,
         op_id: OpId,
     ) -> Result<Ledger, Infeasible> {
         let plan = self.cached_plan(graph);

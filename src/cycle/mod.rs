@@ -10,15 +10,12 @@
 //! | `npu-tiled` | [`npu`] | an NPU with on-chip SRAM and double-buffered DMA: tiles sized to the SRAM, per tile max(ingress, compute, egress) |
 //! | `cpu` | [`cpu`] | CPU cores: cores × SIMD lanes × FMA pipes × clock per dtype, cache levels as a hierarchical roofline, a thread count |
 //!
-//! Parameters are read with [`params::Params`]; shared shape logic is [`gemm_view`].
+//! Parameters are read with [`crate::cost::Params`]; shared shape logic is [`gemm_view`].
 
 pub mod cpu;
 pub mod fpga;
 pub mod npu;
-pub mod params;
 pub mod pim;
-
-pub use params::{ParamError, Params};
 
 use crate::workload::{AttnPart, Graph, Op, OpKind, Role, TensorId};
 

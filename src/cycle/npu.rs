@@ -29,11 +29,12 @@
 //! `peak_ops_per_s[d]` for every dtype both give. Energy: `flops · pJ/op + Σ_L bytes_L · pJ/B_L`
 //! (re-fetched tiles counted) `+ static · time`.
 
-use super::params::{ParamError, Params};
 use super::{gemm_view, pipeline};
-use crate::cost::{CostModel, Infeasible, Ledger, Residency};
+use crate::cost::{
+    CostModel, Infeasible, Ledger, Mode, ParamError, Params, TensorHomes, attribute,
+    reach_positions, widened,
+};
 use crate::hardware::{Hardware, MAX_LEVELS};
-use crate::roofline::{Mode, attribute, reach_positions, widened};
 use crate::workload::{DTypeTable, Graph, OpId, TensorId};
 
 /// Parameters `params.model = "npu-tiled"` accepts.
@@ -189,7 +190,7 @@ impl<'a> Npu<'a> {
         self.dma.map_or(bw, |d| d.min(bw))
     }
 
-    fn home_bw(&self, residency: &Residency, t: TensorId) -> f64 {
+    fn home_bw(&self, residency: &TensorHomes, t: TensorId) -> f64 {
         self.dma_bandwidth(residency.home[t.0 as usize])
     }
 
@@ -278,7 +279,7 @@ impl CostModel for Npu<'_> {
     fn cost(
         &self,
         graph: &Graph,
-        residency: &Residency,
+        residency: &TensorHomes,
         op_id: OpId,
     ) -> Result<Ledger, Infeasible> {
         let u = &self.hw.units[self.unit];

@@ -60,10 +60,11 @@
 //! `pJ/B`; host additions at the host's `pJ/op`; static power over the time.
 
 use super::gemm_view;
-use super::params::{ParamError, Params};
-use crate::cost::{CostModel, Infeasible, Ledger, Residency, SelectError, model_for};
+use crate::cost::{
+    CostModel, Infeasible, Ledger, Mode, ParamError, Params, SelectError, TensorHomes, model_for,
+    widened,
+};
 use crate::hardware::Hardware;
-use crate::roofline::{Mode, widened};
 use crate::workload::{DType, DTypeTable, Graph, OpId, OpKind, Role};
 
 /// Parameters `params.model = "pim"` accepts.
@@ -609,7 +610,7 @@ impl<'a> Pim<'a> {
     pub fn gemv_shape(
         &self,
         graph: &Graph,
-        residency: &Residency,
+        residency: &TensorHomes,
         op_id: OpId,
     ) -> Result<GemvShape, String> {
         let op = graph.op(op_id);
@@ -670,7 +671,7 @@ impl<'a> Pim<'a> {
     pub fn pim_cost(
         &self,
         graph: &Graph,
-        residency: &Residency,
+        residency: &TensorHomes,
         op_id: OpId,
     ) -> Result<Ledger, String> {
         let op = graph.op(op_id);
@@ -710,7 +711,7 @@ impl CostModel for Pim<'_> {
     fn cost(
         &self,
         graph: &Graph,
-        residency: &Residency,
+        residency: &TensorHomes,
         op_id: OpId,
     ) -> Result<Ledger, Infeasible> {
         let pim = self.pim_cost(graph, residency, op_id);

@@ -439,9 +439,9 @@ fn detail_plots(
         // A CPU-model unit running fewer threads than cores: its ceilings and slopes are those
         // of the running threads, as the cycle model prices them.
         let mode = if d.calibrated {
-            crate::roofline::Mode::Calibrated
+            crate::cost::Mode::Calibrated
         } else {
-            crate::roofline::Mode::Ideal
+            crate::cost::Mode::Ideal
         };
         let cpu = super::units::is_cpu_model(&d.hw, d.unit)
             .then(|| crate::cycle::cpu::Cpu::new(&d.hw, d.unit, mode).ok())

@@ -12,10 +12,9 @@
 //!   ([`crate::placement::place`], makespan objective, a time limit per distinct graph), the
 //!   heterogeneous deployment beside the single-unit ones.
 
-use crate::cost::Ledger;
+use crate::cost::{Ledger, Mode};
 use crate::hardware::Hardware;
 use crate::placement::{self, Instance, Limits, Objective, Placement, Status};
-use crate::roofline::Mode;
 use crate::workload::Graph;
 
 /// The unit-axis value that asks for an ILP placement over the device's units.

@@ -19,10 +19,10 @@
 //!   added time.
 
 use crate::cost::{
-    CostModel, Evaluation, Infeasible, Ledger, Residency, SelectError, evaluate, model_for,
+    CostModel, Evaluation, Infeasible, Ledger, Mode, SelectError, TensorHomes, attribute, evaluate,
+    model_for, reach_positions, residency,
 };
 use crate::hardware::{Hardware, MAX_LEVELS};
-use crate::roofline::{Mode, attribute, reach_positions, residency};
 use crate::workload::{Graph, OpId, Role};
 
 use super::{
@@ -61,11 +61,11 @@ pub fn scratchpad_of(hw: &Hardware, unit: usize) -> Result<(usize, usize), Mappi
 /// scratchpad, KV cache) where `base` puts it, moved out to `spill` if `base` put it in the
 /// scratchpad, since the plan did not budget room for it.
 pub fn mapped_residency(
-    base: &Residency,
+    base: &TensorHomes,
     in_plan: &[bool],
     scratch: usize,
     spill: usize,
-) -> Residency {
+) -> TensorHomes {
     let home = base
         .home
         .iter()
@@ -76,7 +76,7 @@ pub fn mapped_residency(
             (false, false) => h,
         })
         .collect();
-    Residency { home }
+    TensorHomes { home }
 }
 
 /// A cost model wrapped to add a plan's spill and reload traffic to the ops at whose steps it
@@ -129,7 +129,7 @@ impl<'a> Mapped<'a> {
 }
 
 impl CostModel for Mapped<'_> {
-    fn cost(&self, graph: &Graph, residency: &Residency, op: OpId) -> Result<Ledger, Infeasible> {
+    fn cost(&self, graph: &Graph, residency: &TensorHomes, op: OpId) -> Result<Ledger, Infeasible> {
         let base = self.inner.cost(graph, residency, op)?;
         let extra = self.extra_bytes.get(op.0 as usize).copied().unwrap_or(0.0);
         Ok(base + self.transfer(extra))

@@ -4,10 +4,9 @@
 //! units' own cost models; every solver, heuristic and the verifier read only this.
 
 use super::PlaceError;
-use crate::cost::{CostModel, Infeasible, Ledger, Residency, model_for};
+use crate::cost::{CostModel, Infeasible, Ledger, Mode, TensorHomes, model_for, residency};
 use crate::cycle::pim::Pim;
 use crate::hardware::{Hardware, UnitKind};
-use crate::roofline::{Mode, residency};
 use crate::workload::{Graph, OpId};
 use std::collections::HashMap;
 
@@ -157,7 +156,7 @@ enum UnitModel<'a> {
 }
 
 impl UnitModel<'_> {
-    fn cost(&self, g: &Graph, r: &Residency, op: OpId) -> Result<Ledger, Infeasible> {
+    fn cost(&self, g: &Graph, r: &TensorHomes, op: OpId) -> Result<Ledger, Infeasible> {
         match self {
             UnitModel::Plain(m) => m.cost(g, r, op),
             UnitModel::PimOnly(p) => p.pim_cost(g, r, op).map_err(|reason| Infeasible { reason }),
@@ -241,7 +240,7 @@ impl Instance {
             };
             models.push(m);
         }
-        let residencies: Vec<Residency> =
+        let residencies: Vec<TensorHomes> =
             unit_ids.iter().map(|&u| residency(hw, u, graph)).collect();
 
         // Shared levels: reached by at least two of the placeable units.

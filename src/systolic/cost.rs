@@ -27,9 +27,9 @@
 
 use super::model::{Folding, Mode as Timing, compute_cycles};
 use super::{Dataflow, LoweredGemm, SystolicConfig};
-use crate::cost::{CostModel, Infeasible, Ledger, Residency};
+use crate::cost::{CostModel, Infeasible, Ledger, Mode, TensorHomes};
 use crate::hardware::Hardware;
-use crate::roofline::{Mode, Roofline};
+use crate::roofline::Roofline;
 use crate::workload::{AttnPart, Graph, OpId, OpKind};
 
 /// A systolic-array unit priced by the fold model.
@@ -185,7 +185,7 @@ impl<'a> SystolicUnit<'a> {
 }
 
 impl CostModel for SystolicUnit<'_> {
-    fn cost(&self, graph: &Graph, residency: &Residency, op: OpId) -> Result<Ledger, Infeasible> {
+    fn cost(&self, graph: &Graph, residency: &TensorHomes, op: OpId) -> Result<Ledger, Infeasible> {
         let base = self.roofline.cost(graph, residency, op)?;
         let kind = &graph.op(op).kind;
         let work = match (self.mode, lower(kind)) {
