@@ -2,7 +2,8 @@
 //! on the NeuPIMs-style device (PIM with an NPU host: both models price every op) and prefill on
 //! its tiled NPU (the tile search dominates). Target: each under 1 ms over the op classes.
 
-use archscope::cost::{Mode, evaluate_total, model_for, residency};
+use archscope::cost::{Mode, evaluate_total, residency};
+use archscope::cost_models::model_for;
 use archscope::hardware::Hardware;
 use archscope::workload::{Phase, QuantScheme, load_llm};
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -6,6 +6,7 @@
 //! without seeing any device; [`explore`] prices them, finds the Pareto front and writes the report.
 
 pub mod cost;
+pub mod cost_models;
 pub mod cycle;
 pub mod explore;
 pub mod hardware;

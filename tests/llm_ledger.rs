@@ -328,8 +328,8 @@ fn class_totals_are_exact_when_activations_spill() {
     // Prefill of 512 tokens on pixel8's big core: large activations spill out of the 1 MB L2,
     // so ops that look alike can read from different levels. Placement-aware classes must still
     // reproduce the per-op total exactly.
-    use archscope::cost::model_for;
     use archscope::cost::{PlacementProfile, residency};
+    use archscope::cost_models::model_for;
     let hw = Hardware::load("pixel8").unwrap();
     let m = load_llm("llama-1b").unwrap();
     let g = m.build(&fp16(), Phase::Prefill { prompt: 512 }, 1);

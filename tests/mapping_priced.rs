@@ -3,7 +3,8 @@
 //! totals add up to the plan's own figures. Checked on MobileNetV2 (int8, 80x80, so its largest
 //! working set fits the 192 KiB SRAM of the SCALE-Sim reference array).
 
-use archscope::cost::{Mode, evaluate, model_for, residency};
+use archscope::cost::{Mode, evaluate, residency};
+use archscope::cost_models::model_for;
 use archscope::hardware::Hardware;
 use archscope::mapping::{
     AdaptOptions, Mapped, MappingError, MappingRequest, evaluate_mapped, map_unit,

@@ -1,6 +1,7 @@
 //! The systolic fold model behind the cost-model interface, and `archscope systolic`.
 
-use archscope::cost::{Bound, Mode, evaluate, model_for, residency};
+use archscope::cost::{Bound, Mode, evaluate, residency};
+use archscope::cost_models::model_for;
 use archscope::hardware::Hardware;
 use archscope::workload::{DType, Graph, OpKind, Role, Storage};
 

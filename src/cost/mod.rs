@@ -10,24 +10,23 @@
 //!   lookup ([`widened`]).
 //!
 //! The models themselves (the roofline, the cycle models) sit above this module and import it;
-//! it imports none of them.
+//! it imports none of them. The registry that picks a unit's model by name,
+//! [`crate::cost_models`], sits above the models.
 
 mod homes;
 mod ledger;
 mod mode;
 pub mod params;
-mod select;
 mod traffic;
 
 pub use homes::{PlacementProfile, residency};
 pub use ledger::{Bound, Ledger};
 pub use mode::Mode;
 pub use params::{ParamError, Params};
-pub use select::{MODELS, SelectError, model_for};
 pub(crate) use traffic::traffic_at;
 pub use traffic::{attribute, reach_positions, traffic};
 
-use crate::hardware::Hardware;
+use crate::hardware::{Hardware, Unit};
 use crate::workload::{DType, DTypeTable, Graph, OpId};
 use serde::Serialize;
 
@@ -47,7 +46,110 @@ pub struct TensorHomes {
     pub home: Vec<usize>,
 }
 
-/// A cost model: prices one op of a graph on the unit it was built for.
+/// Errors building a unit's cost model.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SelectError {
+    /// A cost model's parameters are missing, mistyped or inconsistent.
+    #[error(transparent)]
+    Params(#[from] ParamError),
+    /// `params.model` names a model the registry does not have.
+    #[error(
+        "{file}: unit `{unit}`: params.model = `{model}` is not a known cost model; expected one of: {known}"
+    )]
+    UnknownModel {
+        /// Hardware file.
+        file: String,
+        /// Unit name.
+        unit: String,
+        /// The value given.
+        model: String,
+        /// Known models.
+        known: String,
+    },
+    /// The unit's `params` do not fit its model.
+    #[error("{file}: unit `{unit}`: {message}")]
+    BadParams {
+        /// Hardware file.
+        file: String,
+        /// Unit name.
+        unit: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// How a cost model is built for unit `unit` of a device: reads and checks the unit's `params`,
+/// then constructs the model. The registry ([`crate::cost_models`]) holds one per model; a
+/// model that prices part of its work on another unit (PIM on its host) is handed one to build
+/// that unit's model with.
+pub type Build =
+    for<'a> fn(&'a Hardware, usize, Mode) -> Result<Box<dyn CostModel + 'a>, SelectError>;
+
+/// The cost model a unit declares in its `params.model`, `None` when it names none (the
+/// registry's default then applies).
+pub fn declared_model(unit: &Unit) -> Option<&str> {
+    unit.params.get("model").and_then(|v| v.as_str())
+}
+
+/// A unit's ceilings for a roofline plot: compute ceilings per dtype and bandwidth slopes per
+/// memory level, as its cost model sees them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ceilings {
+    /// `(label, ops/s)`: the matrix peak of each dtype (`f16`), then the vector peak of each
+    /// dtype where it differs (`f16 vector`).
+    pub compute: Vec<(String, f64)>,
+    /// `(memory level name, bytes/s)` for each level the unit reaches, innermost first.
+    pub bandwidth: Vec<(String, f64)>,
+}
+
+impl Ceilings {
+    /// The unit's peaks and bandwidths from the hardware file, times its compute and bandwidth
+    /// efficiencies in calibrated mode (bare in ideal mode): the roofline's ceilings.
+    pub fn of_unit(hw: &Hardware, unit: usize, mode: Mode) -> Ceilings {
+        let eb = match mode {
+            Mode::Calibrated => hw.units[unit].bandwidth_efficiency,
+            Mode::Ideal => 1.0,
+        };
+        Ceilings::scaled(hw, unit, mode, 1.0, |l| hw.memories[l].bytes_per_s * eb)
+    }
+
+    /// The unit's peaks times its compute efficiency (calibrated mode) and `share` (the
+    /// fraction of the unit that runs an op, e.g. threads over cores), and `bandwidth(level)`
+    /// for each level it reaches.
+    pub fn scaled(
+        hw: &Hardware,
+        unit: usize,
+        mode: Mode,
+        share: f64,
+        bandwidth: impl Fn(usize) -> f64,
+    ) -> Ceilings {
+        let u = &hw.units[unit];
+        let ec = match mode {
+            Mode::Calibrated => u.compute_efficiency,
+            Mode::Ideal => 1.0,
+        };
+        let mut compute: Vec<(String, f64)> = u
+            .peak
+            .iter()
+            .map(|(dt, v)| (format!("{dt}"), v * ec * share))
+            .collect();
+        for (dt, v) in u.vector_peak.iter() {
+            if u.peak.get(dt) != Some(v) {
+                compute.push((format!("{dt} vector"), v * ec * share));
+            }
+        }
+        let bandwidth = u
+            .reach
+            .iter()
+            .map(|&l| (hw.memories[l].name.clone(), bandwidth(l)))
+            .collect();
+        Ceilings { compute, bandwidth }
+    }
+}
+
+/// A cost model: prices one op of a graph on the unit it was built for, and answers what
+/// consumers need to know about it (its name, mode, ceilings and thread count) so that none of
+/// them reads the unit's `params` to find out.
 pub trait CostModel: Sync {
     /// The ledger of `op`, given where tensors live.
     fn cost(&self, graph: &Graph, residency: &TensorHomes, op: OpId) -> Result<Ledger, Infeasible>;
@@ -57,6 +159,37 @@ pub trait CostModel: Sync {
 
     /// The unit index this model prices for.
     fn unit(&self) -> usize;
+
+    /// The name the registry knows this model by (the value of `params.model`).
+    fn name(&self) -> &'static str;
+
+    /// Calibrated or ideal.
+    fn mode(&self) -> Mode;
+
+    /// The unit's ceilings for a roofline plot; by default its peaks and bandwidths
+    /// ([`Ceilings::of_unit`]).
+    fn ceilings(&self) -> Ceilings {
+        Ceilings::of_unit(self.hardware(), self.unit(), self.mode())
+    }
+
+    /// How many threads run an op, for models that have a thread count (the CPU model);
+    /// `None` for the others.
+    fn thread_count(&self) -> Option<f64> {
+        None
+    }
+
+    /// The ledger of `op` on this unit's own engines only. The same as [`CostModel::cost`]
+    /// except for a model that hands ops to another unit (PIM to its host), where an op this
+    /// unit cannot run itself is infeasible. Placement prices with it, since there the other
+    /// unit is placeable in its own right.
+    fn own_cost(
+        &self,
+        graph: &Graph,
+        residency: &TensorHomes,
+        op: OpId,
+    ) -> Result<Ledger, Infeasible> {
+        self.cost(graph, residency, op)
+    }
 }
 
 /// Per-op ledgers of a whole graph and their sum.

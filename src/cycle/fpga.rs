@@ -63,6 +63,9 @@ use crate::hardware::Hardware;
 use crate::workload::{Graph, Op, OpId, OpKind, Role};
 use std::sync::{Arc, Mutex};
 
+/// The name the registry knows this model by (`params.model = "fpga"`).
+pub const NAME: &str = "fpga";
+
 /// Parameters `params.model = "fpga"` accepts.
 pub const KEYS: &[&str] = &[
     "style",
@@ -401,7 +404,7 @@ impl<'a> Fpga<'a> {
     pub fn new(hw: &'a Hardware, unit: usize, mode: Mode) -> Result<Self, ParamError> {
         let u = &hw.units[unit];
         let p = Params::of(u, &hw.file);
-        p.check_known("fpga", KEYS)?;
+        p.check_known(NAME, KEYS)?;
         let style = match p.choice("style", &["hls4ml", "finn"], "hls4ml")? {
             "hls4ml" => Style::Hls4ml {
                 reuse: p.count("reuse_factor", Some(1))? as f64,
@@ -744,5 +747,13 @@ impl CostModel for Fpga<'_> {
 
     fn unit(&self) -> usize {
         self.unit
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn mode(&self) -> Mode {
+        self.mode
     }
 }

@@ -1,7 +1,7 @@
 //! Cycle models: cost models that price an op from the microarchitecture of a unit rather than
 //! from its peak numbers alone. Each sits behind the same [`crate::cost::CostModel`] trait as the
 //! roofline and is chosen by the unit's `params.model` in the hardware file (see
-//! [`crate::cost::model_for`]):
+//! [`crate::cost_models::model_for`]):
 //!
 //! | `params.model` | module | what it models |
 //! |---|---|---|

@@ -37,6 +37,9 @@ use crate::cost::{
 use crate::hardware::{Hardware, MAX_LEVELS};
 use crate::workload::{DTypeTable, Graph, OpId, TensorId};
 
+/// The name the registry knows this model by (`params.model = "npu-tiled"`).
+pub const NAME: &str = "npu-tiled";
+
 /// Parameters `params.model = "npu-tiled"` accepts.
 pub const KEYS: &[&str] = &[
     "sram_bytes",
@@ -126,7 +129,7 @@ impl<'a> Npu<'a> {
     pub fn new(hw: &'a Hardware, unit: usize, mode: Mode) -> Result<Self, ParamError> {
         let u = &hw.units[unit];
         let p = Params::of(u, &hw.file);
-        p.check_known("npu-tiled", KEYS)?;
+        p.check_known(NAME, KEYS)?;
         let sram = p.pos("sram_bytes")?;
         let rows = p.count("array_rows", None)?;
         let macs = p.dtype_table("macs_per_cycle")?;
@@ -437,5 +440,13 @@ impl CostModel for Npu<'_> {
 
     fn unit(&self) -> usize {
         self.unit
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn mode(&self) -> Mode {
+        self.mode
     }
 }

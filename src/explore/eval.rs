@@ -106,7 +106,7 @@ pub fn placed_detail(
         if ops.is_empty() {
             continue;
         }
-        let model = crate::cost::model_for(hw, d, mode).ok()?;
+        let model = crate::cost_models::model_for(hw, d, mode).ok()?;
         let res = crate::cost::residency(hw, d, graph);
         for i in ops {
             let l = model

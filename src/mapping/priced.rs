@@ -19,9 +19,10 @@
 //!   added time.
 
 use crate::cost::{
-    CostModel, Evaluation, Infeasible, Ledger, Mode, SelectError, TensorHomes, attribute, evaluate,
-    model_for, reach_positions, residency,
+    Ceilings, CostModel, Evaluation, Infeasible, Ledger, Mode, SelectError, TensorHomes, attribute,
+    evaluate, reach_positions, residency,
 };
+use crate::cost_models::model_for;
 use crate::hardware::{Hardware, MAX_LEVELS};
 use crate::workload::{Graph, OpId, Role};
 
@@ -141,6 +142,33 @@ impl CostModel for Mapped<'_> {
 
     fn unit(&self) -> usize {
         self.inner.unit()
+    }
+
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn mode(&self) -> Mode {
+        self.inner.mode()
+    }
+
+    fn ceilings(&self) -> Ceilings {
+        self.inner.ceilings()
+    }
+
+    fn thread_count(&self) -> Option<f64> {
+        self.inner.thread_count()
+    }
+
+    fn own_cost(
+        &self,
+        graph: &Graph,
+        residency: &TensorHomes,
+        op: OpId,
+    ) -> Result<Ledger, Infeasible> {
+        let base = self.inner.own_cost(graph, residency, op)?;
+        let extra = self.extra_bytes.get(op.0 as usize).copied().unwrap_or(0.0);
+        Ok(base + self.transfer(extra))
     }
 }
 

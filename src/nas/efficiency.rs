@@ -16,7 +16,8 @@ use super::NasError;
 use super::lut::LatencyTable;
 use super::net::{Net, Precision, Segment};
 use super::space::{MbArch, MbSpace, ResNetArch, ResNetSpace, SearchSpace};
-use crate::cost::{CostModel, Ledger, Mode, TensorHomes, model_for};
+use crate::cost::{CostModel, Ledger, Mode, TensorHomes};
+use crate::cost_models::model_for;
 use crate::hardware::Hardware;
 use crate::score::ScoreError;
 use crate::workload::{Graph, OpId, Role, Storage};
@@ -562,11 +563,7 @@ impl<S: NetSpace> Efficiency<S::Arch> for ArchscopeEfficiency<'_, S> {
                 Mode::Calibrated => "calibrated",
                 Mode::Ideal => "ideal",
             },
-            self.hw.units[self.unit]
-                .params
-                .get("model")
-                .and_then(|v| v.as_str())
-                .unwrap_or("roofline"),
+            self.model.name(),
             self.prec
         )
         .to_lowercase()

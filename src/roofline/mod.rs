@@ -53,6 +53,9 @@ use crate::workload::{Engine, Graph, OpId, Role};
 /// through the roofline.
 pub use crate::cost::Mode;
 
+/// The name the registry knows the roofline by, and the model of units that name none.
+pub const NAME: &str = "roofline";
+
 /// The roofline model of one unit of a device.
 #[derive(Clone, Debug)]
 pub struct Roofline<'a> {
@@ -412,5 +415,13 @@ impl CostModel for Roofline<'_> {
 
     fn unit(&self) -> usize {
         self.unit
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn mode(&self) -> Mode {
+        self.mode
     }
 }

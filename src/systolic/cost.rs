@@ -32,6 +32,9 @@ use crate::hardware::Hardware;
 use crate::roofline::Roofline;
 use crate::workload::{AttnPart, Graph, OpId, OpKind};
 
+/// The name the registry knows this model by (`params.model = "systolic"`).
+pub const NAME: &str = "systolic";
+
 /// A systolic-array unit priced by the fold model.
 #[derive(Clone, Debug)]
 pub struct SystolicUnit<'a> {
@@ -220,6 +223,14 @@ impl CostModel for SystolicUnit<'_> {
 
     fn unit(&self) -> usize {
         self.roofline.unit()
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn mode(&self) -> Mode {
+        self.mode
     }
 }
 
