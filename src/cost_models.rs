@@ -22,10 +22,13 @@
 //! `docs/architecture.md`, "Adding a cost model").
 
 use crate::cost::{Build, CostModel, Mode, SelectError, declared_model};
-use crate::cycle::{cpu, fpga, npu, pim};
+use crate::cycle::cpu::{self, Cpu};
+use crate::cycle::fpga::{self, Fpga};
+use crate::cycle::npu::{self, Npu};
+use crate::cycle::pim::{self, Pim};
+use crate::cycle::systolic::{self, SystolicUnit};
 use crate::hardware::Hardware;
 use crate::roofline::{self, Roofline};
-use crate::systolic::cost as systolic;
 
 /// One registered cost model.
 #[derive(Clone, Copy, Debug)]
@@ -36,43 +39,25 @@ pub struct Registration {
     pub build: Build,
 }
 
+impl Registration {
+    /// A registry line.
+    pub const fn new(name: &'static str, build: Build) -> Registration {
+        Registration { name, build }
+    }
+}
+
 /// The model of units whose `params` name none.
 pub const DEFAULT_MODEL: &str = roofline::NAME;
 
-/// Every cost model, in the order `hw check` and error messages list them.
+/// Every cost model, one line each: its name and how to build it.
+#[rustfmt::skip]
 pub const REGISTRY: &[Registration] = &[
-    Registration {
-        name: roofline::NAME,
-        build: |hw, u, mode| Ok(Box::new(Roofline::new(hw, u, mode))),
-    },
-    Registration {
-        name: systolic::NAME,
-        build: |hw, u, mode| {
-            systolic::SystolicUnit::new(hw, u, mode)
-                .map(|m| Box::new(m) as Box<dyn CostModel>)
-                .map_err(|e| SelectError::BadParams {
-                    file: hw.file.clone(),
-                    unit: hw.units[u].name.clone(),
-                    message: e.to_string(),
-                })
-        },
-    },
-    Registration {
-        name: cpu::NAME,
-        build: |hw, u, mode| boxed(cpu::Cpu::new(hw, u, mode)),
-    },
-    Registration {
-        name: npu::NAME,
-        build: |hw, u, mode| boxed(npu::Npu::new(hw, u, mode)),
-    },
-    Registration {
-        name: pim::NAME,
-        build: |hw, u, mode| boxed(pim::Pim::new(hw, u, mode, model_for)),
-    },
-    Registration {
-        name: fpga::NAME,
-        build: |hw, u, mode| boxed(fpga::Fpga::new(hw, u, mode)),
-    },
+    Registration::new(roofline::NAME, |hw, u, m| Ok(Box::new(Roofline::new(hw, u, m)))),
+    Registration::new(systolic::NAME, |hw, u, m| boxed(SystolicUnit::new(hw, u, m))),
+    Registration::new(cpu::NAME,      |hw, u, m| boxed(Cpu::new(hw, u, m))),
+    Registration::new(npu::NAME,      |hw, u, m| boxed(Npu::new(hw, u, m))),
+    Registration::new(pim::NAME,      |hw, u, m| boxed(Pim::new(hw, u, m, model_for))),
+    Registration::new(fpga::NAME,     |hw, u, m| boxed(Fpga::new(hw, u, m))),
 ];
 
 /// A built model, boxed behind the trait, or the error building it.

@@ -66,16 +66,6 @@ pub enum SelectError {
         /// Known models.
         known: String,
     },
-    /// The unit's `params` do not fit its model.
-    #[error("{file}: unit `{unit}`: {message}")]
-    BadParams {
-        /// Hardware file.
-        file: String,
-        /// Unit name.
-        unit: String,
-        /// What is wrong.
-        message: String,
-    },
 }
 
 /// How a cost model is built for unit `unit` of a device: reads and checks the unit's `params`,

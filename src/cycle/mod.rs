@@ -9,6 +9,7 @@
 //! | `fpga` | [`fpga`] | spatial dataflow on FPGA fabric: hls4ml dense/conv layers (reuse factor) or FINN matrix-vector units (PE, SIMD), with DSP/BRAM/LUT budgets |
 //! | `npu-tiled` | [`npu`] | an NPU with on-chip SRAM and double-buffered DMA: tiles sized to the SRAM, per tile max(ingress, compute, egress) |
 //! | `cpu` | [`cpu`] | CPU cores: cores × SIMD lanes × FMA pipes × clock per dtype, cache levels as a hierarchical roofline, a thread count |
+//! | `systolic` | [`systolic`] | a TPU-style grid of MAC PEs in a stationary dataflow, timed in folds (SCALE-Sim exact); vector work and memory terms as the roofline |
 //!
 //! Parameters are read with [`crate::cost::Params`]; shared shape logic is [`gemm_view`].
 
@@ -16,6 +17,7 @@ pub mod cpu;
 pub mod fpga;
 pub mod npu;
 pub mod pim;
+pub mod systolic;
 
 use crate::workload::{AttnPart, Graph, Op, OpKind, Role, TensorId};
 
