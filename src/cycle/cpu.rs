@@ -250,7 +250,7 @@ impl CostModel for Cpu<'_> {
         l.overhead_s = overhead;
         l.latency_s = t + overhead;
         l.compute_j = l.flops * u.j_per_op.get(dtype).unwrap_or(0.0);
-        l.static_j = self.hw.static_w * l.latency_s;
+        l.close_static(self.hw);
         Ok(l)
     }
 

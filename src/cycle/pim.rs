@@ -710,7 +710,7 @@ impl<'a> Pim<'a> {
         if let (Some((h, _)), Some((d, _))) = (&self.host, add) {
             l.compute_j += c.adds * self.hw.units[*h].j_per_op.get(d).unwrap_or(0.0);
         }
-        l.static_j = self.hw.static_w * l.latency_s;
+        l.close_static(self.hw);
         Ok(l)
     }
 }

@@ -124,7 +124,7 @@ impl<'a> Mapped<'a> {
         l.memory_j = (0..hw.memories.len())
             .map(|i| l.bytes[i] * hw.memories[i].j_per_byte)
             .sum();
-        l.static_j = hw.static_w * t;
+        l.close_static(hw);
         l
     }
 }

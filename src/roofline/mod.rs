@@ -405,7 +405,7 @@ impl CostModel for Roofline<'_> {
         l.overhead_s = overhead;
         l.latency_s = t + t_strided + t_pack + t_refetch + overhead;
         l.compute_j = l.flops * unit.j_per_op.get(dtype).unwrap_or(0.0);
-        l.static_j = self.hw.static_w * l.latency_s;
+        l.close_static(self.hw);
         Ok(l)
     }
 

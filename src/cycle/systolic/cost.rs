@@ -217,7 +217,7 @@ impl CostModel for SystolicUnit<'_> {
             mem_s
         };
         l.latency_s = t + l.overhead_s;
-        l.static_j = hw.static_w * l.latency_s;
+        l.close_static(hw);
         Ok(l)
     }
 
