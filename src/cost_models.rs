@@ -20,6 +20,87 @@
 //! names the file, unit and field of any bad value) and constructs the model. Adding a model is
 //! one file implementing [`CostModel`], one line here and a hardware file that names it (see
 //! `docs/architecture.md`, "Adding a cost model").
+//!
+//! # Example: a model in one file
+//!
+//! A model that runs every op at one rate, `params.ops_per_s`, and moves its traffic at each
+//! level's bandwidth. Registered, it would be the line
+//! `Registration::new(flat::NAME, |hw, u, m| boxed(Flat::new(hw, u, m)))`; here it is built
+//! directly, since a registry line lives in this file.
+//!
+//! ```
+//! use archscope::cost::{
+//!     evaluate, residency, traffic, CostModel, Infeasible, Ledger, Mode, ParamError, Params,
+//!     TensorHomes,
+//! };
+//! use archscope::hardware::Hardware;
+//! use archscope::workload::{load_llm, Graph, OpId, Phase, QuantScheme};
+//!
+//! /// The value of `params.model` that selects it.
+//! pub const NAME: &str = "flat";
+//!
+//! /// Every op at `ops_per_s`; traffic at each level's peak bandwidth.
+//! pub struct Flat<'a> {
+//!     hw: &'a Hardware,
+//!     unit: usize,
+//!     mode: Mode,
+//!     ops_per_s: f64,
+//! }
+//!
+//! impl<'a> Flat<'a> {
+//!     /// Reads `params.ops_per_s`; any other key is an error naming file, unit and key.
+//!     pub fn new(hw: &'a Hardware, unit: usize, mode: Mode) -> Result<Self, ParamError> {
+//!         let p = Params::of(&hw.units[unit], &hw.file);
+//!         p.check_known(NAME, &["ops_per_s"])?;
+//!         Ok(Flat { hw, unit, mode, ops_per_s: p.pos("ops_per_s")? })
+//!     }
+//! }
+//!
+//! impl CostModel for Flat<'_> {
+//!     fn cost(&self, g: &Graph, homes: &TensorHomes, op: OpId) -> Result<Ledger, Infeasible> {
+//!         let mut l = Ledger::zero();
+//!         l.flops = g.op(op).kind.flops();
+//!         l.bytes = traffic(self.hw, self.unit, g, homes, op)?;
+//!         l.compute_bound_s = l.flops / self.ops_per_s;
+//!         for &lvl in &self.hw.units[self.unit].reach {
+//!             let mem = &self.hw.memories[lvl];
+//!             l.memory_j += l.bytes[lvl] * mem.j_per_byte;
+//!             l.memory_bound_s[lvl] = l.bytes[lvl] / mem.bytes_per_s;
+//!         }
+//!         l.latency_s = l.memory_bound_s.iter().fold(l.compute_bound_s, |a, &b| a.max(b));
+//!         l.close_static(self.hw);
+//!         Ok(l)
+//!     }
+//!     fn hardware(&self) -> &Hardware {
+//!         self.hw
+//!     }
+//!     fn unit(&self) -> usize {
+//!         self.unit
+//!     }
+//!     fn name(&self) -> &'static str {
+//!         NAME
+//!     }
+//!     fn mode(&self) -> Mode {
+//!         self.mode
+//!     }
+//! }
+//!
+//! // The hardware file's side: `[unit.params]` with `model = "flat"` and `ops_per_s = 1e12`.
+//! let mut hw = Hardware::load("pixel8")?;
+//! let gpu = hw.unit_index(Some("gpu"))?;
+//! hw.units[gpu].params = toml::from_str("model = \"flat\"\nops_per_s = 1e12")?;
+//! // Not registered: the registry names the models it has.
+//! let e = archscope::cost_models::model_for(&hw, gpu, Mode::Calibrated).err().unwrap();
+//! assert!(e.to_string().contains("`flat` is not a known cost model"));
+//! // Built directly, it prices a graph like any other model.
+//! let flat = Flat::new(&hw, gpu, Mode::Calibrated)?;
+//! let llm = load_llm("llama-1b")?;
+//! let g = llm.build(&QuantScheme::parse("fp16")?, Phase::Decode { context: 128 }, 1);
+//! let total = evaluate(&flat, &g, &residency(&hw, gpu, &g))?.total;
+//! assert_eq!(total.flops, g.ops.iter().map(|o| o.kind.flops()).sum::<f64>());
+//! assert!(total.latency_s >= total.flops / 1e12);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use crate::cost::{Build, CostModel, Mode, SelectError, declared_model};
 use crate::cycle::cpu::{self, Cpu};
@@ -119,6 +200,24 @@ mod tests {
             assert!(!all[i + 1..].contains(n), "`{n}` registered twice");
         }
         assert!(all.contains(&DEFAULT_MODEL));
+    }
+
+    #[test]
+    fn every_shipped_device_passes_the_check_and_a_bad_parameter_fails_it() {
+        for d in crate::hardware::known_devices() {
+            let hw = Hardware::load(d).unwrap();
+            check_cost_models(&hw).unwrap_or_else(|e| panic!("{d}: {e}"));
+        }
+        // The NPU of neupims with a 0-row array: the model rejects it, naming file, unit, field.
+        let (file, text) = Hardware::find_text("neupims").unwrap();
+        let from = "array_rows = ";
+        assert!(text.contains(from));
+        let bad = text.replacen(from, "array_rows = 0 #", 1);
+        let hw = Hardware::from_toml_str(&bad, &file).unwrap();
+        let e = check_cost_models(&hw).unwrap_err();
+        assert!(matches!(e, SelectError::Params(_)), "{e}");
+        let s = e.to_string();
+        assert!(s.contains("unit `npu`: params.array_rows:"), "{s}");
     }
 
     #[test]

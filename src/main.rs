@@ -972,6 +972,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             HwCmd::Check { file } => {
                 let h = Hardware::load(&file)?;
+                archscope::cost_models::check_cost_models(&h)?;
                 println!(
                     "{}: ok ({} units, {} memory levels, {} figures with provenance)",
                     h.file,

@@ -1,7 +1,10 @@
 //! The cost seam: the interface every cost model implements and the toolkit they share.
 //!
-//! * [`CostModel`], one small trait returning a [`Ledger`] per op or an [`Infeasible`] value, and
+//! * [`CostModel`], one small trait returning a [`Ledger`] per op or an [`Infeasible`] value and
+//!   answering what consumers ask about a model (its name, [`Ceilings`], thread count), and
 //!   the graph-level evaluation that sums ledgers ([`evaluate`], [`evaluate_total`]);
+//! * how a model is built ([`Build`], [`SelectError`]) and which one a unit declares
+//!   ([`declared_model`]);
 //! * the pricing [`Mode`] (calibrated or ideal);
 //! * where tensors live ([`TensorHomes`]) and the default placement policy ([`residency`],
 //!   [`PlacementProfile`]);
