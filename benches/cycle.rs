@@ -2,9 +2,9 @@
 //! on the NeuPIMs-style device (PIM with an NPU host: both models price every op) and prefill on
 //! its tiled NPU (the tile search dominates). Target: each under 1 ms over the op classes.
 
-use archscope::cost::{evaluate_total, model_for};
+use archscope::cost::{Mode, evaluate_total, residency};
+use archscope::cost_models::model_for;
 use archscope::hardware::Hardware;
-use archscope::roofline::{Mode, residency};
 use archscope::workload::{Phase, QuantScheme, load_llm};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -26,7 +26,7 @@ fn bench(c: &mut Criterion) {
         let model = model_for(&hw, u, Mode::Calibrated).unwrap();
         let g = m.build(&q, phase, batch);
         let res = residency(&hw, u, &g);
-        let classes = archscope::roofline::PlacementProfile::of(&g).classes(&g);
+        let classes = archscope::cost::PlacementProfile::of(&g).classes(&g);
         c.bench_function(
             &format!("neupims/{unit} llama-1b {label}: total over op classes"),
             |b| b.iter(|| evaluate_total(model.as_ref(), black_box(&g), &res, &classes).unwrap()),

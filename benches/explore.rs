@@ -9,10 +9,10 @@
 //!   a real run);
 //! * the default `explore` space of llama-1b on pixel8 (875 points) without the report.
 
-use archscope::cost::{CostModel, evaluate_total};
+use archscope::cost::{CostModel, Mode, PlacementProfile, evaluate_total};
 use archscope::explore::{ExploreRequest, Session};
 use archscope::hardware::Hardware;
-use archscope::roofline::{Mode, PlacementProfile, Roofline};
+use archscope::roofline::Roofline;
 use archscope::search::{Grid, Strategy};
 use archscope::workload::{Phase, QuantScheme, load_llm};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

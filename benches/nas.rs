@@ -7,6 +7,7 @@
 //! an MLP of the same shape (128-400-400-400-1) with seeded random weights stands in, which costs
 //! the same to evaluate. Each iteration starts with cold cost caches, as a fresh search does.
 
+use archscope::cost::Mode;
 use archscope::hardware::Hardware;
 use archscope::nas::efficiency::{ArchscopeEfficiency, Metric};
 use archscope::nas::evolution::{
@@ -15,7 +16,6 @@ use archscope::nas::evolution::{
 use archscope::nas::net::Precision;
 use archscope::nas::predictor::{MbOneHot, Mlp, MlpPredictor, OFA_MBV3_PREDICTOR};
 use archscope::nas::space::MbSpace;
-use archscope::roofline::Mode;
 use criterion::{Criterion, criterion_group, criterion_main};
 use nalgebra::{DMatrix, DVector};
 use std::path::Path;

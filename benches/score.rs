@@ -1,9 +1,9 @@
 //! Times one phase evaluation of `score` for llama-1b (target: under 50 µs), and the class-
 //! collapsed total that sweeps use.
 
-use archscope::cost::{CostModel, evaluate, evaluate_total};
+use archscope::cost::{CostModel, Mode, evaluate, evaluate_total};
 use archscope::hardware::Hardware;
-use archscope::roofline::{Mode, Roofline};
+use archscope::roofline::Roofline;
 use archscope::workload::{Phase, QuantScheme, load_llm};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -29,7 +29,7 @@ fn bench(c: &mut Criterion) {
             },
         );
         let res = model.residency(&g);
-        let classes = archscope::roofline::PlacementProfile::of(&g).classes(&g);
+        let classes = archscope::cost::PlacementProfile::of(&g).classes(&g);
         c.bench_function(
             &format!("score llama-1b {label}: total over op classes"),
             |b| {

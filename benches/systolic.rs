@@ -6,7 +6,7 @@
 use std::hint::black_box;
 use std::path::Path;
 
-use archscope::systolic::{Mode, SystolicConfig, read_conv_topology, simulate_network};
+use archscope::cycle::systolic::{SystolicConfig, Timing, read_conv_topology, simulate_network};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bench_resnet18(c: &mut Criterion) {
@@ -17,7 +17,7 @@ fn bench_resnet18(c: &mut Criterion) {
     for df in ["os", "ws", "is"] {
         let cfg = SystolicConfig::from_cfg_file(dir.join(format!("configs/a32x32_{df}.cfg")))
             .expect("config parses");
-        for mode in [Mode::ScaleSim, Mode::Pipelined] {
+        for mode in [Timing::ScaleSim, Timing::Pipelined] {
             group.bench_function(format!("{df}_{mode}"), |b| {
                 b.iter(|| simulate_network(black_box(&cfg), black_box(&layers), mode).unwrap())
             });

@@ -3,7 +3,7 @@
 
 use crate::hardware::Hardware;
 use crate::render::{OnDevice, Render};
-use crate::roofline::Mode;
+use crate::cost::Mode;
 use crate::score::{Score, ScoreError, ScoreRequest, VisionScore, score_llm, score_vision};
 use crate::workload::{Model, QuantScheme};
 

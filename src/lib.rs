@@ -37,6 +37,7 @@ pub use score::{ScoreError, ScoreRequest};
 pub use workload::{Graph, LlmConfig, Model, ModelError, QuantScheme, VisionModel, load_model};
 
 pub mod cost;
+pub mod cost_models;
 pub mod cycle;
 pub mod explore;
 pub mod hardware;
@@ -47,10 +48,17 @@ pub mod placement;
 pub mod roofline;
 pub mod score;
 pub mod search;
-pub mod systolic;
 pub mod util;
 pub mod validate;
 pub mod workload;
+
+/// The systolic-array model, at its former path: it lives in [`cycle::systolic`], and this
+/// module only re-exports it (with its timing convention also under its former name, `Mode`)
+/// so that existing callers keep compiling.
+pub mod systolic {
+    pub use crate::cycle::systolic::Timing as Mode;
+    pub use crate::cycle::systolic::*;
+}
 
 /// Files embedded at build time from `hardware-db/` and `workloads/`.
 pub mod embedded {

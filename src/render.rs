@@ -103,9 +103,9 @@ render_on_device!(Score, VisionScore);
 /// A systolic-array run: its configuration and one report per layer.
 pub struct SystolicRun<'a> {
     /// The array.
-    pub config: &'a crate::systolic::SystolicConfig,
+    pub config: &'a crate::cycle::systolic::SystolicConfig,
     /// One report per layer.
-    pub layers: &'a [crate::systolic::LayerReport],
+    pub layers: &'a [crate::cycle::systolic::LayerReport],
 }
 
 impl Render for SystolicRun<'_> {
@@ -113,13 +113,13 @@ impl Render for SystolicRun<'_> {
         "systolic"
     }
     fn table(&self) -> String {
-        crate::systolic::output::to_table(self.config, self.layers)
+        crate::cycle::systolic::output::to_table(self.config, self.layers)
     }
     fn json(&self) -> serde_json::Value {
-        crate::systolic::output::to_json(self.config, self.layers)
+        crate::cycle::systolic::output::to_json(self.config, self.layers)
     }
     fn csv(&self) -> Option<Result<String, String>> {
-        Some(crate::systolic::output::to_csv(self.layers).map_err(|e| e.to_string()))
+        Some(crate::cycle::systolic::output::to_csv(self.layers).map_err(|e| e.to_string()))
     }
 }
 

@@ -4,10 +4,10 @@
 //! per second, J per image or sequence). Also renders results as a table, JSON or CSV for
 //! `archscope score`.
 
-use crate::cost::{Bound, Evaluation, Infeasible, Ledger, SelectError, evaluate, model_for};
+use crate::cost::{Bound, Evaluation, Infeasible, Ledger, Mode, SelectError, evaluate, residency};
+use crate::cost_models::model_for;
 use crate::hardware::Hardware;
 use crate::mapping::{MappedError, MappingError, MappingRequest, UnitMapping, evaluate_mapped};
-use crate::roofline::{Mode, residency};
 use crate::workload::{Graph, LlmConfig, ModelError, Phase, QuantScheme, Sample, VisionModel};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -455,9 +455,8 @@ impl Score {
             self.mode,
             hw.unit_index(Some(&self.unit))
                 .ok()
-                .and_then(|u| hw.units[u].params.get("model"))
-                .and_then(|v| v.as_str())
-                .unwrap_or("roofline"),
+                .and_then(|u| model_for(hw, u, self.mode).ok())
+                .map_or(crate::cost_models::DEFAULT_MODEL, |m| m.name()),
             self.quant,
             self.batch
         );

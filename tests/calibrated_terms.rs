@@ -6,8 +6,9 @@
 //! priced only where the unit gives it and only in calibrated mode. Values computed by hand on
 //! a device of 1e12 FLOP/s and 1e12 B/s with no overhead.
 
+use archscope::cost::Mode;
 use archscope::hardware::Hardware;
-use archscope::roofline::{Mode, packed_operand};
+use archscope::roofline::packed_operand;
 use archscope::score::score_graph;
 use archscope::validate::cases::{attention_graph, conv_graph, ggml_storage, matmul_graph};
 use archscope::workload::{Conv2d, DType, Graph, NormKind, OpId, OpKind, Role, Storage};

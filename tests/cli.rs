@@ -111,6 +111,29 @@ fn errors_are_one_clean_line() {
 }
 
 #[test]
+fn hw_check_builds_every_units_cost_model() {
+    // pixel8's cpu-big is priced by the CPU cycle model, which needs whole 32-bit SIMD lanes: a
+    // 100-bit datapath parses as a device but cannot build its model, so the check fails and
+    // names the file, the unit and the parameter.
+    let text = include_str!("../hardware-db/pixel8.toml");
+    let from = "simd_bits = 128\n# Cycle model: src/cycle/cpu.rs";
+    assert!(text.contains(from));
+    let dir = std::env::temp_dir().join(format!("archscope-hwcheck-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad-cycle.toml");
+    std::fs::write(&bad, text.replacen(from, "simd_bits = 100\n#", 1)).unwrap();
+    let (ok, out, err) = archscope(&["hw", "check", bad.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains(
+            "bad-cycle.toml: unit `cpu-big`: params.simd_bits: expected a multiple of 32, found 100"
+        ),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn hw_and_models_commands() {
     let (ok, out, _) = archscope(&["hw", "list"]);
     assert!(ok && out.contains("pixel8"));

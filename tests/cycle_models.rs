@@ -2,7 +2,8 @@
 //! figures, their selection through `params.model`, and their use by `score` without being told.
 //! Every expected number is derived in a comment next to it; published figures name their source.
 
-use archscope::cost::{CostModel, MODELS, Residency, SelectError, model_for};
+use archscope::cost::{CostModel, Mode, SelectError, TensorHomes, residency};
+use archscope::cost_models::{model_for, names};
 use archscope::cycle::cpu::Cpu;
 use archscope::cycle::fpga::{
     self, Fpga, closest_reuse, finn_acc_bits, finn_bram18, finn_fold, valid_reuse,
@@ -10,7 +11,6 @@ use archscope::cycle::fpga::{
 use archscope::cycle::npu::Npu;
 use archscope::cycle::pim::{GemvShape, Pim};
 use archscope::hardware::{Hardware, known_devices};
-use archscope::roofline::{Mode, residency};
 use archscope::score::{ScoreRequest, score_llm};
 use archscope::workload::{
     DType, EltOp, Graph, OpId, OpKind, Phase, QuantScheme, Role, Storage, load_llm,
@@ -91,8 +91,8 @@ fn unit(h: &Hardware, name: &str) -> usize {
 #[test]
 fn every_shipped_unit_gets_its_cost_model() {
     assert_eq!(
-        MODELS,
-        &["roofline", "systolic", "cpu", "npu-tiled", "pim", "fpga"]
+        names().collect::<Vec<_>>(),
+        ["roofline", "systolic", "cpu", "npu-tiled", "pim", "fpga"]
     );
     for d in known_devices() {
         let h = hw(d);
@@ -232,7 +232,7 @@ fn gemv_f16(rows: f64, k: f64) -> GemvShape {
 #[test]
 fn pim_gemv_speedup_is_explained_by_row_cycle_and_refresh() {
     let h = Hardware::from_toml_str(PIMSIM, "pimsim.toml").unwrap();
-    let pim = Pim::new(&h, 0, Mode::Ideal).unwrap();
+    let pim = Pim::new(&h, 0, Mode::Ideal, model_for).unwrap();
     // A 4096 x 4096 fp16 matrix (32 MiB), 512 rows of 8 KiB per unit = 4096 DRAM rows each.
     let c = pim.config().gemv(&gemv_f16(4096.0, 4096.0), None).unwrap();
     assert_eq!(c.bytes_per_unit, 4.0 * 1024.0 * 1024.0);
@@ -262,7 +262,7 @@ fn hbm_pim_matches_published_peak_and_4x_bandwidth() {
         1.2288e12,
         1e-9
     );
-    let pim = Pim::new(&h, u, Mode::Ideal).unwrap();
+    let pim = Pim::new(&h, u, Mode::Ideal, model_for).unwrap();
     let cfg = pim.config();
     // 2 x 16 lanes x 300 MHz x 128 PCUs per stack = 1.2288 TFLOPS.
     assert_close!(
@@ -279,7 +279,7 @@ fn hbm_pim_matches_published_peak_and_4x_bandwidth() {
 #[test]
 fn hbm_pim_effective_gemv_speedup_by_hand() {
     let h = hw("hbm-pim");
-    let pim = Pim::new(&h, unit(&h, "pim"), Mode::Ideal).unwrap();
+    let pim = Pim::new(&h, unit(&h, "pim"), Mode::Ideal, model_for).unwrap();
     let c = pim
         .config()
         .gemv(&gemv_f16(4096.0, 4096.0), Some(23.1e12))
@@ -311,7 +311,7 @@ fn aim_speedup_from_timing_is_within_the_measured_range() {
     let u = unit(&h, "aim");
     // ISSCC 2022 title: 1 TFLOPS MAC operation (32 PUs x 16 BF16 MACs x 2 x 1 GHz = 1.024).
     assert_close!(h.units[u].peak.get(DType::Bf16).unwrap(), 1.0e12, 0.03);
-    let pim = Pim::new(&h, u, Mode::Ideal).unwrap();
+    let pim = Pim::new(&h, u, Mode::Ideal, model_for).unwrap();
     let shape = GemvShape {
         dtype: DType::Bf16,
         ..gemv_f16(4096.0, 4096.0)
@@ -332,7 +332,7 @@ fn aim_speedup_from_timing_is_within_the_measured_range() {
 #[test]
 fn upmem_dma_model_reproduces_prim() {
     let h = hw("upmem");
-    let pim = Pim::new(&h, unit(&h, "dpu"), Mode::Ideal).unwrap();
+    let pim = Pim::new(&h, unit(&h, "dpu"), Mode::Ideal, model_for).unwrap();
     // PrIM: MRAM latency = 77 + 0.5 x bytes cycles; at the largest (2048 B) transfer a DPU
     // sustains 2048 B x 350 MHz / 1101 cycles = 651 MB/s, under the theoretical 2 B/cycle
     // (700 MB/s) and close to PrIM's measured ~628 MB/s (unverified figure, within 4 %).
@@ -431,7 +431,7 @@ fn pim_row_timing_by_hand() {
     // Each unit opens its own row (banks_per_act 1): 4 ACTs per channel, 4 per 40 ns window:
     // 40 ns per row, more than the row cycle max(20, 10 + 16) + 10 = 36 ns: tFAW binds.
     let h = toy_pim("banks_per_act = 1");
-    let c = Pim::new(&h, 0, Mode::Ideal)
+    let c = Pim::new(&h, 0, Mode::Ideal, model_for)
         .unwrap()
         .config()
         .gemv(&shape, None)
@@ -439,7 +439,7 @@ fn pim_row_timing_by_hand() {
     assert_close!(c.t_row, 40e-9, 1e-12);
     // One ACT opens all 4 units: 10 ns of ACT issue, so the 36 ns row cycle binds.
     let h = toy_pim("banks_per_act = 4");
-    let c = Pim::new(&h, 0, Mode::Ideal)
+    let c = Pim::new(&h, 0, Mode::Ideal, model_for)
         .unwrap()
         .config()
         .gemv(&shape, None)
@@ -447,7 +447,7 @@ fn pim_row_timing_by_hand() {
     assert_close!(c.t_row, 36e-9, 1e-12);
     // Activating the next row in the paired bank during the MACs hides tRCD and tRP: 16 ns.
     let h = toy_pim("banks_per_act = 4\nrow_overlap = true");
-    let c = Pim::new(&h, 0, Mode::Ideal)
+    let c = Pim::new(&h, 0, Mode::Ideal, model_for)
         .unwrap()
         .config()
         .gemv(&shape, None)
@@ -457,7 +457,7 @@ fn pim_row_timing_by_hand() {
     // Two vectors per pass: each 32 B column feeds 2 x 16 MACs = 2 cycles = 4 ns > tCCD 2 ns,
     // so the units, not the DRAM, set the pace: 8 columns x 4 ns + 20 = 52 ns per row.
     let h = toy_pim("banks_per_act = 4\nmax_vectors = 2");
-    let c = Pim::new(&h, 0, Mode::Ideal)
+    let c = Pim::new(&h, 0, Mode::Ideal, model_for)
         .unwrap()
         .config()
         .gemv(
@@ -477,7 +477,7 @@ fn pim_row_timing_by_hand() {
 #[test]
 fn pim_splits_short_matrices_along_k_and_the_host_adds() {
     let h = toy_pim("banks_per_act = 4");
-    let pim = Pim::new(&h, 0, Mode::Ideal).unwrap();
+    let pim = Pim::new(&h, 0, Mode::Ideal, model_for).unwrap();
     // 4 outputs of K = 64 on 8 units: k_split = min(8/4, 128 B / 32 B) = 2, so each unit holds
     // one row of 32 elements (64 B = 2 columns) and every output comes back as 2 partial sums.
     let c = pim.config().gemv(&gemv_f16(4.0, 64.0), Some(1e9)).unwrap();
@@ -496,7 +496,7 @@ fn pim_splits_short_matrices_along_k_and_the_host_adds() {
 #[test]
 fn pim_hands_what_it_cannot_do_to_the_host() {
     let h = toy_pim("banks_per_act = 4");
-    let pim = Pim::new(&h, 0, Mode::Ideal).unwrap();
+    let pim = Pim::new(&h, 0, Mode::Ideal, model_for).unwrap();
     let host = model_for(&h, 1, Mode::Ideal).unwrap();
     // A norm is vector work: the host prices it.
     let mut g = Graph::new("norm");
@@ -569,12 +569,12 @@ fn pim_without_a_host_is_infeasible_for_other_work() {
 fn neupims_puts_decode_attention_on_pim_and_batched_gemms_on_the_npu() {
     let h = hw("neupims");
     let (p, n) = (unit(&h, "pim"), unit(&h, "npu"));
-    let pim = Pim::new(&h, p, Mode::Calibrated).unwrap();
+    let pim = Pim::new(&h, p, Mode::Calibrated, model_for).unwrap();
     let npu = model_for(&h, n, Mode::Calibrated).unwrap();
     let model = load_llm("llama-1b").unwrap();
     let q = QuantScheme::parse("fp16").unwrap();
     let g = model.build(&q, Phase::Decode { context: 1024 }, 64);
-    let res: Residency = residency(&h, p, &g);
+    let res: TensorHomes = residency(&h, p, &g);
     let id = |name: &str| OpId(g.ops.iter().position(|o| o.name == name).unwrap() as u32);
     for name in ["layers.0.attn.qk", "layers.0.attn.av"] {
         // 64 requests, each its own KV cache: GEMVs, which the banks run faster.

@@ -2,12 +2,12 @@
 //! infeasible points are kept with their reasons, limits apply, output is deterministic, parts
 //! merge, existing directories are protected, and chart text really renders in PNG.
 
+use archscope::cost::Mode;
 use archscope::explore::plots::{self, Scatter, ScatterPoint};
 use archscope::explore::{
     self, ExploreError, ExploreRequest, OutputOptions, Results, Session, analyze,
 };
 use archscope::hardware::Hardware;
-use archscope::roofline::Mode;
 use archscope::score::{ScoreRequest, score_llm};
 use archscope::workload::{QuantScheme, load_llm};
 use std::path::{Path, PathBuf};
@@ -457,8 +457,9 @@ fn placement_aware_classes_price_graphs_exactly() {
     // Prefill activations of llama-1b (P = 512) spill differently at layer boundaries, so op
     // classes must also agree on where their tensors live. Summing representatives × counts
     // must reproduce the per-op total on every unit.
+    use archscope::cost::PlacementProfile;
     use archscope::cost::{CostModel, evaluate, evaluate_total};
-    use archscope::roofline::{PlacementProfile, Roofline};
+    use archscope::roofline::Roofline;
     use archscope::workload::Phase;
     let hw = Hardware::load("pixel8").unwrap();
     let m = load_llm("llama-1b").unwrap();

@@ -256,8 +256,8 @@ fn every_shipped_model_loads() {
 
 #[test]
 fn unknown_cost_model_is_a_clear_error() {
-    use archscope::cost::model_for;
-    use archscope::roofline::Mode;
+    use archscope::cost::Mode;
+    use archscope::cost_models::model_for;
     let text = GOOD.replace(
         "[unit.peak_ops_per_s]",
         "[unit.params]\nmodel = \"warp-drive\"\n[unit.peak_ops_per_s]",
@@ -277,8 +277,8 @@ fn unknown_cost_model_is_a_clear_error() {
 
 #[test]
 fn every_shipped_unit_has_a_usable_cost_model() {
-    use archscope::cost::model_for;
-    use archscope::roofline::Mode;
+    use archscope::cost::Mode;
+    use archscope::cost_models::model_for;
     for d in known_devices() {
         let h = Hardware::load(d).unwrap();
         for (i, u) in h.units.iter().enumerate() {

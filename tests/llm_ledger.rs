@@ -1,9 +1,9 @@
 //! Hand-checked FLOPs, bytes and parameter counts of the LLM builder, and the A100 ideal-roofline
 //! decode check of issue 2.
 
-use archscope::cost::{Bound, CostModel, evaluate, evaluate_total};
+use archscope::cost::{Bound, CostModel, Mode, evaluate, evaluate_total};
 use archscope::hardware::Hardware;
-use archscope::roofline::{Mode, Roofline};
+use archscope::roofline::Roofline;
 use archscope::score::{ScoreRequest, score_llm};
 use archscope::workload::{AttnPart, Graph, OpKind, Phase, QuantScheme, Role, load_llm};
 
@@ -207,7 +207,7 @@ fn a100_ideal_decode_is_bytes_over_bandwidth() {
     assert!((sum_e - eval.total.energy_j()).abs() <= 1e-12 * sum_e);
     assert_eq!(sum_f, g.flops());
     // Pricing each class of identical ops once gives the same totals.
-    let classes = archscope::roofline::PlacementProfile::of(&g).classes(&g);
+    let classes = archscope::cost::PlacementProfile::of(&g).classes(&g);
     assert!(classes.len() < g.ops.len() / 8, "{} classes", classes.len());
     let fast = evaluate_total(&model as &dyn CostModel, &g, &res, &classes).unwrap();
     assert!((fast.latency_s - total).abs() <= 1e-9 * total);
@@ -328,8 +328,8 @@ fn class_totals_are_exact_when_activations_spill() {
     // Prefill of 512 tokens on pixel8's big core: large activations spill out of the 1 MB L2,
     // so ops that look alike can read from different levels. Placement-aware classes must still
     // reproduce the per-op total exactly.
-    use archscope::cost::model_for;
-    use archscope::roofline::{PlacementProfile, residency};
+    use archscope::cost::{PlacementProfile, residency};
+    use archscope::cost_models::model_for;
     let hw = Hardware::load("pixel8").unwrap();
     let m = load_llm("llama-1b").unwrap();
     let g = m.build(&fp16(), Phase::Prefill { prompt: 512 }, 1);

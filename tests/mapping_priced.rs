@@ -3,13 +3,13 @@
 //! totals add up to the plan's own figures. Checked on MobileNetV2 (int8, 80x80, so its largest
 //! working set fits the 192 KiB SRAM of the SCALE-Sim reference array).
 
-use archscope::cost::{evaluate, model_for};
+use archscope::cost::{Mode, evaluate, residency};
+use archscope::cost_models::model_for;
 use archscope::hardware::Hardware;
 use archscope::mapping::{
     AdaptOptions, Mapped, MappingError, MappingRequest, evaluate_mapped, map_unit,
     mapped_residency, planned_tensors, report::Solver,
 };
-use archscope::roofline::{Mode, residency};
 use archscope::score::{ScoreError, ScoreRequest, score_vision_mapped};
 use archscope::workload::{Graph, QuantScheme, VisionModel};
 

@@ -2,6 +2,7 @@
 //! specialized nets, Note10 latency tables, accuracy predictors). Each test prints a notice and
 //! passes when the data directory is absent.
 
+use archscope::cost::Mode;
 use archscope::hardware::Hardware;
 use archscope::nas::efficiency::{ArchscopeEfficiency, Efficiency, LutEfficiency, Metric};
 use archscope::nas::evolution::{
@@ -14,7 +15,6 @@ use archscope::nas::predictor::{
     MbOneHot, MlpPredictor, OFA_MBV3_PREDICTOR, Quality, ResNetOneHot,
 };
 use archscope::nas::space::{MbArch, MbSpace, ResNetArch, ResNetSpace};
-use archscope::roofline::Mode;
 use std::path::{Path, PathBuf};
 
 fn data() -> Option<PathBuf> {

@@ -1,8 +1,8 @@
 //! The systolic fold model behind the cost-model interface, and `archscope systolic`.
 
-use archscope::cost::{Bound, evaluate, model_for};
+use archscope::cost::{Bound, Mode, evaluate, residency};
+use archscope::cost_models::model_for;
 use archscope::hardware::Hardware;
-use archscope::roofline::{Mode, residency};
 use archscope::workload::{DType, Graph, OpKind, Role, Storage};
 
 fn one_gemm(m: u64, n: u64, k: u64) -> Graph {

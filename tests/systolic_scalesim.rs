@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use archscope::systolic::{
-    DramBandwidth, Layer, Mode, SystolicConfig, TopologyFormat, read_topology, simulate_layer,
+use archscope::cycle::systolic::{
+    DramBandwidth, Layer, SystolicConfig, Timing, TopologyFormat, read_topology, simulate_layer,
 };
 use serde::Deserialize;
 
@@ -80,7 +80,7 @@ fn check_fixture(name: &str) -> usize {
             "layer order differs from SCALE-Sim's"
         );
 
-        let r = simulate_layer(cfg, layer, Mode::ScaleSim).expect("valid layer");
+        let r = simulate_layer(cfg, layer, Timing::ScaleSim).expect("valid layer");
         let ok = r.compute_cycles == row.total_cycles - row.stall_cycles
             && r.total_cycles == row.total_cycles
             && rel_close(r.utilization_pct, row.overall_util_pct)

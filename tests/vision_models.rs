@@ -9,8 +9,8 @@
 //! (2 per channel) exactly as PyTorch counts parameters; the default folded graphs replace them
 //! by one bias per channel.
 
+use archscope::cost::Mode;
 use archscope::hardware::Hardware;
-use archscope::roofline::Mode;
 use archscope::score::{ScoreRequest, score_vision};
 use archscope::workload::{
     DType, EltOp, Graph, Model, OpKind, QuantScheme, Role, Sample, VisionModel, load_model,

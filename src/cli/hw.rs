@@ -1,4 +1,5 @@
-//! `archscope hw`: list, show and check device descriptions.
+//! `archscope hw`: list, show and check device descriptions (a check also builds every unit's
+//! cost model, so bad cycle-model parameters fail it).
 
 use anyhow::Result;
 use archscope::hardware::{Hardware, show};
@@ -18,7 +19,11 @@ pub fn run(cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::List => print!("{}", show::list()),
         Cmd::Show { name } => print!("{}", show::describe(&Hardware::load(&name)?)),
-        Cmd::Check { file } => print!("{}", show::check_summary(&Hardware::load(&file)?)),
+        Cmd::Check { file } => {
+            let h = Hardware::load(&file)?;
+            archscope::cost_models::check_cost_models(&h)?;
+            print!("{}", show::check_summary(&h));
+        }
     }
     Ok(())
 }

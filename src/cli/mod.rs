@@ -121,7 +121,7 @@ impl TrafficSolver {
 }
 
 /// The calibrated roofline, or the textbook one with `--ideal`.
-fn mode(ideal: bool) -> archscope::roofline::Mode {
-    use archscope::roofline::Mode;
+fn mode(ideal: bool) -> archscope::cost::Mode {
+    use archscope::cost::Mode;
     if ideal { Mode::Ideal } else { Mode::Calibrated }
 }

@@ -3,8 +3,8 @@
 use super::print;
 use anyhow::Result;
 use archscope::render::{Format, SystolicRun};
-use archscope::systolic::{
-    Mode as Timing, SystolicConfig, TopologyFormat, read_topology, simulate_network,
+use archscope::cycle::systolic::{
+    SystolicConfig, Timing, TopologyFormat, read_topology, simulate_network,
 };
 
 #[derive(clap::Args)]

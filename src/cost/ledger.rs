@@ -2,7 +2,7 @@
 //! moved at each memory level, and the time attributed to each limiting resource, so the bound of
 //! a sum is meaningful. Ledgers add up (`+`, `Sum`) and scale (`* n`).
 
-use crate::hardware::MAX_LEVELS;
+use crate::hardware::{Hardware, MAX_LEVELS};
 use serde::Serialize;
 use std::ops::{Add, Mul};
 
@@ -55,6 +55,12 @@ impl Ledger {
             memory_bound_s: [0.0; MAX_LEVELS],
             overhead_s: 0.0,
         }
+    }
+
+    /// Closes the ledger once its latency is final: static energy is the device's static power
+    /// over the latency. Every cost model ends its pricing with it.
+    pub fn close_static(&mut self, hw: &Hardware) {
+        self.static_j = hw.static_w * self.latency_s;
     }
 
     /// Total energy, joules.

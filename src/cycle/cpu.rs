@@ -23,17 +23,21 @@
 //!
 //! **Time** of an op: `max(flops / rate[dtype], max_L bytes_L / bw_L) + overhead`, where
 //! `bytes_L` is the traffic through level `L` computed exactly as the roofline does
-//! ([`crate::roofline::traffic`]), `rate = threads · per-core · clock · e_c`, and `e_c`, `e_b`,
+//! ([`crate::cost::traffic`]), `rate = threads · per-core · clock · e_c`, and `e_c`, `e_b`,
 //! overhead are the unit's calibrated fractions (1, 1, 0 in ideal mode). Heterogeneous clusters
 //! (big/mid/little) are separate units, each with its own parameters and model.
 //!
 //! Energy is as in the roofline: `flops · pJ/op + Σ_L bytes_L · pJ/B_L + static · time`.
 
-use super::params::{ParamError, Params};
-use crate::cost::{CostModel, Infeasible, Ledger, Residency};
+use crate::cost::{
+    Ceilings, CostModel, Infeasible, Ledger, Mode, ParamError, Params, TensorHomes, traffic,
+    widened,
+};
 use crate::hardware::{Hardware, MAX_LEVELS};
-use crate::roofline::{Mode, traffic, widened};
 use crate::workload::{DType, DTypeTable, Engine, Graph, OpId};
+
+/// The name the registry knows this model by (`params.model = "cpu"`).
+pub const NAME: &str = "cpu";
 
 /// Parameters `params.model = "cpu"` accepts (`sme_*` describe an SME unit that this model does
 /// not use yet; they are accepted so files can carry them).
@@ -74,7 +78,7 @@ impl<'a> Cpu<'a> {
     pub fn new(hw: &'a Hardware, unit: usize, mode: Mode) -> Result<Self, ParamError> {
         let u = &hw.units[unit];
         let p = Params::of(u, &hw.file);
-        p.check_known("cpu", KEYS)?;
+        p.check_known(NAME, KEYS)?;
         let simd_bits = p.count("simd_bits", None)?;
         if simd_bits % 32 != 0 {
             return Err(p.error(
@@ -209,7 +213,7 @@ impl CostModel for Cpu<'_> {
     fn cost(
         &self,
         graph: &Graph,
-        residency: &Residency,
+        residency: &TensorHomes,
         op_id: OpId,
     ) -> Result<Ledger, Infeasible> {
         let u = &self.hw.units[self.unit];
@@ -246,7 +250,7 @@ impl CostModel for Cpu<'_> {
         l.overhead_s = overhead;
         l.latency_s = t + overhead;
         l.compute_j = l.flops * u.j_per_op.get(dtype).unwrap_or(0.0);
-        l.static_j = self.hw.static_w * l.latency_s;
+        l.close_static(self.hw);
         Ok(l)
     }
 
@@ -256,5 +260,24 @@ impl CostModel for Cpu<'_> {
 
     fn unit(&self) -> usize {
         self.unit
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The ceilings of the running threads: compute scaled by threads over cores, and each
+    /// level's bandwidth as [`Cpu::bandwidth`] gives it.
+    fn ceilings(&self) -> Ceilings {
+        let share = self.active / self.hw.units[self.unit].count;
+        Ceilings::scaled(self.hw, self.unit, self.mode, share, |l| self.bandwidth(l))
+    }
+
+    fn thread_count(&self) -> Option<f64> {
+        Some(self.active)
     }
 }

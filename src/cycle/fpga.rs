@@ -52,16 +52,19 @@
 //! `A` LUTs (one adder or comparator per bit).
 //!
 //! Time of an op: `cycles / clock`, or the time to move its off-chip tensors when longer (the
-//! roofline's traffic, [`crate::roofline::traffic`]), plus the kernel overhead in calibrated
+//! roofline's traffic, [`crate::cost::traffic`]), plus the kernel overhead in calibrated
 //! mode. Energy: `flops · pJ/op + Σ bytes · pJ/B + static · time`.
 
-use super::params::{ParamError, Params};
 use super::{GemmView, gemm_view};
-use crate::cost::{CostModel, Infeasible, Ledger, Residency};
+use crate::cost::{
+    CostModel, Infeasible, Ledger, Mode, ParamError, Params, TensorHomes, traffic, widened,
+};
 use crate::hardware::Hardware;
-use crate::roofline::{Mode, traffic, widened};
 use crate::workload::{Graph, Op, OpId, OpKind, Role};
 use std::sync::{Arc, Mutex};
+
+/// The name the registry knows this model by (`params.model = "fpga"`).
+pub const NAME: &str = "fpga";
 
 /// Parameters `params.model = "fpga"` accepts.
 pub const KEYS: &[&str] = &[
@@ -88,7 +91,7 @@ pub const KEYS: &[&str] = &[
 pub const VIVADO_UNROLL_LIMIT: f64 = 4096.0;
 
 /// Operand width up to which Vivado builds a multiplier from LUTs rather than a DSP slice
-/// (cycle-models.md §4.1: "Vivado typically maps products ≲ 10 bits to LUTs").
+/// (Vivado typically maps products of up to about 10 bits to LUTs; `dsp_min_bits` overrides it).
 pub const DEFAULT_DSP_MIN_BITS: f64 = 10.0;
 
 /// Pipeline registers of a DSP48E2 multiply (A/B input, M and P registers; UG579).
@@ -149,7 +152,7 @@ pub struct Layer {
 
 /// The plan of a whole graph: one layer per op and the resource total.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Plan {
+pub struct FabricPlan {
     /// One entry per op, in graph order.
     pub layers: Vec<Layer>,
     /// Sum over layers.
@@ -205,7 +208,7 @@ fn graph_key(graph: &Graph) -> GraphKey {
 }
 
 /// The last plan computed, keyed by the graph it was computed for.
-type PlanCache = Mutex<Option<(GraphKey, Arc<Result<Plan, Infeasible>>)>>;
+type FabricPlanCache = Mutex<Option<(GraphKey, Arc<Result<FabricPlan, Infeasible>>)>>;
 
 /// The FPGA model of one unit.
 pub struct Fpga<'a> {
@@ -218,7 +221,7 @@ pub struct Fpga<'a> {
     act_bits: Option<f64>,
     act_signed: bool,
     vector_lanes: Option<f64>,
-    cache: PlanCache,
+    cache: FabricPlanCache,
 }
 
 impl std::fmt::Debug for Fpga<'_> {
@@ -401,7 +404,7 @@ impl<'a> Fpga<'a> {
     pub fn new(hw: &'a Hardware, unit: usize, mode: Mode) -> Result<Self, ParamError> {
         let u = &hw.units[unit];
         let p = Params::of(u, &hw.file);
-        p.check_known("fpga", KEYS)?;
+        p.check_known(NAME, KEYS)?;
         let style = match p.choice("style", &["hls4ml", "finn"], "hls4ml")? {
             "hls4ml" => Style::Hls4ml {
                 reuse: p.count("reuse_factor", Some(1))? as f64,
@@ -623,7 +626,7 @@ impl<'a> Fpga<'a> {
 
     /// The plan of `graph`: every layer's configuration, cycles and resources, checked against
     /// the budget.
-    pub fn plan(&self, graph: &Graph) -> Result<Plan, Infeasible> {
+    pub fn plan(&self, graph: &Graph) -> Result<FabricPlan, Infeasible> {
         let target = match self.style {
             Style::Finn { target, .. } => target,
             Style::Hls4ml { .. } => f64::INFINITY,
@@ -671,10 +674,10 @@ impl<'a> Fpga<'a> {
                 });
             }
         }
-        Ok(Plan { layers, total })
+        Ok(FabricPlan { layers, total })
     }
 
-    fn cached_plan(&self, graph: &Graph) -> Arc<Result<Plan, Infeasible>> {
+    fn cached_plan(&self, graph: &Graph) -> Arc<Result<FabricPlan, Infeasible>> {
         let key = graph_key(graph);
         let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((k, p)) = c.as_ref()
@@ -700,7 +703,7 @@ impl CostModel for Fpga<'_> {
     fn cost(
         &self,
         graph: &Graph,
-        residency: &Residency,
+        residency: &TensorHomes,
         op_id: OpId,
     ) -> Result<Ledger, Infeasible> {
         let plan = self.cached_plan(graph);
@@ -734,7 +737,7 @@ impl CostModel for Fpga<'_> {
         l.latency_s = t + overhead;
         let pj = widened(&u.j_per_op, op.compute).map_or(0.0, |x| x.1);
         l.compute_j = l.flops * pj;
-        l.static_j = self.hw.static_w * l.latency_s;
+        l.close_static(self.hw);
         Ok(l)
     }
 
@@ -744,5 +747,13 @@ impl CostModel for Fpga<'_> {
 
     fn unit(&self) -> usize {
         self.unit
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn mode(&self) -> Mode {
+        self.mode
     }
 }

@@ -1,7 +1,7 @@
 //! Cycle models: cost models that price an op from the microarchitecture of a unit rather than
 //! from its peak numbers alone. Each sits behind the same [`crate::cost::CostModel`] trait as the
 //! roofline and is chosen by the unit's `params.model` in the hardware file (see
-//! [`crate::cost::model_for`]):
+//! [`crate::cost_models::model_for`]):
 //!
 //! | `params.model` | module | what it models |
 //! |---|---|---|
@@ -9,16 +9,15 @@
 //! | `fpga` | [`fpga`] | spatial dataflow on FPGA fabric: hls4ml dense/conv layers (reuse factor) or FINN matrix-vector units (PE, SIMD), with DSP/BRAM/LUT budgets |
 //! | `npu-tiled` | [`npu`] | an NPU with on-chip SRAM and double-buffered DMA: tiles sized to the SRAM, per tile max(ingress, compute, egress) |
 //! | `cpu` | [`cpu`] | CPU cores: cores × SIMD lanes × FMA pipes × clock per dtype, cache levels as a hierarchical roofline, a thread count |
+//! | `systolic` | [`systolic`] | a TPU-style grid of MAC PEs in a stationary dataflow, timed in folds (SCALE-Sim exact); vector work and memory terms as the roofline |
 //!
-//! Parameters are read with [`params::Params`]; shared shape logic is [`gemm_view`].
+//! Parameters are read with [`crate::cost::Params`]; shared shape logic is [`gemm_view`].
 
 pub mod cpu;
 pub mod fpga;
 pub mod npu;
-pub mod params;
 pub mod pim;
-
-pub use params::{ParamError, Params};
+pub mod systolic;
 
 use crate::workload::{AttnPart, Graph, Op, OpKind, Role, TensorId};
 

@@ -29,12 +29,16 @@
 //! `peak_ops_per_s[d]` for every dtype both give. Energy: `flops · pJ/op + Σ_L bytes_L · pJ/B_L`
 //! (re-fetched tiles counted) `+ static · time`.
 
-use super::params::{ParamError, Params};
 use super::{gemm_view, pipeline};
-use crate::cost::{CostModel, Infeasible, Ledger, Residency};
+use crate::cost::{
+    CostModel, Infeasible, Ledger, Mode, ParamError, Params, TensorHomes, attribute,
+    reach_positions, widened,
+};
 use crate::hardware::{Hardware, MAX_LEVELS};
-use crate::roofline::{Mode, attribute, reach_positions, widened};
 use crate::workload::{DTypeTable, Graph, OpId, TensorId};
+
+/// The name the registry knows this model by (`params.model = "npu-tiled"`).
+pub const NAME: &str = "npu-tiled";
 
 /// Parameters `params.model = "npu-tiled"` accepts.
 pub const KEYS: &[&str] = &[
@@ -125,7 +129,7 @@ impl<'a> Npu<'a> {
     pub fn new(hw: &'a Hardware, unit: usize, mode: Mode) -> Result<Self, ParamError> {
         let u = &hw.units[unit];
         let p = Params::of(u, &hw.file);
-        p.check_known("npu-tiled", KEYS)?;
+        p.check_known(NAME, KEYS)?;
         let sram = p.pos("sram_bytes")?;
         let rows = p.count("array_rows", None)?;
         let macs = p.dtype_table("macs_per_cycle")?;
@@ -189,7 +193,7 @@ impl<'a> Npu<'a> {
         self.dma.map_or(bw, |d| d.min(bw))
     }
 
-    fn home_bw(&self, residency: &Residency, t: TensorId) -> f64 {
+    fn home_bw(&self, residency: &TensorHomes, t: TensorId) -> f64 {
         self.dma_bandwidth(residency.home[t.0 as usize])
     }
 
@@ -278,7 +282,7 @@ impl CostModel for Npu<'_> {
     fn cost(
         &self,
         graph: &Graph,
-        residency: &Residency,
+        residency: &TensorHomes,
         op_id: OpId,
     ) -> Result<Ledger, Infeasible> {
         let u = &self.hw.units[self.unit];
@@ -426,7 +430,7 @@ impl CostModel for Npu<'_> {
         l.overhead_s = overhead;
         l.latency_s = t_body + overhead;
         l.compute_j = l.flops * u.j_per_op.get(dtype).unwrap_or(0.0);
-        l.static_j = self.hw.static_w * l.latency_s;
+        l.close_static(self.hw);
         Ok(l)
     }
 
@@ -436,5 +440,13 @@ impl CostModel for Npu<'_> {
 
     fn unit(&self) -> usize {
         self.unit
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn mode(&self) -> Mode {
+        self.mode
     }
 }

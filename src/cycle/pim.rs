@@ -60,11 +60,15 @@
 //! `pJ/B`; host additions at the host's `pJ/op`; static power over the time.
 
 use super::gemm_view;
-use super::params::{ParamError, Params};
-use crate::cost::{CostModel, Infeasible, Ledger, Residency, SelectError, model_for};
+use crate::cost::{
+    Build, CostModel, Infeasible, Ledger, Mode, ParamError, Params, SelectError, TensorHomes,
+    declared_model, widened,
+};
 use crate::hardware::Hardware;
-use crate::roofline::{Mode, widened};
 use crate::workload::{DType, DTypeTable, Graph, OpId, OpKind, Role};
+
+/// The name the registry knows this model by (`params.model = "pim"`).
+pub const NAME: &str = "pim";
 
 /// Parameters `params.model = "pim"` accepts.
 pub const KEYS: &[&str] = &[
@@ -527,11 +531,18 @@ impl PimConfig {
 }
 
 impl<'a> Pim<'a> {
-    /// Reads and checks the parameters of unit `unit` and builds its host's model.
-    pub fn new(hw: &'a Hardware, unit: usize, mode: Mode) -> Result<Self, SelectError> {
+    /// Reads and checks the parameters of unit `unit` and builds its host's model with `host`
+    /// (the registry's [`crate::cost_models::model_for`], which knows every model).
+    pub fn new(
+        hw: &'a Hardware,
+        unit: usize,
+        mode: Mode,
+        host: Build,
+    ) -> Result<Self, SelectError> {
+        let build_host = host;
         let u = &hw.units[unit];
         let p = Params::of(u, &hw.file);
-        p.check_known("pim", KEYS)?;
+        p.check_known(NAME, KEYS)?;
         let cfg = read_config(&p, hw, unit, mode)?;
         let offload = match p.choice("offload", &["auto", "gemv"], "auto")? {
             "auto" => Offload::Auto,
@@ -557,14 +568,12 @@ impl<'a> Pim<'a> {
                             ),
                         )
                     })?;
-                if h == unit
-                    || hw.units[h].params.get("model").and_then(|v| v.as_str()) == Some("pim")
-                {
+                if h == unit || declared_model(&hw.units[h]) == Some(NAME) {
                     return Err(p
                         .error("host", format!("the host `{name}` must be a non-PIM unit"))
                         .into());
                 }
-                Some((h, model_for(hw, h, mode)?))
+                Some((h, build_host(hw, h, mode)?))
             }
         };
         if cfg.partials > 1.0 && host.is_none() {
@@ -609,7 +618,7 @@ impl<'a> Pim<'a> {
     pub fn gemv_shape(
         &self,
         graph: &Graph,
-        residency: &Residency,
+        residency: &TensorHomes,
         op_id: OpId,
     ) -> Result<GemvShape, String> {
         let op = graph.op(op_id);
@@ -670,7 +679,7 @@ impl<'a> Pim<'a> {
     pub fn pim_cost(
         &self,
         graph: &Graph,
-        residency: &Residency,
+        residency: &TensorHomes,
         op_id: OpId,
     ) -> Result<Ledger, String> {
         let op = graph.op(op_id);
@@ -701,7 +710,7 @@ impl<'a> Pim<'a> {
         if let (Some((h, _)), Some((d, _))) = (&self.host, add) {
             l.compute_j += c.adds * self.hw.units[*h].j_per_op.get(d).unwrap_or(0.0);
         }
-        l.static_j = self.hw.static_w * l.latency_s;
+        l.close_static(self.hw);
         Ok(l)
     }
 }
@@ -710,7 +719,7 @@ impl CostModel for Pim<'_> {
     fn cost(
         &self,
         graph: &Graph,
-        residency: &Residency,
+        residency: &TensorHomes,
         op_id: OpId,
     ) -> Result<Ledger, Infeasible> {
         let pim = self.pim_cost(graph, residency, op_id);
@@ -747,5 +756,25 @@ impl CostModel for Pim<'_> {
 
     fn unit(&self) -> usize {
         self.unit
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// What the PIM banks run themselves ([`Pim::pim_cost`]); ops only the host runs are
+    /// infeasible here.
+    fn own_cost(
+        &self,
+        graph: &Graph,
+        residency: &TensorHomes,
+        op: OpId,
+    ) -> Result<Ledger, Infeasible> {
+        self.pim_cost(graph, residency, op)
+            .map_err(|reason| Infeasible { reason })
     }
 }

@@ -11,10 +11,9 @@
 use super::eval::{Evaluator, MetricDef, Outcome, PhaseDetail, price_distinct};
 use super::llm::{GraphEntry, LlmSetupError, fit_levels, variant_hardware};
 use super::units::{self, Placed, UnitChoice, Variant};
-use crate::cost::Evaluation;
+use crate::cost::{Evaluation, Mode};
 use crate::hardware::Hardware;
 use crate::mapping::{MappingRequest, UnitMapping, evaluate_mapped, scratchpad_of};
-use crate::roofline::Mode;
 use crate::score::bound_name;
 use crate::search::{Direction, Point, Space, Values};
 use crate::workload::{Graph, QuantScheme, Sample, VisionModel};

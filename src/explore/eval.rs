@@ -86,7 +86,7 @@ pub fn placed_detail(
     hw: &Arc<Hardware>,
     graph: &Arc<Graph>,
     placed: &super::units::Placed,
-    mode: crate::roofline::Mode,
+    mode: crate::cost::Mode,
 ) -> Option<PhaseDetail> {
     let p = &placed.placement;
     if p.ops.len() != graph.ops.len() {
@@ -106,8 +106,8 @@ pub fn placed_detail(
         if ops.is_empty() {
             continue;
         }
-        let model = crate::cost::model_for(hw, d, mode).ok()?;
-        let res = crate::roofline::residency(hw, d, graph);
+        let model = crate::cost_models::model_for(hw, d, mode).ok()?;
+        let res = crate::cost::residency(hw, d, graph);
         for i in ops {
             let l = model
                 .cost(graph, &res, crate::workload::OpId(i as u32))
@@ -123,7 +123,7 @@ pub fn placed_detail(
         unit: dev[top],
         graph: graph.clone(),
         per_op,
-        calibrated: mode == crate::roofline::Mode::Calibrated,
+        calibrated: mode == crate::cost::Mode::Calibrated,
         note: format!(
             "ILP placement ({}): each op is drawn as priced on the unit the placement gave it; the ceilings are those of {}, the busiest unit.",
             placed.status, p.units[top]

@@ -9,9 +9,9 @@
 
 use super::eval::{Evaluator, MetricDef, Outcome, PhaseDetail, price_distinct};
 use super::units::{self, ILP_UNIT, Placed, UnitChoice, Variant};
-use crate::cost::{Infeasible, Ledger, evaluate, evaluate_total, model_for};
+use crate::cost::{Infeasible, Ledger, Mode, PlacementProfile, evaluate, evaluate_total};
+use crate::cost_models::model_for;
 use crate::hardware::{Hardware, HardwareError};
-use crate::roofline::{Mode, PlacementProfile};
 use crate::score::bound_name;
 use crate::search::{Direction, Point, Space, Values};
 use crate::workload::{Graph, LlmConfig, OpId, Phase, QuantScheme};

@@ -20,9 +20,9 @@ pub use cnn::CnnEvaluator;
 pub use eval::{Evaluator, MetricDef, Outcome, PhaseDetail};
 pub use llm::LlmEvaluator;
 
+use crate::cost::Mode;
 use crate::hardware::{Hardware, HardwareError};
 use crate::mapping::{AdaptOptions, MappingRequest, report::Solver};
-use crate::roofline::Mode;
 use crate::search::{
     Axis, AxisKind, Direction, Grid, Point, RandomSample, Shard, Sharded, Space, SpaceError,
     Strategy, Sweep, SweepError, Values, pareto_front,

@@ -431,43 +431,20 @@ fn detail_plots(
     let mut out = Vec::new();
     for d in details {
         let unit = &d.hw.units[d.unit];
-        let (ec, eb) = if d.calibrated {
-            (unit.compute_efficiency, unit.bandwidth_efficiency)
-        } else {
-            (1.0, 1.0)
-        };
-        // A CPU-model unit running fewer threads than cores: its ceilings and slopes are those
-        // of the running threads, as the cycle model prices them.
+        // The ceilings as the unit's cost model sees them: a CPU-model unit running fewer
+        // threads than cores has the ceilings and slopes of the running threads.
         let mode = if d.calibrated {
-            crate::roofline::Mode::Calibrated
+            crate::cost::Mode::Calibrated
         } else {
-            crate::roofline::Mode::Ideal
+            crate::cost::Mode::Ideal
         };
-        let cpu = super::units::is_cpu_model(&d.hw, d.unit)
-            .then(|| crate::cycle::cpu::Cpu::new(&d.hw, d.unit, mode).ok())
-            .flatten();
-        let share = cpu.as_ref().map_or(1.0, |c| c.threads() / unit.count);
-        let mut ceilings: Vec<(String, f64)> = unit
-            .peak
-            .iter()
-            .map(|(dt, v)| (format!("{dt}"), v * ec * share))
-            .collect();
-        for (dt, v) in unit.vector_peak.iter() {
-            if unit.peak.get(dt) != Some(v) {
-                ceilings.push((format!("{dt} vector"), v * ec * share));
-            }
-        }
-        let slopes: Vec<(String, f64)> = unit
-            .reach
-            .iter()
-            .map(|&l| {
-                (
-                    d.hw.memories[l].name.clone(),
-                    cpu.as_ref()
-                        .map_or(d.hw.memories[l].bytes_per_s * eb, |c| c.bandwidth(l)),
-                )
-            })
-            .collect();
+        let crate::cost::Ceilings {
+            compute: ceilings,
+            bandwidth: slopes,
+        } = match crate::cost_models::model_for(&d.hw, d.unit, mode) {
+            Ok(m) => m.ceilings(),
+            Err(_) => crate::cost::Ceilings::of_unit(&d.hw, d.unit, mode),
+        };
         let inner = unit.reach[0];
         let mut kinds: Vec<String> = Vec::new();
         let mut ops = Vec::new();

@@ -2,7 +2,7 @@
 //!
 //! A value of a unit axis is one of:
 //! * a unit of the device, by name (`gpu`, `cpu-mid`): every op on that unit, priced by its own
-//!   cost model ([`crate::cost::model_for`]);
+//!   cost model ([`crate::cost_models::model_for`]);
 //! * `UNIT@T` (`cpu-mid@2`): a unit priced by the CPU cycle model (`params.model = "cpu"`)
 //!   running on `T` of its cores. The evaluator prices it as an extra unit of the device, a copy
 //!   of `UNIT` with `params.threads = T` (the cycle model scales compute and private-cache
@@ -12,10 +12,10 @@
 //!   ([`crate::placement::place`], makespan objective, a time limit per distinct graph), the
 //!   heterogeneous deployment beside the single-unit ones.
 
-use crate::cost::Ledger;
+use crate::cost::{Ledger, Mode};
+use crate::cost_models::model_for;
 use crate::hardware::Hardware;
 use crate::placement::{self, Instance, Limits, Objective, Placement, Status};
-use crate::roofline::Mode;
 use crate::workload::Graph;
 
 /// The unit-axis value that asks for an ILP placement over the device's units.
@@ -50,25 +50,17 @@ pub struct Variant {
     pub threads: u64,
 }
 
-/// True when the unit is priced by the CPU cycle model, which has a thread count.
-pub fn is_cpu_model(hw: &Hardware, unit: usize) -> bool {
-    hw.units[unit].params.get("model").and_then(|v| v.as_str()) == Some("cpu")
-}
-
-/// Threads a CPU-model unit runs by default: its `params.threads`, else all its cores.
-pub fn default_threads(hw: &Hardware, unit: usize) -> u64 {
-    let u = &hw.units[unit];
-    let all = u.count.round().max(1.0) as u64;
-    u.params
-        .get("threads")
-        .and_then(|v| v.as_integer().map(|i| i as f64).or(v.as_float()))
-        .map(|t| (t.round().max(1.0) as u64).min(all))
-        .unwrap_or(all)
-}
-
-/// Threads of a point's unit (`None` for units without a thread count and for the ILP).
+/// Threads of a point's unit, as its cost model reports them ([`CostModel::thread_count`]):
+/// `None` for units whose model has no thread count (or cannot be built) and for the ILP.
 pub fn threads_of(hw: &Hardware, unit: usize) -> Option<f64> {
-    is_cpu_model(hw, unit).then(|| default_threads(hw, unit) as f64)
+    model_for(hw, unit, Mode::Calibrated)
+        .ok()
+        .and_then(|m| m.thread_count())
+}
+
+/// True when the unit's cost model has a thread count (the CPU cycle model).
+pub fn has_thread_count(hw: &Hardware, unit: usize) -> bool {
+    threads_of(hw, unit).is_some()
 }
 
 /// Errors reading unit-axis values.
@@ -86,7 +78,7 @@ pub fn parse_variant(hw: &Hardware, value: &str) -> Result<Option<Variant>, Unit
     };
     let bad = |m: String| UnitError::Bad(value.to_string(), m);
     let b = hw.unit_index(Some(base)).map_err(|e| bad(e.to_string()))?;
-    if !is_cpu_model(hw, b) {
+    if !has_thread_count(hw, b) {
         return Err(bad(format!(
             "`{base}` is not priced by the CPU cycle model (params.model = \"cpu\"), so it has no thread count"
         )));
@@ -142,11 +134,11 @@ pub fn expand_threads(
             push(u.clone(), &mut out);
             continue;
         };
-        if !is_cpu_model(hw, i) {
+        let Some(all) = threads_of(hw, i) else {
             push(u.clone(), &mut out);
             continue;
-        }
-        let all = default_threads(hw, i);
+        };
+        let all = all.round().max(1.0) as u64;
         let count = hw.units[i].count.round() as u64;
         let ts: Vec<u64> = match threads {
             Some(t) => t.iter().map(|&x| if x == 0 { all } else { x }).collect(),

@@ -491,7 +491,7 @@ mod tests {
         assert!(p.note.contains("scaled"), "{}", p.note);
         // The CPU cycle model accepts the edited units (derived peak = file peak).
         for u in [big, mid] {
-            crate::cost::model_for(&hw, u, crate::roofline::Mode::Calibrated).unwrap();
+            crate::cost_models::model_for(&hw, u, crate::cost::Mode::Calibrated).unwrap();
         }
         // An explicit peak in the same what-if wins, whatever the order given.
         let hw = Hardware::with_fields(

@@ -19,10 +19,11 @@
 //!   added time.
 
 use crate::cost::{
-    CostModel, Evaluation, Infeasible, Ledger, Residency, SelectError, evaluate, model_for,
+    Ceilings, CostModel, Evaluation, Infeasible, Ledger, Mode, SelectError, TensorHomes, attribute,
+    evaluate, reach_positions, residency,
 };
+use crate::cost_models::model_for;
 use crate::hardware::{Hardware, MAX_LEVELS};
-use crate::roofline::{Mode, attribute, reach_positions, residency};
 use crate::workload::{Graph, OpId, Role};
 
 use super::{
@@ -61,11 +62,11 @@ pub fn scratchpad_of(hw: &Hardware, unit: usize) -> Result<(usize, usize), Mappi
 /// scratchpad, KV cache) where `base` puts it, moved out to `spill` if `base` put it in the
 /// scratchpad, since the plan did not budget room for it.
 pub fn mapped_residency(
-    base: &Residency,
+    base: &TensorHomes,
     in_plan: &[bool],
     scratch: usize,
     spill: usize,
-) -> Residency {
+) -> TensorHomes {
     let home = base
         .home
         .iter()
@@ -76,7 +77,7 @@ pub fn mapped_residency(
             (false, false) => h,
         })
         .collect();
-    Residency { home }
+    TensorHomes { home }
 }
 
 /// A cost model wrapped to add a plan's spill and reload traffic to the ops at whose steps it
@@ -123,13 +124,13 @@ impl<'a> Mapped<'a> {
         l.memory_j = (0..hw.memories.len())
             .map(|i| l.bytes[i] * hw.memories[i].j_per_byte)
             .sum();
-        l.static_j = hw.static_w * t;
+        l.close_static(hw);
         l
     }
 }
 
 impl CostModel for Mapped<'_> {
-    fn cost(&self, graph: &Graph, residency: &Residency, op: OpId) -> Result<Ledger, Infeasible> {
+    fn cost(&self, graph: &Graph, residency: &TensorHomes, op: OpId) -> Result<Ledger, Infeasible> {
         let base = self.inner.cost(graph, residency, op)?;
         let extra = self.extra_bytes.get(op.0 as usize).copied().unwrap_or(0.0);
         Ok(base + self.transfer(extra))
@@ -141,6 +142,33 @@ impl CostModel for Mapped<'_> {
 
     fn unit(&self) -> usize {
         self.inner.unit()
+    }
+
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn mode(&self) -> Mode {
+        self.inner.mode()
+    }
+
+    fn ceilings(&self) -> Ceilings {
+        self.inner.ceilings()
+    }
+
+    fn thread_count(&self) -> Option<f64> {
+        self.inner.thread_count()
+    }
+
+    fn own_cost(
+        &self,
+        graph: &Graph,
+        residency: &TensorHomes,
+        op: OpId,
+    ) -> Result<Ledger, Infeasible> {
+        let base = self.inner.own_cost(graph, residency, op)?;
+        let extra = self.extra_bytes.get(op.0 as usize).copied().unwrap_or(0.0);
+        Ok(base + self.transfer(extra))
     }
 }
 

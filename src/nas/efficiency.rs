@@ -5,7 +5,7 @@
 //! prices a whole graph per subnet. A [`Net`] is a chain of segments joined by single tensors,
 //! and an op's ledger depends only on the op and on where its tensors live. So each distinct
 //! segment is lowered once to a small graph and its per-tensor working sets are kept; for a
-//! subnet, the roofline's placement policy ([`crate::roofline::residency`]) is replayed from
+//! subnet, the roofline's placement policy ([`crate::cost::residency`]) is replayed from
 //! those working sets and the subnet's total weight bytes, and each segment's ledger is looked up
 //! by (segment, placement of its tensors), priced on first use. The result equals
 //! `score_graph` on the full graph (checked in the tests), at a few microseconds per subnet.
@@ -16,9 +16,9 @@ use super::NasError;
 use super::lut::LatencyTable;
 use super::net::{Net, Precision, Segment};
 use super::space::{MbArch, MbSpace, ResNetArch, ResNetSpace, SearchSpace};
-use crate::cost::{CostModel, Ledger, Residency, model_for};
+use crate::cost::{CostModel, Ledger, Mode, TensorHomes};
+use crate::cost_models::model_for;
 use crate::hardware::Hardware;
-use crate::roofline::Mode;
 use crate::score::ScoreError;
 use crate::workload::{Graph, OpId, Role, Storage};
 use serde::Serialize;
@@ -417,7 +417,7 @@ impl<'h, S: NetSpace> ArchscopeEfficiency<'h, S> {
     }
 
     fn price(&self, info: &SegInfo, homes: Vec<usize>) -> Result<Ledger, NasError> {
-        let res = Residency { home: homes };
+        let res = TensorHomes { home: homes };
         let mut total = Ledger::zero();
         for i in 0..info.graph.ops.len() {
             total = total
@@ -563,11 +563,7 @@ impl<S: NetSpace> Efficiency<S::Arch> for ArchscopeEfficiency<'_, S> {
                 Mode::Calibrated => "calibrated",
                 Mode::Ideal => "ideal",
             },
-            self.hw.units[self.unit]
-                .params
-                .get("model")
-                .and_then(|v| v.as_str())
-                .unwrap_or("roofline"),
+            self.model.name(),
             self.prec
         )
         .to_lowercase()

@@ -24,8 +24,8 @@ use super::predictor::{
 };
 use super::report::{OutDir, Series, evaluated_csv, scatter_png, scatter_svg};
 use super::space::{MbArch, MbSpace, ResNetArch, ResNetSpace, SearchSpace};
+use crate::cost::Mode;
 use crate::hardware::Hardware;
-use crate::roofline::Mode;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Instant;

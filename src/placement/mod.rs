@@ -5,8 +5,9 @@
 //! # The instance ([`Instance`])
 //!
 //! * **Op costs.** Every op is priced on every unit by that unit's own cost model
-//!   ([`crate::cost::model_for`]; a PIM unit by what its banks run, [`crate::cycle::pim::Pim::pim_cost`],
-//!   since its host is a unit of its own here), with the roofline's residency for that unit. An
+//!   ([`crate::cost_models::model_for`]), for what the unit runs itself
+//!   ([`crate::cost::CostModel::own_cost`]: a PIM unit by what its banks run, since its host is
+//!   a unit of its own here), with the default residency for that unit. An
 //!   [`crate::cost::Infeasible`] answer means the op may not go there (dtype, kind, reach). The
 //!   duration is the ledger's latency (kernel overhead included); the energy is its dynamic part
 //!   (compute + memory). Static energy is `static W × makespan`, charged once, because units run

@@ -4,10 +4,9 @@
 //! units' own cost models; every solver, heuristic and the verifier read only this.
 
 use super::PlaceError;
-use crate::cost::{CostModel, Infeasible, Ledger, Residency, model_for};
-use crate::cycle::pim::Pim;
+use crate::cost::{Mode, TensorHomes, residency};
+use crate::cost_models::model_for;
 use crate::hardware::{Hardware, UnitKind};
-use crate::roofline::{Mode, residency};
 use crate::workload::{Graph, OpId};
 use std::collections::HashMap;
 
@@ -148,23 +147,6 @@ impl Default for BuildOptions {
     }
 }
 
-/// The cost model placement uses for one unit. A PIM unit is priced for what the PIM banks run
-/// themselves ([`Pim::pim_cost`]): its `host` is a placeable unit of its own, so the host's share
-/// of the work is a placement decision rather than part of the PIM unit's model.
-enum UnitModel<'a> {
-    Plain(Box<dyn CostModel + 'a>),
-    PimOnly(Box<Pim<'a>>),
-}
-
-impl UnitModel<'_> {
-    fn cost(&self, g: &Graph, r: &Residency, op: OpId) -> Result<Ledger, Infeasible> {
-        match self {
-            UnitModel::Plain(m) => m.cost(g, r, op),
-            UnitModel::PimOnly(p) => p.pim_cost(g, r, op).map_err(|reason| Infeasible { reason }),
-        }
-    }
-}
-
 /// The innermost memory level units `u` and `v` both reach.
 fn shared_level(hw: &Hardware, u: usize, v: usize) -> Option<usize> {
     hw.units[u]
@@ -232,16 +214,14 @@ impl Instance {
                 hw.unit_index(Some(k))?;
             }
         }
+        // Each unit is priced for what it runs itself ([`CostModel::own_cost`]): a PIM unit's
+        // `host` is a placeable unit of its own, so the host's share of the work is a placement
+        // decision rather than part of the PIM unit's model.
         let mut models = Vec::new();
         for &u in &unit_ids {
-            let m = if hw.units[u].params.get("model").and_then(|v| v.as_str()) == Some("pim") {
-                UnitModel::PimOnly(Box::new(Pim::new(hw, u, opts.mode)?))
-            } else {
-                UnitModel::Plain(model_for(hw, u, opts.mode)?)
-            };
-            models.push(m);
+            models.push(model_for(hw, u, opts.mode)?);
         }
-        let residencies: Vec<Residency> =
+        let residencies: Vec<TensorHomes> =
             unit_ids.iter().map(|&u| residency(hw, u, graph)).collect();
 
         // Shared levels: reached by at least two of the placeable units.
@@ -269,7 +249,7 @@ impl Instance {
             let mut costs = Vec::with_capacity(unit_ids.len());
             let mut why = Vec::with_capacity(unit_ids.len());
             for (k, m) in models.iter().enumerate() {
-                match m.cost(graph, &residencies[k], OpId(i as u32)) {
+                match m.own_cost(graph, &residencies[k], OpId(i as u32)) {
                     Ok(l) => {
                         costs.push(Some(OpCost {
                             time_s: l.latency_s,

@@ -37,26 +37,24 @@
 //! the vector from the second level for every output, a serial `n · k · elem / rate` added to
 //! the op's time ([`refetched_vector`]).
 //!
-//! Traffic through each level comes from where tensors live ([`residency`]): a tensor whose home
+//! Traffic through each level comes from where tensors live ([`crate::cost::residency`]): a tensor whose home
 //! is level `L` crosses `L` and every level inside it on the way to the unit, so its bytes count
 //! at each of them. The bound is whichever term is largest.
 //!
 //! Energy: `flops · pJ/op[dtype] + Σ_L bytes_L · pJ/byte_L + static W · time`.
 
-use crate::cost::{CostModel, Infeasible, Ledger, Residency};
+use crate::cost::{
+    CostModel, Infeasible, Ledger, TensorHomes, reach_positions, traffic_at, widened,
+};
 use crate::hardware::{Hardware, MAX_LEVELS};
-use crate::workload::{DType, DTypeTable, Engine, Graph, OpId, Role};
-use serde::Serialize;
+use crate::workload::{Engine, Graph, OpId, Role};
 
-/// Calibrated (achievable fractions and overheads from the hardware file) or ideal (bare peaks).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Efficiencies and per-kernel overhead applied.
-    Calibrated,
-    /// Bare peaks, efficiency 1, no overhead.
-    Ideal,
-}
+/// The pricing mode, which lives in [`crate::cost`]; re-exported here for callers that name it
+/// through the roofline.
+pub use crate::cost::Mode;
+
+/// The name the registry knows the roofline by, and the model of units that name none.
+pub const NAME: &str = "roofline";
 
 /// The roofline model of one unit of a device.
 #[derive(Clone, Debug)]
@@ -66,99 +64,6 @@ pub struct Roofline<'a> {
     mode: Mode,
     /// Position of each memory level in the unit's reach list (innermost = 0).
     pos: [Option<u8>; MAX_LEVELS],
-}
-
-/// Position of each memory level in unit `unit`'s reach list (innermost = 0), `None` for levels
-/// the unit does not reach.
-pub fn reach_positions(hw: &Hardware, unit: usize) -> [Option<u8>; MAX_LEVELS] {
-    let mut pos = [None; MAX_LEVELS];
-    for (p, &l) in hw.units[unit].reach.iter().enumerate() {
-        pos[l] = Some(p as u8);
-    }
-    pos
-}
-
-/// Adds `bytes` of a tensor whose home is level `home` to the traffic of every level it crosses
-/// on its way to unit `unit`: the home level and every level inside it on the unit's reach list.
-/// Returns the home level as the error when the unit does not reach it.
-pub fn attribute(
-    hw: &Hardware,
-    unit: usize,
-    pos: &[Option<u8>; MAX_LEVELS],
-    home: usize,
-    bytes: f64,
-    traffic: &mut [f64; MAX_LEVELS],
-) -> Result<(), usize> {
-    match pos[home] {
-        Some(p) => {
-            for &lvl in &hw.units[unit].reach[..=p as usize] {
-                traffic[lvl] += bytes;
-            }
-            Ok(())
-        }
-        None => Err(home),
-    }
-}
-
-/// The compulsory traffic of `op` through each memory level unit `unit` reaches, given where
-/// tensors live: every access ([`crate::workload::Op::for_each_access`]) counts at the tensor's
-/// home level and at every level inside it. Shared by the roofline and the cycle models.
-pub fn traffic(
-    hw: &Hardware,
-    unit: usize,
-    graph: &Graph,
-    residency: &Residency,
-    op_id: OpId,
-) -> Result<[f64; MAX_LEVELS], Infeasible> {
-    traffic_at(
-        hw,
-        unit,
-        &reach_positions(hw, unit),
-        graph,
-        residency,
-        op_id,
-    )
-}
-
-fn traffic_at(
-    hw: &Hardware,
-    unit: usize,
-    pos: &[Option<u8>; MAX_LEVELS],
-    graph: &Graph,
-    residency: &Residency,
-    op_id: OpId,
-) -> Result<[f64; MAX_LEVELS], Infeasible> {
-    let op = graph.op(op_id);
-    let mut bytes = [0.0; MAX_LEVELS];
-    let mut unreachable = None;
-    op.for_each_access(graph, |a| {
-        let home = residency.home[a.tensor.0 as usize];
-        if let Err(h) = attribute(hw, unit, pos, home, a.bytes, &mut bytes) {
-            unreachable = Some(h);
-        }
-    });
-    match unreachable {
-        None => Ok(bytes),
-        Some(h) => Err(Infeasible {
-            reason: format!(
-                "op `{}` touches a tensor in `{}`, which unit `{}` does not reach",
-                op.name, hw.memories[h].name, hw.units[unit].name
-            ),
-        }),
-    }
-}
-
-/// The rate of `dtype` in a per-dtype table, widening the dtype (e.g. int4 run as int8) until the
-/// table has it; returns the dtype actually used and its rate, or `None` when no wider dtype is
-/// in the table.
-pub fn widened(table: &DTypeTable<f64>, dtype: DType) -> Option<(DType, f64)> {
-    let mut d = dtype;
-    loop {
-        if let Some(v) = table.get(d) {
-            return Some((d, v));
-        }
-        d = d.widen()?;
-    }
 }
 
 impl<'a> Roofline<'a> {
@@ -197,184 +102,9 @@ impl<'a> Roofline<'a> {
         best
     }
 
-    /// Where tensors live, by the roofline's placement policy (see [`residency`]).
-    pub fn residency(&self, graph: &Graph) -> Residency {
-        residency(self.hw, self.unit, graph)
-    }
-}
-
-/// The roofline's placement policy for unit `unit`:
-/// * weights and KV cache live together in the innermost level the unit reaches that can hold all
-///   of them, else in its main (outermost) memory;
-/// * graph inputs and outputs live in main memory;
-/// * an activation lives in the innermost level whose remaining capacity holds the largest
-///   activation working set (inputs plus outputs) of any op that touches it, else in main memory.
-///   Small decode activations thus stay on chip, large prefill ones spill.
-pub fn residency(hw: &Hardware, unit: usize, graph: &Graph) -> Residency {
-    PlacementProfile::of(graph).place(hw, unit)
-}
-
-/// The hardware-independent half of the roofline's placement policy: the bytes of persistent
-/// tensors and each tensor's largest activation working set. Computed once per graph, it places
-/// the graph on any unit of any device in time linear in the tensor count, which is what makes
-/// hardware what-if sweeps cheap.
-#[derive(Clone, Debug)]
-pub struct PlacementProfile {
-    persistent: f64,
-    working_set: Vec<f64>,
-    roles: Vec<Role>,
-}
-
-impl PlacementProfile {
-    /// Profiles `graph`.
-    pub fn of(graph: &Graph) -> PlacementProfile {
-        let persistent: f64 = graph
-            .tensors
-            .iter()
-            .filter(|t| t.role.is_persistent())
-            .map(|t| t.bytes())
-            .sum();
-        let mut working_set = vec![0.0f64; graph.tensors.len()];
-        for op in &graph.ops {
-            let ws: f64 = op
-                .inputs
-                .iter()
-                .chain(&op.outputs)
-                .map(|&t| graph.tensor(t))
-                .filter(|t| t.role == Role::Activation)
-                .map(|t| t.bytes())
-                .sum();
-            for &t in op.inputs.iter().chain(&op.outputs) {
-                let w = &mut working_set[t.0 as usize];
-                *w = w.max(ws);
-            }
-        }
-        PlacementProfile {
-            persistent,
-            working_set,
-            roles: graph.tensors.iter().map(|t| t.role).collect(),
-        }
-    }
-
-    /// Groups ops whose ledgers are equal under this placement policy on every unit of every
-    /// device: identical for costing (same kind, compute dtype, tensor shapes, storages and
-    /// roles, as in [`Graph::op_classes`]) and touching tensors whose homes always agree (same
-    /// role and working set, the only inputs of [`PlacementProfile::place`] besides the device).
-    /// Returns one representative per group with its multiplicity, in order of first appearance;
-    /// summing `cost(representative) × multiplicity` gives the graph total exactly (up to
-    /// summation order), where [`Graph::op_classes`] alone can merge ops at layer boundaries
-    /// whose activations land in different levels.
-    pub fn classes(&self, graph: &Graph) -> Vec<(OpId, u32)> {
-        #[derive(Hash, PartialEq, Eq)]
-        struct Key<'a> {
-            kind: crate::workload::OpKind,
-            compute: crate::workload::DType,
-            tensors: Vec<(&'a [u64], crate::workload::Storage, Role, bool, u64)>,
-        }
-        let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
-        let mut classes: Vec<(OpId, u32)> = Vec::new();
-        for (i, op) in graph.ops.iter().enumerate() {
-            let tensors = op
-                .inputs
-                .iter()
-                .map(|&t| (t, false))
-                .chain(op.outputs.iter().map(|&t| (t, true)))
-                .map(|(t, w)| {
-                    let x = graph.tensor(t);
-                    (
-                        x.shape.as_slice(),
-                        x.storage,
-                        x.role,
-                        w,
-                        self.working_set[t.0 as usize].to_bits(),
-                    )
-                })
-                .collect();
-            let key = Key {
-                kind: op.kind,
-                compute: op.compute,
-                tensors,
-            };
-            match index.get(&key) {
-                Some(&c) => classes[c].1 += 1,
-                None => {
-                    index.insert(key, classes.len());
-                    classes.push((OpId(i as u32), 1));
-                }
-            }
-        }
-        classes
-    }
-
-    /// Where tensors live on unit `unit` of `hw` (see [`residency`] for the policy).
-    pub fn place(&self, hw: &Hardware, unit: usize) -> Residency {
-        let (persist_home, outer, free) = self.levels(hw, unit);
-        let reach = &hw.units[unit].reach;
-        let home = self
-            .roles
-            .iter()
-            .zip(&self.working_set)
-            .map(|(&role, &ws)| home_of(role, ws, persist_home, outer, reach, &free))
-            .collect();
-        Residency { home }
-    }
-
-    /// Like [`PlacementProfile::place`], but computes the homes of `tensors` only; every other
-    /// tensor is left in the unit's main memory. Exact for pricing ops that touch only `tensors`
-    /// (e.g. the representatives of [`PlacementProfile::classes`]), and much cheaper than placing
-    /// every tensor of a deep model.
-    pub fn place_only(&self, hw: &Hardware, unit: usize, tensors: &[u32]) -> Residency {
-        let (persist_home, outer, free) = self.levels(hw, unit);
-        let reach = &hw.units[unit].reach;
-        let mut home = vec![outer; self.roles.len()];
-        for &t in tensors {
-            let t = t as usize;
-            home[t] = home_of(
-                self.roles[t],
-                self.working_set[t],
-                persist_home,
-                outer,
-                reach,
-                &free,
-            );
-        }
-        Residency { home }
-    }
-
-    /// (home of persistent tensors, main memory, capacity left per level).
-    fn levels(&self, hw: &Hardware, unit: usize) -> (usize, usize, [f64; MAX_LEVELS]) {
-        let reach = &hw.units[unit].reach;
-        let outer = *reach.last().expect("validated: units reach memory");
-        let mut free = [0.0f64; MAX_LEVELS];
-        for (f, m) in free.iter_mut().zip(&hw.memories) {
-            *f = m.usable_bytes;
-        }
-        let persist_home = reach
-            .iter()
-            .copied()
-            .find(|&l| free[l] >= self.persistent)
-            .unwrap_or(outer);
-        free[persist_home] -= self.persistent;
-        (persist_home, outer, free)
-    }
-}
-
-fn home_of(
-    role: Role,
-    ws: f64,
-    persist_home: usize,
-    outer: usize,
-    reach: &[usize],
-    free: &[f64; MAX_LEVELS],
-) -> usize {
-    match role {
-        Role::Weight | Role::KvCache => persist_home,
-        Role::Input | Role::Output => outer,
-        Role::Activation => reach
-            .iter()
-            .copied()
-            .find(|&l| free[l] >= ws)
-            .unwrap_or(outer),
+    /// Where tensors live, by the default placement policy (see [`crate::cost::residency`]).
+    pub fn residency(&self, graph: &Graph) -> TensorHomes {
+        crate::cost::residency(self.hw, self.unit, graph)
     }
 }
 
@@ -526,7 +256,7 @@ impl CostModel for Roofline<'_> {
     fn cost(
         &self,
         graph: &Graph,
-        residency: &Residency,
+        residency: &TensorHomes,
         op_id: OpId,
     ) -> Result<Ledger, Infeasible> {
         let unit = &self.hw.units[self.unit];
@@ -675,7 +405,7 @@ impl CostModel for Roofline<'_> {
         l.overhead_s = overhead;
         l.latency_s = t + t_strided + t_pack + t_refetch + overhead;
         l.compute_j = l.flops * unit.j_per_op.get(dtype).unwrap_or(0.0);
-        l.static_j = self.hw.static_w * l.latency_s;
+        l.close_static(self.hw);
         Ok(l)
     }
 
@@ -685,5 +415,13 @@ impl CostModel for Roofline<'_> {
 
     fn unit(&self) -> usize {
         self.unit
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn mode(&self) -> Mode {
+        self.mode
     }
 }

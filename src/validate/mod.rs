@@ -18,13 +18,12 @@ pub mod report;
 
 pub use cases::{Case, Kind, sweep};
 
-use crate::cost::Ledger;
+use crate::cost::{Ledger, Mode};
 use crate::hardware::Hardware;
 use crate::measure::MeasureError;
 use crate::measure::backend::CandleBackend;
 use crate::measure::stats::{self, Summary};
 use crate::measure::timing::{Plan, load_average_text};
-use crate::roofline::Mode;
 use crate::score::{ScoreError, bound_name, score_graph};
 use crate::workload::Graph;
 use serde::Serialize;

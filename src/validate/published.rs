@@ -20,10 +20,10 @@
 
 use super::cases::{Kind, ggml_storage};
 use super::{Outcome, ValidateError};
+use crate::cost::Mode;
 use crate::hardware::{Hardware, UnitKind, known_devices};
 use crate::measure::MeasureError;
 use crate::measure::stats::Summary;
-use crate::roofline::Mode;
 use crate::score::{ScoreRequest, score_llm};
 use crate::workload::{DType, QuantScheme, known_models, load_llm};
 use std::collections::HashMap;

@@ -1032,7 +1032,7 @@ impl Graph {
     /// storages and roles), returning one representative and the multiplicity of each group,
     /// in order of first appearance. A transformer's repeated layers collapse to one group each.
     /// This looks at the graph alone; for exact totals under a placement use
-    /// [`crate::roofline::PlacementProfile::classes`], which also separates ops whose tensors
+    /// [`crate::cost::PlacementProfile::classes`], which also separates ops whose tensors
     /// live in different memory levels.
     pub fn op_classes(&self) -> Vec<(OpId, u32)> {
         #[derive(Hash, PartialEq, Eq)]

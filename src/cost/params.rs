@@ -1,4 +1,4 @@
-//! Typed reading of a unit's free-form `params` table for the cycle models, with clear errors
+//! Typed reading of a unit's free-form `params` table for the cost models, with clear errors
 //! naming the file, the unit and the parameter.
 //!
 //! A number may be written plainly (`t_rcd_ns = 14`) or, like every other figure of a hardware

@@ -3,19 +3,19 @@
 //! closed-form model of its SRAMs and DRAM interface.
 //!
 //! It reads SCALE-Sim's own inputs (`.cfg` files, conv and GEMM topology CSVs) and, in
-//! [`Mode::ScaleSim`], reproduces SCALE-Sim v3.0.0's compute cycles, utilisation, mapping
+//! [`Timing::ScaleSim`], reproduces SCALE-Sim v3.0.0's compute cycles, utilisation, mapping
 //! efficiency and SRAM access counts exactly (checked against the real simulator by
 //! `tests/systolic_scalesim.rs` on the fixtures in `tests/data/scalesim/`). Evaluating a layer
 //! is O(1): no trace is built.
 //!
 //! # Usage
 //! ```
-//! use archscope::systolic::{Dataflow, Layer, Mode, SystolicConfig, simulate_layer};
+//! use archscope::cycle::systolic::{Dataflow, Layer, Timing, SystolicConfig, simulate_layer};
 //! let cfg = SystolicConfig::new(32, 32, Dataflow::OutputStationary);
 //! let layer = Layer::gemm("gemm", 64, 256, 128)?;
-//! let r = simulate_layer(&cfg, &layer, Mode::ScaleSim)?;
+//! let r = simulate_layer(&cfg, &layer, Timing::ScaleSim)?;
 //! assert_eq!(r.compute_cycles, 3039); // SCALE-Sim v3.0.0 reports 3039 for this layer
-//! # Ok::<(), archscope::systolic::SystolicError>(())
+//! # Ok::<(), archscope::cycle::systolic::SystolicError>(())
 //! ```
 //!
 //! # Lowering and folding
@@ -39,11 +39,11 @@
 //! A fold streams `T` operand vectors; the skew of the array adds `R − 1` cycles to fill the
 //! rows and `C − 1` to drain the columns.
 //!
-//! * [`Mode::ScaleSim`] (every fold is serial: load, stream, fill and drain):
+//! * [`Timing::ScaleSim`] (every fold is serial: load, stream, fill and drain):
 //!   `cycles = F · (L + T + R + C − 2) − 1`.
 //!   The `− 1` is SCALE-Sim's: it reports the index of the last cycle. (The ISPASS'20 paper
 //!   gives `2R + C + T − 2` per fold; the code uses that for WS/IS and `T + R + C − 2` for OS.)
-//! * [`Mode::Pipelined`] (weight loads double-buffered, fill/drain overlapped across folds):
+//! * [`Timing::Pipelined`] (weight loads double-buffered, fill/drain overlapped across folds):
 //!   `cycles = L + (F − 1) · max(T, R) + T + R + C − 2`.
 //!   Fold `i + 1` starts streaming `max(T, R)` cycles after fold `i`: its stationary tile
 //!   (WS/IS) was shifted into the shadow registers while fold `i` streamed, which takes `R`
@@ -110,6 +110,7 @@
 mod config;
 pub mod cost;
 mod error;
+pub mod fold;
 pub mod memory;
 pub mod model;
 pub mod output;
@@ -119,9 +120,11 @@ pub use config::{
     Dataflow, DramBandwidth, MAX_ARRAY_DIM, MAX_WORD_BYTES, SCALESIM_DEFAULT_SRAM_KB,
     SCALESIM_WORD_BYTES, SystolicConfig,
 };
+pub use cost::{GemmWork, NAME, SystolicUnit, lower};
 pub use error::SystolicError;
+pub use fold::Folding;
 pub use model::{
-    Folding, LayerReport, Mode, OperandTraffic, compute_cycles, simulate_layer, simulate_network,
+    LayerReport, OperandTraffic, Timing, compute_cycles, simulate_layer, simulate_network,
 };
 pub use topology::{
     ConvShape, GemmShape, Layer, LayerShape, LoweredGemm, MAX_LAYER_MACS, TopologyFormat,

@@ -9,12 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{Dataflow, SystolicConfig};
 use super::error::SystolicError;
+use super::fold::Folding;
 use super::memory::{dram_traffic, stall_cycles};
-use super::topology::{Layer, LoweredGemm};
+use super::topology::Layer;
 
 /// Timing convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Mode {
+pub enum Timing {
     /// SCALE-Sim v3 compatible: every fold pays weight load (WS/IS), fill and drain serially;
     /// compute cycles, utilisation, mapping efficiency and SRAM counts equal SCALE-Sim's.
     #[serde(rename = "scalesim")]
@@ -25,82 +26,33 @@ pub enum Mode {
     Pipelined,
 }
 
-impl Mode {
+impl Timing {
     /// `scalesim` or `pipelined`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Mode::ScaleSim => "scalesim",
-            Mode::Pipelined => "pipelined",
+            Timing::ScaleSim => "scalesim",
+            Timing::Pipelined => "pipelined",
         }
     }
 }
 
-impl fmt::Display for Mode {
+impl fmt::Display for Timing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl FromStr for Mode {
+impl FromStr for Timing {
     type Err = String;
     /// Parses `scalesim` or `pipelined` (case-insensitive).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
-            "scalesim" => Ok(Mode::ScaleSim),
-            "pipelined" => Ok(Mode::Pipelined),
+            "scalesim" => Ok(Timing::ScaleSim),
+            "pipelined" => Ok(Timing::Pipelined),
             other => Err(format!(
                 "expected `scalesim` or `pipelined`, found `{other}`"
             )),
         }
-    }
-}
-
-/// How the lowered GEMM is cut into array-sized folds (SCALE-Sim's `Sr`, `Sc`, `T`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Folding {
-    /// Spatial extent mapped on the array rows.
-    pub sr: u64,
-    /// Spatial extent mapped on the array columns.
-    pub sc: u64,
-    /// Temporal extent streamed through the array per fold.
-    pub t: u64,
-    /// `ceil(Sr / rows)`.
-    pub row_folds: u64,
-    /// `ceil(Sc / cols)`.
-    pub col_folds: u64,
-    /// Rows used by the last row fold (`Sr − (row_folds − 1)·rows`).
-    pub last_rows: u64,
-    /// Columns used by the last column fold.
-    pub last_cols: u64,
-}
-
-impl Folding {
-    /// Folds the lowered GEMM for the configured array and dataflow:
-    /// OS `(Sr, Sc, T) = (M, N, K)`, WS `(K, N, M)`, IS `(K, M, N)`.
-    /// Meaningful for a validated configuration and layer; never panics on others.
-    pub fn new(cfg: &SystolicConfig, g: &LoweredGemm) -> Self {
-        let (sr, sc, t) = match cfg.dataflow {
-            Dataflow::OutputStationary => (g.m, g.n, g.k),
-            Dataflow::WeightStationary => (g.k, g.n, g.m),
-            Dataflow::InputStationary => (g.k, g.m, g.n),
-        };
-        let (r, c) = (cfg.rows.max(1) as u64, cfg.cols.max(1) as u64);
-        let row_folds = sr.div_ceil(r);
-        let col_folds = sc.div_ceil(c);
-        Folding {
-            sr,
-            sc,
-            t,
-            row_folds,
-            col_folds,
-            last_rows: sr.saturating_sub(row_folds.saturating_sub(1) * r),
-            last_cols: sc.saturating_sub(col_folds.saturating_sub(1) * c),
-        }
-    }
-
-    /// Total folds `row_folds · col_folds`.
-    pub fn folds(&self) -> u64 {
-        self.row_folds * self.col_folds
     }
 }
 
@@ -124,7 +76,7 @@ pub struct LayerReport {
     /// Layer name.
     pub name: String,
     /// Timing mode used.
-    pub mode: Mode,
+    pub mode: Timing,
     /// Dataflow used.
     pub dataflow: Dataflow,
     /// Array rows.
@@ -190,18 +142,18 @@ fn load_cycles(cfg: &SystolicConfig) -> u64 {
 }
 
 /// Compute cycles (no memory stalls) of a fold plan in a mode; `None` on overflow.
-pub fn compute_cycles(cfg: &SystolicConfig, f: &Folding, mode: Mode) -> Option<u64> {
+pub fn compute_cycles(cfg: &SystolicConfig, f: &Folding, mode: Timing) -> Option<u64> {
     let (r, c) = (cfg.rows as u64, cfg.cols as u64);
     let fill_drain = (r + c).saturating_sub(2);
     let load = load_cycles(cfg);
     match mode {
         // F · (load + T + R + C − 2) − 1
-        Mode::ScaleSim => f
+        Timing::ScaleSim => f
             .folds()
             .checked_mul(load + f.t + fill_drain)
             .map(|x| x.saturating_sub(1)),
         // load + (F − 1) · max(T, R) + T + R + C − 2
-        Mode::Pipelined => f
+        Timing::Pipelined => f
             .folds()
             .saturating_sub(1)
             .checked_mul(f.t.max(r))?
@@ -213,7 +165,7 @@ pub fn compute_cycles(cfg: &SystolicConfig, f: &Folding, mode: Mode) -> Option<u
 pub fn simulate_layer(
     cfg: &SystolicConfig,
     layer: &Layer,
-    mode: Mode,
+    mode: Timing,
 ) -> Result<LayerReport, SystolicError> {
     cfg.validate()?;
     layer.validate()?;
@@ -229,7 +181,7 @@ pub fn simulate_layer(
     // summed over folds are Sr·Sc.
     let mapping = (f.sr * f.sc) as f64 / pes / folds as f64 * 100.0;
     let compute_util = match mode {
-        Mode::ScaleSim => {
+        Timing::ScaleSim => {
             // SCALE-Sim's per-fold denominator is the fold demand matrix's rows + columns − 1:
             // OS: T + R + C − 2; WS/IS: (2R + C + T − 2) + C − 1 = T + 2R + 2C − 3.
             let per_fold = match cfg.dataflow {
@@ -238,7 +190,7 @@ pub fn simulate_layer(
             };
             (f.sr * f.sc) as f64 * f.t as f64 / (pes * per_fold as f64 * folds as f64) * 100.0
         }
-        Mode::Pipelined => macs as f64 / (pes * compute as f64) * 100.0,
+        Timing::Pipelined => macs as f64 / (pes * compute as f64) * 100.0,
     };
 
     // Array-side SRAM accesses.
@@ -255,8 +207,8 @@ pub fn simulate_layer(
             // SCALE-Sim adds rows + cols per fold to the ofmap writes
             // (systolic_compute_os.py counts the padded fold's shape a second time).
             let bookkeeping = match mode {
-                Mode::ScaleSim => folds * (r + c),
-                Mode::Pipelined => 0,
+                Timing::ScaleSim => folds * (r + c),
+                Timing::Pipelined => 0,
             };
             (
                 op(stream_rows, 0),
@@ -268,8 +220,8 @@ pub fn simulate_layer(
             // Partial sums of row folds after the first are read back to accumulate;
             // SCALE-Sim does not count these reads.
             let psum_reads = match mode {
-                Mode::ScaleSim => 0,
-                Mode::Pipelined => f.t * f.sc * f.row_folds.saturating_sub(1),
+                Timing::ScaleSim => 0,
+                Timing::Pipelined => f.t * f.sc * f.row_folds.saturating_sub(1),
             };
             let (stationary, streamed) = (op(tile, 0), op(stream_rows, 0));
             let out = op(psum_reads, stream_cols);
@@ -324,7 +276,7 @@ pub fn simulate_layer(
 pub fn simulate_network(
     cfg: &SystolicConfig,
     layers: &[Layer],
-    mode: Mode,
+    mode: Timing,
 ) -> Result<Vec<LayerReport>, SystolicError> {
     layers
         .iter()
@@ -335,7 +287,7 @@ pub fn simulate_network(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::systolic::DramBandwidth;
+    use crate::cycle::systolic::DramBandwidth;
 
     fn cfg(rows: u32, cols: u32, df: Dataflow) -> SystolicConfig {
         SystolicConfig::new(rows, cols, df)
@@ -345,15 +297,19 @@ mod tests {
         (a - b).abs() <= 1e-12 * b.abs().max(1.0)
     }
 
-    /// GEMM M=64, N=256, K=128 on 32×32 (SCALE-Sim v3.0.0 reference values in
-    /// /work/shared/notes/cycle-models.md §1.7).
+    /// GEMM M=64, N=256, K=128 on 32×32, derived by hand below (SCALE-Sim v3.0.0 reports the
+    /// same 3039 OS cycles, as the module example shows).
     #[test]
     fn gemm_64x256x128_on_32x32_matches_hand_derivation() {
         let l = Layer::gemm("g", 64, 256, 128).unwrap();
         // OS: Sr=M=64, Sc=N=256, T=K=128 -> Fr=2, Fc=8, F=16;
         //     per fold T+R+C-2 = 128+62 = 190; cycles = 16*190-1 = 3039.
-        let os =
-            simulate_layer(&cfg(32, 32, Dataflow::OutputStationary), &l, Mode::ScaleSim).unwrap();
+        let os = simulate_layer(
+            &cfg(32, 32, Dataflow::OutputStationary),
+            &l,
+            Timing::ScaleSim,
+        )
+        .unwrap();
         assert_eq!((os.row_folds, os.col_folds), (2, 8));
         assert_eq!(os.compute_cycles, 3039);
         assert_eq!(os.stall_cycles, 0);
@@ -376,8 +332,12 @@ mod tests {
 
         // WS: Sr=K=128, Sc=N=256, T=M=64 -> F=4*8=32; per fold R+T+R+C-2 = 158;
         //     cycles = 32*158-1 = 5055. Compute util uses T+2R+2C-3 = 189: 64/189.
-        let ws =
-            simulate_layer(&cfg(32, 32, Dataflow::WeightStationary), &l, Mode::ScaleSim).unwrap();
+        let ws = simulate_layer(
+            &cfg(32, 32, Dataflow::WeightStationary),
+            &l,
+            Timing::ScaleSim,
+        )
+        .unwrap();
         assert_eq!(ws.compute_cycles, 5055);
         assert!(close(ws.compute_utilization_pct, 64.0 / 189.0 * 100.0));
         // SRAM: ifmap T*Sr*Fc = 64*128*8 = 65536; filter Sr*Sc = 32768;
@@ -393,8 +353,12 @@ mod tests {
 
         // IS: Sr=K=128, Sc=M=64, T=N=256 -> F=4*2=8; per fold 32+256+62 = 350;
         //     cycles = 8*350-1 = 2799.
-        let is =
-            simulate_layer(&cfg(32, 32, Dataflow::InputStationary), &l, Mode::ScaleSim).unwrap();
+        let is = simulate_layer(
+            &cfg(32, 32, Dataflow::InputStationary),
+            &l,
+            Timing::ScaleSim,
+        )
+        .unwrap();
         assert_eq!(is.compute_cycles, 2799);
         // SRAM: ifmap Sr*Sc = 8192; filter T*Sr*Fc = 256*128*2 = 65536; ofmap T*Sc*Fr = 65536.
         assert_eq!(
@@ -413,8 +377,12 @@ mod tests {
         // Eh = Ew = ceil((26-3+1)/1) = 24 -> M = 576 -> Fr = 18; N = 256 -> Fc = 8;
         // K = 3*3*128 = 1152; per fold 1152 + 62 = 1214; 144*1214 - 1 = 174815.
         let l = Layer::conv("c5", 26, 26, 3, 3, 128, 256, 1).unwrap();
-        let r =
-            simulate_layer(&cfg(32, 32, Dataflow::OutputStationary), &l, Mode::ScaleSim).unwrap();
+        let r = simulate_layer(
+            &cfg(32, 32, Dataflow::OutputStationary),
+            &l,
+            Timing::ScaleSim,
+        )
+        .unwrap();
         assert_eq!(r.compute_cycles, 174_815);
         assert_eq!(r.macs, 169_869_312);
     }
@@ -430,14 +398,14 @@ mod tests {
         // mapping = 30*7/(35*6) = 100%; compute util = 30*7*45/(35*6*55) = 81.8181..%;
         // pipelined: 0 + 5*max(45,5) + 45 + 10 = 280.
         let c = cfg(5, 7, Dataflow::OutputStationary);
-        let r = simulate_layer(&c, &l, Mode::ScaleSim).unwrap();
+        let r = simulate_layer(&c, &l, Timing::ScaleSim).unwrap();
         assert_eq!(r.compute_cycles, 329);
         assert!(close(r.mapping_efficiency_pct, 100.0));
         assert!(close(r.compute_utilization_pct, 9450.0 / 11550.0 * 100.0));
         assert!(close(r.utilization_pct, 9450.0 * 100.0 / (329.0 * 35.0)));
         // ofmap writes = 210 + 6*(5+7) = 282 (SCALE-Sim's double count); pipelined: 210.
         assert_eq!(r.ofmap.sram_writes, 282);
-        let p = simulate_layer(&c, &l, Mode::Pipelined).unwrap();
+        let p = simulate_layer(&c, &l, Timing::Pipelined).unwrap();
         assert_eq!(p.compute_cycles, 280);
         assert_eq!(p.ofmap.sram_writes, 210);
         assert!(close(
@@ -448,10 +416,10 @@ mod tests {
         // WS: Sr=45, Sc=7, T=30; Fr=9, Fc=1, F=9. scalesim: 9*(5+30+5+7-2)-1 = 404.
         // pipelined: 5 + 8*max(30,5) + 30 + 10 = 285. psum reads (pipelined): 30*7*8 = 1680.
         let c = cfg(5, 7, Dataflow::WeightStationary);
-        let r = simulate_layer(&c, &l, Mode::ScaleSim).unwrap();
+        let r = simulate_layer(&c, &l, Timing::ScaleSim).unwrap();
         assert_eq!(r.compute_cycles, 404);
         assert_eq!(r.ofmap.sram_reads, 0);
-        let p = simulate_layer(&c, &l, Mode::Pipelined).unwrap();
+        let p = simulate_layer(&c, &l, Timing::Pipelined).unwrap();
         assert_eq!(p.compute_cycles, 285);
         assert_eq!(p.ofmap.sram_reads, 1680);
 
@@ -459,14 +427,14 @@ mod tests {
         // mapping = 45*30/(35*45) = 85.714..%; compute util = 1350*7/(35*45*(7+10+14-3)).
         // pipelined: 5 + 44*max(7,5) + 7 + 10 = 330.
         let c = cfg(5, 7, Dataflow::InputStationary);
-        let r = simulate_layer(&c, &l, Mode::ScaleSim).unwrap();
+        let r = simulate_layer(&c, &l, Timing::ScaleSim).unwrap();
         assert_eq!(r.compute_cycles, 989);
         assert!(close(r.mapping_efficiency_pct, 1350.0 / 1575.0 * 100.0));
         assert!(close(
             r.compute_utilization_pct,
             1350.0 * 7.0 / (35.0 * 45.0 * 28.0) * 100.0
         ));
-        let p = simulate_layer(&c, &l, Mode::Pipelined).unwrap();
+        let p = simulate_layer(&c, &l, Timing::Pipelined).unwrap();
         assert_eq!(p.compute_cycles, 330);
     }
 
@@ -478,13 +446,13 @@ mod tests {
         let l = Layer::gemm("g", 4, 64, 64).unwrap();
         let c = cfg(16, 16, Dataflow::WeightStationary);
         assert_eq!(
-            simulate_layer(&c, &l, Mode::Pipelined)
+            simulate_layer(&c, &l, Timing::Pipelined)
                 .unwrap()
                 .compute_cycles,
             290
         );
         assert_eq!(
-            simulate_layer(&c, &l, Mode::ScaleSim)
+            simulate_layer(&c, &l, Timing::ScaleSim)
                 .unwrap()
                 .compute_cycles,
             799
@@ -502,7 +470,7 @@ mod tests {
         c.ifmap_sram_kb = 1;
         c.filter_sram_kb = 1;
         c.ofmap_sram_kb = 1;
-        let r = simulate_layer(&c, &l, Mode::ScaleSim).unwrap();
+        let r = simulate_layer(&c, &l, Timing::ScaleSim).unwrap();
         assert_eq!(
             (r.ifmap.dram_reads, r.filter.dram_reads, r.ofmap.dram_writes),
             (12_288, 800, 512)
@@ -514,7 +482,7 @@ mod tests {
         // filter: per column fold (400-128) = 272, two column folds, 15 extra row folds:
         // 800 + 15*544 = 8960.
         c.word_bytes = 4;
-        let r = simulate_layer(&c, &l, Mode::ScaleSim).unwrap();
+        let r = simulate_layer(&c, &l, Timing::ScaleSim).unwrap();
         assert_eq!((r.ifmap.dram_reads, r.filter.dram_reads), (12_672, 8_960));
         assert_eq!(r.dram_bytes, (12_672 + 8_960 + 512) * 4);
 
@@ -522,7 +490,7 @@ mod tests {
         // > 128 active: spill = 24 * 2 * 128 = 6144 -> ofmap writes 512+6144, reads 6144.
         // ifmap re-streamed once: 6400 + 6272 = 12672; filter once: 800.
         c.dataflow = Dataflow::WeightStationary;
-        let r = simulate_layer(&c, &l, Mode::ScaleSim).unwrap();
+        let r = simulate_layer(&c, &l, Timing::ScaleSim).unwrap();
         assert_eq!(
             (r.ofmap.dram_writes, r.ofmap.dram_reads),
             (512 + 6_144, 6_144)
@@ -533,7 +501,7 @@ mod tests {
         // re-streamed per column fold: 800 + 15*(800-128) = 10880; ifmap once: 6400;
         // psum tile 8*4 = 32 <= 128: no spill.
         c.dataflow = Dataflow::InputStationary;
-        let r = simulate_layer(&c, &l, Mode::ScaleSim).unwrap();
+        let r = simulate_layer(&c, &l, Timing::ScaleSim).unwrap();
         assert_eq!(
             (r.ifmap.dram_reads, r.filter.dram_reads, r.ofmap.dram_reads),
             (6_400, 10_880, 0)
@@ -552,14 +520,14 @@ mod tests {
         c.ofmap_sram_kb = 1;
         // BW = 10: ceil(800/10)=80 + ceil(16/10)=2 + max(0, ceil(12784/10)=1279 - 3391) = 82.
         c.dram_bandwidth = DramBandwidth::WordsPerCycle(10.0);
-        let r = simulate_layer(&c, &l, Mode::ScaleSim).unwrap();
+        let r = simulate_layer(&c, &l, Timing::ScaleSim).unwrap();
         assert_eq!(r.compute_cycles, 3391);
         assert_eq!(r.stall_cycles, 82);
         assert_eq!(r.total_cycles, 3473);
         assert!(close(r.utilization_pct, 51_200.0 * 100.0 / (16.0 * 3473.0)));
         // BW = 2: 400 + 8 + (6392 - 3391) = 3409: bandwidth bound.
         c.dram_bandwidth = DramBandwidth::WordsPerCycle(2.0);
-        let r = simulate_layer(&c, &l, Mode::ScaleSim).unwrap();
+        let r = simulate_layer(&c, &l, Timing::ScaleSim).unwrap();
         assert_eq!(r.stall_cycles, 3409);
         assert_eq!(r.total_cycles, 6800);
         assert!(close(r.dram_demand_words_per_cycle, 13_600.0 / 3391.0));
@@ -569,7 +537,8 @@ mod tests {
     fn one_pe_one_mac_does_not_divide_by_zero() {
         // F=1, T=1, R=C=1, OS: 1*(1+0)-1 = 0 cycles in SCALE-Sim's last-index count.
         let l = Layer::gemm("g", 1, 1, 1).unwrap();
-        let r = simulate_layer(&cfg(1, 1, Dataflow::OutputStationary), &l, Mode::ScaleSim).unwrap();
+        let r =
+            simulate_layer(&cfg(1, 1, Dataflow::OutputStationary), &l, Timing::ScaleSim).unwrap();
         assert_eq!(r.compute_cycles, 0);
         assert!(close(r.utilization_pct, 100.0));
     }
@@ -577,7 +546,8 @@ mod tests {
     #[test]
     fn report_serializes_required_fields() {
         let l = Layer::gemm("g", 3, 5, 7).unwrap();
-        let r = simulate_layer(&cfg(8, 8, Dataflow::OutputStationary), &l, Mode::ScaleSim).unwrap();
+        let r =
+            simulate_layer(&cfg(8, 8, Dataflow::OutputStationary), &l, Timing::ScaleSim).unwrap();
         let v = serde_json::to_value(&r).unwrap();
         for key in [
             "name",
@@ -602,24 +572,23 @@ mod tests {
         let l = Layer::gemm("g", 3, 5, 7).unwrap();
         let mut c = cfg(8, 8, Dataflow::OutputStationary);
         c.rows = 0;
-        assert!(simulate_layer(&c, &l, Mode::ScaleSim).is_err());
+        assert!(simulate_layer(&c, &l, Timing::ScaleSim).is_err());
         let c = cfg(8, 8, Dataflow::OutputStationary);
-        let bad = Layer {
-            name: "z".into(),
-            shape: crate::systolic::LayerShape::Gemm(crate::systolic::GemmShape {
-                m: 0,
-                n: 1,
-                k: 1,
-            }),
-        };
-        assert!(simulate_layer(&c, &bad, Mode::Pipelined).is_err());
+        let bad =
+            Layer {
+                name: "z".into(),
+                shape: crate::cycle::systolic::LayerShape::Gemm(
+                    crate::cycle::systolic::GemmShape { m: 0, n: 1, k: 1 },
+                ),
+            };
+        assert!(simulate_layer(&c, &bad, Timing::Pipelined).is_err());
     }
 
     #[test]
     fn mode_and_dataflow_parse() {
-        assert_eq!("SCALESIM".parse::<Mode>().unwrap(), Mode::ScaleSim);
-        assert_eq!("pipelined".parse::<Mode>().unwrap(), Mode::Pipelined);
-        assert!("fast".parse::<Mode>().is_err());
+        assert_eq!("SCALESIM".parse::<Timing>().unwrap(), Timing::ScaleSim);
+        assert_eq!("pipelined".parse::<Timing>().unwrap(), Timing::Pipelined);
+        assert!("fast".parse::<Timing>().is_err());
         assert_eq!(
             " WS ".parse::<Dataflow>().unwrap(),
             Dataflow::WeightStationary
@@ -643,8 +612,8 @@ mod tests {
                           Dataflow::InputStationary][df];
                 let c = SystolicConfig::new(rows, cols, df);
                 let l = Layer::gemm("p", m, n, k).unwrap();
-                let s = simulate_layer(&c, &l, Mode::ScaleSim).unwrap();
-                let p = simulate_layer(&c, &l, Mode::Pipelined).unwrap();
+                let s = simulate_layer(&c, &l, Timing::ScaleSim).unwrap();
+                let p = simulate_layer(&c, &l, Timing::Pipelined).unwrap();
                 prop_assert!(p.compute_cycles <= s.compute_cycles + 1);
                 if s.row_folds * s.col_folds == 1 {
                     prop_assert_eq!(p.compute_cycles, s.compute_cycles + 1);

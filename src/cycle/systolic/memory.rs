@@ -4,7 +4,7 @@
 //! [the module docs](super).
 
 use super::config::{Dataflow, DramBandwidth, SystolicConfig};
-use super::model::Folding;
+use super::fold::Folding;
 use super::topology::LoweredGemm;
 
 /// Each SRAM is split into an active half (being read by the array) and a prefetch half

@@ -21,16 +21,25 @@
 //!
 //! Lowering: a conv of `n` images is `groups` GEMMs with `M = n·Ho·Wo`, `K = kh·kw·Cin/groups`,
 //! `N = Cout/groups` (a depthwise conv is `Cin` GEMMs with N = 1, which is why arrays run it
-//! poorly); QKᵀ is `batch·q_heads` GEMMs with `M = q_len`, `K = head_dim` and `N` the mean
-//! number of keys a query sees (causal masks skip the rest); AV likewise with `N = head_dim`;
-//! MoE experts are `3 · experts touched` GEMMs with `M` the tokens routed to each.
+//! poorly); MoE experts are `3 · experts touched` GEMMs with `M` the tokens routed to each.
+//! Attention products are lowered as every cycle model lowers them, by
+//! [`crate::cycle::gemm_view`]: one GEMM per sequence and KV head, the query heads of a GQA group
+//! sharing its K (or V) as rows of one product, so QKᵀ is `batch·kv_heads` GEMMs with
+//! `M = (q_heads/kv_heads)·q_len`, `K = head_dim` and `N` the mean number of keys a query sees
+//! (causal masks skip the rest: `N = ⌈MACs / (GEMMs·M·K)⌉`); AV likewise with `N = head_dim` and
+//! `K` the mean keys.
 
-use super::model::{Folding, Mode as Timing, compute_cycles};
+use super::fold::Folding;
+use super::model::{Timing, compute_cycles};
 use super::{Dataflow, LoweredGemm, SystolicConfig};
-use crate::cost::{CostModel, Infeasible, Ledger, Residency};
+use crate::cost::{CostModel, Infeasible, Ledger, Mode, ParamError, Params, TensorHomes};
+use crate::cycle::gemm_view;
 use crate::hardware::Hardware;
-use crate::roofline::{Mode, Roofline};
-use crate::workload::{AttnPart, Graph, OpId, OpKind};
+use crate::roofline::Roofline;
+use crate::workload::{AttnPart, Graph, Op, OpId, OpKind};
+
+/// The name the registry knows this model by (`params.model = "systolic"`).
+pub const NAME: &str = "systolic";
 
 /// A systolic-array unit priced by the fold model.
 #[derive(Clone, Debug)]
@@ -55,8 +64,41 @@ pub struct GemmWork {
     pub k: u64,
 }
 
-/// The GEMMs an op runs on a matrix engine, or `None` for vector work.
-pub fn lower(kind: &OpKind) -> Option<GemmWork> {
+/// The GEMMs op `op` of `graph` runs on the arrays, or `None` for vector work: attention
+/// products by [`gemm_view`] (see the module docs), every other op by [`lower_kind`].
+pub fn lower(graph: &Graph, op: &Op) -> Option<GemmWork> {
+    let OpKind::Attention { part, .. } = op.kind else {
+        return lower_kind(&op.kind);
+    };
+    let v = gemm_view(graph, op)?;
+    // Attention views are integral: batch·kv_heads products of (q_heads/kv_heads)·q_len rows.
+    let (count, m) = (v.batch as u64, v.m as u64);
+    match part {
+        AttnPart::Scores => {
+            let keys = (v.macs / (v.batch * v.m * v.k as f64)).ceil() as u64;
+            Some(GemmWork {
+                count,
+                m,
+                n: keys,
+                k: v.k,
+            })
+        }
+        AttnPart::Values => {
+            let keys = (v.macs / (v.batch * v.m * v.n as f64)).ceil() as u64;
+            Some(GemmWork {
+                count,
+                m,
+                n: v.n,
+                k: keys,
+            })
+        }
+        AttnPart::Softmax => None,
+    }
+}
+
+/// The GEMMs an op of this kind runs on a matrix engine, or `None` for vector work and for
+/// attention, which needs its graph ([`lower`]).
+pub fn lower_kind(kind: &OpKind) -> Option<GemmWork> {
     let g = |count, m, n, k| Some(GemmWork { count, m, n, k });
     match *kind {
         OpKind::MatMul { batch, m, n, k } => g(batch, m, n, k),
@@ -66,15 +108,6 @@ pub fn lower(kind: &OpKind) -> Option<GemmWork> {
             c.c_out / c.groups,
             c.kh * c.kw * (c.c_in / c.groups),
         ),
-        OpKind::Attention { part, shape } => {
-            let heads = shape.batch * shape.q_heads;
-            let keys = (shape.pairs() / shape.q_len as f64).ceil() as u64;
-            match part {
-                AttnPart::Scores => g(heads, shape.q_len, keys, shape.head_dim),
-                AttnPart::Values => g(heads, shape.q_len, shape.head_dim, keys),
-                AttnPart::Softmax => None,
-            }
-        }
         OpKind::MoeRouter {
             tokens,
             dim,
@@ -99,61 +132,36 @@ pub fn lower(kind: &OpKind) -> Option<GemmWork> {
     }
 }
 
-/// Reasons a unit's systolic parameters are unusable.
-#[derive(Debug, thiserror::Error, PartialEq)]
-#[error("params.{field}: {message}")]
-pub struct ParamError {
-    /// The parameter.
-    pub field: &'static str,
-    /// What was expected.
-    pub message: String,
-}
-
-fn int_param(
-    p: &toml::Table,
-    field: &'static str,
-    default: Option<u64>,
-) -> Result<u64, ParamError> {
-    match p.get(field) {
-        None => default.ok_or(ParamError {
-            field,
-            message: "required by model = \"systolic\"".into(),
-        }),
-        Some(toml::Value::Integer(v)) if *v > 0 && *v <= u32::MAX as i64 => Ok(*v as u64),
-        Some(v) => Err(ParamError {
-            field,
-            message: format!("expected a positive integer, found {v}"),
-        }),
-    }
-}
-
 impl<'a> SystolicUnit<'a> {
-    /// Reads the unit's `params` (see the module docs).
+    /// Reads the unit's `params` (see the module docs). Other keys are allowed: files keep
+    /// descriptive figures beside the array (`sram_bytes`, `mxus`).
     pub fn new(hw: &'a Hardware, unit: usize, mode: Mode) -> Result<Self, ParamError> {
-        let p = &hw.units[unit].params;
-        let rows = int_param(p, "array_rows", None)? as u32;
-        let cols = int_param(p, "array_cols", None)? as u32;
-        let arrays = int_param(p, "arrays", Some(1))?;
-        let dataflow = match p.get("dataflow").and_then(|v| v.as_str()) {
+        let p = Params::of(&hw.units[unit], &hw.file);
+        let dim = |field: &str, default: Option<u64>| -> Result<u64, ParamError> {
+            let x = p.count(field, default)?;
+            if x > u32::MAX as u64 {
+                return Err(p.error(field, format!("expected at most {}, found {x}", u32::MAX)));
+            }
+            Ok(x)
+        };
+        let rows = dim("array_rows", None)? as u32;
+        let cols = dim("array_cols", None)? as u32;
+        let arrays = dim("arrays", Some(1))?;
+        let dataflow = match p.opt_str("dataflow")? {
             Some("os") => Dataflow::OutputStationary,
             Some("ws") => Dataflow::WeightStationary,
             Some("is") => Dataflow::InputStationary,
-            other => {
-                return Err(ParamError {
-                    field: "dataflow",
-                    message: format!("expected \"os\", \"ws\" or \"is\", found {other:?}"),
-                });
-            }
-        };
-        let timing = match p.get("timing").and_then(|v| v.as_str()) {
-            None | Some("pipelined") => Timing::Pipelined,
-            Some("scalesim") => Timing::ScaleSim,
             Some(other) => {
-                return Err(ParamError {
-                    field: "timing",
-                    message: format!("expected \"scalesim\" or \"pipelined\", found \"{other}\""),
-                });
+                return Err(p.error(
+                    "dataflow",
+                    format!("expected \"os\", \"ws\" or \"is\", found \"{other}\""),
+                ));
             }
+            None => return Err(p.error("dataflow", "missing; this cost model needs it")),
+        };
+        let timing = match p.choice("timing", &["scalesim", "pipelined"], "pipelined")? {
+            "scalesim" => Timing::ScaleSim,
+            _ => Timing::Pipelined,
         };
         Ok(SystolicUnit {
             roofline: Roofline::new(hw, unit, mode),
@@ -185,10 +193,9 @@ impl<'a> SystolicUnit<'a> {
 }
 
 impl CostModel for SystolicUnit<'_> {
-    fn cost(&self, graph: &Graph, residency: &Residency, op: OpId) -> Result<Ledger, Infeasible> {
+    fn cost(&self, graph: &Graph, residency: &TensorHomes, op: OpId) -> Result<Ledger, Infeasible> {
         let base = self.roofline.cost(graph, residency, op)?;
-        let kind = &graph.op(op).kind;
-        let work = match (self.mode, lower(kind)) {
+        let work = match (self.mode, lower(graph, graph.op(op))) {
             (Mode::Calibrated, Some(w)) if w.m > 0 && w.n > 0 && w.k > 0 && w.count > 0 => w,
             _ => return Ok(base),
         };
@@ -210,7 +217,7 @@ impl CostModel for SystolicUnit<'_> {
             mem_s
         };
         l.latency_s = t + l.overhead_s;
-        l.static_j = hw.static_w * l.latency_s;
+        l.close_static(hw);
         Ok(l)
     }
 
@@ -221,12 +228,57 @@ impl CostModel for SystolicUnit<'_> {
     fn unit(&self) -> usize {
         self.roofline.unit()
     }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn mode(&self) -> Mode {
+        self.mode
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::Conv2d;
+    use crate::workload::{Conv2d, Phase, QuantScheme, load_llm};
+
+    #[test]
+    fn attention_lowers_as_gemm_view_groups_it() {
+        // llama-1b: 32 query heads, 8 KV heads (groups of 4), head_dim 64; batch 2.
+        let m = load_llm("llama-1b").unwrap();
+        let q = QuantScheme::parse("fp16").unwrap();
+        let lowered = |phase: Phase| {
+            let g = m.build(&q, phase, 2);
+            ["layers.0.attn.qk", "layers.0.attn.av"].map(|name| {
+                let op = g.ops.iter().find(|o| o.name == name).unwrap();
+                (gemm_view(&g, op).unwrap(), lower(&g, op).unwrap())
+            })
+        };
+        // Decode with 100 cached positions: one product per (sequence, KV head) = 16, the 4
+        // query heads of a group as its M = 4 rows; QKᵀ has N = 100 keys of K = 64, AV N = 64
+        // outputs over K = 100 keys. (Grouping by query heads gave 64 products of M = 1.)
+        let [(vs, ws), (va, wa)] = lowered(Phase::Decode { context: 100 });
+        let gemm = |count, m, n, k| GemmWork { count, m, n, k };
+        assert_eq!(ws, gemm(16, 4, 100, 64));
+        assert_eq!(wa, gemm(16, 4, 64, 100));
+        for (v, w) in [(vs, ws), (va, wa)] {
+            assert_eq!(
+                (w.count as f64, w.m as f64, w.n, w.k),
+                (v.batch, v.m, v.n, v.k)
+            );
+            assert_eq!((w.count * w.m * w.n * w.k) as f64, v.macs);
+        }
+        // Causal prefill of 8 tokens: the same 16 products, now of M = 4 × 8 = 32 rows; the
+        // 8 queries see 1 + 2 + … + 8 = 36 keys, 4.5 on average, so the key dimension is
+        // ⌈4.5⌉ = 5 where gemm_view's rectangle has 8 (its MACs count the 36).
+        let [(vs, ws), (va, wa)] = lowered(Phase::Prefill { prompt: 8 });
+        assert_eq!(ws, gemm(16, 32, 5, 64));
+        assert_eq!(wa, gemm(16, 32, 64, 5));
+        assert_eq!((vs.batch, vs.m, vs.n, vs.k), (16.0, 32.0, 8, 64));
+        assert_eq!((va.batch, va.m, va.n, va.k), (16.0, 32.0, 64, 8));
+        assert_eq!(vs.macs, 16.0 * 32.0 * 4.5 * 64.0);
+    }
 
     #[test]
     fn lowering_by_hand() {
@@ -246,7 +298,7 @@ mod tests {
             groups: 1,
         };
         assert_eq!(
-            lower(&OpKind::Conv2d(c)),
+            lower_kind(&OpKind::Conv2d(c)),
             Some(GemmWork {
                 count: 1,
                 m: 3136,
@@ -261,7 +313,7 @@ mod tests {
             ..c
         };
         assert_eq!(
-            lower(&OpKind::Conv2d(dw)),
+            lower_kind(&OpKind::Conv2d(dw)),
             Some(GemmWork {
                 count: 32,
                 m: 3136,

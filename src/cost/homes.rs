@@ -1,0 +1,182 @@
+//! Where tensors live: the default placement policy of every cost model (the roofline's, which
+//! the cycle models share), and its hardware-independent half, [`PlacementProfile`], which places
+//! a graph on any unit in time linear in its tensor count.
+
+use super::TensorHomes;
+use crate::hardware::{Hardware, MAX_LEVELS};
+use crate::workload::{Graph, OpId, Role};
+
+/// The default placement policy for unit `unit` (the roofline's, shared by the cycle models):
+/// * weights and KV cache live together in the innermost level the unit reaches that can hold all
+///   of them, else in its main (outermost) memory;
+/// * graph inputs and outputs live in main memory;
+/// * an activation lives in the innermost level whose remaining capacity holds the largest
+///   activation working set (inputs plus outputs) of any op that touches it, else in main memory.
+///   Small decode activations thus stay on chip, large prefill ones spill.
+pub fn residency(hw: &Hardware, unit: usize, graph: &Graph) -> TensorHomes {
+    PlacementProfile::of(graph).place(hw, unit)
+}
+
+/// The hardware-independent half of the default placement policy: the bytes of persistent
+/// tensors and each tensor's largest activation working set. Computed once per graph, it places
+/// the graph on any unit of any device in time linear in the tensor count, which is what makes
+/// hardware what-if sweeps cheap.
+#[derive(Clone, Debug)]
+pub struct PlacementProfile {
+    persistent: f64,
+    working_set: Vec<f64>,
+    roles: Vec<Role>,
+}
+
+impl PlacementProfile {
+    /// Profiles `graph`.
+    pub fn of(graph: &Graph) -> PlacementProfile {
+        let persistent: f64 = graph
+            .tensors
+            .iter()
+            .filter(|t| t.role.is_persistent())
+            .map(|t| t.bytes())
+            .sum();
+        let mut working_set = vec![0.0f64; graph.tensors.len()];
+        for op in &graph.ops {
+            let ws: f64 = op
+                .inputs
+                .iter()
+                .chain(&op.outputs)
+                .map(|&t| graph.tensor(t))
+                .filter(|t| t.role == Role::Activation)
+                .map(|t| t.bytes())
+                .sum();
+            for &t in op.inputs.iter().chain(&op.outputs) {
+                let w = &mut working_set[t.0 as usize];
+                *w = w.max(ws);
+            }
+        }
+        PlacementProfile {
+            persistent,
+            working_set,
+            roles: graph.tensors.iter().map(|t| t.role).collect(),
+        }
+    }
+
+    /// Groups ops whose ledgers are equal under this placement policy on every unit of every
+    /// device: identical for costing (same kind, compute dtype, tensor shapes, storages and
+    /// roles, as in [`Graph::op_classes`]) and touching tensors whose homes always agree (same
+    /// role and working set, the only inputs of [`PlacementProfile::place`] besides the device).
+    /// Returns one representative per group with its multiplicity, in order of first appearance;
+    /// summing `cost(representative) × multiplicity` gives the graph total exactly (up to
+    /// summation order), where [`Graph::op_classes`] alone can merge ops at layer boundaries
+    /// whose activations land in different levels.
+    pub fn classes(&self, graph: &Graph) -> Vec<(OpId, u32)> {
+        #[derive(Hash, PartialEq, Eq)]
+        struct Key<'a> {
+            kind: crate::workload::OpKind,
+            compute: crate::workload::DType,
+            tensors: Vec<(&'a [u64], crate::workload::Storage, Role, bool, u64)>,
+        }
+        let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
+        let mut classes: Vec<(OpId, u32)> = Vec::new();
+        for (i, op) in graph.ops.iter().enumerate() {
+            let tensors = op
+                .inputs
+                .iter()
+                .map(|&t| (t, false))
+                .chain(op.outputs.iter().map(|&t| (t, true)))
+                .map(|(t, w)| {
+                    let x = graph.tensor(t);
+                    (
+                        x.shape.as_slice(),
+                        x.storage,
+                        x.role,
+                        w,
+                        self.working_set[t.0 as usize].to_bits(),
+                    )
+                })
+                .collect();
+            let key = Key {
+                kind: op.kind,
+                compute: op.compute,
+                tensors,
+            };
+            match index.get(&key) {
+                Some(&c) => classes[c].1 += 1,
+                None => {
+                    index.insert(key, classes.len());
+                    classes.push((OpId(i as u32), 1));
+                }
+            }
+        }
+        classes
+    }
+
+    /// Where tensors live on unit `unit` of `hw` (see [`residency`] for the policy).
+    pub fn place(&self, hw: &Hardware, unit: usize) -> TensorHomes {
+        let (persist_home, outer, free) = self.levels(hw, unit);
+        let reach = &hw.units[unit].reach;
+        let home = self
+            .roles
+            .iter()
+            .zip(&self.working_set)
+            .map(|(&role, &ws)| home_of(role, ws, persist_home, outer, reach, &free))
+            .collect();
+        TensorHomes { home }
+    }
+
+    /// Like [`PlacementProfile::place`], but computes the homes of `tensors` only; every other
+    /// tensor is left in the unit's main memory. Exact for pricing ops that touch only `tensors`
+    /// (e.g. the representatives of [`PlacementProfile::classes`]), and much cheaper than placing
+    /// every tensor of a deep model.
+    pub fn place_only(&self, hw: &Hardware, unit: usize, tensors: &[u32]) -> TensorHomes {
+        let (persist_home, outer, free) = self.levels(hw, unit);
+        let reach = &hw.units[unit].reach;
+        let mut home = vec![outer; self.roles.len()];
+        for &t in tensors {
+            let t = t as usize;
+            home[t] = home_of(
+                self.roles[t],
+                self.working_set[t],
+                persist_home,
+                outer,
+                reach,
+                &free,
+            );
+        }
+        TensorHomes { home }
+    }
+
+    /// (home of persistent tensors, main memory, capacity left per level).
+    fn levels(&self, hw: &Hardware, unit: usize) -> (usize, usize, [f64; MAX_LEVELS]) {
+        let reach = &hw.units[unit].reach;
+        let outer = *reach.last().expect("validated: units reach memory");
+        let mut free = [0.0f64; MAX_LEVELS];
+        for (f, m) in free.iter_mut().zip(&hw.memories) {
+            *f = m.usable_bytes;
+        }
+        let persist_home = reach
+            .iter()
+            .copied()
+            .find(|&l| free[l] >= self.persistent)
+            .unwrap_or(outer);
+        free[persist_home] -= self.persistent;
+        (persist_home, outer, free)
+    }
+}
+
+fn home_of(
+    role: Role,
+    ws: f64,
+    persist_home: usize,
+    outer: usize,
+    reach: &[usize],
+    free: &[f64; MAX_LEVELS],
+) -> usize {
+    match role {
+        Role::Weight | Role::KvCache => persist_home,
+        Role::Input | Role::Output => outer,
+        Role::Activation => reach
+            .iter()
+            .copied()
+            .find(|&l| free[l] >= ws)
+            .unwrap_or(outer),
+    }
+}
