@@ -3,6 +3,7 @@
 //! passes when the data directory is absent.
 
 use archscope::cost::Mode;
+use crate::common::shared_path;
 use archscope::hardware::Hardware;
 use archscope::nas::efficiency::{ArchscopeEfficiency, Efficiency, LutEfficiency, Metric};
 use archscope::nas::evolution::{
@@ -17,17 +18,9 @@ use archscope::nas::predictor::{
 use archscope::nas::space::{MbArch, MbSpace, ResNetArch, ResNetSpace};
 use std::path::{Path, PathBuf};
 
+/// The vendored OFA artifacts, `../shared/ofa`; `None` (with a notice) when absent.
 fn data() -> Option<PathBuf> {
-    let p = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/ofa")).to_path_buf();
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "notice: {} is absent; skipping this OFA reproduction test",
-            p.display()
-        );
-        None
-    }
+    shared_path("ofa")
 }
 
 /// The arch found by the OFA tutorial notebook (nas-ofa.md §1.10).

@@ -2,37 +2,10 @@
 //! (calibrated mode), and by their FLOPs alone otherwise. Values computed by hand.
 
 use archscope::cost::Mode;
+use crate::common::device::flat_device;
 use archscope::hardware::Hardware;
 use archscope::score::score_graph;
 use archscope::workload::{DType, EltOp, Graph, OpKind, Role, Storage};
-
-const DEVICE: &str = r#"
-[device]
-name = "t"
-description = "test device"
-
-[[unit]]
-name = "u"
-kind = "cpu"
-count = { value = 1, source = "test" }
-clock_hz = { value = 1e9, source = "test" }
-memory = ["m"]
-compute_efficiency = { value = 1, source = "test" }
-bandwidth_efficiency = { value = 1, source = "test" }
-kernel_overhead_s = { value = 0, source = "test" }
-peak_ops_per_s = { f32 = { value = 1e12, source = "test" } }
-SPECIAL
-pj_per_op = { f32 = { value = 1, source = "test" } }
-
-[[memory]]
-name = "m"
-capacity_bytes = { value = 1e12, source = "test" }
-bytes_per_s = { value = 1e12, source = "test" }
-pj_per_byte = { value = 1, source = "test" }
-
-[power]
-static_w = { value = 0, source = "test" }
-"#;
 
 fn silu_graph(elems: u64) -> Graph {
     let mut g = Graph::new("silu");
@@ -97,11 +70,8 @@ fn special_ops_counts_by_hand() {
 fn transcendentals_take_the_special_rate() {
     // 1e6 SiLU: 5e6 FLOPs at 1e12/s = 5 µs; 8e6 bytes at 1e12 B/s = 8 µs; 1e6 exp at 1e9/s = 1 ms.
     let g = silu_graph(1_000_000);
-    let with = DEVICE.replace(
-        "SPECIAL",
-        "special_ops_per_s = { f32 = { value = 1e9, source = \"test\" } }",
-    );
-    let hw = Hardware::from_toml_str(&with, "t.toml").unwrap();
+    let with = flat_device("special_ops_per_s = { f32 = { value = 1e9, source = \"test\" } }");
+    let hw = Hardware::from_toml_str(&with.text(), "t.toml").unwrap();
     let t = score_graph(&hw, 0, Mode::Calibrated, &g)
         .unwrap()
         .total
@@ -114,7 +84,7 @@ fn transcendentals_take_the_special_rate() {
         .latency_s;
     assert!((t - 8e-6).abs() < 1e-15, "{t}");
     // without the figure, transcendentals cost their FLOPs only
-    let hw = Hardware::from_toml_str(&DEVICE.replace("SPECIAL", ""), "t.toml").unwrap();
+    let hw = Hardware::from_toml_str(&flat_device("").text(), "t.toml").unwrap();
     let t = score_graph(&hw, 0, Mode::Calibrated, &g)
         .unwrap()
         .total

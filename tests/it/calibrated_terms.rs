@@ -7,47 +7,26 @@
 //! a device of 1e12 FLOP/s and 1e12 B/s with no overhead.
 
 use archscope::cost::Mode;
+use crate::common::device::{DeviceToml, MemoryToml, UnitToml, flat_device};
 use archscope::hardware::Hardware;
 use archscope::roofline::packed_operand;
 use archscope::score::score_graph;
 use archscope::validate::cases::{attention_graph, conv_graph, ggml_storage, matmul_graph};
 use archscope::workload::{Conv2d, DType, Graph, NormKind, OpId, OpKind, Role, Storage};
 
-const DEVICE: &str = r#"
-[device]
-name = "t"
-description = "test device"
-
-[[unit]]
-name = "u"
-kind = "cpu"
-count = { value = 1, source = "test" }
-clock_hz = { value = 1e9, source = "test" }
-memory = ["m"]
-compute_efficiency = { value = 1, source = "test" }
-bandwidth_efficiency = { value = 1, source = "test" }
-kernel_overhead_s = { value = 0, source = "test" }
-peak_ops_per_s = { f32 = { value = 1e12, source = "test" } }
-EXTRA
-pj_per_op = { f32 = { value = 1, source = "test" } }
-
-[[memory]]
-name = "m"
-capacity_bytes = { value = 1e12, source = "test" }
-bytes_per_s = { value = 1e12, source = "test" }
-pj_per_byte = { value = 1, source = "test" }
-
-[power]
-static_w = { value = 0, source = "test" }
-"#;
-
 const ALL: &str = "pack_bandwidth_efficiency = { value = 0.25, source = \"test\" }\n\
 serial_reduce_elems_per_s = { value = 1e9, source = \"test\" }\n\
 depthwise_macs_per_s = { value = 1e6, source = \"test\" }\n\
 special_ops_per_s = { f32 = { value = 1e9, source = \"test\" } }";
 
+/// The text of the flat device (one f32 unit of 1e12 FLOP/s on one level `m` of 1e12 B/s, no
+/// overhead) with `extra` in its unit.
+fn device(extra: &str) -> String {
+    flat_device(extra).text()
+}
+
 fn hw(extra: &str) -> Hardware {
-    Hardware::from_toml_str(&DEVICE.replace("EXTRA", extra), "t.toml").unwrap()
+    Hardware::from_toml_str(&device(extra), "t.toml").unwrap()
 }
 
 fn latency(hw: &Hardware, mode: Mode, g: &Graph) -> f64 {
@@ -226,10 +205,9 @@ fn bad_figures_are_errors_naming_the_field() {
         ("serial_reduce_elems_per_s", "0", "positive"),
         ("depthwise_macs_per_s", "-3", "positive"),
     ] {
-        let text = DEVICE.replace(
-            "EXTRA",
-            &format!("{field} = {{ value = {value}, source = \"test\" }}"),
-        );
+        let text = device(&format!(
+            "{field} = {{ value = {value}, source = \"test\" }}"
+        ));
         let e = Hardware::from_toml_str(&text, "t.toml")
             .unwrap_err()
             .to_string();
@@ -264,10 +242,7 @@ fn per_level_bandwidth_efficiency_overrides_the_unit_one() {
     // The ideal roofline ignores it.
     assert_close(latency(&h, Mode::Ideal, &g), 4.008e-6);
     // A level the unit does not reach is an error naming the field and the levels it reaches.
-    let text = DEVICE.replace(
-        "EXTRA",
-        "level_bandwidth_efficiency = { x = { value = 0.5, source = \"test\" } }",
-    );
+    let text = device("level_bandwidth_efficiency = { x = { value = 0.5, source = \"test\" } }");
     let e = Hardware::from_toml_str(&text, "t.toml")
         .unwrap_err()
         .to_string();
@@ -277,31 +252,25 @@ fn per_level_bandwidth_efficiency_overrides_the_unit_one() {
     );
 }
 
-/// Extra device text that adds a first level `l1` of 8000 B at 1e12 B/s inside `m`.
-const L1: &str = "[[memory]]
-name = \"l1\"
-capacity_bytes = { value = 8000, source = \"test\" }
-bytes_per_s = { value = 1e12, source = \"test\" }
-pj_per_byte = { value = 1, source = \"test\" }
-
-[[memory]]
-name = \"m\"";
-
-/// [`DEVICE`] with `count` cores reaching a first level `l1` of 8000 B and main memory `m`,
-/// both at 1e12 B/s; `EXTRA` takes the unit's optional fields.
-fn two_level_text(count: u32) -> String {
-    DEVICE
-        .replace(
-            "count = { value = 1,",
-            &format!("count = {{ value = {count},"),
+/// The flat device with `count` cores reaching a first level `l1` of 8000 B and main memory
+/// `m`, both at 1e12 B/s; `extra` takes the unit's optional fields.
+fn two_level_text(count: u32, extra: &str) -> String {
+    DeviceToml::new("t", "test device")
+        .unit(
+            UnitToml::new("u", "cpu")
+                .count(count)
+                .memory(&["l1", "m"])
+                .lines(extra)
+                .peak("f32", "1e12")
+                .pj_per_op("f32", "1"),
         )
-        .replace("memory = [\"m\"]", "memory = [\"l1\", \"m\"]")
-        .replace("[[memory]]\nname = \"m\"", L1)
+        .memory(MemoryToml::new("l1", "8000", "1e12", "1"))
+        .memory(MemoryToml::new("m", "1e12", "1e12", "1"))
+        .text()
 }
 
 fn two_levels(count: u32, extra: &str) -> Hardware {
-    let text = two_level_text(count).replace("EXTRA", extra);
-    Hardware::from_toml_str(&text, "t2.toml").unwrap()
+    Hardware::from_toml_str(&two_level_text(count, extra), "t2.toml").unwrap()
 }
 
 /// Latency of `g` on `with` minus its latency on `without` (calibrated mode).
@@ -362,8 +331,8 @@ fn packing_takes_the_efficiency_of_the_operands_home_level() {
     let g = matmul_graph(4, 10, 10, F32, DType::F32);
     assert_close(extra_time(&h, &base, &g), 1.6e-9);
     // A level the unit does not reach is an error naming the field.
-    let text = two_level_text(1).replace(
-        "EXTRA",
+    let text = two_level_text(
+        1,
         "level_pack_bandwidth_efficiency = { dram = { value = 0.5, source = \"test\" } }",
     );
     let e = Hardware::from_toml_str(&text, "t2.toml")
@@ -373,8 +342,8 @@ fn packing_takes_the_efficiency_of_the_operands_home_level() {
         e.contains("level_pack_bandwidth_efficiency.dram") && e.contains("it reaches: l1, m"),
         "{e}"
     );
-    let text = two_level_text(1).replace(
-        "EXTRA",
+    let text = two_level_text(
+        1,
         "reuse_refetch_bytes_per_s = { value = 0, source = \"test\" }",
     );
     let e = Hardware::from_toml_str(&text, "t2.toml")

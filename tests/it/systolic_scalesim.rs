@@ -8,7 +8,9 @@
 //! relative.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use crate::common::data_path;
 
 use archscope::cycle::systolic::{
     DramBandwidth, Layer, SystolicConfig, Timing, TopologyFormat, read_topology, simulate_layer,
@@ -36,7 +38,7 @@ struct Row {
 }
 
 fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scalesim")
+    data_path("scalesim")
 }
 
 fn rel_close(ours: f64, theirs: f64) -> bool {

@@ -1,19 +1,6 @@
 //! The command line end to end: `score` in every format, `hw` and `models`, and clean errors.
 
-use std::process::Command;
-
-fn archscope(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_archscope"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run archscope");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::common::{TempDir, archscope};
 
 #[test]
 fn score_json_has_the_documented_fields_and_adds_up() {
@@ -92,8 +79,7 @@ fn errors_are_one_clean_line() {
         !err.contains("backtrace") && !err.contains("panicked"),
         "{err}"
     );
-    let dir = std::env::temp_dir().join(format!("archscope-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("cli-errors");
     let bad = dir.join("bad.toml");
     std::fs::write(
         &bad,
@@ -115,7 +101,7 @@ fn hw_check_builds_every_units_cost_model() {
     // pixel8's cpu-big is priced by the CPU cycle model, which needs whole 32-bit SIMD lanes: a
     // 100-bit datapath parses as a device but cannot build its model, so the check fails and
     // names the file, the unit and the parameter.
-    let text = include_str!("../hardware-db/pixel8.toml");
+    let text = include_str!("../../hardware-db/pixel8.toml");
     let from = "simd_bits = 128\n# Cycle model: src/cycle/cpu.rs";
     assert!(text.contains(from));
     let dir = std::env::temp_dir().join(format!("archscope-hwcheck-{}", std::process::id()));

@@ -2,6 +2,7 @@
 
 use archscope::cost::{Bound, Mode, evaluate, residency};
 use archscope::cost_models::model_for;
+use crate::common::{archscope, data_path};
 use archscope::hardware::Hardware;
 use archscope::workload::{DType, Graph, OpKind, Role, Storage};
 
@@ -76,25 +77,19 @@ fn tpu_v4_and_eyeriss_use_the_cycle_model() {
 
 #[test]
 fn systolic_command_emits_scalesim_json() {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_archscope"))
-        .args([
-            "systolic",
-            "--config",
-            &format!("{dir}/tests/data/scalesim/configs/a32x32_os.cfg"),
-            "--topology",
-            &format!("{dir}/tests/data/scalesim/topologies/resnet18.csv"),
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let config = data_path("scalesim/configs/a32x32_os.cfg");
+    let topology = data_path("scalesim/topologies/resnet18.csv");
+    let (ok, out, err) = archscope(&[
+        "systolic",
+        "--config",
+        config.to_str().unwrap(),
+        "--topology",
+        topology.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let layers = v["layers"].as_array().unwrap();
     assert_eq!(layers.len(), 21);
     // SCALE-Sim v3.0.0 on its a32x32 OS config: conv1 takes 163,855 cycles at 70.335% util

@@ -4,6 +4,7 @@
 
 use archscope::cost::{CostModel, Mode, SelectError, TensorHomes, residency};
 use archscope::cost_models::{model_for, names};
+use crate::common::device::{DeviceToml, Fig, MemoryToml, UnitToml};
 use archscope::cycle::cpu::Cpu;
 use archscope::cycle::fpga::{
     self, Fpga, closest_reuse, finn_acc_bits, finn_bram18, finn_fold, valid_reuse,
@@ -174,25 +175,26 @@ fn score_uses_the_cycle_models_without_being_told() {
 
 /// The worked example of cycle-models.md §3.2: one HBM2-PIM pseudo-channel of the
 /// PIMSimulator configuration (tCK = 1 ns, 2 Gb/s pins, 64-bit channel = 16 GB/s).
-const PIMSIM: &str = r#"
-[device]
-name = "pimsim-1pch"
-description = "one HBM2-PIM pseudo-channel, PIMSimulator timings"
-[[unit]]
-name = "pim"
-kind = "pim"
-count = { value = 8, source = "PIMSimulator: 8 PIM blocks per pseudo-channel" }
-clock_hz = { value = 250e6, estimate = "one 32 B column (16 FP16) per tCCD_L = 4 ns" }
-memory = ["hbm"]
-compute_efficiency = { value = 1, source = "test" }
-bandwidth_efficiency = { value = 1, source = "test" }
-kernel_overhead_s = { value = 0, source = "test" }
-[unit.peak_ops_per_s]
-f16 = { value = 64e9, estimate = "8 x 16 x 2 x 250 MHz" }
-[unit.pj_per_op]
-f16 = { value = 1, source = "test" }
-[unit.params]
-model = "pim"
+fn pimsim() -> Hardware {
+    DeviceToml::new(
+        "pimsim-1pch",
+        "one HBM2-PIM pseudo-channel, PIMSimulator timings",
+    )
+    .unit(
+        UnitToml::new("pim", "pim")
+            .count(Fig::source(
+                "8",
+                "PIMSimulator: 8 PIM blocks per pseudo-channel",
+            ))
+            .clock_hz(Fig::estimate(
+                "250e6",
+                "one 32 B column (16 FP16) per tCCD_L = 4 ns",
+            ))
+            .memory(&["hbm"])
+            .peak("f16", Fig::estimate("64e9", "8 x 16 x 2 x 250 MHz"))
+            .pj_per_op("f16", "1")
+            .params(
+                "model = \"pim\"
 channels = 1
 units_per_channel = 8
 macs_per_cycle = { f16 = 16 }
@@ -207,15 +209,17 @@ banks_per_act = 8
 t_rfc_ns = 350
 t_refi_ns = 3900
 buffer_bytes = 256
-result_bytes = 2
-[[memory]]
-name = "hbm"
-capacity_bytes = { value = 1e9, source = "test" }
-bytes_per_s = { value = 16e9, source = "PIMSimulator: 64-bit pseudo-channel x 2 Gb/s" }
-pj_per_byte = { value = 31.2, source = "test" }
-[power]
-static_w = { value = 0, source = "test" }
-"#;
+result_bytes = 2",
+            ),
+    )
+    .memory(MemoryToml::new(
+        "hbm",
+        "1e9",
+        Fig::source("16e9", "PIMSimulator: 64-bit pseudo-channel x 2 Gb/s"),
+        "31.2",
+    ))
+    .hardware("pimsim.toml")
+}
 
 fn gemv_f16(rows: f64, k: f64) -> GemvShape {
     GemvShape {
@@ -231,7 +235,7 @@ fn gemv_f16(rows: f64, k: f64) -> GemvShape {
 
 #[test]
 fn pim_gemv_speedup_is_explained_by_row_cycle_and_refresh() {
-    let h = Hardware::from_toml_str(PIMSIM, "pimsim.toml").unwrap();
+    let h = pimsim();
     let pim = Pim::new(&h, 0, Mode::Ideal, model_for).unwrap();
     // A 4096 x 4096 fp16 matrix (32 MiB), 512 rows of 8 KiB per unit = 4096 DRAM rows each.
     let c = pim.config().gemv(&gemv_f16(4096.0, 4096.0), None).unwrap();
@@ -360,30 +364,20 @@ fn upmem_dma_model_reproduces_prim() {
 
 /// A small configuration to check tFAW, paired-bank overlap, K splitting and compute-bound MACs.
 fn toy_pim(extra: &str) -> Hardware {
-    let text = format!(
-        r#"
-[device]
-name = "toy-pim"
-description = "toy"
-[[unit]]
-name = "pim"
-kind = "pim"
-count = {{ value = 8, source = "test" }}
-clock_hz = {{ value = 500e6, source = "test" }}
-memory = ["dram"]
-compute_efficiency = {{ value = 1, source = "test" }}
-bandwidth_efficiency = {{ value = 1, source = "test" }}
-kernel_overhead_s = {{ value = 0, source = "test" }}
-[unit.peak_ops_per_s]
-f16 = {{ value = 128e9, source = "8 x 16 x 2 x 500 MHz" }}
-[unit.pj_per_op]
-f16 = {{ value = 1, source = "test" }}
-[unit.params]
-model = "pim"
-host = "host"
+    DeviceToml::new("toy-pim", "toy")
+        .unit(
+            UnitToml::new("pim", "pim")
+                .count(8u32)
+                .clock_hz("500e6")
+                .memory(&["dram"])
+                .peak("f16", Fig::source("128e9", "8 x 16 x 2 x 500 MHz"))
+                .pj_per_op("f16", "1")
+                .params(
+                    "model = \"pim\"
+host = \"host\"
 channels = 2
 units_per_channel = 4
-macs_per_cycle = {{ f16 = 16 }}
+macs_per_cycle = { f16 = 16 }
 column_bytes = 32
 row_bytes = 256
 t_ccd_ns = 2
@@ -394,34 +388,20 @@ t_faw_ns = 40
 t_rfc_ns = 0
 t_refi_ns = 1000
 buffer_bytes = 1024
-result_bytes = 2
-{extra}
-[[unit]]
-name = "host"
-kind = "cpu"
-count = {{ value = 1, source = "test" }}
-clock_hz = {{ value = 1e9, source = "test" }}
-memory = ["dram"]
-compute_efficiency = {{ value = 1, source = "test" }}
-bandwidth_efficiency = {{ value = 1, source = "test" }}
-kernel_overhead_s = {{ value = 0, source = "test" }}
-[unit.peak_ops_per_s]
-f16 = {{ value = 1e9, source = "test" }}
-[unit.vector_ops_per_s]
-f32 = {{ value = 1e9, source = "test" }}
-[unit.pj_per_op]
-f16 = {{ value = 1, source = "test" }}
-f32 = {{ value = 1, source = "test" }}
-[[memory]]
-name = "dram"
-capacity_bytes = {{ value = 1e9, source = "test" }}
-bytes_per_s = {{ value = 1e9, source = "test" }}
-pj_per_byte = {{ value = 10, source = "test" }}
-[power]
-static_w = {{ value = 0, source = "test" }}
-"#
-    );
-    Hardware::from_toml_str(&text, "toy.toml").unwrap()
+result_bytes = 2",
+                )
+                .params(extra),
+        )
+        .unit(
+            UnitToml::new("host", "cpu")
+                .memory(&["dram"])
+                .peak("f16", "1e9")
+                .vector("f32", "1e9")
+                .pj_per_op("f16", "1")
+                .pj_per_op("f32", "1"),
+        )
+        .memory(MemoryToml::new("dram", "1e9", "1e9", "10"))
+        .hardware("toy.toml")
 }
 
 #[test]
@@ -616,46 +596,24 @@ fn hls4ml_reuse_factors_follow_its_validity_rule() {
 }
 
 fn fpga_text(params: &str, dsp: u64, bram: u64, lut: u64, clock: f64) -> String {
-    format!(
-        r#"
-[device]
-name = "toy-fpga"
-description = "toy"
-[[unit]]
-name = "fabric"
-kind = "fpga"
-count = {{ value = {dsp}, source = "test" }}
-clock_hz = {{ value = {clock}, source = "test" }}
-memory = ["onchip", "ddr"]
-compute_efficiency = {{ value = 1, source = "test" }}
-bandwidth_efficiency = {{ value = 1, source = "test" }}
-kernel_overhead_s = {{ value = 0, source = "test" }}
-[unit.peak_ops_per_s]
-i8 = {{ value = 1e12, source = "test" }}
-f16 = {{ value = 1e12, source = "test" }}
-[unit.pj_per_op]
-i8 = {{ value = 1, source = "test" }}
-f16 = {{ value = 1, source = "test" }}
-[unit.params]
-model = "fpga"
-dsp = {dsp}
-bram18 = {bram}
-lut = {lut}
-{params}
-[[memory]]
-name = "onchip"
-capacity_bytes = {{ value = 4e6, source = "test" }}
-bytes_per_s = {{ value = 1e13, source = "test" }}
-pj_per_byte = {{ value = 1, source = "test" }}
-[[memory]]
-name = "ddr"
-capacity_bytes = {{ value = 4e9, source = "test" }}
-bytes_per_s = {{ value = 1e10, source = "test" }}
-pj_per_byte = {{ value = 40, source = "test" }}
-[power]
-static_w = {{ value = 0, source = "test" }}
-"#
-    )
+    DeviceToml::new("toy-fpga", "toy")
+        .unit(
+            UnitToml::new("fabric", "fpga")
+                .count(dsp)
+                .clock_hz(clock)
+                .memory(&["onchip", "ddr"])
+                .peak("i8", "1e12")
+                .peak("f16", "1e12")
+                .pj_per_op("i8", "1")
+                .pj_per_op("f16", "1")
+                .params(&format!(
+                    "model = \"fpga\"\ndsp = {dsp}\nbram18 = {bram}\nlut = {lut}"
+                ))
+                .params(params),
+        )
+        .memory(MemoryToml::new("onchip", "4e6", "1e13", "1"))
+        .memory(MemoryToml::new("ddr", "4e9", "1e10", "40"))
+        .text()
 }
 
 #[test]
@@ -921,42 +879,29 @@ fn fpga_designs_that_do_not_fit_say_which_resource() {
 // ---------------------------------------------------------------------------------------------
 // NPU
 
-const TOY_NPU: &str = r#"
-[device]
-name = "toy-npu"
-description = "toy"
-[[unit]]
-name = "npu"
-kind = "npu"
-count = { value = 1, source = "test" }
-clock_hz = { value = 1e9, source = "test" }
-memory = ["dram"]
-compute_efficiency = { value = 1, source = "test" }
-bandwidth_efficiency = { value = 1, source = "test" }
-kernel_overhead_s = { value = 0, source = "test" }
-[unit.peak_ops_per_s]
-i8 = { value = 512e9, source = "2 x 256 MACs x 1 GHz" }
-[unit.pj_per_op]
-i8 = { value = 1, source = "test" }
-f16 = { value = 1, source = "test" }
-[unit.params]
-model = "npu-tiled"
+fn toy_npu() -> String {
+    DeviceToml::new("toy-npu", "toy")
+        .unit(
+            UnitToml::new("npu", "npu")
+                .memory(&["dram"])
+                .peak("i8", Fig::source("512e9", "2 x 256 MACs x 1 GHz"))
+                .pj_per_op("i8", "1")
+                .pj_per_op("f16", "1")
+                .params(
+                    "model = \"npu-tiled\"
 array_rows = 16
 macs_per_cycle = { i8 = 256 }
 vector_ops_per_cycle = { f16 = 64 }
-sram_bytes = 2560
-[[memory]]
-name = "dram"
-capacity_bytes = { value = 1e9, source = "test" }
-bytes_per_s = { value = 1e9, source = "test" }
-pj_per_byte = { value = 10, source = "test" }
-[power]
-static_w = { value = 0, source = "test" }
-"#;
+sram_bytes = 2560",
+                ),
+        )
+        .memory(MemoryToml::new("dram", "1e9", "1e9", "10"))
+        .text()
+}
 
 #[test]
 fn npu_tiles_by_hand() {
-    let h = Hardware::from_toml_str(TOY_NPU, "npu.toml").unwrap();
+    let h = Hardware::from_toml_str(&toy_npu(), "npu.toml").unwrap();
     let npu = Npu::new(&h, 0, Mode::Ideal).unwrap();
     // 64 x 64 x 64 int8 on a 16 x 16 array. 2560 B of SRAM hold exactly one double-buffered
     // 16 x 16 x 8 step: 2 x (16·8 + 8·16) + 2 x 16·16 x 4 B = 2560; any larger tile does not fit.
@@ -998,7 +943,7 @@ fn npu_tiles_by_hand() {
 
 #[test]
 fn npu_mac_arrays_must_match_the_peak() {
-    let bad = TOY_NPU.replace(
+    let bad = toy_npu().replace(
         "macs_per_cycle = { i8 = 256 }",
         "macs_per_cycle = { i8 = 128 }",
     );
@@ -1066,42 +1011,36 @@ fn cpu_peaks_are_lanes_times_pipes_times_clock() {
     assert!(e.contains("1.8624e11") && e.contains("9.3100e10"), "{e}");
 }
 
-const TOY_CPU: &str = r#"
-[device]
-name = "toy-cpu"
-description = "toy"
-[[unit]]
-name = "cpu"
-kind = "cpu"
-count = { value = 8, source = "test" }
-clock_hz = { value = 2e9, source = "test" }
-memory = ["l2", "dram"]
-compute_efficiency = { value = 1, source = "test" }
-bandwidth_efficiency = { value = 1, source = "test" }
-kernel_overhead_s = { value = 0, source = "test" }
-[unit.peak_ops_per_s]
-f32 = { value = 512e9, source = "8 x 8 lanes x 2 pipes x 2 x 2 GHz" }
-[unit.pj_per_op]
-f32 = { value = 10, source = "test" }
-[unit.params]
-model = "cpu"
+/// An 8-core CPU with private L2s and DRAM; `threads` is copied into its parameters.
+fn toy_cpu(threads: &str) -> String {
+    DeviceToml::new("toy-cpu", "toy")
+        .unit(
+            UnitToml::new("cpu", "cpu")
+                .count(8u32)
+                .clock_hz("2e9")
+                .memory(&["l2", "dram"])
+                .peak(
+                    "f32",
+                    Fig::source("512e9", "8 x 8 lanes x 2 pipes x 2 x 2 GHz"),
+                )
+                .pj_per_op("f32", "10")
+                .params(
+                    "model = \"cpu\"
 simd_bits = 256
 fma_pipes = 2
-core_bytes_per_s = { dram = 20e9 }
-THREADS
-[[memory]]
-name = "l2"
-capacity_bytes = { value = 1e6, source = "test" }
-bytes_per_s = { value = 400e9, source = "8 private L2s" }
-pj_per_byte = { value = 1, source = "test" }
-[[memory]]
-name = "dram"
-capacity_bytes = { value = 1e10, source = "test" }
-bytes_per_s = { value = 100e9, source = "test" }
-pj_per_byte = { value = 40, source = "test" }
-[power]
-static_w = { value = 0, source = "test" }
-"#;
+core_bytes_per_s = { dram = 20e9 }",
+                )
+                .params(threads),
+        )
+        .memory(MemoryToml::new(
+            "l2",
+            "1e6",
+            Fig::source("400e9", "8 private L2s"),
+            "1",
+        ))
+        .memory(MemoryToml::new("dram", "1e10", "100e9", "40"))
+        .text()
+}
 
 #[test]
 fn cpu_threads_scale_compute_and_saturate_shared_bandwidth() {
@@ -1131,7 +1070,7 @@ fn cpu_threads_scale_compute_and_saturate_shared_bandwidth() {
         (4.0, 80e9, 200e9),
         (8.0, 100e9, 400e9),
     ] {
-        let text = TOY_CPU.replace("THREADS", &format!("threads = {t}"));
+        let text = toy_cpu(&format!("threads = {t}"));
         let h = Hardware::from_toml_str(&text, "cpu.toml").unwrap();
         let cpu = Cpu::new(&h, 0, Mode::Ideal).unwrap();
         assert_eq!(cpu.threads(), t);
@@ -1145,8 +1084,7 @@ fn cpu_threads_scale_compute_and_saturate_shared_bandwidth() {
         assert_eq!(l.memory_bound_s[1], l.latency_s);
     }
     // More threads than cores run no faster.
-    let h =
-        Hardware::from_toml_str(&TOY_CPU.replace("THREADS", "threads = 16"), "cpu.toml").unwrap();
+    let h = Hardware::from_toml_str(&toy_cpu("threads = 16"), "cpu.toml").unwrap();
     assert_eq!(Cpu::new(&h, 0, Mode::Ideal).unwrap().threads(), 8.0);
 }
 

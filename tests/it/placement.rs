@@ -2,6 +2,7 @@
 //! segments), the verifier against broken placements, the MIP against HEFT on shipped
 //! workloads, the deployment patterns on shipped devices, and the Gantt chart's structure.
 
+use crate::common::{TempDir, archscope};
 use archscope::hardware::{Hardware, UnitKind};
 use archscope::placement::{
     Decompose, Edge, Floor, Instance, Limits, Link, Objective, OpCost, PlaceOp, PlaceUnit,
@@ -836,7 +837,7 @@ fn gantt_svg_has_one_lane_per_unit_and_one_rect_per_op() {
 
 /// The full comparison recorded in docs/placement.md: every shipped model, both phases, three
 /// devices, makespan objective. Slow (a few minutes); run with
-/// `cargo test --release --test placement -- --ignored --nocapture`.
+/// `cargo test --release --test it placement:: -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn sweep_ilp_against_heft_on_every_shipped_model() {
@@ -883,23 +884,9 @@ fn sweep_ilp_against_heft_on_every_shipped_model() {
     }
 }
 
-fn archscope(args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_archscope"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run archscope");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn map_prints_the_placement_table_and_writes_the_gantt_chart() {
-    let dir = std::env::temp_dir().join(format!("archscope-map-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("map-placement");
     let svg = dir.join("gantt.svg");
     let (ok, out, err) = archscope(&[
         "map",
@@ -926,7 +913,6 @@ fn map_prints_the_placement_table_and_writes_the_gantt_chart() {
     assert!(out.contains("(24×, same placement"), "{out}");
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.starts_with("<svg"));
-    std::fs::remove_dir_all(&dir).ok();
 
     let (ok, out, err) = archscope(&[
         "map",

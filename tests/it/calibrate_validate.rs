@@ -3,28 +3,8 @@
 //! CSV and plot on a couple of tiny shapes; `--published` compares a table and skips, with a
 //! notice, what archscope does not ship. No accuracy or timing is asserted.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn archscope(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_archscope"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run archscope");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("archscope-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use crate::common::{TempDir, archscope};
+use std::path::Path;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -32,7 +12,7 @@ fn s(p: &Path) -> &str {
 
 #[test]
 fn calibrate_then_validate_quick() {
-    let dir = scratch("calibrate");
+    let dir = TempDir::new("calibrate");
     let host = dir.join("host.toml");
     let (ok, out, err) = archscope(&["calibrate", "--quick", "--out", s(&host)]);
     assert!(ok, "{err}");
@@ -100,7 +80,6 @@ fn calibrate_then_validate_quick() {
         svg.starts_with("<svg") || svg.contains("<svg"),
         "not an SVG"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -112,7 +91,7 @@ fn validate_without_a_host_file_says_how_to_make_one() {
 
 #[test]
 fn published_table_is_compared_and_unknown_rows_skipped() {
-    let dir = scratch("published");
+    let dir = TempDir::new("published");
     let table = dir.join("published.csv");
     std::fs::write(
         &table,
@@ -146,5 +125,4 @@ fn published_table_is_compared_and_unknown_rows_skipped() {
     let (ok, _, err) = archscope(&["validate", "--published", s(&table)]);
     assert!(!ok);
     assert!(err.contains(":1: missing column `quant`"), "{err}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -8,9 +8,7 @@
 //! Time limits keep the whole file within about a minute on 2 cores (the
 //! full table is `examples/cosma_table.rs`).
 
-use std::path::Path;
-use std::process::Command;
-
+use crate::common::{TempDir, archscope, shared_path};
 use archscope::mapping::suite::{Budget, SuiteRow, build_builtin, build_ofa_subnet, evaluate};
 use archscope::mapping::{
     AdaptOptions, MemProblem, OpSpec, PlanStatus, TensorKind, TensorSpec, chart, min_working_set,
@@ -81,14 +79,12 @@ fn unet_with_weights_and_ofa_subnet() {
     let rows = evaluate("U-Net", &g, true, &[Budget::H], LIMIT_S, false).unwrap();
     check_rows(&rows);
     assert!(rows[0].solver_bytes > 0);
-    let ofa = Path::new("/work/shared/ofa");
-    match build_ofa_subnet(ofa) {
-        Ok(g) => {
-            let rows = evaluate("OFA", &g, false, &[Budget::R, Budget::P], LIMIT_S, false).unwrap();
-            check_rows(&rows);
-        }
-        Err(e) => eprintln!("notice: OFA subnet part skipped (reference data missing): {e}"),
-    }
+    let Some(ofa) = shared_path("ofa") else {
+        return;
+    };
+    let g = build_ofa_subnet(&ofa).unwrap();
+    let rows = evaluate("OFA", &g, false, &[Budget::R, Budget::P], LIMIT_S, false).unwrap();
+    check_rows(&rows);
 }
 
 #[test]
@@ -199,18 +195,6 @@ fn svg_chart_has_a_rectangle_per_residency_and_spill_markers() {
     assert!(count("step (operator in execution order)") == 1);
 }
 
-fn archscope(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_archscope"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn cli_literal_example_explains_infeasibility_with_numbers() {
     let (ok, _, err) = archscope(&["map", "--model", "mobilenetv2", "--scratchpad", "512KiB"]);
@@ -232,8 +216,7 @@ fn cli_literal_example_explains_infeasibility_with_numbers() {
 
 #[test]
 fn cli_traffic_json_and_table_and_chart() {
-    let dir = std::env::temp_dir().join(format!("archscope-map-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("map-traffic");
     let svg = dir.join("mem.svg");
     let (ok, out, err) = archscope(&[
         "map",
@@ -293,5 +276,4 @@ fn cli_traffic_json_and_table_and_chart() {
     assert!(out.contains("baseline default"));
     assert!(out.contains("verifier: pass"));
     assert!(out.contains("spills and reloads:\n"), "{out}");
-    std::fs::remove_dir_all(&dir).ok();
 }

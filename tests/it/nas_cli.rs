@@ -1,28 +1,8 @@
 //! `archscope search` end to end: the report directory, its refusal to overwrite, labelled
 //! proxies, LLM configs that load back, fitted predictors, and clean errors.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn archscope(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_archscope"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run archscope");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("archscope-nas-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    let _ = std::fs::remove_file(&d);
-    d
-}
+use crate::common::{TempDir, archscope, shared_path};
+use std::path::Path;
 
 fn json(p: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
@@ -30,7 +10,8 @@ fn json(p: &Path) -> serde_json::Value {
 
 #[test]
 fn ofa_search_on_pixel8_with_a_proxy_says_so_and_never_overwrites() {
-    let out = tmp("ofa-proxy");
+    let out_dir = TempDir::new("ofa-proxy");
+    let out = out_dir.join("out");
     let o = out.to_str().unwrap();
     let args = [
         "search",
@@ -86,12 +67,12 @@ fn ofa_search_on_pixel8_with_a_proxy_says_so_and_never_overwrites() {
     forced.push("--force");
     let (ok, _, err) = archscope(&forced);
     assert!(ok, "{err}");
-    std::fs::remove_dir_all(&out).unwrap();
 }
 
 #[test]
 fn ofa_pareto_and_mnas_objectives_and_random_search() {
-    let out = tmp("ofa-pareto");
+    let out_dir = TempDir::new("ofa-pareto");
+    let out = out_dir.join("out");
     let o = out.to_str().unwrap();
     let (ok, _, err) = archscope(&[
         "search",
@@ -113,7 +94,8 @@ fn ofa_pareto_and_mnas_objectives_and_random_search() {
     );
     let front = std::fs::read_to_string(out.join("front.csv")).unwrap();
     assert!(front.lines().count() > 3);
-    let out2 = tmp("ofa-mnas");
+    let out2_dir = TempDir::new("ofa-mnas");
+    let out2 = out2_dir.join("out");
     let o2 = out2.to_str().unwrap();
     let (ok, _, err) = archscope(&[
         "search",
@@ -135,13 +117,12 @@ fn ofa_pareto_and_mnas_objectives_and_random_search() {
     let s = json(&out2.join("summary.json"));
     assert_eq!(s["runs"][0]["algorithm"], "random");
     assert_eq!(s["runs"][0]["counts"]["quality_evaluations"], 500);
-    std::fs::remove_dir_all(&out).unwrap();
-    std::fs::remove_dir_all(&out2).unwrap();
 }
 
 #[test]
 fn llm_search_writes_a_loadable_config_under_the_memory_limit() {
-    let out = tmp("llm");
+    let out_dir = TempDir::new("llm");
+    let out = out_dir.join("out");
     let o = out.to_str().unwrap();
     let (ok, stdout, err) = archscope(&[
         "search",
@@ -179,14 +160,12 @@ fn llm_search_writes_a_loadable_config_under_the_memory_limit() {
     let c = json(&cfg);
     assert_eq!(c["rope_theta"], 500000.0);
     assert_eq!(best["arch"]["num_hidden_layers"], c["num_hidden_layers"]);
-    std::fs::remove_dir_all(&out).unwrap();
 }
 
 #[test]
 fn fit_prints_a_held_out_error_and_the_predictor_drives_a_search() {
     // a CSV whose accuracy depends on resolution and kernels, written by hand
-    let dir = tmp("fit");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("fit");
     let csv = dir.join("data.csv");
     let mut text = String::from("arch,top1\n");
     let mut state = 7u64;
@@ -250,7 +229,6 @@ fn fit_prints_a_held_out_error_and_the_predictor_drives_a_search() {
         "x",
     ]);
     assert!(!ok && err.contains("data.csv:2"), "{err}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -277,7 +255,8 @@ fn bad_requests_get_clear_errors() {
         "/nonexistent/x/y",
     ]);
     assert!(!ok && err.contains("constraint"), "{err}");
-    let out = tmp("unreachable");
+    let out_dir = TempDir::new("unreachable");
+    let out = out_dir.join("out");
     let (ok, _, err) = archscope(&[
         "search",
         "ofa",
@@ -289,7 +268,6 @@ fn bad_requests_get_clear_errors() {
         out.to_str().unwrap(),
     ]);
     assert!(!ok && err.contains("no subnet meeting"), "{err}");
-    let _ = std::fs::remove_dir_all(&out);
     let (ok, _, err) = archscope(&[
         "search",
         "llm",
@@ -326,15 +304,11 @@ fn bad_requests_get_clear_errors() {
     ]);
     assert!(!ok && err.contains("missing.safetensors"), "{err}");
     // the OFA tutorial predictor's resolution bins end at 239: refused before searching
-    let pred = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/ofa/acc_predictor.safetensors"
-    );
-    if !Path::new(pred).is_file() {
-        eprintln!("notice: {pred} absent; skipping the resolution-bin check");
+    let Some(pred) = shared_path("ofa/acc_predictor.safetensors") else {
         return;
-    }
-    let out = tmp("bins");
+    };
+    let out_dir = TempDir::new("bins");
+    let out = out_dir.join("out");
     let (ok, _, err) = archscope(&[
         "search",
         "ofa",
@@ -345,7 +319,7 @@ fn bad_requests_get_clear_errors() {
         "--resolutions",
         "224,256",
         "--acc-predictor",
-        pred,
+        pred.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ]);

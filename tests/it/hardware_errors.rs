@@ -1,43 +1,26 @@
 //! Bad hardware and model files get clear errors naming file, line and field; every shipped file
 //! is valid.
 
+use crate::common::device::{DeviceToml, MemoryToml, UnitToml};
 use archscope::hardware::{Hardware, HardwareError, known_devices};
 use archscope::workload::{LlmConfig, ModelError, known_models, load_llm};
 
-const GOOD: &str = r#"
-[device]
-name = "toy"
-description = "a toy device"
-
-[[unit]]
-name = "npu"
-kind = "npu"
-count = { value = 1, source = "test" }
-clock_hz = { value = 1e9, source = "test" }
-memory = ["sram", "dram"]
-compute_efficiency = { value = 0.5, source = "test" }
-bandwidth_efficiency = { value = 0.5, source = "test" }
-kernel_overhead_s = { value = 0, source = "test" }
-[unit.peak_ops_per_s]
-i8 = { value = 4e12, source = "test" }
-[unit.pj_per_op]
-i8 = { value = 0.5, source = "test" }
-
-[[memory]]
-name = "sram"
-capacity_bytes = { value = 8e6, source = "test" }
-bytes_per_s = { value = 1e12, source = "test" }
-pj_per_byte = { value = 1, source = "test" }
-
-[[memory]]
-name = "dram"
-capacity_bytes = { value = 8e9, source = "test" }
-bytes_per_s = { value = 50e9, source = "test" }
-pj_per_byte = { value = 40, source = "test" }
-
-[power]
-static_w = { value = 0.5, source = "test" }
-"#;
+/// A valid toy device: one int8 NPU reaching an 8 MB SRAM and 8 GB of DRAM.
+fn good() -> String {
+    DeviceToml::new("toy", "a toy device")
+        .unit(
+            UnitToml::new("npu", "npu")
+                .memory(&["sram", "dram"])
+                .compute_efficiency("0.5")
+                .bandwidth_efficiency("0.5")
+                .peak("i8", "4e12")
+                .pj_per_op("i8", "0.5"),
+        )
+        .memory(MemoryToml::new("sram", "8e6", "1e12", "1"))
+        .memory(MemoryToml::new("dram", "8e9", "50e9", "40"))
+        .static_w("0.5")
+        .text()
+}
 
 fn err(text: &str) -> HardwareError {
     Hardware::from_toml_str(text, "bad.toml").expect_err("should be rejected")
@@ -52,14 +35,14 @@ fn line_of(text: &str, needle: &str) -> usize {
 
 #[test]
 fn the_good_file_is_good() {
-    let h = Hardware::from_toml_str(GOOD, "good.toml").unwrap();
+    let h = Hardware::from_toml_str(&good(), "good.toml").unwrap();
     assert_eq!(h.units[0].reach, vec![0, 1]);
     assert_eq!(h.memories[1].j_per_byte, 40e-12);
 }
 
 #[test]
 fn unknown_field_names_line() {
-    let text = GOOD.replace("kind = \"npu\"", "kind = \"npu\"\nbandwith_bytes_per_s = 3");
+    let text = good().replace("kind = \"npu\"", "kind = \"npu\"\nbandwith_bytes_per_s = 3");
     let e = err(&text);
     let s = e.to_string();
     assert!(
@@ -71,7 +54,7 @@ fn unknown_field_names_line() {
 
 #[test]
 fn missing_field_is_named() {
-    let text = GOOD.replace("clock_hz = { value = 1e9, source = \"test\" }\n", "");
+    let text = good().replace("clock_hz = { value = 1e9, source = \"test\" }\n", "");
     let s = err(&text).to_string();
     assert!(s.contains("clock_hz"), "{s}");
 }
@@ -86,7 +69,7 @@ fn zero_negative_and_nan_are_rejected_with_line_and_field() {
         ),
         ("bytes_per_s = { value = nan, source = \"test\" }", "finite"),
     ] {
-        let text = GOOD.replacen("bytes_per_s = { value = 50e9, source = \"test\" }", bad, 1);
+        let text = good().replacen("bytes_per_s = { value = 50e9, source = \"test\" }", bad, 1);
         match err(&text) {
             HardwareError::Invalid {
                 file,
@@ -106,7 +89,7 @@ fn zero_negative_and_nan_are_rejected_with_line_and_field() {
 
 #[test]
 fn efficiency_above_one_is_rejected() {
-    let text = GOOD.replace(
+    let text = good().replace(
         "compute_efficiency = { value = 0.5",
         "compute_efficiency = { value = 1.5",
     );
@@ -119,13 +102,13 @@ fn efficiency_above_one_is_rejected() {
 
 #[test]
 fn figures_need_provenance() {
-    let text = GOOD.replace(
+    let text = good().replace(
         "static_w = { value = 0.5, source = \"test\" }",
         "static_w = { value = 0.5 }",
     );
     let s = err(&text).to_string();
     assert!(s.contains("power.static_w") && s.contains("source"), "{s}");
-    let both = GOOD.replace(
+    let both = good().replace(
         "static_w = { value = 0.5, source = \"test\" }",
         "static_w = { value = 0.5, source = \"a\", estimate = \"b\" }",
     );
@@ -134,7 +117,7 @@ fn figures_need_provenance() {
 
 #[test]
 fn duplicate_names_are_rejected() {
-    let text = GOOD.replace("name = \"sram\"", "name = \"dram\"");
+    let text = good().replace("name = \"sram\"", "name = \"dram\"");
     let s = err(&text).to_string();
     assert!(s.contains("duplicate memory level `dram`"), "{s}");
     // reported at the second occurrence
@@ -151,7 +134,7 @@ fn duplicate_names_are_rejected() {
 
 #[test]
 fn unit_reaching_missing_level_is_rejected() {
-    let text = GOOD.replace(
+    let text = good().replace(
         "memory = [\"sram\", \"dram\"]",
         "memory = [\"sram\", \"hbm\"]",
     );
@@ -168,9 +151,9 @@ fn unit_reaching_missing_level_is_rejected() {
 
 #[test]
 fn unknown_dtype_and_missing_energy_are_rejected() {
-    let text = GOOD.replace("i8 = { value = 4e12", "int7 = { value = 4e12");
+    let text = good().replace("i8 = { value = 4e12", "int7 = { value = 4e12");
     assert!(err(&text).to_string().contains("unknown dtype `int7`"));
-    let text = GOOD.replace("i8 = { value = 0.5, source = \"test\" }", "");
+    let text = good().replace("i8 = { value = 0.5, source = \"test\" }", "");
     assert!(err(&text).to_string().contains("pj_per_op"));
 }
 
@@ -258,7 +241,7 @@ fn every_shipped_model_loads() {
 fn unknown_cost_model_is_a_clear_error() {
     use archscope::cost::Mode;
     use archscope::cost_models::model_for;
-    let text = GOOD.replace(
+    let text = good().replace(
         "[unit.peak_ops_per_s]",
         "[unit.params]\nmodel = \"warp-drive\"\n[unit.peak_ops_per_s]",
     );
@@ -271,7 +254,7 @@ fn unknown_cost_model_is_a_clear_error() {
         s.contains("toy.toml") && s.contains("`npu`") && s.contains("warp-drive"),
         "{s}"
     );
-    let good = Hardware::from_toml_str(GOOD, "good.toml").unwrap();
+    let good = Hardware::from_toml_str(&good(), "good.toml").unwrap();
     assert!(model_for(&good, 0, Mode::Calibrated).is_ok());
 }
 
@@ -291,9 +274,9 @@ fn every_shipped_unit_has_a_usable_cost_model() {
 
 #[test]
 fn managed_says_scratchpad_or_cache() {
-    let h = Hardware::from_toml_str(GOOD, "good.toml").unwrap();
+    let h = Hardware::from_toml_str(&good(), "good.toml").unwrap();
     assert!(!h.memories[0].software_managed, "caches by default");
-    let text = GOOD.replacen(
+    let text = good().replacen(
         "pj_per_byte = { value = 1, source = \"test\" }",
         "pj_per_byte = { value = 1, source = \"test\" }\nmanaged = \"software\"",
         1,

@@ -16,7 +16,7 @@ use archscope::workload::{Graph, QuantScheme, VisionModel};
 /// The reference systolic array with its cycle model swapped for the plain roofline, so every
 /// byte and second below can be recomputed from the file's figures.
 fn roofline_array(sram_bytes: u64) -> Hardware {
-    let text = include_str!("../hardware-db/systolic-32x32.toml");
+    let text = include_str!("../../hardware-db/systolic-32x32.toml");
     let start = text.find("[unit.params]").unwrap();
     let end = text.find("[[memory]]").unwrap();
     let text = format!("{}{}", &text[..start], &text[end..]).replace(

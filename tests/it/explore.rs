@@ -3,6 +3,7 @@
 //! merge, existing directories are protected, and chart text really renders in PNG.
 
 use archscope::cost::Mode;
+use crate::common::{TempDir, data_path};
 use archscope::explore::plots::{self, Scatter, ScatterPoint};
 use archscope::explore::{
     self, ExploreError, ExploreRequest, OutputOptions, Results, Session, analyze,
@@ -10,7 +11,7 @@ use archscope::explore::{
 use archscope::hardware::Hardware;
 use archscope::score::{ScoreRequest, score_llm};
 use archscope::workload::{QuantScheme, load_llm};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn request() -> ExploreRequest {
     ExploreRequest {
@@ -27,12 +28,6 @@ fn run(req: &ExploreRequest) -> (Session, Results) {
     let s = Session::new(req.resolve().unwrap()).unwrap();
     let r = s.run(false).unwrap();
     (s, r)
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("archscope-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
 }
 
 /// Row of the point with these knob values (by axis name).
@@ -271,7 +266,8 @@ fn reports_are_deterministic_and_protected() {
     req.sweeps = vec!["memory[dram].bytes_per_s=40e9,80e9".into()];
     req.samples = Some(60);
     req.seed = 7;
-    let (d1, d2) = (tmp("det1"), tmp("det2"));
+    let tmp = TempDir::new("deterministic");
+    let (d1, d2) = (tmp.join("det1"), tmp.join("det2"));
     let opts = |d: &Path| OutputOptions {
         out: Some(d.to_path_buf()),
         force: false,
@@ -324,16 +320,14 @@ fn reports_are_deterministic_and_protected() {
     let hw_sha =
         archscope::explore::files::sha256_hex(Hardware::find_text("pixel8").unwrap().1.as_bytes());
     assert!(html.contains(&hw_sha), "the device file hash is shown");
-    for d in [d1, d2] {
-        std::fs::remove_dir_all(d).unwrap();
-    }
 }
 
 #[test]
 fn shard_parts_merge_into_the_single_run() {
     let mut req = request();
     req.sweeps = vec!["unit[gpu].peak_ops_per_s.f16=1e12,4e12".into()];
-    let whole_dir = tmp("whole");
+    let tmp = TempDir::new("shards");
+    let whole_dir = tmp.join("whole");
     explore::explore(
         &req,
         &OutputOptions {
@@ -342,7 +336,7 @@ fn shard_parts_merge_into_the_single_run() {
         },
     )
     .unwrap();
-    let parts_dir = tmp("parts");
+    let parts_dir = tmp.join("parts");
     let mut parts = Vec::new();
     for i in 0..3 {
         let mut r = req.clone();
@@ -360,7 +354,7 @@ fn shard_parts_merge_into_the_single_run() {
     // A missing part is an error that names it.
     let e = explore::merge_parts(&parts[..2]).err().unwrap().to_string();
     assert!(e.contains("missing shard(s) 2/3"), "{e}");
-    let merged_dir = tmp("merged");
+    let merged_dir = tmp.join("merged");
     explore::merge(&parts, &merged_dir, false).unwrap();
     for f in ["points.csv", "front.csv", "points.parquet", "front.parquet"] {
         let a = std::fs::read(whole_dir.join(f)).unwrap();
@@ -368,9 +362,6 @@ fn shard_parts_merge_into_the_single_run() {
         if f.ends_with(".csv") {
             assert_eq!(a, b, "{f} of the merge differs from the single run");
         }
-    }
-    for d in [whole_dir, parts_dir, merged_dir] {
-        std::fs::remove_dir_all(d).unwrap();
     }
 }
 
@@ -765,7 +756,8 @@ fn cnn_shards_merge_and_cnn_flags_are_checked() {
     req.quants = vec!["fp16".into(), "w8a8".into()];
     req.sweeps = vec!["memory[dram].bytes_per_s=34e9,68e9".into()];
     req.max_latency_s = Some(0.05);
-    let whole_dir = tmp("cnn-whole");
+    let tmp = TempDir::new("cnn-shards");
+    let whole_dir = tmp.join("cnn-whole");
     explore::explore(
         &req,
         &OutputOptions {
@@ -774,7 +766,7 @@ fn cnn_shards_merge_and_cnn_flags_are_checked() {
         },
     )
     .unwrap();
-    let parts_dir = tmp("cnn-parts");
+    let parts_dir = tmp.join("cnn-parts");
     let mut parts = Vec::new();
     for i in 0..2 {
         let mut r = req.clone();
@@ -789,7 +781,7 @@ fn cnn_shards_merge_and_cnn_flags_are_checked() {
         .unwrap();
         parts.push(f.path);
     }
-    let merged_dir = tmp("cnn-merged");
+    let merged_dir = tmp.join("cnn-merged");
     explore::merge(&parts, &merged_dir, false).unwrap();
     for f in ["points.csv", "front.csv"] {
         let a = std::fs::read(whole_dir.join(f)).unwrap();
@@ -821,9 +813,6 @@ fn cnn_shards_merge_and_cnn_flags_are_checked() {
         csv.contains("--max-latency"),
         "no point broke the 50 ms limit"
     );
-    for d in [whole_dir, parts_dir, merged_dir] {
-        std::fs::remove_dir_all(d).unwrap();
-    }
     // LLM-only flags are refused on a network, with the reason.
     let mut bad = cnn_request();
     bad.contexts = vec![1024];
@@ -839,10 +828,7 @@ fn cnn_shards_merge_and_cnn_flags_are_checked() {
 fn onnx_encoders_explore_like_score() {
     use archscope::score::score_vision;
     use archscope::workload::{Model, load_model};
-    let name = format!(
-        "{}/tests/data/encoder_block.onnx?sequence=64",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let name = format!("{}?sequence=64", data_path("encoder_block.onnx").display());
     let mut req = cnn_request();
     req.model = name.clone();
     req.quants = vec!["fp16".into()];

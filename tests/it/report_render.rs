@@ -4,6 +4,7 @@
 //! non-empty box, and how many marks it draws; `--dump-dom` hands the result back.
 //! Without Chromium (`scripts/bootstrap.sh --chromium` installs it) the test says so and skips.
 
+use crate::common::TempDir;
 use archscope::explore::{self, ExploreRequest, OutputOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -91,8 +92,8 @@ fn every_plot_is_present_and_visible_in_chromium() {
 /// Writes the report of `req`, renders it in headless Chromium and checks that exactly the
 /// `expected` plots are present, laid out, visible and labelled.
 fn render_and_check(browser: &Path, name: &str, req: &ExploreRequest, expected: &[&str]) {
-    let dir = std::env::temp_dir().join(format!("archscope-render-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let tmp = TempDir::new(&format!("render-{name}"));
+    let dir = tmp.join("report");
     explore::explore(
         req,
         &OutputOptions {
@@ -165,5 +166,4 @@ fn render_and_check(browser: &Path, name: &str, req: &ExploreRequest, expected: 
     assert_eq!(found.len(), expected.len(), "{found:?}");
     // The page is self-contained: no external scripts, styles or images.
     assert!(!html.contains("<script src") && !html.contains("<link ") && !html.contains("<img "));
-    std::fs::remove_dir_all(&dir).unwrap();
 }

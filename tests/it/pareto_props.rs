@@ -4,6 +4,7 @@
 //! * a run split into shards and merged (through the Parquet parts) has exactly the points,
 //!   outcomes and fronts of the single run.
 
+use crate::common::TempDir;
 use archscope::explore::{self, ExploreRequest, Session, analyze, table};
 use archscope::search::{dominates, pareto_front};
 use proptest::prelude::*;
@@ -112,23 +113,18 @@ proptest! {
         let all = whole.run(false).unwrap();
         let a = analyze(&whole, &all).unwrap();
 
-        let dir = std::env::temp_dir().join(format!(
-            "archscope-prop-{}-{quants}-{units}-{contexts}-{seed}-{shards}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TempDir::new(&format!("prop-{quants}-{units}-{contexts}-{seed}-{shards}"));
         let mut parts = Vec::new();
         for i in 0..shards {
             let mut r = req.clone();
             r.shard = Some(format!("{i}/{shards}"));
             let s = Session::new(r.resolve().unwrap()).unwrap();
             let res = s.run(false).unwrap();
-            parts.push(table::write_part(&s, &res, &dir, false).unwrap());
+            parts.push(table::write_part(&s, &res, dir.path(), false).unwrap());
         }
         let (merged_session, merged) = explore::merge_parts(&parts).unwrap();
         let b = analyze(&merged_session, &merged).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
+        drop(dir);
 
         let ids = |r: &explore::Results| r.points.iter().map(|p| p.id).collect::<Vec<_>>();
         prop_assert_eq!(ids(&all), ids(&merged));

@@ -1,0 +1,101 @@
+//! Helpers shared by every test module: the command-line runner, a per-test scratch directory,
+//! the locations of the checked-in test data and of the optional reference data in `../shared`,
+//! and (in [`device`]) a builder for the small device files the tests write.
+
+pub mod device;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Runs the `archscope` binary built with these tests on `args`, without `RUST_BACKTRACE` so
+/// that errors read as a user sees them; returns (success, stdout, stderr).
+pub fn archscope(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_archscope"))
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run archscope");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A fresh, empty directory under the system temp directory, unique to one test of one run
+/// (process id and a counter), removed when dropped. A test that panics keeps it and prints
+/// where it is, to look at what the test wrote.
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// Creates the directory; `name` says which test it belongs to.
+    pub fn new(name: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("archscope-it-{}-{n}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir { path }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A path inside the directory (not created).
+    pub fn join(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.path.join(rel)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("test failed; its files are kept in {}", self.path.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// The repository root (the package directory).
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file or directory under the checked-in `tests/data/`.
+pub fn data_path(rel: &str) -> PathBuf {
+    repo_root().join("tests/data").join(rel)
+}
+
+/// The reference data directory `../shared` next to the repository (published artifacts,
+/// measurements) when it is there. When it is absent, prints `skipping: ../shared not found`
+/// once per run and returns `None`; the tests that need it then return early.
+pub fn shared_dir() -> Option<PathBuf> {
+    static NOTICE: Once = Once::new();
+    let dir = repo_root().join("../shared");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        NOTICE.call_once(|| eprintln!("skipping: ../shared not found"));
+        None
+    }
+}
+
+/// `rel` inside [`shared_dir`], when the directory and that entry both exist; a missing entry
+/// in a present directory prints which one, so a test that skips says why.
+pub fn shared_path(rel: &str) -> Option<PathBuf> {
+    let p = shared_dir()?.join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipping: {} not found", p.display());
+        None
+    }
+}

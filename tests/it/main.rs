@@ -1,0 +1,27 @@
+//! The integration tests, one crate (one binary to compile and link) with a module per area.
+//! Shared helpers live in [`common`]: the command-line runner, scratch directories, the test
+//! data paths, the optional `../shared` reference data and the device-file builder.
+
+mod common;
+
+mod calibrate_validate;
+mod calibrated_terms;
+mod cli;
+mod cycle_models;
+mod explore;
+mod hardware_errors;
+mod llm_ledger;
+mod mapping;
+mod mapping_cnn;
+mod mapping_priced;
+mod measure;
+mod nas_cli;
+mod nas_ofa;
+mod onnx_import;
+mod pareto_props;
+mod placement;
+mod report_render;
+mod special_ops;
+mod systolic_cost;
+mod systolic_scalesim;
+mod vision_models;
