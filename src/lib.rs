@@ -30,6 +30,7 @@ mod api;
 pub mod render;
 
 pub use api::{Report, score};
+#[cfg(all(feature = "tables", feature = "plots", feature = "solver"))]
 pub use explore::{ExploreRequest, OutputOptions, explore};
 pub use hardware::{Hardware, HardwareError};
 pub use render::{Format, Render, render};
@@ -39,26 +40,24 @@ pub use workload::{Graph, LlmConfig, Model, ModelError, QuantScheme, VisionModel
 pub mod cost;
 pub mod cost_models;
 pub mod cycle;
+#[cfg(all(feature = "tables", feature = "plots", feature = "solver"))]
 pub mod explore;
 pub mod hardware;
+#[cfg(feature = "solver")]
 pub mod mapping;
+#[cfg(feature = "measure")]
 pub mod measure;
+#[cfg(feature = "nas")]
 pub mod nas;
+#[cfg(feature = "solver")]
 pub mod placement;
 pub mod roofline;
 pub mod score;
 pub mod search;
 pub mod util;
+#[cfg(feature = "measure")]
 pub mod validate;
 pub mod workload;
-
-/// The systolic-array model, at its former path: it lives in [`cycle::systolic`], and this
-/// module only re-exports it (with its timing convention also under its former name, `Mode`)
-/// so that existing callers keep compiling.
-pub mod systolic {
-    pub use crate::cycle::systolic::Timing as Mode;
-    pub use crate::cycle::systolic::*;
-}
 
 /// Files embedded at build time from `hardware-db/` and `workloads/`.
 pub mod embedded {

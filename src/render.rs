@@ -123,6 +123,7 @@ impl Render for SystolicRun<'_> {
     }
 }
 
+#[cfg(feature = "solver")]
 impl Render for crate::mapping::report::TrafficReport {
     fn what(&self) -> &'static str {
         "map"

@@ -7,6 +7,7 @@
 use crate::cost::{Bound, Evaluation, Infeasible, Ledger, Mode, SelectError, evaluate, residency};
 use crate::cost_models::model_for;
 use crate::hardware::Hardware;
+#[cfg(feature = "solver")]
 use crate::mapping::{MappedError, MappingError, MappingRequest, UnitMapping, evaluate_mapped};
 use crate::workload::{Graph, LlmConfig, ModelError, Phase, QuantScheme, Sample, VisionModel};
 use serde::Serialize;
@@ -114,10 +115,12 @@ pub enum ScoreError {
     #[error(transparent)]
     Model(#[from] ModelError),
     /// The scratchpad mapping asked for cannot be made.
+    #[cfg(feature = "solver")]
     #[error(transparent)]
     Mapping(#[from] MappingError),
 }
 
+#[cfg(feature = "solver")]
 impl From<MappedError> for ScoreError {
     fn from(e: MappedError) -> Self {
         match e {
@@ -534,10 +537,21 @@ pub struct VisionScore {
     /// Footprint.
     pub memory: Footprint,
     /// The scratchpad plan the traffic came from, when scored with a mapping.
+    #[cfg(feature = "solver")]
     pub mapping: Option<UnitMapping>,
 }
 
 impl VisionScore {
+    /// The scratchpad plan's summary, or null when the traffic did not come from a plan.
+    fn mapping_json(&self, hw: &Hardware) -> serde_json::Value {
+        #[cfg(feature = "solver")]
+        if let Some(m) = &self.mapping {
+            return m.summary_json(hw);
+        }
+        let _ = hw;
+        serde_json::Value::Null
+    }
+
     /// Latency of one forward pass over the batch.
     pub fn latency_s(&self) -> f64 {
         self.eval.total.latency_s
@@ -587,7 +601,7 @@ impl VisionScore {
             "phases": [phase],
             "memory": self.memory,
             "metrics": metrics,
-            "mapping": self.mapping.as_ref().map(|m| m.summary_json(hw)),
+            "mapping": self.mapping_json(hw),
         })
     }
 
@@ -650,6 +664,7 @@ impl VisionScore {
             m.level,
             if m.fits { "fits" } else { "DOES NOT FIT" }
         );
+        #[cfg(feature = "solver")]
         if let Some(map) = &self.mapping {
             let p = &map.plan;
             let _ = writeln!(
@@ -679,11 +694,14 @@ pub fn score_vision(
     quant: &QuantScheme,
     req: &ScoreRequest,
 ) -> Result<VisionScore, ScoreError> {
-    score_vision_mapped(hw, model, quant, req, None)
+    let (unit, graph) = vision_graph(hw, model, quant, req)?;
+    let eval = score_graph(hw, unit, req.mode, &graph)?;
+    Ok(vision_score(hw, model, quant, req, unit, graph, eval))
 }
 
 /// [`score_vision`], with the unit's scratchpad traffic taken from a mapper's plan when
 /// `mapping` is given (see [`crate::mapping::evaluate_mapped`]).
+#[cfg(feature = "solver")]
 pub fn score_vision_mapped(
     hw: &Hardware,
     model: &VisionModel,
@@ -691,20 +709,42 @@ pub fn score_vision_mapped(
     req: &ScoreRequest,
     mapping: Option<&MappingRequest>,
 ) -> Result<VisionScore, ScoreError> {
+    let Some(m) = mapping else {
+        return score_vision(hw, model, quant, req);
+    };
+    let (unit, graph) = vision_graph(hw, model, quant, req)?;
+    let (eval, plan) = evaluate_mapped(hw, unit, req.mode, &graph, m)?;
+    let mut score = vision_score(hw, model, quant, req, unit, graph, eval);
+    score.mapping = Some(plan);
+    Ok(score)
+}
+
+/// The unit and the forward graph of a vision request.
+fn vision_graph(
+    hw: &Hardware,
+    model: &VisionModel,
+    quant: &QuantScheme,
+    req: &ScoreRequest,
+) -> Result<(usize, Graph), ScoreError> {
     if req.batch == 0 {
         return Err(ScoreError::Request("batch must be at least 1".into()));
     }
     let unit = hw.unit_index(req.unit.as_deref())?;
-    let graph = model.build(quant, req.batch)?;
-    let (eval, mapping) = match mapping {
-        None => (score_graph(hw, unit, req.mode, &graph)?, None),
-        Some(m) => {
-            let (eval, plan) = evaluate_mapped(hw, unit, req.mode, &graph, m)?;
-            (eval, Some(plan))
-        }
-    };
+    Ok((unit, model.build(quant, req.batch)?))
+}
+
+/// The score of a priced forward graph (no mapping).
+fn vision_score(
+    hw: &Hardware,
+    model: &VisionModel,
+    quant: &QuantScheme,
+    req: &ScoreRequest,
+    unit: usize,
+    graph: Graph,
+    eval: Evaluation,
+) -> VisionScore {
     let memory = footprint(hw, unit, &[&graph]);
-    Ok(VisionScore {
+    VisionScore {
         hardware: hw.name.clone(),
         unit: hw.units[unit].name.clone(),
         model: model.name.clone(),
@@ -715,6 +755,7 @@ pub fn score_vision_mapped(
         graph,
         eval,
         memory,
-        mapping,
-    })
+        #[cfg(feature = "solver")]
+        mapping: None,
+    }
 }

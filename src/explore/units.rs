@@ -50,8 +50,9 @@ pub struct Variant {
     pub threads: u64,
 }
 
-/// Threads of a point's unit, as its cost model reports them ([`CostModel::thread_count`]):
-/// `None` for units whose model has no thread count (or cannot be built) and for the ILP.
+/// Threads of a point's unit, as its cost model reports them
+/// ([`crate::cost::CostModel::thread_count`]): `None` for units whose model has no thread count
+/// (or cannot be built) and for the ILP.
 pub fn threads_of(hw: &Hardware, unit: usize) -> Option<f64> {
     model_for(hw, unit, Mode::Calibrated)
         .ok()

@@ -3,6 +3,7 @@
 //! calendar dates ([`date`]) and chart output ([`figure`]: one SVG/PNG dispatch for every chart).
 
 pub mod date;
+#[cfg(feature = "plots")]
 pub mod figure;
 pub mod output;
 pub mod size;
