@@ -475,6 +475,12 @@ pub(super) fn candle_figures(
     pool.install(|| run.figures(levels))
 }
 
+/// Per memory level: its name, an `[n, k]` shape and its seconds per call.
+type LevelTimes = Vec<(String, (usize, usize), Summary)>;
+
+/// An `[n, k]` shape and its seconds per call.
+type ShapeTime = ((usize, usize), Summary);
+
 /// The settings of one candle run.
 struct CandleRun {
     threads: usize,
@@ -606,13 +612,13 @@ impl CandleRun {
     /// [`DEPTH_PROBE_K`].
     fn gemms(&self, dev: &Device) -> Result<(Summary, Summary), MeasureError> {
         let (plan, gemm_n) = (self.plan, self.gemm_n);
-        let x = Tensor::randn(0f32, 1.0, (gemm_n, gemm_n), &dev)?;
-        let w = Tensor::randn(0f32, 1.0, (gemm_n, gemm_n), &dev)?;
+        let x = Tensor::randn(0f32, 1.0, (gemm_n, gemm_n), dev)?;
+        let w = Tensor::randn(0f32, 1.0, (gemm_n, gemm_n), dev)?;
         let gemm = bench(plan, || x.matmul(&w.t()?).map(|_| ()))?;
         drop((x, w));
         // The same GEMM with a short depth: its slowdown gives the cost of a kernel pass.
-        let xs = Tensor::randn(0f32, 1.0, (gemm_n, DEPTH_PROBE_K), &dev)?;
-        let ws = Tensor::randn(0f32, 1.0, (gemm_n, DEPTH_PROBE_K), &dev)?;
+        let xs = Tensor::randn(0f32, 1.0, (gemm_n, DEPTH_PROBE_K), dev)?;
+        let ws = Tensor::randn(0f32, 1.0, (gemm_n, DEPTH_PROBE_K), dev)?;
         let shallow = bench(plan, || xs.matmul(&ws.t()?).map(|_| ()))?;
         drop((xs, ws));
         Ok((gemm, shallow))
@@ -623,13 +629,13 @@ impl CandleRun {
         &self,
         dev: &Device,
         levels: &[(String, usize)],
-    ) -> Result<Vec<(String, (usize, usize), Summary)>, MeasureError> {
+    ) -> Result<LevelTimes, MeasureError> {
         let (threads, plan) = (self.threads, self.plan);
         let mut level_gemv = Vec::new();
         for (name, ws) in levels {
             let (ln, lk) = gemv_shape(ws * threads);
-            let lv = Tensor::randn(0f32, 1.0, (1, lk), &dev)?;
-            let lw = Tensor::randn(0f32, 1.0, (ln, lk), &dev)?;
+            let lv = Tensor::randn(0f32, 1.0, (1, lk), dev)?;
+            let lw = Tensor::randn(0f32, 1.0, (ln, lk), dev)?;
             let t_l = bench(plan, || lv.matmul(&lw.t()?).map(|_| ()))?;
             level_gemv.push((name.clone(), (ln, lk), t_l));
         }
@@ -639,18 +645,11 @@ impl CandleRun {
     /// A small-M GEMM whose weights fill each level's working set: its packing rate from that
     /// level, with rows spread over the first level's sets and, where the level holds enough
     /// of them, with rows that conflict.
-    #[allow(clippy::type_complexity)]
     fn level_packs(
         &self,
         backend: &CandleBackend,
         levels: &[(String, usize)],
-    ) -> Result<
-        (
-            Vec<(String, (usize, usize), Summary)>,
-            Vec<(String, (usize, usize), Summary)>,
-        ),
-        MeasureError,
-    > {
+    ) -> Result<(LevelTimes, LevelTimes), MeasureError> {
         let (threads, plan, conflict_stride) = (self.threads, self.plan, self.conflict_stride);
         let f32s = crate::workload::Storage::plain(DType::F32);
         let mut level_pack = Vec::new();
@@ -678,13 +677,13 @@ impl CandleRun {
         dev: &Device,
         (v, w): (&Tensor, &Tensor),
         (n, k): (usize, usize),
-    ) -> Result<(((usize, usize), Summary), Summary), MeasureError> {
+    ) -> Result<(ShapeTime, Summary), MeasureError> {
         let plan = self.plan;
         let l1_bytes = self.l1_bytes;
         let rk = (l1_bytes / 4).next_power_of_two().max(2 * GEMV_K);
         let rn = (n * k / rk).max(1);
-        let rv = Tensor::randn(0f32, 1.0, (1, rk), &dev)?;
-        let rw = Tensor::randn(0f32, 1.0, (rn, rk), &dev)?;
+        let rv = Tensor::randn(0f32, 1.0, (1, rk), dev)?;
+        let rw = Tensor::randn(0f32, 1.0, (rn, rk), dev)?;
         let one = Plan { repeats: 1, ..plan };
         let (mut long, mut extra) = (Vec::new(), Vec::new());
         for _ in 0..plan.repeats.max(1) {
@@ -746,7 +745,7 @@ impl CandleRun {
     fn strided(&self, dev: &Device) -> Result<Summary, MeasureError> {
         let plan = self.plan;
         let (sc, sh) = STRIDED_PROBE;
-        let sx = Tensor::randn(0f32, 1.0, (1, sc, sh, sh), &dev)?;
+        let sx = Tensor::randn(0f32, 1.0, (1, sc, sh, sh), dev)?;
         let strided = bench(plan, || {
             sx.reshape((1, sc, sh / 2, 2, sh / 2, 2))?
                 .narrow(3, 0, 1)?

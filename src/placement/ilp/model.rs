@@ -263,8 +263,8 @@ pub(super) fn build(
     // Dynamic energy in the objective.
     let mut energy_expr = Expression::from(0.0);
     let mut energy_const = 0.0f64;
-    for i in 0..n {
-        for &(u, xv) in &x[i] {
+    for (i, xs) in x.iter().enumerate() {
+        for &(u, xv) in xs {
             let ej = energy(inst, i, u) / hz.es;
             match xv {
                 X::One => energy_const += ej,
