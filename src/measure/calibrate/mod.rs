@@ -34,6 +34,7 @@
 use super::MeasureError;
 use super::kernels::{self, Stream, StreamBufs};
 use super::timing::{Clock, Plan, load_average_text};
+use crate::util::date::today;
 use crate::workload::DType;
 use std::path::Path;
 
@@ -364,74 +365,21 @@ fn log_candle(c: &CandleFigures, t: usize, log: &mut dyn FnMut(String)) {
     ));
 }
 
-/// Today's date (UTC) as `YYYY-MM-DD`, from the system clock.
-pub(crate) fn today() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    civil_date((secs / 86_400) as i64)
-}
-
-/// Days since 1970-01-01 to `YYYY-MM-DD` (proleptic Gregorian; H. Hinnant's algorithm).
-pub(crate) fn civil_date(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Writes `text` to `path` atomically: into a temporary file in the same directory first, then
-/// linked into place (never replacing an existing file) or, with `force`, renamed over it.
+/// Writes `text` to `path` atomically, never replacing an existing file without `force` (see
+/// [`crate::util::output::write_new`]).
 pub fn write_file(path: &Path, text: &str, force: bool) -> Result<(), MeasureError> {
-    let io = |source: std::io::Error| MeasureError::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    if !force && path.exists() {
-        return Err(MeasureError::Exists {
-            path: path.display().to_string(),
-        });
-    }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "host.toml".into());
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let result = (|| {
-        std::fs::write(&tmp, text)?;
-        if force {
-            std::fs::rename(&tmp, path)
-        } else {
-            // hard_link fails if the destination appeared meanwhile: no clobbering.
-            std::fs::hard_link(&tmp, path).and_then(|_| std::fs::remove_file(&tmp))
-        }
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            return Err(MeasureError::Exists {
-                path: path.display().to_string(),
-            });
-        }
-        return Err(io(e));
-    }
-    Ok(())
+    use crate::util::output::OutputError;
+    crate::util::output::write_new(path, text.as_bytes(), force).map_err(|e| match e {
+        OutputError::Exists(path) => MeasureError::Exists { path },
+        OutputError::Io { path, source } => MeasureError::Io { path, source },
+        other => MeasureError::Calibration(other.to_string()),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::date::civil_date;
 
     #[test]
     fn civil_dates_by_hand() {
