@@ -21,7 +21,7 @@ pub mod systolic;
 
 use crate::workload::{AttnPart, Graph, Op, OpKind, Role, TensorId};
 
-/// An op seen as a (batched) matrix product C[b] = A[b]·B[b], A of m×k, B of k×n.
+/// An op seen as a (batched) matrix product `C[b] = A[b]·B[b]`, A of m×k, B of k×n.
 ///
 /// This is the shape cycle models tile or stream. Batches and rows are real numbers because an
 /// MoE layer touches an expected, not integral, number of experts.

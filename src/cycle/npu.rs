@@ -1,7 +1,7 @@
 //! The tiled NPU model (`params.model = "npu-tiled"`): an NPU with `count` cores, each with a MAC
 //! array and an on-chip SRAM, fed by DMA with double buffering.
 //!
-//! **Matrix ops** (seen as C[b] = A[b]·B[b] through [`super::gemm_view`]) run as tiles of
+//! **Matrix ops** (seen as `C[b] = A[b]·B[b]` through [`super::gemm_view`]) run as tiles of
 //! `Tm × Tn × Tk`, output-stationary: for each output tile the K loop streams A and B tiles in
 //! and the finished C tile goes out once. Tiles must fit the SRAM double-buffered:
 //! `2·(Tm·Tk·a + Tk·Tn·w) + 2·Tm·Tn·acc ≤ sram_bytes` (`a`, `w` the element bytes of A and B,
