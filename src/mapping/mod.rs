@@ -224,7 +224,7 @@ pub use priced::{
     plan_with, planned_tensors, scratchpad_of,
 };
 pub use problem::{MemProblem, OpSpec, Prepared, TensorKind, TensorSpec};
-pub use verify::{Traffic, VerifyError, verify};
+pub use verify::{Traffic, PlanVerifyError, verify};
 
 /// Errors of the mapping planners.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -270,7 +270,7 @@ pub enum MappingError {
     },
     /// A produced plan failed the independent check (a bug; reported, never hidden).
     #[error("plan failed verification: {0}")]
-    Verification(#[from] VerifyError),
+    Verification(#[from] PlanVerifyError),
     /// A chart could not be drawn or written.
     #[error("memory chart: {0}")]
     Chart(String),

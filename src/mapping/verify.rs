@@ -9,7 +9,7 @@ use super::problem::{MemProblem, TensorKind};
 
 /// Why a plan was rejected. Each variant names the step/tensor/operator involved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum VerifyError {
+pub enum PlanVerifyError {
     /// The problem itself is malformed (same rules as planning).
     #[error("problem is invalid: {0}")]
     BadProblem(String),
@@ -162,12 +162,12 @@ pub struct Traffic {
 /// * every tensor an operator reads or writes is resident at the operator's step;
 /// * at every step the resident byte ranges are pairwise disjoint;
 /// * recomputed compulsory and non-compulsory traffic equal the reported figures.
-pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError> {
+pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, PlanVerifyError> {
     let nt = problem.tensors.len();
     let n = problem.ops.len();
     let g = problem.granularity_bytes;
     if g == 0 {
-        return Err(VerifyError::BadProblem("granularity_bytes is 0".into()));
+        return Err(PlanVerifyError::BadProblem("granularity_bytes is 0".into()));
     }
     let tname = |a: usize| -> String {
         problem
@@ -183,7 +183,7 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
     for (o, op) in problem.ops.iter().enumerate() {
         for &a in op.outputs.iter().chain(op.inputs.iter()) {
             if a >= nt {
-                return Err(VerifyError::BadProblem(format!(
+                return Err(PlanVerifyError::BadProblem(format!(
                     "op {} references tensor {a}",
                     op.name
                 )));
@@ -191,7 +191,7 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
         }
         for &a in &op.outputs {
             if producer[a].replace(o).is_some_and(|p| p != o) {
-                return Err(VerifyError::BadProblem(format!(
+                return Err(PlanVerifyError::BadProblem(format!(
                     "tensor {} has two producers",
                     tname(a)
                 )));
@@ -204,7 +204,7 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
     for (a, t) in problem.tensors.iter().enumerate() {
         let produced = matches!(t.kind, TensorKind::Activation | TensorKind::Output);
         if produced != producer[a].is_some() {
-            return Err(VerifyError::BadProblem(format!(
+            return Err(PlanVerifyError::BadProblem(format!(
                 "tensor {} is a {:?} but has {} producer",
                 t.name,
                 t.kind,
@@ -215,7 +215,7 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
 
     // Order: permutation and topological.
     if plan.order.len() != n {
-        return Err(VerifyError::NotPermutation {
+        return Err(PlanVerifyError::NotPermutation {
             ops: n,
             detail: format!("order has {} entries", plan.order.len()),
         });
@@ -223,13 +223,13 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
     let mut step_of = vec![usize::MAX; n];
     for (t, &o) in plan.order.iter().enumerate() {
         if o >= n {
-            return Err(VerifyError::NotPermutation {
+            return Err(PlanVerifyError::NotPermutation {
                 ops: n,
                 detail: format!("step {t} names operator {o}"),
             });
         }
         if step_of[o] != usize::MAX {
-            return Err(VerifyError::NotPermutation {
+            return Err(PlanVerifyError::NotPermutation {
                 ops: n,
                 detail: format!("operator {} appears twice", problem.ops[o].name),
             });
@@ -240,7 +240,7 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
         for &a in &problem.ops[o].inputs {
             if let Some(p) = producer[a] {
                 if step_of[p] >= t {
-                    return Err(VerifyError::NotTopological {
+                    return Err(PlanVerifyError::NotTopological {
                         op: problem.ops[o].name.clone(),
                         step: t,
                         tensor: tname(a),
@@ -255,7 +255,7 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
     // Residencies: well formed.
     let mut per_tensor: Vec<Vec<usize>> = vec![Vec::new(); nt];
     for (i, r) in plan.residencies.iter().enumerate() {
-        let bad = |detail: String| VerifyError::BadResidency {
+        let bad = |detail: String| PlanVerifyError::BadResidency {
             index: i,
             tensor: tname(r.tensor),
             detail,
@@ -288,7 +288,7 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
     // Stores: well formed, grouped by tensor.
     let mut store_steps: Vec<Vec<usize>> = vec![Vec::new(); nt];
     for (i, s) in plan.stores.iter().enumerate() {
-        let bad = |detail: &str| VerifyError::BadStore {
+        let bad = |detail: &str| PlanVerifyError::BadStore {
             index: i,
             tensor: tname(s.tensor),
             step: s.step,
@@ -317,7 +317,7 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
         for w in list.windows(2) {
             let (x, y) = (&plan.residencies[w[0]], &plan.residencies[w[1]]);
             if y.first_step <= x.last_step {
-                return Err(VerifyError::DoubleResidency {
+                return Err(PlanVerifyError::DoubleResidency {
                     tensor: tname(a),
                     step: y.first_step,
                 });
@@ -331,7 +331,7 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
         match producer[a] {
             None => {
                 if !created.is_empty() {
-                    return Err(VerifyError::BadCreation {
+                    return Err(PlanVerifyError::BadCreation {
                         tensor: tname(a),
                         detail: "weights and inputs cannot be created on-chip".into(),
                     });
@@ -339,14 +339,14 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
             }
             Some(p) => {
                 if created.len() != 1 {
-                    return Err(VerifyError::BadCreation {
+                    return Err(PlanVerifyError::BadCreation {
                         tensor: tname(a),
                         detail: format!("has {} created residencies, expected 1", created.len()),
                     });
                 }
                 let c = &plan.residencies[created[0]];
                 if c.first_step != step_of[p] {
-                    return Err(VerifyError::BadCreation {
+                    return Err(PlanVerifyError::BadCreation {
                         tensor: tname(a),
                         detail: format!(
                             "created residency starts at step {} but producer {} runs at step {}",
@@ -358,7 +358,7 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
                     .first()
                     .is_some_and(|&ri| plan.residencies[ri].first_step < step_of[p])
                 {
-                    return Err(VerifyError::BadCreation {
+                    return Err(PlanVerifyError::BadCreation {
                         tensor: tname(a),
                         detail: "resident before its producer runs".into(),
                     });
@@ -369,7 +369,7 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
             let r = &plan.residencies[ri];
             if r.origin == Origin::Loaded {
                 if producer[a].is_some() && !store_steps[a].iter().any(|&s| s < r.first_step) {
-                    return Err(VerifyError::LoadWithoutCopy {
+                    return Err(PlanVerifyError::LoadWithoutCopy {
                         tensor: tname(a),
                         step: r.first_step,
                     });
@@ -378,7 +378,7 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
             }
         }
         if problem.tensors[a].kind == TensorKind::Output && store_steps[a].is_empty() {
-            return Err(VerifyError::OutputNotStored { tensor: tname(a) });
+            return Err(PlanVerifyError::OutputNotStored { tensor: tname(a) });
         }
     }
 
@@ -391,7 +391,7 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
                 r.first_step <= t && t <= r.last_step
             });
             if !ok {
-                return Err(VerifyError::MissingResidency {
+                return Err(PlanVerifyError::MissingResidency {
                     op: op.name.clone(),
                     step: t,
                     tensor: tname(a),
@@ -420,7 +420,7 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
         ranges.sort_unstable();
         for w in ranges.windows(2) {
             if w[1].0 < w[0].1 {
-                return Err(VerifyError::Overlap {
+                return Err(PlanVerifyError::Overlap {
                     step: t,
                     a: tname(w[0].2),
                     a_lo: w[0].0,
@@ -455,14 +455,14 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, VerifyError>
     // at least once (checked above), so total >= compulsory.
     let non_compulsory = total - compulsory;
     if plan.compulsory_bytes != compulsory {
-        return Err(VerifyError::WrongTraffic {
+        return Err(PlanVerifyError::WrongTraffic {
             what: "compulsory_bytes",
             reported: plan.compulsory_bytes,
             recomputed: compulsory,
         });
     }
     if plan.non_compulsory_bytes != non_compulsory {
-        return Err(VerifyError::WrongTraffic {
+        return Err(PlanVerifyError::WrongTraffic {
             what: "non_compulsory_bytes",
             reported: plan.non_compulsory_bytes,
             recomputed: non_compulsory,

@@ -34,7 +34,7 @@
 use super::MeasureError;
 use super::compose;
 use super::stats::Summary;
-use super::timing::{Clock, Plan, bench};
+use super::timing::{Clock, MeasurePlan, bench};
 use crate::workload::{
     AttnPart, AttnShape, Conv2d, DType, Graph, NormKind, Op, OpId, OpKind, PoolKind, Role, Storage,
     TensorId,
@@ -594,7 +594,7 @@ impl CandleBackend {
     pub fn measure(
         &self,
         g: &Graph,
-        plan: Plan,
+        plan: MeasurePlan,
         per_op: bool,
     ) -> Result<GraphTiming, MeasureError> {
         let plan = plan.with_clock(self.clock());

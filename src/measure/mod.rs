@@ -32,7 +32,7 @@ pub mod timing;
 
 pub use backend::{CandleBackend, Env, GraphTiming};
 pub use stats::Summary;
-pub use timing::Plan;
+pub use timing::MeasurePlan;
 
 /// Errors of measurement, calibration and validation.
 #[derive(Debug, thiserror::Error)]

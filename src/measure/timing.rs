@@ -63,7 +63,7 @@ fn wall_origin() -> &'static Instant {
 
 /// How to time something.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Plan {
+pub struct MeasurePlan {
     /// Untimed runs first (page faults, cache and allocator warm-up, thread-pool start).
     pub warmup: usize,
     /// Timed samples; the reported figure is their median.
@@ -75,16 +75,16 @@ pub struct Plan {
     pub clock: Clock,
 }
 
-impl Plan {
+impl MeasurePlan {
     /// For `--quick` runs: 1 warm-up, 3 samples of at least 2 ms.
-    pub const QUICK: Plan = Plan {
+    pub const QUICK: MeasurePlan = MeasurePlan {
         warmup: 1,
         repeats: 3,
         min_sample_s: 2e-3,
         clock: Clock::Wall,
     };
     /// The default: 2 warm-ups, 7 samples of at least 10 ms.
-    pub const STANDARD: Plan = Plan {
+    pub const STANDARD: MeasurePlan = MeasurePlan {
         warmup: 2,
         repeats: 7,
         min_sample_s: 10e-3,
@@ -92,8 +92,8 @@ impl Plan {
     };
 
     /// The same plan reading another clock.
-    pub fn with_clock(self, clock: Clock) -> Plan {
-        Plan { clock, ..self }
+    pub fn with_clock(self, clock: Clock) -> MeasurePlan {
+        MeasurePlan { clock, ..self }
     }
 }
 
@@ -101,7 +101,7 @@ impl Plan {
 ///
 /// The number of calls per sample is chosen from the last warm-up run (at least one warm-up is
 /// always done) so that a sample lasts at least `plan.min_sample_s`.
-pub fn bench<E>(plan: Plan, mut f: impl FnMut() -> Result<(), E>) -> Result<Summary, E> {
+pub fn bench<E>(plan: MeasurePlan, mut f: impl FnMut() -> Result<(), E>) -> Result<Summary, E> {
     let clock = plan.clock;
     let mut last = f64::INFINITY;
     for _ in 0..plan.warmup.max(1) {
@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn bench_calls_warmup_then_samples() {
         let mut calls = 0usize;
-        let plan = Plan {
+        let plan = MeasurePlan {
             warmup: 2,
             repeats: 3,
             min_sample_s: 0.0,
@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn bench_propagates_errors() {
-        let r = bench(Plan::QUICK, || Err::<(), _>("boom"));
+        let r = bench(MeasurePlan::QUICK, || Err::<(), _>("boom"));
         assert_eq!(r, Err("boom"));
     }
 }

@@ -98,7 +98,7 @@ pub use schedule::{
     Budget, Objective, PlacedOp, Placement, Schedule, SolveStats, Status, Totals, Window, hold_for,
     retime, to_placement, totals, with_hold,
 };
-pub use verify::{REL_TOL, VerifyError, verify};
+pub use verify::{REL_TOL, PlacementVerifyError, verify};
 
 use crate::hardware::{Hardware, HardwareError};
 use crate::workload::Graph;
@@ -165,7 +165,7 @@ pub enum PlaceError {
     },
     /// A placement failed the independent check (a bug; reported, never hidden).
     #[error("placement failed verification: {0}")]
-    Verification(#[from] VerifyError),
+    Verification(#[from] PlacementVerifyError),
     /// The Gantt chart could not be drawn.
     #[error("gantt chart: {0}")]
     Render(String),

@@ -12,7 +12,7 @@ pub const REL_TOL: f64 = 1e-9;
 
 /// A placement that breaks a rule.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum VerifyError {
+pub enum PlacementVerifyError {
     /// Wrong number of ops, bad unit index.
     #[error("shape: {0}")]
     Shape(String),
@@ -83,17 +83,17 @@ fn close(a: f64, b: f64, scale: f64) -> bool {
 }
 
 /// Checks `p` against `inst` and returns the recomputed totals.
-pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
+pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, PlacementVerifyError> {
     let n = inst.ops.len();
     let nu = inst.units.len();
     if p.ops.len() != n {
-        return Err(VerifyError::Shape(format!(
+        return Err(PlacementVerifyError::Shape(format!(
             "{} ops placed, instance has {n}",
             p.ops.len()
         )));
     }
     if p.units.len() != nu {
-        return Err(VerifyError::Shape(format!(
+        return Err(PlacementVerifyError::Shape(format!(
             "{} units, instance has {nu}",
             p.units.len()
         )));
@@ -103,13 +103,13 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
     let mut dur = vec![0.0; n];
     for (i, (o, po)) in inst.ops.iter().zip(&p.ops).enumerate() {
         if po.unit >= nu {
-            return Err(VerifyError::Shape(format!("op #{i} on unit #{}", po.unit)));
+            return Err(PlacementVerifyError::Shape(format!("op #{i} on unit #{}", po.unit)));
         }
         let uname = inst.units[po.unit].name.clone();
         let cost = match &o.costs[po.unit] {
             Some(c) => c,
             None => {
-                return Err(VerifyError::Unit {
+                return Err(PlacementVerifyError::Unit {
                     op: o.name.clone(),
                     unit: uname,
                     why: o.why_not[po.unit].clone(),
@@ -118,7 +118,7 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
         };
         if let Some(pin) = o.pin {
             if pin != po.unit {
-                return Err(VerifyError::Unit {
+                return Err(PlacementVerifyError::Unit {
                     op: o.name.clone(),
                     unit: uname,
                     why: format!("pinned to `{}`", inst.units[pin].name),
@@ -126,13 +126,13 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
             }
         }
         if !(po.start_s >= -tol) {
-            return Err(VerifyError::Window(format!(
+            return Err(PlacementVerifyError::Window(format!(
                 "`{}` starts at {}",
                 o.name, po.start_s
             )));
         }
         if !close(po.finish_s - po.start_s, cost.time_s, makespan_scale) {
-            return Err(VerifyError::Duration {
+            return Err(PlacementVerifyError::Duration {
                 op: o.name.clone(),
                 unit: uname,
                 got: po.finish_s - po.start_s,
@@ -146,7 +146,7 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
         let (a, b) = (&p.ops[e.from], &p.ops[e.to]);
         let t = inst
             .transfer(e, a.unit, b.unit)
-            .ok_or_else(|| VerifyError::Unit {
+            .ok_or_else(|| PlacementVerifyError::Unit {
                 op: inst.ops[e.to].name.clone(),
                 unit: inst.units[b.unit].name.clone(),
                 why: format!(
@@ -156,7 +156,7 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
             })?;
         let ready = a.start_s + dur[e.from] + t.0;
         if b.start_s < ready - tol {
-            return Err(VerifyError::Dependency {
+            return Err(PlacementVerifyError::Dependency {
                 from: inst.ops[e.from].name.clone(),
                 to: inst.ops[e.to].name.clone(),
                 start: b.start_s,
@@ -164,7 +164,7 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
             });
         }
         if b.window < a.window {
-            return Err(VerifyError::Window(format!(
+            return Err(PlacementVerifyError::Window(format!(
                 "`{}` (window {}) reads from `{}` (window {})",
                 inst.ops[e.to].name, b.window, inst.ops[e.from].name, a.window
             )));
@@ -179,7 +179,7 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
         iv.sort_by(|a, b| a.0.total_cmp(&b.0));
         for w in iv.windows(2) {
             if w[1].0 < w[0].1 - tol {
-                return Err(VerifyError::Overlap {
+                return Err(PlacementVerifyError::Overlap {
                     a: inst.ops[w[0].2].name.clone(),
                     b: inst.ops[w[1].2].name.clone(),
                     unit: inst.units[u].name.clone(),
@@ -190,21 +190,21 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
     // Windows: back to back from 0, ops inside, each as short as its ops and floor allow.
     let nw = p.windows.len();
     if n > 0 && nw == 0 {
-        return Err(VerifyError::Window("no windows".into()));
+        return Err(PlacementVerifyError::Window("no windows".into()));
     }
     let mut prev_end = 0.0;
     let mut last_finish = vec![f64::NEG_INFINITY; nw];
     let mut bytes = vec![vec![0.0; inst.floors.len()]; nw];
     for (i, po) in p.ops.iter().enumerate() {
         if po.window >= nw {
-            return Err(VerifyError::Window(format!(
+            return Err(PlacementVerifyError::Window(format!(
                 "`{}` in window {}",
                 inst.ops[i].name, po.window
             )));
         }
         let w = p.windows[po.window];
         if po.start_s < w.start_s - tol || po.start_s + dur[i] > w.end_s + tol {
-            return Err(VerifyError::Window(format!(
+            return Err(PlacementVerifyError::Window(format!(
                 "`{}` runs {}..{} s outside its window {}..{} s",
                 inst.ops[i].name,
                 po.start_s,
@@ -221,7 +221,7 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
     }
     for (k, w) in p.windows.iter().enumerate() {
         if !close(w.start_s, prev_end, makespan_scale) {
-            return Err(VerifyError::Window(format!(
+            return Err(PlacementVerifyError::Window(format!(
                 "window {k} starts at {} s, the previous one ends at {prev_end} s",
                 w.start_s
             )));
@@ -234,7 +234,7 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
             .fold(0.0, f64::max);
         let tight = last_finish[k].max(w.start_s).max(w.start_s + floor);
         if !close(w.end_s, tight, makespan_scale) {
-            return Err(VerifyError::Window(format!(
+            return Err(PlacementVerifyError::Window(format!(
                 "window {k} ends at {} s; its ops and bandwidth floor ({floor} s) end it at {tight} s",
                 w.end_s
             )));
@@ -261,7 +261,7 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
     let hold = match p.budget.power_w {
         None => 0.0,
         Some(w) if w <= inst.static_w => {
-            return Err(VerifyError::Budget(format!(
+            return Err(PlacementVerifyError::Budget(format!(
                 "the power budget {w} W does not exceed the static power {} W",
                 inst.static_w
             )));
@@ -269,7 +269,7 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
         Some(w) => ((dynamic + transfer_j) / (w - inst.static_w) - prev_end).max(0.0),
     };
     if !close(p.hold_s, hold, prev_end + hold) {
-        return Err(VerifyError::Totals {
+        return Err(PlacementVerifyError::Totals {
             what: "hold for the power budget",
             reported: p.hold_s,
             recomputed: hold,
@@ -280,14 +280,14 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
     let energy = dynamic + transfer_j + static_j;
     if let Some(l) = p.budget.latency_s {
         if makespan > l * (1.0 + REL_TOL) {
-            return Err(VerifyError::Budget(format!(
+            return Err(PlacementVerifyError::Budget(format!(
                 "makespan {makespan} s exceeds the latency budget {l} s"
             )));
         }
     }
     if let Some(w) = p.budget.power_w {
         if energy > w * makespan * (1.0 + 1e-6) {
-            return Err(VerifyError::Budget(format!(
+            return Err(PlacementVerifyError::Budget(format!(
                 "average power {} W exceeds the power budget {w} W",
                 energy / makespan
             )));
@@ -315,7 +315,7 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
         ("objective", r.objective, t.objective),
     ] {
         if !close(rep, rec, rec) {
-            return Err(VerifyError::Totals {
+            return Err(PlacementVerifyError::Totals {
                 what,
                 reported: rep,
                 recomputed: rec,
@@ -323,7 +323,7 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
         }
     }
     if r.transfers != t.transfers {
-        return Err(VerifyError::Totals {
+        return Err(PlacementVerifyError::Totals {
             what: "transfers",
             reported: r.transfers as f64,
             recomputed: t.transfers as f64,
@@ -331,7 +331,7 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, VerifyError> {
     }
     if let Some(b) = p.bound {
         if b > t.objective * (1.0 + 1e-6) + 1e-15 {
-            return Err(VerifyError::Totals {
+            return Err(PlacementVerifyError::Totals {
                 what: "bound above the objective",
                 reported: b,
                 recomputed: t.objective,

@@ -49,9 +49,7 @@ use crate::cost::{
 use crate::hardware::{Hardware, MAX_LEVELS};
 use crate::workload::{Engine, Graph, OpId, Role};
 
-/// The pricing mode, which lives in [`crate::cost`]; re-exported here for callers that name it
-/// through the roofline.
-pub use crate::cost::Mode;
+use crate::cost::Mode;
 
 /// The name the registry knows the roofline by, and the model of units that name none.
 pub const NAME: &str = "roofline";

@@ -5,7 +5,7 @@
 use super::{Outcome, ValidateError, published, report, run, summarize, sweep};
 use crate::hardware::{Hardware, HardwareError, UnitKind};
 use crate::measure::backend::CandleBackend;
-use crate::measure::timing::{Plan, load_average_text};
+use crate::measure::timing::{MeasurePlan, load_average_text};
 use crate::util::output::atomic_write;
 use std::path::{Path, PathBuf};
 
@@ -95,7 +95,7 @@ pub fn run_on_host(
         return Err(ValidateError::Empty("no case matches the filter".into()));
     }
     let backend = CandleBackend::new(threads)?;
-    let plan = if opts.quick { Plan::QUICK } else { Plan::STANDARD };
+    let plan = if opts.quick { MeasurePlan::QUICK } else { MeasurePlan::STANDARD };
     let start = load_average_text();
     let (hw_name, unit_name) = (hw.name.clone(), hw.units[unit].name.clone());
     progress(&format!(

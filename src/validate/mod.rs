@@ -23,7 +23,7 @@ use crate::hardware::Hardware;
 use crate::measure::MeasureError;
 use crate::measure::backend::CandleBackend;
 use crate::measure::stats::{self, Summary};
-use crate::measure::timing::{Plan, load_average_text};
+use crate::measure::timing::{MeasurePlan, load_average_text};
 use crate::score::{ScoreError, bound_name, score_graph};
 use crate::workload::Graph;
 use serde::Serialize;
@@ -139,7 +139,7 @@ pub fn run(
     unit: usize,
     backend: &CandleBackend,
     cases: &[Case],
-    plan: Plan,
+    plan: MeasurePlan,
     repeat: bool,
     progress: &mut dyn FnMut(&Outcome),
 ) -> Result<Vec<Outcome>, ValidateError> {

@@ -8,7 +8,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use archscope::mapping::{
     DivideOptions, IlpOptions, MappingError, MemProblem, OpSpec, Origin, Plan, PlanStatus,
-    Schedule, TensorKind, TensorSpec, VerifyError, plan_arena, plan_default,
+    Schedule, TensorKind, TensorSpec, PlanVerifyError, plan_arena, plan_default,
     plan_divide_and_conquer, plan_ilp, relaxation_bound, verify,
 };
 use proptest::prelude::*;
@@ -283,7 +283,7 @@ fn verifier_rejects_overlap() {
     plan.residencies[step0[0]].offset_bytes = 0;
     plan.residencies[step0[1]].offset_bytes = 0;
     assert!(
-        matches!(verify(&p, &plan), Err(VerifyError::Overlap { step: 0, .. })),
+        matches!(verify(&p, &plan), Err(PlanVerifyError::Overlap { step: 0, .. })),
         "{:?}",
         verify(&p, &plan)
     );
@@ -296,7 +296,7 @@ fn verifier_rejects_missing_residency() {
     plan.residencies.retain(|r| r.tensor != 0);
     assert!(matches!(
         verify(&p, &plan),
-        Err(VerifyError::MissingResidency { .. })
+        Err(PlanVerifyError::MissingResidency { .. })
     ));
 }
 
@@ -307,12 +307,12 @@ fn verifier_rejects_non_topological_order() {
     plan.order.swap(0, last); // E (reads c, d) would run first
     assert!(matches!(
         verify(&p, &plan),
-        Err(VerifyError::NotTopological { .. })
+        Err(PlanVerifyError::NotTopological { .. })
     ));
     plan.order[0] = plan.order[1];
     assert!(matches!(
         verify(&p, &plan),
-        Err(VerifyError::NotPermutation { .. })
+        Err(PlanVerifyError::NotPermutation { .. })
     ));
 }
 
@@ -322,7 +322,7 @@ fn verifier_rejects_wrong_traffic() {
     plan.non_compulsory_bytes += 1;
     assert!(matches!(
         verify(&p, &plan),
-        Err(VerifyError::WrongTraffic {
+        Err(PlanVerifyError::WrongTraffic {
             what: "non_compulsory_bytes",
             ..
         })
@@ -331,7 +331,7 @@ fn verifier_rejects_wrong_traffic() {
     plan.compulsory_bytes = 0;
     assert!(matches!(
         verify(&p, &plan),
-        Err(VerifyError::WrongTraffic { .. })
+        Err(PlanVerifyError::WrongTraffic { .. })
     ));
 }
 
@@ -341,7 +341,7 @@ fn verifier_rejects_capacity_and_copy_violations() {
     plan.residencies[0].offset_bytes = p.capacity_bytes;
     assert!(matches!(
         verify(&p, &plan),
-        Err(VerifyError::BadResidency { .. })
+        Err(PlanVerifyError::BadResidency { .. })
     ));
 
     // Reload of an activation that was never written back.
@@ -350,7 +350,7 @@ fn verifier_rejects_capacity_and_copy_violations() {
     plan.stores.retain(|s| s.tensor != 1);
     assert!(matches!(
         verify(&p, &plan),
-        Err(VerifyError::LoadWithoutCopy { .. })
+        Err(PlanVerifyError::LoadWithoutCopy { .. })
     ));
 
     // An output never stored.
@@ -358,7 +358,7 @@ fn verifier_rejects_capacity_and_copy_violations() {
     plan.stores.retain(|s| s.tensor != 4);
     assert!(matches!(
         verify(&p, &plan),
-        Err(VerifyError::OutputNotStored { .. })
+        Err(PlanVerifyError::OutputNotStored { .. })
     ));
 
     // A created residency that starts at the wrong step.

@@ -6,7 +6,7 @@ use crate::common::{TempDir, archscope};
 use archscope::hardware::{Hardware, UnitKind};
 use archscope::placement::{
     Decompose, Edge, Floor, Instance, Limits, Link, Objective, OpCost, PlaceOp, PlaceUnit,
-    Placement, Status, VerifyError, baselines, gantt, patterns, place_instance, verify,
+    Placement, Status, PlacementVerifyError, baselines, gantt, patterns, place_instance, verify,
 };
 use archscope::workload::{Phase, QuantScheme, load_llm};
 
@@ -359,21 +359,21 @@ fn verifier_rejects_broken_placements() {
     bad.ops[e.to].finish_s = bad.ops[e.to].start_s + d;
     assert!(matches!(
         verify(&inst, &bad),
-        Err(VerifyError::Dependency { .. } | VerifyError::Overlap { .. })
+        Err(PlacementVerifyError::Dependency { .. } | PlacementVerifyError::Overlap { .. })
     ));
     // Energy misreported.
     let mut bad = p.clone();
     bad.totals.energy_j *= 1.01;
     assert!(matches!(
         verify(&inst, &bad),
-        Err(VerifyError::Totals { .. })
+        Err(PlacementVerifyError::Totals { .. })
     ));
     // A duration that is not the op's cost on its unit.
     let mut bad = p.clone();
     bad.ops[0].finish_s += 1e-4;
     assert!(matches!(
         verify(&inst, &bad),
-        Err(VerifyError::Duration { .. })
+        Err(PlacementVerifyError::Duration { .. })
     ));
     // An op on a unit that refuses it.
     let (i, u) = (0..inst.ops.len())
@@ -385,7 +385,7 @@ fn verifier_rejects_broken_placements() {
         .expect("the generator refuses some units");
     let mut bad = p.clone();
     bad.ops[i].unit = u;
-    assert!(matches!(verify(&inst, &bad), Err(VerifyError::Unit { .. })));
+    assert!(matches!(verify(&inst, &bad), Err(PlacementVerifyError::Unit { .. })));
     // Two independent ops forced onto one unit at the same time.
     let mut bad = p.clone();
     for o in &mut bad.ops {
@@ -399,7 +399,7 @@ fn verifier_rejects_broken_placements() {
     bad.bound = Some(p.totals.objective * 1.01);
     assert!(matches!(
         verify(&inst, &bad),
-        Err(VerifyError::Totals { .. })
+        Err(PlacementVerifyError::Totals { .. })
     ));
 }
 

@@ -33,7 +33,7 @@
 
 use super::MeasureError;
 use super::kernels::{self, Stream, StreamBufs};
-use super::timing::{Clock, Plan, load_average_text};
+use super::timing::{Clock, MeasurePlan, load_average_text};
 use crate::util::date::today;
 use crate::workload::DType;
 use std::path::Path;
@@ -60,16 +60,16 @@ pub struct Options {
 }
 
 impl Options {
-    fn plan(&self) -> Plan {
+    fn plan(&self) -> MeasurePlan {
         if self.quick {
-            Plan {
+            MeasurePlan {
                 warmup: 1,
                 repeats: 3,
                 min_sample_s: 0.01,
                 clock: Clock::ThreadCpu,
             }
         } else {
-            Plan {
+            MeasurePlan {
                 warmup: 1,
                 repeats: 7,
                 min_sample_s: 0.08,
@@ -134,7 +134,7 @@ pub fn run(opts: Options, log: &mut dyn FnMut(String)) -> Result<Calibration, Me
 /// Peak kernels on one core and on all.
 fn measure_peaks(
     host: &HostInfo,
-    plan: Plan,
+    plan: MeasurePlan,
     log: &mut dyn FnMut(String),
 ) -> Result<Vec<PeakResult>, MeasureError> {
     let mut peaks = Vec::new();
@@ -162,7 +162,7 @@ fn measure_peaks(
 /// STREAM-style bandwidths of each memory level, on one thread and on all.
 fn measure_levels(
     host: &HostInfo,
-    plan: Plan,
+    plan: MeasurePlan,
     log: &mut dyn FnMut(String),
 ) -> Result<Vec<LevelResult>, MeasureError> {
     let mut levels = Vec::new();
@@ -204,7 +204,7 @@ fn measure_candle(
     host: &HostInfo,
     levels: &[LevelResult],
     opts: Options,
-    plan: Plan,
+    plan: MeasurePlan,
     log: &mut dyn FnMut(String),
 ) -> Result<Vec<CandleFigures>, MeasureError> {
     let mut candle = Vec::new();

@@ -9,7 +9,7 @@ use crate::measure::backend::CandleBackend;
 use crate::measure::kernels::{self, PeakKernel, Stream, StreamBufs};
 use crate::measure::probe;
 use crate::measure::stats::Summary;
-use crate::measure::timing::{Clock, Plan, bench};
+use crate::measure::timing::{Clock, MeasurePlan, bench};
 use crate::workload::{DType, OpKind};
 use candle_core::{Device, Tensor};
 use std::sync::Barrier;
@@ -245,7 +245,7 @@ impl CandleFigures {
 
 /// The rate of peak kernel `k` on `threads` threads (all its iterations, over the longest
 /// thread's CPU time).
-pub(super) fn peak(k: &PeakKernel, threads: usize, plan: Plan) -> Result<Rate, MeasureError> {
+pub(super) fn peak(k: &PeakKernel, threads: usize, plan: MeasurePlan) -> Result<Rate, MeasureError> {
     // Size one sample from a short single-thread run.
     let probe = 20_000u64;
     let t = Clock::ThreadCpu.now();
@@ -267,7 +267,7 @@ pub(super) fn peak(k: &PeakKernel, threads: usize, plan: Plan) -> Result<Rate, M
 }
 
 /// The bandwidth of STREAM kernel `k` over one buffer set per thread.
-pub(super) fn stream(bufs: &mut [StreamBufs], k: Stream, plan: Plan) -> Result<Rate, MeasureError> {
+pub(super) fn stream(bufs: &mut [StreamBufs], k: Stream, plan: MeasurePlan) -> Result<Rate, MeasureError> {
     let t = Clock::ThreadCpu.now();
     std::hint::black_box(bufs[0].pass(k));
     let per_pass = (Clock::ThreadCpu.now() - t).max(1e-9);
@@ -288,7 +288,7 @@ pub(super) fn stream(bufs: &mut [StreamBufs], k: Stream, plan: Plan) -> Result<R
 }
 
 /// The core clock from a chain of dependent adds; `None` where there is no such kernel.
-pub(super) fn clock(plan: Plan) -> Option<Rate> {
+pub(super) fn clock(plan: MeasurePlan) -> Option<Rate> {
     let c = Clock::ThreadCpu;
     let probe = 100_000u64;
     let t = c.now();
@@ -440,7 +440,7 @@ fn summary(samples: &[f64]) -> Result<Summary, MeasureError> {
 /// one thread, wall time on several.
 pub(super) fn candle_figures(
     threads: usize,
-    plan: Plan,
+    plan: MeasurePlan,
     quick: bool,
     llc_bytes: usize,
     l1_bytes: usize,
@@ -485,7 +485,7 @@ type ShapeTime = ((usize, usize), Summary);
 struct CandleRun {
     threads: usize,
     clock: Clock,
-    plan: Plan,
+    plan: MeasurePlan,
     gemm_n: usize,
     llc_bytes: usize,
     l1_bytes: usize,
@@ -557,7 +557,7 @@ impl CandleRun {
         backend: &CandleBackend,
     ) -> Result<(Vec<(String, Summary)>, f64), MeasureError> {
         let plan = self.plan;
-        let tiny = Plan {
+        let tiny = MeasurePlan {
             min_sample_s: plan.min_sample_s / 4.0,
             ..plan
         };
@@ -684,7 +684,7 @@ impl CandleRun {
         let rn = (n * k / rk).max(1);
         let rv = Tensor::randn(0f32, 1.0, (1, rk), dev)?;
         let rw = Tensor::randn(0f32, 1.0, (rn, rk), dev)?;
-        let one = Plan { repeats: 1, ..plan };
+        let one = MeasurePlan { repeats: 1, ..plan };
         let (mut long, mut extra) = (Vec::new(), Vec::new());
         for _ in 0..plan.repeats.max(1) {
             let t_long = bench(one, || rv.matmul(&rw.t()?).map(|_| ()))?.median;
