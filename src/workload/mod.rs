@@ -1,6 +1,6 @@
 //! Workloads: what runs. A graph of ops and tensors ([`Graph`]), data types and quantization
 //! ([`dtype`], [`quant`]), and builders for real models: LLMs ([`llm`]) and vision networks and
-//! transformer encoders ([`vision`]), including ONNX import.
+//! transformer encoders ([`vision`]), and ONNX import ([`onnx`]).
 //!
 //! Models are named by a short name of a shipped LLM config (`llama-1b`, see [`known_models`]),
 //! a path to any Hugging Face `config.json`, a built-in network with optional parameters
@@ -11,6 +11,7 @@
 pub mod dtype;
 pub mod graph;
 pub mod llm;
+pub mod onnx;
 pub mod quant;
 pub mod vision;
 
@@ -20,6 +21,7 @@ pub use graph::{
     OpId, OpKind, PoolKind, Role, Tensor, TensorId,
 };
 pub use llm::{Family, HfConfig, LlmConfig, ModelError, Phase};
+pub use onnx::{OnnxError, OnnxModel};
 pub use quant::{QuantError, QuantScheme};
 pub use vision::{Sample, VisionModel};
 
