@@ -8,7 +8,7 @@ use super::{KEEP_DATA_LIMIT, OnnxError};
 use crate::workload::dtype::DType;
 use crate::workload::graph::Graph;
 use crate::workload::quant::QuantScheme;
-use crate::workload::vision::Sample;
+use crate::workload::sample::Sample;
 use prost::Message;
 use std::path::Path;
 use tract_onnx::pb;

@@ -32,6 +32,7 @@ mod importer;
 pub mod load;
 mod ops;
 
+pub use crate::workload::error::OnnxError;
 pub use load::OnnxModel;
 pub use ops::SUPPORTED_OPS;
 
@@ -43,60 +44,3 @@ const MAX_CONST_ELEMS: u64 = 1 << 22;
 
 /// Result of an import step.
 type R<T> = Result<T, OnnxError>;
-
-/// Errors importing an ONNX file.
-#[derive(Debug, thiserror::Error)]
-pub enum OnnxError {
-    /// The file could not be read.
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        /// File path.
-        path: String,
-        /// Cause.
-        source: std::io::Error,
-    },
-    /// The bytes are not an ONNX protobuf.
-    #[error("{path}: not a valid ONNX model: {message}")]
-    Decode {
-        /// File path.
-        path: String,
-        /// What the decoder said.
-        message: String,
-    },
-    /// Something about the model as a whole.
-    #[error("{path}: {message}")]
-    Model {
-        /// File path.
-        path: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// An operator archscope does not model.
-    #[error(
-        "{path}: node `{node}` has op type `{op_type}`{domain}, which archscope does not import; supported ops: {supported}"
-    )]
-    Unsupported {
-        /// File path.
-        path: String,
-        /// Node name.
-        node: String,
-        /// Its op type.
-        op_type: String,
-        /// ` in domain D` when not the default domain.
-        domain: String,
-        /// The supported op types.
-        supported: String,
-    },
-    /// A node whose inputs, attributes or shapes cannot be interpreted.
-    #[error("{path}: node `{node}` ({op_type}): {message}")]
-    Node {
-        /// File path.
-        path: String,
-        /// Node name.
-        node: String,
-        /// Its op type.
-        op_type: String,
-        /// What is wrong.
-        message: String,
-    },
-}

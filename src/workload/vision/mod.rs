@@ -31,42 +31,16 @@ pub mod yolo;
 /// `workload::vision::onnx` paths keep working.
 pub use super::onnx;
 pub use super::onnx::{OnnxError, OnnxModel};
+pub use super::sample::Sample;
 pub use net::{BnMode, ShapeError};
 
+use super::error::ModelError;
 use super::graph::Graph;
-use super::llm::ModelError;
 use super::quant::QuantScheme;
 use net::Net;
 use serde::Serialize;
 use std::sync::Arc;
 use transformer::EncoderShape;
-
-/// What one forward pass processes: images or token sequences.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Sample {
-    /// One image per batch element.
-    Image,
-    /// One token sequence per batch element.
-    Sequence,
-}
-
-impl Sample {
-    /// Plural noun for reports: `images` or `sequences`.
-    pub fn plural(self) -> &'static str {
-        match self {
-            Sample::Image => "images",
-            Sample::Sequence => "sequences",
-        }
-    }
-    /// Singular noun for reports: `image` or `sequence`.
-    pub fn singular(self) -> &'static str {
-        match self {
-            Sample::Image => "image",
-            Sample::Sequence => "sequence",
-        }
-    }
-}
 
 /// The built-in architectures.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
