@@ -24,60 +24,7 @@ use super::quant::QuantScheme;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// Errors reading or interpreting a model config.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelError {
-    /// The file could not be read.
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        /// File path.
-        path: String,
-        /// Cause.
-        source: std::io::Error,
-    },
-    /// The JSON is malformed or a field has the wrong type or is missing.
-    #[error("{path}:{line}:{column}: {message}")]
-    Json {
-        /// File path.
-        path: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What serde said.
-        message: String,
-    },
-    /// A field has a value archscope cannot model.
-    #[error("{path}: field `{field}`: {message}")]
-    Invalid {
-        /// File path.
-        path: String,
-        /// Field name.
-        field: &'static str,
-        /// What was expected.
-        message: String,
-    },
-    /// Neither a known short name nor an existing file.
-    #[error("unknown model `{name}`: not a short name ({known}) and no such file")]
-    NotFound {
-        /// What was asked for.
-        name: String,
-        /// Known short names.
-        known: String,
-    },
-    /// A built-in network name with parameters that do not parse, or a size it cannot be built
-    /// at.
-    #[error("model `{name}`: {message}")]
-    Spec {
-        /// The name as given.
-        name: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// An ONNX file that cannot be imported.
-    #[error(transparent)]
-    Onnx(#[from] super::vision::OnnxError),
-}
+pub use super::error::ModelError;
 
 /// The subset of a Hugging Face `config.json` archscope reads. Unknown fields are ignored, since
 /// real configs carry many (tokenizer ids, dtype, training settings).

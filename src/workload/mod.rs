@@ -1,6 +1,6 @@
 //! Workloads: what runs. A graph of ops and tensors ([`Graph`]), data types and quantization
 //! ([`dtype`], [`quant`]), and builders for real models: LLMs ([`llm`]) and vision networks and
-//! transformer encoders ([`vision`]), including ONNX import.
+//! transformer encoders ([`vision`]), and ONNX import ([`onnx`]). Their errors are in [`error`].
 //!
 //! Models are named by a short name of a shipped LLM config (`llama-1b`, see [`known_models`]),
 //! a path to any Hugging Face `config.json`, a built-in network with optional parameters
@@ -10,19 +10,25 @@
 
 pub mod catalog;
 pub mod dtype;
+pub mod error;
 pub mod graph;
 pub mod llm;
+pub mod onnx;
 pub mod quant;
+mod sample;
 pub mod vision;
 
 pub use dtype::{DType, DTypeTable, QuantGroup, Storage};
+pub use error::{ModelError, OnnxError};
 pub use graph::{
     Access, AttnPart, AttnShape, Conv2d, EltOp, Engine, Graph, GraphError, MoveKind, NormKind, Op,
     OpId, OpKind, PoolKind, Role, Tensor, TensorId,
 };
-pub use llm::{Family, HfConfig, LlmConfig, ModelError, Phase};
+pub use llm::{Family, HfConfig, LlmConfig, Phase};
+pub use onnx::OnnxModel;
 pub use quant::{QuantError, QuantScheme};
-pub use vision::{Sample, VisionModel};
+pub use sample::Sample;
+pub use vision::VisionModel;
 
 use std::path::Path;
 

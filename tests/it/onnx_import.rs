@@ -2,7 +2,7 @@
 //! `tests/data/` written with the `onnx` Python package by `tests/data/make_onnx.py` (checked
 //! there with `onnx.checker`). Expected counts are worked out by hand in each test.
 
-use archscope::workload::vision::{OnnxError, OnnxModel};
+use archscope::workload::onnx::{OnnxError, OnnxModel};
 use archscope::workload::{
     DType, EltOp, Graph, Model, MoveKind, OpKind, QuantScheme, Role, Sample, load_model,
 };

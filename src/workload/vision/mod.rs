@@ -1,6 +1,6 @@
 //! Vision networks and transformer encoders: builders for real networks (one file per family),
 //! addressed by a model name with optional parameters, e.g. `mobilenetv2?width=0.75&res=160`,
-//! and networks imported from ONNX files ([`onnx`]).
+//! and networks imported from ONNX files ([`crate::workload::onnx`]).
 //!
 //! Every builder produces a [`Graph`] of one forward pass at a given batch under a
 //! [`QuantScheme`]: each activation is produced by exactly one op and read by the ops that use
@@ -21,50 +21,26 @@ pub mod efficientnet;
 pub mod inception;
 pub mod mobilenet;
 pub mod net;
-pub mod onnx;
 pub mod resnet;
 pub mod squeezenet;
 pub mod transformer;
 pub mod unet;
 pub mod yolo;
 
+/// The ONNX importer, which now lives in [`crate::workload::onnx`]; re-exported here so that
+/// `workload::vision::onnx` paths keep working.
+pub use super::onnx;
+pub use super::onnx::{OnnxError, OnnxModel};
+pub use super::sample::Sample;
 pub use net::{BnMode, ShapeError};
-pub use onnx::{OnnxError, OnnxModel};
 
+use super::error::ModelError;
 use super::graph::Graph;
-use super::llm::ModelError;
 use super::quant::QuantScheme;
 use net::Net;
 use serde::Serialize;
 use std::sync::Arc;
 use transformer::EncoderShape;
-
-/// What one forward pass processes: images or token sequences.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Sample {
-    /// One image per batch element.
-    Image,
-    /// One token sequence per batch element.
-    Sequence,
-}
-
-impl Sample {
-    /// Plural noun for reports: `images` or `sequences`.
-    pub fn plural(self) -> &'static str {
-        match self {
-            Sample::Image => "images",
-            Sample::Sequence => "sequences",
-        }
-    }
-    /// Singular noun for reports: `image` or `sequence`.
-    pub fn singular(self) -> &'static str {
-        match self {
-            Sample::Image => "image",
-            Sample::Sequence => "sequence",
-        }
-    }
-}
 
 /// The built-in architectures.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
