@@ -13,6 +13,7 @@ pub mod dtype;
 pub mod error;
 pub mod graph;
 pub mod llm;
+#[cfg(feature = "onnx")]
 pub mod onnx;
 pub mod quant;
 mod sample;
@@ -25,6 +26,7 @@ pub use graph::{
     OpId, OpKind, PoolKind, Role, Tensor, TensorId,
 };
 pub use llm::{Family, HfConfig, LlmConfig, Phase};
+#[cfg(feature = "onnx")]
 pub use onnx::OnnxModel;
 pub use quant::{QuantError, QuantScheme};
 pub use sample::Sample;

@@ -29,8 +29,11 @@ pub mod yolo;
 
 /// The ONNX importer, which now lives in [`crate::workload::onnx`]; re-exported here so that
 /// `workload::vision::onnx` paths keep working.
+#[cfg(feature = "onnx")]
 pub use super::onnx;
-pub use super::onnx::{OnnxError, OnnxModel};
+pub use super::error::OnnxError;
+#[cfg(feature = "onnx")]
+pub use super::onnx::OnnxModel;
 pub use super::sample::Sample;
 pub use net::{BnMode, ShapeError};
 
@@ -39,6 +42,7 @@ use super::graph::Graph;
 use super::quant::QuantScheme;
 use net::Net;
 use serde::Serialize;
+#[cfg(feature = "onnx")]
 use std::sync::Arc;
 use transformer::EncoderShape;
 
@@ -383,6 +387,7 @@ pub enum Source {
         params: VisionParams,
     },
     /// An imported ONNX graph.
+    #[cfg(feature = "onnx")]
     Onnx(Arc<OnnxModel>),
 }
 
@@ -544,11 +549,24 @@ impl VisionModel {
         path: &std::path::Path,
         dims: &[(String, u64)],
     ) -> Result<VisionModel, ModelError> {
-        let m = OnnxModel::from_file(path, dims)?;
-        Ok(VisionModel {
-            name: m.name.clone(),
-            source: Source::Onnx(Arc::new(m)),
-        })
+        #[cfg(feature = "onnx")]
+        {
+            let m = OnnxModel::from_file(path, dims)?;
+            Ok(VisionModel {
+                name: m.name.clone(),
+                source: Source::Onnx(Arc::new(m)),
+            })
+        }
+        #[cfg(not(feature = "onnx"))]
+        {
+            let _ = dims;
+            Err(OnnxError::Model {
+                path: path.display().to_string(),
+                message: "this build of archscope has no ONNX import (enable the `onnx` feature)"
+                    .into(),
+            }
+            .into())
+        }
     }
 
     /// Images or sequences.
@@ -558,6 +576,7 @@ impl VisionModel {
                 Sample::Sequence
             }
             Source::Builtin { .. } => Sample::Image,
+            #[cfg(feature = "onnx")]
             Source::Onnx(m) => m.sample(),
         }
     }
@@ -566,6 +585,7 @@ impl VisionModel {
     pub fn family_name(&self) -> &str {
         match &self.source {
             Source::Builtin { family, .. } => family.name,
+            #[cfg(feature = "onnx")]
             Source::Onnx(_) => "onnx",
         }
     }
@@ -574,6 +594,7 @@ impl VisionModel {
     pub fn build(&self, quant: &QuantScheme, batch: u64) -> Result<Graph, ModelError> {
         let (family, p) = match &self.source {
             Source::Builtin { family, params } => (family, params),
+            #[cfg(feature = "onnx")]
             Source::Onnx(m) => return Ok(m.build(quant, batch)?),
         };
         let mut net = Net::new(
@@ -614,6 +635,7 @@ impl VisionModel {
     /// ONNX file fixes, then divided by it).
     pub fn describe(&self) -> Result<serde_json::Value, ModelError> {
         let batch = match &self.source {
+            #[cfg(feature = "onnx")]
             Source::Onnx(m) => m.fixed_batch().unwrap_or(1),
             Source::Builtin { .. } => 1,
         };
@@ -648,6 +670,7 @@ impl VisionModel {
                 v["source"] = family.source.into();
                 v["config"] = serde_json::to_value(params).unwrap_or_default();
             }
+            #[cfg(feature = "onnx")]
             Source::Onnx(m) => {
                 v["source"] = m.path.clone().into();
             }
