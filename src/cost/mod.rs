@@ -16,6 +16,29 @@
 //! it imports none of them. The registry that picks a unit's model by name,
 //! [`crate::cost_models`], sits above the models.
 
+/// The accessors of a cost model that keeps `hw`, `unit` and `mode` fields and a module-level
+/// `NAME`: `hardware`, `unit`, `name` and `mode` of [`CostModel`], written once.
+macro_rules! unit_accessors {
+    () => {
+        fn hardware(&self) -> &crate::hardware::Hardware {
+            self.hw
+        }
+
+        fn unit(&self) -> usize {
+            self.unit
+        }
+
+        fn name(&self) -> &'static str {
+            NAME
+        }
+
+        fn mode(&self) -> crate::cost::Mode {
+            self.mode
+        }
+    };
+}
+pub(crate) use unit_accessors;
+
 mod homes;
 mod ledger;
 mod mode;

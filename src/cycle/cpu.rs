@@ -254,21 +254,7 @@ impl CostModel for Cpu<'_> {
         Ok(l)
     }
 
-    fn hardware(&self) -> &Hardware {
-        self.hw
-    }
-
-    fn unit(&self) -> usize {
-        self.unit
-    }
-
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn mode(&self) -> Mode {
-        self.mode
-    }
+    crate::cost::unit_accessors!();
 
     /// The ceilings of the running threads: compute scaled by threads over cores, and each
     /// level's bandwidth as [`Cpu::bandwidth`] gives it.

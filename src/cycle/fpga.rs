@@ -741,19 +741,5 @@ impl CostModel for Fpga<'_> {
         Ok(l)
     }
 
-    fn hardware(&self) -> &Hardware {
-        self.hw
-    }
-
-    fn unit(&self) -> usize {
-        self.unit
-    }
-
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn mode(&self) -> Mode {
-        self.mode
-    }
+    crate::cost::unit_accessors!();
 }

@@ -750,21 +750,7 @@ impl CostModel for Pim<'_> {
         }
     }
 
-    fn hardware(&self) -> &Hardware {
-        self.hw
-    }
-
-    fn unit(&self) -> usize {
-        self.unit
-    }
-
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn mode(&self) -> Mode {
-        self.mode
-    }
+    crate::cost::unit_accessors!();
 
     /// What the PIM banks run themselves ([`Pim::pim_cost`]); ops only the host runs are
     /// infeasible here.

@@ -407,19 +407,5 @@ impl CostModel for Roofline<'_> {
         Ok(l)
     }
 
-    fn hardware(&self) -> &Hardware {
-        self.hw
-    }
-
-    fn unit(&self) -> usize {
-        self.unit
-    }
-
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn mode(&self) -> Mode {
-        self.mode
-    }
+    crate::cost::unit_accessors!();
 }
