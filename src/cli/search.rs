@@ -3,6 +3,9 @@
 
 use super::mode;
 use anyhow::{Context, Result};
+use archscope::nas::net::Precision;
+use archscope::nas::study::{CostSource, LlmRequest, ObjectiveKind, OfaRequest};
+use std::path::PathBuf;
 use clap::{Subcommand, ValueEnum};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -72,300 +75,321 @@ impl EvoArgs {
 #[derive(Subcommand)]
 pub enum Cmd {
     /// Once-for-all subnet search (MBv3 w1.0/w1.2, ProxylessNAS w1.3, ResNet50).
-    Ofa {
-        /// Device to price subnets on (not needed with --lut or --macs-only).
-        #[arg(long)]
-        hw: Option<String>,
-        /// Compute unit (default: the device's default unit).
-        #[arg(long)]
-        unit: Option<String>,
-        /// Textbook roofline: bare peaks, efficiency 1, no overhead.
-        #[arg(long)]
-        ideal: bool,
-        /// Numeric precision of the CNN: f32, f16 or i8.
-        #[arg(long, default_value = "f32")]
-        precision: String,
-        /// OFA latency look-up tables (YAML files, one per resolution, or a directory holding only
-        /// tables of one family) instead of a device.
-        #[arg(long, num_args = 1..)]
-        lut: Vec<String>,
-        /// Price by MACs only (no device, no table).
-        #[arg(long)]
-        macs_only: bool,
-        /// mbv3-w1.0, mbv3-w1.2, proxyless or resnet50.
-        #[arg(long, default_value = "mbv3-w1.2")]
-        space: String,
-        /// Resolutions to search (default: the space's; with --lut, those the tables cover).
-        #[arg(long, value_delimiter = ',')]
-        resolutions: Option<Vec<u32>>,
-        /// Latency budgets in ms, comma separated: one search each.
-        #[arg(long, value_delimiter = ',')]
-        max_latency_ms: Vec<f64>,
-        /// Energy limit per inference, mJ.
-        #[arg(long)]
-        max_energy_mj: Option<f64>,
-        /// Memory limit (weights + peak activations), e.g. 64MiB.
-        #[arg(long)]
-        max_memory: Option<String>,
-        /// MAC limit, millions.
-        #[arg(long)]
-        max_macs_m: Option<f64>,
-        /// constrained (OFA), mnas-soft / mnas-hard (MnasNet reward, target = each budget), pareto.
-        #[arg(long, value_enum, default_value = "constrained")]
-        objective: ObjectiveArg,
-        /// Accuracy predictor (safetensors; OFA's acc_predictor.safetensors or one from `search fit`).
-        /// Without it the search ranks by a labelled proxy, not accuracy.
-        #[arg(long)]
-        acc_predictor: Option<String>,
-        /// Output directory.
-        #[arg(long, default_value = "search-ofa")]
-        out: String,
-        #[command(flatten)]
-        evo: EvoArgs,
-    },
+    Ofa(OfaArgs),
     /// LLM shape + quantization search around a base config.json.
-    Llm {
-        /// Device.
-        #[arg(long)]
-        hw: String,
-        /// Compute unit.
-        #[arg(long)]
-        unit: Option<String>,
-        /// Textbook roofline.
-        #[arg(long)]
-        ideal: bool,
-        /// Base model: a shipped short name or a path to a config.json.
-        #[arg(long)]
-        base: String,
-        /// Memory limit (weights + KV cache + activations), e.g. 2GiB.
-        #[arg(long)]
-        max_memory: Option<String>,
-        /// Decode latency limit per token, ms.
-        #[arg(long)]
-        max_tpot_ms: Option<f64>,
-        /// Decode energy limit per token, mJ.
-        #[arg(long)]
-        max_energy_mj: Option<f64>,
-        /// Decode context length.
-        #[arg(long, default_value_t = 1024)]
-        context: u64,
-        /// Quantization schemes searched jointly with the shape, comma separated.
-        #[arg(long, value_delimiter = ',', default_values_t = archscope::nas::llm::DEFAULT_QUANTS.iter().map(|s| s.to_string()).collect::<Vec<_>>())]
-        quants: Vec<String>,
-        /// Loss penalty of a scheme in nats/token, SCHEME=NATS (repeatable); overrides the defaults.
-        #[arg(long)]
-        quant_penalty: Vec<String>,
-        /// Training tokens D of the scaling-law proxy.
-        #[arg(long, default_value_t = archscope::nas::study::LLM_DEFAULT_TRAIN_TOKENS)]
-        train_tokens: f64,
-        /// A predictor fitted with `search fit --space llm` instead of the proxy.
-        #[arg(long)]
-        predictor: Option<String>,
-        /// Pareto front of quality vs TPOT vs memory.
-        #[arg(long)]
-        pareto: bool,
-        /// Output directory.
-        #[arg(long, default_value = "search-llm")]
-        out: String,
-        #[command(flatten)]
-        evo: EvoArgs,
-    },
+    Llm(LlmArgs),
     /// Fit an accuracy predictor from a CSV of (arch, top1|accuracy); prints the held-out error.
-    Fit {
-        /// mbv3-w1.0, mbv3-w1.2, proxyless, resnet50, or llm (with --base).
-        #[arg(long)]
-        space: String,
-        /// Base model for --space llm.
-        #[arg(long)]
-        base: Option<String>,
-        /// CSV with an `arch` column (arch-dict JSON) and `top1` (%) or `accuracy` (fraction).
-        #[arg(long)]
-        csv: String,
-        /// ridge or mlp.
-        #[arg(long, value_enum, default_value = "ridge")]
-        model: FitArg,
-        /// Output safetensors file.
-        #[arg(long)]
-        out: String,
-        /// Split and initialisation seed.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Overwrite the output file.
-        #[arg(long)]
-        force: bool,
-    },
+    Fit(FitArgs),
+}
+
+/// Arguments of `search ofa`.
+#[derive(clap::Args)]
+pub struct OfaArgs {
+    /// Device to price subnets on (not needed with --lut or --macs-only).
+    #[arg(long)]
+    hw: Option<String>,
+    /// Compute unit (default: the device's default unit).
+    #[arg(long)]
+    unit: Option<String>,
+    /// Textbook roofline: bare peaks, efficiency 1, no overhead.
+    #[arg(long)]
+    ideal: bool,
+    /// Numeric precision of the CNN: f32, f16 or i8.
+    #[arg(long, default_value = "f32")]
+    precision: String,
+    /// OFA latency look-up tables (YAML files, one per resolution, or a directory holding only
+    /// tables of one family) instead of a device.
+    #[arg(long, num_args = 1..)]
+    lut: Vec<String>,
+    /// Price by MACs only (no device, no table).
+    #[arg(long)]
+    macs_only: bool,
+    /// mbv3-w1.0, mbv3-w1.2, proxyless or resnet50.
+    #[arg(long, default_value = "mbv3-w1.2")]
+    space: String,
+    /// Resolutions to search (default: the space's; with --lut, those the tables cover).
+    #[arg(long, value_delimiter = ',')]
+    resolutions: Option<Vec<u32>>,
+    /// Latency budgets in ms, comma separated: one search each.
+    #[arg(long, value_delimiter = ',')]
+    max_latency_ms: Vec<f64>,
+    /// Energy limit per inference, mJ.
+    #[arg(long)]
+    max_energy_mj: Option<f64>,
+    /// Memory limit (weights + peak activations), e.g. 64MiB.
+    #[arg(long)]
+    max_memory: Option<String>,
+    /// MAC limit, millions.
+    #[arg(long)]
+    max_macs_m: Option<f64>,
+    /// constrained (OFA), mnas-soft / mnas-hard (MnasNet reward, target = each budget), pareto.
+    #[arg(long, value_enum, default_value = "constrained")]
+    objective: ObjectiveArg,
+    /// Accuracy predictor (safetensors; OFA's acc_predictor.safetensors or one from `search fit`).
+    /// Without it the search ranks by a labelled proxy, not accuracy.
+    #[arg(long)]
+    acc_predictor: Option<String>,
+    /// Output directory.
+    #[arg(long, default_value = "search-ofa")]
+    out: String,
+    #[command(flatten)]
+    evo: EvoArgs,
+}
+
+/// Arguments of `search llm`.
+#[derive(clap::Args)]
+pub struct LlmArgs {
+    /// Device.
+    #[arg(long)]
+    hw: String,
+    /// Compute unit.
+    #[arg(long)]
+    unit: Option<String>,
+    /// Textbook roofline.
+    #[arg(long)]
+    ideal: bool,
+    /// Base model: a shipped short name or a path to a config.json.
+    #[arg(long)]
+    base: String,
+    /// Memory limit (weights + KV cache + activations), e.g. 2GiB.
+    #[arg(long)]
+    max_memory: Option<String>,
+    /// Decode latency limit per token, ms.
+    #[arg(long)]
+    max_tpot_ms: Option<f64>,
+    /// Decode energy limit per token, mJ.
+    #[arg(long)]
+    max_energy_mj: Option<f64>,
+    /// Decode context length.
+    #[arg(long, default_value_t = 1024)]
+    context: u64,
+    /// Quantization schemes searched jointly with the shape, comma separated.
+    #[arg(long, value_delimiter = ',', default_values_t = archscope::nas::llm::DEFAULT_QUANTS.iter().map(|s| s.to_string()).collect::<Vec<_>>())]
+    quants: Vec<String>,
+    /// Loss penalty of a scheme in nats/token, SCHEME=NATS (repeatable); overrides the defaults.
+    #[arg(long)]
+    quant_penalty: Vec<String>,
+    /// Training tokens D of the scaling-law proxy.
+    #[arg(long, default_value_t = archscope::nas::study::LLM_DEFAULT_TRAIN_TOKENS)]
+    train_tokens: f64,
+    /// A predictor fitted with `search fit --space llm` instead of the proxy.
+    #[arg(long)]
+    predictor: Option<String>,
+    /// Pareto front of quality vs TPOT vs memory.
+    #[arg(long)]
+    pareto: bool,
+    /// Output directory.
+    #[arg(long, default_value = "search-llm")]
+    out: String,
+    #[command(flatten)]
+    evo: EvoArgs,
+}
+
+/// Arguments of `search fit`.
+#[derive(clap::Args)]
+pub struct FitArgs {
+    /// mbv3-w1.0, mbv3-w1.2, proxyless, resnet50, or llm (with --base).
+    #[arg(long)]
+    space: String,
+    /// Base model for --space llm.
+    #[arg(long)]
+    base: Option<String>,
+    /// CSV with an `arch` column (arch-dict JSON) and `top1` (%) or `accuracy` (fraction).
+    #[arg(long)]
+    csv: String,
+    /// ridge or mlp.
+    #[arg(long, value_enum, default_value = "ridge")]
+    model: FitArg,
+    /// Output safetensors file.
+    #[arg(long)]
+    out: String,
+    /// Split and initialisation seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Overwrite the output file.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(cmd: Cmd) -> Result<()> {
-    use archscope::nas::llm::parse_bytes;
-    use archscope::nas::net::Precision;
-    use archscope::nas::study::{CostSource, LlmRequest, ObjectiveKind, OfaRequest};
-    use std::path::PathBuf;
-    let bytes = |flag: &str, v: &Option<String>| -> Result<Option<f64>> {
-        v.as_ref()
-            .map(|s| {
-                parse_bytes(s).with_context(|| {
-                    format!("{flag} `{s}`: expected a size such as 2GiB, 512MiB or 1.5GB")
-                })
-            })
-            .transpose()
-    };
     match cmd {
-        Cmd::Ofa {
-            hw,
-            unit,
-            ideal,
-            precision,
-            lut,
-            macs_only,
-            space,
-            resolutions,
-            max_latency_ms,
-            max_energy_mj,
-            max_memory,
-            max_macs_m,
-            objective,
-            acc_predictor,
-            out,
-            evo,
-        } => {
-            let cost = match (hw, lut.is_empty(), macs_only) {
-                (_, _, true) => CostSource::Macs,
-                (_, false, false) => CostSource::Lut(lut.iter().map(PathBuf::from).collect()),
-                (Some(hw), true, false) => CostSource::Archscope {
-                    hw,
-                    unit,
-                    mode: mode(ideal),
-                    precision: Precision::parse(&precision).with_context(|| {
-                        format!("--precision `{precision}`: expected f32, f16 or i8")
-                    })?,
-                },
-                (None, true, false) => {
-                    anyhow::bail!("give --hw DEVICE, --lut TABLES or --macs-only")
-                }
-            };
-            let req = OfaRequest {
-                space,
-                resolutions,
-                cost,
-                acc_predictor: acc_predictor.map(PathBuf::from),
-                latency_budgets: max_latency_ms,
-                max_energy_mj,
-                max_memory_mib: bytes("--max-memory", &max_memory)?
-                    .map(|b| b / (1u64 << 20) as f64),
-                max_macs_m,
-                objective: match objective {
-                    ObjectiveArg::Constrained => ObjectiveKind::Constrained,
-                    ObjectiveArg::MnasSoft => ObjectiveKind::MnasSoft,
-                    ObjectiveArg::MnasHard => ObjectiveKind::MnasHard,
-                    ObjectiveArg::Pareto => ObjectiveKind::Pareto,
-                },
-                algorithm: evo.algorithm(),
-                params: evo.params()?,
-                seed: evo.seed,
-                out: PathBuf::from(out),
-                force: evo.force,
-            };
-            print!("{}", archscope::nas::study::search_ofa(&req)?);
-        }
-        Cmd::Llm {
-            hw,
-            unit,
-            ideal,
-            base,
-            max_memory,
-            max_tpot_ms,
-            max_energy_mj,
-            context,
-            quants,
-            quant_penalty,
-            train_tokens,
-            predictor,
-            pareto,
-            out,
-            evo,
-        } => {
-            let penalties = quant_penalty
-                .iter()
-                .map(|s| {
-                    let (k, v) = s
-                        .split_once('=')
-                        .with_context(|| format!("--quant-penalty `{s}`: expected SCHEME=NATS"))?;
-                    let v: f64 = v
-                        .parse()
-                        .ok()
-                        .filter(|x: &f64| x.is_finite())
-                        .with_context(|| format!("--quant-penalty `{s}`: `{v}` is not a number"))?;
-                    Ok((k.to_string(), v))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let mut params = evo.params()?;
-            if evo.generations.is_none() {
-                // the LLM space is small (thousands of subnets): 50 generations suffice
-                params.generations = params.generations.min(50);
-            }
-            let req = LlmRequest {
-                base,
-                hw,
-                unit,
-                mode: mode(ideal),
-                max_memory_bytes: bytes("--max-memory", &max_memory)?,
-                max_tpot_ms,
-                max_energy_mj,
-                context,
-                quants,
-                penalties,
-                train_tokens,
-                predictor: predictor.map(PathBuf::from),
-                pareto,
-                algorithm: evo.algorithm(),
-                params,
-                seed: evo.seed,
-                out: PathBuf::from(out),
-                force: evo.force,
-            };
-            print!("{}", archscope::nas::study::search_llm(&req)?);
-        }
-        Cmd::Fit {
-            space,
-            base,
-            csv,
-            model,
-            out,
-            seed,
-            force,
-        } => {
-            let kind = match model {
-                FitArg::Ridge => archscope::nas::predictor::FitKind::Ridge,
-                FitArg::Mlp => archscope::nas::predictor::FitKind::Mlp,
-            };
-            let s = if space == "llm" {
-                let base = base.context("--space llm needs --base MODEL")?;
-                let quants: Vec<String> = archscope::nas::llm::DEFAULT_QUANTS
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect();
-                archscope::nas::study::fit_llm_predictor(
-                    &base,
-                    &quants,
-                    csv.as_ref(),
-                    kind,
-                    seed,
-                    out.as_ref(),
-                    force,
-                )?
-            } else {
-                archscope::nas::study::fit_predictor(
-                    &space,
-                    csv.as_ref(),
-                    kind,
-                    seed,
-                    out.as_ref(),
-                    force,
-                )?
-            };
-            print!("{s}");
-        }
+        Cmd::Ofa(a) => ofa(a),
+        Cmd::Llm(a) => llm(a),
+        Cmd::Fit(a) => fit(a),
     }
+}
+
+/// A byte-size flag, parsed.
+fn bytes(flag: &str, v: &Option<String>) -> Result<Option<f64>> {
+    v.as_ref()
+        .map(|s| {
+            archscope::nas::llm::parse_bytes(s).with_context(|| {
+                format!("{flag} `{s}`: expected a size such as 2GiB, 512MiB or 1.5GB")
+            })
+        })
+        .transpose()
+}
+
+fn ofa(a: OfaArgs) -> Result<()> {
+    let OfaArgs {
+        hw,
+        unit,
+        ideal,
+        precision,
+        lut,
+        macs_only,
+        space,
+        resolutions,
+        max_latency_ms,
+        max_energy_mj,
+        max_memory,
+        max_macs_m,
+        objective,
+        acc_predictor,
+        out,
+        evo,
+    } = a;
+    let cost = match (hw, lut.is_empty(), macs_only) {
+        (_, _, true) => CostSource::Macs,
+        (_, false, false) => CostSource::Lut(lut.iter().map(PathBuf::from).collect()),
+        (Some(hw), true, false) => CostSource::Archscope {
+            hw,
+            unit,
+            mode: mode(ideal),
+            precision: Precision::parse(&precision).with_context(|| {
+                format!("--precision `{precision}`: expected f32, f16 or i8")
+            })?,
+        },
+        (None, true, false) => {
+            anyhow::bail!("give --hw DEVICE, --lut TABLES or --macs-only")
+        }
+    };
+    let req = OfaRequest {
+        space,
+        resolutions,
+        cost,
+        acc_predictor: acc_predictor.map(PathBuf::from),
+        latency_budgets: max_latency_ms,
+        max_energy_mj,
+        max_memory_mib: bytes("--max-memory", &max_memory)?
+            .map(|b| b / (1u64 << 20) as f64),
+        max_macs_m,
+        objective: match objective {
+            ObjectiveArg::Constrained => ObjectiveKind::Constrained,
+            ObjectiveArg::MnasSoft => ObjectiveKind::MnasSoft,
+            ObjectiveArg::MnasHard => ObjectiveKind::MnasHard,
+            ObjectiveArg::Pareto => ObjectiveKind::Pareto,
+        },
+        algorithm: evo.algorithm(),
+        params: evo.params()?,
+        seed: evo.seed,
+        out: PathBuf::from(out),
+        force: evo.force,
+    };
+    print!("{}", archscope::nas::study::search_ofa(&req)?);
+    Ok(())
+}
+
+fn llm(a: LlmArgs) -> Result<()> {
+    let LlmArgs {
+        hw,
+        unit,
+        ideal,
+        base,
+        max_memory,
+        max_tpot_ms,
+        max_energy_mj,
+        context,
+        quants,
+        quant_penalty,
+        train_tokens,
+        predictor,
+        pareto,
+        out,
+        evo,
+    } = a;
+    let penalties = quant_penalty
+        .iter()
+        .map(|s| {
+            let (k, v) = s
+                .split_once('=')
+                .with_context(|| format!("--quant-penalty `{s}`: expected SCHEME=NATS"))?;
+            let v: f64 = v
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite())
+                .with_context(|| format!("--quant-penalty `{s}`: `{v}` is not a number"))?;
+            Ok((k.to_string(), v))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut params = evo.params()?;
+    if evo.generations.is_none() {
+        // the LLM space is small (thousands of subnets): 50 generations suffice
+        params.generations = params.generations.min(50);
+    }
+    let req = LlmRequest {
+        base,
+        hw,
+        unit,
+        mode: mode(ideal),
+        max_memory_bytes: bytes("--max-memory", &max_memory)?,
+        max_tpot_ms,
+        max_energy_mj,
+        context,
+        quants,
+        penalties,
+        train_tokens,
+        predictor: predictor.map(PathBuf::from),
+        pareto,
+        algorithm: evo.algorithm(),
+        params,
+        seed: evo.seed,
+        out: PathBuf::from(out),
+        force: evo.force,
+    };
+    print!("{}", archscope::nas::study::search_llm(&req)?);
+    Ok(())
+}
+
+fn fit(a: FitArgs) -> Result<()> {
+    let FitArgs {
+        space,
+        base,
+        csv,
+        model,
+        out,
+        seed,
+        force,
+    } = a;
+    let kind = match model {
+        FitArg::Ridge => archscope::nas::predictor::FitKind::Ridge,
+        FitArg::Mlp => archscope::nas::predictor::FitKind::Mlp,
+    };
+    let s = if space == "llm" {
+        let base = base.context("--space llm needs --base MODEL")?;
+        let quants: Vec<String> = archscope::nas::llm::DEFAULT_QUANTS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        archscope::nas::study::fit_llm_predictor(
+            &base,
+            &quants,
+            csv.as_ref(),
+            kind,
+            seed,
+            out.as_ref(),
+            force,
+        )?
+    } else {
+        archscope::nas::study::fit_predictor(
+            &space,
+            csv.as_ref(),
+            kind,
+            seed,
+            out.as_ref(),
+            force,
+        )?
+    };
+    print!("{s}");
     Ok(())
 }

@@ -37,7 +37,7 @@
 //!   in [`Adapted::skipped_ops`]; its streamed bytes are still counted.
 //! * Graph inputs that no op reads, and zero-byte tensors, are left out.
 //!
-//! # Budgets (COSMA §III-D/E, `shared/notes/cosma-ilp.md` §5)
+//! # Budgets (COSMA §III-D/E)
 //!
 //! * `M_R` ([`min_working_set`]): the largest single-op working set; below it
 //!   no plan exists.

@@ -2,7 +2,7 @@
 //! each at the budgets `M_R`, `M_H`, `M_P` (activation only, and with weights
 //! as tensors), solved by the ILP (or divide and conquer for large graphs)
 //! and by both baselines, every plan verified. Used by
-//! `examples/cosma_table.rs` and the integration test `tests/mapping_cnn.rs`.
+//! `examples/cosma_table.rs` and the integration test `tests/it/mapping_cnn.rs`.
 
 use std::path::Path;
 use std::time::Instant;

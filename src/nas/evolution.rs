@@ -2,7 +2,7 @@
 //! the hardware: they propose subnets and hear back costs and quality scores.
 //!
 //! The evolution follows OFA's `EvolutionFinder` (`ofa/nas/search_algorithm/evolution.py`,
-//! tutorial `ofa/tutorial/evolution_finder.py`; nas-ofa.md §1.7): truncation selection (μ + λ),
+//! tutorial `ofa/tutorial/evolution_finder.py`): truncation selection (μ + λ),
 //! not aging evolution.
 //! 1. Seed: `population` random subnets, each redrawn until it meets every constraint.
 //! 2. Each generation: keep the top `parents` by fitness; add `mutations` children, each a

@@ -6,7 +6,7 @@
 //! The proxy ([`ScalingLawProxy`]) predicts LM loss in nats/token, lower is better:
 //! `L = E + A/N^α + B/D^β + depth correction + quantization penalty`, where
 //! * `E, A, B, α, β` are Besiroglu et al. 2024's refit of Chinchilla's Approach 3
-//!   (arXiv 2404.10102; nas-ofa.md §3.1), `N` is the parameter count (embeddings included, a tied
+//!   (arXiv 2404.10102), `N` is the parameter count (embeddings included, a tied
 //!   head counted once) and `D` the training tokens;
 //! * the depth correction is MobileLLM's finding (Liu et al., ICML 2024, arXiv 2402.14905) that
 //!   below about 1.5 B parameters deeper-and-thinner models are better at equal size: a subnet
@@ -40,12 +40,12 @@ pub const CHINCHILLA_ALPHA: f64 = 0.3478;
 /// Besiroglu et al. 2024: β.
 pub const CHINCHILLA_BETA: f64 = 0.3658;
 
-/// Default training tokens: MobileLLM's 1 T (nas-ofa.md §3.2). `D` only shifts every subnet's
+/// Default training tokens: MobileLLM's 1 T. `D` only shifts every subnet's
 /// loss by the same `B/D^β`, so it does not change the ranking.
 pub const DEFAULT_TRAIN_TOKENS: f64 = 1e12;
 
-/// MobileLLM's final designs (parameters, layers), configs in facebookresearch/MobileLLM
-/// (nas-ofa.md §3.2): 125M/30, 350M/32, 600M/40, 1B/54, 1.5B/54.
+/// MobileLLM's final designs (parameters, layers), configs in facebookresearch/MobileLLM:
+/// 125M/30, 350M/32, 600M/40, 1B/54, 1.5B/54.
 pub const MOBILELLM_DEPTHS: [(f64, f64); 5] = [
     (124.6e6, 30.0),
     (345.3e6, 32.0),
@@ -55,12 +55,12 @@ pub const MOBILELLM_DEPTHS: [(f64, f64); 5] = [
 ];
 
 /// MobileLLM at 125M: going from 12 to 30 layers at equal size gains about 1 point of average
-/// zero-shot accuracy (nas-ofa.md §3.5, from the paper's depth-vs-width study) [2nd].
+/// zero-shot accuracy (the MobileLLM paper's depth-vs-width study) [2nd].
 pub const MOBILELLM_DEPTH_GAIN_PTS: f64 = 1.0;
 /// The depth ratio of that gain (30 / 12 layers).
 pub const MOBILELLM_DEPTH_RATIO: f64 = 30.0 / 12.0;
 /// Accuracy points per nat of loss: MobileLLM-125M → 350M gains 46.3 → 51.3 average zero-shot
-/// accuracy while the Besiroglu loss falls 2.639 → 2.419 (nas-ofa.md §3.1, §3.2): 5.0 / 0.220.
+/// accuracy while the Besiroglu loss falls 2.639 → 2.419: 5.0 / 0.220.
 pub const PTS_PER_NAT: f64 = 5.0 / 0.220;
 
 /// Loss per e-fold of missing depth: (1 pt / ln 2.5) / (22.7 pts/nat) ≈ 0.048 nats.
@@ -681,8 +681,8 @@ mod tests {
     }
 
     #[test]
-    fn chinchilla_examples_from_the_notes() {
-        // nas-ofa.md §3.1 (Besiroglu column): MobileLLM-125M at 1T tokens 2.639,
+    fn chinchilla_examples_by_hand() {
+        // The Besiroglu et al. fit (arXiv 2404.10102): MobileLLM-125M at 1T tokens 2.639,
         // 350M 2.419, 1B 2.258; Llama-3.1-8B at 15T 2.022
         let r = |x: f64| (x * 1000.0).round() / 1000.0;
         assert_eq!(r(chinchilla_loss(124.6e6, 1e12)), 2.639);

@@ -834,7 +834,7 @@ mod tests {
 
     #[test]
     fn mobilenet_v3_large_is_as_published() {
-        // nas-ofa.md Appendix A: 216,589,760 MACs and 5,458,632 conv+FC weights and biases.
+        // The OFA-released subnet: 216,589,760 MACs and 5,458,632 conv+FC weights and biases.
         let net = mobilenet_v3_large(224);
         net.check().unwrap();
         assert_eq!(net.ofa_macs(), 216_589_760);

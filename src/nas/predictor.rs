@@ -4,7 +4,7 @@
 //! OFA's predictors are MLPs `Linear(d, 400) → ReLU → Linear(400, 400) → ReLU → Linear(400, 400)
 //! → ReLU → Linear(400, 1)` over a one-hot encoding of the arch; they predict the top-1 accuracy
 //! (a fraction) of the subnet with inherited weights on a held-out split of ImageNet *train*,
-//! which runs about 4–5 points above ImageNet-val (nas-ofa.md §1.9). They are read from
+//! which runs about 4–5 points above ImageNet-val. They are read from
 //! safetensors files in either layout OFA uses:
 //! * tutorial (`nn.Sequential`): `0.weight`, `0.bias`, `2.weight`, ... with the last layer's bias;
 //! * library (`AccuracyPredictor`): `layers.{i}.0.weight/bias` for hidden layers, `layers.{n}.weight`

@@ -1,6 +1,6 @@
 //! `validate --published FILE`: compares predictions with a table of published measurements
 //! (columns `device, model, quant, framework, metric, value`, optionally `config`, `id`,
-//! `source`), such as `/work/shared/measurements/published.csv`.
+//! `source`).
 //!
 //! Matching rules, so that a row is compared only with what archscope really ships:
 //! * device: the row's device text must contain, as consecutive words, the product name that

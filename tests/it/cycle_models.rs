@@ -173,7 +173,7 @@ fn score_uses_the_cycle_models_without_being_told() {
 // ---------------------------------------------------------------------------------------------
 // PIM
 
-/// The worked example of cycle-models.md §3.2: one HBM2-PIM pseudo-channel of the
+/// A worked example of the PIM model: one HBM2-PIM pseudo-channel of the
 /// PIMSimulator configuration (tCK = 1 ns, 2 Gb/s pins, 64-bit channel = 16 GB/s).
 fn pimsim() -> Hardware {
     DeviceToml::new(
@@ -250,7 +250,7 @@ fn pim_gemv_speedup_is_explained_by_row_cycle_and_refresh() {
     assert_close!(c.t_bank, 4096.0 * 156e-9 / (1.0 - 350.0 / 3900.0), 1e-12);
     let outside = 32.0 * 1024.0 * 1024.0 / 16e9;
     // 4x naive → 128/156 x 4 = 3.28x with row overhead → x (1 - 350/3900) = 2.99x with refresh,
-    // the numbers of cycle-models.md §3.2 (52.5 and 47.8 GB/s internal).
+    // the worked example's numbers (52.5 and 47.8 GB/s internal).
     assert_close!(outside / c.t_stream, 3.282, 1e-3);
     assert_close!(outside / c.t_bank, 2.988, 1e-3);
     assert!(!c.compute_limited);

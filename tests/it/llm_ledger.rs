@@ -196,7 +196,7 @@ fn a100_ideal_decode_is_bytes_over_bandwidth() {
     assert!((total - (hand / bw + rest)).abs() / total < 1e-12);
     // On-chip-only ops (norms, rope, softmax, adds) add well under 1%.
     assert!(rest / total < 0.01, "on-chip share {}", rest / total);
-    // ≈ 1.229 ms/token, the hand roofline of shared/notes/llm-roofline.md §6.
+    // ≈ 1.229 ms/token, the roofline worked by hand.
     assert!((hand / bw * 1e3 - 1.2288).abs() < 1e-3);
 
     // The per-op ledger sums to the totals.

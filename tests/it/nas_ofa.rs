@@ -23,7 +23,7 @@ fn data() -> Option<PathBuf> {
     shared_path("ofa")
 }
 
-/// The arch found by the OFA tutorial notebook (nas-ofa.md §1.10).
+/// The arch found by the OFA tutorial notebook.
 fn tutorial_arch() -> MbArch {
     MbArch {
         ks: vec![5, 3, 3, 3, 5, 3, 3, 3, 7, 7, 3, 3, 5, 5, 7, 3, 3, 3, 5, 3],
@@ -80,7 +80,7 @@ fn released_specialized_nets_match_their_published_macs_and_load_as_subnets() {
         let net = load_specialized(&dir.join("specialized").join(id)).unwrap();
         let macs = net.ofa_macs() as f64 / 1e6;
         // the README rounds to whole millions; note10_lat-8ms says 79M where the config gives
-        // 75.8M (nas-ofa.md §1.6: probably a README typo)
+        // 75.8M (probably a README typo)
         if id.starts_with("note10_lat-8ms") {
             assert_eq!((macs * 10.0).round() / 10.0, 75.8);
         } else {
@@ -112,7 +112,7 @@ fn released_specialized_nets_match_their_published_macs_and_load_as_subnets() {
 
 #[test]
 fn proxylessnas_configs_macs() {
-    // nas-ofa.md §1.6: proxyless_mobile 320.4M, mobile_14 580.9M, cpu 439.2M, gpu 465.3M at 224
+    // proxyless_mobile 320.4M, mobile_14 580.9M, cpu 439.2M, gpu 465.3M at 224
     let Some(dir) = data() else { return };
     for (name, want) in [
         ("mobile", 320.4),
@@ -133,7 +133,7 @@ fn proxylessnas_configs_macs() {
 fn note10_lut_sums_match_the_published_numbers() {
     let Some(dir) = data() else { return };
     let lut = note10(&dir);
-    // nas-ofa.md §1.8: the released note10 30 ms net sums to 29.97 ms at 224
+    // the released note10 30 ms net sums to 29.97 ms at 224
     let net =
         load_specialized(&dir.join("specialized/note10_lat-30ms_top1-78.4_finetune-75")).unwrap();
     assert_eq!((lut.net_ms(&net).unwrap() * 100.0).round() / 100.0, 29.97);
@@ -156,7 +156,7 @@ fn note10_lut_sums_match_the_published_numbers() {
 #[test]
 fn proxyless_mobile_lut_covers_the_w1_0_proxyless_space() {
     // the ProxylessNAS "mobile" LUT keys the w1.0 Proxyless space (stem 32, first block 32→16,
-    // widths 24/40/80/96/192/320, e ∈ {3, 6}, k ∈ {3, 5, 7}) at r=224 (nas-ofa.md §1.8)
+    // widths 24/40/80/96/192/320, e ∈ {3, 6}, k ∈ {3, 5, 7}) at r=224
     let Some(dir) = data() else { return };
     let lut = LatencyTable::load(&[&dir.join("proxylessnas_mobile_trim.yaml")]).unwrap();
     let mut space = MbSpace::proxyless(1.0);
@@ -198,7 +198,7 @@ fn ofa_mbv3_predictor_reproduces_published_values() {
     let Some(dir) = data() else { return };
     let space = MbSpace::mbv3(1.2);
     let p = mbv3_predictor(&dir, &space);
-    // nas-ofa.md §1.9/§1.10: tutorial arch → 0.81713; max net @224 0.836, min @224 0.777,
+    // tutorial arch → 0.81713; max net @224 0.836, min @224 0.777,
     // min @160 0.753
     let acc = p.predict(&[tutorial_arch()]).unwrap()[0];
     assert!((acc - 81.713).abs() < 0.001, "{acc}");
@@ -236,7 +236,7 @@ fn ofa_resnet50_predictor_loads_and_ranks() {
         "OFA ResNet50 predictor",
     )
     .unwrap();
-    // base_acc is 0.8056 (nas-ofa.md §1.9)
+    // base_acc is 0.8056
     assert!((p.mlp.base - 0.8056).abs() < 1e-4);
     let max = ResNetArch {
         d: vec![2, 2, 2, 2, 2],
@@ -260,7 +260,7 @@ fn ofa_resnet50_predictor_loads_and_ranks() {
 
 #[test]
 fn evolution_reproduces_the_ofa_tutorial_search() {
-    // nas-ofa.md §1.10: Note10 LUT, OFA predictor, latency ≤ 25 ms, P=100, N=500, r=0.25,
+    // Note10 LUT, OFA predictor, latency ≤ 25 ms, P=100, N=500, r=0.25,
     // mutate_prob 0.1 → 81.71 % predicted at 24.73 ms, r=192. Our random streams differ from
     // Python's and single runs spread by a few tenths of a point (81.6–82.1 over seeds 0–5), so
     // three seeded runs are pinned: each under 25 ms at r=192, their median within 0.35 points.

@@ -5,7 +5,7 @@
 //! It reads SCALE-Sim's own inputs (`.cfg` files, conv and GEMM topology CSVs) and, in
 //! [`Timing::ScaleSim`], reproduces SCALE-Sim v3.0.0's compute cycles, utilisation, mapping
 //! efficiency and SRAM access counts exactly (checked against the real simulator by
-//! `tests/systolic_scalesim.rs` on the fixtures in `tests/data/scalesim/`). Evaluating a layer
+//! `tests/it/systolic_scalesim.rs` on the fixtures in `tests/data/scalesim/`). Evaluating a layer
 //! is O(1): no trace is built.
 //!
 //! # Usage
