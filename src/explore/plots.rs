@@ -1,4 +1,4 @@
-//! Charts for the report, drawn with plotters. Each chart is plain data implementing [`Figure`];
+//! Charts for the report, drawn with plotters. Each chart is plain data implementing [`Chart`];
 //! the same drawing code renders it to SVG text (embedded in `report.html`), to a PNG file, or to
 //! an RGB buffer (used by tests to check that text really renders).
 //!
@@ -39,7 +39,7 @@ pub fn color(i: usize) -> RGBColor {
 
 const GREY: RGBColor = RGBColor(0xA0, 0xA0, 0xA0);
 
-pub use crate::util::figure::{Figure, to_png, to_rgb, to_svg};
+pub use crate::util::figure::{Chart, to_png, to_rgb, to_svg};
 
 fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
@@ -244,7 +244,7 @@ pub struct Scatter {
     pub points: Vec<ScatterPoint>,
 }
 
-impl Figure for Scatter {
+impl Chart for Scatter {
     fn size(&self) -> (u32, u32) {
         (900, 600)
     }
@@ -410,7 +410,7 @@ pub struct RooflineChart {
     pub x_label: String,
 }
 
-impl Figure for RooflineChart {
+impl Chart for RooflineChart {
     fn size(&self) -> (u32, u32) {
         (900, 600)
     }
@@ -543,7 +543,7 @@ pub struct Stacked {
     pub panels: Vec<StackPanel>,
 }
 
-impl Figure for Stacked {
+impl Chart for Stacked {
     fn size(&self) -> (u32, u32) {
         (1100, 480)
     }
@@ -651,7 +651,7 @@ pub struct Curves {
     pub panels: Vec<CurvePanel>,
 }
 
-impl Figure for Curves {
+impl Chart for Curves {
     fn size(&self) -> (u32, u32) {
         (1200, 440)
     }

@@ -9,7 +9,7 @@ use super::eval::PhaseDetail;
 use super::files::{atomic_write, sha256_hex, slug};
 use super::llm::si;
 use super::plots::{
-    self, CurvePanel, Curves, Figure, RoofOp, RooflineChart, Scatter, ScatterPoint, StackPanel,
+    self, CurvePanel, Curves, Chart, RoofOp, RooflineChart, Scatter, ScatterPoint, StackPanel,
     Stacked,
 };
 use super::{Analysis, ExploreError, Results, Session, fmt_num, table};
@@ -62,7 +62,7 @@ pub struct Plot {
     pub svg: String,
 }
 
-fn render<F: Figure>(
+fn render<F: Chart>(
     dir: &Path,
     id: &str,
     title: &str,

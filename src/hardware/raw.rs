@@ -20,7 +20,8 @@ pub struct Figure {
     pub estimate: Option<String>,
 }
 
-/// Compute unit kinds; the kind decides which cost model applies.
+/// Compute unit kinds: what the unit is. The kind does not pick the cost model; `params.model`
+/// does, through the registry in `crate::cost_models` (the roofline when it names none).
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum UnitKind {

@@ -10,7 +10,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::util::figure::{self, Figure};
+use crate::util::figure::{self, Chart};
 
 use super::report::spills_and_reloads;
 use super::{MappingError, MemProblem, Plan, TensorKind};
@@ -238,14 +238,14 @@ where
     Ok(())
 }
 
-/// The chart of one plan, as a [`Figure`].
+/// The chart of one plan, as a [`Chart`].
 struct PlanChart<'a> {
     problem: &'a MemProblem,
     plan: &'a Plan,
     title: &'a str,
 }
 
-impl Figure for PlanChart<'_> {
+impl Chart for PlanChart<'_> {
     fn size(&self) -> (u32, u32) {
         (WIDTH, HEIGHT)
     }

@@ -5,7 +5,7 @@
 use super::NasError;
 use super::efficiency::Metric;
 use super::evolution::Evaluated;
-use crate::util::figure::{self, Figure};
+use crate::util::figure::{self, Chart};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -133,7 +133,7 @@ pub struct Series {
 /// Vertical lines (e.g. latency budgets) drawn dashed-looking in light grey.
 pub type Budgets = Vec<f64>;
 
-/// The scatter of one search, as a [`Figure`].
+/// The scatter of one search, as a [`Chart`].
 struct Scatter<'a> {
     title: &'a str,
     x: Metric,
@@ -143,7 +143,7 @@ struct Scatter<'a> {
     note: &'a str,
 }
 
-impl Figure for Scatter<'_> {
+impl Chart for Scatter<'_> {
     fn size(&self) -> (u32, u32) {
         PLOT_SIZE
     }

@@ -7,7 +7,7 @@ use super::schedule::Placement;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::util::figure::{self, Figure};
+use crate::util::figure::{self, Chart};
 use std::path::Path;
 
 /// Fill of the lane rectangles (one per unit); op rectangles never use it.
@@ -156,10 +156,10 @@ where
     Ok(())
 }
 
-/// The Gantt chart of one placement, as a [`Figure`].
+/// The Gantt chart of one placement, as a [`Chart`].
 struct Gantt<'a>(&'a Placement);
 
-impl Figure for Gantt<'_> {
+impl Chart for Gantt<'_> {
     fn size(&self) -> (u32, u32) {
         (WIDTH, height(self.0.units.len()))
     }

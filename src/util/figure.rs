@@ -1,4 +1,4 @@
-//! Chart output, once for every chart: a [`Figure`] draws itself on any plotters backend, and
+//! Chart output, once for every chart: a [`Chart`] draws itself on any plotters backend, and
 //! this module renders it as SVG text, a PNG file, an RGB buffer, or a file whose extension picks
 //! the format.
 
@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use std::path::Path;
 
 /// A chart that can draw itself on any plotters backend.
-pub trait Figure {
+pub trait Chart {
     /// Pixel size (width, height).
     fn size(&self) -> (u32, u32);
     /// Draws on `root`. Errors are text (fonts, file system).
@@ -21,7 +21,7 @@ fn err<E: std::fmt::Display>(e: E) -> String {
 }
 
 /// Renders `fig` as SVG text.
-pub fn to_svg<F: Figure + ?Sized>(fig: &F) -> Result<String, String> {
+pub fn to_svg<F: Chart + ?Sized>(fig: &F) -> Result<String, String> {
     let mut s = String::new();
     {
         let root = SVGBackend::with_string(&mut s, fig.size()).into_drawing_area();
@@ -32,14 +32,14 @@ pub fn to_svg<F: Figure + ?Sized>(fig: &F) -> Result<String, String> {
 }
 
 /// Renders `fig` as a PNG file at `path` (needs a system font for the text).
-pub fn to_png<F: Figure + ?Sized>(fig: &F, path: &Path) -> Result<(), String> {
+pub fn to_png<F: Chart + ?Sized>(fig: &F, path: &Path) -> Result<(), String> {
     let root = BitMapBackend::new(path, fig.size()).into_drawing_area();
     fig.draw(&root)?;
     root.present().map_err(err)
 }
 
 /// Renders `fig` into an RGB buffer (3 bytes per pixel, rows top to bottom).
-pub fn to_rgb<F: Figure + ?Sized>(fig: &F) -> Result<Vec<u8>, String> {
+pub fn to_rgb<F: Chart + ?Sized>(fig: &F) -> Result<Vec<u8>, String> {
     let (w, h) = fig.size();
     let mut buf = vec![0u8; (w as usize) * (h as usize) * 3];
     {
@@ -52,7 +52,7 @@ pub fn to_rgb<F: Figure + ?Sized>(fig: &F) -> Result<Vec<u8>, String> {
 
 /// Writes `fig` to `path`: SVG for `.svg` (written atomically), PNG for `.png`; any other
 /// extension is an error that names the path.
-pub fn write<F: Figure + ?Sized>(fig: &F, path: &Path) -> Result<(), String> {
+pub fn write<F: Chart + ?Sized>(fig: &F, path: &Path) -> Result<(), String> {
     match path
         .extension()
         .and_then(|e| e.to_str())
@@ -77,7 +77,7 @@ mod tests {
 
     /// A 40×20 figure: white background and a red band over rows 8 to 12.
     struct Bar;
-    impl Figure for Bar {
+    impl Chart for Bar {
         fn size(&self) -> (u32, u32) {
             (40, 20)
         }

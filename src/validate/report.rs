@@ -3,7 +3,7 @@
 //! file name ends in `.png`).
 
 use super::{KindStats, Outcome, outliers};
-use crate::util::figure::{self, Figure};
+use crate::util::figure::{self, Chart};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -179,14 +179,14 @@ pub fn plot(outcomes: &[Outcome], path: &Path, title: &str, band: f64) -> Result
     }
 }
 
-/// The predicted-versus-measured scatter, as a [`Figure`].
+/// The predicted-versus-measured scatter, as a [`Chart`].
 struct Scatter<'a> {
     outcomes: &'a [Outcome],
     title: &'a str,
     band: f64,
 }
 
-impl Figure for Scatter<'_> {
+impl Chart for Scatter<'_> {
     fn size(&self) -> (u32, u32) {
         (1000, 760)
     }
