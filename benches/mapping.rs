@@ -4,7 +4,7 @@
 //! the size-only first pass at `M_R`. Each solve is also verified, as the
 //! CLI does.
 
-use archscope::mapping::suite::build_builtin;
+use archscope::experiments::cosma_cnn::build_builtin;
 use archscope::mapping::{
     AdaptOptions, IlpOptions, MemProblem, min_working_set, plan_ilp, problem_from_graph_unchecked,
     verify,

@@ -1,5 +1,5 @@
 //! The mapper's CNN table: eight real networks (seven built-in plus the OFA
-//! subnet of [`archscope::mapping::suite::OFA_SUBNET`]) at `M_R`, `M_H`,
+//! subnet of [`archscope::experiments::cosma_cnn::OFA_SUBNET`]) at `M_R`, `M_H`,
 //! `M_P`, activation only and with weights, solved by the ILP (divide and
 //! conquer for large graphs) against both baselines; every plan verified.
 //!
@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use archscope::mapping::suite::{
+use archscope::experiments::cosma_cnn::{
     BUILTIN_CNNS, Budget, OFA_SUBNET, build_builtin, build_ofa_subnet, evaluate, to_markdown,
 };
 

@@ -42,6 +42,8 @@ pub mod cost_models;
 pub mod cycle;
 #[cfg(all(feature = "tables", feature = "plots", feature = "solver"))]
 pub mod explore;
+#[cfg(all(feature = "solver", feature = "nas"))]
+pub mod experiments;
 pub mod hardware;
 #[cfg(feature = "solver")]
 pub mod mapping;

@@ -206,8 +206,6 @@ mod plan;
 mod priced;
 mod problem;
 pub mod report;
-#[cfg(feature = "nas")]
-pub mod suite;
 pub mod traffic;
 mod verify;
 

@@ -165,12 +165,12 @@ fn units_without_a_scratchpad_and_tiny_scratchpads_are_clear_errors() {
 #[test]
 fn divide_and_conquer_never_returns_worse_than_a_baseline() {
     use archscope::mapping::{
-        budgets, plan_arena, plan_default, plan_with, problem_from_graph_unchecked, suite, verify,
+        budgets, plan_arena, plan_default, plan_with, problem_from_graph_unchecked, verify,
     };
     // Inception-v3 with its weights in the problem, at M_Rp: the windows of divide and conquer
     // leave 262,144 B of spills where the arena planner finds a plan with none (measured with
     // the default DivideOptions), so the planner must hand back the arena's plan, labelled.
-    let g = suite::build_builtin("inception-v3").unwrap();
+    let g = archscope::experiments::cosma_cnn::build_builtin("inception-v3").unwrap();
     let opts = AdaptOptions {
         include_weights: true,
         ..AdaptOptions::default()

@@ -1,4 +1,4 @@
-//! The CNN evaluation suite of the mapper (COSMA §V style): real networks,
+//! The CNN evaluation suite of the scratchpad mapper, in the style of COSMA's §V: real networks,
 //! each at the budgets `M_R`, `M_H`, `M_P` (activation only, and with weights
 //! as tensors), solved by the ILP (or divide and conquer for large graphs)
 //! and by both baselines, every plan verified. Used by
@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{
+use crate::mapping::{
     AdaptOptions, Adapted, DivideOptions, IlpOptions, MappingError, Plan, PlanStatus, budgets,
     plan_arena, plan_default, plan_divide_and_conquer, plan_ilp, problem_from_graph_unchecked,
     verify,
@@ -105,7 +105,7 @@ pub struct SuiteRow {
 }
 
 fn verified(
-    p: &super::MemProblem,
+    p: &crate::mapping::MemProblem,
     plan: Result<Plan, MappingError>,
 ) -> Result<Option<Plan>, MappingError> {
     match plan {
@@ -186,7 +186,7 @@ pub fn evaluate(
 /// non-compulsory bytes against the default baseline (over the rows where
 /// the default has any).
 pub fn to_markdown(rows: &[SuiteRow]) -> String {
-    use super::report::grouped;
+    use crate::mapping::report::grouped;
     let opt = |v: Option<u64>| v.map_or("failed".to_string(), grouped);
     let mut s = String::from(
         "| graph | weights | budget | scratchpad B | ops | compulsory B | default B | arena B | solver | solver B | status | time s |\n|---|---|---|---:|---:|---:|---:|---:|---|---:|---|---:|\n",
@@ -257,7 +257,7 @@ pub fn average_reduction_vs(
 ) -> (Option<f64>, usize) {
     let v: Vec<f64> = rows
         .iter()
-        .filter_map(|r| pick(r).and_then(|d| super::report::reduction_pct(d, r.solver_bytes)))
+        .filter_map(|r| pick(r).and_then(|d| crate::mapping::report::reduction_pct(d, r.solver_bytes)))
         .collect();
     let n = v.len();
     ((n > 0).then(|| v.iter().sum::<f64>() / n as f64), n)
