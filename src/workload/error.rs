@@ -101,6 +101,34 @@ pub enum OnnxError {
         /// The supported op types.
         supported: String,
     },
+    /// A node attribute or input of the wrong type, or with a value the op does not accept
+    /// (zero groups, a non-positive scale, a negative repeat, a size past the importer's limits).
+    #[error("{path}: node `{node}` ({op_type}): {field}: expected {expected}, got {got}")]
+    Field {
+        /// File path.
+        path: String,
+        /// Node name.
+        node: String,
+        /// Its op type.
+        op_type: String,
+        /// The attribute, input or output, e.g. ``attribute `kernel_shape` ``,
+        /// `input #2 (scales)` or ``output `y` ``.
+        field: String,
+        /// What the op accepts.
+        expected: String,
+        /// What the file has.
+        got: String,
+    },
+    /// A graph that computes nothing: no nodes, or only constants and views.
+    #[error(
+        "{path}: the graph has no operators to cost ({detail}); expected at least one node that computes"
+    )]
+    Empty {
+        /// File path.
+        path: String,
+        /// `it has no nodes`, or how many nodes folded away.
+        detail: String,
+    },
     /// A node whose inputs, attributes or shapes cannot be interpreted.
     #[error("{path}: node `{node}` ({op_type}): {message}")]
     Node {

@@ -733,3 +733,324 @@ fn exported_embedding_and_mask_arithmetic_folds() {
         }
     ));
 }
+
+// ---- hostile input: typed errors naming the file, node and field ----------------------------
+
+/// The parts of a field error: file, node, field and what was expected.
+fn field_error(e: OnnxError) -> (String, String, String, String) {
+    match e {
+        OnnxError::Field {
+            path,
+            node,
+            field,
+            expected,
+            ..
+        } => (path, node, field, expected),
+        other => panic!("expected a field error, got: {other}"),
+    }
+}
+
+fn out_shape(g: &Graph, name: &str) -> Vec<u64> {
+    g.tensors
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap()
+        .shape
+        .clone()
+}
+
+#[test]
+fn attribute_of_the_wrong_type_is_a_field_error() {
+    let conv = |attrs: Vec<pb::AttributeProto>| {
+        model(
+            vec![node("Conv", "c", &["x", "w"], &["y"], attrs)],
+            vec![image(1, 4)],
+            &["y"],
+            vec![weight("w", &[1, 1, 3, 3])],
+            13,
+        )
+    };
+    // kernel_shape given as the string "3" (the importer used to index an empty list).
+    let e = load(conv(vec![attr_str("kernel_shape", "3")])).unwrap_err();
+    let s = e.to_string();
+    let (path, node, field, expected) = field_error(e);
+    assert_eq!(
+        (path.as_str(), node.as_str(), field.as_str()),
+        ("test.onnx", "c", "attribute `kernel_shape`")
+    );
+    assert!(
+        expected.contains("INTS") && s.contains("got a string (STRING)"),
+        "{s}"
+    );
+    // A list that disagrees with the 3×3 weight.
+    let (_, _, field, expected) =
+        field_error(load(conv(vec![attr_ints("kernel_shape", &[5, 5])])).unwrap_err());
+    assert_eq!(field, "attribute `kernel_shape`");
+    assert!(expected.contains("[3, 3]"), "{expected}");
+    // The matching list: 4 − 3 + 1 = 2.
+    let g = load(conv(vec![attr_ints("kernel_shape", &[3, 3])]))
+        .unwrap()
+        .build(&fp32(), 1)
+        .unwrap();
+    assert_eq!(out_shape(&g, "y"), vec![1, 1, 2, 2]);
+}
+
+#[test]
+fn shapes_past_the_element_limit_are_errors() {
+    let relu = |c: i64, h: i64| {
+        let x = value(
+            "x",
+            DataType::Float,
+            &[D::P("N"), D::V(c), D::V(h), D::V(h)],
+        );
+        model(
+            vec![node("Relu", "r", &["x"], &["y"], vec![])],
+            vec![x],
+            &["y"],
+            vec![],
+            13,
+        )
+    };
+    // 2^31 · 2^31 · 2^31 elements wrap u64 (the Relu used to be priced at a few µs).
+    let e = load(relu(1 << 31, 1 << 31)).unwrap_err();
+    assert!(matches!(e, OnnxError::Model { .. }), "{e}");
+    let s = e.to_string();
+    assert!(
+        s.starts_with("test.onnx:") && s.contains("graph input `x`") && s.contains("2^48"),
+        "{s}"
+    );
+    // 2^15 · 2^16 · 2^16 = 2^47 elements per sample: batch 2 reaches the limit of 2^48
+    // exactly, batch 4 passes it.
+    let m = load(relu(1 << 15, 1 << 16)).unwrap();
+    let g = m.build(&fp32(), 2).unwrap();
+    assert_eq!(
+        g.ops[0].kind,
+        OpKind::Elementwise {
+            op: EltOp::Relu,
+            elems: 1 << 48
+        }
+    );
+    let s = m.build(&fp32(), 4).unwrap_err().to_string();
+    assert!(s.contains("graph input `x`") && s.contains("2^48"), "{s}");
+    // An intermediate past the limit: a MatMul of [N, 2^24, 1] by [1, 2^24] gives 2^48 per
+    // sample, over the limit at batch 2.
+    let x = value("x", DataType::Float, &[D::P("N"), D::V(1 << 24), D::V(1)]);
+    let m = load(model(
+        vec![node("MatMul", "outer", &["x", "w"], &["y"], vec![])],
+        vec![x],
+        &["y"],
+        vec![weight("w", &[1, 1 << 24])],
+        13,
+    ))
+    .unwrap();
+    let (_, node, field, expected) = field_error(m.build(&fp32(), 2).unwrap_err());
+    assert_eq!((node.as_str(), field.as_str()), ("outer", "output `y`"));
+    assert!(expected.contains("2^48"), "{expected}");
+    // The shipped encoder at 2^32 tokens: its attention scores, 2 heads of 2^32 × 2^32, overflow
+    // u64 (softmax used to get 0 FLOPs).
+    let s = load_model("tests/data/encoder_block.onnx?sequence=4294967296")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        s.contains("encoder_block.onnx: node `qk` (MatMul): output `scores`")
+            && s.contains("more than 2^64 elements"),
+        "{s}"
+    );
+}
+
+#[test]
+fn resize_scales_must_be_finite_and_positive() {
+    let resize = |sc: &[f32]| {
+        model(
+            vec![node("Resize", "up", &["x", "", "sc"], &["y"], vec![])],
+            vec![image(3, 8)],
+            &["y"],
+            vec![floats("sc", &[4], sc)],
+            13,
+        )
+    };
+    // Scale 2 on the 8×8 map: 16×16.
+    let g = load(resize(&[1.0, 1.0, 2.0, 2.0]))
+        .unwrap()
+        .build(&fp32(), 1)
+        .unwrap();
+    assert_eq!(out_shape(&g, "y"), vec![1, 3, 16, 16]);
+    for bad in [
+        [1.0, 1.0, 0.0, 0.0],
+        [1.0, 1.0, -2.0, 2.0],
+        [1.0, 1.0, f32::NAN, 2.0],
+        [1.0, 1.0, f32::INFINITY, 1.0],
+    ] {
+        let (path, node, field, expected) = field_error(load(resize(&bad)).unwrap_err());
+        assert_eq!(
+            (path.as_str(), node.as_str(), field.as_str()),
+            ("test.onnx", "up", "input #2 (scales)")
+        );
+        assert!(expected.contains("finite positive"), "{expected}");
+    }
+    // A positive scale that leaves nothing: 8 · 0.1 = 0.8 rounds down to 0.
+    let (_, _, field, expected) = field_error(load(resize(&[1.0, 1.0, 0.1, 1.0])).unwrap_err());
+    assert_eq!(field, "input #2 (scales)");
+    assert!(expected.contains("axis 2"), "{expected}");
+}
+
+#[test]
+fn convolution_groups_must_be_positive() {
+    let conv = |op: &str, group: i64| {
+        model(
+            vec![node(
+                op,
+                "c",
+                &["x", "w"],
+                &["y"],
+                vec![attr_int("group", group)],
+            )],
+            vec![image(4, 8)],
+            &["y"],
+            vec![weight("w", &[4, 4, 3, 3])],
+            13,
+        )
+    };
+    // One group: 8 − 3 + 1 = 6, and 4·6·6 outputs of 4·3·3 MACs each.
+    let g = load(conv("Conv", 1)).unwrap().build(&fp32(), 1).unwrap();
+    assert_eq!(out_shape(&g, "y"), vec![1, 4, 6, 6]);
+    assert_eq!(g.macs(), 144.0 * 36.0);
+    // Groups of 0 used to be read as 1.
+    for (op, bad) in [("Conv", 0), ("Conv", -2), ("ConvTranspose", 0)] {
+        let e = load(conv(op, bad)).unwrap_err();
+        let s = e.to_string();
+        let (_, node, field, expected) = field_error(e);
+        assert_eq!(
+            (node.as_str(), field.as_str()),
+            ("c", "attribute `group`"),
+            "{s}"
+        );
+        assert!(
+            expected.contains("positive") && s.ends_with(&format!("got {bad}")),
+            "{s}"
+        );
+    }
+}
+
+#[test]
+fn tile_repeats_must_be_non_negative_and_fit() {
+    let tile = |r: &[i64]| {
+        model(
+            vec![node("Tile", "t", &["x", "r"], &["y"], vec![])],
+            vec![image(3, 8)],
+            &["y"],
+            vec![ints("r", r)],
+            13,
+        )
+    };
+    // [1, 3, 8, 8] tiled (1, 2, 1, 1): [1, 6, 8, 8].
+    let g = load(tile(&[1, 2, 1, 1]))
+        .unwrap()
+        .build(&fp32(), 1)
+        .unwrap();
+    assert_eq!(out_shape(&g, "y"), vec![1, 6, 8, 8]);
+    // A negative repeat used to give an empty axis.
+    let (_, node, field, expected) = field_error(load(tile(&[1, -1, 1, 1])).unwrap_err());
+    assert_eq!((node.as_str(), field.as_str()), ("t", "input #1 (repeats)"));
+    assert!(expected.contains("non-negative"), "{expected}");
+    // 2^30 on every axis: 3·2^30 · (8·2^30)² overflows u64.
+    let (_, _, field, expected) = field_error(load(tile(&[1 << 30; 4])).unwrap_err());
+    assert_eq!(field, "output `y`");
+    assert!(expected.contains("2^48"), "{expected}");
+}
+
+#[test]
+fn huge_pads_are_errors() {
+    let conv = |p: i64| {
+        model(
+            vec![node(
+                "Conv",
+                "c",
+                &["x", "w"],
+                &["y"],
+                vec![attr_ints("pads", &[p; 4])],
+            )],
+            vec![image(3, 8)],
+            &["y"],
+            vec![weight("w", &[8, 3, 3, 3])],
+            13,
+        )
+    };
+    // Pads of 1 keep 8×8: 8 + 2 − 3 + 1.
+    let g = load(conv(1)).unwrap().build(&fp32(), 1).unwrap();
+    assert_eq!(out_shape(&g, "y"), vec![1, 8, 8, 8]);
+    // Pads of 2^62 used to be priced as the unpadded convolution.
+    let e = load(conv(1 << 62)).unwrap_err();
+    let s = e.to_string();
+    let (_, at, field, expected) = field_error(e);
+    assert_eq!((at.as_str(), field.as_str()), ("c", "attribute `pads`"));
+    assert!(
+        expected.contains("2^24") && s.contains("4611686018427387904"),
+        "{s}"
+    );
+    // The Pad op: 8 + 2·2^62 overflows i64.
+    let pad = |p: i64| {
+        model(
+            vec![node("Pad", "p", &["x", "pads"], &["y"], vec![])],
+            vec![image(3, 8)],
+            &["y"],
+            vec![ints("pads", &[0, 0, p, p, 0, 0, p, p])],
+            13,
+        )
+    };
+    let g = load(pad(2)).unwrap().build(&fp32(), 1).unwrap();
+    assert_eq!(out_shape(&g, "y"), vec![1, 3, 12, 12]);
+    let (_, at, field, _) = field_error(load(pad(1 << 62)).unwrap_err());
+    assert_eq!((at.as_str(), field.as_str()), ("p", "input #1 (pads)"));
+}
+
+#[test]
+fn a_graph_without_operators_is_an_error() {
+    // No nodes at all (it used to score a latency of 0).
+    let e = load(model(vec![], vec![], &[], vec![], 13)).unwrap_err();
+    assert!(matches!(e, OnnxError::Empty { .. }), "{e}");
+    let s = e.to_string();
+    assert!(s.starts_with("test.onnx:") && s.contains("no nodes"), "{s}");
+    // One Reshape: a view, which adds no op.
+    let m = model(
+        vec![node("Reshape", "r", &["x", "s"], &["y"], vec![])],
+        vec![image(3, 8)],
+        &["y"],
+        vec![ints("s", &[1, -1])],
+        13,
+    );
+    let e = load(m).unwrap_err();
+    assert!(matches!(e, OnnxError::Empty { .. }), "{e}");
+    assert!(e.to_string().contains("one node"), "{e}");
+}
+
+/// The hostile files of the bad-input probe, read from the shared folder next to the checkout
+/// when there is one (the tests above build the same cases in memory).
+#[test]
+fn shared_repro_files_are_clean_errors() {
+    let dir = Path::new("../shared/repro");
+    if !dir.is_dir() {
+        eprintln!("skipping: {} is absent", dir.display());
+        return;
+    }
+    for (file, what) in [
+        (
+            "onnx_conv_kernel_shape_string.onnx",
+            "attribute `kernel_shape`",
+        ),
+        ("onnx_conv_pads_2p62.onnx", "attribute `pads`"),
+        ("onnx_empty_graph.onnx", "no operators"),
+        ("onnx_relu_2p31_cubed.onnx", "2^48"),
+        ("onnx_resize_scale_zero.onnx", "input #2 (scales)"),
+        ("onnx_tile_huge.onnx", "2^48"),
+    ] {
+        let path = dir.join(file);
+        if !path.is_file() {
+            eprintln!("skipping: {} is absent", path.display());
+            continue;
+        }
+        let e = OnnxModel::from_file(&path, &[]).unwrap_err().to_string();
+        eprintln!("{e}");
+        assert!(e.contains(file) && e.contains(what), "{file}: {e}");
+    }
+}

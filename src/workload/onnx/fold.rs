@@ -7,9 +7,16 @@ use super::importer::{Importer, Val};
 use super::{MAX_CONST_ELEMS, R};
 use tract_onnx::pb;
 
-/// Number of elements of a shape.
+/// Number of elements of a shape, saturating at `u64::MAX` (every shape that reaches the graph
+/// is checked against [`MAX_ELEMS`](super::MAX_ELEMS) first, so only a shape about to be
+/// rejected saturates).
 pub(super) fn numel(s: &[u64]) -> u64 {
-    s.iter().product()
+    s.iter().fold(1u64, |a, &d| a.saturating_mul(d))
+}
+
+/// Number of elements of a shape, or `None` when it overflows `u64`.
+pub(super) fn checked_numel(s: &[u64]) -> Option<u64> {
+    s.iter().try_fold(1u64, |a, &d| a.checked_mul(d))
 }
 
 /// The numpy broadcast of two shapes, or `None` when they do not broadcast.

@@ -3,9 +3,9 @@
 //! its op handler from the registry, and materializes weights as graph tensors on first use.
 
 use super::attrs::Attrs;
-use super::fold::numel;
+use super::fold::{checked_numel, numel};
 use super::load::{OnnxModel, is_float_type, shape_of_dims, tensor_values};
-use super::{KEEP_DATA_LIMIT, OnnxError, R, ops};
+use super::{KEEP_DATA_LIMIT, MAX_ELEMS, OnnxError, R, ops};
 use crate::workload::dtype::{DType, Storage};
 use crate::workload::graph::{Graph, MoveKind, OpKind, Role, TensorId};
 use crate::workload::quant::QuantScheme;
@@ -117,6 +117,39 @@ impl<'a> Importer<'a> {
         })
     }
 
+    /// An error about field `field` (an attribute, input or output) of the node being imported.
+    pub(super) fn field_err<T>(
+        &self,
+        field: impl Into<String>,
+        expected: impl Into<String>,
+        got: impl Into<String>,
+    ) -> R<T> {
+        Err(OnnxError::Field {
+            path: self.m.path.clone(),
+            node: self.node.clone(),
+            op_type: self.op_type.clone(),
+            field: field.into(),
+            expected: expected.into(),
+            got: got.into(),
+        })
+    }
+
+    /// Checks that output `name` of the node, of shape `shape`, is within [`MAX_ELEMS`]
+    /// elements (its element count computed without overflow).
+    pub(super) fn check_shape(&self, name: &str, shape: &[u64]) -> R<()> {
+        match checked_numel(shape) {
+            Some(n) if n <= MAX_ELEMS => Ok(()),
+            n => self.field_err(
+                format!("output `{name}`"),
+                "a tensor of at most 2^48 elements (the importer's limit)",
+                match n {
+                    Some(n) => format!("shape {shape:?} ({n} elements)"),
+                    None => format!("shape {shape:?} (more than 2^64 elements)"),
+                },
+            ),
+        }
+    }
+
     /// An error about the model as a whole.
     pub(super) fn model_err<T>(&self, message: impl Into<String>) -> R<T> {
         Err(OnnxError::Model {
@@ -142,10 +175,24 @@ impl<'a> Importer<'a> {
                 return Err(self.unsupported(node));
             }
             match ops::handler(&node.op_type) {
-                Some(h) => h(&mut self, node, &Attrs(&node.attribute))?,
+                Some(h) => {
+                    let a = Attrs::new(&node.attribute, &self.m.path, &self.node, &node.op_type);
+                    h(&mut self, node, &a)?
+                }
                 None => return Err(self.unsupported(node)),
             }
             self.check_value_info(node)?;
+        }
+        if self.g.ops.is_empty() {
+            let n = self.m.graph.node.len();
+            return Err(OnnxError::Empty {
+                path: self.m.path.clone(),
+                detail: match n {
+                    0 => "it has no nodes".into(),
+                    1 => "its one node folds into a constant or a view".into(),
+                    n => format!("its {n} nodes all fold into constants or views"),
+                },
+            });
         }
         self.mark_outputs()?;
         if let Err(e) = self.g.validate() {
@@ -162,6 +209,12 @@ impl<'a> Importer<'a> {
                 return self
                     .model_err(format!("initializer `{}` has a negative dimension", t.name));
             };
+            if checked_numel(&shape).is_none_or(|n| n > MAX_ELEMS) {
+                return self.model_err(format!(
+                    "initializer `{}` has shape {shape:?}: expected at most 2^48 elements (the importer's limit on any tensor)",
+                    t.name
+                ));
+            }
             let float = is_float_type(t.data_type);
             if !float || numel(&shape) <= 1 {
                 let Some(data) = tensor_values(t) else {
@@ -299,6 +352,12 @@ impl<'a> Importer<'a> {
                 }
             };
             out.push(v);
+        }
+        if checked_numel(&out).is_none_or(|n| n > MAX_ELEMS) {
+            return self.model_err(format!(
+                "graph input `{}` has shape {out:?}: expected at most 2^48 elements (the importer's limit on any tensor)",
+                input.name
+            ));
         }
         Ok(out)
     }
@@ -511,6 +570,7 @@ impl<'a> Importer<'a> {
         linear: bool,
     ) -> R<()> {
         let name = self.out_name(node, 0)?.to_string();
+        self.check_shape(&name, &shape)?;
         let id = self.g.add_tensor(
             name.clone(),
             &shape,
@@ -531,6 +591,7 @@ impl<'a> Importer<'a> {
     /// Binds the node's first output to a view of `v` with `shape` (no op).
     pub(super) fn alias(&mut self, node: &pb::NodeProto, v: &Val, shape: Vec<u64>) -> R<()> {
         let out = self.out_name(node, 0)?.to_string();
+        self.check_shape(&out, &shape)?;
         let nv = match v {
             Val::Act { id, .. } => Val::Act { id: *id, shape },
             Val::Weight { w, .. } => Val::Weight { w: *w, shape },
@@ -553,6 +614,7 @@ impl<'a> Importer<'a> {
         out_index: usize,
     ) -> R<()> {
         let name = self.out_name(node, out_index)?.to_string();
+        self.check_shape(&name, &out)?;
         if out == v.shape() {
             let nv = match v {
                 Val::Act { id, .. } => Val::Act {
@@ -600,7 +662,7 @@ impl<'a> Importer<'a> {
         a: &Attrs,
         input: usize,
     ) -> R<Option<Vec<i64>>> {
-        if let Some(ax) = a.ints("axes") {
+        if let Some(ax) = a.ints("axes")? {
             return Ok(Some(ax));
         }
         match self.opt_val(node, input)? {

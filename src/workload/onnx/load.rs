@@ -53,10 +53,16 @@ pub(super) fn is_float_type(t: i32) -> bool {
 /// Values of a tensor proto as f64, when stored inline.
 pub(super) fn tensor_values(t: &pb::TensorProto) -> Option<Vec<f64>> {
     use pb::tensor_proto::DataType as D;
-    let n = t.dims.iter().product::<i64>().max(0) as usize;
+    let n = usize::try_from(
+        t.dims
+            .iter()
+            .try_fold(1i64, |a, &d| a.checked_mul(d))?
+            .max(0),
+    )
+    .ok()?;
     let raw = &t.raw_data;
     let from_raw = |width: usize, f: &dyn Fn(&[u8]) -> f64| -> Option<Vec<f64>> {
-        (raw.len() == n * width).then(|| raw.chunks_exact(width).map(f).collect())
+        (n.checked_mul(width) == Some(raw.len())).then(|| raw.chunks_exact(width).map(f).collect())
     };
     let dt = D::try_from(t.data_type).ok()?;
     let v: Vec<f64> = if !raw.is_empty() {
@@ -132,7 +138,7 @@ impl OnnxModel {
             .unwrap_or(1);
         // Keep shapes only for large initializers: the importer never needs their values.
         for t in &mut graph.initializer {
-            let n: i64 = t.dims.iter().product();
+            let n = t.dims.iter().fold(1i64, |a, &d| a.saturating_mul(d));
             if n as u64 > KEEP_DATA_LIMIT && is_float_type(t.data_type) {
                 t.raw_data = Vec::new();
                 t.float_data = Vec::new();

@@ -20,6 +20,12 @@
 //!   storage; other weights (biases, norms) use the float dtype. Integer inputs (token ids) are
 //!   counted as int32.
 //! * An operator outside the supported set is an error naming the op type and the node.
+//! * Bad input is an error naming the file, the node and the attribute or input, and what was
+//!   expected: attributes of the wrong type, zero or negative groups, non-positive or NaN
+//!   resize scales, negative repeats. Sizes are bounded: every tensor has at most
+//!   [`MAX_ELEMS`] elements, with element counts computed in checked arithmetic, and kernel
+//!   sizes, strides, dilations and window pads are at most [`MAX_WINDOW`]. A graph with no
+//!   operator to cost (no nodes, or only constants and views) is an error too.
 //!
 //! Layout, after tract's: [`load`] reads and decodes the file into an [`OnnxModel`];
 //! `importer` walks the graph in dependency order and keeps the value table; `fold` evaluates
@@ -39,6 +45,11 @@ pub use ops::SUPPORTED_OPS;
 /// Initializers and constants with at most this many elements keep their values (they may be
 /// shape tensors, resize scales or clip bounds); larger float tensors keep only their shape.
 const KEEP_DATA_LIMIT: u64 = 4096;
+/// Largest element count of any tensor the importer accepts (2^48, about 2.8·10^14): far above
+/// any real model, and low enough that the op costs computed from these counts stay exact.
+pub const MAX_ELEMS: u64 = 1 << 48;
+/// Largest kernel size, stride, dilation and convolution or pooling pad (2^24).
+pub const MAX_WINDOW: u64 = 1 << 24;
 /// Largest constant the import evaluates (shape arithmetic never comes close).
 const MAX_CONST_ELEMS: u64 = 1 << 22;
 

@@ -11,10 +11,11 @@ use tract_onnx::pb;
 /// `Constant`, from any of its value attributes.
 pub(super) fn constant(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<()> {
     let out = im.out_name(node, 0)?.to_string();
-    if let Some(t) = a.get("value").and_then(|at| at.t.as_ref()) {
+    if let Some(t) = a.tensor("value")? {
         let Some(shape) = shape_of_dims(&t.dims) else {
             return im.err("negative dimension");
         };
+        im.check_shape(&out, &shape)?;
         let float = is_float_type(t.data_type);
         let data = tensor_values(t);
         if float && numel(&shape) > 1 {
@@ -33,18 +34,18 @@ pub(super) fn constant(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -
         };
         return im.set_const(node, shape, data, !float);
     }
-    if let Some(f) = a.float("value_float") {
+    if let Some(f) = a.float("value_float")? {
         return im.set_const(node, vec![], vec![f as f64], false);
     }
-    if let Some(i) = a.int("value_int") {
+    if let Some(i) = a.int("value_int")? {
         return im.set_const(node, vec![], vec![i as f64], true);
     }
-    if let Some(v) = a.get("value_ints") {
-        let d: Vec<f64> = v.ints.iter().map(|&x| x as f64).collect();
+    if let Some(v) = a.ints("value_ints")? {
+        let d: Vec<f64> = v.iter().map(|&x| x as f64).collect();
         return im.set_const(node, vec![d.len() as u64], d, true);
     }
-    if let Some(v) = a.get("value_floats") {
-        let d: Vec<f64> = v.floats.iter().map(|&x| x as f64).collect();
+    if let Some(v) = a.floats("value_floats")? {
+        let d: Vec<f64> = v.iter().map(|&x| x as f64).collect();
         return im.set_const(node, vec![d.len() as u64], d, false);
     }
     im.err("constant without a supported value attribute")
@@ -54,7 +55,7 @@ pub(super) fn constant(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -
 pub(super) fn constant_of_shape(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<()> {
     let s = im.const_ints(node, 0, "shape")?;
     let shape: Vec<u64> = s.iter().map(|&d| d.max(0) as u64).collect();
-    let (value, int) = match a.get("value").and_then(|at| at.t.as_ref()) {
+    let (value, int) = match a.tensor("value")? {
         Some(t) => (
             tensor_values(t)
                 .and_then(|v| v.first().copied())

@@ -15,7 +15,7 @@ pub(super) fn unary(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R
     let x = im.val(node, 0)?;
     let op = node.op_type.as_str();
     if let Val::Const { shape, data, int } = &x {
-        let to_int = op == "Cast" && !is_float_type(a.int("to").unwrap_or(1) as i32);
+        let to_int = op == "Cast" && !is_float_type(a.int("to")?.unwrap_or(1) as i32);
         let vals = fold::unary(op, to_int, data);
         if let Some(vals) = vals {
             let int = if op == "Cast" { to_int } else { *int };
@@ -54,8 +54,8 @@ pub(super) fn clip(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<
     let x = im.act_input(node, 0)?;
     let (lo, hi) = if im.m.opset < 11 {
         (
-            a.float("min").map(|v| v as f64),
-            a.float("max").map(|v| v as f64),
+            a.float("min")?.map(|v| v as f64),
+            a.float("max")?.map(|v| v as f64),
         )
     } else {
         let lo = match im.opt_val(node, 1)? {

@@ -14,7 +14,7 @@ pub(super) fn gather(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> 
     let idx = im.val(node, 1)?;
     let ds = data.shape().to_vec();
     let is = idx.shape().to_vec();
-    let Some(ax) = axis(a.int("axis").unwrap_or(0), ds.len()) else {
+    let Some(ax) = axis(a.int("axis")?.unwrap_or(0), ds.len()) else {
         return im.err("axis out of range");
     };
     let mut out = ds[..ax].to_vec();

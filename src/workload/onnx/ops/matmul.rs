@@ -16,12 +16,12 @@ pub(super) fn gemm(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<
     if xs.len() != 2 || ws.len() != 2 {
         return im.err(format!("expects 2-D operands, got {xs:?} and {ws:?}"));
     }
-    let (m, k) = if a.int("transA").unwrap_or(0) == 1 {
+    let (m, k) = if a.int("transA")?.unwrap_or(0) == 1 {
         (xs[1], xs[0])
     } else {
         (xs[0], xs[1])
     };
-    let (kb, n) = if a.int("transB").unwrap_or(0) == 1 {
+    let (kb, n) = if a.int("transB")?.unwrap_or(0) == 1 {
         (ws[1], ws[0])
     } else {
         (ws[0], ws[1])

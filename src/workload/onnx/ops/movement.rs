@@ -4,7 +4,7 @@
 use super::super::attrs::Attrs;
 use super::super::fold::{self, axis, broadcast, numel};
 use super::super::importer::{Importer, Use, Val};
-use super::super::{MAX_CONST_ELEMS, R};
+use super::super::{MAX_CONST_ELEMS, MAX_ELEMS, R};
 use crate::workload::graph::MoveKind;
 use tract_onnx::pb;
 
@@ -20,7 +20,7 @@ pub(super) fn concat(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> 
         return im.err("no inputs");
     }
     let rank = vals[0].shape().len();
-    let Some(ax) = axis(a.int("axis").unwrap_or(0), rank) else {
+    let Some(ax) = axis(a.int("axis")?.unwrap_or(0), rank) else {
         return im.err("axis out of range");
     };
     let mut out = vals[0].shape().to_vec();
@@ -38,7 +38,7 @@ pub(super) fn concat(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> 
                 vals[0].shape()
             ));
         }
-        out[ax] += s[ax];
+        out[ax] = out[ax].saturating_add(s[ax]);
     }
     let consts: Option<Vec<Vec<f64>>> = vals.iter().map(|v| im.const_of(v)).collect();
     if let Some(cs) = consts.filter(|_| vals.iter().all(|v| matches!(v, Val::Const { .. }))) {
@@ -64,7 +64,7 @@ pub(super) fn concat(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> 
 pub(super) fn transpose(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<()> {
     let v = im.val(node, 0)?;
     let s = v.shape().to_vec();
-    let perm: Vec<usize> = match a.ints("perm") {
+    let perm: Vec<usize> = match a.ints("perm")? {
         Some(p) => p.iter().map(|&x| x as usize).collect(),
         None => (0..s.len()).rev().collect(),
     };
@@ -101,9 +101,9 @@ pub(super) fn slice(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R
     let s = v.shape().to_vec();
     let (starts, ends, axes, steps) = if im.m.opset < 10 {
         (
-            a.ints("starts").unwrap_or_default(),
-            a.ints("ends").unwrap_or_default(),
-            a.ints("axes"),
+            a.ints("starts")?.unwrap_or_default(),
+            a.ints("ends")?.unwrap_or_default(),
+            a.ints("axes")?,
             None,
         )
     } else {
@@ -162,11 +162,11 @@ pub(super) fn slice(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R
 pub(super) fn split(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<()> {
     let v = im.val(node, 0)?;
     let s = v.shape().to_vec();
-    let Some(ax) = axis(a.int("axis").unwrap_or(0), s.len()) else {
+    let Some(ax) = axis(a.int("axis")?.unwrap_or(0), s.len()) else {
         return im.err("axis out of range");
     };
     let outs = node.output.len() as u64;
-    let sizes: Vec<u64> = if let Some(sp) = a.ints("split") {
+    let sizes: Vec<u64> = if let Some(sp) = a.ints("split")? {
         sp.iter().map(|&x| x.max(0) as u64).collect()
     } else if im.opt_val(node, 1)?.is_some() {
         im.const_ints(node, 1, "split")?
@@ -174,17 +174,25 @@ pub(super) fn split(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R
             .map(|&x| x.max(0) as u64)
             .collect()
     } else {
-        let k = a
-            .int("num_outputs")
-            .map(|x| x as u64)
-            .unwrap_or(outs)
-            .max(1);
+        let k = match a.int("num_outputs")? {
+            None => outs.max(1),
+            Some(x) if x >= 1 && x as u64 == outs => outs,
+            Some(x) => {
+                return a.attr_err(
+                    "num_outputs",
+                    format!("the node's output count, {outs}"),
+                    x.to_string(),
+                );
+            }
+        };
         let chunk = s[ax].div_ceil(k);
         (0..k)
             .map(|i| chunk.min(s[ax].saturating_sub(i * chunk)))
             .collect()
     };
-    if sizes.len() as u64 != outs || sizes.iter().sum::<u64>() != s[ax] {
+    if sizes.len() as u64 != outs
+        || sizes.iter().try_fold(0u64, |t, &x| t.checked_add(x)) != Some(s[ax])
+    {
         return im.err(format!(
             "split sizes {sizes:?} do not cover axis {ax} of {s:?}"
         ));
@@ -205,7 +213,7 @@ pub(super) fn pad(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<(
     let x = im.act_input(node, 0)?;
     let s = x.shape().to_vec();
     let pads: Vec<i64> = if im.m.opset < 11 {
-        a.ints("pads").unwrap_or_default()
+        a.ints("pads")?.unwrap_or_default()
     } else {
         im.const_ints(node, 1, "pads")?
     };
@@ -228,9 +236,21 @@ pub(super) fn pad(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<(
     }
     let mut out = s.clone();
     for (i, &ax) in axes.iter().enumerate() {
-        let d = s[ax] as i64 + pads[i] + pads[i + axes.len()];
+        let d = s[ax] as i128 + pads[i] as i128 + pads[i + axes.len()] as i128;
         if d <= 0 {
             return im.err("padding removes the whole axis");
+        }
+        if d > MAX_ELEMS as i128 {
+            let field = if im.m.opset < 11 {
+                "attribute `pads`"
+            } else {
+                "input #1 (pads)"
+            };
+            return a.field_err(
+                field,
+                "pads that leave every axis at most 2^48 long",
+                format!("{pads:?}"),
+            );
         }
         out[ax] = d as u64;
     }
@@ -239,7 +259,7 @@ pub(super) fn pad(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<(
 }
 
 /// `Expand` (numpy broadcast to a constant shape) and `Tile`.
-pub(super) fn expand(im: &mut Importer<'_>, node: &pb::NodeProto, _: &Attrs) -> R<()> {
+pub(super) fn expand(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<()> {
     let v = im.val(node, 0)?;
     let s = v.shape().to_vec();
     let arg = im.const_ints(
@@ -255,12 +275,27 @@ pub(super) fn expand(im: &mut Importer<'_>, node: &pb::NodeProto, _: &Attrs) -> 
         if arg.len() != s.len() {
             return im.err("repeats do not fit the rank");
         }
+        if arg.iter().any(|&r| r < 0) {
+            return a.field_err(
+                "input #1 (repeats)",
+                "non-negative repeat counts, one per axis",
+                format!("{arg:?}"),
+            );
+        }
+        // An overflowing product saturates, and the output's size check rejects it.
         s.iter()
             .zip(&arg)
-            .map(|(&d, &r)| d * r.max(0) as u64)
+            .map(|(&d, &r)| d.saturating_mul(r as u64))
             .collect()
     } else {
-        let target: Vec<u64> = arg.iter().map(|&d| d.max(0) as u64).collect();
+        if arg.iter().any(|&d| d < 0) {
+            return a.field_err(
+                "input #1 (shape)",
+                "non-negative dimensions",
+                format!("{arg:?}"),
+            );
+        }
+        let target: Vec<u64> = arg.iter().map(|&d| d as u64).collect();
         match broadcast(&s, &target) {
             Some(o) => o,
             None => return im.err(format!("cannot expand {s:?} to {arg:?}")),

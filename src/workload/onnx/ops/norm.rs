@@ -43,7 +43,7 @@ pub(super) fn layer_norm(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs)
     }
     let x = im.act_input(node, 0)?;
     let s = x.shape().to_vec();
-    let Some(ax) = axis(a.int("axis").unwrap_or(-1), s.len()) else {
+    let Some(ax) = axis(a.int("axis")?.unwrap_or(-1), s.len()) else {
         return im.err("axis out of range");
     };
     let cols = numel(&s[ax..]);
@@ -72,7 +72,7 @@ pub(super) fn softmax(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) ->
     let x = im.act_input(node, 0)?;
     let s = x.shape().to_vec();
     let default = if im.m.opset >= 13 { -1 } else { 1 };
-    let Some(ax) = axis(a.int("axis").unwrap_or(default), s.len()) else {
+    let Some(ax) = axis(a.int("axis")?.unwrap_or(default), s.len()) else {
         return im.err("axis out of range");
     };
     let cols = if im.m.opset >= 13 {

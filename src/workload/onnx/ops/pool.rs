@@ -5,7 +5,7 @@ use super::super::R;
 use super::super::attrs::Attrs;
 use super::super::fold::{axis, numel};
 use super::super::importer::{Importer, Use};
-use super::conv::{spatial_attr, window_pads};
+use super::conv::{check_kernel, spatial_attr, window_pads};
 use crate::workload::graph::{OpKind, PoolKind};
 use tract_onnx::pb;
 
@@ -20,17 +20,17 @@ pub(super) fn pool(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<
         return im.err("expects [N, C, spatial...]");
     }
     let n = xs.len() - 2;
-    let Some(k) = a.ints("kernel_shape") else {
+    let Some(k) = a.ints("kernel_shape")? else {
         return im.err("missing kernel_shape");
     };
     if k.len() != n || k.iter().any(|&v| v <= 0) {
         return im.err(format!("kernel_shape {k:?} does not fit {n} spatial axes"));
     }
-    let k: Vec<u64> = k.iter().map(|&v| v as u64).collect();
+    let k = check_kernel(a, "attribute `kernel_shape`", &k, n)?;
     let s = spatial_attr(im, a, "strides", n, 1)?;
     let d = spatial_attr(im, a, "dilations", n, 1)?;
     let p = window_pads(im, a, &xs[2..], &k, &s, &d)?;
-    let ceil = a.int("ceil_mode").unwrap_or(0) == 1;
+    let ceil = a.int("ceil_mode")?.unwrap_or(0) == 1;
     let mut out = xs[..2].to_vec();
     for i in 0..n {
         let span = d[i] * (k[i] - 1) + 1;
@@ -69,7 +69,7 @@ pub(super) fn reduce(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> 
     let x = im.act_input(node, 0)?;
     let s = x.shape().to_vec();
     let axes = im.axes_arg(node, a, 1)?;
-    let keep = a.int("keepdims").unwrap_or(1) == 1;
+    let keep = a.int("keepdims")?.unwrap_or(1) == 1;
     let red: Vec<usize> = match axes {
         Some(ax) if !ax.is_empty() => {
             let mut r = Vec::new();
@@ -81,7 +81,7 @@ pub(super) fn reduce(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> 
             }
             r
         }
-        _ if a.int("noop_with_empty_axes").unwrap_or(0) == 1 => {
+        _ if a.int("noop_with_empty_axes")?.unwrap_or(0) == 1 => {
             return im.alias(node, &x, s);
         }
         _ => (0..s.len()).collect(),

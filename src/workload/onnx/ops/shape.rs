@@ -24,8 +24,8 @@ pub(super) fn shape(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R
     let s = v.shape();
     let r = s.len() as i64;
     let clampi = |x: i64| (if x < 0 { x + r } else { x }).clamp(0, r) as usize;
-    let start = clampi(a.int("start").unwrap_or(0));
-    let end = clampi(a.int("end").unwrap_or(r));
+    let start = clampi(a.int("start")?.unwrap_or(0));
+    let end = clampi(a.int("end")?.unwrap_or(r));
     let data: Vec<f64> = s[start..end.max(start)].iter().map(|&d| d as f64).collect();
     im.set_const(node, vec![data.len() as u64], data, true)
 }
@@ -41,7 +41,7 @@ pub(super) fn size(im: &mut Importer<'_>, node: &pb::NodeProto, _: &Attrs) -> R<
 pub(super) fn reshape(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<()> {
     let v = im.val(node, 0)?;
     let target = im.const_ints(node, 1, "shape")?;
-    let allowzero = a.int("allowzero").unwrap_or(0) == 1;
+    let allowzero = a.int("allowzero")?.unwrap_or(0) == 1;
     let s = reshape_target(im, v.shape(), &target, allowzero)?;
     im.alias(node, &v, s)
 }
@@ -50,7 +50,7 @@ pub(super) fn reshape(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) ->
 pub(super) fn flatten(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<()> {
     let v = im.val(node, 0)?;
     let s = v.shape().to_vec();
-    let Some(ax) = axis(a.int("axis").unwrap_or(1), s.len() + 1) else {
+    let Some(ax) = axis(a.int("axis")?.unwrap_or(1), s.len() + 1) else {
         return im.err("axis out of range");
     };
     let out = vec![numel(&s[..ax]), numel(&s[ax..])];
