@@ -6,13 +6,6 @@ mod cli;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    // Die quietly on a closed pipe (`archscope models list | head`), as Unix tools do, instead
-    // of panicking in `println!`.
-    #[cfg(unix)]
-    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     match cli::run(cli::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

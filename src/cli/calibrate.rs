@@ -1,5 +1,6 @@
 //! `archscope calibrate`: describe this machine as a hardware file from microbenchmarks.
 
+use super::out;
 use anyhow::Result;
 use archscope::measure::calibrate;
 
@@ -23,6 +24,5 @@ pub fn run(a: Args) -> Result<()> {
         eprintln!("{line}")
     })?;
     calibrate::write_file(&a.out, &cal.toml, a.force)?;
-    println!("wrote {} ({})", a.out.display(), cal.load.1);
-    Ok(())
+    out(&format!("wrote {} ({})\n", a.out.display(), cal.load.1))
 }

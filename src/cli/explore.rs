@@ -1,6 +1,6 @@
 //! `archscope explore` and `archscope merge`: the design-space sweep and the merge of its shards.
 
-use super::TrafficSolver;
+use super::{TrafficSolver, out};
 use anyhow::Result;
 use archscope::explore::{self, ExploreRequest, OutputOptions, files::shell_join};
 
@@ -47,11 +47,11 @@ pub fn run(a: Args) -> Result<()> {
         force: a.force,
         progress: !a.quiet,
     };
-    print!("{}", explore::explore(&req, &opts)?.summary);
+    out(&explore::explore(&req, &opts)?.summary)?;
     Ok(())
 }
 
 pub fn merge(a: MergeArgs) -> Result<()> {
-    print!("{}", explore::merge(&a.parts, &a.out, a.force)?.summary);
+    out(&explore::merge(&a.parts, &a.out, a.force)?.summary)?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `archscope hw`: list, show and check device descriptions (a check also builds every unit's
 //! cost model, so bad cycle-model parameters fail it).
 
+use super::out;
 use anyhow::Result;
 use archscope::hardware::{Hardware, show};
 use clap::Subcommand;
@@ -17,12 +18,12 @@ pub enum Cmd {
 
 pub fn run(cmd: Cmd) -> Result<()> {
     match cmd {
-        Cmd::List => print!("{}", show::list()),
-        Cmd::Show { name } => print!("{}", show::describe(&Hardware::load(&name)?)),
+        Cmd::List => out(&show::list())?,
+        Cmd::Show { name } => out(&show::describe(&Hardware::load(&name)?))?,
         Cmd::Check { file } => {
             let h = Hardware::load(&file)?;
             archscope::cost_models::check_cost_models(&h)?;
-            print!("{}", show::check_summary(&h));
+            out(&show::check_summary(&h))?;
         }
     }
     Ok(())

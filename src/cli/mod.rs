@@ -78,9 +78,20 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Writes `text` to standard output. A closed pipe (`archscope models list | head`) ends the
+/// program quietly with status 0, as ripgrep does; any other write error is an error.
+fn out(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        r => Ok(r?),
+    }
+}
+
 /// Prints `r` in `format` on standard output.
 fn print(r: &dyn Render, format: Format) -> Result<()> {
-    print!("{}", render(r, format)?);
+    out(&render(r, format)?)?;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! `archscope models`: the shipped LLM configs and built-in networks.
 
+use super::out;
 use anyhow::Result;
 use archscope::workload::catalog;
 use clap::Subcommand;
@@ -14,11 +15,12 @@ pub enum Cmd {
 
 pub fn run(cmd: Cmd) -> Result<()> {
     match cmd {
-        Cmd::List => print!("{}", catalog::list()),
-        Cmd::Show { name } => println!(
-            "{}",
+        Cmd::List => out(&catalog::list())?,
+        Cmd::Show { name } => out(&format!(
+            "{}
+",
             serde_json::to_string_pretty(&catalog::describe(&name)?)?
-        ),
+        ))?,
     }
     Ok(())
 }

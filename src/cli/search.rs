@@ -286,7 +286,7 @@ fn ofa(a: OfaArgs) -> Result<()> {
         out: PathBuf::from(out),
         force: evo.force,
     };
-    print!("{}", archscope::nas::study::search_ofa(&req)?);
+    super::out(&archscope::nas::study::search_ofa(&req)?)?;
     Ok(())
 }
 
@@ -347,7 +347,7 @@ fn llm(a: LlmArgs) -> Result<()> {
         out: PathBuf::from(out),
         force: evo.force,
     };
-    print!("{}", archscope::nas::study::search_llm(&req)?);
+    super::out(&archscope::nas::study::search_llm(&req)?)?;
     Ok(())
 }
 
@@ -390,6 +390,6 @@ fn fit(a: FitArgs) -> Result<()> {
             force,
         )?
     };
-    print!("{s}");
+    super::out(&s)?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `archscope validate`: predicted against measured on this host, or against published figures.
 
+use super::out;
 use anyhow::Result;
 use archscope::validate::host::{self, HostOptions};
 
@@ -58,7 +59,6 @@ pub fn run(a: Args) -> Result<()> {
         }
     };
     let written = host::write_report(&a.out, stem, &v)?;
-    print!("{}", written.table);
-    println!("\n{}", written.files_line());
-    Ok(())
+    out(&written.table)?;
+    out(&format!("\n{}\n", written.files_line()))
 }

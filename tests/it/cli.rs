@@ -182,3 +182,26 @@ fn score_with_a_scratchpad_mapping() {
         "{err}"
     );
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_status_0() {
+    // More CSV than a pipe buffers (64 KiB on Linux), so the writer meets the closed pipe.
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_archscope"))
+        .args(["score", "--hw", "pixel8", "--model", "llama-3b", "--format", "csv"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("phase,op,"), "{first}");
+    // The reader is dropped here: the pipe is closed while the CLI still writes.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "status {:?}, stderr: {stderr}", out.status);
+    assert!(stderr.is_empty(), "{stderr}");
+}
