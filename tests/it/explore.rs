@@ -432,7 +432,7 @@ fn chart_text_renders_in_png() {
     };
     let with = plots::to_rgb(&fig("Pareto front of a test")).unwrap();
     let without = plots::to_rgb(&fig("")).unwrap();
-    let (w, _) = archscope::explore::plots::Figure::size(&fig(""));
+    let (w, _) = archscope::explore::plots::Chart::size(&fig(""));
     assert!(
         dark_pixels(&with, w, 6..30) > 100,
         "title text did not render"
