@@ -1,20 +1,25 @@
 //! The report of an exploration: tables (Parquet and CSV), plots (SVG and PNG), a terminal
-//! summary, and `report.html`, self-contained with the SVGs inline.
+//! summary, and `report.html`, self-contained with the SVGs inline. This module writes the
+//! directory and draws the plots; the page itself is built in `html.rs`.
 //!
 //! Everything written depends only on the inputs (device and model text, space, seed, objectives,
 //! limits, command line): no time stamps or timings go into files, rows are sorted by point id and
 //! the front by its objectives, so the same run writes the same bytes.
 
+mod html;
+
 use super::eval::PhaseDetail;
-use super::files::{atomic_write, sha256_hex, slug};
+use super::files::{atomic_write, slug};
 use super::llm::si;
 use super::plots::{
-    self, CurvePanel, Curves, Chart, RoofOp, RooflineChart, Scatter, ScatterPoint, StackPanel,
+    self, Chart, CurvePanel, Curves, RoofOp, RooflineChart, Scatter, ScatterPoint, StackPanel,
     Stacked,
 };
-use super::{Analysis, ExploreError, Results, Session, fmt_num, table};
+use super::{Analysis, ExploreError, MetricDef, Results, Session, fmt_num, table};
+use crate::hardware::Unit;
 use crate::search::{AxisKind, Direction, Values};
 use crate::workload::OpKind;
+use html::html;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -431,156 +436,181 @@ fn detail_plots(
     let mut out = Vec::new();
     for d in details {
         let unit = &d.hw.units[d.unit];
-        // The ceilings as the unit's cost model sees them: a CPU-model unit running fewer
-        // threads than cores has the ceilings and slopes of the running threads.
-        let mode = if d.calibrated {
-            crate::cost::Mode::Calibrated
-        } else {
-            crate::cost::Mode::Ideal
-        };
-        let crate::cost::Ceilings {
-            compute: ceilings,
-            bandwidth: slopes,
-        } = match crate::cost_models::model_for(&d.hw, d.unit, mode) {
-            Ok(m) => m.ceilings(),
-            Err(_) => crate::cost::Ceilings::of_unit(&d.hw, d.unit, mode),
-        };
-        let inner = unit.reach[0];
-        let mut kinds: Vec<String> = Vec::new();
-        let mut ops = Vec::new();
-        let mut skipped = 0usize;
-        for (op, _) in d.graph.op_classes() {
-            let i = op.0 as usize;
-            let l = &d.per_op[i];
-            let bytes = l.bytes[inner];
-            if l.flops <= 0.0 || bytes <= 0.0 || l.latency_s <= 0.0 {
-                skipped += 1;
-                continue;
-            }
-            let kind = d.graph.ops[i].kind.name().to_string();
-            let k = match kinds.iter().position(|x| *x == kind) {
-                Some(k) => k,
-                None => {
-                    kinds.push(kind);
-                    kinds.len() - 1
-                }
-            };
-            ops.push(RoofOp {
-                kind: k,
-                intensity: l.flops / bytes,
-                perf: l.flops / l.latency_s,
-            });
-        }
-        let fig = RooflineChart {
-            title: format!("{} roofline on {}", d.phase, unit.name),
-            subtitle: who.clone(),
-            ceilings,
-            slopes,
-            kinds,
-            ops,
-            x_label: format!(
-                "arithmetic intensity (FLOP per byte through {})",
-                d.hw.memories[inner].name
-            ),
-        };
-        out.push(render(
-            dir,
-            &format!("roofline-{}", d.phase),
-            &format!("Roofline of {} on {}", d.phase, unit.name),
-            format!(
-                "{} of the chosen point ({who}) on {}: compute ceilings per dtype and bandwidth slopes per memory level ({}), each distinct op placed by FLOPs per byte and attained FLOP/s (latency includes the per-kernel overhead). {skipped} op classes without arithmetic (gathers, copies) are not drawn.{}",
-                d.phase,
-                unit.name,
-                if d.calibrated {
-                    "achievable fractions applied"
-                } else {
-                    "ideal peaks"
-                },
-                if d.note.is_empty() {
-                    String::new()
-                } else {
-                    format!(" {}", d.note)
-                }
-            ),
-            &fig,
-        )?);
-
-        // Per-layer breakdown.
-        let mut groups: Vec<String> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut seen_layer = false;
-        let mut lat: Vec<[f64; 5]> = Vec::new();
-        let mut en: Vec<[f64; 3]> = Vec::new();
-        for (op, l) in d.graph.ops.iter().zip(&d.per_op) {
-            let g = match op.layer {
-                Some(n) => {
-                    seen_layer = true;
-                    n.to_string()
-                }
-                None if !seen_layer => "in".into(),
-                None => "out".into(),
-            };
-            let gi = *index.entry(g.clone()).or_insert_with(|| {
-                groups.push(g);
-                lat.push([0.0; 5]);
-                en.push([0.0; 3]);
-                groups.len() - 1
-            });
-            let c = CATEGORIES
-                .iter()
-                .position(|x| *x == op_category(&op.kind))
-                .expect("known category");
-            lat[gi][c] += l.latency_s;
-            en[gi][0] += l.compute_j;
-            en[gi][1] += l.memory_j;
-            en[gi][2] += l.static_j;
-        }
-        let lmax = lat
-            .iter()
-            .map(|r| r.iter().sum::<f64>())
-            .fold(0.0, f64::max);
-        let emax = en.iter().map(|r| r.iter().sum::<f64>()).fold(0.0, f64::max);
-        let (ls, lp) = scale_for(lmax);
-        let (es, ep) = scale_for(emax);
-        let lat_series: Vec<(String, Vec<f64>)> = CATEGORIES
-            .iter()
-            .enumerate()
-            .filter(|(c, _)| lat.iter().any(|r| r[*c] > 0.0))
-            .map(|(c, name)| (name.to_string(), lat.iter().map(|r| r[c] / ls).collect()))
-            .collect();
-        let en_series: Vec<(String, Vec<f64>)> = ["compute", "memory", "static"]
-            .iter()
-            .enumerate()
-            .map(|(c, name)| (name.to_string(), en.iter().map(|r| r[c] / es).collect()))
-            .collect();
-        let fig = Stacked {
-            title: format!("{} per layer on {}", d.phase, unit.name),
-            subtitle: who.clone(),
-            groups,
-            x_label: session.evaluator.layer_label().into(),
-            panels: vec![
-                StackPanel {
-                    y_label: format!("latency ({lp}s)"),
-                    series: lat_series,
-                },
-                StackPanel {
-                    y_label: format!("energy ({ep}J)"),
-                    series: en_series,
-                },
-            ],
-        };
-        out.push(render(
-            dir,
-            &format!("layers-{}", d.phase),
-            &format!("Per-layer {} latency and energy", d.phase),
-            format!(
-                "Latency of each layer split by op category, and energy split into compute, memory traffic and static power, for {} of the chosen point ({who}).",
-                d.phase
-            ),
-            &fig,
-        )?);
+        roofline_plot(&mut out, d, unit, &who, dir)?;
+        layer_plot(&mut out, session, d, unit, &who, dir)?;
     }
     Ok(out)
+}
+
+/// The roofline of one phase of the chosen point on its unit.
+fn roofline_plot(
+    out: &mut Vec<Plot>,
+    d: &PhaseDetail,
+    unit: &Unit,
+    who: &str,
+    dir: &Path,
+) -> Result<(), ExploreError> {
+    // The ceilings as the unit's cost model sees them: a CPU-model unit running fewer
+    // threads than cores has the ceilings and slopes of the running threads.
+    let mode = if d.calibrated {
+        crate::cost::Mode::Calibrated
+    } else {
+        crate::cost::Mode::Ideal
+    };
+    let crate::cost::Ceilings {
+        compute: ceilings,
+        bandwidth: slopes,
+    } = match crate::cost_models::model_for(&d.hw, d.unit, mode) {
+        Ok(m) => m.ceilings(),
+        Err(_) => crate::cost::Ceilings::of_unit(&d.hw, d.unit, mode),
+    };
+    let inner = unit.reach[0];
+    let mut kinds: Vec<String> = Vec::new();
+    let mut ops = Vec::new();
+    let mut skipped = 0usize;
+    for (op, _) in d.graph.op_classes() {
+        let i = op.0 as usize;
+        let l = &d.per_op[i];
+        let bytes = l.bytes[inner];
+        if l.flops <= 0.0 || bytes <= 0.0 || l.latency_s <= 0.0 {
+            skipped += 1;
+            continue;
+        }
+        let kind = d.graph.ops[i].kind.name().to_string();
+        let k = match kinds.iter().position(|x| *x == kind) {
+            Some(k) => k,
+            None => {
+                kinds.push(kind);
+                kinds.len() - 1
+            }
+        };
+        ops.push(RoofOp {
+            kind: k,
+            intensity: l.flops / bytes,
+            perf: l.flops / l.latency_s,
+        });
+    }
+    let fig = RooflineChart {
+        title: format!("{} roofline on {}", d.phase, unit.name),
+        subtitle: who.to_string(),
+        ceilings,
+        slopes,
+        kinds,
+        ops,
+        x_label: format!(
+            "arithmetic intensity (FLOP per byte through {})",
+            d.hw.memories[inner].name
+        ),
+    };
+    out.push(render(
+        dir,
+        &format!("roofline-{}", d.phase),
+        &format!("Roofline of {} on {}", d.phase, unit.name),
+        format!(
+            "{} of the chosen point ({who}) on {}: compute ceilings per dtype and bandwidth slopes per memory level ({}), each distinct op placed by FLOPs per byte and attained FLOP/s (latency includes the per-kernel overhead). {skipped} op classes without arithmetic (gathers, copies) are not drawn.{}",
+            d.phase,
+            unit.name,
+            if d.calibrated {
+                "achievable fractions applied"
+            } else {
+                "ideal peaks"
+            },
+            if d.note.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", d.note)
+            }
+        ),
+        &fig,
+    )?);
+
+    Ok(())
+}
+
+/// The per-layer latency and energy of one phase of the chosen point.
+fn layer_plot(
+    out: &mut Vec<Plot>,
+    session: &Session,
+    d: &PhaseDetail,
+    unit: &Unit,
+    who: &str,
+    dir: &Path,
+) -> Result<(), ExploreError> {
+    // Per-layer breakdown.
+    let mut groups: Vec<String> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut seen_layer = false;
+    let mut lat: Vec<[f64; 5]> = Vec::new();
+    let mut en: Vec<[f64; 3]> = Vec::new();
+    for (op, l) in d.graph.ops.iter().zip(&d.per_op) {
+        let g = match op.layer {
+            Some(n) => {
+                seen_layer = true;
+                n.to_string()
+            }
+            None if !seen_layer => "in".into(),
+            None => "out".into(),
+        };
+        let gi = *index.entry(g.clone()).or_insert_with(|| {
+            groups.push(g);
+            lat.push([0.0; 5]);
+            en.push([0.0; 3]);
+            groups.len() - 1
+        });
+        let c = CATEGORIES
+            .iter()
+            .position(|x| *x == op_category(&op.kind))
+            .expect("known category");
+        lat[gi][c] += l.latency_s;
+        en[gi][0] += l.compute_j;
+        en[gi][1] += l.memory_j;
+        en[gi][2] += l.static_j;
+    }
+    let lmax = lat
+        .iter()
+        .map(|r| r.iter().sum::<f64>())
+        .fold(0.0, f64::max);
+    let emax = en.iter().map(|r| r.iter().sum::<f64>()).fold(0.0, f64::max);
+    let (ls, lp) = scale_for(lmax);
+    let (es, ep) = scale_for(emax);
+    let lat_series: Vec<(String, Vec<f64>)> = CATEGORIES
+        .iter()
+        .enumerate()
+        .filter(|(c, _)| lat.iter().any(|r| r[*c] > 0.0))
+        .map(|(c, name)| (name.to_string(), lat.iter().map(|r| r[c] / ls).collect()))
+        .collect();
+    let en_series: Vec<(String, Vec<f64>)> = ["compute", "memory", "static"]
+        .iter()
+        .enumerate()
+        .map(|(c, name)| (name.to_string(), en.iter().map(|r| r[c] / es).collect()))
+        .collect();
+    let fig = Stacked {
+        title: format!("{} per layer on {}", d.phase, unit.name),
+        subtitle: who.to_string(),
+        groups,
+        x_label: session.evaluator.layer_label().into(),
+        panels: vec![
+            StackPanel {
+                y_label: format!("latency ({lp}s)"),
+                series: lat_series,
+            },
+            StackPanel {
+                y_label: format!("energy ({ep}J)"),
+                series: en_series,
+            },
+        ],
+    };
+    out.push(render(
+        dir,
+        &format!("layers-{}", d.phase),
+        &format!("Per-layer {} latency and energy", d.phase),
+        format!(
+            "Latency of each layer split by op category, and energy split into compute, memory traffic and static power, for {} of the chosen point ({who}).",
+            d.phase
+        ),
+        &fig,
+    )?);
+    Ok(())
 }
 
 fn curve_plots(
@@ -735,6 +765,34 @@ pub fn write(
     let distinct: usize = fronts.iter().map(|f| f.1.len()).sum();
     let feasible = a.feasible.iter().filter(|&&f| f).count();
     let mut s = String::new();
+    summary_head(&mut s, session, a, metrics, n, feasible, distinct);
+    let bound_label = session
+        .evaluator
+        .labels()
+        .iter()
+        .position(|l| l.ends_with("bound"));
+    summary_fronts(&mut s, session, results, a, &fronts, metrics, bound_label);
+    summary_best(&mut s, session, results, a, metrics, bound_label);
+    atomic_write(&dir.join("summary.txt"), s.as_bytes())?;
+
+    // HTML.
+    let html = html(session, results, a, &fronts, &plots, &s);
+    atomic_write(&dir.join("report.html"), html.as_bytes())?;
+    Ok(s)
+}
+
+/// The head of the summary: the run, the space, feasibility, objectives, limits and the size of
+/// the fronts.
+fn summary_head(
+    s: &mut String,
+    session: &Session,
+    a: &Analysis,
+    metrics: &[MetricDef],
+    n: usize,
+    feasible: usize,
+    distinct: usize,
+) {
+    let spec = &session.spec;
     let _ = writeln!(
         s,
         "archscope explore: {} on {} ({}), {} roofline",
@@ -794,11 +852,19 @@ pub fn write(
             ""
         }
     );
-    let bound_label = session
-        .evaluator
-        .labels()
-        .iter()
-        .position(|l| l.ends_with("bound"));
+}
+
+/// The fronts in the summary: every scenario when few, else the focus one; at most
+/// [`SUMMARY_FRONT_ROWS`] rows.
+fn summary_fronts(
+    s: &mut String,
+    session: &Session,
+    results: &Results,
+    a: &Analysis,
+    fronts: &[(usize, Vec<Vec<usize>>)],
+    metrics: &[MetricDef],
+    bound_label: Option<usize>,
+) {
     let mut shown = 0usize;
     let few = fronts.len() <= SUMMARY_SCENARIOS;
     if !few {
@@ -808,7 +874,7 @@ pub fn write(
             fronts.len()
         );
     }
-    for (si, groups) in &fronts {
+    for (si, groups) in fronts {
         if !few && Some(*si) != a.focus {
             continue;
         }
@@ -863,6 +929,17 @@ pub fn write(
             );
         }
     }
+}
+
+/// The best point on each objective in the focus scenario, or why there is none.
+fn summary_best(
+    s: &mut String,
+    session: &Session,
+    results: &Results,
+    a: &Analysis,
+    metrics: &[MetricDef],
+    bound_label: Option<usize>,
+) {
     if let Some(f) = a.focus {
         let sc = &a.scenarios[f];
         let title = a.scenario_text(session, results, sc.rows[0]);
@@ -899,372 +976,5 @@ pub fn write(
             s,
             "\nno feasible point: see the reasons above and in points.csv"
         );
-    }
-    atomic_write(&dir.join("summary.txt"), s.as_bytes())?;
-
-    // HTML.
-    let html = html(session, results, a, &fronts, &plots, &s);
-    atomic_write(&dir.join("report.html"), html.as_bytes())?;
-    Ok(s)
-}
-
-fn html(
-    session: &Session,
-    results: &Results,
-    a: &Analysis,
-    fronts: &[(usize, Vec<Vec<usize>>)],
-    plots: &[Plot],
-    summary: &str,
-) -> String {
-    let spec = &session.spec;
-    let metrics = session.metrics();
-    let labels = session.evaluator.labels();
-    let mut h = String::new();
-    let title = format!(
-        "archscope explore: {} on {}",
-        spec.model_name(),
-        hw_short(session)
-    );
-    let _ = write!(
-        h,
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{t}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1240px; padding: 0 1em; color: #222; }}
-h1 {{ font-size: 1.6em; margin-bottom: 0.2em; }}
-h2 {{ border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 1.6em; }}
-table {{ border-collapse: collapse; font-size: 0.88em; margin: 0.5em 0; }}
-th, td {{ border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }}
-th {{ background: #f4f4f4; }}
-div.wide {{ overflow-x: auto; }}
-th.scenario {{ background: #e6eef7; text-align: left; font-size: 1.05em; }}
-td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
-code, pre {{ font-family: ui-monospace, monospace; font-size: 0.9em; }}
-pre {{ background: #f7f7f7; padding: 0.7em; overflow-x: auto; white-space: pre-wrap; }}
-figure.plot {{ margin: 1.5em 0; }}
-figure.plot svg {{ max-width: 100%; height: auto; display: block; border: 1px solid #eee; }}
-figcaption {{ font-size: 0.9em; color: #555; margin-top: 0.4em; }}
-.lead {{ font-size: 1.05em; }}
-</style></head><body>
-<h1>{t}</h1>
-"#,
-        t = esc(&title)
-    );
-    let feasible = a.feasible.iter().filter(|&&f| f).count();
-    let _ = writeln!(
-        h,
-        "<p class=\"lead\">{} points evaluated, {} feasible; the Pareto fronts over <b>{}</b>{} hold {} points ({} distinct trade-offs).</p>",
-        results.points.len(),
-        feasible,
-        esc(&a
-            .objectives
-            .iter()
-            .map(|&k| format!("{} {}", metrics[k].name, metrics[k].direction.arrow()))
-            .collect::<Vec<_>>()
-            .join(", ")),
-        esc(&scenario_phrase(session, a)),
-        a.front.len(),
-        fronts.iter().map(|f| f.1.len()).sum::<usize>()
-    );
-    let _ = writeln!(
-        h,
-        "<nav>{}</nav>",
-        ["run", "best", "front", "plots", "infeasible", "files"]
-            .iter()
-            .map(|s| format!("<a href=\"#{s}\">{s}</a>"))
-            .collect::<Vec<_>>()
-            .join(" · ")
-    );
-
-    // Run.
-    let _ = writeln!(h, "<h2 id=\"run\">Run</h2><table>");
-    let row = |h: &mut String, k: &str, v: String| {
-        let _ = writeln!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(k), v);
-    };
-    row(
-        &mut h,
-        "command",
-        format!("<code>{}</code>", esc(&spec.command)),
-    );
-    row(&mut h, "archscope", esc(&spec.version));
-    row(
-        &mut h,
-        "device",
-        format!(
-            "<code>{}</code> sha256 <code>{}</code>",
-            esc(&spec.hw_file),
-            sha256_hex(spec.hw_text.as_bytes())
-        ),
-    );
-    row(
-        &mut h,
-        "model",
-        format!(
-            "<code>{}</code> sha256 <code>{}</code>",
-            esc(spec.model_file()),
-            sha256_hex(spec.model_text().as_bytes())
-        ),
-    );
-    row(
-        &mut h,
-        "cost model",
-        if spec.ideal {
-            "ideal roofline (bare peaks)".into()
-        } else {
-            "calibrated roofline (achievable fractions and per-kernel overhead from the device file)".into()
-        },
-    );
-    row(&mut h, "space", esc(&space_line(session)));
-    let axes_html: Vec<String> = session
-        .space
-        .axes
-        .iter()
-        .map(|ax| {
-            let vals: Vec<String> = (0..ax.values.len()).map(|i| ax.values.text(i)).collect();
-            format!("<code>{}</code>: {}", esc(&ax.name), esc(&vals.join(", ")))
-        })
-        .collect();
-    row(&mut h, "axes", axes_html.join("<br>"));
-    row(
-        &mut h,
-        "search",
-        match spec.samples {
-            Some(k) => format!("random sample of {k} points, seed {}", spec.seed),
-            None => "every valid point (grid)".into(),
-        },
-    );
-    if !spec.constraints.is_empty() {
-        row(
-            &mut h,
-            "limits",
-            esc(&spec
-                .constraints
-                .iter()
-                .map(|c| {
-                    format!(
-                        "{} {} {} ({})",
-                        c.metric,
-                        if c.at_most { "≤" } else { "≥" },
-                        show_metric(&c.metric, Some(c.bound)),
-                        c.flag
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; ")),
-        );
-    }
-    let _ = writeln!(h, "</table>");
-
-    // Best per objective, per scenario.
-    let bound = labels.iter().position(|l| l.ends_with("bound"));
-    let knob_axes: Vec<usize> = (0..session.space.axes.len())
-        .filter(|i| !a.group_axes.contains(i))
-        .collect();
-    let _ = writeln!(
-        h,
-        "<h2 id=\"best\">Best per objective</h2><table><tr><th>scenario</th><th>objective</th><th>value</th><th>point</th><th>bound</th></tr>"
-    );
-    for (si, sc) in a.scenarios.iter().enumerate() {
-        let title = a.scenario_text(session, results, sc.rows[0]);
-        let title = if title.is_empty() {
-            "all".to_string()
-        } else {
-            title
-        };
-        let focus = if Some(si) == a.focus { " (focus)" } else { "" };
-        for (j, &k) in a.objectives.iter().enumerate() {
-            let lead = if j == 0 {
-                format!(
-                    "<td rowspan=\"{}\">{}{}</td>",
-                    a.objectives.len(),
-                    esc(&title),
-                    focus
-                )
-            } else {
-                String::new()
-            };
-            match sc.best[j] {
-                Some(r) => {
-                    let _ = writeln!(
-                        h,
-                        "<tr>{lead}<td>{} {}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-                        esc(metrics[k].name),
-                        metrics[k].direction.arrow(),
-                        esc(&show_metric(
-                            metrics[k].name,
-                            results.outcomes[r].metrics[k]
-                        )),
-                        esc(&describe_knobs(session, results, r)),
-                        esc(&bound
-                            .map(|b| results.outcomes[r].labels[b].clone())
-                            .unwrap_or_default())
-                    );
-                }
-                None => {
-                    let _ = writeln!(
-                        h,
-                        "<tr>{lead}<td>{}</td><td colspan=\"3\">no feasible point</td></tr>",
-                        esc(metrics[k].name)
-                    );
-                }
-            }
-        }
-    }
-    let _ = writeln!(h, "</table>");
-
-    // Front tables, per scenario.
-    let _ = writeln!(
-        h,
-        "<h2 id=\"front\">Pareto front</h2><p>The front of each scenario{}, one row per distinct trade-off, best first by {}; <i>tied</i> counts points with the same objective values that differ only in knobs that move no objective (the row shows the best of them on the other metrics). Every front point is in <a href=\"front.csv\">front.csv</a>.</p>",
-        esc(&scenario_phrase(session, a)),
-        esc(metrics[a.objectives[0]].name)
-    );
-    let mut extra: Vec<usize> = Vec::new();
-    for &name in session.evaluator.table_metrics() {
-        if let Ok(k) = session.metric_index(name)
-            && !a.objectives.contains(&k)
-        {
-            extra.push(k);
-        }
-    }
-    let mut head = String::from("<tr><th>#</th>");
-    for &ai in &knob_axes {
-        let _ = write!(head, "<th>{}</th>", esc(&session.space.axes[ai].name));
-    }
-    for &k in a.objectives.iter().chain(&extra) {
-        let star = if a.objectives.contains(&k) {
-            format!(" {}", metrics[k].direction.arrow())
-        } else {
-            String::new()
-        };
-        let _ = write!(head, "<th>{}{}</th>", esc(metrics[k].name), star);
-    }
-    for l in labels {
-        let _ = write!(head, "<th>{}</th>", esc(l));
-    }
-    head.push_str("<th>tied</th></tr>");
-    let cols = 2 + knob_axes.len() + a.objectives.len() + extra.len() + labels.len();
-    let shown = listed(fronts, a.focus, HTML_SCENARIOS);
-    if shown.len() < fronts.len() {
-        let _ = writeln!(
-            h,
-            "<p>{} of {} scenarios are listed (the focus scenario and the first others); front.csv has all.</p>",
-            shown.len(),
-            fronts.len()
-        );
-    }
-    let _ = writeln!(h, "<div class=\"wide\"><table class=\"front\">");
-    for (si, groups) in shown.iter().map(|&i| (&fronts[i].0, &fronts[i].1)) {
-        let title = a.scenario_text(session, results, a.scenarios[*si].rows[0]);
-        if !title.is_empty() {
-            let _ = writeln!(
-                h,
-                "<tr><th colspan=\"{cols}\" class=\"scenario\">{}{}</th></tr>",
-                esc(&title),
-                if Some(*si) == a.focus { " (focus)" } else { "" }
-            );
-        }
-        let _ = writeln!(h, "{head}");
-        for (i, g) in groups.iter().enumerate() {
-            let r = g[0];
-            let p = &results.points[r];
-            let _ = write!(h, "<tr><td class=\"num\">{}</td>", i + 1);
-            for &ai in &knob_axes {
-                let ax = &session.space.axes[ai];
-                let v = match ax.kind {
-                    AxisKind::Hardware => {
-                        plots::eng(ax.values.number(p.digits[ai] as usize).unwrap_or(f64::NAN))
-                    }
-                    _ => session.space.text(p, ai),
-                };
-                let _ = write!(h, "<td>{}</td>", esc(&v));
-            }
-            for &k in a.objectives.iter().chain(&extra) {
-                let _ = write!(
-                    h,
-                    "<td class=\"num\">{}</td>",
-                    esc(&show_metric(
-                        metrics[k].name,
-                        results.outcomes[r].metrics[k]
-                    ))
-                );
-            }
-            for l in &results.outcomes[r].labels {
-                let _ = write!(h, "<td>{}</td>", esc(l));
-            }
-            let _ = writeln!(h, "<td class=\"num\">{}</td></tr>", g.len() - 1);
-        }
-    }
-    let _ = writeln!(h, "</table></div>");
-
-    // Plots.
-    let _ = writeln!(h, "<h2 id=\"plots\">Plots</h2>");
-    if a.chosen.is_none() {
-        let _ = writeln!(
-            h,
-            "<p>No feasible point, so there is no chosen point for the roofline, per-layer and what-if plots.</p>"
-        );
-    }
-    for p in plots {
-        let _ = writeln!(
-            h,
-            "<figure class=\"plot\" id=\"plot-{id}\"><h3>{t}</h3>\n{svg}\n<figcaption>{c} Files: <a href=\"{id}.svg\">{id}.svg</a>, <a href=\"{id}.png\">{id}.png</a>.</figcaption></figure>",
-            id = esc(&p.id),
-            t = esc(&p.title),
-            svg = strip_xml_decl(&p.svg),
-            c = esc(&p.caption)
-        );
-    }
-
-    // Infeasible.
-    let _ = writeln!(h, "<h2 id=\"infeasible\">Infeasible points</h2>");
-    let counts = infeasible_counts(a);
-    if counts.is_empty() {
-        let _ = writeln!(
-            h,
-            "<p>None: every point runs, fits and meets the limits.</p>"
-        );
-    } else {
-        let _ = writeln!(
-            h,
-            "<p>Infeasible points stay in the tables with <code>feasible = false</code> and the reason in <code>infeasible_reason</code>.</p><table><tr><th>reason</th><th>points</th><th>example</th></tr>"
-        );
-        for (k, v) in &counts {
-            let example = a
-                .reasons
-                .iter()
-                .flatten()
-                .flat_map(|r| r.split("; "))
-                .find(|c| reason_kind(c) == *k)
-                .unwrap_or("");
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td class=\"num\">{v}</td><td>{}</td></tr>",
-                esc(k),
-                esc(example)
-            );
-        }
-        let _ = writeln!(h, "</table>");
-    }
-
-    // Files.
-    let _ = writeln!(
-        h,
-        "<h2 id=\"files\">Files</h2><ul><li><a href=\"points.parquet\">points.parquet</a>, <a href=\"points.csv\">points.csv</a>: every point</li><li><a href=\"front.parquet\">front.parquet</a>, <a href=\"front.csv\">front.csv</a>: the Pareto front, best first</li><li><a href=\"spec.json\">spec.json</a>: the full run spec (device and model text included)</li><li><a href=\"summary.txt\">summary.txt</a>: the terminal summary</li></ul>"
-    );
-    let _ = writeln!(
-        h,
-        "<details><summary>Terminal summary</summary><pre>{}</pre></details>",
-        esc(summary)
-    );
-    let _ = writeln!(h, "</body></html>");
-    h
-}
-
-fn strip_xml_decl(svg: &str) -> &str {
-    match svg.find("<svg") {
-        Some(i) => &svg[i..],
-        None => svg,
     }
 }
