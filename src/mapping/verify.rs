@@ -164,19 +164,88 @@ pub struct Traffic {
 /// * recomputed compulsory and non-compulsory traffic equal the reported figures.
 pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, PlanVerifyError> {
     let nt = problem.tensors.len();
-    let n = problem.ops.len();
     let g = problem.granularity_bytes;
     if g == 0 {
         return Err(PlanVerifyError::BadProblem("granularity_bytes is 0".into()));
     }
-    let tname = |a: usize| -> String {
-        problem
-            .tensors
-            .get(a)
-            .map(|t| t.name.clone())
-            .unwrap_or_else(|| format!("#{a}"))
-    };
-    let padded = |a: usize| problem.tensors[a].bytes.div_ceil(g) * g;
+    let (producer, consumed) = producers(problem)?;
+    let step_of = check_order(problem, plan, &producer)?;
+    let mut per_tensor = residencies_by_tensor(problem, plan)?;
+    let store_steps = store_steps(problem, plan, &producer, &per_tensor)?;
+    let load_bytes = check_tensor_residencies(
+        problem,
+        plan,
+        &producer,
+        &step_of,
+        &mut per_tensor,
+        &store_steps,
+    )?;
+    check_touched_resident(problem, plan, &per_tensor)?;
+    let peak = check_disjoint(problem, plan)?;
+
+    // Traffic.
+    let store_bytes: u64 = plan
+        .stores
+        .iter()
+        .map(|s| problem.tensors[s.tensor].bytes)
+        .sum();
+    let compulsory: u64 = (0..nt)
+        .map(|a| {
+            let t = &problem.tensors[a];
+            match t.kind {
+                TensorKind::Weight | TensorKind::Input if consumed[a] => t.bytes,
+                TensorKind::Output => t.bytes,
+                _ => 0,
+            }
+        })
+        .sum();
+    let total = load_bytes + store_bytes;
+    // Every read weight/input is loaded at least once and every output stored
+    // at least once (checked above), so total >= compulsory.
+    let non_compulsory = total - compulsory;
+    if plan.compulsory_bytes != compulsory {
+        return Err(PlanVerifyError::WrongTraffic {
+            what: "compulsory_bytes",
+            reported: plan.compulsory_bytes,
+            recomputed: compulsory,
+        });
+    }
+    if plan.non_compulsory_bytes != non_compulsory {
+        return Err(PlanVerifyError::WrongTraffic {
+            what: "non_compulsory_bytes",
+            reported: plan.non_compulsory_bytes,
+            recomputed: non_compulsory,
+        });
+    }
+    Ok(Traffic {
+        load_bytes,
+        store_bytes,
+        compulsory_bytes: compulsory,
+        non_compulsory_bytes: non_compulsory,
+        peak_bytes: peak,
+    })
+}
+
+/// Name of tensor `a`, or `#a` when out of range.
+fn tensor_name(problem: &MemProblem, a: usize) -> String {
+    problem
+        .tensors
+        .get(a)
+        .map(|t| t.name.clone())
+        .unwrap_or_else(|| format!("#{a}"))
+}
+
+/// Size of tensor `a` rounded up to the granularity.
+fn padded_bytes(problem: &MemProblem, a: usize) -> u64 {
+    let g = problem.granularity_bytes;
+    problem.tensors[a].bytes.div_ceil(g) * g
+}
+
+/// Producers and consumed flags of the tensors, re-derived; checks the tensor kinds.
+#[allow(clippy::type_complexity)]
+fn producers(problem: &MemProblem) -> Result<(Vec<Option<usize>>, Vec<bool>), PlanVerifyError> {
+    let nt = problem.tensors.len();
+    let tname = |a: usize| tensor_name(problem, a);
     // Producers, re-derived.
     let mut producer: Vec<Option<usize>> = vec![None; nt];
     let mut consumed = vec![false; nt];
@@ -213,6 +282,17 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, PlanVerifyEr
         }
     }
 
+    Ok((producer, consumed))
+}
+
+/// Checks the order is a topological permutation; returns each operator's step.
+fn check_order(
+    problem: &MemProblem,
+    plan: &Plan,
+    producer: &[Option<usize>],
+) -> Result<Vec<usize>, PlanVerifyError> {
+    let n = problem.ops.len();
+    let tname = |a: usize| tensor_name(problem, a);
     // Order: permutation and topological.
     if plan.order.len() != n {
         return Err(PlanVerifyError::NotPermutation {
@@ -252,6 +332,19 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, PlanVerifyEr
         }
     }
 
+    Ok(step_of)
+}
+
+/// Checks every residency is well formed; returns the residencies of each tensor.
+fn residencies_by_tensor(
+    problem: &MemProblem,
+    plan: &Plan,
+) -> Result<Vec<Vec<usize>>, PlanVerifyError> {
+    let nt = problem.tensors.len();
+    let n = problem.ops.len();
+    let g = problem.granularity_bytes;
+    let tname = |a: usize| tensor_name(problem, a);
+    let padded = |a: usize| padded_bytes(problem, a);
     // Residencies: well formed.
     let mut per_tensor: Vec<Vec<usize>> = vec![Vec::new(); nt];
     for (i, r) in plan.residencies.iter().enumerate() {
@@ -285,6 +378,18 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, PlanVerifyEr
         }
         per_tensor[r.tensor].push(i);
     }
+    Ok(per_tensor)
+}
+
+/// Checks every store is well formed; returns the store steps of each tensor.
+fn store_steps(
+    problem: &MemProblem,
+    plan: &Plan,
+    producer: &[Option<usize>],
+    per_tensor: &[Vec<usize>],
+) -> Result<Vec<Vec<usize>>, PlanVerifyError> {
+    let nt = problem.tensors.len();
+    let tname = |a: usize| tensor_name(problem, a);
     // Stores: well formed, grouped by tensor.
     let mut store_steps: Vec<Vec<usize>> = vec![Vec::new(); nt];
     for (i, s) in plan.stores.iter().enumerate() {
@@ -310,6 +415,21 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, PlanVerifyEr
         store_steps[s.tensor].push(s.step);
     }
 
+    Ok(store_steps)
+}
+
+/// Checks each tensor's residencies (no overlap in time, creation, loads after a
+/// store, outputs stored); sorts them by first step and returns the loaded bytes.
+fn check_tensor_residencies(
+    problem: &MemProblem,
+    plan: &Plan,
+    producer: &[Option<usize>],
+    step_of: &[usize],
+    per_tensor: &mut [Vec<usize>],
+    store_steps: &[Vec<usize>],
+) -> Result<u64, PlanVerifyError> {
+    let nt = problem.tensors.len();
+    let tname = |a: usize| tensor_name(problem, a);
     let mut load_bytes = 0u64;
     for a in 0..nt {
         let list = &mut per_tensor[a];
@@ -382,6 +502,16 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, PlanVerifyEr
         }
     }
 
+    Ok(load_bytes)
+}
+
+/// Checks every tensor an operator touches is resident at the operator's step.
+fn check_touched_resident(
+    problem: &MemProblem,
+    plan: &Plan,
+    per_tensor: &[Vec<usize>],
+) -> Result<(), PlanVerifyError> {
+    let tname = |a: usize| tensor_name(problem, a);
     // Residency of every touched tensor at its operator's step.
     for (t, &o) in plan.order.iter().enumerate() {
         let op = &problem.ops[o];
@@ -400,6 +530,14 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, PlanVerifyEr
         }
     }
 
+    Ok(())
+}
+
+/// Checks the resident byte ranges are disjoint at every step; returns the peak bytes.
+fn check_disjoint(problem: &MemProblem, plan: &Plan) -> Result<u64, PlanVerifyError> {
+    let n = problem.ops.len();
+    let tname = |a: usize| tensor_name(problem, a);
+    let padded = |a: usize| padded_bytes(problem, a);
     // Pairwise disjointness at every step (sweep over steps, sort by offset).
     let mut starts: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, r) in plan.residencies.iter().enumerate() {
@@ -434,45 +572,5 @@ pub fn verify(problem: &MemProblem, plan: &Plan) -> Result<Traffic, PlanVerifyEr
         peak = peak.max(ranges.iter().map(|r| r.1 - r.0).sum());
     }
 
-    // Traffic.
-    let store_bytes: u64 = plan
-        .stores
-        .iter()
-        .map(|s| problem.tensors[s.tensor].bytes)
-        .sum();
-    let compulsory: u64 = (0..nt)
-        .map(|a| {
-            let t = &problem.tensors[a];
-            match t.kind {
-                TensorKind::Weight | TensorKind::Input if consumed[a] => t.bytes,
-                TensorKind::Output => t.bytes,
-                _ => 0,
-            }
-        })
-        .sum();
-    let total = load_bytes + store_bytes;
-    // Every read weight/input is loaded at least once and every output stored
-    // at least once (checked above), so total >= compulsory.
-    let non_compulsory = total - compulsory;
-    if plan.compulsory_bytes != compulsory {
-        return Err(PlanVerifyError::WrongTraffic {
-            what: "compulsory_bytes",
-            reported: plan.compulsory_bytes,
-            recomputed: compulsory,
-        });
-    }
-    if plan.non_compulsory_bytes != non_compulsory {
-        return Err(PlanVerifyError::WrongTraffic {
-            what: "non_compulsory_bytes",
-            reported: plan.non_compulsory_bytes,
-            recomputed: non_compulsory,
-        });
-    }
-    Ok(Traffic {
-        load_bytes,
-        store_bytes,
-        compulsory_bytes: compulsory,
-        non_compulsory_bytes: non_compulsory,
-        peak_bytes: peak,
-    })
+    Ok(peak)
 }

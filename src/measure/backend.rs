@@ -622,97 +622,10 @@ impl CandleBackend {
     }
 
     fn exec(&self, g: &Graph, env: &Env, op: &Op) -> Result<Vec<Tensor>, MeasureError> {
-        let input = |k: usize| -> Result<&Tensor, MeasureError> {
-            let t = *op
-                .inputs
-                .get(k)
-                .ok_or_else(|| unsupported(op, format!("expected at least {} inputs", k + 1)))?;
-            self.dense(env, op, t)
-        };
+        let input = |k: usize| self.input(env, op, k);
         Ok(match op.kind {
-            OpKind::MatMul { batch, m, n, k } => {
-                let (batch, m, n, k) = (batch as usize, m as usize, n as usize, k as usize);
-                let x = input(0)?;
-                let x = if batch == 1 {
-                    x.reshape((m, k))?
-                } else {
-                    x.reshape((batch, m, k))?
-                };
-                let wid = op.inputs[1];
-                let wt = g.tensor(wid);
-                let y = match &env.values[wid.0 as usize] {
-                    Some(Value::Quant(q)) => q.forward(&x)?,
-                    Some(Value::Dense(w)) if wt.role == Role::Weight => {
-                        // Linear weights are stored [out, in] = [n, k]: y = x·Wᵀ.
-                        let w = w.reshape((n, k))?;
-                        if batch == 1 {
-                            x.matmul(&w.t()?)?
-                        } else {
-                            x.matmul(&w.t()?.broadcast_left(batch)?)?
-                        }
-                    }
-                    Some(Value::Dense(w)) => {
-                        let w = if batch == 1 {
-                            w.reshape((k, n))?
-                        } else {
-                            w.reshape((batch, k, n))?
-                        };
-                        x.matmul(&w)?
-                    }
-                    None => return Err(unsupported(op, "second operand has no value")),
-                };
-                let y = match op.inputs.get(2) {
-                    Some(&b) => y.broadcast_add(self.dense(env, op, b)?)?,
-                    None => y,
-                };
-                vec![y]
-            }
-            OpKind::Conv2d(c) => {
-                let x = input(0)?.reshape((
-                    c.n as usize,
-                    c.c_in as usize,
-                    c.h as usize,
-                    c.w as usize,
-                ))?;
-                let w_key = input(1)?.id();
-                let w = input(1)?.reshape((
-                    c.c_out as usize,
-                    (c.c_in / c.groups) as usize,
-                    c.kh as usize,
-                    c.kw as usize,
-                ))?;
-                let y = match self.conv {
-                    ConvImpl::Lowered => self.conv_lowered(env, &x, &w, w_key, &c)?,
-                    ConvImpl::Native => {
-                        if c.stride.0 != c.stride.1
-                            || c.pad.0 != c.pad.1
-                            || c.dilation.0 != c.dilation.1
-                        {
-                            return Err(unsupported(
-                                op,
-                                "candle's conv2d takes one stride, padding and dilation for both axes",
-                            ));
-                        }
-                        x.conv2d(
-                            &w,
-                            c.pad.0 as usize,
-                            c.stride.0 as usize,
-                            c.dilation.0 as usize,
-                            c.groups as usize,
-                        )?
-                    }
-                };
-                let y = match op.inputs.get(2) {
-                    Some(&b) => y.broadcast_add(&self.dense(env, op, b)?.reshape((
-                        1,
-                        c.c_out as usize,
-                        1,
-                        1,
-                    ))?)?,
-                    None => y,
-                };
-                vec![y]
-            }
+            OpKind::MatMul { batch, m, n, k } => self.exec_matmul(g, env, op, (batch, m, n, k))?,
+            OpKind::Conv2d(c) => self.exec_conv2d(env, op, c)?,
             OpKind::Pool {
                 kind: PoolKind::Sum,
                 window,
@@ -726,60 +639,7 @@ impl CandleBackend {
                     &out,
                 )?]
             }
-            OpKind::Pool { kind, window, .. } => {
-                let x = input(0)?;
-                let (n, ch, h, w) = x
-                    .dims4()
-                    .map_err(|_| unsupported(op, "pooling needs an NCHW input"))?;
-                let out = &g.tensor(op.outputs[0]).shape;
-                let (ho, wo) = match out.len() {
-                    4 => (out[2] as usize, out[3] as usize),
-                    2 => (1, 1),
-                    _ => return Err(unsupported(op, "pooling output must be NCHW or [N, C]")),
-                };
-                if ho == 1 && wo == 1 && window as usize == h * w {
-                    #[allow(unreachable_patterns)]
-                    let y = match kind {
-                        PoolKind::Avg => x.mean_keepdim((2, 3))?,
-                        PoolKind::Max => x.max_keepdim(3)?.max_keepdim(2)?,
-                        other => {
-                            return Err(unsupported(op, format!("{other:?} pooling is not run")));
-                        }
-                    };
-                    vec![y.reshape((n, ch, 1, 1))?]
-                } else {
-                    let k = (window as f64).sqrt().round() as usize;
-                    if k * k != window as usize {
-                        return Err(unsupported(
-                            op,
-                            format!("pooling window {window} is not square"),
-                        ));
-                    }
-                    // Find stride and padding that give the output size.
-                    let geom = (1..=k)
-                        .flat_map(|s| (0..k).map(move |p| (s, p)))
-                        .find(|&(s, p)| {
-                            let out = |d: usize| (d + 2 * p).checked_sub(k).map(|v| v / s + 1);
-                            out(h) == Some(ho) && out(w) == Some(wo)
-                        })
-                        .ok_or_else(|| unsupported(op, format!("no stride/padding maps {h}x{w} to {ho}x{wo} with a {k}x{k} window")))?;
-                    let (s, p) = geom;
-                    let xp = if p > 0 {
-                        x.pad_with_zeros(2, p, p)?.pad_with_zeros(3, p, p)?
-                    } else {
-                        x.clone()
-                    };
-                    #[allow(unreachable_patterns)]
-                    let y = match kind {
-                        PoolKind::Max => xp.max_pool2d_with_stride(k, s)?,
-                        PoolKind::Avg => xp.avg_pool2d_with_stride(k, s)?,
-                        other => {
-                            return Err(unsupported(op, format!("{other:?} pooling is not run")));
-                        }
-                    };
-                    vec![y]
-                }
-            }
+            OpKind::Pool { kind, window, .. } => self.exec_pool(g, env, op, kind, window)?,
             OpKind::Elementwise { op: e, .. } => {
                 let ins = (0..op.inputs.len())
                     .map(input)
@@ -794,157 +654,18 @@ impl CandleBackend {
                 let out = usize_dims(&g.tensor(op.outputs[0]).shape);
                 vec![compose::data_move(&op.name, kind, &ins, &out)?]
             }
-            OpKind::ConvTranspose2d(c) => {
-                if c.groups != 1
-                    || c.stride.0 != c.stride.1
-                    || c.pad.0 != c.pad.1
-                    || c.dilation.0 != c.dilation.1
-                {
-                    return Err(unsupported(
-                        op,
-                        "candle's conv_transpose2d takes one group and one stride, padding and dilation for both axes",
-                    ));
-                }
-                let x = input(0)?.reshape((
-                    c.n as usize,
-                    c.c_in as usize,
-                    c.h as usize,
-                    c.w as usize,
-                ))?;
-                // candle (as PyTorch) lays transposed weights out [c_in, c_out, kh, kw].
-                let w = input(1)?.reshape((
-                    c.c_in as usize,
-                    c.c_out as usize,
-                    c.kh as usize,
-                    c.kw as usize,
-                ))?;
-                let y = x.conv_transpose2d(
-                    &w,
-                    c.pad.0 as usize,
-                    0,
-                    c.stride.0 as usize,
-                    c.dilation.0 as usize,
-                )?;
-                let y = match op.inputs.get(2) {
-                    Some(&b) => y.broadcast_add(&self.dense(env, op, b)?.reshape((
-                        1,
-                        c.c_out as usize,
-                        1,
-                        1,
-                    ))?)?,
-                    None => y,
-                };
-                vec![y]
-            }
-            OpKind::Norm { kind, rows, cols } => {
-                let x = input(0)?;
-                match kind {
-                    NormKind::RmsNorm => {
-                        let x = x.reshape((rows as usize, cols as usize))?;
-                        vec![candle_nn::ops::rms_norm(&x, input(1)?, NORM_EPS)?]
-                    }
-                    NormKind::LayerNorm => {
-                        let x = x.reshape((rows as usize, cols as usize))?;
-                        let p = input(1)?;
-                        // γ and β stacked as one [2, cols] parameter (the vision builders).
-                        let (gamma, beta) = if p.elem_count() == 2 * cols as usize {
-                            let p = p.reshape((2, cols as usize))?;
-                            (p.get(0)?, p.get(1)?)
-                        } else {
-                            let beta = match op.inputs.get(2) {
-                                Some(&b) => self.dense(env, op, b)?.clone(),
-                                None => p.zeros_like()?,
-                            };
-                            (p.clone(), beta)
-                        };
-                        vec![candle_nn::ops::layer_norm(&x, &gamma, &beta, NORM_EPS)?]
-                    }
-                    NormKind::BatchNorm => {
-                        // Inference BatchNorm folded to a per-channel scale and shift (dim 1).
-                        let p = input(1)?;
-                        let c = x.dims().get(1).copied().unwrap_or(0);
-                        if x.rank() < 2 || (p.elem_count() != c && p.elem_count() != 2 * c) {
-                            return Err(unsupported(op, "BatchNorm needs channels in dimension 1"));
-                        }
-                        let mut pshape = vec![1usize; x.rank()];
-                        pshape[1] = c;
-                        // Scale and shift stacked as one [2, C] parameter (the vision
-                        // builders), or the scale alone with the shift as input 2.
-                        let (scale, shift) = if p.elem_count() == 2 * c {
-                            let p = p.reshape((2, c))?;
-                            (p.get(0)?, Some(p.get(1)?))
-                        } else {
-                            let shift = match op.inputs.get(2) {
-                                Some(&b) => Some(self.dense(env, op, b)?.clone()),
-                                None => None,
-                            };
-                            (p.clone(), shift)
-                        };
-                        let y = x.broadcast_mul(&scale.reshape(pshape.clone())?)?;
-                        let y = match shift {
-                            Some(b) => y.broadcast_add(&b.reshape(pshape)?)?,
-                            None => y,
-                        };
-                        vec![y]
-                    }
-                    #[allow(unreachable_patterns)]
-                    other => return Err(unsupported(op, format!("{other:?} is not run"))),
-                }
-            }
+            OpKind::ConvTranspose2d(c) => self.exec_conv_transpose2d(env, op, c)?,
+            OpKind::Norm { kind, rows, cols } => self.exec_norm(env, op, kind, rows, cols)?,
             OpKind::Softmax { rows, cols } => {
                 let x = input(0)?.reshape((rows as usize, cols as usize))?;
                 vec![candle_nn::ops::softmax_last_dim(&x)?]
             }
-            OpKind::Rope { .. } => {
-                let shape = attention_reading(g, op.outputs[0])
-                    .ok_or_else(|| unsupported(op, "RoPE output is read by no attention op"))?;
-                let (b, ql, hd) = (
-                    shape.batch as usize,
-                    shape.q_len as usize,
-                    shape.head_dim as usize,
-                );
-                let past = (shape.kv_len - shape.q_len) as usize;
-                let (cos, sin) = env
-                    .rope
-                    .get(&(ql, hd, past))
-                    .ok_or_else(|| unsupported(op, "RoPE tables were not prepared"))?;
-                let mut outs = Vec::new();
-                for (k, heads) in [(0, shape.q_heads), (1, shape.kv_heads)] {
-                    let x = input(k)?.reshape((b, ql, heads as usize, hd))?;
-                    let y = candle_nn::rotary_emb::rope_thd(&x, cos, sin)?;
-                    outs.push(y);
-                }
-                outs
-            }
+            OpKind::Rope { .. } => self.exec_rope(g, env, op)?,
             OpKind::KvAppend {
                 tokens,
                 kv_heads,
                 head_dim,
-            } => {
-                let mut outs = Vec::new();
-                for (k, &cache_id) in op.outputs.iter().enumerate().take(2) {
-                    let cache = self.dense(env, op, cache_id)?;
-                    let (b, _, len, _) = cache.dims4().map_err(|_| {
-                        unsupported(
-                            op,
-                            "KV cache must be [batch, kv_heads, positions, head_dim]",
-                        )
-                    })?;
-                    let new = tokens as usize / b;
-                    let x = input(k)?.reshape((b, new, kv_heads as usize, head_dim as usize))?;
-                    // A sliding-window cache keeps only the last `len` positions.
-                    let x = if new > len {
-                        x.narrow(1, new - len, len)?
-                    } else {
-                        x
-                    };
-                    let rows = new.min(len);
-                    let src = x.transpose(1, 2)?.contiguous()?;
-                    cache.slice_set(&src, 2, len - rows)?;
-                    outs.push(cache.clone());
-                }
-                outs
-            }
+            } => self.exec_kv_append(env, op, tokens, kv_heads, head_dim)?,
             OpKind::Attention { part, shape } => {
                 let second = match op.inputs.len() {
                     1 => None,
@@ -985,6 +706,342 @@ impl CandleBackend {
                 ));
             }
         })
+    }
+
+    /// Input `k` of `op` as a dense tensor.
+    fn input<'e>(&self, env: &'e Env, op: &Op, k: usize) -> Result<&'e Tensor, MeasureError> {
+        let t = *op
+            .inputs
+            .get(k)
+            .ok_or_else(|| unsupported(op, format!("expected at least {} inputs", k + 1)))?;
+        self.dense(env, op, t)
+    }
+
+    /// Runs a `MatMul`: dense or quantized weights, optional bias.
+    fn exec_matmul(
+        &self,
+        g: &Graph,
+        env: &Env,
+        op: &Op,
+        (batch, m, n, k): (u64, u64, u64, u64),
+    ) -> Result<Vec<Tensor>, MeasureError> {
+        let input = |k: usize| self.input(env, op, k);
+        let (batch, m, n, k) = (batch as usize, m as usize, n as usize, k as usize);
+        let x = input(0)?;
+        let x = if batch == 1 {
+            x.reshape((m, k))?
+        } else {
+            x.reshape((batch, m, k))?
+        };
+        let wid = op.inputs[1];
+        let wt = g.tensor(wid);
+        let y = match &env.values[wid.0 as usize] {
+            Some(Value::Quant(q)) => q.forward(&x)?,
+            Some(Value::Dense(w)) if wt.role == Role::Weight => {
+                // Linear weights are stored [out, in] = [n, k]: y = x·Wᵀ.
+                let w = w.reshape((n, k))?;
+                if batch == 1 {
+                    x.matmul(&w.t()?)?
+                } else {
+                    x.matmul(&w.t()?.broadcast_left(batch)?)?
+                }
+            }
+            Some(Value::Dense(w)) => {
+                let w = if batch == 1 {
+                    w.reshape((k, n))?
+                } else {
+                    w.reshape((batch, k, n))?
+                };
+                x.matmul(&w)?
+            }
+            None => return Err(unsupported(op, "second operand has no value")),
+        };
+        let y = match op.inputs.get(2) {
+            Some(&b) => y.broadcast_add(self.dense(env, op, b)?)?,
+            None => y,
+        };
+        Ok(vec![y])
+    }
+
+    /// Runs a `Conv2d`, lowered to GEMMs or native, optional bias.
+    fn exec_conv2d(&self, env: &Env, op: &Op, c: Conv2d) -> Result<Vec<Tensor>, MeasureError> {
+        let input = |k: usize| self.input(env, op, k);
+        let x = input(0)?.reshape((c.n as usize, c.c_in as usize, c.h as usize, c.w as usize))?;
+        let w_key = input(1)?.id();
+        let w = input(1)?.reshape((
+            c.c_out as usize,
+            (c.c_in / c.groups) as usize,
+            c.kh as usize,
+            c.kw as usize,
+        ))?;
+        let y = match self.conv {
+            ConvImpl::Lowered => self.conv_lowered(env, &x, &w, w_key, &c)?,
+            ConvImpl::Native => {
+                if c.stride.0 != c.stride.1 || c.pad.0 != c.pad.1 || c.dilation.0 != c.dilation.1 {
+                    return Err(unsupported(
+                        op,
+                        "candle's conv2d takes one stride, padding and dilation for both axes",
+                    ));
+                }
+                x.conv2d(
+                    &w,
+                    c.pad.0 as usize,
+                    c.stride.0 as usize,
+                    c.dilation.0 as usize,
+                    c.groups as usize,
+                )?
+            }
+        };
+        let y = match op.inputs.get(2) {
+            Some(&b) => y.broadcast_add(&self.dense(env, op, b)?.reshape((
+                1,
+                c.c_out as usize,
+                1,
+                1,
+            ))?)?,
+            None => y,
+        };
+        Ok(vec![y])
+    }
+
+    /// Runs an average or max `Pool` (global, or windowed with stride and padding found from the output size).
+    fn exec_pool(
+        &self,
+        g: &Graph,
+        env: &Env,
+        op: &Op,
+        kind: PoolKind,
+        window: u64,
+    ) -> Result<Vec<Tensor>, MeasureError> {
+        let input = |k: usize| self.input(env, op, k);
+        let x = input(0)?;
+        let (n, ch, h, w) = x
+            .dims4()
+            .map_err(|_| unsupported(op, "pooling needs an NCHW input"))?;
+        let out = &g.tensor(op.outputs[0]).shape;
+        let (ho, wo) = match out.len() {
+            4 => (out[2] as usize, out[3] as usize),
+            2 => (1, 1),
+            _ => return Err(unsupported(op, "pooling output must be NCHW or [N, C]")),
+        };
+        Ok(if ho == 1 && wo == 1 && window as usize == h * w {
+            #[allow(unreachable_patterns)]
+            let y = match kind {
+                PoolKind::Avg => x.mean_keepdim((2, 3))?,
+                PoolKind::Max => x.max_keepdim(3)?.max_keepdim(2)?,
+                other => {
+                    return Err(unsupported(op, format!("{other:?} pooling is not run")));
+                }
+            };
+            vec![y.reshape((n, ch, 1, 1))?]
+        } else {
+            let k = (window as f64).sqrt().round() as usize;
+            if k * k != window as usize {
+                return Err(unsupported(
+                    op,
+                    format!("pooling window {window} is not square"),
+                ));
+            }
+            // Find stride and padding that give the output size.
+            let geom = (1..=k)
+                .flat_map(|s| (0..k).map(move |p| (s, p)))
+                .find(|&(s, p)| {
+                    let out = |d: usize| (d + 2 * p).checked_sub(k).map(|v| v / s + 1);
+                    out(h) == Some(ho) && out(w) == Some(wo)
+                })
+                .ok_or_else(|| {
+                    unsupported(
+                        op,
+                        format!(
+                            "no stride/padding maps {h}x{w} to {ho}x{wo} with a {k}x{k} window"
+                        ),
+                    )
+                })?;
+            let (s, p) = geom;
+            let xp = if p > 0 {
+                x.pad_with_zeros(2, p, p)?.pad_with_zeros(3, p, p)?
+            } else {
+                x.clone()
+            };
+            #[allow(unreachable_patterns)]
+            let y = match kind {
+                PoolKind::Max => xp.max_pool2d_with_stride(k, s)?,
+                PoolKind::Avg => xp.avg_pool2d_with_stride(k, s)?,
+                other => {
+                    return Err(unsupported(op, format!("{other:?} pooling is not run")));
+                }
+            };
+            vec![y]
+        })
+    }
+
+    /// Runs a `ConvTranspose2d`, optional bias.
+    fn exec_conv_transpose2d(
+        &self,
+        env: &Env,
+        op: &Op,
+        c: Conv2d,
+    ) -> Result<Vec<Tensor>, MeasureError> {
+        let input = |k: usize| self.input(env, op, k);
+        if c.groups != 1
+            || c.stride.0 != c.stride.1
+            || c.pad.0 != c.pad.1
+            || c.dilation.0 != c.dilation.1
+        {
+            return Err(unsupported(
+                op,
+                "candle's conv_transpose2d takes one group and one stride, padding and dilation for both axes",
+            ));
+        }
+        let x = input(0)?.reshape((c.n as usize, c.c_in as usize, c.h as usize, c.w as usize))?;
+        // candle (as PyTorch) lays transposed weights out [c_in, c_out, kh, kw].
+        let w = input(1)?.reshape((
+            c.c_in as usize,
+            c.c_out as usize,
+            c.kh as usize,
+            c.kw as usize,
+        ))?;
+        let y = x.conv_transpose2d(
+            &w,
+            c.pad.0 as usize,
+            0,
+            c.stride.0 as usize,
+            c.dilation.0 as usize,
+        )?;
+        let y = match op.inputs.get(2) {
+            Some(&b) => y.broadcast_add(&self.dense(env, op, b)?.reshape((
+                1,
+                c.c_out as usize,
+                1,
+                1,
+            ))?)?,
+            None => y,
+        };
+        Ok(vec![y])
+    }
+
+    /// Runs a `Norm`: RMSNorm, LayerNorm or folded inference BatchNorm.
+    fn exec_norm(
+        &self,
+        env: &Env,
+        op: &Op,
+        kind: NormKind,
+        rows: u64,
+        cols: u64,
+    ) -> Result<Vec<Tensor>, MeasureError> {
+        let input = |k: usize| self.input(env, op, k);
+        let x = input(0)?;
+        Ok(match kind {
+            NormKind::RmsNorm => {
+                let x = x.reshape((rows as usize, cols as usize))?;
+                vec![candle_nn::ops::rms_norm(&x, input(1)?, NORM_EPS)?]
+            }
+            NormKind::LayerNorm => {
+                let x = x.reshape((rows as usize, cols as usize))?;
+                let p = input(1)?;
+                // γ and β stacked as one [2, cols] parameter (the vision builders).
+                let (gamma, beta) = if p.elem_count() == 2 * cols as usize {
+                    let p = p.reshape((2, cols as usize))?;
+                    (p.get(0)?, p.get(1)?)
+                } else {
+                    let beta = match op.inputs.get(2) {
+                        Some(&b) => self.dense(env, op, b)?.clone(),
+                        None => p.zeros_like()?,
+                    };
+                    (p.clone(), beta)
+                };
+                vec![candle_nn::ops::layer_norm(&x, &gamma, &beta, NORM_EPS)?]
+            }
+            NormKind::BatchNorm => {
+                // Inference BatchNorm folded to a per-channel scale and shift (dim 1).
+                let p = input(1)?;
+                let c = x.dims().get(1).copied().unwrap_or(0);
+                if x.rank() < 2 || (p.elem_count() != c && p.elem_count() != 2 * c) {
+                    return Err(unsupported(op, "BatchNorm needs channels in dimension 1"));
+                }
+                let mut pshape = vec![1usize; x.rank()];
+                pshape[1] = c;
+                // Scale and shift stacked as one [2, C] parameter (the vision
+                // builders), or the scale alone with the shift as input 2.
+                let (scale, shift) = if p.elem_count() == 2 * c {
+                    let p = p.reshape((2, c))?;
+                    (p.get(0)?, Some(p.get(1)?))
+                } else {
+                    let shift = match op.inputs.get(2) {
+                        Some(&b) => Some(self.dense(env, op, b)?.clone()),
+                        None => None,
+                    };
+                    (p.clone(), shift)
+                };
+                let y = x.broadcast_mul(&scale.reshape(pshape.clone())?)?;
+                let y = match shift {
+                    Some(b) => y.broadcast_add(&b.reshape(pshape)?)?,
+                    None => y,
+                };
+                vec![y]
+            }
+            #[allow(unreachable_patterns)]
+            other => return Err(unsupported(op, format!("{other:?} is not run"))),
+        })
+    }
+
+    /// Runs a `Rope` on the query and key inputs with the prepared tables.
+    fn exec_rope(&self, g: &Graph, env: &Env, op: &Op) -> Result<Vec<Tensor>, MeasureError> {
+        let input = |k: usize| self.input(env, op, k);
+        let shape = attention_reading(g, op.outputs[0])
+            .ok_or_else(|| unsupported(op, "RoPE output is read by no attention op"))?;
+        let (b, ql, hd) = (
+            shape.batch as usize,
+            shape.q_len as usize,
+            shape.head_dim as usize,
+        );
+        let past = (shape.kv_len - shape.q_len) as usize;
+        let (cos, sin) = env
+            .rope
+            .get(&(ql, hd, past))
+            .ok_or_else(|| unsupported(op, "RoPE tables were not prepared"))?;
+        let mut outs = Vec::new();
+        for (k, heads) in [(0, shape.q_heads), (1, shape.kv_heads)] {
+            let x = input(k)?.reshape((b, ql, heads as usize, hd))?;
+            let y = candle_nn::rotary_emb::rope_thd(&x, cos, sin)?;
+            outs.push(y);
+        }
+        Ok(outs)
+    }
+
+    /// Runs a `KvAppend`: writes the new keys and values into the caches.
+    fn exec_kv_append(
+        &self,
+        env: &Env,
+        op: &Op,
+        tokens: u64,
+        kv_heads: u64,
+        head_dim: u64,
+    ) -> Result<Vec<Tensor>, MeasureError> {
+        let input = |k: usize| self.input(env, op, k);
+        let mut outs = Vec::new();
+        for (k, &cache_id) in op.outputs.iter().enumerate().take(2) {
+            let cache = self.dense(env, op, cache_id)?;
+            let (b, _, len, _) = cache.dims4().map_err(|_| {
+                unsupported(
+                    op,
+                    "KV cache must be [batch, kv_heads, positions, head_dim]",
+                )
+            })?;
+            let new = tokens as usize / b;
+            let x = input(k)?.reshape((b, new, kv_heads as usize, head_dim as usize))?;
+            // A sliding-window cache keeps only the last `len` positions.
+            let x = if new > len {
+                x.narrow(1, new - len, len)?
+            } else {
+                x
+            };
+            let rows = new.min(len);
+            let src = x.transpose(1, 2)?.contiguous()?;
+            cache.slice_set(&src, 2, len - rows)?;
+            outs.push(cache.clone());
+        }
+        Ok(outs)
     }
 
     fn attention(

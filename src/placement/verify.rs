@@ -100,10 +100,29 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, PlacementVerifyE
     }
     let makespan_scale = p.windows.last().map_or(0.0, |w| w.end_s);
     let tol = REL_TOL * makespan_scale + 1e-18;
+    let dur = op_durations(inst, p, makespan_scale, tol)?;
+    check_dependencies(inst, p, &dur, tol)?;
+    check_unit_overlap(inst, p, &dur, tol)?;
+    let prev_end = check_windows(inst, p, &dur, makespan_scale, tol)?;
+    check_totals(inst, p, prev_end)
+}
+
+/// Checks each op's unit, pin, start and duration; returns the durations.
+fn op_durations(
+    inst: &Instance,
+    p: &Placement,
+    makespan_scale: f64,
+    tol: f64,
+) -> Result<Vec<f64>, PlacementVerifyError> {
+    let n = inst.ops.len();
+    let nu = inst.units.len();
     let mut dur = vec![0.0; n];
     for (i, (o, po)) in inst.ops.iter().zip(&p.ops).enumerate() {
         if po.unit >= nu {
-            return Err(PlacementVerifyError::Shape(format!("op #{i} on unit #{}", po.unit)));
+            return Err(PlacementVerifyError::Shape(format!(
+                "op #{i} on unit #{}",
+                po.unit
+            )));
         }
         let uname = inst.units[po.unit].name.clone();
         let cost = match &o.costs[po.unit] {
@@ -141,6 +160,16 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, PlacementVerifyE
         }
         dur[i] = cost.time_s;
     }
+    Ok(dur)
+}
+
+/// Checks every dependency waits for its producer and transfer, in no earlier window.
+fn check_dependencies(
+    inst: &Instance,
+    p: &Placement,
+    dur: &[f64],
+    tol: f64,
+) -> Result<(), PlacementVerifyError> {
     // Dependencies with transfers.
     for e in &inst.edges {
         let (a, b) = (&p.ops[e.from], &p.ops[e.to]);
@@ -170,6 +199,18 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, PlacementVerifyE
             )));
         }
     }
+    Ok(())
+}
+
+/// Checks each unit runs one op at a time.
+fn check_unit_overlap(
+    inst: &Instance,
+    p: &Placement,
+    dur: &[f64],
+    tol: f64,
+) -> Result<(), PlacementVerifyError> {
+    let n = inst.ops.len();
+    let nu = inst.units.len();
     // One op at a time per unit (zero-length ops never conflict).
     for u in 0..nu {
         let mut iv: Vec<(f64, f64, usize)> = (0..n)
@@ -187,6 +228,18 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, PlacementVerifyE
             }
         }
     }
+    Ok(())
+}
+
+/// Checks the windows; returns the end of the last one.
+fn check_windows(
+    inst: &Instance,
+    p: &Placement,
+    dur: &[f64],
+    makespan_scale: f64,
+    tol: f64,
+) -> Result<f64, PlacementVerifyError> {
+    let n = inst.ops.len();
     // Windows: back to back from 0, ops inside, each as short as its ops and floor allow.
     let nw = p.windows.len();
     if n > 0 && nw == 0 {
@@ -241,6 +294,16 @@ pub fn verify(inst: &Instance, p: &Placement) -> Result<Totals, PlacementVerifyE
         }
         prev_end = w.end_s;
     }
+    Ok(prev_end)
+}
+
+/// Recomputes the totals from scratch and checks them and the budgets against `p`.
+fn check_totals(
+    inst: &Instance,
+    p: &Placement,
+    prev_end: f64,
+) -> Result<Totals, PlacementVerifyError> {
+    let n = inst.ops.len();
     // Totals from scratch.
     let dynamic: f64 = (0..n)
         .map(|i| inst.ops[i].costs[p.ops[i].unit].as_ref().unwrap().energy_j)
