@@ -20,9 +20,13 @@ missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 # bindgen loads libclang itself (libclang.so, libclang.so.N or libclang-N.so*). libclang-cpp.so is a
 # different library (the C++ API) that many machines carry without libclang: it must not count.
+# With folders as arguments it looks only there (scripts/test-bootstrap.sh uses that).
 has_libclang() {
-  local d f
-  for d in ${LIBCLANG_PATH:-} /usr/lib/llvm-*/lib /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib /usr/local/lib; do
+  local d f dirs=("$@")
+  if [ ${#dirs[@]} -eq 0 ]; then
+    dirs=(${LIBCLANG_PATH:-} /usr/lib/llvm-*/lib /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib /usr/local/lib)
+  fi
+  for d in "${dirs[@]}"; do
     [ -d "$d" ] || continue
     for f in "$d"/libclang.so "$d"/libclang.so.[0-9]* "$d"/libclang-[0-9]*.so*; do
       [ -e "$f" ] && return 0
@@ -30,6 +34,8 @@ has_libclang() {
   done
   return 1
 }
+# Sourced by the test: define the checks, install nothing.
+[ "${BOOTSTRAP_DEFINE_ONLY:-0}" = 1 ] && return 0
 has_libclang || missing+=(libclang-dev)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 pkg-config --exists fontconfig 2>/dev/null || missing+=(libfontconfig1-dev pkg-config)
