@@ -1,9 +1,9 @@
 //! The one-call facade of the library: [`score`](crate::score()) prices any model on any device
 //! and returns a [`Report`] that prints itself through [`crate::render`].
 
+use crate::cost::Mode;
 use crate::hardware::Hardware;
 use crate::render::{OnDevice, Render};
-use crate::cost::Mode;
 use crate::score::{Score, ScoreError, ScoreRequest, VisionScore, score_llm, score_vision};
 use crate::workload::{Model, QuantScheme};
 

@@ -40,10 +40,10 @@ pub use workload::{Graph, LlmConfig, Model, ModelError, QuantScheme, VisionModel
 pub mod cost;
 pub mod cost_models;
 pub mod cycle;
-#[cfg(all(feature = "tables", feature = "plots", feature = "solver"))]
-pub mod explore;
 #[cfg(all(feature = "solver", feature = "nas"))]
 pub mod experiments;
+#[cfg(all(feature = "tables", feature = "plots", feature = "solver"))]
+pub mod explore;
 pub mod hardware;
 #[cfg(feature = "solver")]
 pub mod mapping;

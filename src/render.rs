@@ -158,6 +158,9 @@ mod tests {
         assert_eq!(render(&Two, Format::Table).unwrap(), "a 2\n");
         assert_eq!(render(&Two, Format::Json).unwrap(), "{\n  \"a\": 2\n}\n");
         let e = render(&Two, Format::Csv).unwrap_err().to_string();
-        assert_eq!(e, "--format csv is not available for two; use table or json");
+        assert_eq!(
+            e,
+            "--format csv is not available for two; use table or json"
+        );
     }
 }

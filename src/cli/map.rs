@@ -125,11 +125,13 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let objective = a.objective.unwrap_or(if a.scratchpad.is_some() && a.hw.is_none() {
-        MapObjective::Traffic
-    } else {
-        MapObjective::Placement
-    });
+    let objective = a
+        .objective
+        .unwrap_or(if a.scratchpad.is_some() && a.hw.is_none() {
+            MapObjective::Traffic
+        } else {
+            MapObjective::Placement
+        });
     match objective {
         MapObjective::Traffic => traffic(a),
         MapObjective::Placement => placement(a),

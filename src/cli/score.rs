@@ -84,11 +84,23 @@ pub fn run(a: Args) -> Result<()> {
                 );
             }
             let score = score_llm(&hw, &model, &quant, &req)?;
-            print(&OnDevice { score: &score, hw: &hw }, a.format)
+            print(
+                &OnDevice {
+                    score: &score,
+                    hw: &hw,
+                },
+                a.format,
+            )
         }
         Model::Vision(model) => {
             let score = score_vision_mapped(&hw, &model, &quant, &req, mapping.as_ref())?;
-            print(&OnDevice { score: &score, hw: &hw }, a.format)
+            print(
+                &OnDevice {
+                    score: &score,
+                    hw: &hw,
+                },
+                a.format,
+            )
         }
     }
 }

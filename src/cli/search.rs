@@ -5,8 +5,8 @@ use super::mode;
 use anyhow::{Context, Result};
 use archscope::nas::net::Precision;
 use archscope::nas::study::{CostSource, LlmRequest, ObjectiveKind, OfaRequest};
-use std::path::PathBuf;
 use clap::{Subcommand, ValueEnum};
+use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 pub enum AlgorithmArg {
@@ -256,9 +256,8 @@ fn ofa(a: OfaArgs) -> Result<()> {
             hw,
             unit,
             mode: mode(ideal),
-            precision: Precision::parse(&precision).with_context(|| {
-                format!("--precision `{precision}`: expected f32, f16 or i8")
-            })?,
+            precision: Precision::parse(&precision)
+                .with_context(|| format!("--precision `{precision}`: expected f32, f16 or i8"))?,
         },
         (None, true, false) => {
             anyhow::bail!("give --hw DEVICE, --lut TABLES or --macs-only")
@@ -271,8 +270,7 @@ fn ofa(a: OfaArgs) -> Result<()> {
         acc_predictor: acc_predictor.map(PathBuf::from),
         latency_budgets: max_latency_ms,
         max_energy_mj,
-        max_memory_mib: bytes("--max-memory", &max_memory)?
-            .map(|b| b / (1u64 << 20) as f64),
+        max_memory_mib: bytes("--max-memory", &max_memory)?.map(|b| b / (1u64 << 20) as f64),
         max_macs_m,
         objective: match objective {
             ObjectiveArg::Constrained => ObjectiveKind::Constrained,
@@ -381,14 +379,7 @@ fn fit(a: FitArgs) -> Result<()> {
             force,
         )?
     } else {
-        archscope::nas::study::fit_predictor(
-            &space,
-            csv.as_ref(),
-            kind,
-            seed,
-            out.as_ref(),
-            force,
-        )?
+        archscope::nas::study::fit_predictor(&space, csv.as_ref(), kind, seed, out.as_ref(), force)?
     };
     super::out(&s)?;
     Ok(())

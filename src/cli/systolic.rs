@@ -2,10 +2,10 @@
 
 use super::print;
 use anyhow::Result;
-use archscope::render::{Format, SystolicRun};
 use archscope::cycle::systolic::{
     SystolicConfig, Timing, TopologyFormat, read_topology, simulate_network,
 };
+use archscope::render::{Format, SystolicRun};
 
 #[derive(clap::Args)]
 pub struct Args {

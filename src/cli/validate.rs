@@ -55,7 +55,10 @@ pub fn run(a: Args) -> Result<()> {
                 once: a.once,
                 filter: a.filter,
             };
-            ("validate", host::run_on_host(&opts, &mut |line| eprintln!("{line}"))?)
+            (
+                "validate",
+                host::run_on_host(&opts, &mut |line| eprintln!("{line}"))?,
+            )
         }
     };
     let written = host::write_report(&a.out, stem, &v)?;

@@ -257,7 +257,9 @@ pub fn average_reduction_vs(
 ) -> (Option<f64>, usize) {
     let v: Vec<f64> = rows
         .iter()
-        .filter_map(|r| pick(r).and_then(|d| crate::mapping::report::reduction_pct(d, r.solver_bytes)))
+        .filter_map(|r| {
+            pick(r).and_then(|d| crate::mapping::report::reduction_pct(d, r.solver_bytes))
+        })
         .collect();
     let n = v.len();
     ((n > 0).then(|| v.iter().sum::<f64>() / n as f64), n)

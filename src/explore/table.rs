@@ -107,25 +107,31 @@ pub fn write_parquet(
         )])),
         None => None,
     };
-    Ok(files::atomic_write_with(path, |tmp| -> Result<(), String> {
-        let f = std::fs::File::create(tmp).map_err(|e| e.to_string())?;
-        ParquetWriter::new(f)
-            .with_key_value_metadata(meta)
-            .finish(df)
-            .map_err(|e| e.to_string())?;
-        Ok(())
-    })?)
+    Ok(files::atomic_write_with(
+        path,
+        |tmp| -> Result<(), String> {
+            let f = std::fs::File::create(tmp).map_err(|e| e.to_string())?;
+            ParquetWriter::new(f)
+                .with_key_value_metadata(meta)
+                .finish(df)
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        },
+    )?)
 }
 
 /// Writes `df` as CSV with a header, atomically.
 pub fn write_csv(path: &Path, df: &mut DataFrame) -> Result<(), ExploreError> {
-    Ok(files::atomic_write_with(path, |tmp| -> Result<(), String> {
-        let f = std::fs::File::create(tmp).map_err(|e| e.to_string())?;
-        CsvWriter::new(f)
-            .include_header(true)
-            .finish(df)
-            .map_err(|e| e.to_string())
-    })?)
+    Ok(files::atomic_write_with(
+        path,
+        |tmp| -> Result<(), String> {
+            let f = std::fs::File::create(tmp).map_err(|e| e.to_string())?;
+            CsvWriter::new(f)
+                .include_header(true)
+                .finish(df)
+                .map_err(|e| e.to_string())
+        },
+    )?)
 }
 
 /// File name of shard `i` of `n`.

@@ -36,7 +36,11 @@ pub fn describe(h: &Hardware) -> String {
             s,
             "unit {}{}: {:?} ×{} @ {:.2} GHz, peak ops/s [{}], reaches {}",
             u.name,
-            if i == h.default_unit { " (default)" } else { "" },
+            if i == h.default_unit {
+                " (default)"
+            } else {
+                ""
+            },
             u.kind,
             u.count,
             u.clock_hz / 1e9,
@@ -83,8 +87,14 @@ mod tests {
         let d = describe(&h);
         assert!(d.starts_with(&format!("{} — ", h.name)), "{d}");
         // One line per unit and per memory level, and one per figure with provenance.
-        assert_eq!(d.lines().filter(|l| l.starts_with("unit ")).count(), h.units.len());
-        assert_eq!(d.lines().filter(|l| l.starts_with("memory ")).count(), h.memories.len());
+        assert_eq!(
+            d.lines().filter(|l| l.starts_with("unit ")).count(),
+            h.units.len()
+        );
+        assert_eq!(
+            d.lines().filter(|l| l.starts_with("memory ")).count(),
+            h.memories.len()
+        );
         let after = d.split("provenance:\n").nth(1).unwrap();
         assert_eq!(after.lines().count(), h.provenance.len());
         assert_eq!(d.matches("(default)").count(), 1);

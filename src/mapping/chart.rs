@@ -262,7 +262,11 @@ impl Chart for PlanChart<'_> {
 
 /// The chart of `plan` for `problem` as SVG text.
 pub fn to_svg(problem: &MemProblem, plan: &Plan, title: &str) -> Result<String, MappingError> {
-    let chart = PlanChart { problem, plan, title };
+    let chart = PlanChart {
+        problem,
+        plan,
+        title,
+    };
     figure::to_svg(&chart).map_err(MappingError::Chart)
 }
 
@@ -273,6 +277,10 @@ pub fn write(
     title: &str,
     path: &Path,
 ) -> Result<(), MappingError> {
-    let chart = PlanChart { problem, plan, title };
+    let chart = PlanChart {
+        problem,
+        plan,
+        title,
+    };
     figure::write(&chart, path).map_err(MappingError::Chart)
 }

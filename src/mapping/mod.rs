@@ -223,7 +223,7 @@ pub use priced::{
     plan_with, planned_tensors, scratchpad_of,
 };
 pub use problem::{MemProblem, OpSpec, Prepared, TensorKind, TensorSpec};
-pub use verify::{Traffic, PlanVerifyError, verify};
+pub use verify::{PlanVerifyError, Traffic, verify};
 
 /// Errors of the mapping planners.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

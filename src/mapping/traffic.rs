@@ -108,7 +108,8 @@ pub fn map_model(spec: &TrafficSpec) -> Result<TrafficReport, TrafficError> {
             needed_bytes,
             capacity_bytes,
         }) => {
-            let hint = current_res.and_then(|res| resolution_hint(spec, &model, res, capacity_bytes));
+            let hint =
+                current_res.and_then(|res| resolution_hint(spec, &model, res, capacity_bytes));
             Err(TrafficError::Infeasible(infeasible_message(
                 &graph.name,
                 &op,
@@ -163,9 +164,15 @@ mod tests {
     #[test]
     fn resolution_is_added_to_the_spec() {
         assert_eq!(with_res("mobilenetv2", 96), "mobilenetv2?res=96");
-        assert_eq!(with_res("mobilenetv2?width=0.5", 96), "mobilenetv2?width=0.5&res=96");
+        assert_eq!(
+            with_res("mobilenetv2?width=0.5", 96),
+            "mobilenetv2?width=0.5&res=96"
+        );
         assert_eq!(spec_resolution("mobilenetv2?width=0.5&res=96"), Some(96));
-        assert_eq!(spec_resolution("mobilenetv2"), vision::family("mobilenetv2").map(|f| f.res));
+        assert_eq!(
+            spec_resolution("mobilenetv2"),
+            vision::family("mobilenetv2").map(|f| f.res)
+        );
         assert_eq!(spec_resolution("llama-1b"), None);
     }
 }

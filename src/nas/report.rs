@@ -171,7 +171,14 @@ pub fn scatter_svg(
     budgets: &[f64],
     note: &str,
 ) -> Result<String, NasError> {
-    let fig = Scatter { title, x, y_label, series, budgets, note };
+    let fig = Scatter {
+        title,
+        x,
+        y_label,
+        series,
+        budgets,
+        note,
+    };
     figure::to_svg(&fig).map_err(|m| NasError::invalid("plot", title, m))
 }
 
@@ -185,7 +192,14 @@ pub fn scatter_png(
     budgets: &[f64],
     note: &str,
 ) -> Result<(), NasError> {
-    let fig = Scatter { title, x, y_label, series, budgets, note };
+    let fig = Scatter {
+        title,
+        x,
+        y_label,
+        series,
+        budgets,
+        note,
+    };
     figure::to_png(&fig, path).map_err(|m| NasError::invalid("plot", title, m))
 }
 

@@ -98,7 +98,7 @@ pub use schedule::{
     Budget, Objective, PlacedOp, Placement, Schedule, SolveStats, Status, Totals, Window, hold_for,
     retime, to_placement, totals, with_hold,
 };
-pub use verify::{REL_TOL, PlacementVerifyError, verify};
+pub use verify::{PlacementVerifyError, REL_TOL, verify};
 
 use crate::hardware::{Hardware, HardwareError};
 use crate::workload::Graph;

@@ -94,7 +94,10 @@ mod tests {
     #[test]
     fn one_figure_three_outputs() {
         let svg = to_svg(&Bar).unwrap();
-        assert!(svg.starts_with("<svg") && svg.contains("width=\"40\""), "{svg}");
+        assert!(
+            svg.starts_with("<svg") && svg.contains("width=\"40\""),
+            "{svg}"
+        );
         let rgb = to_rgb(&Bar).unwrap();
         assert_eq!(rgb.len(), 40 * 20 * 3);
         // Row 10 is inside the band, row 0 outside it.

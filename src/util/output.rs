@@ -153,13 +153,19 @@ mod tests {
     fn atomic_write_replaces_and_dirs_need_force() {
         let dir = scratch("atomic");
         prepare_dir(&dir, false).unwrap();
-        assert!(matches!(prepare_dir(&dir, false), Err(OutputError::Exists(_))));
+        assert!(matches!(
+            prepare_dir(&dir, false),
+            Err(OutputError::Exists(_))
+        ));
         prepare_dir(&dir, true).unwrap();
         let f = dir.join("a.txt");
         atomic_write(&f, b"one").unwrap();
         atomic_write(&f, b"two").unwrap();
         assert_eq!(std::fs::read(&f).unwrap(), b"two");
-        assert!(matches!(prepare_dir(&f, true), Err(OutputError::NotADirectory(_))));
+        assert!(matches!(
+            prepare_dir(&f, true),
+            Err(OutputError::NotADirectory(_))
+        ));
         let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
         assert_eq!(left.len(), 1, "no temp files left behind");
         std::fs::remove_dir_all(&dir).unwrap();

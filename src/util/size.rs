@@ -10,7 +10,9 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum SizeError {
     /// Not a number with a known prefix.
-    #[error("bad byte count `{0}`: expected a positive number with an optional suffix, e.g. 4e9, 4GB, 3.5GiB")]
+    #[error(
+        "bad byte count `{0}`: expected a positive number with an optional suffix, e.g. 4e9, 4GB, 3.5GiB"
+    )]
     Syntax(String),
     /// A prefix that is not one of B, k, M, G, T (with an optional `i`).
     #[error("unknown unit `{unit}` in `{text}`; use B, KB, KiB, MB, MiB, GB, GiB, TB or TiB")]
@@ -188,7 +190,15 @@ mod tests {
             parse_whole_bytes("18446744073709551616"),
             Err(SizeError::TooLarge(_))
         ));
-        for bad in ["", "1.5.2MB", "0", "0.3B", "KiB", "99999999999999GiB", "1e3"] {
+        for bad in [
+            "",
+            "1.5.2MB",
+            "0",
+            "0.3B",
+            "KiB",
+            "99999999999999GiB",
+            "1e3",
+        ] {
             assert!(parse_whole_bytes(bad).is_err(), "{bad} should not parse");
         }
         let e = parse_whole_bytes("1.0001KB").unwrap_err().to_string();

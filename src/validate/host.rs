@@ -95,7 +95,11 @@ pub fn run_on_host(
         return Err(ValidateError::Empty("no case matches the filter".into()));
     }
     let backend = CandleBackend::new(threads)?;
-    let plan = if opts.quick { MeasurePlan::QUICK } else { MeasurePlan::STANDARD };
+    let plan = if opts.quick {
+        MeasurePlan::QUICK
+    } else {
+        MeasurePlan::STANDARD
+    };
     let start = load_average_text();
     let (hw_name, unit_name) = (hw.name.clone(), hw.units[unit].name.clone());
     progress(&format!(
@@ -161,7 +165,11 @@ pub fn compare_published(path: &Path) -> Result<Validation, ValidateError> {
 /// Writes the report of `v` into `out` (created if missing) as `STEM.txt`, `STEM.csv`,
 /// `STEM.svg` and `STEM.png`, each atomically. A plot that cannot be drawn (no system font for
 /// the PNG) is noted, not an error.
-pub fn write_report(out: &Path, stem: &str, v: &Validation) -> Result<WrittenReport, ValidateError> {
+pub fn write_report(
+    out: &Path,
+    stem: &str,
+    v: &Validation,
+) -> Result<WrittenReport, ValidateError> {
     let file_err = |path: &Path, e: &dyn std::fmt::Display| ValidateError::File {
         path: path.display().to_string(),
         message: e.to_string(),

@@ -66,7 +66,10 @@ mod tests {
     #[test]
     fn every_shipped_model_and_family_is_listed_and_valid() {
         let l = list();
-        assert_eq!(l.lines().count(), known_models().len() + vision::FAMILIES.len());
+        assert_eq!(
+            l.lines().count(),
+            known_models().len() + vision::FAMILIES.len()
+        );
         assert!(!l.contains("(invalid"), "{l}");
         let d = describe("llama-1b").unwrap();
         assert_eq!(d["layers"], 16);

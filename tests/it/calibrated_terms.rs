@@ -6,8 +6,8 @@
 //! priced only where the unit gives it and only in calibrated mode. Values computed by hand on
 //! a device of 1e12 FLOP/s and 1e12 B/s with no overhead.
 
-use archscope::cost::Mode;
 use crate::common::device::{DeviceToml, MemoryToml, UnitToml, flat_device};
+use archscope::cost::Mode;
 use archscope::hardware::Hardware;
 use archscope::roofline::packed_operand;
 use archscope::score::score_graph;

@@ -189,7 +189,9 @@ fn a_closed_pipe_ends_quietly_with_status_0() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_archscope"))
-        .args(["score", "--hw", "pixel8", "--model", "llama-3b", "--format", "csv"])
+        .args([
+            "score", "--hw", "pixel8", "--model", "llama-3b", "--format", "csv",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -202,6 +204,10 @@ fn a_closed_pipe_ends_quietly_with_status_0() {
     // The reader is dropped here: the pipe is closed while the CLI still writes.
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "status {:?}, stderr: {stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "status {:?}, stderr: {stderr}",
+        out.status
+    );
     assert!(stderr.is_empty(), "{stderr}");
 }

@@ -2,9 +2,9 @@
 //! figures, their selection through `params.model`, and their use by `score` without being told.
 //! Every expected number is derived in a comment next to it; published figures name their source.
 
+use crate::common::device::{DeviceToml, Fig, MemoryToml, UnitToml};
 use archscope::cost::{CostModel, Mode, SelectError, TensorHomes, residency};
 use archscope::cost_models::{model_for, names};
-use crate::common::device::{DeviceToml, Fig, MemoryToml, UnitToml};
 use archscope::cycle::cpu::Cpu;
 use archscope::cycle::fpga::{
     self, Fpga, closest_reuse, finn_acc_bits, finn_bram18, finn_fold, valid_reuse,

@@ -2,8 +2,8 @@
 //! infeasible points are kept with their reasons, limits apply, output is deterministic, parts
 //! merge, existing directories are protected, and chart text really renders in PNG.
 
-use archscope::cost::Mode;
 use crate::common::{TempDir, data_path};
+use archscope::cost::Mode;
 use archscope::explore::plots::{self, Scatter, ScatterPoint};
 use archscope::explore::{
     self, ExploreError, ExploreRequest, OutputOptions, Results, Session, analyze,

@@ -8,7 +8,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use archscope::mapping::{
     DivideOptions, IlpOptions, MappingError, MemProblem, OpSpec, Origin, Plan, PlanStatus,
-    Schedule, TensorKind, TensorSpec, PlanVerifyError, plan_arena, plan_default,
+    PlanVerifyError, Schedule, TensorKind, TensorSpec, plan_arena, plan_default,
     plan_divide_and_conquer, plan_ilp, relaxation_bound, verify,
 };
 use proptest::prelude::*;
@@ -283,7 +283,10 @@ fn verifier_rejects_overlap() {
     plan.residencies[step0[0]].offset_bytes = 0;
     plan.residencies[step0[1]].offset_bytes = 0;
     assert!(
-        matches!(verify(&p, &plan), Err(PlanVerifyError::Overlap { step: 0, .. })),
+        matches!(
+            verify(&p, &plan),
+            Err(PlanVerifyError::Overlap { step: 0, .. })
+        ),
         "{:?}",
         verify(&p, &plan)
     );

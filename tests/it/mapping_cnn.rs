@@ -9,7 +9,9 @@
 //! full table is `examples/cosma_table.rs`).
 
 use crate::common::{TempDir, archscope, shared_path};
-use archscope::experiments::cosma_cnn::{Budget, SuiteRow, build_builtin, build_ofa_subnet, evaluate};
+use archscope::experiments::cosma_cnn::{
+    Budget, SuiteRow, build_builtin, build_ofa_subnet, evaluate,
+};
 use archscope::mapping::{
     AdaptOptions, MemProblem, OpSpec, PlanStatus, TensorKind, TensorSpec, chart, min_working_set,
     plan_default, problem_from_graph, problem_from_graph_unchecked, report, verify,

@@ -2,8 +2,8 @@
 //! specialized nets, Note10 latency tables, accuracy predictors). Each test prints a notice and
 //! passes when the data directory is absent.
 
-use archscope::cost::Mode;
 use crate::common::shared_path;
+use archscope::cost::Mode;
 use archscope::hardware::Hardware;
 use archscope::nas::efficiency::{ArchscopeEfficiency, Efficiency, LutEfficiency, Metric};
 use archscope::nas::evolution::{

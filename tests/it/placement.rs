@@ -6,7 +6,7 @@ use crate::common::{TempDir, archscope};
 use archscope::hardware::{Hardware, UnitKind};
 use archscope::placement::{
     Decompose, Edge, Floor, Instance, Limits, Link, Objective, OpCost, PlaceOp, PlaceUnit,
-    Placement, Status, PlacementVerifyError, baselines, gantt, patterns, place_instance, verify,
+    Placement, PlacementVerifyError, Status, baselines, gantt, patterns, place_instance, verify,
 };
 use archscope::workload::{Phase, QuantScheme, load_llm};
 
@@ -385,7 +385,10 @@ fn verifier_rejects_broken_placements() {
         .expect("the generator refuses some units");
     let mut bad = p.clone();
     bad.ops[i].unit = u;
-    assert!(matches!(verify(&inst, &bad), Err(PlacementVerifyError::Unit { .. })));
+    assert!(matches!(
+        verify(&inst, &bad),
+        Err(PlacementVerifyError::Unit { .. })
+    ));
     // Two independent ops forced onto one unit at the same time.
     let mut bad = p.clone();
     for o in &mut bad.ops {

@@ -1,8 +1,8 @@
 //! Transcendentals are priced at the unit's sustained special-function rate when it has one
 //! (calibrated mode), and by their FLOPs alone otherwise. Values computed by hand.
 
-use archscope::cost::Mode;
 use crate::common::device::flat_device;
+use archscope::cost::Mode;
 use archscope::hardware::Hardware;
 use archscope::score::score_graph;
 use archscope::workload::{DType, EltOp, Graph, OpKind, Role, Storage};

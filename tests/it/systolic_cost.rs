@@ -1,8 +1,8 @@
 //! The systolic fold model behind the cost-model interface, and `archscope systolic`.
 
+use crate::common::{archscope, data_path};
 use archscope::cost::{Bound, Mode, evaluate, residency};
 use archscope::cost_models::model_for;
-use crate::common::{archscope, data_path};
 use archscope::hardware::Hardware;
 use archscope::workload::{DType, Graph, OpKind, Role, Storage};
 

@@ -245,7 +245,11 @@ impl CandleFigures {
 
 /// The rate of peak kernel `k` on `threads` threads (all its iterations, over the longest
 /// thread's CPU time).
-pub(super) fn peak(k: &PeakKernel, threads: usize, plan: MeasurePlan) -> Result<Rate, MeasureError> {
+pub(super) fn peak(
+    k: &PeakKernel,
+    threads: usize,
+    plan: MeasurePlan,
+) -> Result<Rate, MeasureError> {
     // Size one sample from a short single-thread run.
     let probe = 20_000u64;
     let t = Clock::ThreadCpu.now();
@@ -267,7 +271,11 @@ pub(super) fn peak(k: &PeakKernel, threads: usize, plan: MeasurePlan) -> Result<
 }
 
 /// The bandwidth of STREAM kernel `k` over one buffer set per thread.
-pub(super) fn stream(bufs: &mut [StreamBufs], k: Stream, plan: MeasurePlan) -> Result<Rate, MeasureError> {
+pub(super) fn stream(
+    bufs: &mut [StreamBufs],
+    k: Stream,
+    plan: MeasurePlan,
+) -> Result<Rate, MeasureError> {
     let t = Clock::ThreadCpu.now();
     std::hint::black_box(bufs[0].pass(k));
     let per_pass = (Clock::ThreadCpu.now() - t).max(1e-9);

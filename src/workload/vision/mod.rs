@@ -27,11 +27,11 @@ pub mod transformer;
 pub mod unet;
 pub mod yolo;
 
+pub use super::error::OnnxError;
 /// The ONNX importer, which now lives in [`crate::workload::onnx`]; re-exported here so that
 /// `workload::vision::onnx` paths keep working.
 #[cfg(feature = "onnx")]
 pub use super::onnx;
-pub use super::error::OnnxError;
 #[cfg(feature = "onnx")]
 pub use super::onnx::OnnxModel;
 pub use super::sample::Sample;
