@@ -387,28 +387,29 @@ impl CnnEvaluator {
         }
         let g = self.graph(k.graph).as_ref().map_err(|e| e.clone())?;
         let u = k.unit as usize;
-        let (l, noncompulsory, mapping) = match self.mapped(hw, k, &g.graph) {
+        let (l, threads, noncompulsory, mapping) = match self.mapped(hw, k, &g.graph) {
             Some(r) => {
                 let (e, m) = r.as_ref().as_ref().map_err(Clone::clone)?;
                 let label = format!("{} ({:?})", m.plan.method, m.plan.status).to_lowercase();
-                (e.total, Some(m.plan.non_compulsory_bytes as f64), label)
+                let nc = Some(m.plan.non_compulsory_bytes as f64);
+                (e.total, units::threads_of(hw, u), nc, label)
             }
-            None => (
-                g.price(hw, u, self.mode).map_err(|e| e.to_string())?,
-                None,
-                if self.mapping.is_some() {
+            None => {
+                let (l, threads) = g.price(hw, u, self.mode).map_err(|e| e.to_string())?;
+                let label = if self.mapping.is_some() {
                     "no scratchpad".to_string()
                 } else {
                     String::new()
-                },
-            ),
+                };
+                (l, threads, None, label)
+            }
         };
         Ok(Priced {
             latency_s: l.latency_s,
             energy_j: l.energy_j(),
             bound: bound_name(hw, l.bound()),
             levels: vec![*hw.units[u].reach.last().expect("validated")],
-            threads: units::threads_of(hw, u),
+            threads,
             placement: String::new(),
             noncompulsory,
             mapping,

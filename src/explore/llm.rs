@@ -411,18 +411,20 @@ impl GraphEntry {
     }
 
     /// Prices the graph on one unit: placement, then the total over op classes, with the
-    /// unit's own cost model (roofline or cycle model), as `score` does.
+    /// unit's own cost model (roofline or cycle model), as `score` does. Also gives the threads
+    /// the model runs on ([`crate::cost::CostModel::thread_count`]), from the same model.
     pub(super) fn price(
         &self,
         hw: &Hardware,
         unit: usize,
         mode: Mode,
-    ) -> Result<Ledger, Infeasible> {
+    ) -> Result<(Ledger, Option<f64>), Infeasible> {
         let model = model_for(hw, unit, mode).map_err(|e| Infeasible {
             reason: format!("no usable cost model: {e}"),
         })?;
         let res = self.profile.place_only(hw, unit, &self.touched);
-        evaluate_total(model.as_ref(), &self.graph, &res, &self.classes)
+        let ledger = evaluate_total(model.as_ref(), &self.graph, &res, &self.classes)?;
+        Ok((ledger, model.thread_count()))
     }
 
     /// The per-op detail of the graph on one unit (`None` if it cannot run there).
@@ -574,18 +576,23 @@ impl LlmEvaluator {
             });
         }
         let u = k.unit as usize;
-        let l = self.price(hw, u, k.graph).map_err(|e| e.to_string())?;
+        let (l, threads) = self.price(hw, u, k.graph).map_err(|e| e.to_string())?;
         Ok(PhaseOut {
             bound: bound_name(hw, l.bound()),
             ledger: l,
             levels: vec![*hw.units[u].reach.last().expect("validated")],
-            threads: units::threads_of(hw, u),
+            threads,
             placement: String::new(),
         })
     }
 
-    /// Prices one phase graph on one unit.
-    fn price(&self, hw: &Hardware, unit: usize, graph: u32) -> Result<Ledger, Infeasible> {
+    /// Prices one phase graph on one unit (the ledger and the model's thread count).
+    fn price(
+        &self,
+        hw: &Hardware,
+        unit: usize,
+        graph: u32,
+    ) -> Result<(Ledger, Option<f64>), Infeasible> {
         self.graph(graph).price(hw, unit, self.mode)
     }
 
