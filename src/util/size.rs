@@ -106,10 +106,11 @@ pub fn parse_whole_bytes(text: &str) -> Result<u64, SizeError> {
             s.parse().map_err(|_| SizeError::TooLarge(text.to_string()))
         }
     };
+    let (int_v, frac_v) = (digits(int)?, digits(frac)?);
     let den = 10u128.pow(frac.len() as u32);
-    let total = digits(int)?
+    let total = int_v
         .checked_mul(den)
-        .and_then(|v| v.checked_add(digits(frac).ok()?))
+        .and_then(|v| v.checked_add(frac_v))
         .and_then(|v| v.checked_mul(mult))
         .ok_or_else(|| SizeError::TooLarge(text.to_string()))?;
     if total % den != 0 {

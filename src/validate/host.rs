@@ -72,7 +72,7 @@ pub fn run_on_host(
 ) -> Result<Validation, ValidateError> {
     let threads = opts.threads.max(1);
     let hw = Hardware::load(&opts.hw).map_err(|e| match e {
-        HardwareError::NotFound { .. } => ValidateError::Empty(format!(
+        HardwareError::NotFound { .. } => ValidateError::NoHost(format!(
             "{e}\nhint: describe this machine first with `archscope calibrate` (writes hardware-db/host.toml)"
         )),
         e => ValidateError::Score(e.into()),

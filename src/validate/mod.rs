@@ -58,6 +58,9 @@ pub enum ValidateError {
     /// Nothing to compare.
     #[error("{0}")]
     Empty(String),
+    /// This host has no usable description to predict with (the message says what to run).
+    #[error("{0}")]
+    NoHost(String),
 }
 
 /// One case, predicted and measured.

@@ -161,22 +161,15 @@ pub fn csv(outcomes: &[Outcome]) -> Result<String, csv::Error> {
 }
 
 /// Scatter plot of predicted against measured time on log axes, one colour per kind, with the
-/// diagonal and a ±`band` band. Errors are returned as text (fonts, file system).
+/// diagonal and a ±`band` band, written as SVG or PNG by the file's extension
+/// ([`figure::write`]). Errors are returned as text (fonts, file system).
 pub fn plot(outcomes: &[Outcome], path: &Path, title: &str, band: f64) -> Result<(), String> {
     let fig = Scatter {
         outcomes,
         title,
         band,
     };
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("png"))
-    {
-        figure::to_png(&fig, path)
-    } else {
-        let svg = figure::to_svg(&fig)?;
-        crate::util::output::atomic_write(path, svg.as_bytes()).map_err(|e| e.to_string())
-    }
+    figure::write(&fig, path)
 }
 
 /// The predicted-versus-measured scatter, as a [`Chart`].
