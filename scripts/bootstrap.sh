@@ -43,6 +43,10 @@ pkg-config --exists fontconfig 2>/dev/null || missing+=(libfontconfig1-dev pkg-c
 if ! command -v fc-list >/dev/null 2>&1 || [ -z "$(fc-list 2>/dev/null | head -n 1)" ]; then
   missing+=(fontconfig fonts-dejavu-core)
 fi
+# Without cargo, rustup is fetched with curl, which a minimal Debian lacks.
+if ! command -v cargo >/dev/null 2>&1 && ! command -v curl >/dev/null 2>&1; then
+  missing+=(curl ca-certificates)
+fi
 if [ "$want_chromium" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   missing+=(chromium)
 fi
