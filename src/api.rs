@@ -4,6 +4,7 @@
 use crate::cost::Mode;
 use crate::hardware::Hardware;
 use crate::render::{OnDevice, Render};
+use crate::runtime::Runtime;
 use crate::score::{Score, ScoreError, ScoreRequest, VisionScore, score_llm, score_vision};
 use crate::workload::{Model, QuantScheme};
 
@@ -19,6 +20,8 @@ impl Default for ScoreRequest {
             decode: true,
             unit: None,
             mode: Mode::Calibrated,
+            runtime: Runtime::ideal(),
+            threads: None,
         }
     }
 }

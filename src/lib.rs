@@ -54,6 +54,7 @@ pub mod nas;
 #[cfg(feature = "solver")]
 pub mod placement;
 pub mod roofline;
+pub mod runtime;
 pub mod score;
 pub mod search;
 pub mod util;
@@ -61,7 +62,7 @@ pub mod util;
 pub mod validate;
 pub mod workload;
 
-/// Files embedded at build time from `hardware-db/` and `workloads/`.
+/// Files embedded at build time from `hardware-db/`, `runtimes/` and `workloads/`.
 pub mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }

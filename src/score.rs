@@ -7,6 +7,8 @@
 use crate::cost::{Bound, Evaluation, Infeasible, Ledger, Mode, SelectError, evaluate, residency};
 use crate::cost_models::model_for;
 use crate::hardware::Hardware;
+use crate::runtime::apply::ApplyError;
+use crate::runtime::{Runtime, RuntimeView, WorkloadKind};
 #[cfg(feature = "solver")]
 use crate::mapping::{MappedError, MappingError, MappingRequest, UnitMapping, evaluate_mapped};
 use crate::workload::{Graph, LlmConfig, ModelError, Phase, QuantScheme, Sample, VisionModel};
@@ -30,6 +32,10 @@ pub struct ScoreRequest {
     pub unit: Option<String>,
     /// Ideal or calibrated roofline.
     pub mode: Mode,
+    /// The software stack that runs the model ([`Runtime::ideal`]: none).
+    pub runtime: Runtime,
+    /// CPU threads (the CPU model's thread count); the unit's default when `None`.
+    pub threads: Option<u64>,
 }
 
 /// One priced phase.
@@ -88,6 +94,8 @@ pub struct Score {
     pub quant: String,
     /// Roofline mode.
     pub mode: Mode,
+    /// Runtime name.
+    pub runtime: String,
     /// Batch.
     pub batch: u64,
     /// Priced phases.
@@ -114,6 +122,9 @@ pub enum ScoreError {
     /// The model cannot be built as asked.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The runtime cannot be applied to the unit as asked (threads).
+    #[error(transparent)]
+    Runtime(#[from] ApplyError),
     /// The scratchpad mapping asked for cannot be made.
     #[cfg(feature = "solver")]
     #[error(transparent)]
@@ -168,6 +179,30 @@ pub fn score_graph(
     Ok(evaluate(model.as_ref(), graph, &res)?)
 }
 
+/// Prices `graph` on `unit` under the request's runtime and thread count (see
+/// [`crate::runtime`]), returning the graph as the runtime computes it and its evaluation. The
+/// ideal runtime with the unit's own threads is [`score_graph`].
+pub fn score_graph_under(
+    hw: &Hardware,
+    unit: usize,
+    req: &ScoreRequest,
+    graph: Graph,
+) -> Result<(Graph, Evaluation), ScoreError> {
+    if req.runtime.is_ideal() && req.threads.is_none() {
+        let eval = score_graph(hw, unit, req.mode, &graph)?;
+        return Ok((graph, eval));
+    }
+    let view = RuntimeView::new(hw, unit, &req.runtime, req.threads)?;
+    let graph = match req.runtime.prepare(&graph) {
+        std::borrow::Cow::Borrowed(_) => graph,
+        std::borrow::Cow::Owned(g) => g,
+    };
+    let model = view.model(req.mode, &graph)?;
+    let homes = view.homes(&graph, &model.plan);
+    let eval = evaluate(&model, &graph, &homes)?;
+    Ok((graph, eval))
+}
+
 /// Scores an LLM.
 pub fn score_llm(
     hw: &Hardware,
@@ -186,6 +221,13 @@ pub fn score_llm(
         ));
     }
     let unit = hw.unit_index(req.unit.as_deref())?;
+    req.runtime.check_runs(
+        hw.units[unit].kind,
+        &hw.units[unit].name,
+        WorkloadKind::Llm,
+        &quant.name,
+    )?;
+    let quant = &req.runtime.scheme(quant);
     let mut phases = Vec::new();
     let mut wanted = Vec::new();
     if req.prefill {
@@ -203,8 +245,7 @@ pub fn score_llm(
         ));
     }
     for (phase, tokens) in wanted {
-        let graph = model.build(quant, phase, req.batch);
-        let eval = score_graph(hw, unit, req.mode, &graph)?;
+        let (graph, eval) = score_graph_under(hw, unit, req, model.build(quant, phase, req.batch))?;
         phases.push(PhaseScore {
             phase,
             graph,
@@ -220,10 +261,20 @@ pub fn score_llm(
         model: model.name.clone(),
         quant: quant.name.clone(),
         mode: req.mode,
+        runtime: req.runtime.name.clone(),
         batch: req.batch,
         phases,
         memory,
     })
+}
+
+/// `, runtime NAME` for a table header, empty for the ideal runtime.
+fn runtime_label(name: &str) -> String {
+    if name == crate::runtime::IDEAL {
+        String::new()
+    } else {
+        format!(", runtime {name}")
+    }
 }
 
 /// A readable name for a bound on this device.
@@ -427,6 +478,7 @@ impl Score {
             "model": self.model,
             "quant": self.quant,
             "mode": self.mode,
+            "runtime": self.runtime,
             "batch": self.batch,
             "phases": phases,
             "memory": self.memory,
@@ -451,7 +503,7 @@ impl Score {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{} on {} / {} ({:?}, cost model {}), quant {}, batch {}",
+            "{} on {} / {} ({:?}, cost model {}{}), quant {}, batch {}",
             self.model,
             self.hardware,
             self.unit,
@@ -460,6 +512,7 @@ impl Score {
                 .ok()
                 .and_then(|u| model_for(hw, u, self.mode).ok())
                 .map_or(crate::cost_models::DEFAULT_MODEL, |m| m.name()),
+            runtime_label(&self.runtime),
             self.quant,
             self.batch
         );
@@ -526,6 +579,8 @@ pub struct VisionScore {
     pub quant: String,
     /// Roofline mode.
     pub mode: Mode,
+    /// Runtime name.
+    pub runtime: String,
     /// Images or sequences per forward pass.
     pub batch: u64,
     /// Whether a batch element is an image or a sequence.
@@ -596,6 +651,7 @@ impl VisionScore {
             "model": self.model,
             "quant": self.quant,
             "mode": self.mode,
+            "runtime": self.runtime,
             "batch": self.batch,
             "sample": self.sample,
             "phases": [phase],
@@ -620,8 +676,14 @@ impl VisionScore {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{} on {} / {} ({:?} roofline), quant {}, batch {}",
-            self.model, self.hardware, self.unit, self.mode, self.quant, self.batch
+            "{} on {} / {} ({:?} roofline{}), quant {}, batch {}",
+            self.model,
+            self.hardware,
+            self.unit,
+            self.mode,
+            runtime_label(&self.runtime),
+            self.quant,
+            self.batch
         );
         let _ = writeln!(s, "\n== forward ({}) ==", self.graph.name);
         let _ = writeln!(
@@ -694,8 +756,9 @@ pub fn score_vision(
     quant: &QuantScheme,
     req: &ScoreRequest,
 ) -> Result<VisionScore, ScoreError> {
+    let quant = &req.runtime.scheme(quant);
     let (unit, graph) = vision_graph(hw, model, quant, req)?;
-    let eval = score_graph(hw, unit, req.mode, &graph)?;
+    let (graph, eval) = score_graph_under(hw, unit, req, graph)?;
     Ok(vision_score(hw, model, quant, req, unit, graph, eval))
 }
 
@@ -730,6 +793,12 @@ fn vision_graph(
         return Err(ScoreError::Request("batch must be at least 1".into()));
     }
     let unit = hw.unit_index(req.unit.as_deref())?;
+    req.runtime.check_runs(
+        hw.units[unit].kind,
+        &hw.units[unit].name,
+        WorkloadKind::Network,
+        &quant.name,
+    )?;
     Ok((unit, model.build(quant, req.batch)?))
 }
 
@@ -750,6 +819,7 @@ fn vision_score(
         model: model.name.clone(),
         quant: quant.name.clone(),
         mode: req.mode,
+        runtime: req.runtime.name.clone(),
         batch: req.batch,
         sample: model.sample(),
         graph,

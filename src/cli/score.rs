@@ -4,6 +4,7 @@ use super::{PhaseArg, TrafficSolver, mode, print};
 use anyhow::Result;
 use archscope::hardware::Hardware;
 use archscope::render::{Format, OnDevice};
+use archscope::runtime::Runtime;
 use archscope::score::{ScoreRequest, score_llm, score_vision_mapped};
 use archscope::workload::{Model, QuantScheme, load_model};
 
@@ -49,6 +50,13 @@ pub struct Args {
     /// Put the weights into the mapping problem instead of streaming them past the scratchpad.
     #[arg(long)]
     mapping_weights: bool,
+    /// Software stack that runs the model: `ideal` (none), a shipped runtime (see `runtimes
+    /// list`) or a path to a runtime TOML.
+    #[arg(long, default_value = "ideal")]
+    runtime: String,
+    /// CPU threads (units priced by the CPU model; default: all the unit's cores).
+    #[arg(long)]
+    threads: Option<u64>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -74,6 +82,8 @@ pub fn run(a: Args) -> Result<()> {
         decode: a.phase != PhaseArg::Prefill,
         unit: a.unit,
         mode: mode(a.ideal),
+        runtime: Runtime::load(&a.runtime)?,
+        threads: a.threads,
     };
     match model {
         Model::Llm(model) => {

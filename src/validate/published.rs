@@ -308,6 +308,7 @@ pub fn compare(path: &Path) -> Result<Comparison, ValidateError> {
             decode: kind == Kind::LlmDecode,
             unit: Some(hw.units[unit].name.clone()),
             mode: Mode::Calibrated,
+            ..ScoreRequest::default()
         };
         let score = match score_llm(hw, &cfg, &q, &req) {
             Ok(s) => s,

@@ -20,6 +20,7 @@
 
 use super::dtype::{DType, Storage};
 use super::graph::{AttnPart, AttnShape, EltOp, Graph, NormKind, OpKind, Role, TensorId};
+use super::ggml::{TensorCategory, TensorSite};
 use super::quant::QuantScheme;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -403,7 +404,28 @@ impl<'a> Builder<'a> {
             .add_tensor(name, shape, Storage::plain(self.q.acts), Role::Activation)
     }
 
+    /// A weight tensor in storage `s`, or, under a llama.cpp file type, in the type its mix
+    /// gives a tensor of that name, layer and row length (biases and norms stay as given).
     fn weight(&mut self, name: String, shape: &[u64], s: Storage) -> TensorId {
+        let s = match self.q.ggml {
+            Some(mix) if shape.len() >= 2 && name.ends_with(".weight") && !name.contains("norm") => {
+                let layer = name
+                    .strip_prefix("layers.")
+                    .and_then(|r| r.split('.').next())
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or(0);
+                mix.type_for(TensorSite {
+                    category: TensorCategory::of_name(&name),
+                    layer,
+                    layers: self.c.layers,
+                    experts: self.c.moe.map_or(1, |m| m.0),
+                    row: shape.last().copied().unwrap_or(0),
+                    tied: self.c.tied,
+                })
+                .storage()
+            }
+            _ => s,
+        };
         self.g.add_tensor(name, shape, s, Role::Weight)
     }
 

@@ -11,6 +11,7 @@
 pub mod catalog;
 pub mod dtype;
 pub mod error;
+pub mod ggml;
 pub mod graph;
 pub mod llm;
 #[cfg(feature = "onnx")]
@@ -21,6 +22,7 @@ pub mod vision;
 
 pub use dtype::{DType, DTypeTable, QuantGroup, Storage};
 pub use error::{ModelError, OnnxError};
+pub use ggml::{GgmlType, GgufMix};
 pub use graph::{
     Access, AttnPart, AttnShape, Conv2d, EltOp, Engine, Graph, GraphError, MoveKind, NormKind, Op,
     OpId, OpKind, PoolKind, Role, Tensor, TensorId,

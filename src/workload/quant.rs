@@ -5,8 +5,9 @@
 //! * bases: `fp32`, `fp16`, `bf16`, `w8a8`, `w8a16`, `w4a16-gN` (e.g. `w4a16-g128`), `w4a8`
 //!   (int4 weights in groups of 128, int8 activations), `int8` (full-integer: every op computes
 //!   in int8, as TensorFlow Lite's full-integer post-training quantization does for int8-only
-//!   accelerators such as the Edge TPU and systolic arrays), and `kv8`/`kv4` alone (fp16 plus
-//!   that KV);
+//!   accelerators such as the Edge TPU and systolic arrays), `kv8`/`kv4` alone (fp16 plus
+//!   that KV), and llama.cpp's file types (`q4_0`, `q8_0`, `q4_k_m`, ...: each weight in the
+//!   ggml type the mix gives it, see [`super::ggml`]);
 //! * modifiers: `kv16`, `kv8`, `kv4`, `embed-F` and `head-F` where `F` is `fp32`, `fp16`, `bf16`,
 //!   `w8` or `w4-gN`.
 //!
@@ -22,6 +23,7 @@
 //!   dequantizing weights; attention, norms and activations compute in the float dtype.
 
 use super::dtype::{DType, QuantGroup, Storage};
+use super::ggml::GgufMix;
 use serde::Serialize;
 
 /// A complete quantization scheme for a model.
@@ -43,12 +45,15 @@ pub struct QuantScheme {
     pub linear_compute: DType,
     /// Compute dtype of everything else (attention, norms, activations).
     pub float: DType,
+    /// A llama.cpp file type (`q4_k_m`, `q4_0`): when set, each weight of an LLM takes the type
+    /// the mix gives it ([`GgufMix::type_for`]) instead of `weights`, `embed` and `head`.
+    pub ggml: Option<GgufMix>,
 }
 
 /// A scheme name that could not be parsed.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error(
-    "unknown quantization `{scheme}`: {why}. Expected BASE[+MOD...] with BASE one of fp32, fp16, bf16, w8a8, w8a16, w4a16-gN, w4a8, int8, kv8, kv4 and MOD one of kv16, kv8, kv4, embed-F, head-F (F = fp32, fp16, bf16, w8, w4-gN)"
+    "unknown quantization `{scheme}`: {why}. Expected BASE[+MOD...] with BASE one of fp32, fp16, bf16, w8a8, w8a16, w4a16-gN, w4a8, int8, kv8, kv4, q4f16_1 (MLC-LLM), a llama.cpp file type (q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q5_k, q6_k, q4_k_s, q4_k_m, q5_k_s, q5_k_m) and MOD one of kv16, kv8, kv4, embed-F, head-F (F = fp32, fp16, bf16, w8, w4-gN)"
 )]
 pub struct QuantError {
     /// The text given.
@@ -61,6 +66,8 @@ pub struct QuantError {
 const SCALE_BITS: u32 = 16;
 /// Packed 4-bit zero point of asymmetric int4 weight groups.
 const INT4_ZERO_BITS: u32 = 4;
+/// Group size of MLC-LLM's `q4f16_*` weights (its `GroupQuantize` default).
+const MLC_GROUP: u32 = 32;
 /// Group size of `w4a8` weights (QServe W4A8KV4 uses 128).
 const W4A8_GROUP: u32 = 128;
 
@@ -146,6 +153,7 @@ impl QuantScheme {
                 linear_compute: DType::I8,
                 float: DType::I8,
                 name: String::new(),
+                ggml: None,
             },
             "w8a16" => QuantScheme {
                 weights: int8_per_channel(),
@@ -166,6 +174,19 @@ impl QuantScheme {
                 }
             }
             "w4a16" => return Err(err("w4a16 needs a group size, e.g. w4a16-g128".into())),
+            // MLC-LLM's group quantization: int4 in groups of 32 with an fp16 scale, symmetric.
+            "q4f16_1" | "q4f16_0" => QuantScheme {
+                weights: Storage {
+                    dtype: DType::I4,
+                    group: Some(QuantGroup {
+                        size: MLC_GROUP,
+                        scale_bits: SCALE_BITS,
+                        zero_bits: 0,
+                    }),
+                },
+                ..Self::float(DType::F16)
+            },
+            b if GgufMix::parse(b).is_some() => Self::gguf(GgufMix::parse(b).expect("checked")),
             other => return Err(err(format!("unknown base `{other}`"))),
         };
         for m in parts {
@@ -212,6 +233,23 @@ impl QuantScheme {
             head: Storage::plain(d),
             linear_compute: d,
             float: d,
+            ggml: None,
+        }
+    }
+
+    /// The scheme of a llama.cpp file type: weights in the mix's types (the base type stands
+    /// for them in `weights`, `embed` and `head`), f16 activations, KV cache and compute. A
+    /// runtime whose quantized products take int8 activations (ggml's CPU and CUDA dot
+    /// products) sets `linear_compute` to int8 when it applies.
+    pub fn gguf(mix: GgufMix) -> QuantScheme {
+        let base = mix.base().storage();
+        QuantScheme {
+            name: mix.name(),
+            weights: base,
+            embed: base,
+            head: base,
+            ggml: Some(mix),
+            ..Self::float(DType::F16)
         }
     }
 

@@ -156,6 +156,7 @@ fn score_uses_the_cycle_models_without_being_told() {
         decode: true,
         unit: unit.map(str::to_string),
         mode: Mode::Calibrated,
+        ..ScoreRequest::default()
     };
     let h = hw("hbm-pim");
     let pim = score_llm(&h, &model, &q, &req(None)).unwrap();

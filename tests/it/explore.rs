@@ -77,6 +77,7 @@ fn metrics_agree_with_score() {
             decode: !prefill,
             unit: Some(unit.into()),
             mode: Mode::Calibrated,
+            ..ScoreRequest::default()
         };
         let pre = score_llm(&hw, &model, &q, &req(pu, true)).unwrap();
         let dec = score_llm(&hw, &model, &q, &req(du, false)).unwrap();
@@ -558,6 +559,7 @@ fn cnn_metrics_agree_with_score() {
                 decode: true,
                 unit: Some(base.into()),
                 mode: Mode::Calibrated,
+                ..ScoreRequest::default()
             },
         )
         .unwrap();
@@ -863,6 +865,7 @@ fn onnx_encoders_explore_like_score() {
                 decode: true,
                 unit: Some(unit.into()),
                 mode: Mode::Calibrated,
+                ..ScoreRequest::default()
             },
         )
         .unwrap();
@@ -905,6 +908,7 @@ fn scratchpad_mapping_prices_like_score_and_sweeps_capacity() {
         decode: true,
         unit: None,
         mode: Mode::Calibrated,
+        ..ScoreRequest::default()
     };
     let mreq = MappingRequest {
         solver: Solver::Ilp,

@@ -226,6 +226,7 @@ fn score_reports_metrics_and_footprint() {
         decode: true,
         unit: None,
         mode: Mode::Calibrated,
+        ..ScoreRequest::default()
     };
     let s = score_llm(&hw, &m, &fp16(), &req).unwrap();
     assert_eq!(s.phases.len(), 2);

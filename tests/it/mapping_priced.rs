@@ -152,6 +152,7 @@ fn units_without_a_scratchpad_and_tiny_scratchpads_are_clear_errors() {
         decode: false,
         unit: None,
         mode: Mode::Calibrated,
+        ..ScoreRequest::default()
     };
     let e = score_vision_mapped(&hw, &model, &quant, &r, Some(&req(Solver::Ilp))).unwrap_err();
     assert!(

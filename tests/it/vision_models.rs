@@ -540,6 +540,7 @@ fn score_vision_reports_images_and_sequences_per_second() {
         decode: true,
         unit: None,
         mode: Mode::Ideal,
+        ..ScoreRequest::default()
     };
     let q = QuantScheme::parse("fp16").unwrap();
     let m = VisionModel::parse("resnet50").unwrap();

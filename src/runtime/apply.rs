@@ -1,0 +1,228 @@
+//! Applying a runtime at the cost seam.
+//!
+//! [`RuntimeView`] derives, from a device and one of its units, the figures the runtime gets out
+//! of that unit: its per-kernel dispatch in place of the unit's `kernel_overhead_s`, the thread
+//! count asked for, and one variant of the unit per efficiency entry with that entry's compute
+//! and bandwidth fractions in place of the unit's generic ones (a bandwidth entry replaces the
+//! per-level fractions too). [`RuntimeView::model`] builds the unit's own cost model on each
+//! variant (through the registry, so every cost model honours a runtime the same way) and
+//! wraps them in a [`RuntimeModel`] for one graph, which:
+//! * prices each op with the variant of its efficiency entry ([`Runtime::efficiency_for`]);
+//! * charges dispatch per kernel, not per op: an op fused into the kernel before it
+//!   ([`FusionPlan`]) pays no overhead (the overhead is additive in every model's ledger);
+//! * charges a compiled graph's per-run cost once, on the graph's first op.
+//!
+//! [`RuntimeView::homes`] says where tensors live under the runtime: the default residency
+//! when activations stay on chip where they fit, otherwise every activation in main memory;
+//! then each fused intermediate in the unit's innermost level.
+//!
+
+use super::{FusionPlan, OpClass, Runtime};
+use crate::cost::{
+    Ceilings, CostModel, Infeasible, Ledger, Mode, SelectError, TensorHomes, declared_model,
+};
+use crate::cost_models::model_for;
+use crate::hardware::Hardware;
+use crate::workload::{Graph, OpId, Role};
+
+/// A unit of a device as a runtime sees it.
+#[derive(Clone, Debug)]
+pub struct RuntimeView<'r> {
+    /// The runtime.
+    pub runtime: &'r Runtime,
+    /// The unit.
+    pub unit: usize,
+    /// The device with the runtime's dispatch and threads applied (variant 0), then one
+    /// variant per efficiency entry.
+    variants: Vec<Hardware>,
+}
+
+/// Errors applying a runtime to a unit that are not infeasibility.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The unit's cost model cannot be built.
+    #[error(transparent)]
+    CostModel(#[from] SelectError),
+    /// A thread count the unit cannot take.
+    #[error("{0}")]
+    Threads(String),
+}
+
+impl<'r> RuntimeView<'r> {
+    /// The view of `runtime` on unit `unit` of `hw`, with `threads` CPU threads where given.
+    ///
+    /// `threads` needs a unit whose cost model has a thread count (the CPU model), and at most
+    /// the unit's cores.
+    pub fn new(
+        hw: &Hardware,
+        unit: usize,
+        runtime: &'r Runtime,
+        threads: Option<u64>,
+    ) -> Result<RuntimeView<'r>, ApplyError> {
+        let mut base = hw.clone();
+        let u = &mut base.units[unit];
+        if let Some(d) = runtime.dispatch {
+            u.kernel_overhead_s = d.kernel_s();
+        }
+        if let Some(t) = threads {
+            if declared_model(u) != Some(crate::cycle::cpu::NAME) {
+                return Err(ApplyError::Threads(format!(
+                    "--threads {t}: unit `{}` of `{}` is not priced by the CPU model, which is the one with a thread count",
+                    u.name, hw.name
+                )));
+            }
+            if t == 0 || t as f64 > u.count {
+                return Err(ApplyError::Threads(format!(
+                    "--threads {t}: unit `{}` of `{}` has {} cores; expected 1 to {}",
+                    u.name, hw.name, u.count, u.count
+                )));
+            }
+            u.params
+                .insert("threads".into(), toml::Value::Integer(t as i64));
+        }
+        let mut variants = vec![base.clone()];
+        for e in &runtime.efficiency {
+            let mut v = base.clone();
+            let u = &mut v.units[unit];
+            if let Some(c) = e.compute {
+                u.compute_efficiency = c;
+            }
+            if let Some(b) = e.bandwidth {
+                u.bandwidth_efficiency = b;
+                u.level_bandwidth_efficiency = [None; crate::hardware::MAX_LEVELS];
+            }
+            variants.push(v);
+        }
+        Ok(RuntimeView {
+            runtime,
+            unit,
+            variants,
+        })
+    }
+
+    /// The device with the runtime's dispatch and threads applied.
+    pub fn hardware(&self) -> &Hardware {
+        &self.variants[0]
+    }
+
+    /// The runtime's cost model of the unit for `graph`.
+    pub fn model(&self, mode: Mode, graph: &Graph) -> Result<RuntimeModel<'_>, SelectError> {
+        let models = self
+            .variants
+            .iter()
+            .map(|hw| model_for(hw, self.unit, mode))
+            .collect::<Result<Vec<_>, _>>()?;
+        let pick = graph
+            .ops
+            .iter()
+            .map(|op| {
+                let weights = op
+                    .inputs
+                    .get(1)
+                    .map(|&w| graph.tensor(w))
+                    .filter(|t| t.role == Role::Weight)
+                    .map(|t| t.storage);
+                self.runtime
+                    .efficiency_for(OpClass::of(&op.kind), weights)
+                    .map_or(0, |(i, _)| i + 1)
+            })
+            .collect();
+        let plan = FusionPlan::of(graph, &self.runtime.patterns);
+        let graph_s = match mode {
+            Mode::Ideal => 0.0,
+            Mode::Calibrated => self.runtime.dispatch.map_or(0.0, |d| d.graph_s()),
+        };
+        Ok(RuntimeModel {
+            models,
+            pick,
+            plan,
+            graph_s,
+        })
+    }
+
+    /// Where `graph`'s tensors live under the runtime, given the fusion `plan` of its model.
+    pub fn homes(&self, graph: &Graph, plan: &FusionPlan) -> TensorHomes {
+        let hw = self.hardware();
+        let mut homes = crate::cost::residency(hw, self.unit, graph);
+        let reach = &hw.units[self.unit].reach;
+        if !self.runtime.on_chip_activations {
+            let main = *reach.last().expect("a validated unit reaches a memory");
+            for (i, t) in graph.tensors.iter().enumerate() {
+                if t.role == Role::Activation {
+                    homes.home[i] = main;
+                }
+            }
+        }
+        let inner = reach[0];
+        for t in &plan.fused_intermediates {
+            homes.home[t.0 as usize] = inner;
+        }
+        homes
+    }
+}
+
+/// A unit's cost model under a runtime, for one graph (see the module docs).
+pub struct RuntimeModel<'a> {
+    models: Vec<Box<dyn CostModel + 'a>>,
+    pick: Vec<usize>,
+    /// The fusion of the graph.
+    pub plan: FusionPlan,
+    graph_s: f64,
+}
+
+impl RuntimeModel<'_> {
+    fn adjust(&self, op: OpId, mut l: Ledger) -> Ledger {
+        let i = op.0 as usize;
+        if !self.plan.starts_kernel.get(i).copied().unwrap_or(true) {
+            l.latency_s -= l.overhead_s;
+            l.overhead_s = 0.0;
+        }
+        if i == 0 && self.graph_s > 0.0 {
+            l.latency_s += self.graph_s;
+            l.overhead_s += self.graph_s;
+        }
+        l.close_static(self.models[0].hardware());
+        l
+    }
+
+    fn inner(&self, op: OpId) -> &dyn CostModel {
+        let i = self.pick.get(op.0 as usize).copied().unwrap_or(0);
+        self.models[i].as_ref()
+    }
+}
+
+impl CostModel for RuntimeModel<'_> {
+    fn cost(&self, graph: &Graph, residency: &TensorHomes, op: OpId) -> Result<Ledger, Infeasible> {
+        let l = self.inner(op).cost(graph, residency, op)?;
+        Ok(self.adjust(op, l))
+    }
+
+    fn own_cost(&self, graph: &Graph, residency: &TensorHomes, op: OpId) -> Result<Ledger, Infeasible> {
+        let l = self.inner(op).own_cost(graph, residency, op)?;
+        Ok(self.adjust(op, l))
+    }
+
+    fn hardware(&self) -> &Hardware {
+        self.models[0].hardware()
+    }
+
+    fn unit(&self) -> usize {
+        self.models[0].unit()
+    }
+
+    fn name(&self) -> &'static str {
+        self.models[0].name()
+    }
+
+    fn mode(&self) -> Mode {
+        self.models[0].mode()
+    }
+
+    fn ceilings(&self) -> Ceilings {
+        self.models[0].ceilings()
+    }
+
+    fn thread_count(&self) -> Option<f64> {
+        self.models[0].thread_count()
+    }
+}
