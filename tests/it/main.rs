@@ -21,6 +21,7 @@ mod onnx_import;
 mod pareto_props;
 mod placement;
 mod report_render;
+mod runtime;
 mod special_ops;
 mod systolic_cost;
 mod systolic_scalesim;
