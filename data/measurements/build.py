@@ -1,0 +1,558 @@
+#!/usr/bin/env python3
+"""Builds measurements.csv from the row definitions below.
+
+Every value below was read in the source named on its row; nothing is derived or estimated.
+Run:  python3 build.py && python3 split.py --check measurements.csv && python3 summarize.py
+"""
+import csv
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from split import split_of  # noqa: E402
+
+HEADER = ["id", "device", "hw", "model", "model_ref", "kind", "quant", "runtime", "runtime_version",
+          "unit_kind", "threads", "batch", "prompt", "generated", "context", "metric", "value", "unit",
+          "source", "split", "include", "note"]
+
+HW = {"a100-80gb", "coral-edgetpu", "desktop-x86", "galaxy-s24", "h100-sxm", "h200", "iphone15pro",
+      "jetson-agx-orin", "jetson-orin-nano", "m2-ultra", "m4-max", "pixel8", "pixel9", "rpi5", "tpu-v4",
+      "tpu-v5e", ""}
+RUNTIMES = {"llama.cpp-cpu", "llama.cpp-metal", "llama.cpp-cuda", "llama.cpp-vulkan", "llama.cpp-opencl",
+            "mlc-llm", "executorch-xnnpack", "executorch-qnn", "executorch-mps", "executorch-coreml",
+            "litert-xnnpack", "litert-gpu", "litert-npu", "qnn", "onnxruntime-qnn", "coreml-ane", "coreml-gpu",
+            "coreml-cpu", "edgetpu", "tensorrt", "tensorrt-llm", "vllm", "mlx", "pytorch", "candle-cpu",
+            "t-mac", "powerinfer-2", "other"}
+LLMS = {"gemma-2b", "llama-1b", "llama-2-7b", "llama-3-8b", "llama-3b", "mixtral-8x7b", "mobilellm-125m",
+        "mobilellm-350m", "phi-3-mini", "qwen1.5-1.8b", "tinyllama-1.1b"}
+NETS = {"mobilenetv1", "mobilenetv2", "mobilenetv3-large", "mobilenetv3-small", "mnasnet-a1",
+        *[f"efficientnet-b{i}" for i in range(8)], "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+        "squeezenet1.1", "inception-v3", "unet", "yolov3-tiny", "vit-b16", "vit-b32", "vit-l16", "deit-tiny",
+        "deit-small", "bert-base", "bert-large"}
+PREDICTABLE = {"prefill_tokens_per_s", "decode_tokens_per_s", "latency_ms"}
+
+ROWS = []
+_IDS = set()
+
+
+def add(id, device, model, metric, value, unit, source, *, hw="", model_ref="", kind="llm", quant="",
+        runtime="other", runtime_version="", unit_kind="", threads="", batch=1, prompt="", generated="",
+        context="", include="yes", note=""):
+    assert id not in _IDS, f"duplicate id {id}"
+    _IDS.add(id)
+    assert hw in HW, (id, hw)
+    assert runtime in RUNTIMES, (id, runtime)
+    assert kind in ("llm", "network"), (id, kind)
+    base = model_ref.split("?")[0]
+    if model_ref:
+        assert base in (LLMS if kind == "llm" else NETS), (id, model_ref)
+    assert include in ("yes", "no"), (id, include)
+    if include == "no" or metric not in PREDICTABLE:
+        assert note, f"{id}: include=no or unpredictable metric needs a reason in note"
+    if metric not in PREDICTABLE:
+        assert include == "no", f"{id}: metric {metric} is not predictable, so include must be no"
+    assert unit_kind in ("cpu", "gpu", "npu", ""), (id, unit_kind)
+    assert quant == quant.lower(), (id, quant)
+    float(value)
+    ROWS.append(dict(id=id, device=device, hw=hw, model=model, model_ref=model_ref, kind=kind, quant=quant,
+                     runtime=runtime, runtime_version=runtime_version, unit_kind=unit_kind, threads=threads,
+                     batch=batch, prompt=prompt, generated=generated, context=context, metric=metric,
+                     value=value, unit=unit, source=source, split=split_of(id), include=include, note=note))
+
+
+def pp(id, device, model, value, source, prompt, **kw):
+    add(id, device, model, "prefill_tokens_per_s", value, "tokens/s", source, prompt=prompt, **kw)
+
+
+def tg(id, device, model, value, source, generated="", **kw):
+    add(id, device, model, "decode_tokens_per_s", value, "tokens/s", source, generated=generated, **kw)
+
+
+def lat(id, device, model, value, source, **kw):
+    kw.setdefault("kind", "network")
+    add(id, device, model, "latency_ms", value, "ms", source, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Re-expressed rows of the project's earlier file shared/measurements/published.csv (71 rows).
+#    The note names the id the row had there.
+# ---------------------------------------------------------------------------------------------
+S4167 = "https://github.com/ggml-org/llama.cpp/discussions/4167"
+
+
+def _apple(tag, device, hw, q, p, t, pub, extra=""):
+    common = dict(hw=hw, model_ref="llama-2-7b", quant=q, runtime="llama.cpp-metal", unit_kind="gpu")
+    pp(f"llamacpp-4167-{tag}-llama2-7b-{q}-pp512", device, "LLaMA-2 7B", p, S4167, 512,
+       note=f"published.csv {pub}; all layers on GPU{extra}", **common)
+    tg(f"llamacpp-4167-{tag}-llama2-7b-{q}-tg128", device, "LLaMA-2 7B", t, S4167, 128,
+       note=f"published.csv {pub}; all layers on GPU{extra}", **common)
+
+
+_apple("m2ultra76", "Apple M2 Ultra 76-core GPU (800 GB/s)", "m2-ultra", "f16", 1401.85, 41.02, "A1")
+_apple("m2ultra76", "Apple M2 Ultra 76-core GPU (800 GB/s)", "m2-ultra", "q4_0", 1238.48, 94.27, "A2")
+_apple("m2ultra76", "Apple M2 Ultra 76-core GPU (800 GB/s)", "m2-ultra", "q8_0", 1248.6, 66.6, "A3",
+       "; flagged approximate (to verify) in published.csv")
+_apple("m4max40", "Apple M4 Max 40-core GPU (546 GB/s)", "m4-max", "f16", 922.83, 31.64, "A4")
+_apple("m4max40", "Apple M4 Max 40-core GPU (546 GB/s)", "m4-max", "q4_0", 885.68, 83.06, "A5")
+_apple("m3max40", "Apple M3 Max 40-core GPU (400 GB/s)", "", "f16", 779.17, 25.09, "A6")
+_apple("m3max40", "Apple M3 Max 40-core GPU (400 GB/s)", "", "q4_0", 759.70, 66.31, "A6")
+_apple("m1max32", "Apple M1 Max 32-core GPU (400 GB/s)", "", "f16", 599.53, 23.03, "A7")
+_apple("m1max32", "Apple M1 Max 32-core GPU (400 GB/s)", "", "q8_0", 537.37, 40.20, "A7")
+_apple("m1max32", "Apple M1 Max 32-core GPU (400 GB/s)", "", "q4_0", 530.06, 61.19, "A7")
+_apple("m1pro16", "Apple M1 Pro 16-core GPU (200 GB/s)", "", "f16", 302.14, 12.75, "A8")
+_apple("m1pro16", "Apple M1 Pro 16-core GPU (200 GB/s)", "", "q4_0", 266.25, 36.41, "A8")
+_apple("m1-8", "Apple M1 8-core GPU (68 GB/s)", "", "q4_0", 117.96, 14.15, "A9")
+
+GG48 = "geerlingguy/ai-benchmarks #48 (https://github.com/geerlingguy/ai-benchmarks/issues/48)"
+_m1u = dict(runtime="llama.cpp-metal", runtime_version="e9fd8dc (7825)", unit_kind="gpu", threads=16,
+            quant="q4_k_m")
+pp("gg48-m1ultra64-tinyllama-q4km-pp512", "Apple M1 Ultra 64-core GPU 128 GB", "TinyLlama-1.1B", 5587.84, GG48, 512,
+   model_ref="tinyllama-1.1b", note="published.csv A10; Metal+BLAS build", **_m1u)
+pp("gg48-m1ultra64-tinyllama-q4km-pp4096", "Apple M1 Ultra 64-core GPU 128 GB", "TinyLlama-1.1B", 4381.75, GG48,
+   4096, model_ref="tinyllama-1.1b", note="published.csv A10; Metal+BLAS build", **_m1u)
+tg("gg48-m1ultra64-tinyllama-q4km-tg128", "Apple M1 Ultra 64-core GPU 128 GB", "TinyLlama-1.1B", 242.56, GG48, 128,
+   model_ref="tinyllama-1.1b", note="published.csv A10; Metal+BLAS build", **_m1u)
+pp("gg48-m1ultra64-llama32-3b-q4km-pp512", "Apple M1 Ultra 64-core GPU 128 GB", "Llama-3.2-3B-Instruct", 2142.59,
+   GG48, 512, model_ref="llama-3b", note="published.csv A11; Metal+BLAS build", **_m1u)
+
+A17 = "paper: arXiv 2511.05502 (values via a secondary summary; see published.csv A17)"
+for tag, rt, v, extra in [("mlx", "mlx", 230, "approximately 230"), ("mlc", "mlc-llm", 190, "approximately 190"),
+                          ("llamacpp", "other", 150, "llama.cpp (backend not stated); approximately 150")]:
+    add(f"arxiv2511-05502-m2ultra-qwen25-{tag}-sustained", "Mac Studio Apple M2 Ultra 192 GB", "Qwen-2.5 family",
+        "sustained_tokens_per_s", v, "tokens/s", A17, runtime=rt, include="no",
+        note=f"published.csv A17; {extra}; aggregate over a model family at unstated sizes and quant; GPU core count not stated so hw left empty")
+for tag, name, lo, hi in [("ollama", "Ollama", 20, 40), ("pytorch-mps", "PyTorch-MPS", 7, 9)]:
+    for bound, v in (("min", lo), ("max", hi)):
+        add(f"arxiv2511-05502-m2ultra-qwen25-{tag}-sustained-{bound}", "Mac Studio Apple M2 Ultra 192 GB",
+            "Qwen-2.5 family", f"sustained_tokens_per_s_{bound}", v, "tokens/s", A17,
+            runtime="pytorch" if tag == "pytorch-mps" else "other", include="no",
+            note=f"published.csv A17; {name}; {bound} of a stated range; aggregate over a model family; not a single measurement")
+
+MLC1359 = "mlc-ai/mlc-llm issue #1359 2023-12 (https://github.com/mlc-ai/mlc-llm/issues/1359)"
+_x14 = dict(hw="galaxy-s24", model_ref="llama-2-7b", quant="q4f16_1", runtime="mlc-llm", unit_kind="gpu")
+pp("mlc1359-xiaomi14-llama2-7b-q4f16_1-prefill", "Xiaomi 14 (Snapdragon 8 Gen 3)", "Llama-2-7b-chat", 7, MLC1359, "",
+   note="published.csv P1; same SoC as Galaxy S24; MLC Android OpenCL on Adreno; max-seq-len 768; prompt length not stated", **_x14)
+tg("mlc1359-xiaomi14-llama2-7b-q4f16_1-decode", "Xiaomi 14 (Snapdragon 8 Gen 3)", "Llama-2-7b-chat", 10, MLC1359,
+   note="published.csv P1; same SoC as Galaxy S24; MLC Android OpenCL on Adreno; max-seq-len 768", **_x14)
+_i15 = dict(hw="iphone15pro", quant="q3f16_1", runtime="mlc-llm", unit_kind="gpu")
+pp("mlc1359-iphone15pro-codellama7b-q3f16_1-prefill", "Apple iPhone 15 Pro (A17 Pro)", "CodeLlama-7B-Instruct", 56,
+   MLC1359, "", note="published.csv P2; MLC iOS Metal; CodeLlama is not the shipped llama-2-7b (different vocab/rope) so model_ref empty", **_i15)
+tg("mlc1359-iphone15pro-codellama7b-q3f16_1-decode", "Apple iPhone 15 Pro (A17 Pro)", "CodeLlama-7B-Instruct", 9,
+   MLC1359, note="published.csv P2; MLC iOS Metal", **_i15)
+MLC1495 = "mlc-ai/mlc-llm issue #1495 (https://github.com/mlc-ai/mlc-llm/issues/1495)"
+_p8p = dict(hw="pixel8", quant="q4f16_1", runtime="mlc-llm", runtime_version="Dec 2023", unit_kind="gpu")
+pp("mlc1495-pixel8pro-redpajama3b-q4f16_1-prefill", "Google Pixel 8 Pro (Tensor G3)", "RedPajama-INCITE-Chat-3B", 0.3,
+   MLC1495, "", note="published.csv P3; Pixel 8 Pro has the Tensor G3 of the Pixel 8 but 12 GB; reported as encode speed; low representativeness (early Mali backend)", **_p8p)
+tg("mlc1495-pixel8pro-redpajama3b-q4f16_1-decode", "Google Pixel 8 Pro (Tensor G3)", "RedPajama-INCITE-Chat-3B", 2.5,
+   MLC1495, note="published.csv P3; Pixel 8 Pro has the Tensor G3 of the Pixel 8 but 12 GB; low representativeness (early Mali backend)", **_p8p)
+MLC15 = "mlc-ai/mlc-llm issue #15 (https://github.com/mlc-ai/mlc-llm/issues/15)"
+_i13 = dict(quant="q4f16_0", runtime="mlc-llm", runtime_version="May 2023", unit_kind="gpu")
+pp("mlc15-iphone13pro-redpajama3b-q4f16_0-prefill", "Apple iPhone 13 Pro (A15)", "RedPajama-3B", 18.9, MLC15, "",
+   note="published.csv P4; MLC iOS", **_i13)
+tg("mlc15-iphone13pro-redpajama3b-q4f16_0-decode", "Apple iPhone 13 Pro (A15)", "RedPajama-3B", 12.0, MLC15,
+   note="published.csv P4; MLC iOS", **_i13)
+
+TMAC32 = "microsoft/T-MAC issue #32 (https://github.com/microsoft/T-MAC/issues/32)"
+for rt, vals in (("t-mac", (5.60, 10.33, 13.88)), ("llama.cpp-cpu", (3.16, 3.76, 5.43))):
+    for th, v in zip((1, 2, 3), vals):
+        tg(f"tmac32-oneplus12-llama2-7b-w2-{rt.split('-')[0].replace('.', '')}-t{th}", "OnePlus 12 (Snapdragon 8 Gen 3)",
+           "Llama-2-7B", v, TMAC32, hw="galaxy-s24", model_ref="llama-2-7b", quant="w2", runtime=rt, unit_kind="cpu",
+           threads=th, note="published.csv P5; same SoC as Galaxy S24; 2-bit weights as stated by the T-MAC maintainer; high-performance mode")
+for th, v in ((2, 4.46), (4, 6.61)):
+    tg(f"tmac32-xiaomi14pro-llama2-7b-w4-tmac-t{th}", "Xiaomi 14 Pro (Snapdragon 8 Gen 3)", "Llama-2-7B (EfficientQAT GPTQ W4)",
+       v, TMAC32, 128, hw="galaxy-s24", model_ref="llama-2-7b", quant="w4", runtime="t-mac", unit_kind="cpu",
+       threads=th, note="published.csv P6; same SoC as Galaxy S24; 256-token prompt; prebuilt kernels; the user could not reproduce the README numbers")
+TMACR = "microsoft/T-MAC README (https://github.com/microsoft/T-MAC)"
+for q, th, v in (("w4", 2, 12.6), ("w4", 4, 18.7), ("w2", 1, 9.3), ("w2", 4, 28.4)):
+    tg(f"tmac-readme-xelite-llama2-7b-{q}-t{th}", "Snapdragon X Elite (Surface Laptop 7)", "Llama-2-7B", v, TMACR, 1024,
+       model_ref="llama-2-7b", quant=q, runtime="t-mac", unit_kind="cpu", threads=th,
+       note="published.csv P7; input and output length 1024")
+tg("tmac-readme-xelite-llama2-7b-npe-npu", "Snapdragon X Elite (Surface Laptop 7)", "Llama-2-7B", 10.4, TMACR, 1024,
+   model_ref="llama-2-7b", runtime="other", unit_kind="npu",
+   note="published.csv P7; runtime is Qualcomm NPE on the NPU (Qualcomm-claimed figure quoted in the T-MAC README); quant not stated")
+
+PI2 = "paper: PowerInfer-2 (arXiv 2406.06282v3); powerinfer.ai/v2"
+tg("powerinfer2-oneplus12-turbosparse-mixtral47b-decode", "OnePlus 12 (Snapdragon 8 Gen 3 24 GB)",
+   "TurboSparse-Mixtral-47B", 11.68, PI2, hw="galaxy-s24", runtime="powerinfer-2",
+   note="published.csv P10; same SoC as Galaxy S24 (24 GB phone); activation-sparse model with flash offload; neuron-cluster CPU+NPU; quant not stated")
+for n, v in ((1, 27.8), (2, 29.2)):
+    add(f"powerinfer2-oneplus12-speedup-max-{n}", "OnePlus 12 (Snapdragon 8 Gen 3 24 GB)", "TurboSparse-Mixtral-47B",
+        "speedup_vs_llama_cpp_max", v, "x", PI2, hw="galaxy-s24", runtime="powerinfer-2", include="no",
+        note=f"published.csv P10; headline up-to speedup vs llama.cpp (figure {n} of 2); a ratio not a measurement archscope predicts")
+add("powerinfer2-oneplus12-memory-saving", "OnePlus 12 (Snapdragon 8 Gen 3 24 GB)", "models that fit in RAM",
+    "memory_saving_vs_llama_cpp_mlc", 40, "%", PI2, hw="galaxy-s24", runtime="powerinfer-2", include="no",
+    note="published.csv P10; approximate memory saving at similar speed; aggregate without a model")
+
+MLLM = "paper: MobileLLM (ICML 2024 arXiv 2402.14905) layer-sharing latency table"
+for tag, name, ref, vals in (("125m", "MobileLLM-125M (30 layers)", "mobilellm-125m", (39.2, 1361.7, 15.6)),
+                             ("ls125m", "MobileLLM-LS-125M (layer-shared)", "", (43.6, 1388.2, 16.0)),
+                             ("60l", "MobileLLM 60-layer non-shared", "", (68.6, 3347.7, 29.0))):
+    for metric, v in zip(("load_ms", "init_ms", "execute_ms"), vals):
+        add(f"mobilellm-iphone13-{tag}-{metric.replace('_ms', '')}", "Apple iPhone 13 (A15)", name, metric, v, "ms",
+            MLLM, model_ref=ref, runtime="executorch-mps", include="no",
+            note="published.csv P11; approximate; load/init/execute times of the ExecuTorch (Metal) app; execute covers an unstated number of tokens so it is not a per-token metric")
+
+# ---------------------------------------------------------------------------------------------
+# 2. Coral Edge TPU benchmark page, Table 1 (time per inference, ms). Columns: desktop CPU,
+#    desktop CPU + USB Accelerator (USB 3.0), embedded CPU, Dev Board with Edge TPU.
+#    The Unet Mv2 and EfficientNet-EdgeTpu rows are in the newer page version (coral.ai);
+#    the other rows appear with identical values in the older one (coral.withgoogle.com).
+# ---------------------------------------------------------------------------------------------
+CORAL = "https://coral.ai/docs/edgetpu/benchmarks/ (Table 1; older copy https://coral.withgoogle.com/docs/edgetpu/benchmarks)"
+CORAL_ROWS = [
+    # tag, model as named, model_ref, desktop cpu, usb edgetpu, embedded cpu, dev board
+    ("unet-mv2-128", "Unet Mv2 (128x128)", "", 27.7, 3.3, 190.7, 5.7),
+    ("deeplabv3-513", "DeepLab V3 (513x513)", "", 394, 52, 1139, 241),
+    ("densenet-224", "DenseNet (224x224)", "", 380, 20, 1032, 25),
+    ("inception-v1-224", "Inception v1 (224x224)", "", 90, 3.4, 392, 4.1),
+    ("inception-v4-299", "Inception v4 (299x299)", "", 700, 85, 3157, 102),
+    ("inception-resnet-v2-299", "Inception-ResNet V2 (299x299)", "", 753, 57, 2852, 69),
+    ("mobilenet-v1-224", "MobileNet v1 (224x224)", "mobilenetv1", 53, 2.4, 164, 2.4),
+    ("mobilenet-v2-224", "MobileNet v2 (224x224)", "mobilenetv2", 51, 2.6, 122, 2.6),
+    ("mobilenet-v1-ssd-224", "MobileNet v1 SSD (224x224)", "", 109, 6.5, 353, 11),
+    ("mobilenet-v2-ssd-224", "MobileNet v2 SSD (224x224)", "", 106, 7.2, 282, 14),
+    ("resnet50-v1-299", "ResNet-50 V1 (299x299)", "resnet50?res=299", 484, 49, 1763, 56),
+    ("resnet50-v2-299", "ResNet-50 V2 (299x299)", "", 557, 50, 1875, 59),
+    ("resnet152-v2-299", "ResNet-152 V2 (299x299)", "", 1823, 128, 5499, 151),
+    ("squeezenet-224", "SqueezeNet (224x224)", "", 55, 2.1, 232, 2),
+    ("vgg16-224", "VGG16 (224x224)", "", 867, 296, 4595, 343),
+    ("vgg19-224", "VGG19 (224x224)", "", 1060, 308, 5538, 357),
+    ("efficientnet-edgetpu-s", "EfficientNet-EdgeTpu-S", "", 5431, 5.1, 705, 5.5),
+    ("efficientnet-edgetpu-m", "EfficientNet-EdgeTpu-M", "", 8469, 8.7, 1081, 10.6),
+]
+for tag, name, ref, cpu, usb, emb, dev in CORAL_ROWS:
+    extra = ""
+    if ref.startswith("resnet50"):
+        extra = "; TF ResNet-50 V1 at 299x299 (archscope resnet50 is the torchvision v1.5 layout)"
+    if tag.startswith("efficientnet"):
+        extra = "; the page marks this model with an asterisk (CPU figure is for a different model build)"
+    if tag == "squeezenet-224":
+        extra = "; SqueezeNet version not stated so model_ref left empty"
+    lat(f"coral-bench-desktopcpu-{tag}", "Desktop CPU (coral.ai benchmark host)", name, cpu, CORAL, runtime="other",
+        unit_kind="cpu", note="TensorFlow Lite on the host CPU (delegate not stated)" + extra)
+    lat(f"coral-bench-usb-{tag}", "Coral USB Accelerator (USB 3.0) on desktop host", name, usb, CORAL,
+        hw="coral-edgetpu", model_ref=ref, quant="int8", runtime="edgetpu", unit_kind="npu",
+        note="Edge TPU compiled int8 TFLite model; C++ benchmark; model execution only" + extra)
+    lat(f"coral-bench-embeddedcpu-{tag}", "Embedded CPU (coral.ai benchmark)", name, emb, CORAL, runtime="other",
+        unit_kind="cpu", note="TensorFlow Lite on an embedded Arm CPU (delegate not stated)" + extra)
+    lat(f"coral-bench-devboard-{tag}", "Coral Dev Board (Edge TPU)", name, dev, CORAL, hw="coral-edgetpu",
+        model_ref=ref, quant="int8", runtime="edgetpu", unit_kind="npu",
+        note="Edge TPU on the Dev Board (on-board link rather than USB); C++ benchmark; model execution only" + extra)
+
+AIHUB_S24 = [
+    ('bert_base_uncased_hf', 'Bert-Base-Uncased-Hf', 'float', 'onnx', 23.893, 'NPU'),
+    ('bert_base_uncased_hf', 'Bert-Base-Uncased-Hf', 'float', 'qnn_dlc', 16.775, 'NPU'),
+    ('bert_base_uncased_hf', 'Bert-Base-Uncased-Hf', 'float', 'tflite', 17.12, 'NPU'),
+    ('bert_base_uncased_hf', 'Bert-Base-Uncased-Hf', 'w8a16', 'onnx', 669.025, 'NPU'),
+    ('bert_base_uncased_hf', 'Bert-Base-Uncased-Hf', 'w8a16', 'qnn_dlc', 9.0, 'NPU'),
+    ('convnext_tiny', 'ConvNext-Tiny', 'float', 'onnx', 2.254, 'NPU'),
+    ('convnext_tiny', 'ConvNext-Tiny', 'float', 'qnn_dlc', 2.665, 'NPU'),
+    ('convnext_tiny', 'ConvNext-Tiny', 'float', 'tflite', 2.204, 'NPU'),
+    ('convnext_tiny', 'ConvNext-Tiny', 'w8a16', 'onnx', 88.472, 'NPU'),
+    ('convnext_tiny', 'ConvNext-Tiny', 'w8a16', 'qnn_dlc', 2.17, 'NPU'),
+    ('densenet121', 'DenseNet-121', 'float', 'onnx', 1.298, 'NPU'),
+    ('densenet121', 'DenseNet-121', 'float', 'qnn_dlc', 1.24, 'NPU'),
+    ('densenet121', 'DenseNet-121', 'float', 'tflite', 1.244, 'NPU'),
+    ('densenet121', 'DenseNet-121', 'w8a16', 'qnn_dlc', 2.134, 'NPU'),
+    ('densenet121', 'DenseNet-121', 'w8a8', 'qnn_dlc', 1.717, 'NPU'),
+    ('densenet121', 'DenseNet-121', 'w8a8', 'tflite', 1.611, 'NPU'),
+    ('distil_bert_base_uncased_hf', 'Distil-Bert-Base-Uncased-Hf', 'float', 'onnx', 15.081, 'NPU'),
+    ('distil_bert_base_uncased_hf', 'Distil-Bert-Base-Uncased-Hf', 'float', 'qnn_dlc', 11.717, 'NPU'),
+    ('distil_bert_base_uncased_hf', 'Distil-Bert-Base-Uncased-Hf', 'float', 'tflite', 11.806, 'NPU'),
+    ('distil_bert_base_uncased_hf', 'Distil-Bert-Base-Uncased-Hf', 'w8a16', 'qnn_dlc', 5.106, 'NPU'),
+    ('efficientnet_b0', 'EfficientNet-B0', 'float', 'onnx', 1.063, 'NPU'),
+    ('efficientnet_b0', 'EfficientNet-B0', 'float', 'qnn_dlc', 1.076, 'NPU'),
+    ('efficientnet_b0', 'EfficientNet-B0', 'float', 'tflite', 1.073, 'NPU'),
+    ('efficientnet_b0', 'EfficientNet-B0', 'w8a16', 'onnx', 1.155, 'NPU'),
+    ('efficientnet_b0', 'EfficientNet-B0', 'w8a16', 'qnn_dlc', 1.126, 'NPU'),
+    ('efficientnet_b4', 'EfficientNet-B4', 'float', 'onnx', 2.451, 'NPU'),
+    ('efficientnet_b4', 'EfficientNet-B4', 'float', 'qnn_dlc', 2.417, 'NPU'),
+    ('efficientnet_b4', 'EfficientNet-B4', 'float', 'tflite', 2.421, 'NPU'),
+    ('efficientnet_b4', 'EfficientNet-B4', 'w8a16', 'qnn_dlc', 2.328, 'NPU'),
+    ('efficientvit_b2_cls', 'EfficientViT-b2-cls', 'float', 'onnx', 3.748, 'NPU'),
+    ('efficientvit_b2_cls', 'EfficientViT-b2-cls', 'float', 'qnn_dlc', 3.789, 'NPU'),
+    ('efficientvit_b2_cls', 'EfficientViT-b2-cls', 'float', 'tflite', 3.795, 'NPU'),
+    ('googlenet', 'GoogLeNet', 'float', 'onnx', 0.743, 'NPU'),
+    ('googlenet', 'GoogLeNet', 'float', 'qnn_dlc', 0.57, 'NPU'),
+    ('googlenet', 'GoogLeNet', 'float', 'tflite', 0.565, 'NPU'),
+    ('googlenet', 'GoogLeNet', 'w8a8', 'onnx', 0.394, 'NPU'),
+    ('googlenet', 'GoogLeNet', 'w8a8', 'qnn_dlc', 0.19, 'NPU'),
+    ('googlenet', 'GoogLeNet', 'w8a8', 'tflite', 0.187, 'NPU'),
+    ('inception_v3', 'Inception-v3', 'float', 'onnx', 1.26, 'NPU'),
+    ('inception_v3', 'Inception-v3', 'float', 'qnn_dlc', 1.02, 'NPU'),
+    ('inception_v3', 'Inception-v3', 'float', 'tflite', 1.026, 'NPU'),
+    ('inception_v3', 'Inception-v3', 'w8a8', 'onnx', 0.672, 'NPU'),
+    ('inception_v3', 'Inception-v3', 'w8a8', 'qnn_dlc', 0.48, 'NPU'),
+    ('inception_v3', 'Inception-v3', 'w8a8', 'tflite', 0.484, 'NPU'),
+    ('levit', 'LeViT', 'float', 'onnx', 1.094, 'NPU'),
+    ('levit', 'LeViT', 'float', 'qnn_dlc', 1.073, 'NPU'),
+    ('levit', 'LeViT', 'float', 'tflite', 1.035, 'NPU'),
+    ('levit', 'LeViT', 'w8a16', 'qnn_dlc', 1.005, 'NPU'),
+    ('levit', 'LeViT', 'w8a16_mixed_int16', 'qnn_dlc', 1.014, 'NPU'),
+    ('mnasnet05', 'MNASNet05', 'float', 'onnx', 0.493, 'NPU'),
+    ('mnasnet05', 'MNASNet05', 'float', 'qnn_dlc', 0.516, 'NPU'),
+    ('mnasnet05', 'MNASNet05', 'float', 'tflite', 0.519, 'NPU'),
+    ('mnasnet05', 'MNASNet05', 'w8a16', 'onnx', 0.521, 'NPU'),
+    ('mnasnet05', 'MNASNet05', 'w8a16', 'qnn_dlc', 0.53, 'NPU'),
+    ('mobile_bert_uncased_google', 'Mobile-Bert-Uncased-Google', 'float', 'onnx', 19.921, 'NPU'),
+    ('mobile_bert_uncased_google', 'Mobile-Bert-Uncased-Google', 'float', 'qnn_dlc', 20.04, 'NPU'),
+    ('mobile_bert_uncased_google', 'Mobile-Bert-Uncased-Google', 'float', 'tflite', 19.366, 'NPU'),
+    ('mobile_bert_uncased_google', 'Mobile-Bert-Uncased-Google', 'w8a16', 'qnn_dlc', 12.941, 'NPU'),
+    ('mobilenet_v2', 'MobileNet-v2', 'float', 'onnx', 0.523, 'NPU'),
+    ('mobilenet_v2', 'MobileNet-v2', 'float', 'qnn_dlc', 0.603, 'NPU'),
+    ('mobilenet_v2', 'MobileNet-v2', 'float', 'tflite', 0.593, 'NPU'),
+    ('mobilenet_v2', 'MobileNet-v2', 'w8a16', 'qnn_dlc', 0.572, 'NPU'),
+    ('mobilenet_v2', 'MobileNet-v2', 'w8a16_mixed_int16', 'qnn_dlc', 0.618, 'NPU'),
+    ('mobilenet_v2', 'MobileNet-v2', 'w8a8', 'qnn_dlc', 0.326, 'NPU'),
+    ('mobilenet_v2', 'MobileNet-v2', 'w8a8', 'tflite', 0.289, 'NPU'),
+    ('mobilenet_v3_large', 'MobileNet-v3-Large', 'float', 'onnx', 0.682, 'NPU'),
+    ('mobilenet_v3_large', 'MobileNet-v3-Large', 'float', 'qnn_dlc', 0.683, 'NPU'),
+    ('mobilenet_v3_large', 'MobileNet-v3-Large', 'float', 'tflite', 0.682, 'NPU'),
+    ('mobilenet_v3_large', 'MobileNet-v3-Large', 'w8a16', 'onnx', 0.674, 'NPU'),
+    ('mobilenet_v3_large', 'MobileNet-v3-Large', 'w8a16', 'qnn_dlc', 0.659, 'NPU'),
+    ('mobilenet_v3_small', 'MobileNet-v3-Small', 'float', 'onnx', 0.515, 'NPU'),
+    ('mobilenet_v3_small', 'MobileNet-v3-Small', 'float', 'qnn_dlc', 0.556, 'NPU'),
+    ('mobilenet_v3_small', 'MobileNet-v3-Small', 'float', 'tflite', 0.557, 'NPU'),
+    ('mobilenet_v3_small', 'MobileNet-v3-Small', 'w8a16', 'qnn_dlc', 0.544, 'NPU'),
+    ('regnet', 'RegNet', 'float', 'onnx', 1.509, 'NPU'),
+    ('regnet', 'RegNet', 'float', 'qnn_dlc', 1.413, 'NPU'),
+    ('regnet', 'RegNet', 'float', 'tflite', 1.417, 'NPU'),
+    ('regnet', 'RegNet', 'w8a8', 'onnx', 0.87, 'NPU'),
+    ('regnet', 'RegNet', 'w8a8', 'qnn_dlc', 0.638, 'NPU'),
+    ('regnet', 'RegNet', 'w8a8', 'tflite', 0.536, 'NPU'),
+    ('resnet101', 'ResNet101', 'float', 'onnx', 2.471, 'NPU'),
+    ('resnet101', 'ResNet101', 'float', 'qnn_dlc', 2.406, 'NPU'),
+    ('resnet101', 'ResNet101', 'float', 'tflite', 2.399, 'NPU'),
+    ('resnet101', 'ResNet101', 'w8a8', 'onnx', 1.154, 'NPU'),
+    ('resnet101', 'ResNet101', 'w8a8', 'qnn_dlc', 0.986, 'NPU'),
+    ('resnet101', 'ResNet101', 'w8a8', 'tflite', 0.867, 'NPU'),
+    ('resnet18', 'ResNet18', 'float', 'onnx', 0.939, 'NPU'),
+    ('resnet18', 'ResNet18', 'float', 'qnn_dlc', 0.929, 'NPU'),
+    ('resnet18', 'ResNet18', 'float', 'tflite', 0.924, 'NPU'),
+    ('resnet18', 'ResNet18', 'w8a8', 'onnx', 0.582, 'NPU'),
+    ('resnet18', 'ResNet18', 'w8a8', 'qnn_dlc', 0.405, 'NPU'),
+    ('resnet18', 'ResNet18', 'w8a8', 'tflite', 0.293, 'NPU'),
+    ('resnet50', 'ResNet50', 'float', 'onnx', 1.724, 'NPU'),
+    ('resnet50', 'ResNet50', 'float', 'qnn_dlc', 1.638, 'NPU'),
+    ('resnet50', 'ResNet50', 'float', 'tflite', 1.6, 'NPU'),
+    ('resnet50', 'ResNet50', 'w8a8', 'onnx', 0.864, 'NPU'),
+    ('resnet50', 'ResNet50', 'w8a8', 'qnn_dlc', 0.687, 'NPU'),
+    ('resnet50', 'ResNet50', 'w8a8', 'tflite', 0.576, 'NPU'),
+    ('resnext50', 'ResNeXt50', 'float', 'onnx', 1.894, 'NPU'),
+    ('resnext50', 'ResNeXt50', 'float', 'qnn_dlc', 1.824, 'NPU'),
+    ('resnext50', 'ResNeXt50', 'float', 'tflite', 1.784, 'NPU'),
+    ('resnext50', 'ResNeXt50', 'w8a8', 'onnx', 1.051, 'NPU'),
+    ('resnext50', 'ResNeXt50', 'w8a8', 'qnn_dlc', 0.808, 'NPU'),
+    ('resnext50', 'ResNeXt50', 'w8a8', 'tflite', 0.674, 'NPU'),
+    ('shufflenet_v2', 'Shufflenet-v2', 'float', 'onnx', 0.603, 'NPU'),
+    ('shufflenet_v2', 'Shufflenet-v2', 'float', 'qnn_dlc', 0.487, 'NPU'),
+    ('shufflenet_v2', 'Shufflenet-v2', 'float', 'tflite', 0.494, 'NPU'),
+    ('shufflenet_v2', 'Shufflenet-v2', 'w8a8', 'onnx', 0.572, 'NPU'),
+    ('shufflenet_v2', 'Shufflenet-v2', 'w8a8', 'qnn_dlc', 0.336, 'NPU'),
+    ('shufflenet_v2', 'Shufflenet-v2', 'w8a8', 'tflite', 0.311, 'NPU'),
+    ('squeezenet1_1', 'SqueezeNet-1.1', 'float', 'onnx', 0.431, 'NPU'),
+    ('squeezenet1_1', 'SqueezeNet-1.1', 'float', 'qnn_dlc', 0.446, 'NPU'),
+    ('squeezenet1_1', 'SqueezeNet-1.1', 'float', 'tflite', 0.45, 'NPU'),
+    ('squeezenet1_1', 'SqueezeNet-1.1', 'w8a8', 'onnx', 0.454, 'NPU'),
+    ('squeezenet1_1', 'SqueezeNet-1.1', 'w8a8', 'qnn_dlc', 0.263, 'NPU'),
+    ('squeezenet1_1', 'SqueezeNet-1.1', 'w8a8', 'tflite', 0.15, 'NPU'),
+    ('unet_segmentation', 'Unet-Segmentation', 'float', 'onnx', 115.911, 'NPU'),
+    ('unet_segmentation', 'Unet-Segmentation', 'float', 'qnn_dlc', 102.387, 'NPU'),
+    ('unet_segmentation', 'Unet-Segmentation', 'float', 'tflite', 102.306, 'NPU'),
+    ('unet_segmentation', 'Unet-Segmentation', 'w8a8', 'qnn_dlc', 26.4, 'NPU'),
+    ('unet_segmentation', 'Unet-Segmentation', 'w8a8', 'tflite', 26.398, 'NPU'),
+    ('vit', 'VIT', 'float', 'onnx', 9.059, 'NPU'),
+    ('vit', 'VIT', 'float', 'qnn_dlc', 7.671, 'NPU'),
+    ('vit', 'VIT', 'float', 'tflite', 5.901, 'NPU'),
+    ('vit', 'VIT', 'w8a16', 'onnx', 228.999, 'NPU'),
+    ('vit', 'VIT', 'w8a8', 'onnx', 226.057, 'NPU'),
+    ('vit', 'VIT', 'w8a8', 'tflite', 4.707, 'NPU'),
+    ('vit', 'VIT', 'w8a8_mixed_int16', 'onnx', 285.898, 'NPU'),
+    ('wideresnet50', 'WideResNet50', 'float', 'onnx', 3.589, 'NPU'),
+    ('wideresnet50', 'WideResNet50', 'float', 'qnn_dlc', 3.627, 'NPU'),
+    ('wideresnet50', 'WideResNet50', 'float', 'tflite', 3.646, 'NPU'),
+    ('wideresnet50', 'WideResNet50', 'w8a8', 'onnx', 1.529, 'NPU'),
+    ('wideresnet50', 'WideResNet50', 'w8a8', 'qnn_dlc', 1.432, 'NPU'),
+    ('wideresnet50', 'WideResNet50', 'w8a8', 'tflite', 1.318, 'NPU'),
+    ('yolov3', 'Yolo-v3', 'float', 'onnx', 3.31, 'NPU'),
+    ('yolov3', 'Yolo-v3', 'float', 'qnn_dlc', 2.785, 'NPU'),
+    ('yolov3', 'Yolo-v3', 'float', 'tflite', 2.719, 'NPU'),
+    ('yolov3', 'Yolo-v3', 'w8a16', 'onnx', 2.679, 'NPU'),
+    ('yolov3', 'Yolo-v3', 'w8a16', 'qnn_dlc', 2.557, 'NPU'),
+]
+AIHUB_OTHER = [
+    ('Samsung Galaxy S25', 'bert_base_uncased_hf', 'Bert-Base-Uncased-Hf', 'float', 'onnx', 16.989, 'NPU'),
+    ('Samsung Galaxy S25', 'bert_base_uncased_hf', 'Bert-Base-Uncased-Hf', 'float', 'qnn_dlc', 12.114, 'NPU'),
+    ('Samsung Galaxy S25', 'bert_base_uncased_hf', 'Bert-Base-Uncased-Hf', 'float', 'tflite', 12.391, 'NPU'),
+    ('Samsung Galaxy S25', 'efficientnet_b0', 'EfficientNet-B0', 'float', 'onnx', 0.839, 'NPU'),
+    ('Samsung Galaxy S25', 'efficientnet_b0', 'EfficientNet-B0', 'float', 'qnn_dlc', 0.806, 'NPU'),
+    ('Samsung Galaxy S25', 'efficientnet_b0', 'EfficientNet-B0', 'float', 'tflite', 0.811, 'NPU'),
+    ('Samsung Galaxy S25', 'efficientnet_b4', 'EfficientNet-B4', 'float', 'onnx', 1.933, 'NPU'),
+    ('Samsung Galaxy S25', 'efficientnet_b4', 'EfficientNet-B4', 'float', 'qnn_dlc', 1.858, 'NPU'),
+    ('Samsung Galaxy S25', 'efficientnet_b4', 'EfficientNet-B4', 'float', 'tflite', 1.857, 'NPU'),
+    ('Samsung Galaxy S25', 'inception_v3', 'Inception-v3', 'float', 'onnx', 1.04, 'NPU'),
+    ('Samsung Galaxy S25', 'inception_v3', 'Inception-v3', 'float', 'qnn_dlc', 0.849, 'NPU'),
+    ('Samsung Galaxy S25', 'inception_v3', 'Inception-v3', 'float', 'tflite', 0.871, 'NPU'),
+    ('Samsung Galaxy S25', 'mobilenet_v2', 'MobileNet-v2', 'float', 'onnx', 0.465, 'NPU'),
+    ('Samsung Galaxy S25', 'mobilenet_v2', 'MobileNet-v2', 'float', 'qnn_dlc', 0.444, 'NPU'),
+    ('Samsung Galaxy S25', 'mobilenet_v2', 'MobileNet-v2', 'float', 'tflite', 0.451, 'NPU'),
+    ('Samsung Galaxy S25', 'mobilenet_v3_large', 'MobileNet-v3-Large', 'float', 'onnx', 0.528, 'NPU'),
+    ('Samsung Galaxy S25', 'mobilenet_v3_large', 'MobileNet-v3-Large', 'float', 'qnn_dlc', 0.523, 'NPU'),
+    ('Samsung Galaxy S25', 'mobilenet_v3_large', 'MobileNet-v3-Large', 'float', 'tflite', 0.52, 'NPU'),
+    ('Samsung Galaxy S25', 'mobilenet_v3_small', 'MobileNet-v3-Small', 'float', 'onnx', 0.398, 'NPU'),
+    ('Samsung Galaxy S25', 'mobilenet_v3_small', 'MobileNet-v3-Small', 'float', 'qnn_dlc', 0.405, 'NPU'),
+    ('Samsung Galaxy S25', 'mobilenet_v3_small', 'MobileNet-v3-Small', 'float', 'tflite', 0.435, 'NPU'),
+    ('Samsung Galaxy S25', 'resnet101', 'ResNet101', 'float', 'onnx', 2.029, 'NPU'),
+    ('Samsung Galaxy S25', 'resnet101', 'ResNet101', 'float', 'qnn_dlc', 1.961, 'NPU'),
+    ('Samsung Galaxy S25', 'resnet101', 'ResNet101', 'float', 'tflite', 1.95, 'NPU'),
+    ('Samsung Galaxy S25', 'resnet18', 'ResNet18', 'float', 'onnx', 0.75, 'NPU'),
+    ('Samsung Galaxy S25', 'resnet18', 'ResNet18', 'float', 'qnn_dlc', 0.72, 'NPU'),
+    ('Samsung Galaxy S25', 'resnet18', 'ResNet18', 'float', 'tflite', 0.735, 'NPU'),
+    ('Samsung Galaxy S25', 'resnet50', 'ResNet50', 'float', 'onnx', 1.387, 'NPU'),
+    ('Samsung Galaxy S25', 'resnet50', 'ResNet50', 'float', 'qnn_dlc', 1.325, 'NPU'),
+    ('Samsung Galaxy S25', 'resnet50', 'ResNet50', 'float', 'tflite', 1.302, 'NPU'),
+    ('Samsung Galaxy S25', 'squeezenet1_1', 'SqueezeNet-1.1', 'float', 'onnx', 0.327, 'NPU'),
+    ('Samsung Galaxy S25', 'squeezenet1_1', 'SqueezeNet-1.1', 'float', 'qnn_dlc', 0.326, 'NPU'),
+    ('Samsung Galaxy S25', 'squeezenet1_1', 'SqueezeNet-1.1', 'float', 'tflite', 0.33, 'NPU'),
+    ('Samsung Galaxy S25', 'vit', 'VIT', 'float', 'onnx', 6.352, 'NPU'),
+    ('Samsung Galaxy S25', 'vit', 'VIT', 'float', 'qnn_dlc', 5.3, 'NPU'),
+    ('Samsung Galaxy S25', 'vit', 'VIT', 'float', 'tflite', 3.943, 'NPU'),
+]
+# ---------------------------------------------------------------------------------------------
+# 3. Qualcomm AI Hub Models: qai_hub_models/models/<model>/perf.yaml at commit 52c080d2 (2026-02-12).
+#    inference_time_milliseconds per device, precision and target runtime, as profiled by AI Hub on
+#    the physical device. The tables above were transcribed mechanically from those files.
+# ---------------------------------------------------------------------------------------------
+AIHUB_COMMIT = "52c080d245d2d20c634459208ff2548ce10b3c9f"
+AIHUB_REF = {"mobilenet_v2": "mobilenetv2", "mobilenet_v3_large": "mobilenetv3-large",
+             "mobilenet_v3_small": "mobilenetv3-small", "efficientnet_b0": "efficientnet-b0",
+             "efficientnet_b4": "efficientnet-b4", "resnet18": "resnet18", "resnet50": "resnet50",
+             "resnet101": "resnet101", "squeezenet1_1": "squeezenet1.1", "inception_v3": "inception-v3?res=224",
+             "vit": "vit-b16", "bert_base_uncased_hf": "bert-base?seq=384"}
+AIHUB_RES = {"efficientnet_b4": "380x380", "bert_base_uncased_hf": "sequence 1x384", "yolov3": "", "unet_segmentation": "224x224 (Carvana 2-class U-Net)"}
+AIHUB_RT = {("tflite", "NPU"): "litert-npu", ("tflite", "GPU"): "litert-gpu", ("tflite", "CPU"): "litert-xnnpack",
+            ("qnn_dlc", "NPU"): "qnn", ("onnx", "NPU"): "onnxruntime-qnn", ("onnx", "CPU"): "other"}
+AIHUB_Q = {"float": "f16", "w8a8": "w8a8", "w8a16": "w8a16", "w8a16_mixed_int16": "w8a16",
+           "w8a8_mixed_int16": "w8a8"}
+AIHUB_RTV = {"tflite": "QAIRT 2.42 / TFLite 2.17.0", "qnn_dlc": "QAIRT 2.42", "onnx": "QAIRT 2.37.1 / ONNX Runtime 1.23.0"}
+
+
+def _aihub(dev, hw, model, comp, prec, rt, ms, unit, dev_tag, same_soc=""):
+    runtime = AIHUB_RT[(rt, unit)]
+    note = [f"AI Hub precision '{prec}'" + (" (float models run at FP16 on the NPU)" if prec == "float" else "")]
+    if "mixed_int16" in prec:
+        note.append("some layers int16")
+    note.append(f"AI Hub target runtime {rt}; primary compute unit {unit}")
+    if model in AIHUB_RES and AIHUB_RES[model]:
+        note.append(f"input {AIHUB_RES[model]}")
+    if model == "inception_v3":
+        note.append("AI Hub runs Inception-v3 at 224x224")
+    if model == "unet_segmentation":
+        note.append("padded Carvana U-Net so not the shipped unet")
+    if rt == "onnx" and unit == "NPU":
+        note.append("ONNX Runtime with the QNN execution provider")
+    if same_soc:
+        note.append(same_soc)
+    lat(f"aihub-{dev_tag}-{model.replace('_', '-')}-{prec.replace('_', '-')}-{rt.replace('_', '-')}", dev, comp, ms,
+        f"https://github.com/quic/ai-hub-models/blob/{AIHUB_COMMIT}/qai_hub_models/models/{model}/perf.yaml",
+        hw=hw, model_ref=AIHUB_REF.get(model, ""), quant=AIHUB_Q[prec], runtime=runtime,
+        runtime_version=AIHUB_RTV[rt], unit_kind=unit.lower(), note="; ".join(note))
+
+
+for model, comp, prec, rt, ms, unit in AIHUB_S24:
+    _aihub("Samsung Galaxy S24 (Snapdragon 8 Gen 3)", "galaxy-s24", model, comp, prec, rt, ms, unit, "s24")
+for dev, model, comp, prec, rt, ms, unit in AIHUB_OTHER:
+    _aihub(dev + " (Snapdragon 8 Elite)", "", model, comp, prec, rt, ms, unit, "s25")
+
+# Older versions of the same AI Hub numbers, as published on the Hugging Face model cards (values differ
+# from the perf.yaml above because they come from earlier AI Hub profiling runs; both are kept).
+HF = "https://huggingface.co/qualcomm/"
+for tag, card, comp, ref, q, rt, ms, src, when in [
+    ("resnet50-0c67fe0-tflite", "ResNet50", "ResNet50", "resnet50", "f16", "litert-npu", 1.621, "ResNet50/commit/0c67fe042f6fd492be287de804f42afd449e43bd", "value on the line removed by this commit"),
+    ("resnet50-0c67fe0-qnn", "ResNet50", "ResNet50", "resnet50", "f16", "qnn", 1.694, "ResNet50/commit/0c67fe042f6fd492be287de804f42afd449e43bd", "value on the line removed by this commit"),
+    ("resnet50-0c67fe0-onnx", "ResNet50", "ResNet50", "resnet50", "f16", "onnxruntime-qnn", 1.738, "ResNet50/commit/0c67fe042f6fd492be287de804f42afd449e43bd", "value on the line removed by this commit"),
+    ("resnet50-b2d6d9e-tflite", "ResNet50", "ResNet50", "resnet50", "f16", "litert-npu", 1.614, "ResNet50/commit/b2d6d9eccf5cff876317623d3d6b0318daa0ce92", "value on the line removed by this commit"),
+    ("resnet50-b2d6d9e-qnn", "ResNet50", "ResNet50", "resnet50", "f16", "qnn", 1.687, "ResNet50/commit/b2d6d9eccf5cff876317623d3d6b0318daa0ce92", "value on the line removed by this commit"),
+    ("resnet50-bd44eaf-tflite", "ResNet50", "ResNet50", "resnet50", "f16", "litert-npu", 1.785, "ResNet50/commit/bd44eaf688afc2d0293f8f7b7e54a38f34aa8441", "value on the line removed by this commit"),
+    ("resnet50-bd44eaf-qnn", "ResNet50", "ResNet50", "resnet50", "f16", "qnn", 2.356, "ResNet50/commit/bd44eaf688afc2d0293f8f7b7e54a38f34aa8441", "value on the line removed by this commit"),
+    ("effb0-card-tflite", "EfficientNet-B0", "EfficientNet-B0", "efficientnet-b0", "f16", "litert-npu", 1.041, "EfficientNet-B0", "model card page as stored"),
+    ("effb0-card-qnn", "EfficientNet-B0", "EfficientNet-B0", "efficientnet-b0", "f16", "qnn", 1.02, "EfficientNet-B0", "model card page as stored"),
+    ("effb0-f60294e-tflite", "EfficientNet-B0", "EfficientNet-B0", "efficientnet-b0", "f16", "litert-npu", 1.128, "EfficientNet-B0/commit/f60294efa503f34cb0424780cd0e3785c582a8ef", "value on the line removed by this commit"),
+    ("mnv3l-card-tflite", "MobileNet-v3-Large", "MobileNet-v3-Large", "mobilenetv3-large", "f16", "litert-npu", 0.653, "MobileNet-v3-Large", "model card page as stored"),
+    ("mnv3l-card-qnn", "MobileNet-v3-Large", "MobileNet-v3-Large", "mobilenetv3-large", "f16", "qnn", 0.65, "MobileNet-v3-Large", "model card page as stored"),
+    ("mnv3l-quant-card-tflite", "MobileNet-v3-Large-Quantized", "MobileNet-v3-Large-Quantized", "mobilenetv3-large", "int8", "litert-npu", 0.249, "MobileNet-v3-Large-Quantized", "model card page as stored; INT8 precision"),
+    ("mnv3s-47dfa7e-tflite", "MobileNet-v3-Small", "MobileNet-v3-Small", "mobilenetv3-small", "f16", "litert-npu", 0.536, "MobileNet-v3-Small/commit/47dfa7e0a0de7f239ddcd71bbbaa31dafae35224", "value on the line removed by this commit"),
+    ("mnv3s-47dfa7e-qnn", "MobileNet-v3-Small", "MobileNet-v3-Small", "mobilenetv3-small", "f16", "qnn", 0.574, "MobileNet-v3-Small/commit/47dfa7e0a0de7f239ddcd71bbbaa31dafae35224", "value on the line removed by this commit"),
+]:
+    lat(f"hfcard-s24-{tag}", "Samsung Galaxy S24 (Snapdragon 8 Gen 3)", comp, ms, HF + src, hw="galaxy-s24",
+        model_ref=ref, quant=q, runtime=rt, unit_kind="npu",
+        note=f"Qualcomm AI Hub model card on Hugging Face ({when}); primary compute unit NPU; earlier AI Hub run than the perf.yaml rows")
+
+# AI Hub LLM (Genie / QNN context binary) on Galaxy S24: Llama-v2-7B-Chat w4a16, context 1024.
+AIHUB_LLM = f"https://github.com/quic/ai-hub-models/blob/{AIHUB_COMMIT}/qai_hub_models/models/llama_v2_7b_chat/perf.yaml"
+tg("aihub-s24-llama2-7b-chat-w4a16-decode", "Samsung Galaxy S24 (Snapdragon 8 Gen 3)", "Llama-v2-7B-Chat", 12.85,
+   AIHUB_LLM, hw="galaxy-s24", model_ref="llama-2-7b", quant="w4a16", runtime="qnn", unit_kind="npu", context=1024,
+   note="AI Hub qnn_context_binary runtime; tokens_per_second at context_length 1024")
+add("aihub-s24-llama2-7b-chat-w4a16-ttft", "Samsung Galaxy S24 (Snapdragon 8 Gen 3)", "Llama-v2-7B-Chat",
+    "time_to_first_token_ms", 1495.83, "ms", AIHUB_LLM, hw="galaxy-s24", model_ref="llama-2-7b", quant="w4a16",
+    runtime="qnn", unit_kind="npu", context=1024, include="no",
+    note="time to first token (min=max) at context_length 1024; prompt length not stated so it cannot be turned into a prefill rate")
+for dev, tag, v, ttft in (("Snapdragon X Elite CRD", "xelite", 11.2, 1919.0), ("Snapdragon 8 Elite QRD", "8elite", 17.94, 1440.0)):
+    tg(f"aihub-{tag}-llama2-7b-chat-w4a16-decode", dev, "Llama-v2-7B-Chat", v, AIHUB_LLM, model_ref="llama-2-7b",
+       quant="w4a16", runtime="qnn", unit_kind="npu", context=1024,
+       note="AI Hub qnn_context_binary runtime; tokens_per_second at context_length 1024")
+
+AIHUB_GENIE = [
+    ('llama_v3_2_1b_instruct', 'w4', 'Snapdragon 8 Elite Gen 5 QRD', 'genie', 4096, 36.89705, 53.757, 1720.243),
+    ('llama_v3_2_1b_instruct', 'w4', 'Snapdragon 8 Elite QRD', 'genie', 4096, 33.73819, 81.244, 2599.808),
+    ('llama_v3_2_1b_instruct', 'w4', 'SA8295P ADP', 'genie', 4096, 11.0, 225.0, 7200.0),
+    ('llama_v3_2_1b_instruct', 'w4a16', 'Snapdragon 8 Elite Gen 5 QRD', 'genie', 4096, 64.04112, 30.937, 990.003),
+    ('llama_v3_2_1b_instruct', 'w4a16', 'Snapdragon 8 Elite QRD', 'genie', 4096, 53.6399, 37.0651, 1186.0832),
+    ('llama_v3_2_3b_instruct', 'w4a16', 'Snapdragon 8 Elite Gen 5 QRD', 'genie', 4096, 29.48402, 58.016, 1856.531),
+    ('llama_v3_2_3b_instruct', 'w4a16', 'Snapdragon 8 Elite QRD', 'genie', 4096, 23.4718, 88.195, 2822.25),
+    ('llama_v3_2_3b_instruct', 'w4a16', 'Snapdragon X Elite CRD', 'genie', 4096, 18.4176, 125.936, 4029.952),
+    ('llama_v3_2_3b_instruct', 'w4', 'Snapdragon 8 Elite Gen 5 QRD', 'genie', 4096, 18.00883, 131.546, 4209.475),
+    ('llama_v3_2_3b_instruct', 'w4', 'Snapdragon 8 Elite QRD', 'genie', 4096, 13.83, 88.195, 2822.25),
+    ('llama_v3_2_3b_instruct', 'w4', 'SA8295P ADP', 'genie', 1024, 3.523, 373.117, 2984.936),
+    ('llama_v3_8b_instruct', 'w4a16', 'Snapdragon 8 Elite Gen 5 QRD', 'genie', 4096, 15.30721, 102.882, 3292.227),
+    ('llama_v3_8b_instruct', 'w4a16', 'Snapdragon 8 Elite QRD', 'genie', 4096, 12.9262, 159.383, 5100.256),
+    ('llama_v3_8b_instruct', 'w4a16', 'Snapdragon X Elite CRD', 'genie', 4096, 10.0367, 211.644, 6772.608),
+    ('phi_3_5_mini_instruct', 'w4a16', 'Samsung Galaxy S24', 'qnn_context_binary', 4096, 13.01, 146.9056, 4700.9792),
+    ('phi_3_5_mini_instruct', 'w4a16', 'Snapdragon X Elite CRD', 'qnn_context_binary', 4096, 6.2, 185.833, 5946.656),
+    ('phi_3_5_mini_instruct', 'w4a16', 'Snapdragon 8 Elite QRD', 'qnn_context_binary', 4096, 14.73, 119.5948, 3827.0336),
+]
+AIHUB_LLM_REF = {"llama_v3_2_1b_instruct": ("llama-1b", "Llama-v3.2-1B-Instruct"),
+                 "llama_v3_2_3b_instruct": ("llama-3b", "Llama-v3.2-3B-Instruct"),
+                 "llama_v3_8b_instruct": ("llama-3-8b", "Llama-v3-8B-Instruct"),
+                 "phi_3_5_mini_instruct": ("", "Phi-3.5-Mini-Instruct")}
+for m, prec, dev, rt, ctx, tps, tmin, tmax in AIHUB_GENIE:
+    ref, name = AIHUB_LLM_REF[m]
+    hw = "galaxy-s24" if dev == "Samsung Galaxy S24" else ""
+    dtag = {"Samsung Galaxy S24": "s24", "Snapdragon 8 Elite QRD": "8elite", "Snapdragon 8 Elite Gen 5 QRD": "8elitegen5",
+            "Snapdragon X Elite CRD": "xelite", "SA8295P ADP": "sa8295p"}[dev]
+    src = f"https://github.com/quic/ai-hub-models/blob/{AIHUB_COMMIT}/qai_hub_models/models/{m}/perf.yaml"
+    extra = "; Phi-3.5-mini shares the Phi-3-mini architecture but is a different checkpoint so model_ref empty" if m.startswith("phi") else ""
+    common = dict(hw=hw, model_ref=ref, quant=prec, runtime="qnn", runtime_version=rt, unit_kind="npu", context=ctx)
+    tg(f"aihub-{dtag}-{m.replace('_', '-')}-{prec}-decode", dev, name, round(tps, 4) if isinstance(tps, float) else tps, src,
+       note=f"AI Hub {rt} runtime (Qualcomm Genie / QNN on the Hexagon NPU); response rate after the first token; max context {ctx}; w4 means 4-bit weights with fp16 activations{extra}", **common)
+    for bound, v, p in (("min", tmin, 128), ("max", tmax, ctx)):
+        add(f"aihub-{dtag}-{m.replace('_', '-')}-{prec}-ttft-{bound}", dev, name, "time_to_first_token_ms", v, "ms", src,
+            prompt=p, include="no",
+            note=f"time to first token {bound} of the published range; info.yaml says the lower bound is a prompt of up to 128 tokens and the upper bound a prompt filling the {ctx}-token context; not stored as a prefill rate because the value would be derived{extra}",
+            **common)
+
+# === END OF ROWS ===
+
+
+def write(path):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=HEADER, lineterminator="\n")
+        w.writeheader()
+        for r in ROWS:
+            w.writerow({k: ("" if r[k] is None else r[k]) for k in HEADER})
+
+
+if __name__ == "__main__":
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "measurements.csv")
+    write(out)
+    print(f"wrote {len(ROWS)} rows to {out}")
