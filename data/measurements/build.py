@@ -541,6 +541,128 @@ for m, prec, dev, rt, ctx, tps, tmin, tmax in AIHUB_GENIE:
             note=f"time to first token {bound} of the published range; info.yaml says the lower bound is a prompt of up to 128 tokens and the upper bound a prompt filling the {ctx}-token context; not stored as a prefill rate because the value would be derived{extra}",
             **common)
 
+
+# ---------------------------------------------------------------------------------------------
+# 4. Jeff Geerling's ai-benchmarks (README at commit bdf94413, 2025-12-18) and benchmark issues.
+#    README tables are Ollama "eval rate" (decode) figures; issues hold llama-bench tables.
+# ---------------------------------------------------------------------------------------------
+GGR = "https://github.com/geerlingguy/ai-benchmarks/blob/bdf94413f5f273c985c164ac0abfafa312c4390f/README.md"
+OLL = "measured with Ollama (obench.sh eval rate) which runs llama.cpp underneath; Ollama default quantization for the tag (not stated in the table)"
+# (id tag, device, hw, ollama tag, model_ref, runtime, unit, value, extra note, source)
+for tag, dev, hw, model, ref, rt, uk, v, extra, src in [
+    ("pi5-8gb-llama32-3b", "Raspberry Pi 5 8GB", "rpi5", "llama3.2:3b", "llama-3b", "llama.cpp-cpu", "cpu", 4.61, "peak power 13.9 W", GGR + " (table Llama 3.2:3b; details in issue #1)"),
+    ("pi5-16gb-llama32-3b", "Raspberry Pi 5 16GB", "", "llama3.2:3b", "llama-3b", "llama.cpp-cpu", "cpu", 4.88, "16 GB D0-stepping board (hw rpi5 is the 8 GB board); peak power 11.9 W", GGR + " (table Llama 3.2:3b)"),
+    ("pi500plus-16gb-llama32-3b", "Raspberry Pi 500+ 16GB", "", "llama3.2:3b", "llama-3b", "llama.cpp-cpu", "cpu", 5.55, "peak power 13 W", GGR + " (table Llama 3.2:3b)"),
+    ("pi5-16gb-deepseek-r1-14b", "Raspberry Pi 5 16GB", "", "DeepSeek R1 14b", "", "llama.cpp-cpu", "cpu", 1.20, "peak power 13.0 W", GGR + " (table DeepSeek R1 14b)"),
+    ("m4-macmini-10c-llama32-3b", "Apple M4 Mac mini (10 core 32GB)", "", "llama3.2:3b", "llama-3b", "llama.cpp-metal", "gpu", 41.31, "GPU; peak power 30.1 W", GGR + " (table Llama 3.2:3b; issue #2)"),
+    ("m3ultra-512gb-llama32-3b", "Mac Studio (M3 Ultra 512GB)", "", "llama3.2:3b", "llama-3b", "llama.cpp-metal", "gpu", 154.60, "GPU; peak power 223 W", GGR + " (table Llama 3.2:3b; issue #42)"),
+    ("m1ultra48-llama32-3b", "Apple M1 Ultra (48 GPU core) 64GB", "", "llama3.2:3b", "llama-3b", "llama.cpp-metal", "gpu", 108.67, "GPU", GGR + " (table Llama 3.2:3b; PR #11)"),
+    ("m1max-studio-llama32-3b", "M1 Max Mac Studio (10 core 64GB)", "", "llama3.2:3b", "llama-3b", "llama.cpp-metal", "gpu", 59.38, "GPU", GGR + " (table Llama 3.2:3b)"),
+    ("m1max-studio-llama31-70b", "M1 Max Mac Studio (10 core 64GB)", "", "Llama 3.1:70b", "", "llama.cpp-metal", "gpu", 7.25, "GPU", GGR + " (table Llama 3.1:70b)"),
+    ("m3ultra-512gb-llama31-70b", "Mac Studio (M3 Ultra 512GB)", "", "Llama 3.1:70b", "", "llama.cpp-metal", "gpu", 14.08, "GPU; peak power 243 W", GGR + " (table Llama 3.1:70b)"),
+    ("13900k-rtx5090-llama32-3b", "Intel 13900K host with Nvidia RTX 5090", "", "llama3.2:3b", "llama-3b", "llama.cpp-cuda", "gpu", 271.40, "runs on the RTX 5090 GPU so hw is not desktop-x86", GGR + " (table Llama 3.2:3b; PR #18)"),
+    ("13900k-rtx4090-llama32-3b", "Intel 13900K host with Nvidia RTX 4090", "", "llama3.2:3b", "llama-3b", "llama.cpp-cuda", "gpu", 216.48, "runs on the RTX 4090 GPU so hw is not desktop-x86", GGR + " (table Llama 3.2:3b; PR #11)"),
+    ("265k-rtx4090-llama32-3b", "Intel 265K Custom PC (Nvidia RTX 4090)", "", "llama3.2:3b", "llama-3b", "llama.cpp-cuda", "gpu", 334.67, "peak power 261.9 W", GGR + " (table Llama 3.2:3b; issue #43)"),
+    ("dgx-spark-gb10-llama32-3b", "Dell Pro Max with GB10 (Nvidia Spark)", "", "llama3.2:3b", "llama-3b", "llama.cpp-cuda", "gpu", 97.93, "peak power 128.5 W", GGR + " (table Llama 3.2:3b; issue #34)"),
+    ("n150-llama32-3b", "GMKtec G3 Plus (Intel N150) 16GB", "", "llama3.2:3b", "llama-3b", "llama.cpp-cpu", "cpu", 9.06, "peak power 26.4 W", GGR + " (table Llama 3.2:3b; issue #12)"),
+    ("ryzen-ai5-340-llama32-3b", "Framework 13 (Ryzen AI 5 340)", "", "llama3.2:3b", "llama-3b", "llama.cpp-cpu", "cpu", 23.81, "peak power 51.1 W", GGR + " (table Llama 3.2:3b; issue #33)"),
+]:
+    tg(f"gg-ollama-{tag}", dev, model, v, src, hw=hw, model_ref=ref, runtime=rt, unit_kind=uk,
+       note=f"{OLL}; {extra}" + ("; CUDA backend assumed from the NVIDIA GPU" if rt == "llama.cpp-cuda" else "") + ("; Metal backend of Ollama on macOS" if rt == "llama.cpp-metal" else ""))
+
+GG7 = "https://github.com/geerlingguy/ai-benchmarks/issues/7"
+for cfg, vals in (("sdram-tweak-fw6jan", (4.59, 1.87, 1.20)), ("sdram-tweak-fw8jan", (4.88, 2.17, 1.36)), ("no-tweak", (4.51, 2.05, 1.35))):
+    for (m, ref), v in zip((("llama3.2:3b", "llama-3b"), ("llama3.1:8b", ""), ("llama2:13b", "")), vals):
+        tg(f"gg7-pi5-16gb-{cfg}-{m.replace(':', '-').replace('.', '')}", "Raspberry Pi 5 16GB (D0 stepping)", m, v, GG7,
+           model_ref=ref, runtime="llama.cpp-cpu", unit_kind="cpu",
+           note=f"{OLL}; configuration {cfg} (NUMA/SDRAM firmware settings as named in the issue); 16 GB board so hw left empty")
+
+# llama-bench tables (llama.cpp CPU / Vulkan) in benchmark issues
+for iss, dev, th, build, rt, uk, rows in [
+    (54, "Radxa Dragon Q8B", 8, "", "llama.cpp-cpu", "cpu", [("tinyllama", "TinyLlama-1.1B (tinyllama-1.1b-1t-openorca Q4_K_M)", "tinyllama-1.1b", 194.49, 132.65, 38.81), ("llama32-3b", "Llama-3.2-3B-Instruct Q4_K_M", "llama-3b", 72.31, 56.83, None)]),
+    (51, "MetaComputing Framework 13 Mainboard (Cix CP8180)", 12, "9c699074c (8664)", "llama.cpp-cpu", "cpu", [("tinyllama", "TinyLlama-1.1B (tinyllama-1.1b-1t-openorca Q4_K_M)", "tinyllama-1.1b", 194.05, 115.50, 40.39), ("llama32-3b", "Llama-3.2-3B-Instruct Q4_K_M", "llama-3b", 81.27, None, None)]),
+    (53, "2014 MacBook Pro (Intel Core i5 4278U 8GB DDR3L-1600)", 2, "936918514 (10334)", "llama.cpp-cpu", "cpu", [("llama32-3b", "Llama-3.2-3B-Instruct Q4_K_M", "llama-3b", 17.70, 14.06, 7.68)]),
+    (20, "AMD Radeon RX 580 on SiFive HiFive Premier P550", None, "e598697d (4696)", "llama.cpp-vulkan", "gpu", [("llama32-3b", "Llama-3.2-3B-Instruct Q4_K_M", "llama-3b", 346.76, 255.79, 36.23)]),
+]:
+    src = f"https://github.com/geerlingguy/ai-benchmarks/issues/{iss}"
+    dtag = {54: "radxa-dragon-q8b", 51: "cix-cp8180", 53: "i5-4278u", 20: "rx580-p550"}[iss]
+    for mtag, name, ref, p512, p4096, t128 in rows:
+        common = dict(model_ref=ref, quant="q4_k_m", runtime=rt, runtime_version=build, unit_kind=uk, threads=th or "")
+        nt = "llama-bench" + ("; all layers offloaded (-ngl 99)" if uk == "gpu" else "") + ("; tg128 has a large spread (plus or minus 17.62)" if iss == 20 else "")
+        pp(f"gg{iss}-{dtag}-{mtag}-q4km-pp512", dev, name, p512, src, 512, note=nt, **common)
+        if p4096 is not None:
+            pp(f"gg{iss}-{dtag}-{mtag}-q4km-pp4096", dev, name, p4096, src, 4096, note=nt, **common)
+        if t128 is not None:
+            tg(f"gg{iss}-{dtag}-{mtag}-q4km-tg128", dev, name, t128, src, 128, note=nt, **common)
+SBC107 = "https://github.com/geerlingguy/sbc-reviews/issues/107"
+_fw12 = dict(model_ref="llama-3b", quant="q4_k_m", runtime="llama.cpp-cpu", unit_kind="cpu", threads=2)
+pp("sbc107-i3-1315u-llama32-3b-q4km-pp512", "Framework 12 (Intel i3-1315U)", "Llama 3.2 3B Q4_K_M", 28.67, SBC107, 512, note="llama-bench", **_fw12)
+pp("sbc107-i3-1315u-llama32-3b-q4km-pp4096", "Framework 12 (Intel i3-1315U)", "Llama 3.2 3B Q4_K_M", 23.91, SBC107, 4096, note="llama-bench", **_fw12)
+tg("sbc107-i3-1315u-llama32-3b-q4km-tg128", "Framework 12 (Intel i3-1315U)", "Llama 3.2 3B Q4_K_M", 11.05, SBC107, 128, note="llama-bench", **_fw12)
+GG47 = "https://github.com/geerlingguy/ai-benchmarks/issues/47"
+_q30 = dict(quant="q3_k_s", runtime="llama.cpp-cpu", runtime_version="ccbc84a53 (7651)", unit_kind="cpu", threads=4)
+for p, v in ((512, 10.91), (4096, 8.62)):
+    pp(f"gg47-pi5-16gb-qwen3-30b-a3b-pp{p}", "Raspberry Pi 5 16GB", "Qwen3-30B-A3B-Instruct-2507 Q3_K_S 2.70bpw (byteshape)", v, GG47, p,
+       note="llama-bench; 16 GB board so hw left empty; MoE with 3B active parameters", **_q30)
+tg("gg47-pi5-16gb-qwen3-30b-a3b-tg128", "Raspberry Pi 5 16GB", "Qwen3-30B-A3B-Instruct-2507 Q3_K_S 2.70bpw (byteshape)", 7.99, GG47, 128,
+   note="llama-bench; 16 GB board so hw left empty; MoE with 3B active parameters", **_q30)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. NVIDIA Jetson: Jetson AI Lab benchmarks page (Orin Nano Super table, MLC INT4), the
+#    jetson-containers issue quoting the AGX Orin figures, and the Holoscan/IGX thread.
+# ---------------------------------------------------------------------------------------------
+JAL = "https://github.com/NVIDIA-AI-IOT/jetson-generative-ai-playground/blob/0311bad13300cc98653316eb1916dd7b0b928eb4/docs/benchmarks.md (Jetson AI Lab Benchmarks, Jetson Orin Nano Super LLM/SLM table)"
+for tag, name, ref, orig, sup in [
+    ("llama31-8b", "Llama 3.1 8B", "", 14, 19.14),
+    ("llama32-3b", "Llama 3.2 3B", "llama-3b", 27.7, 43.07),
+    ("qwen25-7b", "Qwen2.5 7B", "", 14.2, 21.75),
+    ("gemma2-2b", "Gemma 2 2B", "", 21.5, 34.97),
+    ("gemma2-9b", "Gemma 2 9B", "", 7.2, 9.21),
+    ("phi35-3b", "Phi 3.5 3B", "", 24.7, 38.1),
+    ("smollm2", "SmolLM2", "", 41, 64.5),
+]:
+    common = dict(model_ref=ref, quant="int4", runtime="mlc-llm", unit_kind="gpu")
+    extra = "; Gemma 2 is not the shipped gemma-2b (Gemma 1)" if tag == "gemma2-2b" else ""
+    tg(f"jal-orin-nano-super-{tag}-mlc-int4-decode", "Jetson Orin Nano Super Developer Kit (8GB)", name, sup, JAL,
+       hw="jetson-orin-nano", note="MLC with INT4 quantization (jetson-containers mlc benchmark script); generation rate in tokens/s" + extra, **common)
+    tg(f"jal-orin-nano-orig-{tag}-mlc-int4-decode", "Jetson Orin Nano Developer Kit (8GB original clocks)", name, orig, JAL,
+       note="same board before the Super clocks (JetPack 6.1 Super mode raises GPU and memory clocks); hw jetson-orin-nano describes Super mode so left empty; MLC INT4" + extra, **common)
+
+JC532 = "https://github.com/dusty-nv/jetson-containers/issues/532"
+tg("jc532-agx-orin-64gb-llama2-7b-mlc-published", "Jetson AGX Orin 64GB (MAX-N)", "Llama2-7b", 47, JC532, hw="jetson-agx-orin",
+   model_ref="llama-2-7b", quant="int4", runtime="mlc-llm", unit_kind="gpu",
+   note="figure of the Jetson AI Lab benchmarks page as quoted in the issue; the maintainer states it was AGX Orin 64GB in MAX-N; MLC 4-bit (exact MLC quant code not stated)")
+tg("jc532-agx-orin-64gb-gemma-mlc-published", "Jetson AGX Orin 64GB (MAX-N)", "Gemma", 75, JC532, hw="jetson-agx-orin",
+   quant="int4", runtime="mlc-llm", unit_kind="gpu",
+   note="figure of the Jetson AI Lab benchmarks page as quoted in the issue; Gemma size not stated in the quote so model_ref left empty")
+tg("jc532-agx-orin-32gb-llama2-7b-mlc-user", "Jetson AGX Orin 32GB", "Llama2-7b", 19, JC532, model_ref="llama-2-7b",
+   quant="int4", runtime="mlc-llm", unit_kind="gpu",
+   note="user reproduction (approximately 19) on the 32 GB module; the maintainer points to MAX-N power mode as the likely difference; not the 64 GB hw")
+tg("jc532-agx-orin-32gb-gemma-mlc-user", "Jetson AGX Orin 32GB", "Gemma", 23, JC532, quant="int4", runtime="mlc-llm",
+   unit_kind="gpu", note="user reproduction (approximately 23) on the 32 GB module; Gemma size not stated")
+
+HH170 = "https://github.com/nvidia-holoscan/holohub/issues/170"
+for tag, size, ref, igx, amp_l, ada_l, amp_t, ada_t in [
+    ("llama2-7b", "7B 4-bit", "llama-2-7b", 22.5, 102.8, 114.1, 137.56, 186.583),
+    ("llama2-13b", "13B 4-bit", "", 13.3, 63.5, 66.3, 77.5, 105.275),
+    ("llama2-70b", "70B 4-bit", "", 3.0, 14.0, 16.73, None, None),
+]:
+    name = f"Llama2 {size}"
+    base = "prompt 'Once upon a time'; 4-bit; generation rate in tokens/s"
+    tg(f"hh170-igx-orin-igpu-{tag}-llamacpp", "NVIDIA IGX Orin iGPU", name, igx, HH170, model_ref=ref, quant="w4",
+       runtime="llama.cpp-cuda", unit_kind="gpu",
+       note=base + "; the poster says IGX iGPU numbers are identical to AGX Orin but the board is IGX so hw left empty")
+    tg(f"hh170-a6000-ampere-{tag}-llamacpp", "NVIDIA RTX A6000 (Ampere)", name, amp_l, HH170, model_ref=ref, quant="w4",
+       runtime="llama.cpp-cuda", unit_kind="gpu", note=base)
+    tg(f"hh170-a6000-ada-{tag}-llamacpp", "NVIDIA RTX 6000 Ada (A6000 Ada)", name, ada_l, HH170, model_ref=ref, quant="w4",
+       runtime="llama.cpp-cuda", unit_kind="gpu", note=base)
+    if amp_t is not None:
+        tg(f"hh170-a6000-ampere-{tag}-trtllm", "NVIDIA RTX A6000 (Ampere)", name, amp_t, HH170, model_ref=ref, quant="w4",
+           runtime="tensorrt-llm", unit_kind="gpu", note=base)
+        tg(f"hh170-a6000-ada-{tag}-trtllm", "NVIDIA RTX 6000 Ada (A6000 Ada)", name, ada_t, HH170, model_ref=ref, quant="w4",
+           runtime="tensorrt-llm", unit_kind="gpu", note=base)
+
 # === END OF ROWS ===
 
 
