@@ -663,6 +663,73 @@ for tag, size, ref, igx, amp_l, ada_l, amp_t, ada_t in [
         tg(f"hh170-a6000-ada-{tag}-trtllm", "NVIDIA RTX 6000 Ada (A6000 Ada)", name, ada_t, HH170, model_ref=ref, quant="w4",
            runtime="tensorrt-llm", unit_kind="gpu", note=base)
 
+
+# ---------------------------------------------------------------------------------------------
+# 6. XiongjieDai/GPU-Benchmarks-on-LLM-Inference README (commit aa72e0ec, 2024-05-12): llama.cpp,
+#    LLaMA 3 8B and 70B, average decode speed over 1024 generated tokens and prompt-eval speed
+#    for a 1024-token prompt. Single-device rows only (multi-GPU rows left out).
+# ---------------------------------------------------------------------------------------------
+XD = "https://github.com/XiongjieDai/GPU-Benchmarks-on-LLM-Inference/blob/aa72e0ec86c356c41f8281c9733e9a13c3675800/README.md"
+# device, tag, hw, runtime, (tg 8B q4km, tg 8B f16, tg 70B q4km, tg 70B f16), (pp same order)
+XD_ROWS = [
+    ("RTX 3070 8GB", "3070", "", "llama.cpp-cuda", (70.94, None, None, None), (2283.62, None, None, None)),
+    ("RTX 3080 10GB", "3080", "", "llama.cpp-cuda", (106.40, None, None, None), (3557.02, None, None, None)),
+    ("RTX 3080 Ti 12GB", "3080ti", "", "llama.cpp-cuda", (106.71, None, None, None), (3556.67, None, None, None)),
+    ("RTX 4070 Ti 12GB", "4070ti", "", "llama.cpp-cuda", (82.21, None, None, None), (3653.07, None, None, None)),
+    ("RTX 4080 16GB", "4080", "", "llama.cpp-cuda", (106.22, 40.29, None, None), (5064.99, 6758.90, None, None)),
+    ("RTX 4000 Ada 20GB", "rtx4000ada", "", "llama.cpp-cuda", (58.59, 20.85, None, None), (2310.53, 2951.87, None, None)),
+    ("RTX 3090 24GB", "3090", "", "llama.cpp-cuda", (111.74, 46.51, None, None), (3865.39, 4239.64, None, None)),
+    ("RTX 4090 24GB", "4090", "", "llama.cpp-cuda", (127.74, 54.34, None, None), (6898.71, 9056.26, None, None)),
+    ("RTX 5000 Ada 32GB", "rtx5000ada", "", "llama.cpp-cuda", (89.87, 32.67, None, None), (4467.46, 5835.41, None, None)),
+    ("RTX A6000 48GB", "a6000", "", "llama.cpp-cuda", (102.22, 40.25, 14.58, None), (3621.81, 4315.18, 466.82, None)),
+    ("RTX 6000 Ada 48GB", "rtx6000ada", "", "llama.cpp-cuda", (130.99, 51.97, 18.36, None), (5560.94, 6205.44, 547.03, None)),
+    ("A40 48GB", "a40", "", "llama.cpp-cuda", (88.95, 33.95, 12.08, None), (3240.95, 4043.05, 239.92, None)),
+    ("L40S 48GB", "l40s", "", "llama.cpp-cuda", (113.60, 43.42, 15.31, None), (5908.52, 2491.65, 649.08, None)),
+    ("A100 PCIe 80GB", "a100pcie", "", "llama.cpp-cuda", (138.31, 54.56, 22.11, None), (5800.48, 7504.24, 726.65, None)),
+    ("A100 SXM 80GB", "a100sxm", "a100-80gb", "llama.cpp-cuda", (133.38, 53.18, 24.33, None), (5863.92, 681.47, 796.81, None)),
+    ("H100 PCIe 80GB", "h100pcie", "", "llama.cpp-cuda", (144.49, 67.79, 25.01, None), (7760.16, 10342.63, 984.06, None)),
+    ("Apple M1 7-Core GPU 8GB", "m1-7c", "", "llama.cpp-metal", (9.72, None, None, None), (87.26, None, None, None)),
+    ("Apple M1 Max 32-Core GPU 64GB", "m1max32", "", "llama.cpp-metal", (34.49, 18.43, 4.09, None), (355.45, 418.77, 33.01, None)),
+    ("Apple M2 Ultra 76-Core GPU 192GB", "m2ultra76", "m2-ultra", "llama.cpp-metal", (76.28, 36.25, 12.13, 4.71), (1023.89, 1202.74, 117.76, 145.82)),
+    ("Apple M3 Max 40-Core GPU 64GB", "m3max40", "", "llama.cpp-metal", (50.74, 22.39, 7.53, None), (678.04, 751.49, 62.88, None)),
+]
+XD_MODELS = [("llama3-8b", "LLaMA 3 8B", "llama-3-8b", "q4_k_m"), ("llama3-8b", "LLaMA 3 8B", "llama-3-8b", "f16"),
+             ("llama3-70b", "LLaMA 3 70B", "", "q4_k_m"), ("llama3-70b", "LLaMA 3 70B", "", "f16")]
+for dev, dtag, hw, rt, tgs, pps in XD_ROWS:
+    for (mtag, name, ref, q), t, p in zip(XD_MODELS, tgs, pps):
+        extra = ""
+        if hw == "" and dtag == "h100pcie":
+            extra = "; H100 PCIe (hw h100-sxm is the SXM5 part) so hw left empty"
+        if hw == "" and dtag == "a100pcie":
+            extra = "; A100 PCIe (hw a100-80gb is the SXM4 part) so hw left empty"
+        if t is not None:
+            tg(f"xd-{dtag}-{mtag}-{q}-tg1024", dev, f"{name} {q.upper()}", t, XD + " (table: average speed generating 1024 tokens)", 1024,
+               hw=hw, model_ref=ref, quant=q, runtime=rt, unit_kind="gpu",
+               note="llama.cpp main with all layers offloaded (-ngl 10000); average over 1024 generated tokens; RunPod cloud GPUs or the author's Macs" + extra)
+        if p is not None:
+            odd = "; the F16 prompt rate is far below the Q4_K_M one on this GPU in the source (kept as published)" if (dtag in ("a100sxm", "l40s") and q == "f16") else ""
+            pp(f"xd-{dtag}-{mtag}-{q}-pp1024", dev, f"{name} {q.upper()}", p, XD + " (table: average 1024-token prompt eval speed)", 1024,
+               hw=hw, model_ref=ref, quant=q, runtime=rt, unit_kind="gpu",
+               note="llama.cpp prompt evaluation of a 1024-token prompt with all layers offloaded" + extra + odd)
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. TensorRT-LLM performance overview (docs/source/performance/perf-overview.md at commit
+#    00f37686): Llama 3.1 8B FP8, TP1, total output throughput under maximum load (infinite
+#    request rate, trtllm-bench throughput, PyTorch backend). Saturated large-batch serving, so
+#    these rows are kept with include=no.
+# ---------------------------------------------------------------------------------------------
+TRTP = "https://github.com/NVIDIA/TensorRT-LLM/blob/00f37686aa854010d68bcbd0f4ab000221541ca6/docs/source/performance/perf-overview.md (Llama 3.1 8B table)"
+for isl, osl, h200, h100 in [(128, 128, 27911, 28312), (128, 2048, 26221, 22714), (128, 4096, 18027, 14325),
+                             (500, 2000, 20770, 17660), (1000, 1000, 17744, 15220), (1000, 2000, 16828, 13899),
+                             (2048, 128, 3538, 3450), (2048, 2048, 12194, 9305), (5000, 500, 3902, 3459),
+                             (20000, 2000, 1804, 1351)]:
+    for dev, hw, v in (("H200 SXM 141GB (DGX H200)", "h200", h200), ("H100 SXM 80GB (DGX H100)", "h100-sxm", h100)):
+        add(f"trtllm-perf-{hw}-llama31-8b-fp8-tp1-isl{isl}-osl{osl}", dev, "nvidia/Llama-3.1-8B-Instruct-FP8",
+            "max_load_output_throughput_tokens_per_s", v, "tokens/s", TRTP, hw=hw, quant="fp8", runtime="tensorrt-llm",
+            unit_kind="gpu", prompt=isl, generated=osl, batch="", include="no",
+            note=f"total output throughput with requests fed at an infinite rate (ISL {isl} / OSL {osl}); batch size chosen by the scheduler and not stated so this is not a batch-1 decode rate; Llama 3.1 8B is not the shipped llama-3-8b checkpoint")
+
 # === END OF ROWS ===
 
 
