@@ -730,6 +730,67 @@ for isl, osl, h200, h100 in [(128, 128, 27911, 28312), (128, 2048, 26221, 22714)
             unit_kind="gpu", prompt=isl, generated=osl, batch="", include="no",
             note=f"total output throughput with requests fed at an infinite rate (ISL {isl} / OSL {osl}); batch size chosen by the scheduler and not stated so this is not a batch-1 decode rate; Llama 3.1 8B is not the shipped llama-3-8b checkpoint")
 
+
+# ---------------------------------------------------------------------------------------------
+# 8. ExecuTorch Llama example README (examples/models/llama/README.md at commit 00748569):
+#    XNNPACK (+KleidiAI) on Android phones, adb benchmark binary.
+# ---------------------------------------------------------------------------------------------
+ETR = "https://github.com/pytorch/executorch/blob/007485696ccb1cff20ed8bf8c034692406dc90b2/examples/models/llama/README.md"
+for tag, name, ref, q, dec, ttft, pre in [
+    ("1b-bf16", "Llama 3.2 1B BF16 (baseline)", "llama-1b", "bf16", 19.2, 1.0, 60.3),
+    ("1b-spinquant", "Llama 3.2 1B SpinQuant", "llama-1b", "w4a8", 50.2, 0.3, 260.5),
+    ("1b-qatlora", "Llama 3.2 1B QAT+LoRA", "llama-1b", "w4a8", 45.8, 0.3, 252.0),
+    ("3b-bf16", "Llama 3.2 3B BF16 (baseline)", "llama-3b", "bf16", 7.6, 3.0, 21.2),
+    ("3b-spinquant", "Llama 3.2 3B SpinQuant", "llama-3b", "w4a8", 19.7, 0.7, 89.7),
+    ("3b-qatlora", "Llama 3.2 3B QAT+LoRA", "llama-3b", "w4a8", 18.5, 0.7, 88.8),
+]:
+    qn = "" if q == "bf16" else "; linear layers 4-bit groupwise weights (group 32) with 8-bit dynamic per-token activations (8da4w); 8-bit classifier and embedding"
+    common = dict(hw="galaxy-s24", model_ref=ref, quant=q, runtime="executorch-xnnpack", unit_kind="cpu")
+    base = "OnePlus 12 (Snapdragon 8 Gen 3, same SoC as Galaxy S24); adb benchmark binary; XNNPACK with KleidiAI; prompt length 64" + qn
+    tg(f"et-readme-oneplus12-llama32-{tag}-decode", "OnePlus 12 (16GB)", name, dec, ETR + " (Llama 3.2 performance table)",
+       note=base, **common)
+    pp(f"et-readme-oneplus12-llama32-{tag}-prefill", "OnePlus 12 (16GB)", name, pre, ETR + " (Llama 3.2 performance table)", 64,
+       note=base, **common)
+    add(f"et-readme-oneplus12-llama32-{tag}-ttft", "OnePlus 12 (16GB)", name, "time_to_first_token_s", ttft, "s",
+        ETR + " (Llama 3.2 performance table)", prompt=64, include="no",
+        note=base + "; time to first token is not one of the predicted metrics (the prefill rate row carries the same run)", **common)
+for dev, dtag, hw, g128, g256, extra in [
+    ("Samsung Galaxy S22", "galaxy-s22", "", 7.85, 8.4, "Galaxy S22 (not a shipped device)"),
+    ("Samsung Galaxy S24", "galaxy-s24", "", 10.91, 11.21, "the README does not say which S24 SoC variant (Snapdragon 8 Gen 3 or Exynos 2400) so hw left empty"),
+    ("OnePlus 12", "oneplus12", "galaxy-s24", 10.85, 11.02, "OnePlus 12 has the Snapdragon 8 Gen 3 (same SoC as Galaxy S24)"),
+]:
+    for g, v in ((128, g128), (256, g256)):
+        tg(f"et-readme-{dtag}-llama3-8b-w4a8-g{g}-decode", dev, f"Llama 3 8B groupwise 4-bit ({g})", v, ETR + " (Llama 3 8B performance table)",
+           hw=hw, model_ref="llama-3-8b", quant="w4a8", runtime="executorch-xnnpack", unit_kind="cpu",
+           note=f"4-bit groupwise PTQ weights (group size {g}) with 8-bit dynamic activations; 4-bit embedding (group 32); adb benchmark binary; {extra}")
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. LiteRT-LM README performance table (1024-token prefill, 256-token decode, performance lock on
+#    Android). Two README versions give different Gemma3-1B figures; both are kept.
+# ---------------------------------------------------------------------------------------------
+LRT_NEW = "https://github.com/google-ai-edge/LiteRT-LM/blob/ef78efcb9a4a3e9abab4dfa900683cb3042a0dac/README.md"
+LRT_OLD = "https://github.com/google-ai-edge/LiteRT-LM/blob/7b009cc7a3623126b9f186c7041225fb124483c0/README.md"
+for src, vtag, rows in [
+    (LRT_NEW, "v0613", [("gemma3-1b", "Gemma3-1B", "m3", "CPU", 422.98, 66.89), ("gemma3-1b", "Gemma3-1B", "s24u", "CPU", 243.24, 43.56),
+                        ("gemma3-1b", "Gemma3-1B", "s24u", "GPU", 1876.5, 44.57), ("gemma3n-e2b", "Gemma3n-E2B", "m3", "CPU", 232.5, 27.6),
+                        ("gemma3n-e2b", "Gemma3n-E2B", "s24u", "CPU", 110.5, 16.1), ("gemma3n-e2b", "Gemma3n-E2B", "s24u", "GPU", 816.4, 15.6),
+                        ("gemma3n-e4b", "Gemma3n-E4B", "m3", "CPU", 170.1, 20.1), ("gemma3n-e4b", "Gemma3n-E4B", "s24u", "CPU", 73.5, 9.2),
+                        ("gemma3n-e4b", "Gemma3n-E4B", "s24u", "GPU", 548.0, 9.4)]),
+    (LRT_OLD, "v0610", [("gemma3-1b", "Gemma3-1B", "m3", "CPU", 603.8, 83.0), ("gemma3-1b", "Gemma3-1B", "s24u", "CPU", 379.7, 55.9),
+                        ("gemma3-1b", "Gemma3-1B", "s24u", "GPU", 2369.0, 52.5)]),
+]:
+    for mtag, name, dtag, be, pre, dec in rows:
+        if dtag == "s24u":
+            dev, hw, dn = "Samsung Galaxy S24 Ultra", "galaxy-s24", "S24 Ultra has the Snapdragon 8 Gen 3 for Galaxy of the S24 (same SoC); "
+        else:
+            dev, hw, dn = "MacBook Pro (2023 M3)", "", ""
+        rt = "litert-gpu" if be == "GPU" else "litert-xnnpack"
+        common = dict(hw=hw, quant="w4", runtime=rt, runtime_version=f"LiteRT-LM README {vtag}", unit_kind=be.lower())
+        nt = dn + "LiteRT-LM; 4-bit per-channel weights; context 4096; Gemma 3 / 3n are not the shipped gemma-2b" + ("; CPU backend (XNNPACK)" if be == "CPU" else "; GPU backend")
+        pp(f"litertlm-{vtag}-{dtag}-{mtag}-{be.lower()}-prefill1024", dev, name, pre, src, 1024, note=nt, **common)
+        tg(f"litertlm-{vtag}-{dtag}-{mtag}-{be.lower()}-decode256", dev, name, dec, src, 256, note=nt, **common)
+
 # === END OF ROWS ===
 
 
