@@ -791,6 +791,84 @@ for src, vtag, rows in [
         pp(f"litertlm-{vtag}-{dtag}-{mtag}-{be.lower()}-prefill1024", dev, name, pre, src, 1024, note=nt, **common)
         tg(f"litertlm-{vtag}-{dtag}-{mtag}-{be.lower()}-decode256", dev, name, dec, src, 256, note=nt, **common)
 
+
+# ---------------------------------------------------------------------------------------------
+# 10. llama.cpp issue #34 (benchmarks thread): i9-13900K CPU thread sweep (comment of 2023-08-12),
+#     and the x2q.net Coral USB Accelerator post (host i9-13900K, Python perf_counter timings).
+# ---------------------------------------------------------------------------------------------
+LC34 = "https://github.com/ggml-org/llama.cpp/issues/34 (comment by slaren, 2023-08-12)"
+for th, tgv, ppv in ((4, 12.65, 22.44), (8, 18.27, 33.67), (16, 15.66, 36.73), (24, 16.71, 47.04), (32, 15.88, 55.21)):
+    common = dict(hw="desktop-x86", runtime="llama.cpp-cpu", runtime_version="2023-08", unit_kind="cpu", threads=th)
+    nt = "i9-13900K with DDR5-6400 (hw desktop-x86 assumes DDR5-5600); llama.cpp CPU thread sweep; the comment names the model only as 7B (LLaMA family) and does not state the quantization, so model_ref and quant are left empty"
+    tg(f"llamacpp34-13900k-7b-tg128-t{th}", "Intel Core i9-13900K (DDR5 6400)", "7B", tgv, LC34, 128, note=nt, **common)
+    pp(f"llamacpp34-13900k-7b-pp512-t{th}", "Intel Core i9-13900K (DDR5 6400)", "7B", ppv, LC34, 512, note=nt, **common)
+
+X2Q = "https://www.x2q.net/post/google-coral-edge-tpu-experiments-2026/"
+for tag, name, ref, ms, sp in (("mobilenetv1", "MobileNetV1", "mobilenetv1", 3.9, 5.3), ("efficientnet-l", "EfficientNet-L (EdgeTPU)", "", 31, 9.7),
+                               ("ssd-mobilenetv2", "SSD MobileNetV2", "", 12, 3.2)):
+    lat(f"x2q-coral-usb-13900k-{tag}", "Coral USB Accelerator (USB 3.0) on Intel i9-13900K host", name, ms, X2Q, hw="coral-edgetpu",
+        model_ref=ref, quant="int8", runtime="edgetpu", runtime_version="libedgetpu1-std 16.0 / pycoral 2.0.0", unit_kind="npu",
+        note="wall-clock Python perf_counter around repeated invocations after one warm-up (includes Python and USB overhead unlike the coral.ai C++ numbers)")
+    add(f"x2q-coral-usb-13900k-{tag}-speedup", "Coral USB Accelerator (USB 3.0) on Intel i9-13900K host", name, "speedup_vs_host_cpu", sp, "x",
+        X2Q, hw="coral-edgetpu", model_ref=ref, kind="network", quant="int8", runtime="edgetpu", unit_kind="npu", include="no",
+        note="speedup over the same model on the i9-13900K CPU as stated in the post summary; a ratio not a latency")
+
+
+# ---------------------------------------------------------------------------------------------
+# 11. T-MAC (microsoft/T-MAC at commit 7042f8f7): docs/profiling_data.md (token generation,
+#     llama.cpp b2794 vs T-MAC on CPU) and README tables (Jetson AGX Orin GPU comparison, prefill).
+# ---------------------------------------------------------------------------------------------
+TMC = "7042f8f73330bd083bc1e4bc5ccb3f88a4904aee"
+TMP = f"https://github.com/microsoft/T-MAC/blob/{TMC}/docs/profiling_data.md"
+TMRD = f"https://github.com/microsoft/T-MAC/blob/{TMC}/README.md"
+TM_DEV = {
+    "M2-Ultra": ("Apple M2 Ultra (CPU)", "m2ultra", "m2-ultra", "CPU-only run; the GPU core count of the M2 Ultra is not stated but does not matter for a CPU run (both M2 Ultra variants share the 24-core CPU and 800 GB/s memory)"),
+    "AGX Orin": ("NVIDIA Jetson AGX Orin (CPU)", "agxorin", "", "Jetson AGX Orin module memory size not stated (12 CPU threads used) so hw left empty"),
+    "Raspberry Pi 5": ("Raspberry Pi 5", "rpi5", "rpi5", "RAM size of the Pi 5 not stated (all Pi 5 boards share the BCM2712 and 32-bit LPDDR4X)"),
+    "Surface Book 3": ("Surface Book 3 (Intel Core i7-1065G7)", "surfacebook3", "", "x86 laptop CPU"),
+}
+TM_ROWS = [
+    ("M2-Ultra", "bitnet3b", 1, 6.49, 22.08), ("M2-Ultra", "bitnet3b", 4, 22.09, 54.46), ("M2-Ultra", "w2", 1, 3.82, 16.68),
+    ("M2-Ultra", "w2", 8, 22.06, 51.01), ("M2-Ultra", "w4", 1, 5.65, 8.97), ("M2-Ultra", "w4", 8, 31.57, 35.65),
+    ("AGX Orin", "bitnet3b", 1, 1.62, 8.18), ("AGX Orin", "bitnet3b", 12, 12.34, 26.02), ("AGX Orin", "w2", 1, 0.79, 4.36),
+    ("AGX Orin", "w2", 12, 7.08, 15.62), ("AGX Orin", "w4", 1, 1.04, 2.46), ("AGX Orin", "w4", 12, 7.42, 8.09),
+    ("Raspberry Pi 5", "bitnet3b", 1, 1.37, 8.03), ("Raspberry Pi 5", "bitnet3b", 2, 2.71, 11.09), ("Raspberry Pi 5", "w2", 1, 0.66, 4.40),
+    ("Raspberry Pi 5", "w2", 2, 1.31, 5.92), ("Raspberry Pi 5", "w4", 1, 0.85, 2.42), ("Raspberry Pi 5", "w4", 2, 1.63, 3.35),
+    ("Surface Book 3", "bitnet3b", 1, 5.65, 12.65), ("Surface Book 3", "bitnet3b", 4, 14.85, 28.60), ("Surface Book 3", "w2", 1, 2.70, 6.77),
+    ("Surface Book 3", "w2", 4, 7.50, 16.82), ("Surface Book 3", "w4", 1, 2.50, 3.74), ("Surface Book 3", "w4", 4, 6.52, 9.34),
+]
+for dkey, m, th, lcpp, tmac in TM_ROWS:
+    dev, dtag, hw, dnote = TM_DEV[dkey]
+    if m == "bitnet3b":
+        name, ref, q_l, q_t = "BitNet-3B", "", "q2_k", "w2"
+    elif m == "w2":
+        name, ref, q_l, q_t = "Llama-2-7B (W2)", "llama-2-7b", "q2_k", "w2"
+    else:
+        name, ref, q_l, q_t = "Llama-2-7B (W4)", "llama-2-7b", "q4_0", "w4"
+    base = f"token generation on the CPU; {dnote}; README: 2-bit models compared with llama.cpp Q2_K and 4-bit with Q4_0"
+    tg(f"tmac-prof-{dtag}-{m}-llamacpp-t{th}", dev, name, lcpp, TMP, hw=hw, model_ref=ref, quant=q_l, runtime="llama.cpp-cpu",
+       runtime_version="b2794", unit_kind="cpu", threads=th, note=base)
+    tg(f"tmac-prof-{dtag}-{m}-tmac-t{th}", dev, name, tmac, TMP, hw=hw, model_ref=ref, quant=q_t, runtime="t-mac",
+       runtime_version="based on llama.cpp b2794", unit_kind="cpu", threads=th, note=base + "; T-MAC without fast aggregation")
+
+# README: Llama-2-7B (W2) on Jetson AGX Orin, MAXN, 12 CPU threads for the CPU rows
+for tag, rt, uk, tps, pw, ej in (("llamacpp-cpu", "llama.cpp-cpu", "cpu", 7.08, 15.0, 2.12), ("llamacpp-gpu", "llama.cpp-cuda", "gpu", 20.03, 30.8, 1.54),
+                                 ("tmac-cpu", "t-mac", "cpu", 15.62, 10.4, 0.66)):
+    common = dict(model_ref="llama-2-7b", quant="w2" if rt == "t-mac" else "q2_k", runtime=rt, unit_kind=uk, threads=12 if uk == "cpu" else "")
+    nt = "Jetson AGX Orin under power mode MAXN (module memory not stated so hw left empty); jetson-stats power sampling"
+    tg(f"tmac-readme-agxorin-llama2-7b-w2-{tag}", "NVIDIA Jetson AGX Orin", "Llama-2-7B (W2)", tps, TMRD + " (Compared to CUDA GPU)", note=nt, **common)
+    add(f"tmac-readme-agxorin-llama2-7b-w2-{tag}-power", "NVIDIA Jetson AGX Orin", "Llama-2-7B (W2)", "power_w", pw, "W", TMRD + " (Compared to CUDA GPU)",
+        include="no", note=nt + "; power is not a predicted metric", **common)
+    add(f"tmac-readme-agxorin-llama2-7b-w2-{tag}-energy", "NVIDIA Jetson AGX Orin", "Llama-2-7B (W2)", "energy_j_per_token", ej, "J/token", TMRD + " (Compared to CUDA GPU)",
+        include="no", note=nt + "; energy per token is not a predicted metric", **common)
+# README prefill table: Llama-2-7b (W2) on Surface Laptop 7 (Snapdragon X Elite), input length 256
+for th, tm, ob, lc in ((4, 50.1, 21.5, 12.0), (8, 94.4, 37.7, 21.3)):
+    for tag, rt, v, q, extra in (("tmac", "t-mac", tm, "w2", ""), ("llamacpp-openblas", "llama.cpp-cpu", ob, "q2_k", "; llama.cpp OpenBLAS backend"),
+                                 ("llamacpp", "llama.cpp-cpu", lc, "q2_k", "; llama.cpp dequant-based low-bit kernels")):
+        pp(f"tmac-readme-xelite-llama2-7b-w2-{tag}-prefill-t{th}", "Snapdragon X Elite (Surface Laptop 7)", "llama-2-7b (W2)", v,
+           TMRD + " (Prefill Speedup)", 256, model_ref="llama-2-7b", quant=q, runtime=rt, unit_kind="cpu", threads=th, batch=256,
+           note="prefill of a 256-token input (batch size 256 in the table)" + extra)
+
 # === END OF ROWS ===
 
 
