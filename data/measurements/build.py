@@ -866,8 +866,8 @@ for th, tm, ob, lc in ((4, 50.1, 21.5, 12.0), (8, 94.4, 37.7, 21.3)):
     for tag, rt, v, q, extra in (("tmac", "t-mac", tm, "w2", ""), ("llamacpp-openblas", "llama.cpp-cpu", ob, "q2_k", "; llama.cpp OpenBLAS backend"),
                                  ("llamacpp", "llama.cpp-cpu", lc, "q2_k", "; llama.cpp dequant-based low-bit kernels")):
         pp(f"tmac-readme-xelite-llama2-7b-w2-{tag}-prefill-t{th}", "Snapdragon X Elite (Surface Laptop 7)", "llama-2-7b (W2)", v,
-           TMRD + " (Prefill Speedup)", 256, model_ref="llama-2-7b", quant=q, runtime=rt, unit_kind="cpu", threads=th, batch=256,
-           note="prefill of a 256-token input (batch size 256 in the table)" + extra)
+           TMRD + " (Prefill Speedup)", 256, model_ref="llama-2-7b", quant=q, runtime=rt, unit_kind="cpu", threads=th,
+           note="prefill of a 256-token input (the table calls the 256 tokens its batch size; one sequence)" + extra)
 
 # === END OF ROWS ===
 
