@@ -869,6 +869,44 @@ for th, tm, ob, lc in ((4, 50.1, 21.5, 12.0), (8, 94.4, 37.7, 21.3)):
            TMRD + " (Prefill Speedup)", 256, model_ref="llama-2-7b", quant=q, runtime=rt, unit_kind="cpu", threads=th,
            note="prefill of a 256-token input (the table calls the 256 tokens its batch size; one sequence)" + extra)
 
+
+# ---------------------------------------------------------------------------------------------
+# 12. optimum-executorch README (commit 02860798, table unchanged since June 2025): decode rate of
+#     compact LLMs exported with custom SDPA, KV cache and 8da4w quantization (ExecuTorch XNNPACK),
+#     and ExecuTorch PR #11991 (Phi-4-mini on iPhone 15 Pro).
+# ---------------------------------------------------------------------------------------------
+OET = "https://github.com/huggingface/optimum-executorch/blob/02860798f27cfb58e19080c7994949928e6ac7fc/README.md (Benchmarks on Mobile Devices)"
+OET_DEV = [("Samsung Galaxy S22 5G (Android 13)", "s22", ""), ("Samsung Galaxy S22 Ultra 5G (Android 14)", "s22u", ""),
+           ("iPhone 15 (iOS 18.0)", "iphone15", ""), ("iPhone 15 Plus (iOS 17.4.1)", "iphone15plus", ""),
+           ("iPhone 15 Pro (iOS 18.4.1)", "iphone15pro", "iphone15pro")]
+for mtag, name, ref, vals in [("smollm2-135m", "SmolLM2-135M", "", (202.28, 202.61, 7.47, 6.43, 29.64)),
+                              ("qwen3-0.6b", "Qwen3-0.6B", "", (59.16, 56.49, 7.05, 5.48, 17.99)),
+                              ("gemma-3-1b-it", "google/gemma-3-1b-it", "", (25.07, 23.89, 21.51, 21.33, 17.8)),
+                              ("llama-3.2-1b", "Llama-3.2-1B", "llama-1b", (44.91, 37.39, 11.04, 8.93, 25.78)),
+                              ("olmo-1b", "OLMo-1B", "", (44.98, 38.22, 14.49, 8.72, 20.24))]:
+    for (dev, dtag, hw), v in zip(OET_DEV, vals):
+        tg(f"optimum-et-{dtag}-{mtag}-8da4w-decode", dev, name, v, OET, hw=hw, model_ref=ref, quant="w4a8",
+           runtime="executorch-xnnpack", unit_kind="cpu",
+           note="Hugging Face model exported by optimum-executorch with custom SDPA and KV cache and 8da4w quantization (4-bit weights with 8-bit dynamic activations); decode rate from the ExecuTorch benchmark infrastructure; prompt length not stated"
+                + ("; Galaxy S22 is not a shipped device" if dtag.startswith("s22") else ""))
+tg("et-pr11991-iphone15pro-phi4-mini-decode", "iPhone 15 Pro", "Phi4-mini (optimum-executorch)", 7.11,
+   "https://github.com/pytorch/executorch/pull/11991", hw="iphone15pro", runtime="executorch-xnnpack", unit_kind="cpu",
+   note="tokens/s reported from the ExecuTorch CI benchmark job in the PR description; export recipe of optimum-executorch (quantization not stated in the PR text); Phi-4-mini is not the shipped phi-3-mini")
+
+
+# ---------------------------------------------------------------------------------------------
+# 13. Apple ml-mobileone and ml-fastvit READMEs: Core ML latency of the released models on an
+#     iPhone 12 Pro (ModelBench app).
+# ---------------------------------------------------------------------------------------------
+MO1 = "https://github.com/apple/ml-mobileone/blob/b7f4e6d48884593c7eb46eedc53c3a097c09e957/README.md"
+for v, ms in (("S0", 0.79), ("S1", 0.89), ("S2", 1.18), ("S3", 1.53), ("S4", 1.86)):
+    lat(f"apple-mobileone-iphone12pro-{v.lower()}", "iPhone 12 Pro (A14)", f"MobileOne-{v}", ms, MO1, runtime="other",
+        note="Core ML model (ModelBench app; compute unit not stated in the README); ImageNet-1K classifier at 224x224")
+FVT = "https://github.com/apple/ml-fastvit/blob/8af5928238cab99c45f64fc3e4e7b1516b8224ba/README.md"
+for v, ms in (("T8", 0.8), ("T12", 1.2), ("S12", 1.4), ("SA12", 1.6), ("SA24", 2.6), ("SA36", 3.5), ("MA36", 4.6)):
+    lat(f"apple-fastvit-iphone12pro-{v.lower()}", "iPhone 12 Pro (A14)", f"FastViT-{v}", ms, FVT, runtime="other",
+        note="Core ML model benchmarked with the ModelBench app (compute unit not stated); rounded to 0.1 ms by the README; trained at 256x256 input")
+
 # === END OF ROWS ===
 
 
