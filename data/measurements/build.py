@@ -653,14 +653,14 @@ for tag, size, ref, igx, amp_l, ada_l, amp_t, ada_t in [
     tg(f"hh170-igx-orin-igpu-{tag}-llamacpp", "NVIDIA IGX Orin iGPU", name, igx, HH170, model_ref=ref, quant="w4",
        runtime="llama.cpp-cuda", unit_kind="gpu",
        note=base + "; the poster says IGX iGPU numbers are identical to AGX Orin but the board is IGX so hw left empty")
-    tg(f"hh170-a6000-ampere-{tag}-llamacpp", "NVIDIA RTX A6000 (Ampere)", name, amp_l, HH170, model_ref=ref, quant="w4",
+    tg(f"hh170-a6000-ampere-{tag}-llamacpp", "NVIDIA A6000 (Ampere)", name, amp_l, HH170, model_ref=ref, quant="w4",
        runtime="llama.cpp-cuda", unit_kind="gpu", note=base)
-    tg(f"hh170-a6000-ada-{tag}-llamacpp", "NVIDIA RTX 6000 Ada (A6000 Ada)", name, ada_l, HH170, model_ref=ref, quant="w4",
+    tg(f"hh170-a6000-ada-{tag}-llamacpp", "NVIDIA A6000 (Ada)", name, ada_l, HH170, model_ref=ref, quant="w4",
        runtime="llama.cpp-cuda", unit_kind="gpu", note=base)
     if amp_t is not None:
-        tg(f"hh170-a6000-ampere-{tag}-trtllm", "NVIDIA RTX A6000 (Ampere)", name, amp_t, HH170, model_ref=ref, quant="w4",
+        tg(f"hh170-a6000-ampere-{tag}-trtllm", "NVIDIA A6000 (Ampere)", name, amp_t, HH170, model_ref=ref, quant="w4",
            runtime="tensorrt-llm", unit_kind="gpu", note=base)
-        tg(f"hh170-a6000-ada-{tag}-trtllm", "NVIDIA RTX 6000 Ada (A6000 Ada)", name, ada_t, HH170, model_ref=ref, quant="w4",
+        tg(f"hh170-a6000-ada-{tag}-trtllm", "NVIDIA A6000 (Ada)", name, ada_t, HH170, model_ref=ref, quant="w4",
            runtime="tensorrt-llm", unit_kind="gpu", note=base)
 
 
@@ -825,7 +825,7 @@ TM_DEV = {
     "M2-Ultra": ("Apple M2 Ultra (CPU)", "m2ultra", "m2-ultra", "CPU-only run; the GPU core count of the M2 Ultra is not stated but does not matter for a CPU run (both M2 Ultra variants share the 24-core CPU and 800 GB/s memory)"),
     "AGX Orin": ("NVIDIA Jetson AGX Orin (CPU)", "agxorin", "", "Jetson AGX Orin module memory size not stated (12 CPU threads used) so hw left empty"),
     "Raspberry Pi 5": ("Raspberry Pi 5", "rpi5", "rpi5", "RAM size of the Pi 5 not stated (all Pi 5 boards share the BCM2712 and 32-bit LPDDR4X)"),
-    "Surface Book 3": ("Surface Book 3 (Intel Core i7-1065G7)", "surfacebook3", "", "x86 laptop CPU"),
+    "Surface Book 3": ("Surface Book 3", "surfacebook3", "", "x86 laptop CPU"),
 }
 TM_ROWS = [
     ("M2-Ultra", "bitnet3b", 1, 6.49, 22.08), ("M2-Ultra", "bitnet3b", 4, 22.09, 54.46), ("M2-Ultra", "w2", 1, 3.82, 16.68),
@@ -900,12 +900,55 @@ tg("et-pr11991-iphone15pro-phi4-mini-decode", "iPhone 15 Pro", "Phi4-mini (optim
 # ---------------------------------------------------------------------------------------------
 MO1 = "https://github.com/apple/ml-mobileone/blob/b7f4e6d48884593c7eb46eedc53c3a097c09e957/README.md"
 for v, ms in (("S0", 0.79), ("S1", 0.89), ("S2", 1.18), ("S3", 1.53), ("S4", 1.86)):
-    lat(f"apple-mobileone-iphone12pro-{v.lower()}", "iPhone 12 Pro (A14)", f"MobileOne-{v}", ms, MO1, runtime="other",
-        note="Core ML model (ModelBench app; compute unit not stated in the README); ImageNet-1K classifier at 224x224")
+    lat(f"apple-mobileone-iphone12pro-{v.lower()}", "iPhone 12 Pro", f"MobileOne-{v}", ms, MO1, runtime="other",
+        note="Core ML model (ModelBench app; compute unit not stated in the README); ImageNet-1K classifier")
 FVT = "https://github.com/apple/ml-fastvit/blob/8af5928238cab99c45f64fc3e4e7b1516b8224ba/README.md"
 for v, ms in (("T8", 0.8), ("T12", 1.2), ("S12", 1.4), ("SA12", 1.6), ("SA24", 2.6), ("SA36", 3.5), ("MA36", 4.6)):
-    lat(f"apple-fastvit-iphone12pro-{v.lower()}", "iPhone 12 Pro (A14)", f"FastViT-{v}", ms, FVT, runtime="other",
+    lat(f"apple-fastvit-iphone12pro-{v.lower()}", "iPhone 12 Pro", f"FastViT-{v}", ms, FVT, runtime="other",
         note="Core ML model benchmarked with the ModelBench app (compute unit not stated); rounded to 0.1 ms by the README; trained at 256x256 input")
+
+
+# ---------------------------------------------------------------------------------------------
+# 14. mlc-ai/llm-perf-bench README: decode rate for 256 generated tokens after the prompt
+#     "What is the meaning of life?", int4 weights with fp16 activations (MLC q4f16_1, llama.cpp
+#     Q4_K_M GGUF, ExLlama GPTQ). Two README versions disagree on the llama.cpp and ExLlama
+#     single-GPU numbers; both are kept. Multi-GPU rows are tensor-parallel over PCIe.
+# ---------------------------------------------------------------------------------------------
+LPB_NEW = "https://github.com/mlc-ai/llm-perf-bench/blob/d401356f84fa9cfb564b353ca39fb31cc47d61ea/README.md"
+LPB_OLD = "https://github.com/mlc-ai/llm-perf-bench/blob/027460030bf1ff2dce035d671fad1b885eb960b6/README.md"
+LPB_Q = {"mlc-llm": "q4f16_1", "llama.cpp-cuda": "q4_k_m", "other": "int4"}
+for src, vtag, rows in [
+    (LPB_NEW, "v1114", [("llama2-7b", "Llama2-7B", "llama-2-7b", "RTX 3090 Ti", "3090ti", 186.7, 161.67, 144.93),
+                        ("llama2-13b", "Llama2-13B", "", "RTX 3090 Ti", "3090ti", 107.4, 92.11, 86.65),
+                        ("llama2-7b", "Llama2-7B", "llama-2-7b", "RTX 4090", "4090", 204.8, 177.46, 151.1),
+                        ("llama2-13b", "Llama2-13B", "", "RTX 4090", "4090", 113.5, 105.94, 88.0)]),
+    (LPB_OLD, "vold", [("llama2-7b", "Llama2-7B", "llama-2-7b", "RTX 3090 Ti", "3090ti", None, 112.72, 123.75),
+                       ("llama2-13b", "Llama2-13B", "", "RTX 3090 Ti", "3090ti", None, 69.31, 76.18),
+                       ("llama2-7b", "Llama2-7B", "llama-2-7b", "RTX 4090", "4090", None, 152.56, 50.13),
+                       ("llama2-13b", "Llama2-13B", "", "RTX 4090", "4090", None, 93.88, 36.81)]),
+]:
+    for mtag, name, ref, dev, dtag, mlc, exl, lcpp in rows:
+        for rt, v, rtag, extra in (("mlc-llm", mlc, "mlc", ""), ("other", exl, "exllama", "; runtime ExLlama" + (" V2" if vtag == "v1114" else "")),
+                                   ("llama.cpp-cuda", lcpp, "llamacpp", "")):
+            if v is None:
+                continue
+            tg(f"llmperfbench-{vtag}-{dtag}-{mtag}-{rtag}-tg256", f"NVIDIA {dev}", name, v, src, 256, model_ref=ref,
+               quant=LPB_Q[rt], runtime=rt, unit_kind="gpu",
+               note="single GPU; int4 weights and fp16 activations; 256 generated tokens after a short prompt" + extra
+                    + ("; an older README version than the d401356f one, whose llama.cpp and ExLlama numbers differ" if vtag == "vold" else ""))
+# multi-GPU Llama2-70B rows of the newer README (A100 x2 and x8)
+for prec, q, data in (("fp16", "f16", {"A100 x 2": (17.0, None, 10.46, 15.27), "A100 x 8": (38.8, None, 9.37, 14.32)}),
+                      ("int4", "int4", {"A100 x 2": (40.9, 32.64, 17.35, 21.4), "A100 x 8": (59.4, 32.23, 11.2, 17.6)})):
+    for dev, (mlc, exl, lcpp, vll) in data.items():
+        n = dev.split()[-1]
+        for rt, v, rtag in (("mlc-llm", mlc, "mlc"), ("other", exl, "exllama"), ("llama.cpp-cuda", lcpp, "llamacpp"), ("vllm", vll, "vllm")):
+            if v is None:
+                continue
+            qq = q if prec == "fp16" else {"mlc-llm": "q4f16_1", "llama.cpp-cuda": "q4_k_m"}.get(rt, "int4")
+            tg(f"llmperfbench-v1114-a100x{n}-llama2-70b-{prec}-{rtag}-tg256", f"NVIDIA {dev} (PCIe)", "Llama2-70B", v, LPB_NEW, 256,
+               quant=qq, runtime=rt, unit_kind="gpu",
+               note=f"multi-GPU over PCIe ({n} GPUs, tensor parallel in MLC and vLLM); A100 memory size not stated; {prec} weights with fp16 activations; 256 generated tokens"
+                    + ("; runtime ExLlama" if rt == "other" else ""))
 
 # === END OF ROWS ===
 
