@@ -950,6 +950,31 @@ for prec, q, data in (("fp16", "f16", {"A100 x 2": (17.0, None, 10.46, 15.27), "
                note=f"multi-GPU over PCIe ({n} GPUs, tensor parallel in MLC and vLLM); A100 memory size not stated; {prec} weights with fp16 activations; 256 generated tokens"
                     + ("; runtime ExLlama" if rt == "other" else ""))
 
+
+# ---------------------------------------------------------------------------------------------
+# 15. Apple Core ML model cards on Hugging Face (apple/coreml-*): inference time (ms) and dominant
+#     compute unit per device, Float16 packages.
+# ---------------------------------------------------------------------------------------------
+def _cml(tag, card, name, dev, dtag, os_, ms, res=""):
+    hw = "iphone15pro" if dtag == "iphone15promax" else ""
+    extra = "; iPhone 15 Pro Max has the A17 Pro and 8 GB of the iPhone 15 Pro (same SoC)" if hw else ""
+    lat(f"hf-apple-{tag}-{dtag}", dev, name, ms, f"https://huggingface.co/apple/{card}", hw=hw, quant="f16",
+        runtime="coreml-ane", runtime_version=f"OS {os_}", unit_kind="npu",
+        note=f"Core ML Float16 package; dominant compute unit Neural Engine per the model card{res}{extra}")
+
+for dev, dtag, os_, t8, ma36 in (("iPhone 12 Pro Max", "iphone12promax", "17.5", 0.79, None), ("M3 Max", "m3max", "14.4", 0.62, None),
+                                 ("iPhone 12 Pro Max", "iphone12promax", "18.0", None, 4.50), ("M3 Max", "m3max", "15.0", None, 2.99)):
+    if t8 is not None:
+        _cml("fastvit-t8", "coreml-FastViT-T8", "FastViT-T8 (FastViTT8F16)", dev, dtag, os_, t8, "; image size 256x256")
+    if ma36 is not None:
+        _cml("fastvit-ma36", "coreml-FastViT-MA36", "FastViT-MA36 (FastViTMA36F16)", dev, dtag, os_, ma36, "; image size 256x256")
+for dev, dtag, os_, ms in (("iPhone 15 Pro Max", "iphone15promax", "17.5", 40), ("MacBook Pro (M1 Max)", "m1max", "14.5", 43)):
+    _cml("detr-resnet50-semseg", "coreml-detr-semantic-segmentation", "DETRResnet50SemanticSegmentationF16", dev, dtag, os_, ms,
+         "; compute units on the MacBook Pro manually set to CPU and Neural Engine" if dtag == "m1max" else "")
+for dev, dtag, os_, ms in (("iPhone 12 Pro Max", "iphone12promax", "18.0", 31.10), ("iPhone 15 Pro Max", "iphone15promax", "17.4", 33.90),
+                           ("MacBook Pro (M1 Max)", "m1max", "15.0", 32.80), ("MacBook Pro (M3 Max)", "m3max", "15.0", 24.58)):
+    _cml("depth-anything-small", "coreml-depth-anything-small", "Depth Anything small (DepthAnythingSmallF16)", dev, dtag, os_, ms)
+
 # === END OF ROWS ===
 
 
