@@ -975,6 +975,34 @@ for dev, dtag, os_, ms in (("iPhone 12 Pro Max", "iphone12promax", "18.0", 31.10
                            ("MacBook Pro (M1 Max)", "m1max", "15.0", 32.80), ("MacBook Pro (M3 Max)", "m3max", "15.0", 24.58)):
     _cml("depth-anything-small", "coreml-depth-anything-small", "Depth Anything small (DepthAnythingSmallF16)", dev, dtag, os_, ms)
 
+
+# ---------------------------------------------------------------------------------------------
+# 16. TensorRT-LLM docs/source/performance.md (commit 138f96d4, v0.5/v0.6.1 era): LLaMA 7B
+#     (Llama2-7b per the methodology section) throughput at the stated large batch sizes, and
+#     batch-1 first-token latency. TensorRT-LLM issue #281: the H100/A100 data are SXM 80 GB.
+# ---------------------------------------------------------------------------------------------
+TRTOLD = "https://github.com/NVIDIA/TensorRT-LLM/blob/138f96d45f90b9667426f7c47297d8c06bafac73/docs/source/performance.md"
+TRT281 = "GPU variant from https://github.com/NVIDIA/TensorRT-LLM/issues/281 (SXM, 80 GB)"
+for dev, dtag, hw, q, rows in [
+    ("H100 SXM 80GB (FP8)", "h100", "h100-sxm", "fp8", [(768, 128, 128, 19694), (112, 128, 2048, 6818), (80, 2048, 128, 2244), (48, 2048, 2048, 2740)]),
+    ("L40S (FP8)", "l40s", "", "fp8", [(64, 128, 128, 3240), (64, 128, 2048, 1622), (32, 2048, 128, 581), (16, 2048, 2048, 531)]),
+    ("A100 SXM 80GB (FP16)", "a100", "a100-80gb", "f16", [(384, 128, 128, 5586), (60, 128, 2048, 1928), (52, 2048, 128, 591)]),
+]:
+    for bs, isl, osl, v in rows:
+        add(f"trtllm-perfold-{dtag}-llama7b-{q}-bs{bs}-isl{isl}-osl{osl}-throughput", dev, "LLaMA 7B (Llama2-7b)",
+            "output_throughput_tokens_per_s", v, "tokens/s", TRTOLD + (f"; {TRT281}" if hw else ""), hw=hw, model_ref="llama-2-7b",
+            quant=q, runtime="tensorrt-llm", runtime_version="v0.6.1" if dtag != "l40s" else "v0.5", unit_kind="gpu", batch=bs,
+            prompt=isl, generated=osl, include="no",
+            note=f"peak-throughput table: output tokens/s (per GPU on H100) at batch {bs}, TP1, input {isl}, output {osl}; includes prefill time so it is not a pure decode rate")
+for dev, dtag, hw, q, rows in [("H100 SXM 80GB (FP8)", "h100", "h100-sxm", "fp8", [(128, 7), (2048, 36)]),
+                               ("L40S (FP8)", "l40s", "", "fp8", [(128, 14), (2048, 73)]),
+                               ("A100 SXM 80GB (FP16)", "a100", "a100-80gb", "f16", [(128, 16), (2048, 133)])]:
+    for isl, ms in rows:
+        add(f"trtllm-perfold-{dtag}-llama7b-{q}-bs1-isl{isl}-ttft", dev, "LLaMA 7B (Llama2-7b)", "time_to_first_token_ms", ms, "ms",
+            TRTOLD + (f"; {TRT281}" if hw else ""), hw=hw, model_ref="llama-2-7b", quant=q, runtime="tensorrt-llm",
+            runtime_version="v0.5", unit_kind="gpu", prompt=isl, include="no",
+            note=f"batch-1 first-token latency for a {isl}-token input, TP1 (essentially the prefill time of the prompt; kept as a latency, not converted to a rate)")
+
 # === END OF ROWS ===
 
 
