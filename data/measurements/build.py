@@ -1003,6 +1003,26 @@ for dev, dtag, hw, q, rows in [("H100 SXM 80GB (FP8)", "h100", "h100-sxm", "fp8"
             runtime_version="v0.5", unit_kind="gpu", prompt=isl, include="no",
             note=f"batch-1 first-token latency for a {isl}-token input, TP1 (essentially the prefill time of the prompt; kept as a latency, not converted to a rate)")
 
+
+# ---------------------------------------------------------------------------------------------
+# 17. Jetson AI Lab SLM tutorial (docs/tutorial_slm.md at commit 51e315a0): Llama 3.2 decode rates
+#     with the MLC container (INT4, MLC 0.1.2) via jetson-containers' mlc benchmark script.
+# ---------------------------------------------------------------------------------------------
+JSLM = "https://github.com/NVIDIA-AI-IOT/jetson-generative-ai-playground/blob/51e315a0e53d1a53dcf6d2fb5fbf3684be2149d0/docs/tutorial_slm.md (Llama 3.2 section)"
+for ref, name, nano, agx in (("llama-1b", "Llama-3.2-1B", 54.8, 163.9), ("llama-3b", "Llama-3.2-3B", 27.7, 80.4)):
+    tag = name.lower().replace(".", "")
+    common = dict(model_ref=ref, quant="int4", runtime="mlc-llm", runtime_version="MLC 0.1.2 (dustynv/mlc:0.1.2-r36.3.0)", unit_kind="gpu")
+    tg(f"jal-slm-agx-orin-{tag}-mlc-int4-decode", "Jetson AGX Orin", name, agx, JSLM, hw="jetson-agx-orin",
+       note="INT4 MLC; module memory not stated on the page (the maintainer states the Jetson AI Lab benchmark figures were taken on AGX Orin 64GB in MAX-N, jetson-containers issue #532)", **common)
+    tg(f"jal-slm-orin-nano-{tag}-mlc-int4-decode", "Jetson Orin Nano", name, nano, JSLM,
+       note="INT4 MLC; the page does not say Super mode (the Llama-3.2-3B value equals the original-clock column of the benchmarks page) so hw left empty", **common)
+JMLCD = "https://github.com/dusty-nv/jetson-containers/blob/04720a088da59494e7d376ec2ff1ddbe79428c28/packages/llm/mlc/docs.md"
+_jm = dict(model_ref="llama-2-7b", quant="q4f16_ft", runtime="mlc-llm", runtime_version="MLC 0.1.0 container", unit_kind="gpu")
+pp("jc-mlc-docs-example-llama2-7b-q4f16ft-prefill16", "Jetson (model not stated in the example)", "Llama-2-7b-hf q4f16_ft", 632.8, JMLCD, 16,
+   note="example output of the benchmark script (average over 3 runs, input 16, output 128); the Jetson module is not named", **_jm)
+tg("jc-mlc-docs-example-llama2-7b-q4f16ft-decode128", "Jetson (model not stated in the example)", "Llama-2-7b-hf q4f16_ft", 46.9, JMLCD, 128,
+   note="example output of the benchmark script (average over 3 runs, input 16, output 128); the Jetson module is not named", **_jm)
+
 # === END OF ROWS ===
 
 
