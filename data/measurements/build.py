@@ -1023,6 +1023,30 @@ pp("jc-mlc-docs-example-llama2-7b-q4f16ft-prefill16", "Jetson (model not stated 
 tg("jc-mlc-docs-example-llama2-7b-q4f16ft-decode128", "Jetson (model not stated in the example)", "Llama-2-7b-hf q4f16_ft", 46.9, JMLCD, 128,
    note="example output of the benchmark script (average over 3 runs, input 16, output 128); the Jetson module is not named", **_jm)
 
+
+# ---------------------------------------------------------------------------------------------
+# 18. TensorRT-LLM blogs (v0.5.0, TensorRT 9.1): H100 vs A100 (GPT-J 6B, SXM 80GB, TP1) and the
+#     H200 launch table (Llama 2 13B / 70B max throughput, FP8). Throughput rows and first-token
+#     latencies are kept with include=no (not one of the predicted metrics).
+# ---------------------------------------------------------------------------------------------
+TRTB1 = "https://github.com/NVIDIA/TensorRT-LLM/blob/15ed78097ea2c14b3831ca017935a32dec54476e/docs/source/blogs/H100vsA100.md"
+for dev, dtag, hw, q, rows in (("H100 SXM 80GB (FP8)", "h100", "h100-sxm", "fp8", ((64, 10907, 102), (1, 185, 7.1))),
+                               ("A100 SXM 80GB (FP16)", "a100", "a100-80gb", "f16", ((64, 3679, 481), (1, 111, 12.5)))):
+    for bs, tps, ttft in rows:
+        add(f"trtllm-blog-h100va100-{dtag}-gptj6b-bs{bs}-throughput", dev, "GPT-J 6B", "output_throughput_tokens_per_s", tps, "tokens/s",
+            TRTB1, hw=hw, quant=q, runtime="tensorrt-llm", runtime_version="v0.5.0", unit_kind="gpu", batch=bs, prompt=128,
+            generated=128 if bs == 64 else "", include="no",
+            note=f"output tokens/s at batch {bs}, TP1, input 128" + (", output 128" if bs == 64 else ", output length not given") + "; throughput of a serving run rather than a pure per-sequence decode rate")
+        add(f"trtllm-blog-h100va100-{dtag}-gptj6b-bs{bs}-ttft", dev, "GPT-J 6B", "time_to_first_token_ms", ttft, "ms",
+            TRTB1, hw=hw, quant=q, runtime="tensorrt-llm", runtime_version="v0.5.0", unit_kind="gpu", batch=bs, prompt=128, include="no",
+            note=f"first-token latency at batch {bs}, TP1, input 128; not one of the predicted metrics")
+TRTB2 = "https://github.com/NVIDIA/TensorRT-LLM/blob/1555478c1b417a0b34de05209862ea5a2ab9add1/docs/source/blogs/H200launch.md"
+for m, bs, tp, isl, osl, v in (("llama_13b", 1024, 1, 128, 128, 11819), ("llama_13b", 128, 1, 128, 2048, 4750), ("llama_13b", 64, 1, 2048, 128, 1349),
+                               ("llama_70b", 512, 1, 128, 128, 3014), ("llama_70b", 64, 1, 2048, 128, 341), ("llama_70b", 32, 1, 2048, 128, 303)):
+    add(f"trtllm-blog-h200-{m.replace('_', '-')}-fp8-bs{bs}-isl{isl}-osl{osl}", "H200", m, "output_throughput_tokens_per_s", v, "tokens/s",
+        TRTB2, hw="h200", quant="fp8", runtime="tensorrt-llm", runtime_version="v0.5.0", unit_kind="gpu", batch=bs, prompt=isl, generated=osl,
+        include="no", note=f"max-throughput table: output tokens/s per GPU at batch {bs} (largest power of 2 that fits), TP{tp}; preliminary numbers per the blog; serving throughput, not a per-sequence decode rate")
+
 # === END OF ROWS ===
 
 
