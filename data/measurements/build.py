@@ -1047,6 +1047,34 @@ for m, bs, tp, isl, osl, v in (("llama_13b", 1024, 1, 128, 128, 11819), ("llama_
         TRTB2, hw="h200", quant="fp8", runtime="tensorrt-llm", runtime_version="v0.5.0", unit_kind="gpu", batch=bs, prompt=isl, generated=osl,
         include="no", note=f"max-throughput table: output tokens/s per GPU at batch {bs} (largest power of 2 that fits), TP{tp}; preliminary numbers per the blog; serving throughput, not a per-sequence decode rate")
 
+
+# ---------------------------------------------------------------------------------------------
+# 19. MLX (mlx_lm.generate outputs quoted in ml-explore issues/PRs).
+# ---------------------------------------------------------------------------------------------
+MLX1069 = "https://github.com/ml-explore/mlx-examples/pull/1069"
+for tag, p, g, extra in (("wired", 27.8, 4.7, "model weights wired in memory (the PR's change)"), ("notwired", 2.35, 0.23, "before the change (weights not wired)")):
+    common = dict(quant="f16", runtime="mlx", unit_kind="gpu")
+    pp(f"mlx1069-m2ultra-llama3-70b-f16-{tag}-prompt16", "Apple M2 Ultra", "Meta-Llama-3-70B-Instruct (16-bit)", p, MLX1069, 16,
+       note=f"mlx_lm.generate; {extra}; GPU core count and memory size of the M2 Ultra not stated", **common)
+    tg(f"mlx1069-m2ultra-llama3-70b-f16-{tag}-gen100", "Apple M2 Ultra", "Meta-Llama-3-70B-Instruct (16-bit)", g, MLX1069, 100,
+       note=f"mlx_lm.generate; {extra}; GPU core count and memory size of the M2 Ultra not stated", **common)
+MLX40 = "https://github.com/ml-explore/mlx-lm/pull/40"
+for tag, v in (("pre", 676.212), ("post", 869.279)):
+    pp(f"mlxlm40-m2ultra-mistral7b-4bit-prompt33898-{tag}", "Apple M2 Ultra", "Mistral 7B (4-bit)", v, MLX40, 33898, quant="int4",
+       runtime="mlx", unit_kind="gpu", note=f"prompt of 33898 tokens; {tag}-change measurement of the causal-mask PR; GPU core count not stated")
+MLX1029 = "https://github.com/ml-explore/mlx-examples/issues/1029"
+for rt, rv, q, rows in (("mlx", "MLX-LM 0.20.4 / MLX 0.21.1", "int4", ((260, 75.871, 309, 9.351), (4126, 79.410, 724, 8.917), (16003, 67.948, 459, 7.779))),):
+    for pt, ppv, gt, tgv in rows:
+        pp(f"mlx1029-m3max64-llama33-70b-4bit-mlx-pp{pt}", "Apple M3 Max 64GB", "Llama-3.3-70B-Instruct-4bit", ppv, MLX1029, pt, quant=q, runtime=rt,
+           runtime_version=rv, unit_kind="gpu", note="prompt processing speed as reported by mlx_lm; temperature 0")
+        tg(f"mlx1029-m3max64-llama33-70b-4bit-mlx-tg{pt}", "Apple M3 Max 64GB", "Llama-3.3-70B-Instruct-4bit", tgv, MLX1029, gt, quant=q, runtime=rt,
+           runtime_version=rv, unit_kind="gpu", context=pt, note=f"token generation speed after a {pt}-token prompt as reported by mlx_lm")
+MLX1281 = "https://github.com/ml-explore/mlx-examples/issues/1281"
+pp("mlx1281-m4max-qwen25-72b-6bit-prompt34", "Apple M4 Max", "Qwen2.5-72B-Instruct-6bit", 39.482, MLX1281, 34, quant="w6", runtime="mlx", unit_kind="gpu",
+   note="mlx_lm.generate output quoted in the issue; GPU core count not stated so hw left empty")
+tg("mlx1281-m4max-qwen25-72b-6bit-gen642", "Apple M4 Max", "Qwen2.5-72B-Instruct-6bit", 7.919, MLX1281, 642, quant="w6", runtime="mlx", unit_kind="gpu",
+   note="mlx_lm.generate output quoted in the issue; GPU core count not stated so hw left empty")
+
 # === END OF ROWS ===
 
 
