@@ -225,7 +225,7 @@ for tag, name, ref, cpu, usb, emb, dev in CORAL_ROWS:
     if ref.startswith("resnet50"):
         extra = "; TF ResNet-50 V1 at 299x299 (archscope resnet50 is the torchvision v1.5 layout)"
     if tag.startswith("efficientnet"):
-        extra = "; the page marks this model with an asterisk (CPU figure is for a different model build)"
+        extra = "; the page marks this model with an asterisk (its footnote was not in the copy read)"
     if tag == "squeezenet-224":
         extra = "; SqueezeNet version not stated so model_ref left empty"
     lat(f"coral-bench-desktopcpu-{tag}", "Desktop CPU (coral.ai benchmark host)", name, cpu, CORAL, runtime="other",
