@@ -627,7 +627,7 @@ for tag, name, ref, orig, sup in [
     tg(f"jal-orin-nano-super-{tag}-mlc-int4-decode", "Jetson Orin Nano Super Developer Kit (8GB)", name, sup, JAL,
        hw="jetson-orin-nano", note="MLC with INT4 quantization (jetson-containers mlc benchmark script); generation rate in tokens/s" + extra, **common)
     tg(f"jal-orin-nano-orig-{tag}-mlc-int4-decode", "Jetson Orin Nano Developer Kit (8GB original clocks)", name, orig, JAL,
-       note="same board before the Super clocks (JetPack 6.1 Super mode raises GPU and memory clocks); hw jetson-orin-nano describes Super mode so left empty; MLC INT4" + extra, **common)
+       note="the page compares the original Jetson Orin Nano with the Super developer kit; hw jetson-orin-nano describes Super mode so left empty; MLC INT4" + extra, **common)
 
 JC532 = "https://github.com/dusty-nv/jetson-containers/issues/532"
 tg("jc532-agx-orin-64gb-llama2-7b-mlc-published", "Jetson AGX Orin 64GB (MAX-N)", "Llama2-7b", 47, JC532, hw="jetson-agx-orin",
@@ -787,7 +787,7 @@ for src, vtag, rows in [
             dev, hw, dn = "MacBook Pro (2023 M3)", "", ""
         rt = "litert-gpu" if be == "GPU" else "litert-xnnpack"
         common = dict(hw=hw, quant="w4", runtime=rt, runtime_version=f"LiteRT-LM README {vtag}", unit_kind=be.lower())
-        nt = dn + "LiteRT-LM; 4-bit per-channel weights; context 4096; Gemma 3 / 3n are not the shipped gemma-2b" + ("; CPU backend (XNNPACK)" if be == "CPU" else "; GPU backend")
+        nt = dn + "LiteRT-LM; 4-bit per-channel weights; context 4096; Gemma 3 / 3n are not the shipped gemma-2b" + ("; CPU backend" if be == "CPU" else "; GPU backend")
         pp(f"litertlm-{vtag}-{dtag}-{mtag}-{be.lower()}-prefill1024", dev, name, pre, src, 1024, note=nt, **common)
         tg(f"litertlm-{vtag}-{dtag}-{mtag}-{be.lower()}-decode256", dev, name, dec, src, 256, note=nt, **common)
 
