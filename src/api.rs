@@ -4,7 +4,7 @@
 use crate::cost::Mode;
 use crate::hardware::Hardware;
 use crate::render::{OnDevice, Render};
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, Scales};
 use crate::score::{Score, ScoreError, ScoreRequest, VisionScore, score_llm, score_vision};
 use crate::workload::{Model, QuantScheme};
 
@@ -22,6 +22,8 @@ impl Default for ScoreRequest {
             mode: Mode::Calibrated,
             runtime: Runtime::ideal(),
             threads: None,
+            scales: Scales::default(),
+            calibration: None,
         }
     }
 }

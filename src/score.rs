@@ -7,10 +7,12 @@
 use crate::cost::{Bound, Evaluation, Infeasible, Ledger, Mode, SelectError, evaluate, residency};
 use crate::cost_models::model_for;
 use crate::hardware::Hardware;
-use crate::runtime::apply::ApplyError;
-use crate::runtime::{Runtime, RuntimeView, WorkloadKind};
 #[cfg(feature = "solver")]
 use crate::mapping::{MappedError, MappingError, MappingRequest, UnitMapping, evaluate_mapped};
+use crate::runtime::apply::ApplyError;
+use crate::runtime::{Runtime, RuntimeView, Scales, WorkloadKind};
+use crate::trust::bands::{Band, band};
+use crate::trust::overlay::Overlay;
 use crate::workload::{Graph, LlmConfig, ModelError, Phase, QuantScheme, Sample, VisionModel};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -36,6 +38,11 @@ pub struct ScoreRequest {
     pub runtime: Runtime,
     /// CPU threads (the CPU model's thread count); the unit's default when `None`.
     pub threads: Option<u64>,
+    /// A calibration's corrections to the (device, runtime) pair (identity: none).
+    pub scales: Scales,
+    /// A calibration overlay for the device and runtime: its corrections replace `scales`, and
+    /// its cross-validated errors give the error band.
+    pub calibration: Option<Overlay>,
 }
 
 /// One priced phase.
@@ -102,6 +109,8 @@ pub struct Score {
     pub phases: Vec<PhaseScore>,
     /// Footprint.
     pub memory: Footprint,
+    /// How far the times can be trusted (`None`: no measurements of this kind of unit).
+    pub band: Option<Band>,
 }
 
 /// Errors of `score` that are not infeasibility.
@@ -188,11 +197,12 @@ pub fn score_graph_under(
     req: &ScoreRequest,
     graph: Graph,
 ) -> Result<(Graph, Evaluation), ScoreError> {
-    if req.runtime.is_ideal() && req.threads.is_none() {
+    let scales = req.calibration.as_ref().map_or(req.scales, Overlay::scales);
+    if req.runtime.is_ideal() && req.threads.is_none() && scales.is_identity() {
         let eval = score_graph(hw, unit, req.mode, &graph)?;
         return Ok((graph, eval));
     }
-    let view = RuntimeView::new(hw, unit, &req.runtime, req.threads)?;
+    let view = RuntimeView::scaled(hw, unit, &req.runtime, req.threads, scales)?;
     let graph = match req.runtime.prepare(&graph) {
         std::borrow::Cow::Borrowed(_) => graph,
         std::borrow::Cow::Owned(g) => g,
@@ -201,6 +211,15 @@ pub fn score_graph_under(
     let homes = view.homes(&graph, &model.plan);
     let eval = evaluate(&model, &graph, &homes)?;
     Ok((graph, eval))
+}
+
+/// An error unless the request's calibration overlay is for this device and runtime.
+fn check_calibration(hw: &Hardware, req: &ScoreRequest) -> Result<(), ScoreError> {
+    if let Some(o) = &req.calibration {
+        o.check_for(&hw.name, &req.runtime.name, "--calibration")
+            .map_err(|e| ScoreError::Request(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// Scores an LLM.
@@ -227,6 +246,7 @@ pub fn score_llm(
         WorkloadKind::Llm,
         &quant.name,
     )?;
+    check_calibration(hw, req)?;
     let quant = &req.runtime.scheme(quant);
     let mut phases = Vec::new();
     let mut wanted = Vec::new();
@@ -265,7 +285,38 @@ pub fn score_llm(
         batch: req.batch,
         phases,
         memory,
+        band: band(
+            hw,
+            unit,
+            &req.runtime,
+            WorkloadKind::Llm,
+            req.calibration.as_ref(),
+        ),
     })
+}
+
+/// Adds `NAME_low` and `NAME_high` to a metrics map.
+fn insert_band(
+    m: &mut serde_json::Map<String, serde_json::Value>,
+    name: &str,
+    (lo, hi): (f64, f64),
+) {
+    m.insert(format!("{name}_low"), lo.into());
+    m.insert(format!("{name}_high"), hi.into());
+}
+
+/// The table line of a band around a time: `  band p10-p90: LOW-HIGH ms (LABEL)`.
+fn band_line(s: &mut String, band: &Option<Band>, t: f64) {
+    if let Some(b) = band {
+        let (lo, hi) = b.time(t);
+        let _ = writeln!(
+            s,
+            "  band p10-p90: {:.3}-{:.3} ms ({})",
+            lo * 1e3,
+            hi * 1e3,
+            b.label
+        );
+    }
 }
 
 /// `, runtime NAME` for a table header, empty for the ideal runtime.
@@ -455,21 +506,31 @@ impl Score {
                     Phase::Prefill { prompt } => v["prompt"] = prompt.into(),
                     Phase::Decode { context } => v["context"] = context.into(),
                 }
+                if let Some(b) = &self.band {
+                    let (lo, hi) = b.time(t.latency_s);
+                    v["latency_s_low"] = lo.into();
+                    v["latency_s_high"] = hi.into();
+                    let (lo, hi) = b.rate(p.tokens_per_s());
+                    v["tokens_per_s_low"] = lo.into();
+                    v["tokens_per_s_high"] = hi.into();
+                }
                 v
             })
             .collect();
         let mut metrics = serde_json::Map::new();
         for p in &self.phases {
-            match p.phase {
-                Phase::Prefill { .. } => {
-                    metrics.insert("ttft_s".into(), p.eval.total.latency_s.into());
-                    metrics.insert("prefill_tokens_per_s".into(), p.tokens_per_s().into());
-                }
-                Phase::Decode { .. } => {
-                    metrics.insert("tpot_s".into(), p.eval.total.latency_s.into());
-                    metrics.insert("decode_tokens_per_s".into(), p.tokens_per_s().into());
-                    metrics.insert("decode_j_per_token".into(), p.j_per_token().into());
-                }
+            let (time, rate) = match p.phase {
+                Phase::Prefill { .. } => ("ttft_s", "prefill_tokens_per_s"),
+                Phase::Decode { .. } => ("tpot_s", "decode_tokens_per_s"),
+            };
+            metrics.insert(time.into(), p.eval.total.latency_s.into());
+            metrics.insert(rate.into(), p.tokens_per_s().into());
+            if let Phase::Decode { .. } = p.phase {
+                metrics.insert("decode_j_per_token".into(), p.j_per_token().into());
+            }
+            if let Some(b) = &self.band {
+                insert_band(&mut metrics, time, b.time(p.eval.total.latency_s));
+                insert_band(&mut metrics, rate, b.rate(p.tokens_per_s()));
             }
         }
         serde_json::json!({
@@ -483,6 +544,7 @@ impl Score {
             "phases": phases,
             "memory": self.memory,
             "metrics": metrics,
+            "band": self.band,
         })
     }
 
@@ -549,6 +611,7 @@ impl Score {
                 p.tokens_per_s(),
                 p.j_per_token()
             );
+            band_line(&mut s, &self.band, t.latency_s);
         }
         let m = &self.memory;
         let _ = writeln!(
@@ -591,6 +654,8 @@ pub struct VisionScore {
     pub eval: Evaluation,
     /// Footprint.
     pub memory: Footprint,
+    /// How far the latency can be trusted (`None`: no measurements of this kind of unit).
+    pub band: Option<Band>,
     /// The scratchpad plan the traffic came from, when scored with a mapping.
     #[cfg(feature = "solver")]
     pub mapping: Option<UnitMapping>,
@@ -645,6 +710,17 @@ impl VisionScore {
         metrics.insert("latency_s".into(), t.latency_s.into());
         metrics.insert(format!("{plural}_per_s"), self.samples_per_s().into());
         metrics.insert(format!("j_per_{one}"), self.j_per_sample().into());
+        if let Some(b) = &self.band {
+            let (lo, hi) = b.time(t.latency_s);
+            phase["latency_s_low"] = lo.into();
+            phase["latency_s_high"] = hi.into();
+            insert_band(&mut metrics, "latency_s", (lo, hi));
+            insert_band(
+                &mut metrics,
+                &format!("{plural}_per_s"),
+                b.rate(self.samples_per_s()),
+            );
+        }
         serde_json::json!({
             "hardware": self.hardware,
             "unit": self.unit,
@@ -657,6 +733,7 @@ impl VisionScore {
             "phases": [phase],
             "memory": self.memory,
             "metrics": metrics,
+            "band": self.band,
             "mapping": self.mapping_json(hw),
         })
     }
@@ -715,6 +792,7 @@ impl VisionScore {
             self.j_per_sample() * 1e3,
             self.sample.singular()
         );
+        band_line(&mut s, &self.band, t.latency_s);
         let m = &self.memory;
         let _ = writeln!(
             s,
@@ -799,6 +877,7 @@ fn vision_graph(
         WorkloadKind::Network,
         &quant.name,
     )?;
+    check_calibration(hw, req)?;
     Ok((unit, model.build(quant, req.batch)?))
 }
 
@@ -813,6 +892,13 @@ fn vision_score(
     eval: Evaluation,
 ) -> VisionScore {
     let memory = footprint(hw, unit, &[&graph]);
+    let band = band(
+        hw,
+        unit,
+        &req.runtime,
+        WorkloadKind::Network,
+        req.calibration.as_ref(),
+    );
     VisionScore {
         hardware: hw.name.clone(),
         unit: hw.units[unit].name.clone(),
@@ -825,6 +911,7 @@ fn vision_score(
         graph,
         eval,
         memory,
+        band,
         #[cfg(feature = "solver")]
         mapping: None,
     }

@@ -84,6 +84,7 @@ pub fn run(a: Args) -> Result<()> {
         mode: mode(a.ideal),
         runtime: Runtime::load(&a.runtime)?,
         threads: a.threads,
+        ..ScoreRequest::default()
     };
     match model {
         Model::Llm(model) => {

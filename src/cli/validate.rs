@@ -2,6 +2,8 @@
 
 use super::out;
 use anyhow::Result;
+use archscope::trust::{dataset, study};
+use archscope::util::output::{atomic_write, write_new};
 use archscope::validate::host::{self, HostOptions};
 
 #[derive(clap::Args)]
@@ -29,12 +31,53 @@ pub struct Args {
     /// Directory for the report (table, CSV, scatter plot).
     #[arg(long, default_value = "reports/validate")]
     out: std::path::PathBuf,
-    /// Compare predictions with a table of published measurements instead of measuring.
+    /// Compare predictions with a table of published measurements instead of measuring: the
+    /// project's measurement set (`data/measurements/measurements.csv`, priced with no runtime,
+    /// with each row's runtime, and calibrated on its train rows) or a free-form table.
     #[arg(long)]
     published: Option<std::path::PathBuf>,
+    /// With the measurement set: write the per-class error bands that predictions carry to
+    /// this file (the project's is `data/measurements/bands.csv`).
+    #[arg(long)]
+    write_bands: Option<std::path::PathBuf>,
+    /// Write over an existing bands file.
+    #[arg(long)]
+    force: bool,
+}
+
+/// `validate --published` on the project's measurement set.
+fn study(a: &Args, path: &std::path::Path, text: &str) -> Result<()> {
+    let file = path.display().to_string();
+    let rows = dataset::parse(text, &file)?;
+    let st = study::study(&rows, &file);
+    std::fs::create_dir_all(&a.out).map_err(|e| anyhow::anyhow!("{}: {e}", a.out.display()))?;
+    let table = st.to_table();
+    let txt = a.out.join("measurements.txt");
+    let csv = a.out.join("measurements.csv");
+    atomic_write(&txt, table.as_bytes())?;
+    atomic_write(&csv, st.to_csv().as_bytes())?;
+    out(&table)?;
+    let mut files = format!("\nreport: {}, {}", txt.display(), csv.display());
+    if let Some(b) = &a.write_bands {
+        write_new(b, st.bands().as_bytes(), a.force)?;
+        files.push_str(&format!("\nbands: {}", b.display()));
+    }
+    out(&format!("{files}\n"))
 }
 
 pub fn run(a: Args) -> Result<()> {
+    if let Some(path) = &a.published {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if dataset::is_dataset_header(&text) {
+            return study(&a, path, &text);
+        }
+        if a.write_bands.is_some() {
+            anyhow::bail!(
+                "--write-bands needs the measurement set (columns hw, model_ref, runtime, ...)"
+            );
+        }
+    }
     let (stem, v) = match &a.published {
         Some(path) => {
             let v = host::compare_published(path)?;

@@ -25,6 +25,36 @@ use crate::cost_models::model_for;
 use crate::hardware::Hardware;
 use crate::workload::{Graph, OpId, Role};
 
+/// Multiplicative corrections a calibration fits to a (device, runtime) pair: every compute
+/// fraction, every bandwidth fraction (each capped at 1) and every dispatch cost of the unit
+/// under the runtime are scaled by these. All 1 when uncalibrated.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Scales {
+    /// Factor on compute efficiencies.
+    pub compute: f64,
+    /// Factor on bandwidth efficiencies.
+    pub bandwidth: f64,
+    /// Factor on per-kernel and per-graph dispatch costs.
+    pub dispatch: f64,
+}
+
+impl Default for Scales {
+    fn default() -> Self {
+        Scales {
+            compute: 1.0,
+            bandwidth: 1.0,
+            dispatch: 1.0,
+        }
+    }
+}
+
+impl Scales {
+    /// Whether these are all 1.
+    pub fn is_identity(&self) -> bool {
+        *self == Scales::default()
+    }
+}
+
 /// A unit of a device as a runtime sees it.
 #[derive(Clone, Debug)]
 pub struct RuntimeView<'r> {
@@ -35,6 +65,8 @@ pub struct RuntimeView<'r> {
     /// The device with the runtime's dispatch and threads applied (variant 0), then one
     /// variant per efficiency entry.
     variants: Vec<Hardware>,
+    /// The calibration's corrections.
+    scales: Scales,
 }
 
 /// Errors applying a runtime to a unit that are not infeasibility.
@@ -58,6 +90,17 @@ impl<'r> RuntimeView<'r> {
         unit: usize,
         runtime: &'r Runtime,
         threads: Option<u64>,
+    ) -> Result<RuntimeView<'r>, ApplyError> {
+        Self::scaled(hw, unit, runtime, threads, Scales::default())
+    }
+
+    /// [`RuntimeView::new`] with a calibration's corrections applied.
+    pub fn scaled(
+        hw: &Hardware,
+        unit: usize,
+        runtime: &'r Runtime,
+        threads: Option<u64>,
+        scales: Scales,
     ) -> Result<RuntimeView<'r>, ApplyError> {
         let mut base = hw.clone();
         let u = &mut base.units[unit];
@@ -93,10 +136,22 @@ impl<'r> RuntimeView<'r> {
             }
             variants.push(v);
         }
+        if !scales.is_identity() {
+            for v in &mut variants {
+                let u = &mut v.units[unit];
+                u.compute_efficiency = (u.compute_efficiency * scales.compute).min(1.0);
+                u.bandwidth_efficiency = (u.bandwidth_efficiency * scales.bandwidth).min(1.0);
+                for e in u.level_bandwidth_efficiency.iter_mut().flatten() {
+                    *e = (*e * scales.bandwidth).min(1.0);
+                }
+                u.kernel_overhead_s *= scales.dispatch;
+            }
+        }
         Ok(RuntimeView {
             runtime,
             unit,
             variants,
+            scales,
         })
     }
 
@@ -130,7 +185,9 @@ impl<'r> RuntimeView<'r> {
         let plan = FusionPlan::of(graph, &self.runtime.patterns);
         let graph_s = match mode {
             Mode::Ideal => 0.0,
-            Mode::Calibrated => self.runtime.dispatch.map_or(0.0, |d| d.graph_s()),
+            Mode::Calibrated => {
+                self.runtime.dispatch.map_or(0.0, |d| d.graph_s()) * self.scales.dispatch
+            }
         };
         Ok(RuntimeModel {
             models,
@@ -197,7 +254,12 @@ impl CostModel for RuntimeModel<'_> {
         Ok(self.adjust(op, l))
     }
 
-    fn own_cost(&self, graph: &Graph, residency: &TensorHomes, op: OpId) -> Result<Ledger, Infeasible> {
+    fn own_cost(
+        &self,
+        graph: &Graph,
+        residency: &TensorHomes,
+        op: OpId,
+    ) -> Result<Ledger, Infeasible> {
         let l = self.inner(op).own_cost(graph, residency, op)?;
         Ok(self.adjust(op, l))
     }

@@ -103,11 +103,9 @@ impl FusionPlan {
             let op = &graph.ops[j];
             let fused = j > 0 && {
                 let prev = &graph.ops[j - 1];
-                let reads_prev = op
-                    .inputs
-                    .first()
-                    .is_some_and(|x| prev.outputs.contains(x));
-                let same_input = op.inputs.first().is_some() && op.inputs.first() == prev.inputs.first();
+                let reads_prev = op.inputs.first().is_some_and(|x| prev.outputs.contains(x));
+                let same_input =
+                    op.inputs.first().is_some() && op.inputs.first() == prev.inputs.first();
                 let epilogue = matches!(
                     op.kind,
                     OpKind::Elementwise { .. }
@@ -154,13 +152,7 @@ impl FusionPlan {
                     || (has(Pattern::NormResidual)
                         && reads_prev
                         && matches!(op.kind, OpKind::Norm { .. })
-                        && matches!(
-                            prev.kind,
-                            OpKind::Elementwise {
-                                op: EltOp::Add,
-                                ..
-                            }
-                        ))
+                        && matches!(prev.kind, OpKind::Elementwise { op: EltOp::Add, .. }))
                     || (has(Pattern::ElementwiseChain) && reads_prev && cheap)
             };
             if fused {

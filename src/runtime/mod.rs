@@ -28,7 +28,7 @@ pub mod apply;
 pub mod fusion;
 pub mod raw;
 
-pub use apply::{RuntimeModel, RuntimeView};
+pub use apply::{RuntimeModel, RuntimeView, Scales};
 pub use fusion::{FusionPlan, Pattern};
 
 use crate::cost::Infeasible;
@@ -419,9 +419,9 @@ impl Runtime {
                 ),
             });
         }
-        let base = scheme.split('+').next().unwrap_or(scheme).to_ascii_lowercase();
+        let base = canonical_base(scheme);
         if let Some(formats) = &self.formats {
-            if !formats.iter().any(|f| *f == base) {
+            if !formats.iter().any(|f| canonical_base(f) == base) {
                 return Err(Infeasible {
                     reason: format!(
                         "runtime `{}` does not run weights in `{base}`; it runs: {}",
@@ -449,6 +449,22 @@ impl Runtime {
     }
 }
 
+/// The base of a scheme name (before any `+` modifier), lower case, with the float aliases
+/// folded (`f16` is `fp16`, `f32` is `fp32`).
+pub fn canonical_base(scheme: &str) -> String {
+    let base = scheme
+        .split('+')
+        .next()
+        .unwrap_or(scheme)
+        .trim()
+        .to_ascii_lowercase();
+    match base.as_str() {
+        "f16" => "fp16".into(),
+        "f32" => "fp32".into(),
+        _ => base,
+    }
+}
+
 /// The names of the shipped runtimes, `ideal` first.
 pub fn known_runtimes() -> Vec<String> {
     std::iter::once(IDEAL.to_string())
@@ -466,7 +482,12 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn invalid(&self, span: Option<std::ops::Range<usize>>, field: &str, message: String) -> RuntimeError {
+    fn invalid(
+        &self,
+        span: Option<std::ops::Range<usize>>,
+        field: &str,
+        message: String,
+    ) -> RuntimeError {
         RuntimeError::Invalid {
             file: self.file.to_string(),
             line: span.map_or(0, |s| line_of(self.text, s.start)),
@@ -476,19 +497,37 @@ impl Checker<'_> {
     }
 
     /// A figure with provenance in `(0, max]` (`allow_zero`: `[0, max]`).
-    fn figure(&self, f: &Figure, field: &str, max: f64, allow_zero: bool) -> Result<f64, RuntimeError> {
+    fn figure(
+        &self,
+        f: &Figure,
+        field: &str,
+        max: f64,
+        allow_zero: bool,
+    ) -> Result<f64, RuntimeError> {
         let v = *f.value.get_ref();
         let span = Some(f.value.span());
         let ok = v.is_finite() && v <= max && (v > 0.0 || (allow_zero && v == 0.0));
         if !ok {
             let low = if allow_zero { "[0" } else { "(0" };
-            return Err(self.invalid(span, field, format!("expected a number in {low}, {max}], found {v}")));
+            return Err(self.invalid(
+                span,
+                field,
+                format!("expected a number in {low}, {max}], found {v}"),
+            ));
         }
         match (&f.source, &f.estimate) {
             (Some(s), None) if !s.trim().is_empty() => Ok(v),
             (None, Some(e)) if !e.trim().is_empty() => Ok(v),
-            (Some(_), Some(_)) => Err(self.invalid(span, field, "give either `source` or `estimate`, not both".into())),
-            _ => Err(self.invalid(span, field, "every figure needs a non-empty `source` or `estimate`".into())),
+            (Some(_), Some(_)) => Err(self.invalid(
+                span,
+                field,
+                "give either `source` or `estimate`, not both".into(),
+            )),
+            _ => Err(self.invalid(
+                span,
+                field,
+                "every figure needs a non-empty `source` or `estimate`".into(),
+            )),
         }
     }
 
@@ -496,7 +535,11 @@ impl Checker<'_> {
         let id = &raw.runtime;
         let name = id.name.get_ref().clone();
         if name.trim().is_empty() || name == IDEAL {
-            return Err(self.invalid(Some(id.name.span()), "runtime.name", format!("expected a name other than `{IDEAL}`, found `{name}`")));
+            return Err(self.invalid(
+                Some(id.name.span()),
+                "runtime.name",
+                format!("expected a name other than `{IDEAL}`, found `{name}`"),
+            ));
         }
         if id.units.is_empty() {
             return Err(self.invalid(None, "runtime.units", "name at least one unit kind".into()));
@@ -506,12 +549,22 @@ impl Checker<'_> {
             let k = match w.get_ref().as_str() {
                 "llm" => WorkloadKind::Llm,
                 "network" => WorkloadKind::Network,
-                other => return Err(self.invalid(Some(w.span()), "runtime.workloads", format!("unknown workload kind `{other}`; expected llm or network"))),
+                other => {
+                    return Err(self.invalid(
+                        Some(w.span()),
+                        "runtime.workloads",
+                        format!("unknown workload kind `{other}`; expected llm or network"),
+                    ));
+                }
             };
             workloads.push(k);
         }
         if workloads.is_empty() {
-            return Err(self.invalid(None, "runtime.workloads", "name at least one of llm, network".into()));
+            return Err(self.invalid(
+                None,
+                "runtime.workloads",
+                "name at least one of llm, network".into(),
+            ));
         }
         let formats = match &id.formats {
             None => None,
@@ -520,7 +573,11 @@ impl Checker<'_> {
                 for f in list {
                     let s = f.get_ref().to_ascii_lowercase();
                     if crate::workload::QuantScheme::parse(&s).is_err() {
-                        return Err(self.invalid(Some(f.span()), "runtime.formats", format!("`{s}` is not a quantization scheme archscope knows")));
+                        return Err(self.invalid(
+                            Some(f.span()),
+                            "runtime.formats",
+                            format!("`{s}` is not a quantization scheme archscope knows"),
+                        ));
                     }
                     out.push(s);
                 }
@@ -529,50 +586,110 @@ impl Checker<'_> {
         };
         let class = id.class.get_ref().clone();
         if !CLASSES.contains(&class.as_str()) {
-            return Err(self.invalid(Some(id.class.span()), "runtime.class", format!("unknown class `{class}`; expected one of {}", CLASSES.join(", "))));
+            return Err(self.invalid(
+                Some(id.class.span()),
+                "runtime.class",
+                format!(
+                    "unknown class `{class}`; expected one of {}",
+                    CLASSES.join(", ")
+                ),
+            ));
         }
         let d = &raw.dispatch;
         let kernel_s = self.figure(&d.kernel_s, "dispatch.kernel_s", 1.0, true)?;
         let dispatch = match d.mode.get_ref().as_str() {
             "per_op" => {
                 if let Some(g) = &d.graph_s {
-                    return Err(self.invalid(Some(g.value.span()), "dispatch.graph_s", "only a `graph` dispatch has a per-graph cost".into()));
+                    return Err(self.invalid(
+                        Some(g.value.span()),
+                        "dispatch.graph_s",
+                        "only a `graph` dispatch has a per-graph cost".into(),
+                    ));
                 }
                 Dispatch::PerOp { kernel_s }
             }
             "graph" => {
-                let g = d.graph_s.as_ref().ok_or_else(|| self.invalid(Some(d.mode.span()), "dispatch.graph_s", "a `graph` dispatch needs `graph_s`".into()))?;
-                Dispatch::Graph { graph_s: self.figure(g, "dispatch.graph_s", 10.0, true)?, kernel_s }
+                let g = d.graph_s.as_ref().ok_or_else(|| {
+                    self.invalid(
+                        Some(d.mode.span()),
+                        "dispatch.graph_s",
+                        "a `graph` dispatch needs `graph_s`".into(),
+                    )
+                })?;
+                Dispatch::Graph {
+                    graph_s: self.figure(g, "dispatch.graph_s", 10.0, true)?,
+                    kernel_s,
+                }
             }
-            other => return Err(self.invalid(Some(d.mode.span()), "dispatch.mode", format!("unknown mode `{other}`; expected per_op or graph"))),
+            other => {
+                return Err(self.invalid(
+                    Some(d.mode.span()),
+                    "dispatch.mode",
+                    format!("unknown mode `{other}`; expected per_op or graph"),
+                ));
+            }
         };
         let mut patterns = Vec::new();
         for p in &raw.fusion.patterns {
             let pat = Pattern::parse(p.get_ref()).ok_or_else(|| {
-                self.invalid(Some(p.span()), "fusion.patterns", format!("unknown pattern `{}`; expected one of {}", p.get_ref(), Pattern::ALL.map(|(_, n)| n).join(", ")))
+                self.invalid(
+                    Some(p.span()),
+                    "fusion.patterns",
+                    format!(
+                        "unknown pattern `{}`; expected one of {}",
+                        p.get_ref(),
+                        Pattern::ALL.map(|(_, n)| n).join(", ")
+                    ),
+                )
             })?;
             patterns.push(pat);
         }
-        let which = |v: &Option<toml::Spanned<String>>, field: &str, yes: &str, no: &str| -> Result<bool, RuntimeError> {
+        let which = |v: &Option<toml::Spanned<String>>,
+                     field: &str,
+                     yes: &str,
+                     no: &str|
+         -> Result<bool, RuntimeError> {
             match v {
                 None => Ok(false),
                 Some(s) if s.get_ref() == yes => Ok(true),
                 Some(s) if s.get_ref() == no => Ok(false),
-                Some(s) => Err(self.invalid(Some(s.span()), field, format!("expected `{yes}` or `{no}`, found `{}`", s.get_ref()))),
+                Some(s) => Err(self.invalid(
+                    Some(s.span()),
+                    field,
+                    format!("expected `{yes}` or `{no}`, found `{}`", s.get_ref()),
+                )),
             }
         };
         let q = &raw.quant;
         let quantize_head = which(&q.head, "quant.head", "weights", "float")?;
         let quantize_embed = which(&q.embed, "quant.embed", "weights", "float")?;
-        let int8_products = which(&q.quantized_product, "quant.quantized_product", "int8", "float")?;
+        let int8_products = which(
+            &q.quantized_product,
+            "quant.quantized_product",
+            "int8",
+            "float",
+        )?;
         let mut efficiency = Vec::new();
         for (i, e) in raw.efficiency.iter().enumerate() {
             let field = format!("efficiency[{i}]");
             let op = match e.op.get_ref().as_str() {
                 "any" => None,
-                s => Some(OpClass::ALL.iter().find(|(_, n)| *n == s).map(|(c, _)| *c).ok_or_else(|| {
-                    self.invalid(Some(e.op.span()), &format!("{field}.op"), format!("unknown op class `{s}`; expected any or one of {}", OpClass::ALL.map(|(_, n)| n).join(", ")))
-                })?),
+                s => Some(
+                    OpClass::ALL
+                        .iter()
+                        .find(|(_, n)| *n == s)
+                        .map(|(c, _)| *c)
+                        .ok_or_else(|| {
+                            self.invalid(
+                                Some(e.op.span()),
+                                &format!("{field}.op"),
+                                format!(
+                                    "unknown op class `{s}`; expected any or one of {}",
+                                    OpClass::ALL.map(|(_, n)| n).join(", ")
+                                ),
+                            )
+                        })?,
+                ),
             };
             let weights = match &e.weights {
                 None => WeightMatch::Any,
@@ -580,12 +697,29 @@ impl Checker<'_> {
                     self.invalid(Some(w.span()), &format!("{field}.weights"), format!("unknown weight format `{}`; expected a ggml type (q4_0, q8_0, q4_k, ...), int4, int8, f32, f16 or bf16", w.get_ref()))
                 })?,
             };
-            let compute = e.compute.as_ref().map(|f| self.figure(f, &format!("{field}.compute"), 1.0, false)).transpose()?;
-            let bandwidth = e.bandwidth.as_ref().map(|f| self.figure(f, &format!("{field}.bandwidth"), 1.0, false)).transpose()?;
+            let compute = e
+                .compute
+                .as_ref()
+                .map(|f| self.figure(f, &format!("{field}.compute"), 1.0, false))
+                .transpose()?;
+            let bandwidth = e
+                .bandwidth
+                .as_ref()
+                .map(|f| self.figure(f, &format!("{field}.bandwidth"), 1.0, false))
+                .transpose()?;
             if compute.is_none() && bandwidth.is_none() {
-                return Err(self.invalid(Some(e.op.span()), &field, "an efficiency entry needs `compute`, `bandwidth` or both".into()));
+                return Err(self.invalid(
+                    Some(e.op.span()),
+                    &field,
+                    "an efficiency entry needs `compute`, `bandwidth` or both".into(),
+                ));
             }
-            efficiency.push(KernelEfficiency { op, weights, compute, bandwidth });
+            efficiency.push(KernelEfficiency {
+                op,
+                weights,
+                compute,
+                bandwidth,
+            });
         }
         Ok(Runtime {
             name,

@@ -408,7 +408,10 @@ mod tests {
         assert_eq!(m.type_for(site(TensorCategory::FfnDown, 6)), GgmlType::Q6K);
         assert_eq!(m.type_for(site(TensorCategory::FfnUp, 0)), GgmlType::Q4K);
         assert_eq!(m.type_for(site(TensorCategory::Output, 0)), GgmlType::Q6K);
-        assert_eq!(m.type_for(site(TensorCategory::TokenEmbd, 0)), GgmlType::Q4K);
+        assert_eq!(
+            m.type_for(site(TensorCategory::TokenEmbd, 0)),
+            GgmlType::Q4K
+        );
         // Q4_0 files also get a q6_k output; Q8_0 files keep q8_0.
         let pure = |t| GgufMix::Pure(t).type_for(site(TensorCategory::Output, 0));
         assert_eq!(pure(GgmlType::Q4_0), GgmlType::Q6K);

@@ -19,8 +19,8 @@
 //!   only how often the small input activation is re-read.
 
 use super::dtype::{DType, Storage};
-use super::graph::{AttnPart, AttnShape, EltOp, Graph, NormKind, OpKind, Role, TensorId};
 use super::ggml::{TensorCategory, TensorSite};
+use super::graph::{AttnPart, AttnShape, EltOp, Graph, NormKind, OpKind, Role, TensorId};
 use super::quant::QuantScheme;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -408,7 +408,9 @@ impl<'a> Builder<'a> {
     /// gives a tensor of that name, layer and row length (biases and norms stay as given).
     fn weight(&mut self, name: String, shape: &[u64], s: Storage) -> TensorId {
         let s = match self.q.ggml {
-            Some(mix) if shape.len() >= 2 && name.ends_with(".weight") && !name.contains("norm") => {
+            Some(mix)
+                if shape.len() >= 2 && name.ends_with(".weight") && !name.contains("norm") =>
+            {
                 let layer = name
                     .strip_prefix("layers.")
                     .and_then(|r| r.split('.').next())

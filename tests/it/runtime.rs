@@ -78,7 +78,10 @@ fn ideal_runtime_is_the_unit_alone() {
     // relu: y (4 MB, too big for the 1 MB SRAM) and z through DRAM at 1e11 = 80 µs.
     let g = matmul_relu();
     let hw = device();
-    let base = score_graph(&hw, 0, Mode::Calibrated, &g).unwrap().total.latency_s;
+    let base = score_graph(&hw, 0, Mode::Calibrated, &g)
+        .unwrap()
+        .total
+        .latency_s;
     assert_close(base, 2e-3 + 80e-6);
     assert_close(priced(&Runtime::ideal(), &g), base);
 }
@@ -86,7 +89,8 @@ fn ideal_runtime_is_the_unit_alone() {
 #[test]
 fn per_op_dispatch_without_fusion() {
     // Each of the two kernels pays 10 µs: 2000 + 10 + 80 + 10 µs.
-    let rt = runtime("[dispatch]\nmode = \"per_op\"\nkernel_s = { value = 1e-5, source = \"t\" }\n");
+    let rt =
+        runtime("[dispatch]\nmode = \"per_op\"\nkernel_s = { value = 1e-5, source = \"t\" }\n");
     assert_close(priced(&rt, &matmul_relu()), 2100e-6);
 }
 
@@ -268,7 +272,10 @@ fn threads_scale_a_cpu_unit_and_are_checked() {
         ..ScoreRequest::default()
     };
     let err = score_llm(&hw, &m, &fp16, &gpu).unwrap_err();
-    assert!(err.to_string().contains("not priced by the CPU model"), "{err}");
+    assert!(
+        err.to_string().contains("not priced by the CPU model"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -293,11 +300,17 @@ fn bad_runtime_files_get_clear_errors() {
     };
     // A field the schema does not know: the file, the line and the field.
     let e = err("[fusion]\npaterns = [\"qkv\"]\n");
-    assert!(e.starts_with("bad.toml:12:") && e.contains("paterns"), "{e}");
+    assert!(
+        e.starts_with("bad.toml:12:") && e.contains("paterns"),
+        "{e}"
+    );
     let e = err("[fusion]\npatterns = [\"qkvz\"]\n");
     assert!(e.contains("fusion.patterns") && e.contains("qkvz"), "{e}");
     let e = err("[[efficiency]]\nop = \"gemv\"\nbandwidth = { value = 1.5, source = \"s\" }\n");
-    assert!(e.contains("efficiency[0].bandwidth") && e.contains("1.5"), "{e}");
+    assert!(
+        e.contains("efficiency[0].bandwidth") && e.contains("1.5"),
+        "{e}"
+    );
     let e = err("[[efficiency]]\nop = \"gemv\"\nbandwidth = { value = 0.5 }\n");
     assert!(e.contains("`source` or `estimate`"), "{e}");
     // An unknown runtime lists the known ones.
