@@ -708,9 +708,13 @@ for dev, dtag, hw, rt, tgs, pps in XD_ROWS:
                note="llama.cpp main with all layers offloaded (-ngl 10000); average over 1024 generated tokens; RunPod cloud GPUs or the author's Macs" + extra)
         if p is not None:
             odd = "; the F16 prompt rate is far below the Q4_K_M one on this GPU in the source (kept as published)" if (dtag in ("a100sxm", "l40s") and q == "f16") else ""
+            # A broken measurement: the A100 SXM's F16 prompt rate is 11x below the same table's A100 PCIe
+            # (7504 t/s) and 8.6x below its own Q4_K_M rate, where an F16 GEMM runs at least as fast.
+            broken = dtag == "a100sxm" and q == "f16"
             pp(f"xd-{dtag}-{mtag}-{q}-pp1024", dev, f"{name} {q.upper()}", p, XD + " (table: average 1024-token prompt eval speed)", 1024,
-               hw=hw, model_ref=ref, quant=q, runtime=rt, unit_kind="gpu",
-               note="llama.cpp prompt evaluation of a 1024-token prompt with all layers offloaded" + extra + odd)
+               hw=hw, model_ref=ref, quant=q, runtime=rt, unit_kind="gpu", include="no" if broken else "yes",
+               note="llama.cpp prompt evaluation of a 1024-token prompt with all layers offloaded" + extra + odd
+               + ("; excluded as a broken measurement: 681 t/s is 11x below the A100 PCIe's 7504 t/s in the same table and 8.6x below this GPU's own Q4_K_M rate (5864 t/s), where F16 prompt processing is faster than Q4_K_M on every other GPU of the table" if broken else ""))
 
 
 # ---------------------------------------------------------------------------------------------

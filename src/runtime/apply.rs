@@ -83,8 +83,9 @@ pub enum ApplyError {
 impl<'r> RuntimeView<'r> {
     /// The view of `runtime` on unit `unit` of `hw`, with `threads` CPU threads where given.
     ///
-    /// `threads` needs a unit whose cost model has a thread count (the CPU model), and at most
-    /// the unit's cores.
+    /// `threads` needs a CPU unit and at most its cores. The CPU model takes it as its thread
+    /// count; a CPU priced by the roofline runs on `threads` of its cores, each with its share of
+    /// the peaks and of the bandwidth.
     pub fn new(
         hw: &Hardware,
         unit: usize,
@@ -108,9 +109,9 @@ impl<'r> RuntimeView<'r> {
             u.kernel_overhead_s = d.kernel_s();
         }
         if let Some(t) = threads {
-            if declared_model(u) != Some(crate::cycle::cpu::NAME) {
+            if u.kind != crate::hardware::UnitKind::Cpu {
                 return Err(ApplyError::Threads(format!(
-                    "--threads {t}: unit `{}` of `{}` is not priced by the CPU model, which is the one with a thread count",
+                    "--threads {t}: unit `{}` of `{}` is not a CPU; threads apply to CPU units",
                     u.name, hw.name
                 )));
             }
@@ -120,8 +121,27 @@ impl<'r> RuntimeView<'r> {
                     u.name, hw.name, u.count, u.count
                 )));
             }
-            u.params
-                .insert("threads".into(), toml::Value::Integer(t as i64));
+            if declared_model(u) == Some(crate::cycle::cpu::NAME) {
+                u.params
+                    .insert("threads".into(), toml::Value::Integer(t as i64));
+            } else {
+                // A CPU priced by the roofline: `t` of its `count` cores, each with its share of
+                // the peaks and of the bandwidth (the CPU model's rule where a level gives no
+                // per-core bandwidth: peak x e_b x threads / count).
+                let share = t as f64 / u.count;
+                for table in [&mut u.peak, &mut u.vector_peak, &mut u.special] {
+                    for d in crate::workload::DType::ALL {
+                        if let Some(v) = table.get(d) {
+                            table.set(d, v * share);
+                        }
+                    }
+                }
+                u.bandwidth_efficiency *= share;
+                for e in u.level_bandwidth_efficiency.iter_mut().flatten() {
+                    *e *= share;
+                }
+                u.count = t as f64;
+            }
         }
         let mut variants = vec![base.clone()];
         for e in &runtime.efficiency {

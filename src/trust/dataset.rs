@@ -442,10 +442,10 @@ pub fn prepare(row: &Row, cache: &mut Cache) -> Result<Prepared, String> {
     let unit = unit_for(&hw, &row.unit_kind, row.threads)
         .ok_or_else(|| format!("`{}` has no {} unit", row.hw, row.unit_kind))?;
     let model = load_model(&row.model_ref).map_err(|e| format!("model: {e}"))?;
-    // A thread count applies where the unit's cost model has one (the CPU model).
+    // A thread count applies to a CPU unit, at most its cores.
     let threads = row
         .threads
-        .filter(|_| crate::cost::declared_model(&hw.units[unit]) == Some(crate::cycle::cpu::NAME))
+        .filter(|_| hw.units[unit].kind == UnitKind::Cpu)
         .map(|t| t.min(hw.units[unit].count as u64));
     let mut req = ScoreRequest {
         batch: row.batch,

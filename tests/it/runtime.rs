@@ -279,6 +279,35 @@ fn threads_scale_a_cpu_unit_and_are_checked() {
 }
 
 #[test]
+fn threads_on_a_roofline_cpu_take_their_share() {
+    // A 4-core CPU priced by the roofline, one thread: a quarter of the 1e12 FLOP/s peak and a
+    // quarter of the 1e11 B/s DRAM bandwidth. matmul: 2e9 / 2.5e11 = 8 ms; relu: 8 MB through
+    // DRAM at 2.5e10 B/s = 320 µs.
+    let hw = DeviceToml::new("t", "test device")
+        .unit(
+            UnitToml::new("u", "cpu")
+                .count("4")
+                .memory(&["sram", "dram"])
+                .peak("f32", "1e12")
+                .pj_per_op("f32", "1"),
+        )
+        .memory(MemoryToml::new("sram", "1e6", "1e12", "1"))
+        .memory(MemoryToml::new("dram", "1e12", "1e11", "1"))
+        .hardware("t.toml");
+    let g = matmul_relu();
+    let ideal = Runtime::ideal();
+    let price = |threads| {
+        let view = RuntimeView::new(&hw, 0, &ideal, threads).unwrap();
+        let model = view.model(Mode::Calibrated, &g).unwrap();
+        let homes = view.homes(&g, &model.plan);
+        evaluate(&model, &g, &homes).unwrap().total.latency_s
+    };
+    assert_close(price(Some(1)), 8e-3 + 320e-6);
+    assert_close(price(Some(4)), 2e-3 + 80e-6);
+    assert_close(price(None), 2e-3 + 80e-6);
+}
+
+#[test]
 fn every_shipped_runtime_loads() {
     let names = known_runtimes();
     assert!(names.len() >= 15, "{names:?}");
