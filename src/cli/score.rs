@@ -54,9 +54,13 @@ pub struct Args {
     /// list`) or a path to a runtime TOML.
     #[arg(long, default_value = "ideal")]
     runtime: String,
-    /// CPU threads (units priced by the CPU model; default: all the unit's cores).
+    /// CPU threads (default: all the unit's cores).
     #[arg(long)]
     threads: Option<u64>,
+    /// A calibration overlay for this device and runtime (written by `calibrate --from`): its
+    /// corrections apply, and its cross-validated error gives the error band.
+    #[arg(long)]
+    calibration: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -84,6 +88,11 @@ pub fn run(a: Args) -> Result<()> {
         mode: mode(a.ideal),
         runtime: Runtime::load(&a.runtime)?,
         threads: a.threads,
+        calibration: a
+            .calibration
+            .as_deref()
+            .map(archscope::trust::overlay::Overlay::read)
+            .transpose()?,
         ..ScoreRequest::default()
     };
     match model {

@@ -22,8 +22,11 @@ use nalgebra::{DMatrix, DVector, Matrix3, Vector3};
 
 /// Huber threshold on a row's log residual: ln 1.3, a 30 % miss.
 pub const HUBER: f64 = 0.262_364_264_467_491;
-/// Prior spread of each log scale: ln 2, a factor of two at one sigma.
-pub const PRIOR_SIGMA: f64 = std::f64::consts::LN_2;
+/// Prior spread of each log scale: ln 10, a factor of ten at one sigma. The shipped figures
+/// are estimates (dispatch costs are known to an order of magnitude), so a handful of rows
+/// must be able to move them; the prior only keeps a parameter that the rows barely touch
+/// from running away.
+pub const PRIOR_SIGMA: f64 = std::f64::consts::LN_10;
 /// Step of the numerical derivative, in log scale.
 const STEP: f64 = 1e-3;
 /// Relative sensitivity below which a parameter counts as unconstrained: the rows' residuals
@@ -208,4 +211,76 @@ pub fn cross_validate(rows: &[Prepared], k: usize) -> Result<Vec<Held>, String> 
         }
     }
     Ok(out)
+}
+
+/// Folds of the cross-validation [`calibrate_pair`] reports.
+pub const FOLDS: usize = 5;
+
+/// Fits the (device `hw`, runtime `runtime`) pair to its `train` rows of `rows` (read from
+/// `source`) and returns the overlay: the corrections, the rows, the residuals, today's date
+/// and the [`FOLDS`]-fold cross-validated error.
+pub fn calibrate_pair(
+    rows: &[super::dataset::Row],
+    hw: &str,
+    runtime: &str,
+    source: &str,
+) -> Result<super::overlay::Overlay, super::TrustError> {
+    use super::overlay::{CrossValidation, FittedScales, Identity, Overlay};
+    let mut cache = super::dataset::Cache::default();
+    let mut prepared = Vec::new();
+    let mut reasons = Vec::new();
+    for r in rows
+        .iter()
+        .filter(|r| r.hw == hw && r.runtime == runtime && r.split == super::dataset::Split::Train)
+    {
+        match super::dataset::prepare(r, &mut cache) {
+            Ok(p) => prepared.push(p),
+            Err(why) => reasons.push(format!("line {} ({}): {why}", r.line, r.id)),
+        }
+    }
+    if prepared.is_empty() {
+        return Err(super::TrustError::Empty(format!(
+            "{source}: no train row of device `{hw}` with runtime `{runtime}` can be priced{}",
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(":\n  {}", reasons.join("\n  "))
+            }
+        )));
+    }
+    let f = fit(&prepared).map_err(super::TrustError::Empty)?;
+    let held = cross_validate(&prepared, FOLDS).map_err(super::TrustError::Empty)?;
+    let cv = (!held.is_empty()).then(|| {
+        let mut e: Vec<f64> = held.iter().map(|h| h.error).collect();
+        let stats = super::dataset::ErrorStats::of(&e);
+        CrossValidation {
+            folds: FOLDS.min(held.len()),
+            n: held.len(),
+            median_abs: stats.median_abs,
+            p10: super::bands::quantile(&mut e, 0.1),
+            p90: super::bands::quantile(&mut e, 0.9),
+        }
+    });
+    Ok(Overlay {
+        calibration: Identity {
+            device: hw.to_string(),
+            runtime: runtime.to_string(),
+            date: crate::util::date::today(),
+            source: source.to_string(),
+            rows: prepared.iter().map(|p| p.row.id.clone()).collect(),
+        },
+        scales: FittedScales {
+            compute: f.scales.compute,
+            bandwidth: f.scales.bandwidth,
+            dispatch: f.scales.dispatch,
+            unconstrained: PARAMS
+                .iter()
+                .zip(f.constrained)
+                .filter(|(_, c)| !c)
+                .map(|(p, _)| p.to_string())
+                .collect(),
+        },
+        residuals: f.residuals.into_iter().collect(),
+        cv,
+    })
 }

@@ -25,4 +25,5 @@ mod runtime;
 mod special_ops;
 mod systolic_cost;
 mod systolic_scalesim;
+mod trust;
 mod vision_models;
