@@ -191,7 +191,7 @@ pub fn score_llm(
     if req.prefill {
         wanted.push((
             Phase::Prefill { prompt: req.prompt },
-            (req.batch * req.prompt) as f64,
+            req.batch as f64 * req.prompt as f64,
         ));
     }
     if req.decode {
@@ -203,7 +203,7 @@ pub fn score_llm(
         ));
     }
     for (phase, tokens) in wanted {
-        let graph = model.build(quant, phase, req.batch);
+        let graph = model.try_build(quant, phase, req.batch)?;
         let eval = score_graph(hw, unit, req.mode, &graph)?;
         phases.push(PhaseScore {
             phase,
