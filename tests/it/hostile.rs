@@ -214,3 +214,39 @@ fn batch_times_prompt_past_64_bits_is_an_error_not_zero_tokens_per_s() {
         "{err}"
     );
 }
+
+#[test]
+fn map_rejects_a_zero_batch_and_a_bad_switch_time() {
+    let (ok, out, err) = archscope(&[
+        "map",
+        "--hw",
+        "pixel8",
+        "--model",
+        "llama-1b",
+        "--batch",
+        "0",
+        "--time-limit",
+        "5",
+    ]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("batch 0: expected 1 to"), "{err}");
+    for v in ["nan", "-1", "inf"] {
+        let flag = format!("--switch-us={v}");
+        let (ok, out, err) = archscope(&[
+            "map",
+            "--hw",
+            "pixel8",
+            "--model",
+            "llama-1b",
+            &flag,
+            "--time-limit",
+            "5",
+        ]);
+        assert!(!ok, "{v}: {out}");
+        assert!(
+            err.contains("--switch-us") && err.contains("expected a finite"),
+            "{err}"
+        );
+        assert!(!err.contains("internal error"), "{err}");
+    }
+}
