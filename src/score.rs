@@ -114,6 +114,20 @@ pub enum ScoreError {
     /// The model cannot be built as asked.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// A priced phase whose latency or energy is not a finite positive number (a figure of the
+    /// device so extreme that the arithmetic leaves the floating-point range), which no metric
+    /// may print as a number.
+    #[error(
+        "{phase}: the {metric} is {value:e}; expected a finite positive number (check the device's figures: a bandwidth or peak this extreme leaves the floating-point range)"
+    )]
+    NotFinite {
+        /// The phase priced (`prefill`, `decode`, `forward`).
+        phase: String,
+        /// `latency` or `energy`.
+        metric: &'static str,
+        /// The value computed.
+        value: f64,
+    },
     /// The scratchpad mapping asked for cannot be made.
     #[cfg(feature = "solver")]
     #[error(transparent)]
@@ -168,6 +182,24 @@ pub fn score_graph(
     Ok(evaluate(model.as_ref(), graph, &res)?)
 }
 
+/// Checks that a priced phase has a finite, positive latency and a finite energy, so that every
+/// rate and per-token figure derived from them is a number.
+fn check_finite(phase: &str, eval: &Evaluation) -> Result<(), ScoreError> {
+    let t = &eval.total;
+    let bad = |metric, value| ScoreError::NotFinite {
+        phase: phase.to_string(),
+        metric,
+        value,
+    };
+    if !(t.latency_s.is_finite() && t.latency_s > 0.0) {
+        return Err(bad("latency", t.latency_s));
+    }
+    if !t.energy_j().is_finite() {
+        return Err(bad("energy", t.energy_j()));
+    }
+    Ok(())
+}
+
 /// Scores an LLM.
 pub fn score_llm(
     hw: &Hardware,
@@ -205,6 +237,7 @@ pub fn score_llm(
     for (phase, tokens) in wanted {
         let graph = model.try_build(quant, phase, req.batch)?;
         let eval = score_graph(hw, unit, req.mode, &graph)?;
+        check_finite(phase.name(), &eval)?;
         phases.push(PhaseScore {
             phase,
             graph,
@@ -696,6 +729,7 @@ pub fn score_vision(
 ) -> Result<VisionScore, ScoreError> {
     let (unit, graph) = vision_graph(hw, model, quant, req)?;
     let eval = score_graph(hw, unit, req.mode, &graph)?;
+    check_finite("forward", &eval)?;
     Ok(vision_score(hw, model, quant, req, unit, graph, eval))
 }
 
@@ -714,6 +748,7 @@ pub fn score_vision_mapped(
     };
     let (unit, graph) = vision_graph(hw, model, quant, req)?;
     let (eval, plan) = evaluate_mapped(hw, unit, req.mode, &graph, m)?;
+    check_finite("forward", &eval)?;
     let mut score = vision_score(hw, model, quant, req, unit, graph, eval);
     score.mapping = Some(plan);
     Ok(score)

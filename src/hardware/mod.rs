@@ -19,6 +19,32 @@ use std::path::Path;
 /// Most memory levels a device may have (the ledger keeps a fixed array per level).
 pub const MAX_LEVELS: usize = 8;
 
+// Ranges of the figures every model divides by or multiplies with. A figure outside them is a
+// typo or a hostile file (a subnormal bandwidth makes every latency infinite; 10^19 cores make
+// explore's thread list endless), so it is refused with the file, line and field.
+
+/// Most cores, SMs or PEs in one unit: the largest real one is Cerebras WSE-3's 900,000 cores
+/// (a 256×256 systolic array has 65,536 PEs, an H100 132 SMs); 10^7 is 11× the largest.
+pub const MAX_UNIT_COUNT: f64 = 1e7;
+/// Lowest bandwidth of a memory level, bytes/s: a serial EEPROM on a 100 kHz I²C bus reads
+/// about 10 kB/s; 10^3 B/s is 10× slower than that, and far above the subnormals.
+pub const MIN_BYTES_PER_S: f64 = 1e3;
+/// Highest bandwidth of a memory level, bytes/s: Cerebras WSE-3's on-wafer SRAM gives 21 PB/s
+/// (2.1·10^16); 10^18 leaves 48× headroom for what-ifs.
+pub const MAX_BYTES_PER_S: f64 = 1e18;
+/// Lowest peak of a unit, ops/s (`peak_ops_per_s`, `vector_ops_per_s`, `special_ops_per_s`,
+/// `block_quant_ops_per_s`): an 8-bit microcontroller at 1 MHz does about 10^6; 10^3 is 1,000×
+/// below it.
+pub const MIN_OPS_PER_S: f64 = 1e3;
+/// Highest peak of a unit, ops/s: Cerebras WSE-3 peaks at 1.25·10^17 FLOP/s; 10^20 leaves 800×
+/// headroom for what-ifs that scale the core count or clock.
+pub const MAX_OPS_PER_S: f64 = 1e20;
+/// Lowest clock, Hz: the slowest cores modelled run at hundreds of MHz; 1 kHz is far below any
+/// compute unit.
+pub const MIN_CLOCK_HZ: f64 = 1e3;
+/// Highest clock, Hz: shipping cores run below 6 GHz; 10^12 (1 THz) is 170× that.
+pub const MAX_CLOCK_HZ: f64 = 1e12;
+
 /// Errors loading a hardware description.
 #[derive(Debug, thiserror::Error)]
 pub enum HardwareError {
@@ -262,6 +288,25 @@ impl Checker<'_> {
         Ok(out)
     }
 
+    /// [`Checker::figure`] within `[min, max]`, both inclusive.
+    fn figure_in(
+        &mut self,
+        f: &Figure,
+        field: &str,
+        min: f64,
+        max: f64,
+    ) -> Result<f64, HardwareError> {
+        let v = self.figure(f, field, Some(max), false)?;
+        if v < min {
+            return Err(self.invalid(
+                Some(f.value.span()),
+                field,
+                format!("expected at least {min:e}, found {v:e}"),
+            ));
+        }
+        Ok(v)
+    }
+
     /// Checks provenance and range of one figure; `max` is an inclusive upper bound.
     fn figure(
         &mut self,
@@ -314,11 +359,14 @@ impl Checker<'_> {
         Ok(v)
     }
 
+    /// A per-dtype table of figures, each times `scale`; `range` bounds the figures (before
+    /// scaling) when given.
     fn dtype_table(
         &mut self,
         map: &std::collections::BTreeMap<String, Figure>,
         field: &str,
         scale: f64,
+        range: Option<(f64, f64)>,
     ) -> Result<DTypeTable<f64>, HardwareError> {
         let mut t = DTypeTable::empty();
         for (k, f) in map {
@@ -332,7 +380,11 @@ impl Checker<'_> {
                     ),
                 )
             })?;
-            t.set(d, self.figure(f, &name, None, false)? * scale);
+            let v = match range {
+                Some((lo, hi)) => self.figure_in(f, &name, lo, hi)?,
+                None => self.figure(f, &name, None, false)?,
+            };
+            t.set(d, v * scale);
         }
         Ok(t)
     }
@@ -452,7 +504,12 @@ impl Hardware {
                 name: n,
                 capacity_bytes: capacity,
                 usable_bytes: usable,
-                bytes_per_s: ck.figure(&m.bytes_per_s, &format!("{f}.bytes_per_s"), None, false)?,
+                bytes_per_s: ck.figure_in(
+                    &m.bytes_per_s,
+                    &format!("{f}.bytes_per_s"),
+                    MIN_BYTES_PER_S,
+                    MAX_BYTES_PER_S,
+                )?,
                 j_per_byte: ck.figure(&m.pj_per_byte, &format!("{f}.pj_per_byte"), None, true)?
                     * 1e-12,
                 software_managed: m
@@ -480,9 +537,16 @@ impl Hardware {
                     format!("duplicate unit `{n}`"),
                 ));
             }
-            let count = ck.figure(&u.count, &format!("{f}.count"), None, false)?;
-            let clock_hz = ck.figure(&u.clock_hz, &format!("{f}.clock_hz"), None, false)?;
-            let peak = ck.dtype_table(&u.peak_ops_per_s, &format!("{f}.peak_ops_per_s"), 1.0)?;
+            let count = ck.figure(&u.count, &format!("{f}.count"), Some(MAX_UNIT_COUNT), false)?;
+            let clock_hz = ck.figure_in(
+                &u.clock_hz,
+                &format!("{f}.clock_hz"),
+                MIN_CLOCK_HZ,
+                MAX_CLOCK_HZ,
+            )?;
+            let ops = Some((MIN_OPS_PER_S, MAX_OPS_PER_S));
+            let peak =
+                ck.dtype_table(&u.peak_ops_per_s, &format!("{f}.peak_ops_per_s"), 1.0, ops)?;
             if peak.iter().next().is_none() {
                 return Err(ck.invalid(
                     Some(u.name.span()),
@@ -490,21 +554,30 @@ impl Hardware {
                     "needs at least one dtype".into(),
                 ));
             }
-            let mut vector_peak =
-                ck.dtype_table(&u.vector_ops_per_s, &format!("{f}.vector_ops_per_s"), 1.0)?;
+            let mut vector_peak = ck.dtype_table(
+                &u.vector_ops_per_s,
+                &format!("{f}.vector_ops_per_s"),
+                1.0,
+                ops,
+            )?;
             for (d, v) in peak.iter() {
                 if vector_peak.get(d).is_none() {
                     vector_peak.set(d, v);
                 }
             }
-            let special =
-                ck.dtype_table(&u.special_ops_per_s, &format!("{f}.special_ops_per_s"), 1.0)?;
+            let special = ck.dtype_table(
+                &u.special_ops_per_s,
+                &format!("{f}.special_ops_per_s"),
+                1.0,
+                ops,
+            )?;
             let block_quant = ck.dtype_table(
                 &u.block_quant_ops_per_s,
                 &format!("{f}.block_quant_ops_per_s"),
                 1.0,
+                ops,
             )?;
-            let j_per_op = ck.dtype_table(&u.pj_per_op, &format!("{f}.pj_per_op"), 1e-12)?;
+            let j_per_op = ck.dtype_table(&u.pj_per_op, &format!("{f}.pj_per_op"), 1e-12, None)?;
             for (d, _) in vector_peak.iter() {
                 if j_per_op.get(d).is_none() {
                     return Err(ck.invalid(

@@ -6,8 +6,9 @@
 
 use crate::common::{TempDir, archscope};
 use archscope::cost::Mode;
-use archscope::hardware::Hardware;
-use archscope::score::{ScoreRequest, score_llm};
+use archscope::explore::units::default_thread_counts;
+use archscope::hardware::{Hardware, MAX_UNIT_COUNT, MIN_BYTES_PER_S, MIN_OPS_PER_S};
+use archscope::score::{ScoreError, ScoreRequest, score_llm};
 use archscope::workload::llm::{
     MAX_BATCH, MAX_EXPERTS, MAX_HEAD_DIM, MAX_HEADS, MAX_HIDDEN, MAX_INTERMEDIATE, MAX_LAYERS,
     MAX_TOKENS, MAX_VOCAB,
@@ -249,4 +250,144 @@ fn map_rejects_a_zero_batch_and_a_bad_switch_time() {
         );
         assert!(!err.contains("internal error"), "{err}");
     }
+}
+
+/// The shipped pixel8 file with one figure replaced (`from` must occur once).
+fn pixel8_with(from: &str, to: &str) -> String {
+    let (_, text) = Hardware::find_text("pixel8").unwrap();
+    assert_eq!(text.matches(from).count(), 1, "{from}");
+    text.replace(from, to)
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).unwrap() + 1
+}
+
+/// The core count of pixel8's cpu-mid (4 Cortex-A715).
+const A715_COUNT: &str = "count = { value = 4, source = \"[S] Tensor G3 CPU: 4x Cortex-A715";
+
+#[test]
+fn a_core_count_of_1e19_is_refused_and_the_thread_list_is_bounded() {
+    // The probe's file made explore's default thread list (powers of two below the count)
+    // double past 64 bits and grow without end.
+    let text = pixel8_with(A715_COUNT, &A715_COUNT.replace("4,", "1e19,"));
+    let e = Hardware::from_toml_str(&text, "hw.toml")
+        .unwrap_err()
+        .to_string();
+    let line = line_of(&text, "value = 1e19");
+    assert!(
+        e.starts_with(&format!("hw.toml:{line}: field `unit[cpu-mid].count`")),
+        "{e}"
+    );
+    assert!(e.contains(&format!("at most {}", MAX_UNIT_COUNT)), "{e}");
+    let ok = pixel8_with(A715_COUNT, &A715_COUNT.replace("4,", "1e7,"));
+    assert!(Hardware::from_toml_str(&ok, "hw.toml").is_ok());
+    // Powers of two below the count, then the count: 2^0..2^23 and 10^7.
+    assert_eq!(default_thread_counts(MAX_UNIT_COUNT as u64).len(), 25);
+    assert_eq!(default_thread_counts(4), vec![1, 2, 4]);
+    // Even unvalidated, the doubling stops at 2^63: 64 powers and the count.
+    assert_eq!(default_thread_counts(u64::MAX).len(), 65);
+    let dir = TempDir::new("count-1e19");
+    let path = dir.join("hw.toml");
+    std::fs::write(&path, &text).unwrap();
+    let out = dir.join("e1");
+    let (ok, _, err) = archscope(&[
+        "explore",
+        "--hw",
+        path.to_str().unwrap(),
+        "--model",
+        "llama-1b",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("unit[cpu-mid].count"), "{err}");
+}
+
+/// Decode latency at context 1024 of llama-1b fp16 on pixel8's cpu-mid with its core count set
+/// to `count` by a what-if, running `threads` threads (all of them when `None`).
+fn cpu_mid_decode_s(count: f64, threads: Option<i64>) -> f64 {
+    let (_, text) = Hardware::find_text("pixel8").unwrap();
+    let mut hw = Hardware::with_fields(&text, "pixel8", &[("unit[cpu-mid].count", count)]).unwrap();
+    let i = hw.unit_index(Some("cpu-mid")).unwrap();
+    if let Some(t) = threads {
+        hw.units[i].params.insert("threads".into(), t.into());
+    }
+    let m = load_llm("llama-1b").unwrap();
+    let q = QuantScheme::parse("fp16").unwrap();
+    let req = ScoreRequest {
+        prefill: false,
+        unit: Some("cpu-mid".into()),
+        ..request(1, 16, 1024)
+    };
+    let s = score_llm(&hw, &m, &q, &req).unwrap();
+    s.phases[0].eval.total.latency_s
+}
+
+#[test]
+fn one_threads_latency_does_not_grow_with_the_core_count() {
+    // The probe: one thread's decode took 0.27 s with 4 cores, 0.54 s with 8 and 66,757 s with
+    // 10^6, because each memory level's sustained bandwidth was split among `count` cores. The
+    // figures describe the file's 4 cores, and a what-if holds that (as it holds the ops per
+    // cycle per core): one thread draws a quarter of each level and computes at one core's
+    // rate whatever the count, so its latency is the same number.
+    let base = cpu_mid_decode_s(4.0, Some(1));
+    for count in [8.0, 1e6] {
+        let t = cpu_mid_decode_s(count, Some(1));
+        assert!((t - base).abs() <= 1e-12 * base, "{count}: {t} vs {base}");
+    }
+    // All the cores together: never slower with more of them; the memory-bound decode is at the
+    // levels' sustained peak from 4 cores on, so it barely changes (only compute-bound ops gain).
+    let mut last = f64::INFINITY;
+    for count in [4.0, 8.0, 1e6] {
+        let t = cpu_mid_decode_s(count, None);
+        assert!(t <= last && t > 0.9 * base / 4.0, "{count}: {t}");
+        last = t;
+    }
+    // The one-thread decode is memory bound: four threads draw four shares, so the all-core
+    // latency at 4 cores is close to a quarter of one thread's.
+    let all = cpu_mid_decode_s(4.0, None);
+    assert!((all / base - 0.25).abs() < 0.01, "{all} vs {base}");
+}
+
+#[test]
+fn a_subnormal_bandwidth_is_refused_and_a_non_finite_score_is_an_error() {
+    let text = pixel8_with("value = 68.26e9", "value = 5e-324");
+    let e = Hardware::from_toml_str(&text, "hw.toml")
+        .unwrap_err()
+        .to_string();
+    let line = line_of(&text, "value = 5e-324");
+    assert!(
+        e.starts_with(&format!("hw.toml:{line}: field `memory[dram].bytes_per_s`")),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!("expected at least {MIN_BYTES_PER_S:e}")),
+        "{e}"
+    );
+    let big = pixel8_with("value = 68.26e9", "value = 1e30");
+    let e = Hardware::from_toml_str(&big, "hw.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("memory[dram].bytes_per_s"), "{e}");
+    let peak = pixel8_with("f32 = { value = 93.1e9", "f32 = { value = 1e-300");
+    let e = Hardware::from_toml_str(&peak, "hw.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unit[cpu-big].peak_ops_per_s.f32"), "{e}");
+    assert!(e.contains(&format!("at least {MIN_OPS_PER_S:e}")), "{e}");
+    // A device edited past validation: the score is an error, not null TTFT/TPOT.
+    let mut hw = pixel8();
+    let dram = hw.memories.iter().position(|m| m.name == "dram").unwrap();
+    hw.memories[dram].bytes_per_s = 5e-324;
+    let m = load_llm("llama-1b").unwrap();
+    let q = QuantScheme::parse("fp16").unwrap();
+    let e = score_llm(&hw, &m, &q, &request(1, 16, 64))
+        .err()
+        .expect("rejected");
+    assert!(matches!(e, ScoreError::NotFinite { .. }), "{e}");
+    assert!(
+        e.to_string().starts_with("prefill: the latency is inf"),
+        "{e}"
+    );
 }
