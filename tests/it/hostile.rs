@@ -6,6 +6,7 @@
 
 use crate::common::{TempDir, archscope};
 use archscope::cost::Mode;
+use archscope::cycle::systolic::{MAX_DP_CHANNELS, MAX_TOPOLOGY_LAYERS, parse_conv_topology};
 use archscope::explore::units::default_thread_counts;
 use archscope::hardware::{Hardware, MAX_UNIT_COUNT, MIN_BYTES_PER_S, MIN_OPS_PER_S};
 use archscope::score::{ScoreError, ScoreRequest, score_llm};
@@ -389,5 +390,64 @@ fn a_subnormal_bandwidth_is_refused_and_a_non_finite_score_is_an_error() {
     assert!(
         e.to_string().starts_with("prefill: the latency is inf"),
         "{e}"
+    );
+}
+
+const CONV_HEADER: &str = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n";
+
+#[test]
+fn a_depthwise_row_of_ten_million_channels_is_an_error_not_an_abort() {
+    // The probe's row: SCALE-Sim expands a DP row into one layer per channel, and 10^7 of them
+    // aborted on allocation.
+    let text = format!("{CONV_HEADER}DP_x, 4, 4, 3, 3, 10000000, 1, 1,\n");
+    let e = parse_conv_topology(&text, "dp.csv")
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("dp.csv:2:"), "{e}");
+    assert!(e.contains("field `Channels`"), "{e}");
+    assert!(
+        e.contains(&format!(
+            "at most {MAX_DP_CHANNELS} channels, found 10000000"
+        )),
+        "{e}"
+    );
+    // At the limit the row expands, one layer of one channel each.
+    let text = format!("{CONV_HEADER}DP_x, 4, 4, 3, 3, {MAX_DP_CHANNELS}, 1, 1,\n");
+    let layers = parse_conv_topology(&text, "dp.csv").unwrap();
+    assert_eq!(layers.len() as u64, MAX_DP_CHANNELS);
+    assert_eq!(layers[5].name, "DP_xChannel_5");
+    // Rows that each fit but together pass the file's limit.
+    let rows = MAX_TOPOLOGY_LAYERS as u64 / MAX_DP_CHANNELS + 1;
+    let mut text = CONV_HEADER.to_string();
+    for i in 0..rows {
+        text += &format!("DP_{i}, 4, 4, 3, 3, {MAX_DP_CHANNELS}, 1, 1,\n");
+    }
+    let e = parse_conv_topology(&text, "dp.csv")
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with(&format!("dp.csv:{}:", rows + 1)), "{e}");
+    assert!(
+        e.contains(&format!("more than {MAX_TOPOLOGY_LAYERS} layers")),
+        "{e}"
+    );
+    let dir = TempDir::new("dp-1e7");
+    let path = dir.join("dp.csv");
+    std::fs::write(
+        &path,
+        format!("{CONV_HEADER}DP_x, 4, 4, 3, 3, 10000000, 1, 1,\n"),
+    )
+    .unwrap();
+    let cfg = crate::common::data_path("scalesim/configs/a16x16_os.cfg");
+    let (ok, _, err) = archscope(&[
+        "systolic",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--topology",
+        path.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("field `Channels`") && !err.contains("panicked"),
+        "{err}"
     );
 }
