@@ -10,6 +10,7 @@ use archscope::cycle::systolic::{MAX_DP_CHANNELS, MAX_TOPOLOGY_LAYERS, parse_con
 use archscope::explore::units::default_thread_counts;
 use archscope::hardware::{Hardware, MAX_UNIT_COUNT, MIN_BYTES_PER_S, MIN_OPS_PER_S};
 use archscope::score::{ScoreError, ScoreRequest, score_llm};
+use archscope::validate::published::compare;
 use archscope::workload::llm::{
     MAX_BATCH, MAX_EXPERTS, MAX_HEAD_DIM, MAX_HEADS, MAX_HIDDEN, MAX_INTERMEDIATE, MAX_LAYERS,
     MAX_TOKENS, MAX_VOCAB,
@@ -450,4 +451,41 @@ fn a_depthwise_row_of_ten_million_channels_is_an_error_not_an_abort() {
         err.contains("field `Channels`") && !err.contains("panicked"),
         "{err}"
     );
+}
+
+#[test]
+fn a_non_finite_or_non_positive_published_value_names_file_line_and_column() {
+    // The probe's row: `1e999` parses as +inf, and the report showed "+inf %".
+    let dir = TempDir::new("published-1e999");
+    let table = dir.join("published.csv");
+    let head = "id,device,model,quant,framework,config,metric,value,unit\n";
+    let row = |v: &str| {
+        format!(
+            "A1,\"Apple M2 Ultra, 76-core GPU (800 GB/s)\",LLaMA-2 7B,F16,llama.cpp (Metal),pp512,prefill_tokens_per_s,{v},tokens/s\n"
+        )
+    };
+    // A good row first, so the bad one is on line 3; `1e-320` is positive and finite but 512
+    // tokens over it take an infinite time.
+    for v in ["1e999", "inf", "NaN", "0", "-3", "1e-320"] {
+        std::fs::write(&table, format!("{head}{}{}", row("1401.85"), row(v))).unwrap();
+        let e = compare(&table).err().expect(v).to_string();
+        let want = format!(
+            "{}:3: column 8 (`value`): expected a finite positive token rate",
+            table.display()
+        );
+        assert!(e.starts_with(&want), "{v}: {e}");
+        assert!(e.ends_with(&format!("found `{v}`")), "{v}: {e}");
+    }
+    std::fs::write(&table, format!("{head}{}", row("1401.85"))).unwrap();
+    let c = compare(&table).unwrap();
+    // 512 prompt tokens at 1401.85 tokens/s.
+    assert!((c.outcomes[0].measured.median - 512.0 / 1401.85).abs() < 1e-12);
+    let (ok, out, err) = archscope(&[
+        "validate",
+        "--published",
+        table.to_str().unwrap(),
+        "--out",
+        dir.join("pub").to_str().unwrap(),
+    ]);
+    assert!(ok && !out.contains("inf"), "{out}{err}");
 }
