@@ -12,6 +12,7 @@ pub mod what_if;
 pub use raw::{Figure, RawHardware, UnitKind};
 pub use what_if::set_field;
 
+use crate::util::text::{TextError, read_utf8};
 use crate::workload::{DType, DTypeTable};
 use std::collections::HashSet;
 use std::path::Path;
@@ -48,13 +49,21 @@ pub const MAX_CLOCK_HZ: f64 = 1e12;
 /// Errors loading a hardware description.
 #[derive(Debug, thiserror::Error)]
 pub enum HardwareError {
-    /// The file could not be read.
-    #[error("{file}: cannot read: {source}")]
+    /// The file could not be read, or is not UTF-8 (the error gives the byte offset).
+    #[error("{file}: cannot read: {cause}")]
     Io {
         /// File.
         file: String,
-        /// Cause.
-        source: std::io::Error,
+        /// Cause (in the message, not a separate source, so that it is printed once).
+        cause: TextError,
+    },
+    /// A directory where a device file was expected.
+    #[error(
+        "{path}: is a directory; expected a device file (.toml), a file name in hardware-db/ or a short name"
+    )]
+    Directory {
+        /// The path given.
+        path: String,
     },
     /// TOML syntax error, unknown field, missing field or wrong type.
     #[error("{file}:{line}: {message}")]
@@ -404,9 +413,12 @@ impl Hardware {
     /// Loads a file from disk.
     pub fn from_file(path: &Path) -> Result<Hardware, HardwareError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| HardwareError::Io {
+        if path.is_dir() {
+            return Err(HardwareError::Directory { path: file });
+        }
+        let text = read_utf8(path).map_err(|cause| HardwareError::Io {
             file: file.clone(),
-            source,
+            cause,
         })?;
         Self::from_toml_str(&text, &file)
     }
@@ -421,18 +433,18 @@ impl Hardware {
     pub fn find_text(name: &str) -> Result<(String, String), HardwareError> {
         let path = Path::new(name);
         if path.is_file() {
-            let text = std::fs::read_to_string(path).map_err(|source| HardwareError::Io {
+            let text = read_utf8(path).map_err(|cause| HardwareError::Io {
                 file: name.to_string(),
-                source,
+                cause,
             })?;
             return Ok((name.to_string(), text));
         }
         let file = format!("{}.toml", name.trim_end_matches(".toml"));
         let local = Path::new("hardware-db").join(&file);
         if local.is_file() {
-            let text = std::fs::read_to_string(&local).map_err(|source| HardwareError::Io {
+            let text = read_utf8(&local).map_err(|cause| HardwareError::Io {
                 file: local.display().to_string(),
-                source,
+                cause,
             })?;
             return Ok((local.display().to_string(), text));
         }
@@ -441,6 +453,9 @@ impl Hardware {
             .find(|(f, _)| *f == file)
         {
             Some((f, text)) => Ok((format!("hardware-db/{f}"), text.to_string())),
+            None if path.is_dir() => Err(HardwareError::Directory {
+                path: name.to_string(),
+            }),
             None => Err(HardwareError::NotFound {
                 name: name.to_string(),
                 known: known_devices().join(", "),

@@ -223,9 +223,12 @@ impl LlmConfig {
     /// Reads and validates a `config.json` file.
     pub fn from_file(path: &Path) -> Result<LlmConfig, ModelError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+        if path.is_dir() {
+            return Err(ModelError::Directory { path: p });
+        }
+        let text = crate::util::text::read_utf8(path).map_err(|cause| ModelError::Io {
             path: p.clone(),
-            source,
+            cause,
         })?;
         let name = path
             .file_stem()
