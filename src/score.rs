@@ -134,6 +134,20 @@ pub enum ScoreError {
     /// The runtime cannot be applied to the unit as asked (threads).
     #[error(transparent)]
     Runtime(#[from] ApplyError),
+    /// A priced phase whose latency or energy is not a finite positive number (a figure of the
+    /// device so extreme that the arithmetic leaves the floating-point range), which no metric
+    /// may print as a number.
+    #[error(
+        "{phase}: the {metric} is {value:e}; expected a finite positive number (check the device's figures: a bandwidth or peak this extreme leaves the floating-point range)"
+    )]
+    NotFinite {
+        /// The phase priced (`prefill`, `decode`, `forward`).
+        phase: String,
+        /// `latency` or `energy`.
+        metric: &'static str,
+        /// The value computed.
+        value: f64,
+    },
     /// The scratchpad mapping asked for cannot be made.
     #[cfg(feature = "solver")]
     #[error(transparent)]
@@ -222,6 +236,24 @@ fn check_calibration(hw: &Hardware, req: &ScoreRequest) -> Result<(), ScoreError
     Ok(())
 }
 
+/// Checks that a priced phase has a finite, positive latency and a finite energy, so that every
+/// rate and per-token figure derived from them is a number.
+fn check_finite(phase: &str, eval: &Evaluation) -> Result<(), ScoreError> {
+    let t = &eval.total;
+    let bad = |metric, value| ScoreError::NotFinite {
+        phase: phase.to_string(),
+        metric,
+        value,
+    };
+    if !(t.latency_s.is_finite() && t.latency_s > 0.0) {
+        return Err(bad("latency", t.latency_s));
+    }
+    if !t.energy_j().is_finite() {
+        return Err(bad("energy", t.energy_j()));
+    }
+    Ok(())
+}
+
 /// Scores an LLM.
 pub fn score_llm(
     hw: &Hardware,
@@ -253,7 +285,7 @@ pub fn score_llm(
     if req.prefill {
         wanted.push((
             Phase::Prefill { prompt: req.prompt },
-            (req.batch * req.prompt) as f64,
+            req.batch as f64 * req.prompt as f64,
         ));
     }
     if req.decode {
@@ -265,7 +297,9 @@ pub fn score_llm(
         ));
     }
     for (phase, tokens) in wanted {
-        let (graph, eval) = score_graph_under(hw, unit, req, model.build(quant, phase, req.batch))?;
+        let (graph, eval) =
+            score_graph_under(hw, unit, req, model.try_build(quant, phase, req.batch)?)?;
+        check_finite(phase.name(), &eval)?;
         phases.push(PhaseScore {
             phase,
             graph,
@@ -837,6 +871,7 @@ pub fn score_vision(
     let quant = &req.runtime.scheme(quant);
     let (unit, graph) = vision_graph(hw, model, quant, req)?;
     let (graph, eval) = score_graph_under(hw, unit, req, graph)?;
+    check_finite("forward", &eval)?;
     Ok(vision_score(hw, model, quant, req, unit, graph, eval))
 }
 
@@ -855,6 +890,7 @@ pub fn score_vision_mapped(
     };
     let (unit, graph) = vision_graph(hw, model, quant, req)?;
     let (eval, plan) = evaluate_mapped(hw, unit, req.mode, &graph, m)?;
+    check_finite("forward", &eval)?;
     let mut score = vision_score(hw, model, quant, req, unit, graph, eval);
     score.mapping = Some(plan);
     Ok(score)

@@ -181,6 +181,12 @@ fn placement(a: Args) -> Result<()> {
     limits.build.mode = mode(a.ideal);
     limits.build.units = (!a.units.is_empty()).then(|| a.units.clone());
     limits.build.bandwidth_floor = !a.no_bandwidth_floor;
+    if !(a.switch_us.is_finite() && a.switch_us >= 0.0) {
+        anyhow::bail!(
+            "--switch-us {}: expected a finite handoff time of 0 or more microseconds",
+            a.switch_us
+        );
+    }
     if a.switch_us != 0.0 {
         limits.build.switch_s.insert("*".into(), a.switch_us * 1e-6);
     }

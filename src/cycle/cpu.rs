@@ -18,8 +18,12 @@
 //! scales linearly with `min(threads, count)`. A memory level named in `core_bytes_per_s`
 //! (bytes/s one thread can draw from it, e.g. single-core STREAM) is shared: its bandwidth is
 //! `min(threads · per-thread, peak · e_b)`, so it saturates at the shared limit. Levels not
-//! named there are private per-core caches whose bandwidth (given for all cores) scales as
-//! `peak · e_b · threads / count`.
+//! named there are split evenly among the cores the unit's bandwidth figures describe
+//! (`bandwidth_cores`, default `count`): `peak · e_b · min(threads / bandwidth_cores, 1)`, so one
+//! thread draws one core's share. A what-if on the core count holds `bandwidth_cores` at the
+//! file's count ([`crate::hardware::what_if`]), as it holds the ops per cycle per core: one
+//! thread's bandwidth, and so its latency, does not change when cores are added, and all the
+//! cores together never draw more than the level's sustained peak.
 //!
 //! **Time** of an op: `max(flops / rate[dtype], max_L bytes_L / bw_L) + overhead`, where
 //! `bytes_L` is the traffic through level `L` computed exactly as the roofline does
@@ -48,6 +52,7 @@ pub const KEYS: &[&str] = &[
     "fp16_fma",
     "dot_factor",
     "threads",
+    "bandwidth_cores",
     "core_bytes_per_s",
     "sme_vector_bits",
     "sme_units",
@@ -71,6 +76,8 @@ pub struct Cpu<'a> {
     vec_per_core: DTypeTable<f64>,
     /// Per-thread bandwidth of shared levels (bytes/s), by level index.
     core_bw: [Option<f64>; MAX_LEVELS],
+    /// Cores among which the other levels' sustained bandwidth is split (`bandwidth_cores`).
+    bw_cores: f64,
 }
 
 impl<'a> Cpu<'a> {
@@ -143,6 +150,7 @@ impl<'a> Cpu<'a> {
                 format!("expected a whole number ≥ 1, found {threads}"),
             ));
         }
+        let bw_cores = p.pos_or("bandwidth_cores", u.count)?;
         let mut core_bw = [None; MAX_LEVELS];
         for (name, bw) in p.named_table("core_bytes_per_s")? {
             let field = format!("core_bytes_per_s.{name}");
@@ -175,6 +183,7 @@ impl<'a> Cpu<'a> {
             fma_per_core: fma,
             vec_per_core: vec,
             core_bw,
+            bw_cores,
         })
     }
 
@@ -199,7 +208,7 @@ impl<'a> Cpu<'a> {
         let peak = self.hw.memories[lvl].bytes_per_s * e_b;
         match self.core_bw[lvl] {
             Some(per_thread) => (self.active * per_thread).min(peak),
-            None => peak * self.active / u.count,
+            None => peak * (self.active / self.bw_cores).min(1.0),
         }
     }
 

@@ -6,7 +6,7 @@ use super::{ExploreError, cnn, files, llm, units};
 use crate::hardware::Hardware;
 use crate::mapping::{AdaptOptions, MappingRequest, report::Solver};
 use crate::search::{Shard, Sweep};
-use crate::workload::{LlmConfig, Model, ModelError, load_model};
+use crate::workload::{LlmConfig, Model, ModelError, Phase, load_model};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -398,7 +398,7 @@ impl ExploreRequest {
             Model::Llm(_) => {
                 is_cnn = false;
                 let (model_file, model, text) = model_text(&self.model)?;
-                LlmConfig::from_json(&text, &model_file, &model)?;
+                let cfg = LlmConfig::from_json(&text, &model_file, &model)?;
                 let pick = |specific: &[String]| -> Vec<String> {
                     if !specific.is_empty() {
                         dedup(specific)
@@ -417,6 +417,14 @@ impl ExploreRequest {
                 check_positive("--batch", &batches)?;
                 check_positive("--prompt", &prompts)?;
                 check_positive("--context", &contexts)?;
+                for &b in &batches {
+                    for &prompt in &prompts {
+                        cfg.check_phase(Phase::Prefill { prompt }, b)?;
+                    }
+                    for &context in &contexts {
+                        cfg.check_phase(Phase::Decode { context }, b)?;
+                    }
+                }
                 (
                     WorkloadSpec::Llm {
                         model,

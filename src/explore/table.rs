@@ -178,6 +178,10 @@ pub fn read_part(path: &Path) -> Result<(ExploreSpec, DataFrame), ExploreError> 
         .ok_or_else(|| bad("not an archscope part (no run spec in its metadata)".into()))?;
     let spec: ExploreSpec =
         serde_json::from_str(&text).map_err(|e| bad(format!("unreadable run spec: {e}")))?;
+    // Checked before anything is sized by it (merge keeps one slot per shard).
+    spec.shard
+        .check()
+        .map_err(|why| bad(format!("run spec in its metadata: {why}")))?;
     let df = reader
         .finish()
         .map_err(|e| bad(format!("cannot read the table: {e}")))?;

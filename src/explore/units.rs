@@ -102,9 +102,11 @@ pub fn parse_variant(hw: &Hardware, value: &str) -> Result<Option<Variant>, Unit
 }
 
 /// Thread counts swept by default on a CPU-model unit that runs `all` threads: powers of two
-/// below `all` (1, 2, 4, ...), plus `all` itself (the plain unit name).
+/// below `all` (1, 2, 4, ...), plus `all` itself (the plain unit name). At most 65 counts, since
+/// the doubling stops before it would pass 64 bits (and hardware validation caps a unit's cores
+/// at [`crate::hardware::MAX_UNIT_COUNT`], so a real list has at most 25).
 pub fn default_thread_counts(all: u64) -> Vec<u64> {
-    let mut v: Vec<u64> = std::iter::successors(Some(1u64), |t| Some(t * 2))
+    let mut v: Vec<u64> = std::iter::successors(Some(1u64), |t| t.checked_mul(2))
         .take_while(|&t| t < all)
         .collect();
     v.push(all);

@@ -12,6 +12,7 @@ pub mod what_if;
 pub use raw::{Figure, RawHardware, UnitKind};
 pub use what_if::set_field;
 
+use crate::util::text::{TextError, read_utf8};
 use crate::workload::{DType, DTypeTable};
 use std::collections::HashSet;
 use std::path::Path;
@@ -19,16 +20,50 @@ use std::path::Path;
 /// Most memory levels a device may have (the ledger keeps a fixed array per level).
 pub const MAX_LEVELS: usize = 8;
 
+// Ranges of the figures every model divides by or multiplies with. A figure outside them is a
+// typo or a hostile file (a subnormal bandwidth makes every latency infinite; 10^19 cores make
+// explore's thread list endless), so it is refused with the file, line and field.
+
+/// Most cores, SMs or PEs in one unit: the largest real one is Cerebras WSE-3's 900,000 cores
+/// (a 256×256 systolic array has 65,536 PEs, an H100 132 SMs); 10^7 is 11× the largest.
+pub const MAX_UNIT_COUNT: f64 = 1e7;
+/// Lowest bandwidth of a memory level, bytes/s: a serial EEPROM on a 100 kHz I²C bus reads
+/// about 10 kB/s; 10^3 B/s is 10× slower than that, and far above the subnormals.
+pub const MIN_BYTES_PER_S: f64 = 1e3;
+/// Highest bandwidth of a memory level, bytes/s: Cerebras WSE-3's on-wafer SRAM gives 21 PB/s
+/// (2.1·10^16); 10^18 leaves 48× headroom for what-ifs.
+pub const MAX_BYTES_PER_S: f64 = 1e18;
+/// Lowest peak of a unit, ops/s (`peak_ops_per_s`, `vector_ops_per_s`, `special_ops_per_s`,
+/// `block_quant_ops_per_s`): an 8-bit microcontroller at 1 MHz does about 10^6; 10^3 is 1,000×
+/// below it.
+pub const MIN_OPS_PER_S: f64 = 1e3;
+/// Highest peak of a unit, ops/s: Cerebras WSE-3 peaks at 1.25·10^17 FLOP/s; 10^20 leaves 800×
+/// headroom for what-ifs that scale the core count or clock.
+pub const MAX_OPS_PER_S: f64 = 1e20;
+/// Lowest clock, Hz: the slowest cores modelled run at hundreds of MHz; 1 kHz is far below any
+/// compute unit.
+pub const MIN_CLOCK_HZ: f64 = 1e3;
+/// Highest clock, Hz: shipping cores run below 6 GHz; 10^12 (1 THz) is 170× that.
+pub const MAX_CLOCK_HZ: f64 = 1e12;
+
 /// Errors loading a hardware description.
 #[derive(Debug, thiserror::Error)]
 pub enum HardwareError {
-    /// The file could not be read.
-    #[error("{file}: cannot read: {source}")]
+    /// The file could not be read, or is not UTF-8 (the error gives the byte offset).
+    #[error("{file}: cannot read: {cause}")]
     Io {
         /// File.
         file: String,
-        /// Cause.
-        source: std::io::Error,
+        /// Cause (in the message, not a separate source, so that it is printed once).
+        cause: TextError,
+    },
+    /// A directory where a device file was expected.
+    #[error(
+        "{path}: is a directory; expected a device file (.toml), a file name in hardware-db/ or a short name"
+    )]
+    Directory {
+        /// The path given.
+        path: String,
     },
     /// TOML syntax error, unknown field, missing field or wrong type.
     #[error("{file}:{line}: {message}")]
@@ -262,6 +297,25 @@ impl Checker<'_> {
         Ok(out)
     }
 
+    /// [`Checker::figure`] within `[min, max]`, both inclusive.
+    fn figure_in(
+        &mut self,
+        f: &Figure,
+        field: &str,
+        min: f64,
+        max: f64,
+    ) -> Result<f64, HardwareError> {
+        let v = self.figure(f, field, Some(max), false)?;
+        if v < min {
+            return Err(self.invalid(
+                Some(f.value.span()),
+                field,
+                format!("expected at least {min:e}, found {v:e}"),
+            ));
+        }
+        Ok(v)
+    }
+
     /// Checks provenance and range of one figure; `max` is an inclusive upper bound.
     fn figure(
         &mut self,
@@ -314,11 +368,14 @@ impl Checker<'_> {
         Ok(v)
     }
 
+    /// A per-dtype table of figures, each times `scale`; `range` bounds the figures (before
+    /// scaling) when given.
     fn dtype_table(
         &mut self,
         map: &std::collections::BTreeMap<String, Figure>,
         field: &str,
         scale: f64,
+        range: Option<(f64, f64)>,
     ) -> Result<DTypeTable<f64>, HardwareError> {
         let mut t = DTypeTable::empty();
         for (k, f) in map {
@@ -332,7 +389,11 @@ impl Checker<'_> {
                     ),
                 )
             })?;
-            t.set(d, self.figure(f, &name, None, false)? * scale);
+            let v = match range {
+                Some((lo, hi)) => self.figure_in(f, &name, lo, hi)?,
+                None => self.figure(f, &name, None, false)?,
+            };
+            t.set(d, v * scale);
         }
         Ok(t)
     }
@@ -352,9 +413,12 @@ impl Hardware {
     /// Loads a file from disk.
     pub fn from_file(path: &Path) -> Result<Hardware, HardwareError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| HardwareError::Io {
+        if path.is_dir() {
+            return Err(HardwareError::Directory { path: file });
+        }
+        let text = read_utf8(path).map_err(|cause| HardwareError::Io {
             file: file.clone(),
-            source,
+            cause,
         })?;
         Self::from_toml_str(&text, &file)
     }
@@ -369,18 +433,18 @@ impl Hardware {
     pub fn find_text(name: &str) -> Result<(String, String), HardwareError> {
         let path = Path::new(name);
         if path.is_file() {
-            let text = std::fs::read_to_string(path).map_err(|source| HardwareError::Io {
+            let text = read_utf8(path).map_err(|cause| HardwareError::Io {
                 file: name.to_string(),
-                source,
+                cause,
             })?;
             return Ok((name.to_string(), text));
         }
         let file = format!("{}.toml", name.trim_end_matches(".toml"));
         let local = Path::new("hardware-db").join(&file);
         if local.is_file() {
-            let text = std::fs::read_to_string(&local).map_err(|source| HardwareError::Io {
+            let text = read_utf8(&local).map_err(|cause| HardwareError::Io {
                 file: local.display().to_string(),
-                source,
+                cause,
             })?;
             return Ok((local.display().to_string(), text));
         }
@@ -389,6 +453,9 @@ impl Hardware {
             .find(|(f, _)| *f == file)
         {
             Some((f, text)) => Ok((format!("hardware-db/{f}"), text.to_string())),
+            None if path.is_dir() => Err(HardwareError::Directory {
+                path: name.to_string(),
+            }),
             None => Err(HardwareError::NotFound {
                 name: name.to_string(),
                 known: known_devices().join(", "),
@@ -452,7 +519,12 @@ impl Hardware {
                 name: n,
                 capacity_bytes: capacity,
                 usable_bytes: usable,
-                bytes_per_s: ck.figure(&m.bytes_per_s, &format!("{f}.bytes_per_s"), None, false)?,
+                bytes_per_s: ck.figure_in(
+                    &m.bytes_per_s,
+                    &format!("{f}.bytes_per_s"),
+                    MIN_BYTES_PER_S,
+                    MAX_BYTES_PER_S,
+                )?,
                 j_per_byte: ck.figure(&m.pj_per_byte, &format!("{f}.pj_per_byte"), None, true)?
                     * 1e-12,
                 software_managed: m
@@ -480,9 +552,16 @@ impl Hardware {
                     format!("duplicate unit `{n}`"),
                 ));
             }
-            let count = ck.figure(&u.count, &format!("{f}.count"), None, false)?;
-            let clock_hz = ck.figure(&u.clock_hz, &format!("{f}.clock_hz"), None, false)?;
-            let peak = ck.dtype_table(&u.peak_ops_per_s, &format!("{f}.peak_ops_per_s"), 1.0)?;
+            let count = ck.figure(&u.count, &format!("{f}.count"), Some(MAX_UNIT_COUNT), false)?;
+            let clock_hz = ck.figure_in(
+                &u.clock_hz,
+                &format!("{f}.clock_hz"),
+                MIN_CLOCK_HZ,
+                MAX_CLOCK_HZ,
+            )?;
+            let ops = Some((MIN_OPS_PER_S, MAX_OPS_PER_S));
+            let peak =
+                ck.dtype_table(&u.peak_ops_per_s, &format!("{f}.peak_ops_per_s"), 1.0, ops)?;
             if peak.iter().next().is_none() {
                 return Err(ck.invalid(
                     Some(u.name.span()),
@@ -490,21 +569,30 @@ impl Hardware {
                     "needs at least one dtype".into(),
                 ));
             }
-            let mut vector_peak =
-                ck.dtype_table(&u.vector_ops_per_s, &format!("{f}.vector_ops_per_s"), 1.0)?;
+            let mut vector_peak = ck.dtype_table(
+                &u.vector_ops_per_s,
+                &format!("{f}.vector_ops_per_s"),
+                1.0,
+                ops,
+            )?;
             for (d, v) in peak.iter() {
                 if vector_peak.get(d).is_none() {
                     vector_peak.set(d, v);
                 }
             }
-            let special =
-                ck.dtype_table(&u.special_ops_per_s, &format!("{f}.special_ops_per_s"), 1.0)?;
+            let special = ck.dtype_table(
+                &u.special_ops_per_s,
+                &format!("{f}.special_ops_per_s"),
+                1.0,
+                ops,
+            )?;
             let block_quant = ck.dtype_table(
                 &u.block_quant_ops_per_s,
                 &format!("{f}.block_quant_ops_per_s"),
                 1.0,
+                ops,
             )?;
-            let j_per_op = ck.dtype_table(&u.pj_per_op, &format!("{f}.pj_per_op"), 1e-12)?;
+            let j_per_op = ck.dtype_table(&u.pj_per_op, &format!("{f}.pj_per_op"), 1e-12, None)?;
             for (d, _) in vector_peak.iter() {
                 if j_per_op.get(d).is_none() {
                     return Err(ck.invalid(

@@ -13,7 +13,10 @@
 //! `unit[NAME].count` ([`SCALES_PEAKS`]) scales every `peak_ops_per_s`, `vector_ops_per_s` and
 //! `special_ops_per_s` figure of that unit by the same ratio (ops per cycle per core held), and
 //! their provenance says so. A peak set explicitly in the same what-if wins: edits of the clock
-//! and core count are applied first, then the others.
+//! and core count are applied first, then the others. A core-count what-if on a unit priced by
+//! the CPU cycle model also sets its `params.bandwidth_cores` to the file's count (unless the
+//! file gives one): the memory figures describe that many cores, so one core's share of each
+//! level is held as its ops per cycle are (see [`crate::cycle::cpu`]).
 
 use super::{Hardware, HardwareError};
 use toml::{Table, Value};
@@ -289,6 +292,14 @@ fn set_scaling_field(
     };
     let ratio = value / old;
     let unit = unit_entry(table, name).expect("set_field found the unit");
+    if field == "count" {
+        if let Some(Value::Table(params)) = unit.get_mut("params") {
+            let cpu = params.get("model").and_then(Value::as_str) == Some(crate::cycle::cpu::NAME);
+            if cpu && !params.contains_key("bandwidth_cores") {
+                params.insert("bandwidth_cores".into(), Value::Float(old));
+            }
+        }
+    }
     for t in PEAK_TABLES {
         if let Some(Value::Table(peaks)) = unit.get_mut(t) {
             for (_, fig) in peaks.iter_mut() {

@@ -92,7 +92,7 @@ pub fn map_model(spec: &TrafficSpec) -> Result<TrafficReport, TrafficError> {
                     spec.model
                 )));
             }
-            (cfg.build(&spec.quant, spec.phase, spec.batch), None)
+            (cfg.try_build(&spec.quant, spec.phase, spec.batch)?, None)
         }
     };
     let req = TrafficRequest {

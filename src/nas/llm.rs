@@ -592,11 +592,14 @@ impl<'h> LlmEfficiency<'h> {
         mode: Mode,
         context: u64,
     ) -> Result<Self, NasError> {
-        if context == 0 {
+        if context == 0 || context > crate::workload::llm::MAX_TOKENS {
             return Err(NasError::invalid(
                 "--context",
                 "context",
-                "must be at least 1",
+                format!(
+                    "{context}: expected 1 to {} tokens",
+                    crate::workload::llm::MAX_TOKENS
+                ),
             ));
         }
         model_for(hw, unit, mode).map_err(ScoreError::from)?;

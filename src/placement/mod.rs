@@ -114,6 +114,9 @@ pub enum PlaceError {
     /// A unit's cost model could not be built.
     #[error(transparent)]
     Model(#[from] crate::cost::SelectError),
+    /// The workload cannot be built as asked (a batch, prompt or context out of range).
+    #[error(transparent)]
+    Workload(#[from] crate::workload::ModelError),
     /// No unit can run an op.
     #[error("no unit can run op `{op}`: {reasons}")]
     NoUnit {

@@ -32,6 +32,7 @@ pub fn sub_batches(
             "batch {batch} cannot be split into {k} equal sub-batches"
         )));
     }
+    cfg.check_phase(phase, batch / k)?;
     let parts: Vec<Graph> = (0..k).map(|_| cfg.build(quant, phase, batch / k)).collect();
     merge(
         &parts,
@@ -150,14 +151,14 @@ pub fn phase_split(
     limits: &Limits,
 ) -> Result<PhaseSplit, PlaceError> {
     let (batch, prompt, tokens) = (req.batch, req.prompt, req.tokens);
-    let pg = cfg.build(quant, Phase::Prefill { prompt }, batch);
-    let dg = cfg.build(
+    let pg = cfg.try_build(quant, Phase::Prefill { prompt }, batch)?;
+    let dg = cfg.try_build(
         quant,
         Phase::Decode {
-            context: prompt + tokens / 2,
+            context: prompt.saturating_add(tokens / 2),
         },
         batch,
-    );
+    )?;
     let mut pb = limits.build.clone();
     pb.units = req.prefill_units.clone();
     let mut db = limits.build.clone();

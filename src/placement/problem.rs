@@ -209,9 +209,14 @@ impl Instance {
                 v
             }
         };
-        for k in opts.switch_s.keys() {
+        for (k, &s) in &opts.switch_s {
             if k != "*" && !hw.units.iter().any(|u| &u.name == k) {
                 hw.unit_index(Some(k))?;
+            }
+            if !(s.is_finite() && s >= 0.0) {
+                return Err(PlaceError::Options(format!(
+                    "switch time for `{k}` is {s} s; expected a finite time of 0 or more"
+                )));
             }
         }
         // Each unit is priced for what it runs itself ([`CostModel::own_cost`]): a PIM unit's

@@ -63,6 +63,9 @@ pub fn place_phases(
     cfg: &LlmConfig,
     req: &PlacementRequest,
 ) -> Result<PlacementRuns, PlaceError> {
+    for &phase in &req.phases {
+        cfg.check_phase(phase, req.batch)?;
+    }
     let mut runs = Vec::with_capacity(req.phases.len());
     for (k, &phase) in req.phases.iter().enumerate() {
         let graph = match req.sub_batches {

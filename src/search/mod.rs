@@ -119,7 +119,7 @@ pub enum SpaceError {
     #[error("no valid point: {0}")]
     Empty(String),
     /// A malformed `--shard`.
-    #[error("bad shard `{0}`: expected I/N with 0 <= I < N, e.g. 0/4")]
+    #[error("bad shard `{0}`: expected I/N with 0 <= I < N <= {max}, e.g. 0/4", max = MAX_SHARDS)]
     BadShard(String),
 }
 
@@ -456,6 +456,11 @@ impl Strategy for RandomSample {
     }
 }
 
+/// Most shards a run may be split into: each shard is a process of its own, and cluster job
+/// arrays stop far below this (Slurm's default `MaxArraySize` is 1,001); 65,536 keeps the
+/// per-shard bookkeeping of `merge` to a few hundred kB whatever a part's metadata says.
+pub const MAX_SHARDS: u32 = 1 << 16;
+
 /// Shard `index` of `count`: which slice of a run this process evaluates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
@@ -475,10 +480,24 @@ impl Shard {
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let index: u32 = i.trim().parse().map_err(|_| bad())?;
         let count: u32 = n.trim().parse().map_err(|_| bad())?;
-        if count == 0 || index >= count {
-            return Err(bad());
+        Shard { index, count }.check().map_err(|_| bad())
+    }
+
+    /// Checks `0 ≤ index < count ≤` [`MAX_SHARDS`]; the error says what is wrong.
+    pub fn check(self) -> Result<Shard, String> {
+        let Shard { index, count } = self;
+        if count == 0 || count > MAX_SHARDS {
+            return Err(format!(
+                "shard count {count}: expected 1 to {MAX_SHARDS} shards"
+            ));
         }
-        Ok(Shard { index, count })
+        if index >= count {
+            return Err(format!(
+                "shard index {index} of {count}: expected an index from 0 to {}",
+                count - 1
+            ));
+        }
+        Ok(self)
     }
 
     /// Proposals this shard keeps out of `planned`.

@@ -257,18 +257,18 @@ pub fn compare(path: &Path) -> Result<Comparison, ValidateError> {
                 continue;
             }
         };
-        let value: f64 = match get("value").parse() {
-            Ok(v) if v > 0.0 => v,
-            _ => {
-                return Err(ValidateError::Table {
-                    path: file.clone(),
-                    line,
-                    message: format!(
-                        "`value` must be a positive number, found `{}`",
-                        get("value")
-                    ),
-                });
-            }
+        let bad_value = |why: &str| ValidateError::Table {
+            path: file.clone(),
+            line,
+            message: format!(
+                "column {} (`value`): expected a finite positive token rate{why}, found `{}`",
+                idx["value"] + 1,
+                get("value")
+            ),
+        };
+        let value: f64 = match get("value").parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 => v,
+            _ => return Err(bad_value("")),
         };
         let Some(dev) = match_device(&device, &devices) else {
             skipped.push(skip(format!("device `{device}` is not in hardware-db")));
@@ -319,6 +319,11 @@ pub fn compare(path: &Path) -> Result<Comparison, ValidateError> {
         };
         let predicted_s = score.phases[0].eval.total.latency_s;
         let measured = tokens / value;
+        if !(measured.is_finite() && measured > 0.0) {
+            return Err(bad_value(&format!(
+                " whose time for {tokens} tokens is a finite positive number"
+            )));
+        }
         outcomes.push(Outcome {
             kind,
             name: format!(

@@ -6,13 +6,21 @@
 /// Errors reading or interpreting a model config.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    /// The file could not be read.
-    #[error("{path}: cannot read: {source}")]
+    /// The file could not be read, or is not UTF-8 (the error gives the byte offset).
+    #[error("{path}: cannot read: {cause}")]
     Io {
         /// File path.
         path: String,
-        /// Cause.
-        source: std::io::Error,
+        /// Cause (in the message, not a separate source, so that it is printed once).
+        cause: crate::util::text::TextError,
+    },
+    /// A directory where a model file was expected.
+    #[error(
+        "{path}: is a directory; expected a config.json or .onnx file, or a model's short name"
+    )]
+    Directory {
+        /// The path given.
+        path: String,
     },
     /// The JSON is malformed or a field has the wrong type or is missing.
     #[error("{path}:{line}:{column}: {message}")]

@@ -27,6 +27,47 @@ use std::path::Path;
 
 pub use super::error::ModelError;
 
+// Limits on the sizes a config may give. Each sits well above the largest published decoder
+// LLM, so every real config loads, while a hostile one (10^7 layers, a 2^62-wide MLP) is refused
+// before anything is allocated or multiplied. With all of them at their limits, the parameter
+// count and every tensor of a graph at [`MAX_BATCH`] × [`MAX_TOKENS`] stay far below 2^64
+// except for a few products the graph checks anyway ([`LlmConfig::check_phase`]).
+
+/// Most transformer blocks (`num_hidden_layers`): the deepest published decoders have 118 (PaLM
+/// 540B) and 126 (Llama 3.1 405B); 1,024 leaves 8× headroom.
+pub const MAX_LAYERS: u64 = 1 << 10;
+/// Widest model (`hidden_size`): PaLM 540B has 18,432 and MT-NLG 530B 20,480; 65,536 is 3× that.
+pub const MAX_HIDDEN: u64 = 1 << 16;
+/// Widest MLP (`intermediate_size`): PaLM 540B has 73,728 and Llama 3.1 405B 53,248; 262,144
+/// is 3.5× that.
+pub const MAX_INTERMEDIATE: u64 = 1 << 18;
+/// Largest vocabulary (`vocab_size`): Gemma has 256,000 (Gemma 3: 262,144); 2,097,152 is 8× that.
+pub const MAX_VOCAB: u64 = 1 << 21;
+/// Most query heads (`num_attention_heads`, and so `num_key_value_heads`, which divides it):
+/// Llama 3.1 405B and MT-NLG have 128; 1,024 is 8× that.
+pub const MAX_HEADS: u64 = 1 << 10;
+/// Largest head dimension (`head_dim`): Gemma and PaLM use 256; 1,024 is 4× that.
+pub const MAX_HEAD_DIM: u64 = 1 << 10;
+/// Most experts per MoE layer (`num_local_experts`, and so `num_experts_per_tok`): Switch-C has
+/// 2,048, DeepSeek-V3 256; 4,096 is 2× the largest.
+pub const MAX_EXPERTS: u64 = 1 << 12;
+/// Longest context (`max_position_embeddings`, `sliding_window`, and the prompt and context
+/// lengths scored): Llama 4 Scout was trained for 10,485,760 tokens; 2^27 (134 M) is 12× that.
+pub const MAX_TOKENS: u64 = 1 << 27;
+/// Largest batch scored: serving engines run at most a few thousand sequences per step (vLLM's
+/// default cap is 256); 65,536 is far above any of them.
+pub const MAX_BATCH: u64 = 1 << 16;
+
+/// `a × b`, or an error naming `field` when the product does not fit 64 bits.
+fn mul(a: u64, b: u64, field: &'static str) -> Result<u64, &'static str> {
+    a.checked_mul(b).ok_or(field)
+}
+
+/// `a + b`, or an error naming `field` when the sum does not fit 64 bits.
+fn add(a: u64, b: u64, field: &'static str) -> Result<u64, &'static str> {
+    a.checked_add(b).ok_or(field)
+}
+
 /// The subset of a Hugging Face `config.json` archscope reads. Unknown fields are ignored, since
 /// real configs carry many (tokenizer ids, dtype, training settings).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -183,9 +224,12 @@ impl LlmConfig {
     /// Reads and validates a `config.json` file.
     pub fn from_file(path: &Path) -> Result<LlmConfig, ModelError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+        if path.is_dir() {
+            return Err(ModelError::Directory { path: p });
+        }
+        let text = crate::util::text::read_utf8(path).map_err(|cause| ModelError::Io {
             path: p.clone(),
-            source,
+            cause,
         })?;
         let name = path
             .file_stem()
@@ -232,6 +276,41 @@ impl LlmConfig {
         ] {
             if v == 0 {
                 return Err(invalid(field, "must be positive".into()));
+            }
+        }
+        let limits = [
+            ("num_hidden_layers", Some(raw.num_hidden_layers), MAX_LAYERS),
+            ("hidden_size", Some(raw.hidden_size), MAX_HIDDEN),
+            (
+                "intermediate_size",
+                Some(raw.intermediate_size),
+                MAX_INTERMEDIATE,
+            ),
+            ("vocab_size", Some(raw.vocab_size), MAX_VOCAB),
+            (
+                "num_attention_heads",
+                Some(raw.num_attention_heads),
+                MAX_HEADS,
+            ),
+            ("num_key_value_heads", raw.num_key_value_heads, MAX_HEADS),
+            ("head_dim", raw.head_dim, MAX_HEAD_DIM),
+            ("num_local_experts", raw.num_local_experts, MAX_EXPERTS),
+            ("num_experts_per_tok", raw.num_experts_per_tok, MAX_EXPERTS),
+            (
+                "max_position_embeddings",
+                raw.max_position_embeddings,
+                MAX_TOKENS,
+            ),
+            ("sliding_window", raw.sliding_window, MAX_TOKENS),
+        ];
+        for (field, v, limit) in limits {
+            if let Some(v) = v.filter(|&v| v > limit) {
+                return Err(invalid(
+                    field,
+                    format!(
+                        "{v} is above archscope's limit of {limit}, far above any published model"
+                    ),
+                ));
             }
         }
         let heads = raw.num_attention_heads;
@@ -294,7 +373,7 @@ impl LlmConfig {
             _ => None,
         };
         let attention_bias = raw.attention_bias.unwrap_or(false);
-        Ok(LlmConfig {
+        let cfg = LlmConfig {
             name: name.to_string(),
             family,
             hidden: raw.hidden_size,
@@ -315,7 +394,14 @@ impl LlmConfig {
             },
             moe,
             raw,
-        })
+        };
+        cfg.try_param_count().map_err(|field| {
+            invalid(
+                field,
+                "the parameter count overflows 64 bits; expected a size archscope can count".into(),
+            )
+        })?;
+        Ok(cfg)
     }
 
     /// Query projection width.
@@ -330,34 +416,61 @@ impl LlmConfig {
 
     /// Parameters, counted from the config: embeddings, per-layer attention (with biases where
     /// the family has them), MLP or experts and router, two norms per layer, the final norm, and
-    /// the LM head unless tied.
+    /// the LM head unless tied. A config from [`LlmConfig::from_hf`] always has a count that fits
+    /// 64 bits; for one whose fields were changed past that, this saturates at `u64::MAX` (see
+    /// [`LlmConfig::try_param_count`]).
     pub fn param_count(&self) -> u64 {
+        self.try_param_count().unwrap_or(u64::MAX)
+    }
+
+    /// [`LlmConfig::param_count`] in checked arithmetic: the config field whose product
+    /// overflows 64 bits is the error.
+    pub fn try_param_count(&self) -> Result<u64, &'static str> {
         let h = self.hidden;
-        let attn = h * self.q_dim() + 2 * h * self.kv_dim() + self.q_dim() * h;
-        let attn_bias = if self.qkv_bias {
-            self.q_dim() + 2 * self.kv_dim()
+        let q_dim = mul(self.heads, self.head_dim, "head_dim")?;
+        let kv_dim = mul(self.kv_heads, self.head_dim, "head_dim")?;
+        let hq = mul(h, q_dim, "num_attention_heads")?;
+        let two_h = mul(2, h, "hidden_size")?;
+        let hkv = mul(two_h, kv_dim, "num_key_value_heads")?;
+        let attn = add(
+            add(hq, hkv, "num_key_value_heads")?,
+            hq,
+            "num_attention_heads",
+        )?;
+        let qkv_bias = if self.qkv_bias {
+            add(q_dim, mul(2, kv_dim, "head_dim")?, "head_dim")?
         } else {
             0
-        } + if self.o_bias { h } else { 0 };
+        };
+        let attn_bias = add(qkv_bias, if self.o_bias { h } else { 0 }, "hidden_size")?;
         let mats = if matches!(self.act, EltOp::SwiGlu | EltOp::GeGlu) {
             3
         } else {
             2
         };
-        let one_mlp = mats * h * self.ffn
-            + if self.mlp_bias {
-                (mats - 1) * self.ffn + h
-            } else {
-                0
-            };
+        let f = "intermediate_size";
+        let mlp_bias = if self.mlp_bias {
+            add(mul(mats - 1, self.ffn, f)?, h, f)?
+        } else {
+            0
+        };
+        let one_mlp = add(mul(mul(mats, h, "hidden_size")?, self.ffn, f)?, mlp_bias, f)?;
         let mlp = match self.moe {
-            Some((e, _)) => e * one_mlp + h * e,
+            Some((e, _)) => {
+                let f = "num_local_experts";
+                add(mul(e, one_mlp, f)?, mul(h, e, f)?, f)?
+            }
             None => one_mlp,
         };
-        let per_layer = attn + attn_bias + mlp + 2 * h;
-        let embed = self.vocab * h;
-        let head = if self.tied { 0 } else { self.vocab * h };
-        embed + self.layers * per_layer + h + head
+        let per_layer = add(add(add(attn, attn_bias, "head_dim")?, mlp, f)?, two_h, f)?;
+        let embed = mul(self.vocab, h, "vocab_size")?;
+        let head = if self.tied { 0 } else { embed };
+        let layers = mul(self.layers, per_layer, "num_hidden_layers")?;
+        add(
+            add(add(embed, layers, "num_hidden_layers")?, h, "hidden_size")?,
+            head,
+            "vocab_size",
+        )
     }
 
     /// KV-cache bytes for `batch` sequences of `context` positions under `quant`.
@@ -369,7 +482,83 @@ impl LlmConfig {
                 .bytes_rows(batch * self.kv_heads * len, self.head_dim)
     }
 
-    /// Builds the graph of one phase at batch `batch` under `quant`.
+    /// Checks that the graph of `phase` at `batch` can be built: batch within 1 to
+    /// [`MAX_BATCH`], prompt or context within 1 to [`MAX_TOKENS`], and every tensor and op
+    /// size of the graph (tokens × width, the KV cache, the attention scores, the experts)
+    /// within 64 bits.
+    pub fn check_phase(&self, phase: Phase, batch: u64) -> Result<(), ModelError> {
+        let (what, len, new_tokens) = match phase {
+            Phase::Prefill { prompt } => ("prompt", prompt, prompt),
+            Phase::Decode { context } => ("context", context, 1),
+        };
+        let spec = |message: String| ModelError::Spec {
+            name: self.name.clone(),
+            message,
+        };
+        if batch == 0 || batch > MAX_BATCH {
+            return Err(spec(format!(
+                "batch {batch}: expected 1 to {MAX_BATCH} sequences"
+            )));
+        }
+        if len == 0 || len > MAX_TOKENS {
+            return Err(spec(format!(
+                "{what} {len}: expected 1 to {MAX_TOKENS} tokens"
+            )));
+        }
+        let cache_len = self.window.map_or(len, |w| w.min(len));
+        let (experts, top_k) = self.moe.unwrap_or((1, 1));
+        let shape = AttnShape {
+            batch,
+            q_heads: self.heads,
+            kv_heads: self.kv_heads,
+            q_len: new_tokens,
+            kv_len: len,
+            head_dim: self.head_dim,
+            causal: true,
+            window: self.window,
+        };
+        let fits = || -> Option<()> {
+            let t = batch.checked_mul(new_tokens)?;
+            let q_dim = self.heads.checked_mul(self.head_dim)?;
+            let kv_dim = self.kv_heads.checked_mul(self.head_dim)?;
+            for width in [self.hidden, self.ffn, q_dim.checked_add(kv_dim)?, experts] {
+                t.checked_mul(width)?;
+            }
+            t.checked_mul(top_k)?.checked_mul(self.ffn)?;
+            batch.checked_mul(self.vocab)?;
+            self.vocab.checked_mul(self.hidden)?;
+            experts.checked_mul(self.ffn)?.checked_mul(self.hidden)?;
+            batch
+                .checked_mul(self.kv_heads)?
+                .checked_mul(cache_len)?
+                .checked_mul(self.head_dim)?;
+            // The scores tensor holds one element per (query, key) pair, head and sequence.
+            let scores = shape.pairs() * batch as f64 * self.heads as f64;
+            (scores < u64::MAX as f64).then_some(())
+        };
+        fits().ok_or_else(|| {
+            spec(format!(
+                "{} of {what} {len} at batch {batch}: a tensor of the graph would have more than \
+                 2^64 elements; expected a smaller batch or {what}",
+                phase.name()
+            ))
+        })
+    }
+
+    /// [`LlmConfig::build`] after [`LlmConfig::check_phase`]: the graph, or why it cannot be
+    /// built at this size.
+    pub fn try_build(
+        &self,
+        quant: &QuantScheme,
+        phase: Phase,
+        batch: u64,
+    ) -> Result<Graph, ModelError> {
+        self.check_phase(phase, batch)?;
+        Ok(self.build(quant, phase, batch))
+    }
+
+    /// Builds the graph of one phase at batch `batch` under `quant`. The sizes are not checked:
+    /// use [`LlmConfig::try_build`] for a batch, prompt or context that comes from a user.
     pub fn build(&self, quant: &QuantScheme, phase: Phase, batch: u64) -> Graph {
         Builder::new(self, quant, phase, batch).build()
     }

@@ -53,6 +53,9 @@ pub fn load_llm(name: &str) -> Result<LlmConfig, ModelError> {
     let file = format!("{}.json", name.trim_end_matches(".json"));
     match crate::embedded::WORKLOADS.iter().find(|(f, _)| *f == file) {
         Some((f, text)) => LlmConfig::from_json(text, &format!("workloads/{f}"), name),
+        None if path.is_dir() => Err(ModelError::Directory {
+            path: name.to_string(),
+        }),
         None => Err(ModelError::NotFound {
             name: name.to_string(),
             known: known_models().join(", "),
@@ -104,6 +107,11 @@ fn onnx_dims(name: &str, query: &str) -> Result<Vec<(String, u64)>, ModelError> 
 pub fn load_model(name: &str) -> Result<Model, ModelError> {
     let (base, query) = name.split_once('?').unwrap_or((name, ""));
     if base.to_ascii_lowercase().ends_with(".onnx") {
+        if Path::new(base).is_dir() {
+            return Err(ModelError::Directory {
+                path: base.to_string(),
+            });
+        }
         let dims = onnx_dims(name, query)?;
         return VisionModel::from_onnx_file(Path::new(base), &dims).map(Model::Vision);
     }

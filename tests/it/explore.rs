@@ -5,11 +5,13 @@
 use crate::common::{TempDir, data_path};
 use archscope::cost::Mode;
 use archscope::explore::plots::{self, Scatter, ScatterPoint};
+use archscope::explore::table;
 use archscope::explore::{
     self, ExploreError, ExploreRequest, OutputOptions, Results, Session, analyze,
 };
 use archscope::hardware::Hardware;
 use archscope::score::{ScoreRequest, score_llm};
+use archscope::search::{MAX_SHARDS, Shard};
 use archscope::workload::{QuantScheme, load_llm};
 use std::path::Path;
 
@@ -966,4 +968,68 @@ fn scratchpad_mapping_prices_like_score_and_sweeps_capacity() {
     .resolve()
     .unwrap_err();
     assert!(e.to_string().contains("need --mapping"), "{e}");
+}
+
+#[test]
+fn a_part_whose_metadata_has_an_impossible_shard_is_refused_before_merging() {
+    // Hostile parts (a probe edited a real part's key-value metadata): shard 7 of 3 indexed
+    // past the end, a count of 0 panicked, a count of 4294967295 allocated 64 GiB.
+    let tmp = TempDir::new("bad-shards");
+    let mut r = request();
+    r.quants = vec!["fp16".into()];
+    r.contexts = vec![1024];
+    r.shard = Some("0/3".into());
+    let part = explore::explore(
+        &r,
+        &OutputOptions {
+            out: Some(tmp.join("parts")),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .path;
+    let (spec, mut df) = table::read_part(&part).unwrap();
+    assert_eq!(spec.shard, Shard { index: 0, count: 3 });
+    for (index, count, want) in [
+        (
+            7,
+            3,
+            "shard index 7 of 3: expected an index from 0 to 2".to_string(),
+        ),
+        (
+            0,
+            0,
+            format!("shard count 0: expected 1 to {MAX_SHARDS} shards"),
+        ),
+        (
+            0,
+            u32::MAX,
+            format!("shard count 4294967295: expected 1 to {MAX_SHARDS} shards"),
+        ),
+    ] {
+        let bad = tmp.join(format!("part-{index}-of-{count}.parquet"));
+        let mut s = spec.clone();
+        s.shard = Shard { index, count };
+        table::write_parquet(&bad, &mut df, Some(&s)).unwrap();
+        let e = explore::merge_parts(&[bad.clone()])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains(&bad.display().to_string()), "{e}");
+        assert!(e.contains(&want), "{e}");
+        // The command line says the same, with no panic.
+        let (ok, _, err) = crate::common::archscope(&[
+            "merge",
+            bad.to_str().unwrap(),
+            "--out",
+            tmp.join("merged").to_str().unwrap(),
+        ]);
+        assert!(
+            !ok && err.contains(&want) && !err.contains("panicked"),
+            "{err}"
+        );
+    }
+    // The `--shard` flag is held to the same limit.
+    assert!(Shard::parse(&format!("0/{MAX_SHARDS}")).is_ok());
+    assert!(Shard::parse(&format!("0/{}", MAX_SHARDS + 1)).is_err());
 }

@@ -10,6 +10,7 @@ mod cli;
 mod cycle_models;
 mod explore;
 mod hardware_errors;
+mod hostile;
 mod llm_ledger;
 mod mapping;
 mod mapping_cnn;

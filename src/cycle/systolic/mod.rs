@@ -127,7 +127,7 @@ pub use model::{
     LayerReport, OperandTraffic, Timing, compute_cycles, simulate_layer, simulate_network,
 };
 pub use topology::{
-    ConvShape, GemmShape, Layer, LayerShape, LoweredGemm, MAX_LAYER_MACS, TopologyFormat,
-    parse_conv_topology, parse_gemm_topology, parse_topology, read_conv_topology,
-    read_gemm_topology, read_topology,
+    ConvShape, GemmShape, Layer, LayerShape, LoweredGemm, MAX_DP_CHANNELS, MAX_LAYER_MACS,
+    MAX_TOPOLOGY_LAYERS, TopologyFormat, parse_conv_topology, parse_gemm_topology, parse_topology,
+    read_conv_topology, read_gemm_topology, read_topology,
 };

@@ -16,7 +16,8 @@
 //!   it; some of its files put a comment there, e.g. `...,1,#dw`); a row that lacks the
 //!   final comma therefore loses its last field and is reported as too short, with a hint;
 //! - a conv layer whose name contains `DP` is a depthwise layer: it is expanded into one layer
-//!   per channel, named `<name>Channel_<i>`, each with 1 channel and the row's filter count;
+//!   per channel, named `<name>Channel_<i>`, each with 1 channel and the row's filter count
+//!   (at most [`MAX_DP_CHANNELS`] channels per row and [`MAX_TOPOLOGY_LAYERS`] layers in all);
 //! - the ofmap size is `ceil((H - Fh + S) / S)` (no padding): give pre-padded input sizes.
 //!   Note that this ceiling convention counts a last, partially out-of-range window when
 //!   `(H - Fh)` is not a multiple of `S`.
@@ -32,6 +33,17 @@ use super::error::SystolicError;
 /// size ([`super::MAX_WORD_BYTES`]) fits in `u64`. Far beyond real layers: a 12288 × 49152
 /// GPT-3 projection over 2048 tokens is about 2^40 MACs.
 pub const MAX_LAYER_MACS: u64 = 1 << 56;
+
+/// Most channels of one depthwise (`DP`) row, which SCALE-Sim's convention expands into one layer
+/// per channel: the widest depthwise layers of published CNNs have a few thousand channels
+/// (EfficientNet-B7 3,840, ConvNeXt-XL 2,048); 65,536 is 17× the widest, and its 65,536 layers
+/// price in well under a second.
+pub const MAX_DP_CHANNELS: u64 = 1 << 16;
+
+/// Most layers a topology file may yield once depthwise rows are expanded: a whole expanded
+/// EfficientNet-B7 has fewer than 10^5; 262,144 layers keep the layer list and the per-layer
+/// report to a few hundred MB.
+pub const MAX_TOPOLOGY_LAYERS: usize = 1 << 18;
 
 /// A convolution layer as SCALE-Sim describes it (no padding, no batch, no groups).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -405,6 +417,21 @@ pub fn parse_topology(
             check_dense_ratio(ratio).map_err(perr)?;
         }
         let to_err = |e: SystolicError| perr(e.to_string());
+        let dp = format == TopologyFormat::Conv && name.contains("DP");
+        if dp && vals[4] > MAX_DP_CHANNELS {
+            return Err(perr(format!(
+                "field `Channels`: a depthwise (`DP`) layer is expanded into one layer per \
+                 channel; expected at most {MAX_DP_CHANNELS} channels, found {}",
+                vals[4]
+            )));
+        }
+        let adds = if dp { vals[4] as usize } else { 1 };
+        if layers.len() + adds > MAX_TOPOLOGY_LAYERS {
+            return Err(perr(format!(
+                "the file yields more than {MAX_TOPOLOGY_LAYERS} layers (depthwise rows count \
+                 one layer per channel); split it into smaller files"
+            )));
+        }
         match format {
             TopologyFormat::Gemm => {
                 layers.push(Layer::gemm(name, vals[0], vals[1], vals[2]).map_err(to_err)?);
@@ -413,7 +440,7 @@ pub fn parse_topology(
                 let [h, w, fh, fw, c, n, s] = vals[..] else {
                     unreachable!("seven conv fields checked above")
                 };
-                if name.contains("DP") {
+                if dp {
                     for ch in 0..c {
                         let l = Layer::conv(format!("{name}Channel_{ch}"), h, w, fh, fw, 1, n, s)
                             .map_err(to_err)?;
