@@ -4,7 +4,7 @@ use super::{PhaseArg, TrafficSolver, mode, print};
 use anyhow::Result;
 use archscope::hardware::Hardware;
 use archscope::render::{Format, OnDevice};
-use archscope::runtime::Runtime;
+use archscope::runtime::{Runtime, WorkloadKind};
 use archscope::score::{ScoreRequest, score_llm, score_vision_mapped};
 use archscope::workload::{Model, QuantScheme, load_model};
 
@@ -51,9 +51,10 @@ pub struct Args {
     #[arg(long)]
     mapping_weights: bool,
     /// Software stack that runs the model: `ideal` (none), a shipped runtime (see `runtimes
-    /// list`) or a path to a runtime TOML.
-    #[arg(long, default_value = "ideal")]
-    runtime: String,
+    /// list`) or a path to a runtime TOML (default: the runtime the device names for the unit
+    /// and the kind of model, `ideal` where it names none or with --ideal).
+    #[arg(long)]
+    runtime: Option<String>,
     /// CPU threads (default: all the unit's cores).
     #[arg(long)]
     threads: Option<u64>,
@@ -78,6 +79,15 @@ pub fn run(a: Args) -> Result<()> {
         },
     });
     let quant = QuantScheme::parse(&a.quant)?;
+    let kind = match &model {
+        Model::Llm(_) => WorkloadKind::Llm,
+        Model::Vision(_) => WorkloadKind::Network,
+    };
+    let unit = hw.unit_index(a.unit.as_deref())?;
+    let runtime = match (&a.runtime, a.ideal) {
+        (None, true) => Runtime::ideal(),
+        (name, _) => archscope::runtime::resolve(name.as_deref(), &hw, unit, kind)?,
+    };
     let req = ScoreRequest {
         batch: a.batch,
         prompt: a.prompt,
@@ -86,7 +96,7 @@ pub fn run(a: Args) -> Result<()> {
         decode: a.phase != PhaseArg::Prefill,
         unit: a.unit,
         mode: mode(a.ideal),
-        runtime: Runtime::load(&a.runtime)?,
+        runtime,
         threads: a.threads,
         calibration: a
             .calibration

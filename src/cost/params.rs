@@ -290,6 +290,7 @@ mod tests {
             depthwise_macs_per_s: None,
             block_quant: DTypeTable::empty(),
             params: table,
+            runtimes: Default::default(),
         }
     }
 

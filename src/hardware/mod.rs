@@ -128,6 +128,18 @@ pub struct Provenance {
     pub note: String,
 }
 
+/// The default runtimes of a unit, by workload kind (names of runtimes in `runtimes/`; the
+/// runtime module loads and checks them).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UnitRuntimes {
+    /// Runtime for LLMs.
+    pub llm: Option<String>,
+    /// Runtime for networks (CNNs, ViTs, encoders).
+    pub network: Option<String>,
+    /// `source: ...` or `estimate: ...` of the choice.
+    pub note: String,
+}
+
 /// A validated compute unit.
 #[derive(Clone, Debug)]
 pub struct Unit {
@@ -181,6 +193,8 @@ pub struct Unit {
     pub serial_reduce_elems_per_s: Option<f64>,
     /// Sustained MACs per second of depthwise convolution (`None`: the vector peak applies).
     pub depthwise_macs_per_s: Option<f64>,
+    /// The runtimes that run each workload kind on this unit by default.
+    pub runtimes: UnitRuntimes,
     /// Sustained ops/s of products over block-quantized weights, by weight dtype (empty when
     /// not given).
     pub block_quant: DTypeTable<f64>,
@@ -314,6 +328,54 @@ impl Checker<'_> {
             ));
         }
         Ok(v)
+    }
+
+    /// The default runtimes of a unit (`[unit.runtimes]` of unit `f`): names that are not
+    /// blank, and a `source` or an `estimate` for the choice. Whether each names a runtime that
+    /// exists and runs on the unit is checked where runtimes are loaded.
+    fn unit_runtimes(
+        &mut self,
+        raw: Option<&raw::RawUnitRuntimes>,
+        f: &str,
+        span: std::ops::Range<usize>,
+    ) -> Result<UnitRuntimes, HardwareError> {
+        let Some(r) = raw else {
+            return Ok(UnitRuntimes::default());
+        };
+        let field = format!("{f}.runtimes");
+        let note = match (&r.source, &r.estimate) {
+            (Some(s), None) if !s.trim().is_empty() => format!("source: {s}"),
+            (None, Some(e)) if !e.trim().is_empty() => format!("estimate: {e}"),
+            _ => {
+                return Err(self.invalid(
+                    Some(span),
+                    &field,
+                    "the default runtimes need exactly one non-empty `source` (where the stack is documented) or `estimate` (why it is chosen)".into(),
+                ));
+            }
+        };
+        let name = |v: &Option<toml::Spanned<String>>, kind: &str| match v {
+            None => Ok(None),
+            Some(n) if n.get_ref().trim().is_empty() => Err(self.invalid(
+                Some(n.span()),
+                &format!("{field}.{kind}"),
+                "expected a runtime name (see `archscope runtimes`), found an empty string".into(),
+            )),
+            Some(n) => Ok(Some(n.get_ref().trim().to_string())),
+        };
+        let out = UnitRuntimes {
+            llm: name(&r.llm, "llm")?,
+            network: name(&r.network, "network")?,
+            note: String::new(),
+        };
+        if out.llm.is_none() && out.network.is_none() {
+            return Err(self.invalid(
+                Some(span),
+                &field,
+                "name a runtime for `llm`, `network` or both".into(),
+            ));
+        }
+        Ok(UnitRuntimes { note, ..out })
     }
 
     /// Checks provenance and range of one figure; `max` is an inclusive upper bound.
@@ -723,6 +785,7 @@ impl Hardware {
                 )?,
                 block_quant,
                 params: u.params.clone().unwrap_or_default(),
+                runtimes: ck.unit_runtimes(u.runtimes.as_ref(), &f, u.name.span())?,
             });
         }
         let static_w = ck.figure(&raw.power.static_w, "power.static_w", None, true)?;

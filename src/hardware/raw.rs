@@ -160,6 +160,29 @@ pub struct RawUnit {
     /// Kind-specific parameters for cycle models (array shape, dataflow, SIMD width, ...).
     #[serde(default)]
     pub params: Option<toml::Table>,
+    /// The software stack that runs each kind of workload on this unit by default (a runtime
+    /// in `runtimes/`), with where that choice comes from. Optional; without it the unit is
+    /// priced by its own figures alone (the `ideal` runtime).
+    #[serde(default)]
+    pub runtimes: Option<RawUnitRuntimes>,
+}
+
+/// `[unit.runtimes]`: the default runtime of a unit per workload kind.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUnitRuntimes {
+    /// Runtime for LLMs (prefill and decode).
+    #[serde(default)]
+    pub llm: Option<Spanned<String>>,
+    /// Runtime for networks (CNNs, ViTs, encoders).
+    #[serde(default)]
+    pub network: Option<Spanned<String>>,
+    /// Where the choice is documented (a vendor's deployment guide, a benchmark's stack).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Why the choice is made, when no source states it.
+    #[serde(default)]
+    pub estimate: Option<String>,
 }
 
 /// `[[memory]]`: one level of the memory hierarchy.

@@ -32,9 +32,19 @@ pub fn describe(h: &Hardware) -> String {
             .iter()
             .map(|(d, v)| format!("{d} {:.3e}", v))
             .collect();
+        let rt = &u.runtimes;
+        let runtimes = match (&rt.llm, &rt.network) {
+            (None, None) => String::new(),
+            (l, n) => format!(
+                "; runtimes: LLMs {}, networks {} ({})",
+                l.as_deref().unwrap_or("ideal"),
+                n.as_deref().unwrap_or("ideal"),
+                rt.note
+            ),
+        };
         let _ = writeln!(
             s,
-            "unit {}{}: {:?} ×{} @ {:.2} GHz, peak ops/s [{}], reaches {}",
+            "unit {}{}: {:?} ×{} @ {:.2} GHz, peak ops/s [{}], reaches {}{runtimes}",
             u.name,
             if i == h.default_unit {
                 " (default)"

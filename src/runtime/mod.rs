@@ -32,7 +32,7 @@ pub use apply::{RuntimeModel, RuntimeView, Scales};
 pub use fusion::{FusionPlan, Pattern};
 
 use crate::cost::Infeasible;
-use crate::hardware::{Figure, UnitKind};
+use crate::hardware::{Figure, Hardware, UnitKind};
 use crate::workload::{DType, GgmlType, Graph, QuantScheme, Storage};
 use raw::RawRuntime;
 use std::path::Path;
@@ -72,6 +72,20 @@ pub enum RuntimeError {
         field: String,
         /// What was expected.
         message: String,
+    },
+    /// A device names a default runtime that does not load or cannot run its unit.
+    #[error("{file}: unit `{unit}` names `{name}` as its default {kind} runtime, but {reason}")]
+    BadDefault {
+        /// The device file.
+        file: String,
+        /// The unit.
+        unit: String,
+        /// `llm` or `network`.
+        kind: &'static str,
+        /// The runtime named.
+        name: String,
+        /// Why it cannot be used.
+        reason: String,
     },
     /// No such file or shipped runtime.
     #[error("unknown runtime `{name}`: no such file, and not a shipped runtime; known: {known}")]
@@ -273,6 +287,59 @@ pub struct Runtime {
     pub efficiency: Vec<KernelEfficiency>,
     /// Where it was loaded from.
     pub file: String,
+}
+
+/// The runtime device `hw` names for `kind` workloads on unit `unit` (its `[unit.runtimes]`),
+/// or [`Runtime::ideal`] when it names none. An error when the name is not a runtime, or names
+/// one that does not run that unit or that kind of workload.
+pub fn default_for(
+    hw: &Hardware,
+    unit: usize,
+    kind: WorkloadKind,
+) -> Result<Runtime, RuntimeError> {
+    let u = &hw.units[unit];
+    let name = match kind {
+        WorkloadKind::Llm => &u.runtimes.llm,
+        WorkloadKind::Network => &u.runtimes.network,
+    };
+    let Some(name) = name else {
+        return Ok(Runtime::ideal());
+    };
+    let bad = |reason: String| RuntimeError::BadDefault {
+        file: hw.file.clone(),
+        unit: u.name.clone(),
+        kind: kind.name(),
+        name: name.clone(),
+        reason,
+    };
+    let rt = Runtime::load(name).map_err(|e| bad(e.to_string()))?;
+    if !rt.units.is_empty() && !rt.units.contains(&u.kind) {
+        return Err(bad(format!(
+            "that runtime does not run on {:?} units",
+            u.kind
+        )));
+    }
+    if !rt.workloads.is_empty() && !rt.workloads.contains(&kind) {
+        return Err(bad(format!(
+            "that runtime does not run {} workloads",
+            kind.name()
+        )));
+    }
+    Ok(rt)
+}
+
+/// The runtime asked for by name, or, with none, the device's default for the unit and the
+/// workload kind ([`default_for`]).
+pub fn resolve(
+    name: Option<&str>,
+    hw: &Hardware,
+    unit: usize,
+    kind: WorkloadKind,
+) -> Result<Runtime, RuntimeError> {
+    match name {
+        Some(n) => Runtime::load(n),
+        None => default_for(hw, unit, kind),
+    }
 }
 
 /// The class names a runtime file may give.

@@ -347,3 +347,76 @@ fn bad_runtime_files_get_clear_errors() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn every_shipped_device_default_runtime_runs_its_unit() {
+    use archscope::hardware::known_devices;
+    use archscope::runtime::{WorkloadKind, default_for};
+    let mut named = 0;
+    for d in known_devices() {
+        let hw = Hardware::load(d).unwrap();
+        for (i, u) in hw.units.iter().enumerate() {
+            for kind in [WorkloadKind::Llm, WorkloadKind::Network] {
+                let rt = default_for(&hw, i, kind)
+                    .unwrap_or_else(|e| panic!("{d} {} {}: {e}", u.name, kind.name()));
+                let want = match kind {
+                    WorkloadKind::Llm => &u.runtimes.llm,
+                    WorkloadKind::Network => &u.runtimes.network,
+                };
+                match want {
+                    Some(n) => {
+                        assert_eq!(&rt.name, n);
+                        named += 1;
+                    }
+                    None => assert!(rt.is_ideal(), "{d} {}", u.name),
+                }
+            }
+        }
+    }
+    // The phones, Apple devices, Jetsons, boards, Coral and the datacenter GPUs name theirs.
+    assert!(named >= 50, "{named}");
+}
+
+#[test]
+fn bad_default_runtimes_get_clear_errors() {
+    use archscope::runtime::{WorkloadKind, default_for};
+    let dev = |line: &str| {
+        DeviceToml::new("t", "test device")
+            .unit(
+                UnitToml::new("u", "gpu")
+                    .memory(&["dram"])
+                    .peak("f32", "1e12")
+                    .pj_per_op("f32", "1")
+                    .lines(line),
+            )
+            .memory(MemoryToml::new("dram", "1e12", "1e11", "1"))
+            .text()
+    };
+    // No provenance for the choice: the file, the line and the field.
+    let e = Hardware::from_toml_str(&dev("runtimes = { llm = \"mlc-llm\" }"), "t.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("t.toml:") && e.contains("unit[u].runtimes"),
+        "{e}"
+    );
+    assert!(e.contains("`source`"), "{e}");
+    // A runtime that does not exist, or runs on CPUs only: an error when it is used, naming
+    // the device file, the unit and why.
+    let hw = Hardware::from_toml_str(
+        &dev("runtimes = { llm = \"nope\", network = \"litert-xnnpack\", estimate = \"e\" }"),
+        "t.toml",
+    )
+    .unwrap();
+    let e = default_for(&hw, 0, WorkloadKind::Llm)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("t.toml") && e.contains("`u`") && e.contains("unknown runtime `nope`"),
+        "{e}"
+    );
+    let e = default_for(&hw, 0, WorkloadKind::Network)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("does not run on Gpu units"), "{e}");
+}
