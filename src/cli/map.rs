@@ -7,8 +7,9 @@ use archscope::hardware::Hardware;
 use archscope::mapping::traffic::{TrafficSpec, map_model};
 use archscope::mapping::{AdaptOptions, report::parse_capacity};
 use archscope::placement::session::{PlacementRequest, place_phases};
-use archscope::placement::{Decompose, Limits, Objective};
+use archscope::placement::{Decompose, Limits, Objective, RuntimeChoice};
 use archscope::render::Format;
+use archscope::runtime::Runtime;
 use archscope::workload::{Phase, QuantScheme, load_llm};
 use clap::ValueEnum;
 
@@ -93,6 +94,11 @@ pub struct Args {
     /// Textbook roofline: bare peaks, efficiency 1, no overhead.
     #[arg(long)]
     ideal: bool,
+    /// Software stack for placement: `ideal` (none), a shipped runtime (see `runtimes list`)
+    /// or a runtime TOML, applied to every unit it runs (the others take no op). Default: the
+    /// runtime the device names for LLMs on each unit (`ideal` where none, or with --ideal).
+    #[arg(long)]
+    runtime: Option<String>,
     /// Scratchpad size for --objective traffic: bytes (65536), with a unit (512KiB,
     /// 1MiB, 1.5MB), or a budget of the model: mr (largest op working set), mp
     /// (minimum peak footprint over schedules) or mh (halfway).
@@ -161,7 +167,19 @@ fn placement(a: Args) -> Result<()> {
     }
     let hw = Hardware::load(hw)?;
     let cfg = load_llm(&a.model)?;
-    let quant = QuantScheme::parse(a.quant.as_deref().unwrap_or("fp16"))?;
+    let scheme = a.quant.as_deref().unwrap_or("fp16");
+    let mut quant = QuantScheme::parse(scheme)?;
+    let runtime = match (a.runtime.as_deref(), a.ideal) {
+        (None, true) | (Some(archscope::runtime::IDEAL), _) => RuntimeChoice::Ideal,
+        (None, false) => RuntimeChoice::DeviceDefaults,
+        (Some(name), _) => {
+            let rt = Runtime::load(name)?;
+            rt.check_format(scheme)
+                .map_err(|e| anyhow::anyhow!("--runtime {name} --quant {scheme}: {}", e.reason))?;
+            quant = rt.scheme(&quant);
+            RuntimeChoice::Named(rt)
+        }
+    };
     let objective = match a.minimize {
         Minimize::Makespan => Objective::Makespan,
         Minimize::Energy => Objective::Energy,
@@ -181,6 +199,7 @@ fn placement(a: Args) -> Result<()> {
     limits.build.mode = mode(a.ideal);
     limits.build.units = (!a.units.is_empty()).then(|| a.units.clone());
     limits.build.bandwidth_floor = !a.no_bandwidth_floor;
+    limits.build.runtime = runtime;
     if !(a.switch_us.is_finite() && a.switch_us >= 0.0) {
         anyhow::bail!(
             "--switch-us {}: expected a finite handoff time of 0 or more microseconds",
@@ -212,6 +231,11 @@ fn traffic(a: Args) -> Result<()> {
     let Some(scratchpad) = &a.scratchpad else {
         anyhow::bail!("--objective traffic needs --scratchpad (e.g. 512KiB, 1MiB or mr)");
     };
+    if a.runtime.is_some() {
+        anyhow::bail!(
+            "--runtime applies to placement; scratchpad traffic is a property of the schedule, not of a runtime"
+        );
+    }
     let spec = TrafficSpec {
         model: a.model.clone(),
         resolution: a.resolution,

@@ -148,6 +148,14 @@ pub struct LlmArgs {
     /// Textbook roofline.
     #[arg(long)]
     ideal: bool,
+    /// Software stack subnets are priced under: `ideal` (none), a shipped runtime (see
+    /// `runtimes list`) or a runtime TOML (default: the one the device names for LLMs on the
+    /// unit, `ideal` where none or with --ideal).
+    #[arg(long)]
+    runtime: Option<String>,
+    /// CPU threads (default: all the unit's cores).
+    #[arg(long)]
+    threads: Option<u64>,
     /// Base model: a shipped short name or a path to a config.json.
     #[arg(long)]
     base: String,
@@ -163,8 +171,11 @@ pub struct LlmArgs {
     /// Decode context length.
     #[arg(long, default_value_t = 1024)]
     context: u64,
-    /// Quantization schemes searched jointly with the shape, comma separated.
-    #[arg(long, value_delimiter = ',', default_values_t = archscope::nas::llm::DEFAULT_QUANTS.iter().map(|s| s.to_string()).collect::<Vec<_>>())]
+    /// Quantization schemes searched jointly with the shape, comma separated (default: fp16,
+    /// w8a16, w8a8, w4a16-g128, w4a8 and their +kv8 forms; under a runtime that names its
+    /// formats, those of them with a published quality penalty, e.g. llama.cpp's q8_0 ...
+    /// q4_0).
+    #[arg(long, value_delimiter = ',')]
     quants: Vec<String>,
     /// Loss penalty of a scheme in nats/token, SCHEME=NATS (repeatable); overrides the defaults.
     #[arg(long)]
@@ -293,6 +304,8 @@ fn llm(a: LlmArgs) -> Result<()> {
         hw,
         unit,
         ideal,
+        runtime,
+        threads,
         base,
         max_memory,
         max_tpot_ms,
@@ -330,6 +343,8 @@ fn llm(a: LlmArgs) -> Result<()> {
         hw,
         unit,
         mode: mode(ideal),
+        runtime,
+        threads,
         max_memory_bytes: bytes("--max-memory", &max_memory)?,
         max_tpot_ms,
         max_energy_mj,

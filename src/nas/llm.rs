@@ -20,9 +20,10 @@ use super::NasError;
 use super::efficiency::{Cost, Efficiency, Metric};
 use super::predictor::{Encoder, Quality};
 use super::space::{MutationRates, SearchRng, SearchSpace};
-use crate::cost::{Mode, evaluate_total, residency};
+use crate::cost::{Mode, evaluate, evaluate_total, residency};
 use crate::cost_models::model_for;
 use crate::hardware::Hardware;
+use crate::runtime::{Runtime, RuntimeView, WorkloadKind};
 use crate::score::{ScoreError, footprint};
 use crate::workload::{LlmConfig, Phase, QuantScheme};
 use rand::Rng;
@@ -95,9 +96,29 @@ pub const PPL_W8A8: f64 = 5.54;
 /// used for `w4a8` (whose KV is fp16), so an upper bound.
 pub const PPL_W4A8: f64 = 5.67;
 
+/// Llama-3-8B WikiText-2 perplexity under llama.cpp at f16, and at each GGUF scheme without an
+/// importance matrix: the LLaMA 3 8B scoreboard of llama.cpp's perplexity README (added in
+/// ggml-org/llama.cpp pull request 6936) [2nd]. The penalty of a GGUF scheme is taken against
+/// its own f16 row, so the two models' base perplexities never mix.
+pub const GGUF_PPL_LLAMA3_8B: [(&str, f64); 11] = [
+    ("f16", 6.7684),
+    ("q8_0", 6.7687),
+    ("q6_k", 6.8007),
+    ("q5_k_m", 6.8308),
+    ("q5_k_s", 6.8877),
+    ("q5_1", 6.8888),
+    ("q5_0", 6.8988),
+    ("q4_k_m", 6.9593),
+    ("q4_k_s", 7.0545),
+    ("q4_1", 7.2571),
+    ("q4_0", 7.2927),
+];
+
 /// Default loss penalties (nats/token) per quantization scheme: `ln(ppl_q / ppl_fp16)`. An
 /// int8 per-channel weight-only scheme and an int8 KV cache are taken as lossless [estimate:
-/// SmoothQuant and QServe report them within noise of fp16].
+/// SmoothQuant and QServe report them within noise of fp16]. GGUF schemes from
+/// [`GGUF_PPL_LLAMA3_8B`]; MLC's `q4f16_1` (symmetric 4-bit groups of 32 with an fp16 scale)
+/// as `q4_0`, the same format [estimate: identical block layout].
 pub fn default_quant_penalties() -> Vec<(String, f64)> {
     let l = |p: f64| (p / PPL_FP16).ln();
     let mut v = vec![
@@ -108,6 +129,17 @@ pub fn default_quant_penalties() -> Vec<(String, f64)> {
         ("w4a16-g128".to_string(), l(PPL_W4_G128)),
         ("w4a8".to_string(), l(PPL_W4A8)),
     ];
+    let gguf = |name: &str| {
+        let f16 = GGUF_PPL_LLAMA3_8B[0].1;
+        GGUF_PPL_LLAMA3_8B
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| (p / f16).ln())
+    };
+    for (n, _) in &GGUF_PPL_LLAMA3_8B[1..] {
+        v.push((n.to_string(), gguf(n).unwrap_or(0.0)));
+    }
+    v.push(("q4f16_1".to_string(), gguf("q4_0").unwrap_or(0.0)));
     let kv8: Vec<(String, f64)> = v
         .iter()
         .filter(|(n, _)| n != "bf16")
@@ -115,6 +147,25 @@ pub fn default_quant_penalties() -> Vec<(String, f64)> {
         .collect();
     v.extend(kv8);
     v
+}
+
+/// The schemes searched when none are given: [`DEFAULT_QUANTS`] for a runtime that runs any
+/// scheme; for one that names its formats (llama.cpp's GGUF types, MLC's `q4f16_1`), those of
+/// its formats that have a published quality penalty ([`default_quant_penalties`]), in the
+/// runtime's order.
+pub fn default_quants_for(runtime: &crate::runtime::Runtime) -> Vec<String> {
+    let Some(formats) = &runtime.formats else {
+        return DEFAULT_QUANTS.iter().map(|s| s.to_string()).collect();
+    };
+    let known: Vec<String> = default_quant_penalties()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    formats
+        .iter()
+        .filter(|f| known.contains(f))
+        .cloned()
+        .collect()
 }
 
 /// The default quantization choices.
@@ -581,6 +632,8 @@ pub struct LlmEfficiency<'h> {
     unit: usize,
     mode: Mode,
     context: u64,
+    /// The runtime and thread count subnets are priced under (`None`: the unit alone).
+    view: Option<RuntimeView<'h>>,
 }
 
 impl<'h> LlmEfficiency<'h> {
@@ -609,7 +662,32 @@ impl<'h> LlmEfficiency<'h> {
             unit,
             mode,
             context,
+            view: None,
         })
+    }
+
+    /// Prices under `runtime` at `threads` CPU threads (all the unit's cores when `None`), as
+    /// `score --runtime --threads` does; the ideal runtime with no thread count changes nothing.
+    /// An error when the runtime does not run the unit or LLMs, or the thread count does not
+    /// fit the unit; a scheme the runtime does not run makes those subnets infeasible.
+    pub fn with_runtime(
+        mut self,
+        runtime: &'h Runtime,
+        threads: Option<u64>,
+    ) -> Result<Self, NasError> {
+        if runtime.is_ideal() && threads.is_none() {
+            return Ok(self);
+        }
+        let u = &self.hw.units[self.unit];
+        // Each subnet's scheme is checked when it is priced.
+        runtime
+            .check_unit(u.kind, &u.name, WorkloadKind::Llm)
+            .map_err(|e| NasError::Search(e.reason))?;
+        self.view = Some(
+            RuntimeView::new(self.hw, self.unit, runtime, threads)
+                .map_err(|e| NasError::Score(e.into()))?,
+        );
+        Ok(self)
     }
 }
 
@@ -626,17 +704,31 @@ impl Efficiency<LlmArch> for LlmEfficiency<'_> {
     fn cost(&self, a: &LlmArch) -> Result<Cost, NasError> {
         let cfg = self.space.config(a)?;
         let q = &self.space.quants[a.quant as usize].0;
-        let g = cfg.build(
-            q,
-            Phase::Decode {
-                context: self.context,
-            },
-            1,
-        );
-        let model = model_for(self.hw, self.unit, self.mode).map_err(ScoreError::from)?;
-        let res = residency(self.hw, self.unit, &g);
-        let total =
-            evaluate_total(model.as_ref(), &g, &res, &g.op_classes()).map_err(ScoreError::from)?;
+        let phase = Phase::Decode {
+            context: self.context,
+        };
+        let (g, total) = match &self.view {
+            None => {
+                let g = cfg.build(q, phase, 1);
+                let model = model_for(self.hw, self.unit, self.mode).map_err(ScoreError::from)?;
+                let res = residency(self.hw, self.unit, &g);
+                let total = evaluate_total(model.as_ref(), &g, &res, &g.op_classes())
+                    .map_err(ScoreError::from)?;
+                (g, total)
+            }
+            Some(view) => {
+                let rt = view.runtime();
+                rt.check_format(&q.name).map_err(ScoreError::from)?;
+                let g = cfg.build(&rt.scheme(q), phase, 1);
+                let g = rt.prepare(&g).into_owned();
+                let model = view.model(self.mode, &g).map_err(ScoreError::from)?;
+                let homes = view.homes(&g, &model.plan);
+                let total = evaluate(&model, &g, &homes)
+                    .map_err(ScoreError::from)?
+                    .total;
+                (g, total)
+            }
+        };
         let fp = footprint(self.hw, self.unit, &[&g]);
         Ok(Cost {
             latency_ms: Some(total.latency_s * 1e3),
@@ -648,8 +740,12 @@ impl Efficiency<LlmArch> for LlmEfficiency<'_> {
     }
 
     fn label(&self) -> String {
+        let runtime = self
+            .view
+            .as_ref()
+            .map_or(String::new(), |v| format!(", runtime {}", v.runtime().name));
         format!(
-            "archscope {} / {} ({}), decode at context {}",
+            "archscope {} / {} ({}{runtime}), decode at context {}",
             self.hw.name,
             self.hw.units[self.unit].name,
             match self.mode {

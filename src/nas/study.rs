@@ -713,6 +713,11 @@ pub struct LlmRequest {
     pub unit: Option<String>,
     /// Roofline mode.
     pub mode: Mode,
+    /// Runtime name or file (`None`: the device's default for LLMs on the unit; `ideal` in
+    /// the ideal mode).
+    pub runtime: Option<String>,
+    /// CPU threads (`None`: all the unit's cores).
+    pub threads: Option<u64>,
     /// Memory limit, bytes.
     pub max_memory_bytes: Option<f64>,
     /// Decode latency per token limit, ms.
@@ -721,7 +726,8 @@ pub struct LlmRequest {
     pub max_energy_mj: Option<f64>,
     /// Decode context length.
     pub context: u64,
-    /// Quantization schemes searched.
+    /// Quantization schemes searched (empty: [`crate::nas::llm::default_quants_for`] the
+    /// runtime).
     pub quants: Vec<String>,
     /// Extra or overriding loss penalties per scheme.
     pub penalties: Vec<(String, f64)>,
@@ -768,13 +774,29 @@ pub fn load_base(name: &str) -> Result<(Value, crate::workload::LlmConfig), NasE
 /// Runs `search llm`.
 pub fn search_llm(req: &LlmRequest) -> Result<String, NasError> {
     req.params.validate()?;
-    let (json, cfg) = load_base(&req.base)?;
-    let space = LlmSpace::new(&req.base, json, cfg, &req.quants, &req.penalties)?;
     let hw = Hardware::load(&req.hw).map_err(crate::score::ScoreError::from)?;
     let unit = hw
         .unit_index(req.unit.as_deref())
         .map_err(crate::score::ScoreError::from)?;
-    let eff = LlmEfficiency::new(&space, &hw, unit, req.mode, req.context)?;
+    let runtime = match (&req.runtime, req.mode) {
+        (None, Mode::Ideal) => crate::runtime::Runtime::ideal(),
+        (name, _) => crate::runtime::resolve(
+            name.as_deref(),
+            &hw,
+            unit,
+            crate::runtime::WorkloadKind::Llm,
+        )
+        .map_err(|e| NasError::Search(e.to_string()))?,
+    };
+    let quants = if req.quants.is_empty() {
+        crate::nas::llm::default_quants_for(&runtime)
+    } else {
+        req.quants.clone()
+    };
+    let (json, cfg) = load_base(&req.base)?;
+    let space = LlmSpace::new(&req.base, json, cfg, &quants, &req.penalties)?;
+    let eff = LlmEfficiency::new(&space, &hw, unit, req.mode, req.context)?
+        .with_runtime(&runtime, req.threads)?;
     let mut constraints = Vec::new();
     if let Some(b) = req.max_memory_bytes {
         constraints.push(Constraint {

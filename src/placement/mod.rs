@@ -92,7 +92,8 @@ mod verify;
 
 pub use heuristics::{heft, min_energy, single_unit};
 pub use problem::{
-    BuildOptions, Edge, Floor, Instance, Link, OpCost, PlaceOp, PlaceUnit, segments_of,
+    BuildOptions, Edge, Floor, Instance, Link, OpCost, PlaceOp, PlaceUnit, RuntimeChoice,
+    segments_of,
 };
 pub use schedule::{
     Budget, Objective, PlacedOp, Placement, Schedule, SolveStats, Status, Totals, Window, hold_for,

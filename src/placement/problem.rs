@@ -4,9 +4,11 @@
 //! units' own cost models; every solver, heuristic and the verifier read only this.
 
 use super::PlaceError;
+use crate::cost::{CostModel, Infeasible};
 use crate::cost::{Mode, TensorHomes, residency};
 use crate::cost_models::model_for;
 use crate::hardware::{Hardware, UnitKind};
+use crate::runtime::{Dispatch, Runtime, RuntimeView, WorkloadKind};
 use crate::workload::{Graph, OpId};
 use std::collections::HashMap;
 
@@ -134,6 +136,26 @@ pub struct BuildOptions {
     pub switch_s: HashMap<String, f64>,
     /// Add the shared-bandwidth floors.
     pub bandwidth_floor: bool,
+    /// The software stack that runs each unit.
+    pub runtime: RuntimeChoice,
+}
+
+/// Which runtime prices each unit of a placement ([`crate::runtime`]).
+///
+/// A unit under a runtime is priced with the runtime's kernel efficiencies, dispatch, fusion
+/// and residency, as `score` prices it (fusion as if the fused ops share the unit). A compiled
+/// graph cannot be launched once for a graph split across units: each time work passes to the
+/// unit, a new partition starts, so the runtime's per-graph launch (`graph_s`) becomes the
+/// unit's handoff time on every transfer into it (the larger of it and any `switch_s` given).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum RuntimeChoice {
+    /// No runtime: each unit's own figures (today's behaviour; the library default).
+    #[default]
+    Ideal,
+    /// The runtime the device names for LLMs on each unit ([`crate::runtime::default_for`]).
+    DeviceDefaults,
+    /// One runtime for every unit; a unit it does not run takes no op (each op says why).
+    Named(Runtime),
 }
 
 impl Default for BuildOptions {
@@ -143,6 +165,7 @@ impl Default for BuildOptions {
             units: None,
             switch_s: HashMap::new(),
             bandwidth_floor: true,
+            runtime: RuntimeChoice::Ideal,
         }
     }
 }
@@ -222,12 +245,57 @@ impl Instance {
         // Each unit is priced for what it runs itself ([`CostModel::own_cost`]): a PIM unit's
         // `host` is a placeable unit of its own, so the host's share of the work is a placement
         // decision rather than part of the PIM unit's model.
-        let mut models = Vec::new();
-        for &u in &unit_ids {
-            models.push(model_for(hw, u, opts.mode)?);
+        // The runtime of each unit: `Err` when the chosen runtime does not run it.
+        let runtimes: Vec<Result<Runtime, Infeasible>> = unit_ids
+            .iter()
+            .map(|&u| match &opts.runtime {
+                RuntimeChoice::Ideal => Ok(Ok(Runtime::ideal())),
+                RuntimeChoice::DeviceDefaults => {
+                    crate::runtime::default_for(hw, u, WorkloadKind::Llm)
+                        .map(Ok)
+                        .map_err(|e| PlaceError::Options(e.to_string()))
+                }
+                RuntimeChoice::Named(rt) => {
+                    // The unit kind only: the caller checks the scheme against the runtime's
+                    // formats, since it builds the graph.
+                    let unit = &hw.units[u];
+                    Ok(rt
+                        .check_unit(unit.kind, &unit.name, WorkloadKind::Llm)
+                        .map(|()| rt.clone()))
+                }
+            })
+            .collect::<Result<_, PlaceError>>()?;
+        let views = unit_ids
+            .iter()
+            .zip(&runtimes)
+            .map(|(&u, rt)| match rt {
+                Ok(rt) if !rt.is_ideal() => RuntimeView::new(hw, u, rt, None)
+                    .map(Some)
+                    .map_err(|e| PlaceError::Options(e.to_string())),
+                _ => Ok(None),
+            })
+            .collect::<Result<Vec<_>, PlaceError>>()?;
+        let mut models: Vec<Box<dyn CostModel + '_>> = Vec::new();
+        let mut residencies: Vec<TensorHomes> = Vec::new();
+        let mut launch_s: HashMap<usize, f64> = HashMap::new();
+        for (&u, view) in unit_ids.iter().zip(&views) {
+            match view {
+                Some(view) => {
+                    let mut m = view.model(opts.mode, graph)?;
+                    if let (Some(Dispatch::Graph { .. }), Mode::Calibrated) =
+                        (view.runtime().dispatch, opts.mode)
+                    {
+                        launch_s.insert(u, m.take_graph_launch());
+                    }
+                    residencies.push(view.homes(graph, &m.plan));
+                    models.push(Box::new(m));
+                }
+                None => {
+                    models.push(model_for(hw, u, opts.mode)?);
+                    residencies.push(residency(hw, u, graph));
+                }
+            }
         }
-        let residencies: Vec<TensorHomes> =
-            unit_ids.iter().map(|&u| residency(hw, u, graph)).collect();
 
         // Shared levels: reached by at least two of the placeable units.
         let mut floors = Vec::new();
@@ -254,6 +322,11 @@ impl Instance {
             let mut costs = Vec::with_capacity(unit_ids.len());
             let mut why = Vec::with_capacity(unit_ids.len());
             for (k, m) in models.iter().enumerate() {
+                if let Err(e) = &runtimes[k] {
+                    costs.push(None);
+                    why.push(e.reason.clone());
+                    continue;
+                }
                 match m.own_cost(graph, &residencies[k], OpId(i as u32)) {
                     Ok(l) => {
                         costs.push(Some(OpCost {
@@ -326,11 +399,13 @@ impl Instance {
 
         let switch = |v: usize| -> f64 {
             let name = &hw.units[v].name;
-            opts.switch_s
+            let given = opts
+                .switch_s
                 .get(name)
                 .or_else(|| opts.switch_s.get("*"))
                 .copied()
-                .unwrap_or(0.0)
+                .unwrap_or(0.0);
+            given.max(launch_s.get(&v).copied().unwrap_or(0.0))
         };
         let links = unit_ids
             .iter()

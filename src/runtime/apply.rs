@@ -175,6 +175,11 @@ impl<'r> RuntimeView<'r> {
         })
     }
 
+    /// The runtime applied.
+    pub fn runtime(&self) -> &Runtime {
+        self.runtime
+    }
+
     /// The device with the runtime's dispatch and threads applied.
     pub fn hardware(&self) -> &Hardware {
         &self.variants[0]
@@ -248,6 +253,12 @@ pub struct RuntimeModel<'a> {
 }
 
 impl RuntimeModel<'_> {
+    /// Takes the per-graph launch off the first op and returns it (seconds), for a caller
+    /// that charges it per partition instead (a placement splitting the graph across units).
+    pub fn take_graph_launch(&mut self) -> f64 {
+        std::mem::take(&mut self.graph_s)
+    }
+
     fn adjust(&self, op: OpId, mut l: Ledger) -> Ledger {
         let i = op.0 as usize;
         if !self.plan.starts_kernel.get(i).copied().unwrap_or(true) {

@@ -313,18 +313,8 @@ pub fn default_for(
         reason,
     };
     let rt = Runtime::load(name).map_err(|e| bad(e.to_string()))?;
-    if !rt.units.is_empty() && !rt.units.contains(&u.kind) {
-        return Err(bad(format!(
-            "that runtime does not run on {:?} units",
-            u.kind
-        )));
-    }
-    if !rt.workloads.is_empty() && !rt.workloads.contains(&kind) {
-        return Err(bad(format!(
-            "that runtime does not run {} workloads",
-            kind.name()
-        )));
-    }
+    rt.check_unit(u.kind, &u.name, kind)
+        .map_err(|e| bad(e.reason))?;
     Ok(rt)
 }
 
@@ -463,6 +453,18 @@ impl Runtime {
         kind: WorkloadKind,
         scheme: &str,
     ) -> Result<(), Infeasible> {
+        self.check_unit(unit, unit_name, kind)?;
+        self.check_format(scheme)
+    }
+
+    /// Infeasible unless this runtime runs `kind` workloads on a unit of kind `unit` (named
+    /// `unit_name`), whatever the scheme.
+    pub fn check_unit(
+        &self,
+        unit: UnitKind,
+        unit_name: &str,
+        kind: WorkloadKind,
+    ) -> Result<(), Infeasible> {
         let unit_kind = format!("{unit:?}").to_lowercase();
         if !self.units.is_empty() && !self.units.contains(&unit) {
             return Err(Infeasible {
@@ -486,6 +488,11 @@ impl Runtime {
                 ),
             });
         }
+        Ok(())
+    }
+
+    /// Infeasible unless this runtime runs weights in quantization scheme `scheme`.
+    pub fn check_format(&self, scheme: &str) -> Result<(), Infeasible> {
         let base = canonical_base(scheme);
         if let Some(formats) = &self.formats {
             if !formats.iter().any(|f| canonical_base(f) == base) {

@@ -328,3 +328,68 @@ fn bad_requests_get_clear_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn llm_search_under_a_runtime_searches_its_formats_and_says_so() {
+    // pixel8's cpu-big names llama.cpp for LLMs: with no --quants, the schemes searched are
+    // llama.cpp's GGUF types that have a published perplexity, and the cost label names the
+    // runtime. --runtime ideal keeps the generic schemes.
+    let dir = TempDir::new("llm-runtime");
+    let run = |extra: &[&str], name: &str| {
+        let out = dir.join(name);
+        let mut args = vec![
+            "search",
+            "llm",
+            "--hw",
+            "pixel8",
+            "--base",
+            "llama-1b",
+            "--generations",
+            "4",
+            "--max-memory",
+            "2GiB",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let (ok, _, err) = archscope(&args);
+        assert!(ok, "{err}");
+        json(&out.join("summary.json"))
+    };
+    let s = run(&["--unit", "cpu-mid", "--threads", "2"], "default");
+    assert!(
+        s["cost_model"]
+            .as_str()
+            .unwrap()
+            .contains("runtime llama.cpp-cpu"),
+        "{}",
+        s["cost_model"]
+    );
+    let q = s["runs"][0]["best"]["arch"]["quant"].as_str().unwrap();
+    assert!(
+        [
+            "f16", "fp16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_k_s", "q5_1", "q5_0", "q4_k_m",
+            "q4_k_s", "q4_1", "q4_0"
+        ]
+        .contains(&q),
+        "{q}"
+    );
+    let s = run(&["--runtime", "ideal"], "ideal");
+    assert!(!s["cost_model"].as_str().unwrap().contains("runtime"));
+    // A runtime that does not run the unit is refused with the reason.
+    let out = dir.join("bad");
+    let (ok, _, err) = archscope(&[
+        "search",
+        "llm",
+        "--hw",
+        "pixel8",
+        "--base",
+        "llama-1b",
+        "--runtime",
+        "mlc-llm",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("does not run on cpu units"), "{err}");
+}

@@ -914,6 +914,9 @@ fn map_prints_the_placement_table_and_writes_the_gantt_chart() {
         "20",
         "--gantt",
         svg.to_str().unwrap(),
+        // The device's own figures: what this test checks was derived without a runtime.
+        "--runtime",
+        "ideal",
     ]);
     assert!(ok, "{err}");
     assert!(out.contains("placement of qwen1.5-1.8b prefill"), "{out}");
@@ -1002,4 +1005,42 @@ fn map_reports_bad_requests_in_one_line() {
         err.starts_with("error: ") && err.trim().lines().count() == 1,
         "{err}"
     );
+}
+
+#[test]
+fn a_compiled_graph_runtime_launches_a_partition_on_every_handoff() {
+    use archscope::placement::{BuildOptions, Instance, RuntimeChoice};
+    use archscope::runtime::{Dispatch, Runtime};
+    let hw = Hardware::load("galaxy-s24").unwrap();
+    let cfg = load_llm("mobilellm-125m").unwrap();
+    let q = QuantScheme::parse("w8a8").unwrap();
+    let graph = cfg.build(&q, Phase::Decode { context: 256 }, 1);
+    let qnn = Runtime::load("qnn").unwrap();
+    let Some(Dispatch::Graph { graph_s, .. }) = qnn.dispatch else {
+        panic!("qnn is a compiled graph")
+    };
+    let build = |runtime| BuildOptions {
+        units: Some(vec!["cpu-big".into(), "npu".into()]),
+        runtime,
+        ..BuildOptions::default()
+    };
+    let ideal = Instance::from_graph(&hw, &graph, &build(RuntimeChoice::Ideal)).unwrap();
+    let named = Instance::from_graph(&hw, &graph, &build(RuntimeChoice::Named(qnn))).unwrap();
+    // QNN runs only the NPU: every op says why the CPU cannot take it.
+    for op in &named.ops {
+        assert!(op.costs[0].is_none(), "{}", op.name);
+        assert!(
+            op.why_not[0].contains("does not run on cpu units"),
+            "{}",
+            op.why_not[0]
+        );
+        assert!(op.costs[1].is_some(), "{}", op.name);
+    }
+    // The per-graph launch moves to the handoff into the NPU (a new partition), and only
+    // there: the link into the CPU keeps the handoff it had without a runtime (none).
+    let into_npu = named.links[0][1].as_ref().unwrap();
+    let into_cpu = named.links[1][0].as_ref().unwrap();
+    assert_eq!(into_npu.fixed_s, graph_s);
+    assert_eq!(into_cpu.fixed_s, 0.0);
+    assert_eq!(ideal.links[0][1].as_ref().unwrap().fixed_s, 0.0);
 }

@@ -418,5 +418,5 @@ fn bad_default_runtimes_get_clear_errors() {
     let e = default_for(&hw, 0, WorkloadKind::Network)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("does not run on Gpu units"), "{e}");
+    assert!(e.contains("does not run on gpu units"), "{e}");
 }
