@@ -1,9 +1,13 @@
-//! Times one phase evaluation of `score` for llama-1b (target: under 50 µs), and the class-
-//! collapsed total that sweeps use.
+//! Times one phase evaluation of `score` for llama-1b (target: under 50 µs), the class-
+//! collapsed total that sweeps use, and a phase priced through `score_graph_under` with no
+//! runtime and under llama.cpp (the runtime's view, fusion plan and residency: the target is
+//! within 1.5× of the same call with no runtime).
 
 use archscope::cost::{CostModel, Mode, evaluate, evaluate_total};
 use archscope::hardware::Hardware;
 use archscope::roofline::Roofline;
+use archscope::runtime::Runtime;
+use archscope::score::{ScoreRequest, score_graph_under};
 use archscope::workload::{Phase, QuantScheme, load_llm};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -38,6 +42,22 @@ fn bench(c: &mut Criterion) {
                 })
             },
         );
+    }
+    for (label, phase) in [
+        ("decode L1024", Phase::Decode { context: 1024 }),
+        ("prefill P512", Phase::Prefill { prompt: 512 }),
+    ] {
+        let g = m.build(&q, phase, 1);
+        for rt in ["ideal", "llama.cpp-cpu"] {
+            let req = ScoreRequest {
+                runtime: Runtime::load(rt).unwrap(),
+                ..ScoreRequest::default()
+            };
+            c.bench_function(
+                &format!("score_graph_under llama-1b {label} on cpu-big: runtime {rt}"),
+                |b| b.iter(|| score_graph_under(&hw, unit, &req, black_box(g.clone())).unwrap()),
+            );
+        }
     }
     c.bench_function("build llama-1b decode graph", |b| {
         b.iter(|| {
