@@ -45,6 +45,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: hw::Cmd,
     },
+    /// Runtimes: the software stacks a unit can be priced under.
+    Runtimes {
+        #[command(subcommand)]
+        cmd: RuntimesCmd,
+    },
     /// Describe this machine as a hardware file from microbenchmarks (about 30 s).
     Calibrate(calibrate::Args),
     /// Predict and measure the same graphs on this machine (candle CPU backend) and report the
@@ -62,6 +67,15 @@ enum Cmd {
     },
 }
 
+/// `archscope runtimes`.
+#[derive(Subcommand)]
+enum RuntimesCmd {
+    /// List the shipped runtimes: class, unit kinds, workload kinds.
+    List,
+    /// Show a runtime's file, every figure with its source or estimate.
+    Show { name: String },
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
@@ -71,6 +85,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Cmd::Explore(a) => explore::run(*a),
         Cmd::Merge(a) => explore::merge(a),
         Cmd::Hw { cmd } => hw::run(cmd),
+        Cmd::Runtimes { cmd } => match cmd {
+            RuntimesCmd::List => out(&archscope::runtime::show::list()?),
+            RuntimesCmd::Show { name } => out(&archscope::runtime::show::text(&name)?),
+        },
         Cmd::Calibrate(a) => calibrate::run(a),
         Cmd::Validate(a) => validate::run(a),
         Cmd::Models { cmd } => models::run(cmd),

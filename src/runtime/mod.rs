@@ -27,6 +27,7 @@
 pub mod apply;
 pub mod fusion;
 pub mod raw;
+pub mod show;
 
 pub use apply::{RuntimeModel, RuntimeView, Scales};
 pub use fusion::{FusionPlan, Pattern};
