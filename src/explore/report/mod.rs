@@ -243,7 +243,9 @@ fn scenario_phrase(session: &Session, a: &Analysis) -> String {
 
 /// Reason categories for the infeasibility summary.
 fn reason_kind(clause: &str) -> &'static str {
-    if clause.contains("usable") {
+    if clause.contains("runtime `") {
+        "the runtime does not run it"
+    } else if clause.contains("usable") {
         "does not fit in memory"
     } else if clause.contains("compute for op") {
         "a unit lacks the dtype"
