@@ -243,7 +243,8 @@ fn scenario_phrase(session: &Session, a: &Analysis) -> String {
 
 /// Reason categories for the infeasibility summary.
 fn reason_kind(clause: &str) -> &'static str {
-    if clause.contains("runtime `") {
+    // A runtime's refusal reads "runtime `X` does not run ...; it runs: ..." (two clauses).
+    if clause.contains("runtime `") || clause.starts_with("it runs:") {
         "the runtime does not run it"
     } else if clause.contains("usable") {
         "does not fit in memory"
