@@ -62,6 +62,8 @@ fn bench(c: &mut Criterion) {
         sweeps: vec!["memory[dram].bytes_per_s=20e9..200e9:64:log".into()],
         // The five units as they are (no `UNIT@T` thread variants), so the count is 64 x 5 x 32.
         threads: vec!["all".into()],
+        // Without a runtime, as before runtimes were an axis (w4a16 is no llama.cpp format).
+        runtimes: vec!["ideal".into()],
         ..Default::default()
     };
     let session = Session::new(req.resolve().unwrap()).unwrap();
@@ -73,6 +75,30 @@ fn bench(c: &mut Criterion) {
     group.bench_function("what-if sweep, 10240 llama-1b points (rayon)", |b| {
         b.iter(|| session.evaluator.evaluate(black_box(&points)))
     });
+
+    // The same sweep of q4_0 on the three CPU clusters, without a runtime and under llama.cpp:
+    // what pricing under a runtime costs per point.
+    for rt in ["ideal", "llama.cpp-cpu"] {
+        let req = ExploreRequest {
+            quants: vec!["q4_0".into()],
+            decode_units: ["cpu-big", "cpu-mid", "cpu-little"]
+                .map(String::from)
+                .to_vec(),
+            prefill_units: vec!["cpu-big".into()],
+            runtimes: vec![rt.into()],
+            ..req.clone()
+        };
+        let session = Session::new(req.resolve().unwrap()).unwrap();
+        let points = Grid::new(&session.space).unwrap().ask(usize::MAX);
+        assert_eq!(points.len(), 64 * 3 * 32);
+        let out = session.evaluator.evaluate(&points);
+        assert!(out.iter().all(|o| o.infeasible.is_none()), "{rt}");
+        group.throughput(Throughput::Elements(points.len() as u64));
+        group.bench_function(
+            format!("what-if sweep, 6144 llama-1b q4_0 CPU points, runtime {rt} (rayon)"),
+            |b| b.iter(|| session.evaluator.evaluate(black_box(&points))),
+        );
+    }
 
     let default = ExploreRequest {
         hw: "pixel8".into(),

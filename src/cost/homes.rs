@@ -68,11 +68,19 @@ impl PlacementProfile {
     /// summation order), where [`Graph::op_classes`] alone can merge ops at layer boundaries
     /// whose activations land in different levels.
     pub fn classes(&self, graph: &Graph) -> Vec<(OpId, u32)> {
+        self.classes_with(graph, |_| 0)
+    }
+
+    /// [`PlacementProfile::classes`] refined by `extra(op index)`: ops are grouped only when
+    /// `extra` agrees too (e.g. the fusion state of each op and of its tensors under a
+    /// runtime, which changes its dispatch and where its intermediates live).
+    pub fn classes_with(&self, graph: &Graph, extra: impl Fn(usize) -> u64) -> Vec<(OpId, u32)> {
         #[derive(Hash, PartialEq, Eq)]
         struct Key<'a> {
             kind: crate::workload::OpKind,
             compute: crate::workload::DType,
             tensors: Vec<(&'a [u64], crate::workload::Storage, Role, bool, u64)>,
+            extra: u64,
         }
         let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
         let mut classes: Vec<(OpId, u32)> = Vec::new();
@@ -97,6 +105,7 @@ impl PlacementProfile {
                 kind: op.kind,
                 compute: op.compute,
                 tensors,
+                extra: extra(i),
             };
             match index.get(&key) {
                 Some(&c) => classes[c].1 += 1,

@@ -9,20 +9,23 @@
 //! The numbers are `score`'s for the same unit, precision and batch.
 
 use super::eval::{Evaluator, MetricDef, Outcome, PhaseDetail, price_distinct};
-use super::llm::{GraphEntry, LlmSetupError, fit_levels, variant_hardware};
+use super::llm::{GraphEntry, LlmSetupError, conventions, fit_levels, variant_hardware};
+use super::runtimes::{RuntimeSpec, RuntimeTable, rate_band, time_band};
 use super::units::{self, Placed, UnitChoice, Variant};
 use crate::cost::{Evaluation, Mode};
 use crate::hardware::Hardware;
 use crate::mapping::{MappingRequest, UnitMapping, evaluate_mapped, scratchpad_of};
+use crate::runtime::WorkloadKind;
 use crate::score::bound_name;
 use crate::search::{Direction, Point, Space, Values};
+use crate::trust::bands::Band;
 use crate::workload::{Graph, QuantScheme, Sample, VisionModel};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Axis names of a CNN space, in order after the hardware axes.
-pub const AXES: [&str; 3] = ["quant", "unit", "batch"];
+pub const AXES: [&str; 4] = ["quant", "runtime", "unit", "batch"];
 
 /// Precisions of the default CNN sweep: fp32, fp16 and int8 (weights and activations, the
 /// NNAPI/TFLite/QNN integer path of phone NPUs and DSPs).
@@ -46,7 +49,13 @@ mod m {
     pub const CAPACITY: usize = 9;
     pub const THREADS: usize = 10;
     pub const NONCOMPULSORY: usize = 11;
-    pub const N: usize = 12;
+    pub const LATENCY_LOW: usize = 12;
+    pub const LATENCY_HIGH: usize = 13;
+    pub const LATENCY_PER_LOW: usize = 14;
+    pub const LATENCY_PER_HIGH: usize = 15;
+    pub const THROUGHPUT_LOW: usize = 16;
+    pub const THROUGHPUT_HIGH: usize = 17;
+    pub const N: usize = 18;
 }
 
 macro_rules! cnn_metrics {
@@ -112,6 +121,36 @@ macro_rules! cnn_metrics {
                 direction: Direction::Minimize,
                 label: "off-chip bytes beyond the compulsory ones under the scratchpad plan (B)",
             },
+            MetricDef {
+                name: "batch_latency_s_low",
+                direction: Direction::Minimize,
+                label: "latency of one batch, low end of the error band (s)",
+            },
+            MetricDef {
+                name: "batch_latency_s_high",
+                direction: Direction::Minimize,
+                label: "latency of one batch, high end of the error band (s)",
+            },
+            MetricDef {
+                name: concat!($lat_per, "_low"),
+                direction: Direction::Minimize,
+                label: concat!("latency per ", $one, ", low end of the error band (s)"),
+            },
+            MetricDef {
+                name: concat!($lat_per, "_high"),
+                direction: Direction::Minimize,
+                label: concat!("latency per ", $one, ", high end of the error band (s)"),
+            },
+            MetricDef {
+                name: concat!($per_s, "_low"),
+                direction: Direction::Maximize,
+                label: concat!("throughput, low end of the error band (", $many, "/s)"),
+            },
+            MetricDef {
+                name: concat!($per_s, "_high"),
+                direction: Direction::Maximize,
+                label: concat!("throughput, high end of the error band (", $many, "/s)"),
+            },
         ]
     };
 }
@@ -154,8 +193,16 @@ pub fn default_objectives(sample: Sample) -> [&'static str; 3] {
     ]
 }
 
-/// Labels of a CNN point.
-pub const CNN_LABELS: [&str; 4] = ["bound", "memory_level", "placement", "mapping"];
+/// Labels of a CNN point: bound, memory level, placement, mapping, the runtime it was priced
+/// under and the label of its error band.
+pub const CNN_LABELS: [&str; 6] = [
+    "bound",
+    "memory_level",
+    "placement",
+    "mapping",
+    "unit_runtime",
+    "band",
+];
 
 /// Key of one priced forward pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -163,6 +210,10 @@ struct Key {
     hw: u64,
     unit: u32,
     graph: u32,
+    /// Value index on the runtime axis.
+    rv: u32,
+    /// Precision index (what the runtime is asked to run).
+    quant: u32,
 }
 
 const ILP_KEY: u32 = u32::MAX;
@@ -180,6 +231,10 @@ struct Priced {
     noncompulsory: Option<f64>,
     /// How the scratchpad traffic was decided (empty without `--mapping`).
     mapping: String,
+    /// The runtime it was priced under.
+    runtime: String,
+    /// Its error band (none for the ILP).
+    band: Option<Band>,
 }
 
 /// Prices CNN design points on a device (with what-if variants).
@@ -187,6 +242,15 @@ pub struct CnnEvaluator {
     model: VisionModel,
     sample: Sample,
     quants: Vec<QuantScheme>,
+    /// The runtimes of the runtime axis.
+    rts: RuntimeTable,
+    /// Distinct graph conventions (see the LLM evaluator).
+    convs: Vec<(QuantScheme, u32)>,
+    /// Convention of each (runtime, precision).
+    conv_of: Vec<Vec<u32>>,
+    /// Units of the device before the thread variants were appended.
+    n_base_units: usize,
+    ax_runtime: usize,
     batches: Vec<u64>,
     hw_file: String,
     base: toml::Table,
@@ -222,6 +286,7 @@ impl CnnEvaluator {
         mode: Mode,
         placement_time_s: f64,
         mapping: Option<MappingRequest>,
+        runtimes: &[RuntimeSpec],
     ) -> Result<CnnEvaluator, LlmSetupError> {
         let find = |n: &'static str| space.axis(n).ok_or(LlmSetupError::Axis(n, "values"));
         let (ax_quant, ax_unit, ax_batch) = (find("quant")?, find("unit")?, find("batch")?);
@@ -267,15 +332,27 @@ impl CnnEvaluator {
             .iter()
             .map(|a| a.values.len() as u64)
             .product();
-        let n_graphs = quants.len() * batches.len();
+        let ax_runtime = find(super::runtimes::AXIS)?;
+        if space.axes[ax_runtime].values.len() != runtimes.len() {
+            return Err(LlmSetupError::Axis("runtime", "the runtimes of the spec"));
+        }
+        let base_hw = Arc::new(units::augment(&plain, &variants));
+        let rts = RuntimeTable::new(runtimes, &base_hw, WorkloadKind::Network)?;
+        let (convs, conv_of) = conventions(&rts, &quants);
+        let n_graphs = convs.len() * batches.len();
         Ok(CnnEvaluator {
             sample: model.sample(),
             model,
             quants,
+            rts,
+            convs,
+            conv_of,
+            n_base_units: plain.units.len(),
+            ax_runtime,
             batches,
             hw_file: hw_file.to_string(),
             base,
-            base_hw: Arc::new(units::augment(&plain, &variants)),
+            base_hw,
             space: space.clone(),
             n_hw,
             ax_quant,
@@ -297,10 +374,16 @@ impl CnnEvaluator {
     fn graph(&self, idx: u32) -> &Result<GraphEntry, String> {
         self.graphs[idx as usize].get_or_init(|| {
             let i = idx as usize;
-            let (q, b) = (i / self.batches.len(), i % self.batches.len());
+            let (c, b) = (i / self.batches.len(), i % self.batches.len());
+            let (scheme, rt) = &self.convs[c];
+            let rt = self.rts.get(*rt);
             self.model
-                .build(&self.quants[q], self.batches[b])
-                .map(GraphEntry::new)
+                .build(scheme, self.batches[b])
+                .map(|g| match rt.prepare(&g) {
+                    std::borrow::Cow::Borrowed(_) => g,
+                    std::borrow::Cow::Owned(p) => p,
+                })
+                .map(|g| GraphEntry::new(g, self.rts.len()))
                 .map_err(|e| e.to_string())
         })
     }
@@ -322,15 +405,25 @@ impl CnnEvaluator {
 
     fn key(&self, p: &Point) -> Key {
         let d = &p.digits;
+        let (rv, q) = (d[self.ax_runtime], d[self.ax_quant]);
+        let (unit, rt) = match self.units[d[self.ax_unit] as usize] {
+            UnitChoice::Unit(u) => (u as u32, self.rts.pick(rv as usize, u)),
+            UnitChoice::Ilp => (ILP_KEY, self.rts.pick_ilp(rv as usize)),
+        };
+        let conv = rt.map_or(0, |r| self.conv_of[r as usize][q as usize]);
         Key {
             hw: p.id / self.knob_total,
-            unit: match self.units[d[self.ax_unit] as usize] {
-                UnitChoice::Unit(u) => u as u32,
-                UnitChoice::Ilp => ILP_KEY,
-            },
-            graph: (d[self.ax_quant] as usize * self.batches.len() + d[self.ax_batch] as usize)
-                as u32,
+            unit,
+            graph: (conv as usize * self.batches.len() + d[self.ax_batch] as usize) as u32,
+            rv,
+            quant: q,
         }
+    }
+
+    /// Threads of unit `u` of the augmented device when it is a thread variant (`UNIT@T`).
+    fn variant_threads(&self, u: usize) -> Option<u64> {
+        u.checked_sub(self.n_base_units)
+            .map(|i| self.variants[i].threads)
     }
 
     fn placed(&self, hw: &Hardware, k: Key) -> Arc<Result<Placed, String>> {
@@ -362,6 +455,7 @@ impl CnnEvaluator {
 
     fn price(&self, hw: &Hardware, k: Key) -> Result<Priced, String> {
         if k.unit == ILP_KEY {
+            let rt = self.rts.pick_ilp(k.rv as usize)?;
             let p = self.placed(hw, k);
             let p = p
                 .as_ref()
@@ -383,10 +477,31 @@ impl CnnEvaluator {
                 placement: p.status.clone(),
                 noncompulsory: None,
                 mapping: String::new(),
+                runtime: self.rts.get(rt).name.clone(),
+                band: None,
             });
         }
         let g = self.graph(k.graph).as_ref().map_err(|e| e.clone())?;
         let u = k.unit as usize;
+        let rt = self.rts.pick(k.rv as usize, u)?;
+        let runtime = self.rts.get(rt);
+        if !runtime.is_ideal() {
+            let unit = &hw.units[u];
+            runtime
+                .check_runs(
+                    unit.kind,
+                    &unit.name,
+                    WorkloadKind::Network,
+                    &self.quants[k.quant as usize].name,
+                )
+                .map_err(|e| e.to_string())?;
+            if self.mapping.is_some() && scratchpad_of(hw, u).is_ok() {
+                return Err(format!(
+                    "--mapping prices the scratchpad without a runtime; runtime `{}` cannot price it (use --runtime ideal)",
+                    runtime.name
+                ));
+            }
+        }
         let (l, threads, noncompulsory, mapping) = match self.mapped(hw, k, &g.graph) {
             Some(r) => {
                 let (e, m) = r.as_ref().as_ref().map_err(Clone::clone)?;
@@ -395,7 +510,12 @@ impl CnnEvaluator {
                 (e.total, units::threads_of(hw, u), nc, label)
             }
             None => {
-                let (l, threads) = g.price(hw, u, self.mode).map_err(|e| e.to_string())?;
+                let (l, threads) = if runtime.is_ideal() {
+                    g.price(hw, u, self.mode)
+                } else {
+                    g.price_under(hw, u, rt, runtime, self.variant_threads(u), self.mode)
+                }
+                .map_err(|e| e.to_string())?;
                 let label = if self.mapping.is_some() {
                     "no scratchpad".to_string()
                 } else {
@@ -413,6 +533,8 @@ impl CnnEvaluator {
             placement: String::new(),
             noncompulsory,
             mapping,
+            runtime: runtime.name.clone(),
+            band: self.rts.band(rt, u).cloned(),
         })
     }
 
@@ -488,9 +610,18 @@ impl CnnEvaluator {
                                 metrics[m::ENERGY_PER] = Some(pr.energy_j / batch);
                                 metrics[m::THREADS] = pr.threads;
                                 metrics[m::NONCOMPULSORY] = pr.noncompulsory;
+                                let band = pr.band.as_ref();
+                                (metrics[m::LATENCY_LOW], metrics[m::LATENCY_HIGH]) =
+                                    time_band(band, metrics[m::LATENCY]);
+                                (metrics[m::LATENCY_PER_LOW], metrics[m::LATENCY_PER_HIGH]) =
+                                    time_band(band, metrics[m::LATENCY_PER]);
+                                (metrics[m::THROUGHPUT_LOW], metrics[m::THROUGHPUT_HIGH]) =
+                                    rate_band(band, metrics[m::THROUGHPUT]);
                                 labels[0] = pr.bound.clone();
                                 labels[2] = pr.placement.clone();
                                 labels[3] = pr.mapping.clone();
+                                labels[4] = pr.runtime.clone();
+                                labels[5] = band.map(|b| b.label.clone()).unwrap_or_default();
                             }
                             Some(Err(e)) => why.push(format!("on {unit_name}: {e}")),
                             None => {}
@@ -603,8 +734,15 @@ impl Evaluator for CnnEvaluator {
                 ),
             }];
         }
-        g.detail("inference", &hw, u, self.mode)
-            .into_iter()
-            .collect()
+        match self.rts.pick(k.rv as usize, u).map(|r| self.rts.get(r)) {
+            Ok(rt) if !rt.is_ideal() => g
+                .detail_under("inference", &hw, u, rt, self.variant_threads(u), self.mode)
+                .into_iter()
+                .collect(),
+            _ => g
+                .detail("inference", &hw, u, self.mode)
+                .into_iter()
+                .collect(),
+        }
     }
 }

@@ -8,20 +8,26 @@
 //! combines two phase totals and the footprint.
 
 use super::eval::{Evaluator, MetricDef, Outcome, PhaseDetail, price_distinct};
+use super::runtimes::{RuntimeSpec, RuntimeTable, rate_band, time_band};
 use super::units::{self, ILP_UNIT, Placed, UnitChoice, Variant};
-use crate::cost::{Infeasible, Ledger, Mode, PlacementProfile, evaluate, evaluate_total};
+use crate::cost::{
+    CostModel, Infeasible, Ledger, Mode, PlacementProfile, evaluate, evaluate_total,
+};
 use crate::cost_models::model_for;
 use crate::hardware::{Hardware, HardwareError};
+use crate::runtime::{FusionPlan, Runtime, RuntimeError, RuntimeView, Scales, WorkloadKind};
 use crate::score::bound_name;
 use crate::search::{Direction, Point, Space, Values};
+use crate::trust::bands::Band;
 use crate::workload::{Graph, LlmConfig, OpId, Phase, QuantScheme};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Axis names of an LLM space, in order after the hardware axes.
-pub const AXES: [&str; 6] = [
+pub const AXES: [&str; 7] = [
     "quant",
+    "runtime",
     "prefill_unit",
     "decode_unit",
     "batch",
@@ -64,7 +70,15 @@ mod m {
     pub const CAPACITY: usize = 10;
     pub const PREFILL_THREADS: usize = 11;
     pub const DECODE_THREADS: usize = 12;
-    pub const N: usize = 13;
+    pub const DECODE_LATENCY_LOW: usize = 13;
+    pub const DECODE_LATENCY_HIGH: usize = 14;
+    pub const DECODE_TPS_LOW: usize = 15;
+    pub const DECODE_TPS_HIGH: usize = 16;
+    pub const TTFT_LOW: usize = 17;
+    pub const TTFT_HIGH: usize = 18;
+    pub const PREFILL_TPS_LOW: usize = 19;
+    pub const PREFILL_TPS_HIGH: usize = 20;
+    pub const N: usize = 21;
 }
 
 /// The metrics of an LLM point.
@@ -134,16 +148,74 @@ pub const LLM_METRICS: [MetricDef; m::N] = [
         direction: Direction::Minimize,
         label: "CPU threads (cores) running decode",
     },
+    MetricDef {
+        name: "decode_latency_s_low",
+        direction: Direction::Minimize,
+        label: "decode latency per token, low end of the error band (s)",
+    },
+    MetricDef {
+        name: "decode_latency_s_high",
+        direction: Direction::Minimize,
+        label: "decode latency per token, high end of the error band (s)",
+    },
+    MetricDef {
+        name: "decode_tokens_per_s_low",
+        direction: Direction::Maximize,
+        label: "decode throughput, low end of the error band (tokens/s)",
+    },
+    MetricDef {
+        name: "decode_tokens_per_s_high",
+        direction: Direction::Maximize,
+        label: "decode throughput, high end of the error band (tokens/s)",
+    },
+    MetricDef {
+        name: "ttft_s_low",
+        direction: Direction::Minimize,
+        label: "time to first token, low end of the error band (s)",
+    },
+    MetricDef {
+        name: "ttft_s_high",
+        direction: Direction::Minimize,
+        label: "time to first token, high end of the error band (s)",
+    },
+    MetricDef {
+        name: "prefill_tokens_per_s_low",
+        direction: Direction::Maximize,
+        label: "prefill throughput, low end of the error band (tokens/s)",
+    },
+    MetricDef {
+        name: "prefill_tokens_per_s_high",
+        direction: Direction::Maximize,
+        label: "prefill throughput, high end of the error band (tokens/s)",
+    },
 ];
 
-/// Labels of an LLM point.
-pub const LLM_LABELS: [&str; 5] = [
+/// Labels of an LLM point: the bounds, memory levels and placements, the runtime each phase
+/// was priced under, and the label of each phase's error band.
+pub const LLM_LABELS: [&str; 9] = [
     "decode_bound",
     "prefill_bound",
     "memory_level",
     "prefill_placement",
     "decode_placement",
+    "prefill_runtime",
+    "decode_runtime",
+    "prefill_band",
+    "decode_band",
 ];
+
+/// Label indices, in [`LLM_LABELS`] order.
+mod lab {
+    pub const DECODE_BOUND: usize = 0;
+    pub const PREFILL_BOUND: usize = 1;
+    pub const MEMORY_LEVEL: usize = 2;
+    pub const PREFILL_PLACEMENT: usize = 3;
+    pub const DECODE_PLACEMENT: usize = 4;
+    pub const PREFILL_RUNTIME: usize = 5;
+    pub const DECODE_RUNTIME: usize = 6;
+    pub const PREFILL_BAND: usize = 7;
+    pub const DECODE_BAND: usize = 8;
+}
 
 /// The default objectives of an LLM exploration.
 pub const DEFAULT_OBJECTIVES: [&str; 3] =
@@ -153,6 +225,8 @@ pub const DEFAULT_OBJECTIVES: [&str; 3] =
 pub(super) struct GraphEntry {
     pub(super) graph: Arc<Graph>,
     classes: Vec<(OpId, u32)>,
+    /// Op classes under each runtime of the evaluator (by index), refined by the fusion plan.
+    rt_classes: Vec<OnceLock<Vec<(OpId, u32)>>>,
     /// Tensors touched by the class representatives (the only homes pricing needs).
     touched: Vec<u32>,
     profile: PlacementProfile,
@@ -166,6 +240,7 @@ pub(super) struct GraphEntry {
 struct AxisIdx {
     hw: Vec<usize>,
     quant: usize,
+    runtime: usize,
     prefill_unit: usize,
     decode_unit: usize,
     batch: usize,
@@ -188,12 +263,24 @@ pub enum LlmSetupError {
     /// Bad unit-axis value (`UNIT@T`).
     #[error(transparent)]
     Unit(#[from] units::UnitError),
+    /// A runtime of the axis (or a device default) that cannot be loaded.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
 }
 
 /// Prices LLM design points on a device (with what-if variants).
 pub struct LlmEvaluator {
     model: LlmConfig,
     quants: Vec<QuantScheme>,
+    /// The runtimes of the runtime axis.
+    rts: RuntimeTable,
+    /// Distinct graph conventions: a scheme under a runtime's conventions, and the runtime (by
+    /// index) whose [`Runtime::prepare`] builds it.
+    convs: Vec<(QuantScheme, u32)>,
+    /// Convention of each (runtime, quant): `conv_of[rt][q]`.
+    conv_of: Vec<Vec<u32>>,
+    /// Units of the device before the thread variants were appended.
+    n_base_units: usize,
     batches: Vec<u64>,
     prompts: Vec<u64>,
     contexts: Vec<u64>,
@@ -233,6 +320,10 @@ struct PhaseOut {
     threads: Option<f64>,
     /// ILP status, empty for single units.
     placement: String,
+    /// The runtime it was priced under.
+    runtime: String,
+    /// Its error band (none for the ILP).
+    band: Option<Band>,
 }
 
 /// Key of one priced phase.
@@ -241,6 +332,10 @@ struct PhaseKey {
     hw: u64,
     unit: u32,
     graph: u32,
+    /// Value index on the runtime axis.
+    rv: u32,
+    /// Quantization index (what the runtime is asked to run).
+    quant: u32,
 }
 
 fn names<'a>(
@@ -271,11 +366,13 @@ impl LlmEvaluator {
         space: &Space,
         mode: Mode,
         placement_time_s: f64,
+        runtimes: &[RuntimeSpec],
     ) -> Result<LlmEvaluator, LlmSetupError> {
         let find = |n: &'static str| space.axis(n).ok_or(LlmSetupError::Axis(n, "values"));
         let ax = AxisIdx {
             hw: (0..space.hardware_axes()).collect(),
             quant: find("quant")?,
+            runtime: find(super::runtimes::AXIS)?,
             prefill_unit: find("prefill_unit")?,
             decode_unit: find("decode_unit")?,
             batch: find("batch")?,
@@ -308,7 +405,13 @@ impl LlmEvaluator {
         let prefill_units = pick(pn)?;
         let decode_units = pick(dn)?;
         let ilp_units = units::ilp_units(&base_hw, &all);
+        let n_base_units = base_hw.units.len();
         let base_hw = Arc::new(units::augment(&base_hw, &variants));
+        if names(space, ax.runtime, "runtime")?.len() != runtimes.len() {
+            return Err(LlmSetupError::Axis("runtime", "the runtimes of the spec"));
+        }
+        let rts = RuntimeTable::new(runtimes, &base_hw, WorkloadKind::Llm)?;
+        let (convs, conv_of) = conventions(&rts, &quants);
         let batches = ints(space, ax.batch, "batch")?;
         let prompts = ints(space, ax.prompt, "prompt_tokens")?;
         let contexts = ints(space, ax.context, "context_tokens")?;
@@ -323,7 +426,7 @@ impl LlmEvaluator {
                 return Err(LlmSetupError::Axis("hardware", "real numbers"));
             }
         }
-        let n_graphs = quants.len() * batches.len() * (prompts.len() + contexts.len());
+        let n_graphs = convs.len() * batches.len() * (prompts.len() + contexts.len());
         let h = space.hardware_axes();
         let knob_total = space.axes[h..]
             .iter()
@@ -332,6 +435,10 @@ impl LlmEvaluator {
         Ok(LlmEvaluator {
             model,
             quants,
+            rts,
+            convs,
+            conv_of,
+            n_base_units,
             batches,
             prompts,
             contexts,
@@ -352,10 +459,17 @@ impl LlmEvaluator {
         })
     }
 
-    /// Dense graph index: quant, batch, then prompts followed by contexts.
-    fn graph_index(&self, q: u32, b: u32, phase_slot: usize) -> u32 {
+    /// Dense graph index: convention (quant under a runtime), batch, then prompts followed by
+    /// contexts.
+    fn graph_index(&self, conv: u32, b: u32, phase_slot: usize) -> u32 {
         let slots = self.prompts.len() + self.contexts.len();
-        ((q as usize * self.batches.len() + b as usize) * slots + phase_slot) as u32
+        ((conv as usize * self.batches.len() + b as usize) * slots + phase_slot) as u32
+    }
+
+    /// Threads of unit `u` of the augmented device when it is a thread variant (`UNIT@T`).
+    fn variant_threads(&self, u: usize) -> Option<u64> {
+        u.checked_sub(self.n_base_units)
+            .map(|i| self.variants[i].threads)
     }
 
     fn graph(&self, idx: u32) -> &GraphEntry {
@@ -364,7 +478,7 @@ impl LlmEvaluator {
             let i = idx as usize;
             let slot = i % slots;
             let b = (i / slots) % self.batches.len();
-            let q = i / slots / self.batches.len();
+            let c = i / slots / self.batches.len();
             let phase = if slot < self.prompts.len() {
                 Phase::Prefill {
                     prompt: self.prompts[slot],
@@ -374,14 +488,20 @@ impl LlmEvaluator {
                     context: self.contexts[slot - self.prompts.len()],
                 }
             };
-            GraphEntry::new(self.model.build(&self.quants[q], phase, self.batches[b]))
+            let (scheme, rt) = &self.convs[c];
+            let g = self.model.build(scheme, phase, self.batches[b]);
+            let g = match self.rts.get(*rt).prepare(&g) {
+                std::borrow::Cow::Borrowed(_) => g,
+                std::borrow::Cow::Owned(p) => p,
+            };
+            GraphEntry::new(g, self.rts.len())
         })
     }
 }
 
 impl GraphEntry {
     /// Profiles a graph for pricing: op classes, touched tensors and the footprint.
-    pub(super) fn new(graph: Graph) -> GraphEntry {
+    pub(super) fn new(graph: Graph, n_runtimes: usize) -> GraphEntry {
         {
             let profile = PlacementProfile::of(&graph);
             let classes = profile.classes(&graph);
@@ -400,6 +520,7 @@ impl GraphEntry {
             touched.dedup();
             GraphEntry {
                 classes,
+                rt_classes: (0..n_runtimes).map(|_| OnceLock::new()).collect(),
                 touched,
                 profile,
                 weights: graph.weight_bytes(),
@@ -427,6 +548,59 @@ impl GraphEntry {
         Ok((ledger, model.thread_count()))
     }
 
+    /// Prices the graph on one unit under runtime `rt` (index `rt_index` of the evaluator's
+    /// runtimes), as `score --runtime` does ([`crate::score::score_graph_under`]): the
+    /// runtime's view of the unit at `threads` CPU threads (the unit's own when `None`), its
+    /// cost model (dispatch per kernel, fusion, efficiencies) and residency, summed over op
+    /// classes refined by the fusion plan (cached per runtime). Also gives the thread count.
+    pub(super) fn price_under(
+        &self,
+        hw: &Hardware,
+        unit: usize,
+        rt_index: u32,
+        rt: &Runtime,
+        threads: Option<u64>,
+        mode: Mode,
+    ) -> Result<(Ledger, Option<f64>), Infeasible> {
+        let infeasible = |reason: String| Infeasible { reason };
+        let view = RuntimeView::scaled(hw, unit, rt, threads, Scales::default())
+            .map_err(|e| infeasible(e.to_string()))?;
+        let model = view
+            .model(mode, &self.graph)
+            .map_err(|e| infeasible(format!("no usable cost model: {e}")))?;
+        let classes = self.rt_classes[rt_index as usize]
+            .get_or_init(|| fused_classes(&self.profile, &self.graph, &model.plan));
+        let homes = view.homes(&self.graph, &model.plan);
+        let ledger = evaluate_total(&model, &self.graph, &homes, classes)?;
+        Ok((ledger, model.thread_count()))
+    }
+
+    /// The per-op detail of the graph on one unit under a runtime that is not `ideal` (`None`
+    /// if it cannot run there).
+    pub(super) fn detail_under(
+        &self,
+        phase: &str,
+        hw: &Arc<Hardware>,
+        unit: usize,
+        rt: &Runtime,
+        threads: Option<u64>,
+        mode: Mode,
+    ) -> Option<PhaseDetail> {
+        let view = RuntimeView::scaled(hw, unit, rt, threads, Scales::default()).ok()?;
+        let model = view.model(mode, &self.graph).ok()?;
+        let homes = view.homes(&self.graph, &model.plan);
+        let e = evaluate(&model, &self.graph, &homes).ok()?;
+        Some(PhaseDetail {
+            phase: phase.to_string(),
+            hw: Arc::new(view.hardware().clone()),
+            unit,
+            graph: self.graph.clone(),
+            per_op: e.per_op,
+            calibrated: mode == Mode::Calibrated,
+            note: format!("priced under runtime `{}`", rt.name),
+        })
+    }
+
     /// The per-op detail of the graph on one unit (`None` if it cannot run there).
     pub(super) fn detail(
         &self,
@@ -448,6 +622,68 @@ impl GraphEntry {
             note: String::new(),
         })
     }
+}
+
+/// Op classes of `graph` under a runtime whose fusion is `plan`: the placement-aware classes
+/// ([`PlacementProfile::classes`]) split further by whether the op starts a kernel (a fused op
+/// pays no dispatch), whether it is the graph's first op (which pays a compiled graph's
+/// per-run cost) and which of its tensors are fused intermediates (kept in the innermost
+/// level), so every op of a class has the same ledger under the runtime.
+pub(super) fn fused_classes(
+    profile: &PlacementProfile,
+    graph: &Graph,
+    plan: &FusionPlan,
+) -> Vec<(OpId, u32)> {
+    let mut fused = vec![false; graph.tensors.len()];
+    for t in &plan.fused_intermediates {
+        fused[t.0 as usize] = true;
+    }
+    profile.classes_with(graph, |i| {
+        let op = &graph.ops[i];
+        let starts = plan.starts_kernel.get(i).copied().unwrap_or(true);
+        let mut key = u64::from(starts) | u64::from(i == 0) << 1;
+        for (b, t) in op.inputs.iter().chain(&op.outputs).enumerate() {
+            if fused[t.0 as usize] {
+                // Ops have a handful of tensors; past 62 the bits wrap, which only merges
+                // classes that the tensor shapes and roles already keep apart in practice.
+                key |= 1 << (2 + b % 62);
+            }
+        }
+        key
+    })
+}
+
+/// The distinct graph conventions of `quants` under each runtime of `rts`: the scheme as the
+/// runtime computes it ([`Runtime::scheme`]) and whether it computes full attention scores
+/// ([`Runtime::prepare`]). Returns the conventions (each with a runtime that builds it) and
+/// the convention of each (runtime, quant).
+pub(super) fn conventions(
+    rts: &RuntimeTable,
+    quants: &[QuantScheme],
+) -> (Vec<(QuantScheme, u32)>, Vec<Vec<u32>>) {
+    let mut convs: Vec<(QuantScheme, u32)> = Vec::new();
+    let conv_of = (0..rts.len() as u32)
+        .map(|r| {
+            let rt = rts.get(r);
+            quants
+                .iter()
+                .map(|q| {
+                    let s = rt.scheme(q);
+                    let found = convs.iter().position(|(cs, cr)| {
+                        *cs == s && rts.get(*cr).full_scores == rt.full_scores
+                    });
+                    match found {
+                        Some(i) => i as u32,
+                        None => {
+                            convs.push((s, r));
+                            (convs.len() - 1) as u32
+                        }
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    (convs, conv_of)
 }
 
 /// The memory levels a point's model lives in (each holds a full copy of its `total` bytes):
@@ -552,9 +788,10 @@ impl LlmEvaluator {
             .clone()
     }
 
-    /// Prices one phase: one unit, or the ILP placement.
+    /// Prices one phase: one unit, or the ILP placement, under the runtime of the point.
     fn price_phase(&self, hw: &Hardware, k: PhaseKey) -> Result<PhaseOut, String> {
         if k.unit == ILP_KEY {
+            let rt = self.rts.pick_ilp(k.rv as usize)?;
             let p = self.placed(hw, k.hw, k.graph);
             let p = p
                 .as_ref()
@@ -573,46 +810,91 @@ impl LlmEvaluator {
                 levels,
                 threads: None,
                 placement: p.status.clone(),
+                runtime: self.rts.get(rt).name.clone(),
+                band: None,
             });
         }
         let u = k.unit as usize;
-        let (l, threads) = self.price(hw, u, k.graph).map_err(|e| e.to_string())?;
+        let rt = self.rts.pick(k.rv as usize, u)?;
+        let (l, threads) = self.price(hw, u, k.graph, rt, k.quant)?;
         Ok(PhaseOut {
             bound: bound_name(hw, l.bound()),
             ledger: l,
             levels: vec![*hw.units[u].reach.last().expect("validated")],
             threads,
             placement: String::new(),
+            runtime: self.rts.get(rt).name.clone(),
+            band: self.rts.band(rt, u).cloned(),
         })
     }
 
-    /// Prices one phase graph on one unit (the ledger and the model's thread count).
+    /// Prices one phase graph on one unit under runtime `rt` (the ledger and the model's
+    /// thread count): infeasible when the runtime cannot run the unit or the quantization;
+    /// the fast path of the ideal runtime as before runtimes existed.
     fn price(
         &self,
         hw: &Hardware,
         unit: usize,
         graph: u32,
-    ) -> Result<(Ledger, Option<f64>), Infeasible> {
-        self.graph(graph).price(hw, unit, self.mode)
+        rt: u32,
+        quant: u32,
+    ) -> Result<(Ledger, Option<f64>), String> {
+        let runtime = self.rts.get(rt);
+        let g = self.graph(graph);
+        if runtime.is_ideal() {
+            return g.price(hw, unit, self.mode).map_err(|e| e.to_string());
+        }
+        let u = &hw.units[unit];
+        runtime
+            .check_runs(
+                u.kind,
+                &u.name,
+                WorkloadKind::Llm,
+                &self.quants[quant as usize].name,
+            )
+            .map_err(|e| e.to_string())?;
+        g.price_under(hw, unit, rt, runtime, self.variant_threads(unit), self.mode)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The runtime index and graph convention of a phase on `unit` (`None` for the ILP) with
+    /// runtime-axis value `rv` and quant `q`; convention 0 when no runtime resolves (the phase
+    /// then reports why).
+    fn conv(&self, rv: u32, unit: Option<usize>, q: u32) -> u32 {
+        let rt = match unit {
+            Some(u) => self.rts.pick(rv as usize, u),
+            None => self.rts.pick_ilp(rv as usize),
+        };
+        rt.map_or(0, |r| self.conv_of[r as usize][q as usize])
     }
 
     fn keys(&self, p: &Point) -> (u64, PhaseKey, PhaseKey) {
         let d = &p.digits;
         let combo = p.id / self.knob_total;
-        let (q, b) = (d[self.ax.quant], d[self.ax.batch]);
+        let (q, b, rv) = (d[self.ax.quant], d[self.ax.batch], d[self.ax.runtime]);
         let key = |c: &UnitChoice| match c {
-            UnitChoice::Unit(u) => *u as u32,
-            UnitChoice::Ilp => ILP_KEY,
+            UnitChoice::Unit(u) => (*u as u32, Some(*u)),
+            UnitChoice::Ilp => (ILP_KEY, None),
         };
+        let (pu, pi) = key(&self.prefill_units[d[self.ax.prefill_unit] as usize]);
+        let (du, di) = key(&self.decode_units[d[self.ax.decode_unit] as usize]);
         let pre = PhaseKey {
             hw: combo,
-            unit: key(&self.prefill_units[d[self.ax.prefill_unit] as usize]),
-            graph: self.graph_index(q, b, d[self.ax.prompt] as usize),
+            unit: pu,
+            graph: self.graph_index(self.conv(rv, pi, q), b, d[self.ax.prompt] as usize),
+            rv,
+            quant: q,
         };
         let dec = PhaseKey {
             hw: combo,
-            unit: key(&self.decode_units[d[self.ax.decode_unit] as usize]),
-            graph: self.graph_index(q, b, self.prompts.len() + d[self.ax.context] as usize),
+            unit: du,
+            graph: self.graph_index(
+                self.conv(rv, di, q),
+                b,
+                self.prompts.len() + d[self.ax.context] as usize,
+            ),
+            rv,
+            quant: q,
         };
         (combo, pre, dec)
     }
@@ -672,7 +954,7 @@ impl LlmEvaluator {
                 metrics[m::MEMORY] = Some(total * levels.len() as f64);
                 let (cap, names) = fit_levels(hw, &levels, total, &mut why);
                 metrics[m::CAPACITY] = Some(cap);
-                labels[2] = names;
+                labels[lab::MEMORY_LEVEL] = names;
                 let unit_name = |u: u32| {
                     if u == ILP_KEY {
                         ILP_UNIT
@@ -687,8 +969,16 @@ impl LlmEvaluator {
                         metrics[m::PREFILL_TPS] = Some(batch * prompt as f64 / l.latency_s);
                         metrics[m::PREFILL_ENERGY] = Some(l.energy_j());
                         metrics[m::PREFILL_THREADS] = ph.threads;
-                        labels[1] = ph.bound.clone();
-                        labels[3] = ph.placement.clone();
+                        let band = ph.band.as_ref();
+                        (metrics[m::TTFT_LOW], metrics[m::TTFT_HIGH]) =
+                            time_band(band, metrics[m::TTFT]);
+                        (metrics[m::PREFILL_TPS_LOW], metrics[m::PREFILL_TPS_HIGH]) =
+                            rate_band(band, metrics[m::PREFILL_TPS]);
+                        labels[lab::PREFILL_BOUND] = ph.bound.clone();
+                        labels[lab::PREFILL_PLACEMENT] = ph.placement.clone();
+                        labels[lab::PREFILL_RUNTIME] = ph.runtime.clone();
+                        labels[lab::PREFILL_BAND] =
+                            band.map(|b| b.label.clone()).unwrap_or_default();
                     }
                     Some(Err(e)) => why.push(format!("prefill on {}: {e}", unit_name(kp.unit))),
                     None => {}
@@ -700,8 +990,18 @@ impl LlmEvaluator {
                         metrics[m::DECODE_TPS] = Some(batch / l.latency_s);
                         metrics[m::ENERGY_PER_TOKEN] = Some(l.energy_j() / batch);
                         metrics[m::DECODE_THREADS] = ph.threads;
-                        labels[0] = ph.bound.clone();
-                        labels[4] = ph.placement.clone();
+                        let band = ph.band.as_ref();
+                        (
+                            metrics[m::DECODE_LATENCY_LOW],
+                            metrics[m::DECODE_LATENCY_HIGH],
+                        ) = time_band(band, metrics[m::DECODE_LATENCY]);
+                        (metrics[m::DECODE_TPS_LOW], metrics[m::DECODE_TPS_HIGH]) =
+                            rate_band(band, metrics[m::DECODE_TPS]);
+                        labels[lab::DECODE_BOUND] = ph.bound.clone();
+                        labels[lab::DECODE_PLACEMENT] = ph.placement.clone();
+                        labels[lab::DECODE_RUNTIME] = ph.runtime.clone();
+                        labels[lab::DECODE_BAND] =
+                            band.map(|b| b.label.clone()).unwrap_or_default();
                     }
                     Some(Err(e)) => why.push(format!("decode on {}: {e}", unit_name(kd.unit))),
                     None => {}
@@ -825,7 +1125,13 @@ impl Evaluator for LlmEvaluator {
                 }
                 continue;
             }
-            out.extend(g.detail(name, &hw, k.unit as usize, self.mode));
+            let u = k.unit as usize;
+            match self.rts.pick(k.rv as usize, u).map(|r| self.rts.get(r)) {
+                Ok(rt) if !rt.is_ideal() => {
+                    out.extend(g.detail_under(name, &hw, u, rt, self.variant_threads(u), self.mode))
+                }
+                _ => out.extend(g.detail(name, &hw, u, self.mode)),
+            }
         }
         out
     }

@@ -19,6 +19,7 @@ pub mod merge;
 pub mod plots;
 pub mod report;
 pub mod request;
+pub mod runtimes;
 pub mod session;
 pub mod table;
 pub mod units;
@@ -32,6 +33,7 @@ pub use request::{
     Constraint, DEFAULT_MAPPING_TIME_S, ExploreRequest, ExploreSpec, MappingSpec, WorkloadSpec,
     parse_bytes,
 };
+pub use runtimes::{DEFAULT_RUNTIME, RuntimeSpec};
 pub use session::{
     CHUNK, Finished, OutputOptions, PROGRESS_MIN_POINTS, Results, Session, build_space, explore,
     finish,

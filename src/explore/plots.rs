@@ -250,21 +250,94 @@ impl Chart for Scatter {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let area = titled(root, &self.title, &self.subtitle)?;
-        let pts: Vec<&ScatterPoint> = self
+        draw_scatter(self, &[], root)
+    }
+}
+
+/// An error bar of one scatter point: the band of its x or y value (see
+/// [`super::runtimes`]), drawn as a thin segment in the point's colour.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorBar {
+    /// Index of the point in [`Scatter::points`].
+    pub point: usize,
+    /// Low and high x (the point's x when the x value has no band).
+    pub x: (f64, f64),
+    /// Low and high y (the point's y when the y value has no band).
+    pub y: (f64, f64),
+}
+
+/// A Pareto scatter with error bars on the points whose time or rate has an error band.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BandedScatter {
+    /// The scatter.
+    pub scatter: Scatter,
+    /// Its error bars (the axes' ranges include them).
+    pub bars: Vec<ErrorBar>,
+}
+
+impl Chart for BandedScatter {
+    fn size(&self) -> (u32, u32) {
+        self.scatter.size()
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        draw_scatter(&self.scatter, &self.bars, root)
+    }
+}
+
+/// A bar as drawn: group, the point, its x range and its y range.
+type Bar = (usize, (f64, f64), (f64, f64), (f64, f64));
+
+fn draw_scatter<DB: DrawingBackend>(
+    fig: &Scatter,
+    bars: &[ErrorBar],
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), String> {
+    {
+        let area = titled(root, &fig.title, &fig.subtitle)?;
+        let pts: Vec<&ScatterPoint> = fig
             .points
             .iter()
             .filter(|p| p.x.is_finite() && p.y.is_finite())
             .collect();
-        let (x0, x1) = min_max(pts.iter().map(|p| p.x)).unwrap_or((1.0, 10.0));
-        let (y0, y1) = min_max(pts.iter().map(|p| p.y)).unwrap_or((1.0, 10.0));
+        let finite = |v: f64| v.is_finite() && v > 0.0;
+        let bars: Vec<Bar> = bars
+            .iter()
+            .filter(|b| {
+                fig.points
+                    .get(b.point)
+                    .is_some_and(|p| p.x.is_finite() && p.y.is_finite())
+                    && [b.x.0, b.x.1, b.y.0, b.y.1].iter().all(|&v| finite(v))
+            })
+            .map(|b| {
+                let p = &fig.points[b.point];
+                (p.group, (p.x, p.y), b.x, b.y)
+            })
+            .collect();
+        let xs = pts
+            .iter()
+            .map(|p| p.x)
+            .chain(bars.iter().flat_map(|b| [b.2.0, b.2.1]));
+        let ys = pts
+            .iter()
+            .map(|p| p.y)
+            .chain(bars.iter().flat_map(|b| [b.3.0, b.3.1]));
+        let (x0, x1) = min_max(xs).unwrap_or((1.0, 10.0));
+        let (y0, y1) = min_max(ys).unwrap_or((1.0, 10.0));
         let xlog = wants_log(pts.iter().map(|p| p.x));
         let ylog = wants_log(pts.iter().map(|p| p.y));
         let (x0, x1) = padded(x0, x1, xlog);
         let (y0, y1) = padded(y0, y1, ylog);
         let mut b = ChartBuilder::on(&area);
         b.margin(12).x_label_area_size(48).y_label_area_size(72);
-        cartesian!(b, xlog, x0..x1, ylog, y0..y1, scatter_body(self, &pts))
+        cartesian!(
+            b,
+            xlog,
+            x0..x1,
+            ylog,
+            y0..y1,
+            scatter_body(fig, &pts, &bars)
+        )
     }
 }
 
@@ -317,6 +390,7 @@ fn scatter_body<'a, DB, X, Y>(
     mut chart: ChartContext<'a, DB, Cartesian2d<X, Y>>,
     fig: &Scatter,
     pts: &[&ScatterPoint],
+    bars: &[Bar],
 ) -> Result<(), String>
 where
     DB: DrawingBackend + 'a,
@@ -324,6 +398,25 @@ where
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     mesh(&mut chart, &fig.x_label, &fig.y_label)?;
+    if !bars.is_empty() {
+        // Under the points: a segment across each banded axis, in the point's colour.
+        let segments = bars.iter().flat_map(|&(g, (xm, ym), (xl, xh), (yl, yh))| {
+            let style = color(g).mix(0.45).stroke_width(1);
+            let mut v = Vec::with_capacity(2);
+            if xl < xh {
+                v.push(PathElement::new(vec![(xl, ym), (xh, ym)], style));
+            }
+            if yl < yh {
+                v.push(PathElement::new(vec![(xm, yl), (xm, yh)], style));
+            }
+            v
+        });
+        chart
+            .draw_series(segments)
+            .map_err(err)?
+            .label("error band (p10-p90)")
+            .legend(|(x, y)| PathElement::new(vec![(x - 6, y), (x + 6, y)], GREY.stroke_width(1)));
+    }
     let infeasible: Vec<(f64, f64)> = pts
         .iter()
         .filter(|p| !p.feasible)

@@ -2,9 +2,11 @@
 //! checked and resolved into an [`ExploreSpec`], every input made explicit (the device and model
 //! text included) so that a run can be repeated and shards merged.
 
+use super::runtimes::{self, RuntimeSpec};
 use super::{ExploreError, cnn, files, llm, units};
 use crate::hardware::Hardware;
 use crate::mapping::{AdaptOptions, MappingRequest, report::Solver};
+use crate::runtime::WorkloadKind;
 use crate::search::{Shard, Sweep};
 use crate::workload::{LlmConfig, Model, ModelError, Phase, load_model};
 use serde::{Deserialize, Serialize};
@@ -83,6 +85,10 @@ pub struct ExploreSpec {
     pub hw_text: String,
     /// The workload and its knobs.
     pub workload: WorkloadSpec,
+    /// Values of the `runtime` axis (see [`super::runtimes`]); empty in a spec written before
+    /// the axis existed, read as the device defaults.
+    #[serde(default)]
+    pub runtimes: Vec<RuntimeSpec>,
     /// Hardware what-if sweeps.
     pub sweeps: Vec<Sweep>,
     /// Random sample size (`None`: every point).
@@ -153,6 +159,14 @@ impl ExploreSpec {
             }
         }
     }
+    /// Values of the runtime axis ([`RuntimeSpec::device_default`] alone when none are given).
+    pub fn runtime_specs(&self) -> Vec<RuntimeSpec> {
+        if self.runtimes.is_empty() {
+            vec![RuntimeSpec::device_default()]
+        } else {
+            self.runtimes.clone()
+        }
+    }
     /// Model config origin.
     pub fn model_file(&self) -> &str {
         match &self.workload {
@@ -183,10 +197,24 @@ pub struct ExploreRequest {
     /// `score` takes it (`mobilenetv2`, `resnet50?res=160`, `model.onnx`); see `models list`.
     #[cfg_attr(feature = "cli", arg(long))]
     pub model: String,
-    /// Quantization schemes (precisions), comma-separated (default on an LLM: fp32, fp16,
-    /// w8a16, w8a8, w4a16-g128, w4a8, w4a16-g128+kv8; on a network: fp32, fp16, w8a8).
+    /// Quantization schemes (precisions), comma-separated. Default on an LLM: fp32, fp16,
+    /// w8a16, w8a8, w4a16-g128, w4a8, w4a16-g128+kv8; on a network: fp32, fp16, w8a8; each
+    /// kept when a runtime in play runs it (a runtime without a format list runs all), plus the
+    /// formats common under the runtimes that restrict theirs, where they run them: f16, q8_0,
+    /// q4_0, q4_k_m (llama.cpp), q4f16_1 (MLC-LLM). The runtimes in play are those of
+    /// --runtime, or the device defaults of the listed units.
     #[cfg_attr(feature = "cli", arg(long = "quant", value_delimiter = ','))]
     pub quants: Vec<String>,
+    /// Runtimes (software stacks) to price each point under, comma-separated: an axis of the
+    /// space. `default` (each unit's runtime as its device names it for the workload, `ideal`
+    /// where none), `ideal` (no runtime), a shipped runtime (see `runtimes list`) or a runtime
+    /// file. Default: `default`, or `ideal` with --ideal or --mapping. A runtime that cannot run
+    /// a point's unit, workload or precision makes the point infeasible.
+    #[cfg_attr(
+        feature = "cli",
+        arg(long = "runtime", visible_alias = "runtimes", value_delimiter = ',')
+    )]
+    pub runtimes: Vec<String>,
     /// Units, comma-separated (for both LLM phases; default: every unit of the device). A
     /// CPU-model unit also gets thread variants `UNIT@T` (see --threads); `ilp` is the placement
     /// ILP over the listed units.
@@ -354,6 +382,23 @@ impl ExploreRequest {
             .map(Some)
     }
 
+    /// The values of the runtime axis: those of `--runtime` (checked, deduplicated, a file's
+    /// text read), else the device defaults, or `ideal` with `--ideal` or `--mapping` (which
+    /// price without a runtime).
+    fn runtime_specs(&self) -> Result<Vec<RuntimeSpec>, ExploreError> {
+        if self.runtimes.is_empty() {
+            return Ok(vec![if self.ideal || self.mapping.is_some() {
+                RuntimeSpec::from_name(crate::runtime::IDEAL)?
+            } else {
+                RuntimeSpec::device_default()
+            }]);
+        }
+        dedup(&self.runtimes)
+            .iter()
+            .map(|n| RuntimeSpec::from_name(n))
+            .collect()
+    }
+
     /// A unit list with thread variants expanded and `ilp` added with `--ilp`; checks names.
     fn unit_list(&self, hw: &Hardware, given: Vec<String>) -> Result<Vec<String>, ExploreError> {
         let threads = self.thread_counts()?;
@@ -373,21 +418,29 @@ impl ExploreRequest {
     /// The workload of [`Self::resolve`]: reads the model, checks the flags that apply to its
     /// kind, and resolves its knobs; returns whether it is a network with one forward pass (not
     /// an LLM), the workload, its default objectives, its metric names and its knob axes.
-    fn resolve_workload(&self, hw: &Hardware) -> Result<ResolvedWorkload, ExploreError> {
+    fn resolve_workload(
+        &self,
+        hw: &Hardware,
+        specs: &[RuntimeSpec],
+    ) -> Result<ResolvedWorkload, ExploreError> {
         let all_units: Vec<String> = hw.units.iter().map(|u| u.name.clone()).collect();
         let or = |v: &[u64], d: &[u64]| if v.is_empty() { d.to_vec() } else { dedup(v) };
-        let parse_quants =
-            |given: &[String], default: &[&str]| -> Result<Vec<String>, ExploreError> {
-                let q: Vec<String> = if given.is_empty() {
-                    default.iter().map(|s| s.to_string()).collect()
-                } else {
-                    dedup(given)
-                };
-                for x in &q {
-                    crate::workload::QuantScheme::parse(x).map_err(llm::LlmSetupError::from)?;
-                }
-                Ok(q)
+        let parse_quants = |given: &[String],
+                            default: &[&str],
+                            units: &[String],
+                            kind: WorkloadKind|
+         -> Result<Vec<String>, ExploreError> {
+            let q: Vec<String> = if given.is_empty() {
+                let rts = runtimes::in_play(specs, hw, units, kind)?;
+                runtimes::default_quants(default, &rts)
+            } else {
+                dedup(given)
             };
+            for x in &q {
+                crate::workload::QuantScheme::parse(x).map_err(llm::LlmSetupError::from)?;
+            }
+            Ok(q)
+        };
         let is_cnn;
         let (workload, default_objectives, metric_names, knob_axes): (
             WorkloadSpec,
@@ -410,7 +463,10 @@ impl ExploreRequest {
                 };
                 let prefill_units = self.unit_list(hw, pick(&self.prefill_units))?;
                 let decode_units = self.unit_list(hw, pick(&self.decode_units))?;
-                let quants = parse_quants(&self.quants, &llm::DEFAULT_QUANTS)?;
+                let both: Vec<String> =
+                    prefill_units.iter().chain(&decode_units).cloned().collect();
+                let quants =
+                    parse_quants(&self.quants, &llm::DEFAULT_QUANTS, &both, WorkloadKind::Llm)?;
                 let batches = or(&self.batches, &[1]);
                 let prompts = or(&self.prompts, &[llm::DEFAULT_PROMPT]);
                 let contexts = or(&self.contexts, &llm::DEFAULT_CONTEXTS);
@@ -469,7 +525,12 @@ impl ExploreRequest {
                         dedup(&self.units)
                     },
                 )?;
-                let quants = parse_quants(&self.quants, &cnn::DEFAULT_QUANTS)?;
+                let quants = parse_quants(
+                    &self.quants,
+                    &cnn::DEFAULT_QUANTS,
+                    &units,
+                    WorkloadKind::Network,
+                )?;
                 let batches = or(&self.batches, &cnn::DEFAULT_BATCHES);
                 check_positive("--batch", &batches)?;
                 let (base, _) = self.model.split_once('?').unwrap_or((&self.model, ""));
@@ -557,8 +618,9 @@ impl ExploreRequest {
     pub fn resolve(&self) -> Result<ExploreSpec, ExploreError> {
         let (hw_file, hw_text) = Hardware::find_text(&self.hw)?;
         let hw = Hardware::from_toml_str(&hw_text, &hw_file)?;
+        let runtimes = self.runtime_specs()?;
         let (is_cnn, workload, default_objectives, metric_names, knob_axes) =
-            self.resolve_workload(&hw)?;
+            self.resolve_workload(&hw, &runtimes)?;
         let sweeps = self
             .sweeps
             .iter()
@@ -666,6 +728,7 @@ impl ExploreRequest {
             hw_file,
             hw_text,
             workload,
+            runtimes,
             sweeps,
             samples: self.samples,
             seed: self.seed,

@@ -6,7 +6,7 @@ use super::analysis::{analyze, objective_vector};
 use super::request::onnx_identity;
 use super::{
     CnnEvaluator, Evaluator, ExploreError, ExploreRequest, ExploreSpec, LlmEvaluator, MappingSpec,
-    MetricDef, Outcome, WorkloadSpec, files, report, table,
+    MetricDef, Outcome, WorkloadSpec, files, report, runtimes, table,
 };
 use crate::cost::Mode;
 use crate::search::{
@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 /// The space of a spec: hardware sweeps first, then the workload's knobs.
 pub fn build_space(spec: &ExploreSpec) -> Result<Space, ExploreError> {
     let mut axes: Vec<Axis> = spec.sweeps.iter().map(Sweep::axis).collect();
+    let runtime_values = Values::Names(spec.runtime_specs().into_iter().map(|r| r.name).collect());
     let knob = |name: &str, values: Values| Axis {
         name: name.to_string(),
         kind: AxisKind::Knob,
@@ -35,6 +36,7 @@ pub fn build_space(spec: &ExploreSpec) -> Result<Space, ExploreError> {
             ..
         } => {
             axes.push(knob("quant", Values::Names(quants.clone())));
+            axes.push(knob(runtimes::AXIS, runtime_values.clone()));
             axes.push(knob("prefill_unit", Values::Names(prefill_units.clone())));
             axes.push(knob("decode_unit", Values::Names(decode_units.clone())));
             axes.push(knob("batch", Values::Ints(batches.clone())));
@@ -54,6 +56,7 @@ pub fn build_space(spec: &ExploreSpec) -> Result<Space, ExploreError> {
             ..
         } => {
             axes.push(knob("quant", Values::Names(quants.clone())));
+            axes.push(knob(runtimes::AXIS, runtime_values.clone()));
             axes.push(knob("unit", Values::Names(units.clone())));
             let mut b = knob("batch", Values::Ints(batches.clone()));
             b.log = batches.len() > 2;
@@ -112,6 +115,7 @@ impl Session {
                     &space,
                     mode,
                     spec.placement_time_s,
+                    &spec.runtime_specs(),
                 )?)
             }
             WorkloadSpec::Cnn {
@@ -140,6 +144,7 @@ impl Session {
                     mode,
                     spec.placement_time_s,
                     spec.mapping.as_ref().map(MappingSpec::request),
+                    &spec.runtime_specs(),
                 )?)
             }
         };

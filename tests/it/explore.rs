@@ -53,7 +53,12 @@ fn close(a: f64, b: f64) -> bool {
 
 #[test]
 fn metrics_agree_with_score() {
-    let (s, r) = run(&request());
+    // Compared with `score` without a runtime: `--runtime ideal` (the device defaults price
+    // under llama.cpp and MLC-LLM; see explore_prices_like_score_under_a_runtime).
+    let (s, r) = run(&ExploreRequest {
+        runtimes: vec!["ideal".into()],
+        ..request()
+    });
     let hw = Hardware::load("pixel8").unwrap();
     let model = load_llm("llama-1b").unwrap();
     for (quant, pu, du, ctx) in [
@@ -516,7 +521,11 @@ fn cnn_request() -> ExploreRequest {
 fn cnn_metrics_agree_with_score() {
     use archscope::score::score_vision;
     use archscope::workload::VisionModel;
-    let (s, r) = run(&cnn_request());
+    // Compared with `score` without a runtime: `--runtime ideal`.
+    let (s, r) = run(&ExploreRequest {
+        runtimes: vec!["ideal".into()],
+        ..cnn_request()
+    });
     // Default sweep: fp32, fp16, w8a8 × 9 units (5 + cpu-mid@1,@2 + cpu-little@1,@2) × 2 batches.
     assert_eq!(r.points.len(), 3 * 9 * 2);
     let (hw_file, hw_text) = Hardware::find_text("pixel8").unwrap();
@@ -594,7 +603,9 @@ fn cnn_metrics_agree_with_score() {
 
 #[test]
 fn cpu_threads_are_a_knob() {
+    // Without a runtime (`--runtime ideal`): the thread variants of the CPU model as such.
     let mut req = cnn_request();
+    req.runtimes = vec!["ideal".into()];
     req.units = vec!["cpu-mid".into(), "cpu-little".into()];
     req.quants = vec!["fp32".into()];
     req.batches = vec![1];
@@ -628,13 +639,17 @@ fn cpu_threads_are_a_knob() {
     req.threads = vec!["1".into(), "all".into()];
     let (s, r) = run(&req);
     assert_eq!(r.points.len(), 4);
-    assert_eq!(s.space.text(&r.points[0], 1), "cpu-mid@1");
+    assert_eq!(
+        s.space.text(&r.points[0], s.space.axis("unit").unwrap()),
+        "cpu-mid@1"
+    );
     // A thread count on a unit without the CPU model is an error.
     req.units = vec!["gpu@2".into()];
     let e = req.resolve().unwrap_err().to_string();
     assert!(e.contains("gpu@2") && e.contains("thread"), "{e}");
     // LLM decode on cpu-mid with 1, 2 and 4 threads: thread columns for both phases.
     let mut llm = request();
+    llm.runtimes = vec!["ideal".into()];
     llm.quants = vec!["w4a16-g128".into()];
     llm.contexts = vec![1024];
     llm.prefill_units = vec!["cpu-mid".into()];
@@ -698,6 +713,8 @@ fn ilp_placement_is_never_slower_than_the_best_single_unit() {
             r.prompts = vec![128];
             r
         };
+        // The ILP prices each unit without a runtime: compare with single units priced so.
+        req.runtimes = vec!["ideal".into()];
         req.quants = vec![quant.into()];
         req.batches = vec![1];
         req.threads = vec!["all".into()];
@@ -835,6 +852,8 @@ fn onnx_encoders_explore_like_score() {
     let name = format!("{}?sequence=64", data_path("encoder_block.onnx").display());
     let mut req = cnn_request();
     req.model = name.clone();
+    // Compared with `score` without a runtime.
+    req.runtimes = vec!["ideal".into()];
     req.quants = vec!["fp16".into()];
     req.units = vec!["gpu".into(), "cpu-big".into()];
     req.batches = vec![2];
@@ -1032,4 +1051,392 @@ fn a_part_whose_metadata_has_an_impossible_shard_is_refused_before_merging() {
     // The `--shard` flag is held to the same limit.
     assert!(Shard::parse(&format!("0/{MAX_SHARDS}")).is_ok());
     assert!(Shard::parse(&format!("0/{}", MAX_SHARDS + 1)).is_err());
+}
+
+/// A text label of a row by name.
+fn label<'a>(s: &Session, r: &'a Results, row: usize, name: &str) -> &'a str {
+    let k = s
+        .evaluator
+        .labels()
+        .iter()
+        .position(|l| *l == name)
+        .unwrap_or_else(|| panic!("no label {name}"));
+    &r.outcomes[row].labels[k]
+}
+
+/// llama-1b decode and prefill on the CPU clusters of pixel8 under two runtimes.
+fn runtime_request(runtimes: &[&str]) -> ExploreRequest {
+    ExploreRequest {
+        runtimes: runtimes.iter().map(|s| s.to_string()).collect(),
+        quants: vec!["q4_0".into()],
+        units: vec!["cpu-big".into(), "cpu-mid".into()],
+        threads: vec!["2".into(), "all".into()],
+        contexts: vec![1024],
+        ..request()
+    }
+}
+
+#[test]
+fn runtime_axis_prices_each_point_under_its_runtime() {
+    use archscope::runtime::Runtime;
+    let (s, r) = run(&runtime_request(&["llama.cpp-cpu", "ideal"]));
+    // 2 runtimes × (cpu-big, cpu-mid@2, cpu-mid)² units (cpu-big is one core): two rows per
+    // point.
+    assert_eq!(r.points.len(), 2 * 3 * 3);
+    let hw = Hardware::load("pixel8").unwrap();
+    let model = load_llm("llama-1b").unwrap();
+    let q = QuantScheme::parse("q4_0").unwrap();
+    for rt in ["llama.cpp-cpu", "ideal"] {
+        for (pu, du, threads) in [
+            ("cpu-big", "cpu-mid", None),
+            ("cpu-mid@2", "cpu-mid@2", Some(2)),
+        ] {
+            let i = row(
+                &s,
+                &r,
+                &[("runtime", rt), ("prefill_unit", pu), ("decode_unit", du)],
+            );
+            assert_eq!(
+                s.space.text(&r.points[i], s.space.axis("runtime").unwrap()),
+                rt
+            );
+            assert_eq!(label(&s, &r, i, "prefill_runtime"), rt);
+            assert_eq!(label(&s, &r, i, "decode_runtime"), rt);
+            // `score --runtime RT --unit U --threads T` on each phase gives the same figures.
+            let req = |unit: &str, prefill: bool| ScoreRequest {
+                batch: 1,
+                prompt: 512,
+                context: 1024,
+                prefill,
+                decode: !prefill,
+                unit: Some(unit.split('@').next().unwrap().into()),
+                mode: Mode::Calibrated,
+                runtime: Runtime::load(rt).unwrap(),
+                threads,
+                ..ScoreRequest::default()
+            };
+            let pre = score_llm(&hw, &model, &q, &req(pu, true)).unwrap();
+            let dec = score_llm(&hw, &model, &q, &req(du, false)).unwrap();
+            let (p, d) = (&pre.phases[0], &dec.phases[0]);
+            let m = |n: &str| metric(&s, &r, i, n).unwrap();
+            assert!(close(m("ttft_s"), p.eval.total.latency_s), "{rt} {pu}");
+            assert!(
+                close(m("prefill_energy_j"), p.eval.total.energy_j()),
+                "{rt} {pu}"
+            );
+            assert!(
+                close(m("decode_latency_s"), d.eval.total.latency_s),
+                "{rt} {du}"
+            );
+            assert!(close(m("energy_per_token_j"), d.j_per_token()), "{rt} {du}");
+            // The band is score's: the same interval around the same time.
+            let (lo, hi) = dec.band.as_ref().unwrap().time(d.eval.total.latency_s);
+            assert!(close(m("decode_latency_s_low"), lo) && close(m("decode_latency_s_high"), hi));
+            let (lo, hi) = dec.band.as_ref().unwrap().rate(d.tokens_per_s());
+            assert!(close(m("decode_tokens_per_s_low"), lo));
+            assert!(close(m("decode_tokens_per_s_high"), hi));
+            assert_eq!(
+                label(&s, &r, i, "decode_band"),
+                dec.band.as_ref().unwrap().label
+            );
+            if let Some(t) = threads {
+                assert_eq!(m("decode_threads"), t as f64);
+            }
+        }
+    }
+    // The runtime changes the price: llama.cpp's dispatch makes decode slower than ideal.
+    let at = |rt: &str| {
+        metric(
+            &s,
+            &r,
+            row(
+                &s,
+                &r,
+                &[
+                    ("runtime", rt),
+                    ("prefill_unit", "cpu-big"),
+                    ("decode_unit", "cpu-big"),
+                ],
+            ),
+            "decode_latency_s",
+        )
+        .unwrap()
+    };
+    assert!(at("llama.cpp-cpu") > at("ideal"));
+
+    // A network under LiteRT/XNNPACK on a CPU thread variant: score's figures too.
+    use archscope::score::score_vision;
+    use archscope::workload::VisionModel;
+    let (s, r) = run(&ExploreRequest {
+        runtimes: vec!["litert-xnnpack".into()],
+        quants: vec!["fp32".into()],
+        units: vec!["cpu-mid".into()],
+        threads: vec!["2".into()],
+        batches: vec![4],
+        ..cnn_request()
+    });
+    assert_eq!(r.points.len(), 1);
+    let sc = score_vision(
+        &hw,
+        &VisionModel::parse("mobilenetv2").unwrap(),
+        &QuantScheme::parse("fp32").unwrap(),
+        &ScoreRequest {
+            batch: 4,
+            prompt: 1,
+            context: 1,
+            prefill: true,
+            decode: true,
+            unit: Some("cpu-mid".into()),
+            mode: Mode::Calibrated,
+            runtime: Runtime::load("litert-xnnpack").unwrap(),
+            threads: Some(2),
+            ..ScoreRequest::default()
+        },
+    )
+    .unwrap();
+    assert!(close(
+        metric(&s, &r, 0, "batch_latency_s").unwrap(),
+        sc.latency_s()
+    ));
+    assert_eq!(label(&s, &r, 0, "unit_runtime"), "litert-xnnpack");
+    // Score's band, whatever it is (no measured class of CPU networks: none, and no columns).
+    let want = sc.band.as_ref().map_or("", |b| b.label.as_str());
+    assert_eq!(label(&s, &r, 0, "band"), want);
+    assert_eq!(
+        metric(&s, &r, 0, "batch_latency_s_low").is_some(),
+        sc.band.is_some()
+    );
+}
+
+#[test]
+fn device_defaults_price_each_unit_with_its_runtime() {
+    let (s, r) = run(&ExploreRequest {
+        quants: vec!["fp16".into()],
+        contexts: vec![1024],
+        threads: vec!["all".into()],
+        ..request()
+    });
+    // One runtime value, `default`; each unit's runtime is the one pixel8 names for LLMs.
+    assert_eq!(
+        s.space.axes[s.space.axis("runtime").unwrap()].values.len(),
+        1
+    );
+    for (unit, rt) in [
+        ("cpu-big", "llama.cpp-cpu"),
+        ("gpu", "mlc-llm"),
+        ("tpu", "ideal"),
+    ] {
+        let i = row(&s, &r, &[("prefill_unit", unit), ("decode_unit", unit)]);
+        assert_eq!(
+            s.space.text(&r.points[i], s.space.axis("runtime").unwrap()),
+            "default"
+        );
+        assert_eq!(label(&s, &r, i, "decode_runtime"), rt, "{unit}");
+        assert!(
+            r.outcomes[i].infeasible.is_none(),
+            "{unit}: {:?}",
+            r.outcomes[i].infeasible
+        );
+    }
+    // The default quant list follows the runtimes in play: the runtimes' common formats join
+    // the defaults (the TPU runs everything without a runtime, so those all stay).
+    let spec = request_without_quants().resolve().unwrap();
+    let quants = match &spec.workload {
+        archscope::explore::WorkloadSpec::Llm { quants, .. } => quants.clone(),
+        _ => unreachable!(),
+    };
+    for q in ["fp16", "w4a16-g128", "q8_0", "q4_0", "q4_k_m", "q4f16_1"] {
+        assert!(quants.iter().any(|x| x == q), "{q} not in {quants:?}");
+    }
+    // Only the CPU clusters: llama.cpp's formats; schemes it does not run are left out.
+    let spec = ExploreRequest {
+        units: vec!["cpu-big".into()],
+        ..request_without_quants()
+    }
+    .resolve()
+    .unwrap();
+    let quants = match &spec.workload {
+        archscope::explore::WorkloadSpec::Llm { quants, .. } => quants.clone(),
+        _ => unreachable!(),
+    };
+    assert_eq!(quants, ["fp32", "fp16", "q8_0", "q4_0", "q4_k_m"]);
+}
+
+fn request_without_quants() -> ExploreRequest {
+    ExploreRequest {
+        quants: Vec::new(),
+        ..request()
+    }
+}
+
+#[test]
+fn runtimes_that_cannot_run_a_point_make_it_infeasible_with_the_reason() {
+    let (s, r) = run(&ExploreRequest {
+        runtimes: vec!["mlc-llm".into(), "llama.cpp-cpu".into()],
+        quants: vec!["q4f16_1".into(), "w8a16".into()],
+        units: vec!["gpu".into(), "cpu-big".into()],
+        threads: vec!["all".into()],
+        contexts: vec![1024],
+        ..request()
+    });
+    // Every point is kept: 2 runtimes × 2 quants × 2 × 2 units.
+    assert_eq!(r.points.len(), 16);
+    let why = |rt: &str, q: &str, u: &str| {
+        let i = row(
+            &s,
+            &r,
+            &[
+                ("runtime", rt),
+                ("quant", q),
+                ("prefill_unit", u),
+                ("decode_unit", u),
+            ],
+        );
+        r.outcomes[i].infeasible.clone()
+    };
+    assert_eq!(why("mlc-llm", "q4f16_1", "gpu"), None);
+    let e = why("mlc-llm", "q4f16_1", "cpu-big").unwrap();
+    assert!(
+        e.contains("mlc-llm") && e.contains("does not run on cpu units"),
+        "{e}"
+    );
+    let e = why("llama.cpp-cpu", "w8a16", "cpu-big").unwrap();
+    assert!(e.contains("llama.cpp-cpu") && e.contains("w8a16"), "{e}");
+    // The tables say so too.
+    let a = analyze(&s, &r).unwrap();
+    assert!(
+        a.reasons
+            .iter()
+            .flatten()
+            .any(|w| w.contains("does not run on cpu units"))
+    );
+    // A runtime that does not exist is a request error naming the flag and the known ones.
+    let e = ExploreRequest {
+        runtimes: vec!["llama.cpp-tpu".into()],
+        ..request()
+    }
+    .resolve()
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("--runtime") && e.contains("llama.cpp-tpu") && e.contains("llama.cpp-cpu"),
+        "{e}"
+    );
+}
+
+#[test]
+fn band_columns_bracket_the_measured_range() {
+    let tmp = TempDir::new("bands");
+    let dir = tmp.join("out");
+    let req = ExploreRequest {
+        runtimes: vec!["default".into(), "ideal".into()],
+        quants: vec!["fp16".into(), "q4_0".into()],
+        threads: vec!["all".into()],
+        contexts: vec![1024],
+        ..request()
+    };
+    explore::explore(
+        &req,
+        &OutputOptions {
+            out: Some(dir.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut rd = csv::Reader::from_path(dir.join("points.csv")).unwrap();
+    let header: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
+    let col = |n: &str| {
+        header
+            .iter()
+            .position(|h| *h == n)
+            .unwrap_or_else(|| panic!("{n}"))
+    };
+    let mut checked = 0;
+    for rec in rd.records() {
+        let f = rec.unwrap();
+        for m in [
+            "decode_latency_s",
+            "decode_tokens_per_s",
+            "ttft_s",
+            "prefill_tokens_per_s",
+        ] {
+            let num = |c: usize| f[c].parse::<f64>().ok();
+            let (v, lo, hi) = (
+                num(col(m)),
+                num(col(&format!("{m}_low"))),
+                num(col(&format!("{m}_high"))),
+            );
+            let Some(v) = v else { continue };
+            // Each phase's band: decode metrics by decode's, TTFT and prefill by prefill's.
+            let phase = if m.starts_with("decode") {
+                "decode"
+            } else {
+                "prefill"
+            };
+            let band = &f[col(&format!("{phase}_band"))];
+            if band.is_empty() {
+                assert!(lo.is_none() && hi.is_none(), "{m}: a band without a label");
+                continue;
+            }
+            let (lo, hi) = (lo.unwrap(), hi.unwrap());
+            assert!(lo <= hi, "{m}: {lo} > {hi}");
+            // The CPU LLM class's errors straddle zero (p10 < 0 < p90): the band holds the
+            // prediction. (Other classes may be biased: the band then lies to one side.)
+            if band.contains("CPU LLMs") {
+                assert!(lo <= v && v <= hi, "{m}: {v} outside [{lo}, {hi}]");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 0);
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("uncalibrated: typical"),
+        "report does not say what the bars are"
+    );
+}
+
+#[test]
+fn fronts_can_be_split_by_runtime_and_parts_carry_runtime_files() {
+    let mut req = runtime_request(&["llama.cpp-cpu", "ideal"]);
+    req.front_by = vec!["runtime".into()];
+    let (s, r) = run(&req);
+    let a = analyze(&s, &r).unwrap();
+    assert_eq!(a.scenarios.len(), 2);
+    let ax = s.space.axis("runtime").unwrap();
+    for sc in &a.scenarios {
+        assert!(!sc.front.is_empty());
+        let first = r.points[sc.front[0]].digits[ax];
+        assert!(sc.front.iter().all(|&i| r.points[i].digits[ax] == first));
+    }
+    // A runtime given as a file: the spec carries its text, so parts merge after it is gone.
+    let tmp = TempDir::new("rtfile");
+    let file = tmp.join("my-llama.toml");
+    std::fs::copy(
+        crate::common::repo_root().join("runtimes/llama.cpp-cpu.toml"),
+        &file,
+    )
+    .unwrap();
+    let mut req = runtime_request(&[file.to_str().unwrap()]);
+    let spec = req.resolve().unwrap();
+    assert!(spec.runtimes[0].text.as_deref().unwrap().contains("llama"));
+    let parts_dir = tmp.join("parts");
+    let mut parts = Vec::new();
+    for i in 0..2 {
+        req.shard = Some(format!("{i}/2"));
+        let f = explore::explore(
+            &req,
+            &OutputOptions {
+                out: Some(parts_dir.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        parts.push(f.path);
+    }
+    std::fs::remove_file(&file).unwrap();
+    let merged = tmp.join("merged");
+    explore::merge(&parts, &merged, false).unwrap();
+    let text = std::fs::read_to_string(merged.join("points.csv")).unwrap();
+    assert!(text.contains("llama.cpp-cpu"));
 }

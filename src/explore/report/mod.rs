@@ -12,8 +12,8 @@ use super::eval::PhaseDetail;
 use super::files::{atomic_write, slug};
 use super::llm::si;
 use super::plots::{
-    self, Chart, CurvePanel, Curves, RoofOp, RooflineChart, Scatter, ScatterPoint, StackPanel,
-    Stacked,
+    self, BandedScatter, Chart, CurvePanel, Curves, ErrorBar, RoofOp, RooflineChart, Scatter,
+    ScatterPoint, StackPanel, Stacked,
 };
 use super::{Analysis, ExploreError, MetricDef, Results, Session, fmt_num, table};
 use crate::hardware::Unit;
@@ -243,7 +243,10 @@ fn scenario_phrase(session: &Session, a: &Analysis) -> String {
 
 /// Reason categories for the infeasibility summary.
 fn reason_kind(clause: &str) -> &'static str {
-    if clause.contains("usable") {
+    // A runtime's refusal reads "runtime `X` does not run ...; it runs: ..." (two clauses).
+    if clause.contains("runtime `") || clause.starts_with("it runs:") {
+        "the runtime does not run it"
+    } else if clause.contains("usable") {
         "does not fit in memory"
     } else if clause.contains("compute for op") {
         "a unit lacks the dtype"
@@ -322,9 +325,27 @@ fn pareto_plots(
         .count();
     let stride = dominated.div_ceil(MAX_SCATTER_POINTS).max(1);
     let mut out = Vec::new();
+    // The band columns of a metric (`NAME_low`, `NAME_high`), where it has them.
+    let band_of = |k: usize| {
+        let name = metrics[k].name;
+        let lo = session.metric_index(&format!("{name}_low")).ok()?;
+        let hi = session.metric_index(&format!("{name}_high")).ok()?;
+        Some((lo, hi))
+    };
+    let band_labels: Vec<usize> = session
+        .evaluator
+        .labels()
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.ends_with("band"))
+        .map(|(k, _)| k)
+        .collect();
     for (x, y) in pairs {
         let mut seen = 0usize;
         let mut points = Vec::new();
+        let mut bars = Vec::new();
+        let mut labels: Vec<String> = Vec::new();
+        let (xb, yb) = (band_of(x), band_of(y));
         for (i, o) in results.outcomes.iter().enumerate() {
             let (Some(xv), Some(yv)) = (o.metrics[x], o.metrics[y]) else {
                 continue;
@@ -333,6 +354,28 @@ fn pareto_plots(
                 seen += 1;
                 if !(seen - 1).is_multiple_of(stride) {
                     continue;
+                }
+            }
+            let range = |b: Option<(usize, usize)>, v: f64| match b {
+                Some((lo, hi)) => match (o.metrics[lo], o.metrics[hi]) {
+                    (Some(l), Some(h)) => Some((l, h)),
+                    _ => None,
+                },
+                None => Some((v, v)),
+            };
+            if (xb.is_some() || yb.is_some())
+                && let (Some(xr), Some(yr)) = (range(xb, xv), range(yb, yv))
+            {
+                bars.push(ErrorBar {
+                    point: points.len(),
+                    x: xr,
+                    y: yr,
+                });
+                for &k in &band_labels {
+                    let l = &o.labels[k];
+                    if !l.is_empty() && !labels.contains(l) {
+                        labels.push(l.clone());
+                    }
                 }
             }
             points.push(ScatterPoint {
@@ -366,6 +409,21 @@ fn pareto_plots(
             groups: groups.clone(),
             points,
         };
+        let fig = BandedScatter { scatter: fig, bars };
+        let banded = if labels.is_empty() {
+            String::new()
+        } else {
+            labels.sort();
+            format!(
+                " Error bars on {}: the p10-p90 band of the measured value, from the errors of the prediction's class on the measurement set ({}).",
+                [xb.map(|_| mx.name), yb.map(|_| my.name)]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                labels.join("; ")
+            )
+        };
         let id = format!("pareto-{}-vs-{}", slug(my.name), slug(mx.name));
         let thinned = if stride > 1 {
             format!(" Every {stride}th dominated point is drawn; the tables hold all.")
@@ -385,7 +443,7 @@ fn pareto_plots(
                     .collect::<Vec<_>>()
                     .join(", "),
                 thinned
-            ),
+            ) + &banded,
             &fig,
         )?);
     }
