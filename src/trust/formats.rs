@@ -1157,8 +1157,16 @@ fn aihub(text: &str, out: &Out) -> Result<Rows, TrustError> {
     };
     if let Some(models) = root.get("models") {
         // Before v0.28: models → list of { name, performance_metrics: list of runs }.
-        let Node::Seq(items) = models else {
-            return Err(bad(Node::line(models), "`models`: expected a list".into()));
+        // A list of models, or (in the LLM files) one model.
+        let items = match models {
+            Node::Seq(items) => items.as_slice(),
+            Node::Map(_) => std::slice::from_ref(models),
+            _ => {
+                return Err(bad(
+                    Node::line(models),
+                    "`models`: expected a list of models or one model".into(),
+                ));
+            }
         };
         for m in items {
             map_of(m, "models", Node::line(m))?;
@@ -1285,14 +1293,21 @@ fn aihub(text: &str, out: &Out) -> Result<Rows, TrustError> {
         if hw != Some(out.ctx.hw) {
             skip(
                 &mut rows,
-                format!("device `{}` is not `{}`", run.device, out.ctx.hw),
+                format!(
+                    "another device than `{}` (devices are matched by AIHUB_DEVICES)",
+                    out.ctx.hw
+                ),
             );
             continue;
         }
-        if run.path == "genie" {
+        if run.path == "genie" || run.node.get("llm_metrics").is_some() {
             skip(
                 &mut rows,
-                "runtime path `genie` (LLM token rates, not a forward latency)".into(),
+                format!(
+                    "runtime path `{}` measures LLM token rates (llm_metrics), not a forward \
+                     latency",
+                    run.path
+                ),
             );
             continue;
         }
