@@ -143,7 +143,8 @@ impl Format {
 
 /// The formats accepted, for the message of a file that is none of them.
 pub const ACCEPTED: &str = "the measurement CSV (a header naming hw, model_ref and runtime), \
-llama-bench output (-o csv, -o json or -o jsonl, with the fields avg_ts and n_prompt) or an \
+llama-bench output (-o csv, -o json or -o jsonl: fields such as model_type, n_prompt, n_gen and \
+avg_ts) or an \
 AI Hub perf.yaml (with models: or precisions: and performance_metrics)";
 
 /// What the rows of a file are measurements of, where the file does not say.
@@ -228,11 +229,14 @@ pub fn read_rows(path: &Path, ctx: &Context) -> Result<Rows, TrustError> {
 pub fn detect(text: &str) -> Option<Format> {
     let body = text.trim_start_matches('\u{feff}');
     let first = body.trim_start();
-    let has_keys = |t: &str| t.contains("\"avg_ts\"") && t.contains("\"n_prompt\"");
-    if first.starts_with('[') && has_keys(first) {
+    // Two of llama-bench's fields: a file missing one (avg_ts, say) is still told apart, and
+    // its error names what is missing.
+    let marks = |has: &dyn Fn(&str) -> bool| LB_MARKERS.iter().filter(|k| has(k)).count() >= 2;
+    let json_key = |k: &str| first.contains(&format!("\"{k}\""));
+    if first.starts_with('[') && marks(&json_key) {
         return Some(Format::LlamaBenchJson);
     }
-    if first.starts_with('{') && has_keys(first) {
+    if first.starts_with('{') && marks(&json_key) {
         return Some(Format::LlamaBenchJsonl);
     }
     if dataset::is_dataset_header(body) {
@@ -245,10 +249,7 @@ pub fn detect(text: &str) -> Option<Format> {
         .split(',')
         .map(|c| c.trim().trim_matches('"').to_string())
         .collect();
-    if ["avg_ts", "n_prompt"]
-        .iter()
-        .all(|k| header.iter().any(|h| h == k))
-    {
+    if marks(&|k: &str| header.iter().any(|h| h == k)) {
         return Some(Format::LlamaBenchCsv);
     }
     let top_key = |k: &str| body.lines().any(|l| l.trim_end() == k);
@@ -384,6 +385,9 @@ impl Out<'_> {
 
 // ---------------------------------------------------------------------------------------------
 // llama-bench
+
+/// Fields that mark llama-bench output: a file with two of them is read as llama-bench's.
+const LB_MARKERS: [&str; 5] = ["build_commit", "model_type", "n_prompt", "n_gen", "avg_ts"];
 
 /// The llama-bench fields read (all others are ignored).
 const LB_REQUIRED: [&str; 4] = ["model_type", "n_prompt", "n_gen", "avg_ts"];
