@@ -618,28 +618,39 @@ impl LlamaBench<'_> {
         let threads = count("n_threads")?.filter(|&t| t > 0);
         let ngl = count("n_gpu_layers")?;
         let backends = text("backends")?;
-        // Layers offloaded to a backend that is not a CPU one ran on the GPU.
-        let gpu = ngl.is_some_and(|n| n > 0)
-            && backends.as_deref().is_none_or(|b| {
-                b.split(',')
-                    .map(str::trim)
-                    .any(|b| !b.is_empty() && !CPU_BACKENDS.contains(&b))
-            });
-        let unit = if gpu { UnitKind::Gpu } else { UnitKind::Cpu };
-        if !self.unit_kinds.is_empty() && !self.unit_kinds.contains(&unit) {
-            return Err(out.bad(
-                line,
-                format!(
-                    "{} {} with backends `{}`: the test ran on the {}, which runtime `{}` does \
-                     not run on (give the runtime of that backend with --runtime)",
-                    r.label("n_gpu_layers"),
-                    ngl.unwrap_or(0),
-                    backends.as_deref().unwrap_or("(not stated)"),
-                    if gpu { "GPU" } else { "CPU" },
-                    out.ctx.runtime
-                ),
-            ));
-        }
+        let offloaded = ngl.is_some_and(|n| n > 0);
+        let gpu = match &backends {
+            // Layers offloaded to a backend that is not a CPU one ran on the GPU.
+            Some(b) => {
+                let gpu = offloaded
+                    && b.split(',')
+                        .map(str::trim)
+                        .any(|b| !b.is_empty() && !CPU_BACKENDS.contains(&b));
+                let unit = if gpu { UnitKind::Gpu } else { UnitKind::Cpu };
+                if !self.unit_kinds.is_empty() && !self.unit_kinds.contains(&unit) {
+                    return Err(out.bad(
+                        line,
+                        format!(
+                            "{} {} with backends `{b}`: the test ran on the {}, which runtime \
+                             `{}` does not run on (give the runtime of that backend with \
+                             --runtime)",
+                            r.label("n_gpu_layers"),
+                            ngl.unwrap_or(0),
+                            if gpu { "GPU" } else { "CPU" },
+                            out.ctx.runtime
+                        ),
+                    ));
+                }
+                gpu
+            }
+            // Older llama-bench names no backends (and defaults n_gpu_layers to 99 even in a
+            // CPU build): the runtime's unit decides when it runs on one kind.
+            None => match self.unit_kinds.as_slice() {
+                [UnitKind::Cpu] => false,
+                [UnitKind::Gpu] => true,
+                _ => offloaded,
+            },
+        };
         let (metric, skip) = match (n_prompt, n_gen) {
             (0, 0) => {
                 return Err(out.bad(

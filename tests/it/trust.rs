@@ -722,6 +722,20 @@ fn llama_bench_csv_gives_prefill_and_decode_rows() {
 }
 
 #[test]
+fn llama_bench_without_backends_takes_the_runtimes_unit() {
+    // Older llama-bench wrote no `backends` and defaulted n_gpu_layers to 99 in CPU builds too:
+    // the runtime decides (fields trimmed to those read).
+    let old = "model_type,n_threads,n_gpu_layers,n_prompt,n_gen,avg_ts\n\
+               \"llama 7B Q4_0\",\"8\",\"99\",\"512\",\"0\",\"61.5\"\n";
+    for (runtime, unit) in [("llama.cpp-cpu", "cpu"), ("llama.cpp-metal", "gpu")] {
+        let c = ctx("m2-ultra", runtime, Some("llama-2-7b"));
+        let rows = formats::parse_rows(old, "old.csv", &c).unwrap().rows;
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].unit_kind.as_str(), rows[0].value), (unit, 61.5));
+    }
+}
+
+#[test]
 fn llama_bench_json_and_jsonl_give_the_same_rows() {
     let c = ctx("desktop-x86", "llama.cpp-cpu", Some("tinyllama-1.1b"));
     let csv = formats::parse_rows(BENCH_CSV, "b.csv", &c).unwrap().rows;
