@@ -47,7 +47,7 @@ pub const CPU_BACKENDS: [&str; 3] = ["CPU", "BLAS", "ZenDNN"];
 /// Q4_K - Medium`; `llama_model_ftype_name` in llama.cpp's model loader), with the scheme
 /// names archscope prices them as ([`crate::workload::QuantScheme::parse`]). A file type not
 /// listed is kept as written, lower case, and the fit skips its rows with the reason.
-pub const GGUF_FILE_TYPES: [(&str, &str); 15] = [
+pub const GGUF_FILE_TYPES: [(&str, &str); 13] = [
     ("all F32", "f32"),
     ("F16", "f16"),
     ("BF16", "bf16"),
@@ -61,8 +61,6 @@ pub const GGUF_FILE_TYPES: [(&str, &str); 15] = [
     ("Q5_K - Small", "q5_k_s"),
     ("Q5_K - Medium", "q5_k_m"),
     ("Q6_K", "q6_k"),
-    ("Q4_K", "q4_k"),
-    ("Q5_K", "q5_k"),
 ];
 
 /// AI Hub device names (the `performance_metrics` keys from v0.28, `reference_device_info.name`
@@ -76,8 +74,9 @@ pub const AIHUB_DEVICES: [(&str, &str); 1] = [("Samsung Galaxy S24", "galaxy-s24
 /// `tflite`, `qnn` then `qnn_dlc`, `qnn_context_binary`, `onnx` and `precompiled_qnn_onnx`.
 /// A TFLite model runs on the NPU through the QNN delegate, on the GPU through the GPU delegate
 /// and on the CPU through XNNPACK; ONNX models run through ONNX Runtime's QNN execution
-/// provider. A (path, unit) not listed is skipped with the reason.
-pub const AIHUB_RUNTIMES: [(&str, &str, &str); 18] = [
+/// provider. The shipped `qnn` and `onnxruntime-qnn` describe the NPU (HTP) only, so their paths
+/// on another unit, like any (path, unit) not listed, are skipped with the reason.
+pub const AIHUB_RUNTIMES: [(&str, &str, &str); 14] = [
     ("torchscript_onnx_tflite", "npu", "litert-npu"),
     ("torchscript_onnx_tflite", "gpu", "litert-gpu"),
     ("torchscript_onnx_tflite", "cpu", "litert-xnnpack"),
@@ -92,10 +91,6 @@ pub const AIHUB_RUNTIMES: [(&str, &str, &str); 18] = [
     ("torchscript_onnx_ort", "npu", "onnxruntime-qnn"),
     ("onnx", "npu", "onnxruntime-qnn"),
     ("precompiled_qnn_onnx", "npu", "onnxruntime-qnn"),
-    ("torchscript_onnx_qnn", "gpu", "qnn"),
-    ("qnn_dlc", "gpu", "qnn"),
-    ("qnn_context_binary", "gpu", "qnn"),
-    ("onnx", "gpu", "onnxruntime-qnn"),
 ];
 
 /// AI Hub precisions and the schemes archscope prices them as, as the measurement set does:
