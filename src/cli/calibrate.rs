@@ -18,7 +18,8 @@ pub struct Args {
     #[arg(long)]
     quick: bool,
     /// Fit to measured rows instead of measuring this machine: a measurement CSV in the
-    /// project's format (the train rows of --hw with --runtime are fitted).
+    /// project's format (its train rows of --hw with --runtime are fitted), llama-bench output
+    /// (-o csv, json or jsonl) or an AI Hub perf.yaml (both need --model), told apart by content.
     #[arg(long, requires_all = ["hw", "runtime"])]
     from: Option<std::path::PathBuf>,
     /// With --from: the device to calibrate.
@@ -27,6 +28,10 @@ pub struct Args {
     /// With --from: the runtime to calibrate.
     #[arg(long)]
     runtime: Option<String>,
+    /// With --from a llama-bench or AI Hub file: the shipped model it measured (e.g. llama-2-7b,
+    /// mobilenetv2; see `archscope models list`).
+    #[arg(long, requires = "from")]
+    model: Option<String>,
 }
 
 /// `calibrate --from`: fit the pair and write its overlay.
@@ -44,20 +49,33 @@ fn from_rows(a: &Args, path: &std::path::Path) -> Result<()> {
         .unwrap_or_else(|| std::path::PathBuf::from(format!("calibrations/{hw}.{runtime}.toml")));
     archscope::util::output::refuse_existing(&out_path, a.force)?;
     let source = path.display().to_string();
-    let rows = archscope::trust::dataset::read(path)?;
-    let overlay = archscope::trust::fit::calibrate_pair(&rows, hw, runtime, &source)?;
+    let ctx = archscope::trust::formats::Context {
+        hw,
+        runtime,
+        model: a.model.as_deref(),
+    };
+    let read = archscope::trust::formats::read_rows(path, &ctx)?;
+    let mut text = format!(
+        "read {} rows from {source} ({})\n",
+        read.rows.len(),
+        read.format.name()
+    );
+    for (reason, n) in read.skip_summary() {
+        text.push_str(&format!("skipped {n}: {reason}\n"));
+    }
+    let overlay = archscope::trust::fit::calibrate_pair(&read.rows, hw, runtime, &source)?;
     if let Some(dir) = out_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
     }
     archscope::util::output::write_new(&out_path, overlay.to_toml().as_bytes(), a.force)?;
     let s = &overlay.scales;
-    let mut text = format!(
+    text.push_str(&format!(
         "fitted {} train rows of `{hw}` with `{runtime}`: compute x{:.3}, bandwidth x{:.3}, dispatch x{:.3}\n",
         overlay.calibration.rows.len(),
         s.compute,
         s.bandwidth,
         s.dispatch
-    );
+    ));
     if !s.unconstrained.is_empty() {
         text.push_str(&format!(
             "not constrained by these rows (kept at the shipped figures): {}\n",

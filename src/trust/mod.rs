@@ -1,5 +1,6 @@
 //! How far a number can be trusted: the measurement set archscope is checked against
-//! ([`dataset`]), calibrations fitted to measured rows ([`fit`], [`overlay`]), and the error
+//! ([`dataset`]) and the other files a calibration reads ([`formats`]: llama-bench output, AI
+//! Hub `perf.yaml`), calibrations fitted to measured rows ([`fit`], [`overlay`]), and the error
 //! bands every prediction carries ([`bands`]).
 //!
 //! The flow: [`dataset::read`] parses the measurement set; [`dataset::predict`] prices each row
@@ -13,6 +14,7 @@ pub mod bands;
 pub mod dataset;
 #[cfg(feature = "calibration")]
 pub mod fit;
+pub mod formats;
 pub mod overlay;
 pub mod study;
 
@@ -36,6 +38,26 @@ pub enum TrustError {
         line: usize,
         /// What was expected.
         message: String,
+    },
+    /// A file that is none of the formats `calibrate --from` reads ([`formats::ACCEPTED`]).
+    #[error("{path}: {message}")]
+    Unrecognized {
+        /// File.
+        path: String,
+        /// What was found and what is accepted.
+        message: String,
+    },
+    /// A file whose rows name no model archscope ships, read without `--model`.
+    #[error(
+        "{path}: a {format} file names no model archscope ships; give the model measured with \
+         --model (a shipped name such as llama-2-7b, tinyllama-1.1b or mobilenetv2; see \
+         `archscope models list`)"
+    )]
+    NeedsModel {
+        /// File.
+        path: String,
+        /// Its format.
+        format: String,
     },
     /// A calibration that does not apply to what it is used for.
     #[error("{0}")]

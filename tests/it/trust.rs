@@ -1,6 +1,7 @@
 //! How far a number can be trusted: the measurement set's strict reading, a calibration that
 //! recovers known corrections from synthetic rows, overlays that refuse another device or
-//! runtime, error bands in the JSON of `score`, and the shipped bands file being current.
+//! runtime, error bands in the JSON of `score`, the shipped bands file being current, and the
+//! other files `calibrate --from` reads (llama-bench CSV, JSON and JSONL, AI Hub perf.yaml).
 
 use archscope::hardware::Hardware;
 use archscope::runtime::{Runtime, Scales};
@@ -8,8 +9,10 @@ use archscope::score::{ScoreRequest, score_llm};
 use archscope::trust::dataset::{self, COLUMNS, Cache, prepare};
 use archscope::trust::fit::{calibrate_pair, fit};
 use archscope::trust::overlay::Overlay;
-use archscope::trust::{TrustError, bands, study};
+use archscope::trust::{TrustError, bands, formats, study};
 use archscope::workload::{QuantScheme, load_llm};
+
+use crate::common::{TempDir, archscope};
 
 const SET: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -298,4 +301,668 @@ fn shipped_bands_are_computed_from_the_measurement_set() {
     for class in ["phone-accelerator CNNs", "CPU LLMs", "GPU LLMs", "Apple"] {
         assert!(st.runtime.iter().any(|p| p.class == class), "{class}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// calibrate --from: llama-bench output and AI Hub perf.yaml (trust::formats)
+
+/// `llama-bench -m models/tinyllama-1.1b-chat-v1.0.Q4_0.gguf -t 8 -p 512 -n 128 -d 0,512 -o csv`
+/// as llama-bench prints it (the field list of tools/llama-bench/llama-bench.cpp, every value
+/// quoted): TinyLlama 1.1B Q4_0 (1 100 048 384 parameters, 635 990 016 bytes) on the CPU of an
+/// i9-13900K. The rates are illustrative, each `avg_ts` the mean of five samples' rates.
+/// Lines 2 and 3: pp512 and tg128 from an empty context; line 4: tg128 after 512 tokens; line
+/// 5: pp512 after 512 tokens (not a test archscope prices).
+const BENCH_CSV: &str = r#"build_commit,build_number,cpu_info,gpu_info,backends,model_filename,model_type,model_size,model_n_params,n_batch,n_ubatch,n_threads,cpu_mask,cpu_strict,poll,type_k,type_v,n_gpu_layers,n_cpu_moe,split_mode,main_gpu,no_kv_offload,flash_attn,devices,tensor_split,tensor_buft_overrides,load_mode,embeddings,no_op_offload,no_host,fit_target,fit_min_ctx,n_prompt,n_gen,n_depth,test_time,avg_ns,stddev_ns,avg_ts,stddev_ts
+"0104b151","7710","13th Gen Intel(R) Core(TM) i9-13900K","","CPU","models/tinyllama-1.1b-chat-v1.0.Q4_0.gguf","llama 1B Q4_0","635990016","1100048384","2048","512","8","0x0","0","50","f16","f16","99","0","layer","0","0","-1","auto","0.00","none","mmap","0","0","0","0","0","512","0","0","2026-01-20T10:15:02Z","1607960898","4566854","318.417761","0.905725"
+"0104b151","7710","13th Gen Intel(R) Core(TM) i9-13900K","","CPU","models/tinyllama-1.1b-chat-v1.0.Q4_0.gguf","llama 1B Q4_0","635990016","1100048384","2048","512","8","0x0","0","50","f16","f16","99","0","layer","0","0","-1","auto","0.00","none","mmap","0","0","0","0","0","0","128","0","2026-01-20T10:15:11Z","1709601391","2419054","74.871374","0.106046"
+"0104b151","7710","13th Gen Intel(R) Core(TM) i9-13900K","","CPU","models/tinyllama-1.1b-chat-v1.0.Q4_0.gguf","llama 1B Q4_0","635990016","1100048384","2048","512","8","0x0","0","50","f16","f16","99","0","layer","0","0","-1","auto","0.00","none","mmap","0","0","0","0","0","0","128","512","2026-01-20T10:15:25Z","1930556728","1821504","66.302165","0.062515"
+"0104b151","7710","13th Gen Intel(R) Core(TM) i9-13900K","","CPU","models/tinyllama-1.1b-chat-v1.0.Q4_0.gguf","llama 1B Q4_0","635990016","1100048384","2048","512","8","0x0","0","50","f16","f16","99","0","layer","0","0","-1","auto","0.00","none","mmap","0","0","0","0","0","512","0","512","2026-01-20T10:15:40Z","1790000000","877325","286.033575","0.140192"
+"#;
+
+/// The first two tests of [`BENCH_CSV`] as `-o json` prints them (booleans as true/false,
+/// numbers bare, the samples appended); the objects open on lines 2 and 46.
+const BENCH_JSON: &str = r#"[
+  {
+    "build_commit": "0104b151",
+    "build_number": 7710,
+    "cpu_info": "13th Gen Intel(R) Core(TM) i9-13900K",
+    "gpu_info": "",
+    "backends": "CPU",
+    "model_filename": "models/tinyllama-1.1b-chat-v1.0.Q4_0.gguf",
+    "model_type": "llama 1B Q4_0",
+    "model_size": 635990016,
+    "model_n_params": 1100048384,
+    "n_batch": 2048,
+    "n_ubatch": 512,
+    "n_threads": 8,
+    "cpu_mask": "0x0",
+    "cpu_strict": false,
+    "poll": 50,
+    "type_k": "f16",
+    "type_v": "f16",
+    "n_gpu_layers": 99,
+    "n_cpu_moe": 0,
+    "split_mode": "layer",
+    "main_gpu": 0,
+    "no_kv_offload": false,
+    "flash_attn": -1,
+    "devices": "auto",
+    "tensor_split": "0.00",
+    "tensor_buft_overrides": "none",
+    "load_mode": "mmap",
+    "embeddings": false,
+    "no_op_offload": 0,
+    "no_host": false,
+    "fit_target": 0,
+    "fit_min_ctx": 0,
+    "n_prompt": 512,
+    "n_gen": 0,
+    "n_depth": 0,
+    "test_time": "2026-01-20T10:15:02Z",
+    "avg_ns": 1607960898,
+    "stddev_ns": 4566854,
+    "avg_ts": 318.417761,
+    "stddev_ts": 0.905725,
+    "samples_ns": [ 1601234567, 1612345678, 1605432109, 1610987654, 1609804482 ],
+    "samples_ts": [ 319.7532769725674, 317.54977049034517, 318.91725419576744, 317.81745733974446, 318.0510464003044 ]
+  },
+  {
+    "build_commit": "0104b151",
+    "build_number": 7710,
+    "cpu_info": "13th Gen Intel(R) Core(TM) i9-13900K",
+    "gpu_info": "",
+    "backends": "CPU",
+    "model_filename": "models/tinyllama-1.1b-chat-v1.0.Q4_0.gguf",
+    "model_type": "llama 1B Q4_0",
+    "model_size": 635990016,
+    "model_n_params": 1100048384,
+    "n_batch": 2048,
+    "n_ubatch": 512,
+    "n_threads": 8,
+    "cpu_mask": "0x0",
+    "cpu_strict": false,
+    "poll": 50,
+    "type_k": "f16",
+    "type_v": "f16",
+    "n_gpu_layers": 99,
+    "n_cpu_moe": 0,
+    "split_mode": "layer",
+    "main_gpu": 0,
+    "no_kv_offload": false,
+    "flash_attn": -1,
+    "devices": "auto",
+    "tensor_split": "0.00",
+    "tensor_buft_overrides": "none",
+    "load_mode": "mmap",
+    "embeddings": false,
+    "no_op_offload": 0,
+    "no_host": false,
+    "fit_target": 0,
+    "fit_min_ctx": 0,
+    "n_prompt": 0,
+    "n_gen": 128,
+    "n_depth": 0,
+    "test_time": "2026-01-20T10:15:11Z",
+    "avg_ns": 1709601391,
+    "stddev_ns": 2419054,
+    "avg_ts": 74.871374,
+    "stddev_ts": 0.106046,
+    "samples_ns": [ 1712345678, 1705678901, 1710111213, 1709876543, 1709994621 ],
+    "samples_ts": [ 74.75126176012692, 75.04343280845919, 74.84893323133834, 74.85920578536178, 74.85403663149886 ]
+  }
+]
+"#;
+
+/// The same two tests as `-o jsonl` prints them, one object a line.
+const BENCH_JSONL: &str = r#"{"build_commit": "0104b151", "build_number": 7710, "cpu_info": "13th Gen Intel(R) Core(TM) i9-13900K", "gpu_info": "", "backends": "CPU", "model_filename": "models/tinyllama-1.1b-chat-v1.0.Q4_0.gguf", "model_type": "llama 1B Q4_0", "model_size": 635990016, "model_n_params": 1100048384, "n_batch": 2048, "n_ubatch": 512, "n_threads": 8, "cpu_mask": "0x0", "cpu_strict": false, "poll": 50, "type_k": "f16", "type_v": "f16", "n_gpu_layers": 99, "n_cpu_moe": 0, "split_mode": "layer", "main_gpu": 0, "no_kv_offload": false, "flash_attn": -1, "devices": "auto", "tensor_split": "0.00", "tensor_buft_overrides": "none", "load_mode": "mmap", "embeddings": false, "no_op_offload": 0, "no_host": false, "fit_target": 0, "fit_min_ctx": 0, "n_prompt": 512, "n_gen": 0, "n_depth": 0, "test_time": "2026-01-20T10:15:02Z", "avg_ns": 1607960898, "stddev_ns": 4566854, "avg_ts": 318.417761, "stddev_ts": 0.905725, "samples_ns": [ 1601234567, 1612345678, 1605432109, 1610987654, 1609804482 ],"samples_ts": [ 319.7532769725674, 317.54977049034517, 318.91725419576744, 317.81745733974446, 318.0510464003044 ]}
+{"build_commit": "0104b151", "build_number": 7710, "cpu_info": "13th Gen Intel(R) Core(TM) i9-13900K", "gpu_info": "", "backends": "CPU", "model_filename": "models/tinyllama-1.1b-chat-v1.0.Q4_0.gguf", "model_type": "llama 1B Q4_0", "model_size": 635990016, "model_n_params": 1100048384, "n_batch": 2048, "n_ubatch": 512, "n_threads": 8, "cpu_mask": "0x0", "cpu_strict": false, "poll": 50, "type_k": "f16", "type_v": "f16", "n_gpu_layers": 99, "n_cpu_moe": 0, "split_mode": "layer", "main_gpu": 0, "no_kv_offload": false, "flash_attn": -1, "devices": "auto", "tensor_split": "0.00", "tensor_buft_overrides": "none", "load_mode": "mmap", "embeddings": false, "no_op_offload": 0, "no_host": false, "fit_target": 0, "fit_min_ctx": 0, "n_prompt": 0, "n_gen": 128, "n_depth": 0, "test_time": "2026-01-20T10:15:11Z", "avg_ns": 1709601391, "stddev_ns": 2419054, "avg_ts": 74.871374, "stddev_ts": 0.106046, "samples_ns": [ 1712345678, 1705678901, 1710111213, 1709876543, 1709994621 ],"samples_ts": [ 74.75126176012692, 75.04343280845919, 74.84893323133834, 74.85920578536178, 74.85403663149886 ]}
+"#;
+
+/// An excerpt of quic/ai-hub-models `qai_hub_models/models/mobilenet_v2/perf.yaml` (v0.45, the
+/// layout from v0.28), the figures as published: float on the Galaxy S24 (tflite line 19,
+/// qnn_dlc line 33, onnx line 46) and the S25 (line 61); w8a8 on the S24 (tflite line 79,
+/// qnn_dlc line 93).
+const PERF_YAML: &str = r#"supported_devices:
+- Samsung Galaxy S24
+- Samsung Galaxy S25
+supported_chipsets:
+- qualcomm-snapdragon-8gen3
+- qualcomm-snapdragon-8-elite
+precisions:
+  float:
+    components:
+      MobileNet-v2:
+        universal_assets:
+          tflite:
+            model_id: mmdz3d00q
+            tool_versions:
+              qairt: 2.41.0.251128145156_191518
+              tflite: 2.17.0
+        performance_metrics:
+          Samsung Galaxy S24:
+            tflite:
+              job_id: jprejjmk5
+              job_status: Passed
+              inference_time_milliseconds: 0.556
+              estimated_peak_memory_range_mb:
+                min: 0
+                max: 151
+              primary_compute_unit: NPU
+              layer_counts:
+                total: 71
+                npu: 71
+              tool_versions:
+                qairt: 2.41.0.251128145156_191518
+                tflite: 2.17.0
+            qnn_dlc:
+              job_id: jgo3qqx1g
+              job_status: Passed
+              inference_time_milliseconds: 0.565
+              estimated_peak_memory_range_mb:
+                min: 1
+                max: 152
+              primary_compute_unit: NPU
+              layer_counts:
+                total: 104
+                npu: 104
+              tool_versions:
+                qairt: 2.41.0.251128145156_191518
+            onnx:
+              job_id: j56nllkng
+              job_status: Passed
+              inference_time_milliseconds: 0.528
+              estimated_peak_memory_range_mb:
+                min: 0
+                max: 125
+              primary_compute_unit: NPU
+              layer_counts:
+                total: 104
+                npu: 104
+              tool_versions:
+                qairt: 2.37.1.250807093845_124904
+                onnx_runtime: 1.23.0
+          Samsung Galaxy S25:
+            qnn_dlc:
+              job_id: jpvvxx8zp
+              job_status: Passed
+              inference_time_milliseconds: 0.432
+              estimated_peak_memory_range_mb:
+                min: 0
+                max: 127
+              primary_compute_unit: NPU
+              layer_counts:
+                total: 104
+                npu: 104
+              tool_versions:
+                qairt: 2.41.0.251128145156_191518
+  w8a8:
+    components:
+      MobileNet-v2:
+        performance_metrics:
+          Samsung Galaxy S24:
+            tflite:
+              job_id: jgje443e5
+              job_status: Passed
+              inference_time_milliseconds: 0.3
+              estimated_peak_memory_range_mb:
+                min: 0
+                max: 143
+              primary_compute_unit: NPU
+              layer_counts:
+                total: 108
+                npu: 108
+              tool_versions:
+                qairt: 2.41.0.251128145156_191518
+                tflite: 2.17.0
+            qnn_dlc:
+              job_id: jpy6008l5
+              job_status: Passed
+              inference_time_milliseconds: 0.316
+              estimated_peak_memory_range_mb:
+                min: 0
+                max: 144
+              primary_compute_unit: NPU
+              layer_counts:
+                total: 105
+                npu: 105
+              tool_versions:
+                qairt: 2.41.0.251128145156_191518
+"#;
+
+/// An excerpt of the same file at v0.20 (the layout before v0.28: `inference_time` in
+/// microseconds), as published: the runs on the Galaxy S23 (line 14) and the S24 (tflite line
+/// 67, qnn line 82, onnx line 97: 585, 725 and 647 µs).
+const PERF_YAML_V0_20: &str = r#"aggregated:
+  supported_devices:
+  - Samsung Galaxy S24
+  - Samsung Galaxy S23
+  supported_chipsets:
+  - Snapdragon® 8 Gen 3
+  - Snapdragon® 8 Gen 2
+models:
+- name: MobileNet-v2
+  universal_assets:
+    torchscript_onnx_tflite: mqkvk2vkm
+    torchscript_onnx: mnw8erepn
+  performance_metrics:
+  - torchscript_onnx_tflite:
+      inference_time: 876.0
+      throughput: 1141.552511415525
+      estimated_peak_memory_range:
+        min: 20480
+        max: 60073424
+      primary_compute_unit: NPU
+      precision: fp16
+      layer_info:
+        layers_on_npu: 71
+        layers_on_gpu: 0
+        layers_on_cpu: 0
+        total_layers: 71
+      job_id: jp3jzr2xg
+      job_status: Passed
+    torchscript_onnx_qnn:
+      inference_time: 1087.0
+      throughput: 919.9632014719411
+      estimated_peak_memory_range:
+        min: 618496
+        max: 52925840
+      primary_compute_unit: NPU
+      precision: fp16
+      layer_info:
+        layers_on_npu: 104
+        layers_on_gpu: 0
+        layers_on_cpu: 0
+        total_layers: 104
+      job_id: j57ye83q5
+      job_status: Passed
+    torchscript_onnx:
+      inference_time: 900.0
+      throughput: 1111.111111111111
+      estimated_peak_memory_range:
+        min: 12288
+        max: 9580632
+      primary_compute_unit: NPU
+      precision: fp16
+      layer_info:
+        layers_on_npu: 104
+        layers_on_gpu: 0
+        layers_on_cpu: 0
+        total_layers: 104
+      job_id: j5q6lxq7p
+      job_status: Passed
+    reference_device_info:
+      name: Samsung Galaxy S23
+      os: '13'
+      form_factor: Phone
+      os_name: Android
+      manufacturer: Samsung
+      chipset: Snapdragon® 8 Gen 2
+    timestamp: '2024-12-11T23:15:07Z'
+  - torchscript_onnx_tflite:
+      inference_time: 585.0
+      throughput: 1709.4017094017095
+      estimated_peak_memory_range:
+        min: 16384
+        max: 14461600
+      primary_compute_unit: NPU
+      precision: fp16
+      layer_info:
+        layers_on_npu: 71
+        layers_on_gpu: 0
+        layers_on_cpu: 0
+        total_layers: 71
+      job_id: jgo2l9q4p
+      job_status: Passed
+    torchscript_onnx_qnn:
+      inference_time: 725.0
+      throughput: 1379.3103448275863
+      estimated_peak_memory_range:
+        min: 0
+        max: 20888736
+      primary_compute_unit: NPU
+      precision: fp16
+      layer_info:
+        layers_on_npu: 104
+        layers_on_gpu: 0
+        layers_on_cpu: 0
+        total_layers: 104
+      job_id: jp4ly20q5
+      job_status: Passed
+    torchscript_onnx:
+      inference_time: 647.0
+      throughput: 1545.595054095827
+      estimated_peak_memory_range:
+        min: 0
+        max: 67830880
+      primary_compute_unit: NPU
+      precision: fp16
+      layer_info:
+        layers_on_npu: 104
+        layers_on_gpu: 0
+        layers_on_cpu: 0
+        total_layers: 104
+      job_id: jglvy9me5
+      job_status: Passed
+    reference_device_info:
+      name: Samsung Galaxy S24
+      os: '14'
+      form_factor: Phone
+      os_name: Android
+      manufacturer: Samsung
+      chipset: Snapdragon® 8 Gen 3
+    timestamp: '2024-12-11T23:15:08Z'
+"#;
+
+fn ctx<'a>(hw: &'a str, runtime: &'a str, model: Option<&'a str>) -> formats::Context<'a> {
+    formats::Context { hw, runtime, model }
+}
+
+#[test]
+fn llama_bench_csv_gives_prefill_and_decode_rows() {
+    let c = ctx("desktop-x86", "llama.cpp-cpu", Some("tinyllama-1.1b"));
+    let read = formats::parse_rows(BENCH_CSV, "runs/bench.csv", &c).unwrap();
+    assert_eq!(read.format, formats::Format::LlamaBenchCsv);
+    let r = &read.rows;
+    assert_eq!(r.len(), 3, "{r:?}");
+    // Line 2: pp512, the prompt rate; the time archscope compares is 512 tokens over it.
+    assert_eq!(r[0].line, 2);
+    assert_eq!(r[0].id, "bench.csv:2");
+    assert_eq!(r[0].source, "runs/bench.csv:2");
+    assert_eq!(r[0].metric, "prefill_tokens_per_s");
+    assert_eq!(r[0].value, 318.417761);
+    assert_eq!(
+        (r[0].prompt, r[0].generated, r[0].context),
+        (Some(512), None, None)
+    );
+    // Lines 3 and 4: tg128 from an empty context and after 512 tokens.
+    assert_eq!(r[1].metric, "decode_tokens_per_s");
+    assert_eq!(r[1].value, 74.871374);
+    assert_eq!(
+        (r[1].prompt, r[1].generated, r[1].context),
+        (None, Some(128), Some(0))
+    );
+    assert_eq!(r[2].line, 4);
+    assert_eq!(r[2].value, 66.302165);
+    assert_eq!(r[2].context, Some(512));
+    for row in r {
+        assert_eq!(
+            (
+                row.hw.as_str(),
+                row.runtime.as_str(),
+                row.model_ref.as_str()
+            ),
+            ("desktop-x86", "llama.cpp-cpu", "tinyllama-1.1b")
+        );
+        assert_eq!(
+            (row.quant.as_str(), row.unit_kind.as_str()),
+            ("q4_0", "cpu")
+        );
+        assert_eq!(
+            (row.kind.as_str(), row.threads, row.batch),
+            ("llm", Some(8), 1)
+        );
+        assert_eq!(row.device, "13th Gen Intel(R) Core(TM) i9-13900K");
+        assert_eq!((row.split, row.include), (dataset::Split::Train, true));
+    }
+    // Line 5 (pp512 after 512 tokens) is skipped and counted.
+    assert_eq!(read.skipped.len(), 1);
+    assert_eq!(read.skipped[0].line, 5);
+    assert!(
+        read.skipped[0].reason.contains("n_depth"),
+        "{:?}",
+        read.skipped
+    );
+    // The rows price: prefill is 512 tokens at 318.417761 tokens/s, decode one token at
+    // 74.871374 tokens/s.
+    let mut cache = Cache::default();
+    let p = prepare(&r[0], &mut cache).unwrap();
+    assert!((p.measured_s() - 512.0 / 318.417761).abs() < 1e-12);
+    let d = prepare(&r[1], &mut cache).unwrap();
+    assert!((d.measured_s() - 1.0 / 74.871374).abs() < 1e-12);
+}
+
+#[test]
+fn llama_bench_without_backends_takes_the_runtimes_unit() {
+    // Older llama-bench wrote no `backends` and defaulted n_gpu_layers to 99 in CPU builds too:
+    // the runtime decides (fields trimmed to those read).
+    let old = "model_type,n_threads,n_gpu_layers,n_prompt,n_gen,avg_ts\n\
+               \"llama 7B Q4_0\",\"8\",\"99\",\"512\",\"0\",\"61.5\"\n";
+    for (runtime, unit) in [("llama.cpp-cpu", "cpu"), ("llama.cpp-metal", "gpu")] {
+        let c = ctx("m2-ultra", runtime, Some("llama-2-7b"));
+        let rows = formats::parse_rows(old, "old.csv", &c).unwrap().rows;
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].unit_kind.as_str(), rows[0].value), (unit, 61.5));
+    }
+}
+
+#[test]
+fn llama_bench_json_and_jsonl_give_the_same_rows() {
+    let c = ctx("desktop-x86", "llama.cpp-cpu", Some("tinyllama-1.1b"));
+    let csv = formats::parse_rows(BENCH_CSV, "b.csv", &c).unwrap().rows;
+    let json = formats::parse_rows(BENCH_JSON, "b.json", &c).unwrap();
+    let jsonl = formats::parse_rows(BENCH_JSONL, "b.jsonl", &c).unwrap();
+    assert_eq!(json.format, formats::Format::LlamaBenchJson);
+    assert_eq!(jsonl.format, formats::Format::LlamaBenchJsonl);
+    // JSON rows are at the lines their objects open on; JSONL rows at their lines.
+    let lines = |rows: &[dataset::Row]| rows.iter().map(|r| r.line).collect::<Vec<_>>();
+    assert_eq!(lines(&json.rows), [2, 46]);
+    assert_eq!(lines(&jsonl.rows), [1, 2]);
+    for rows in [&json.rows, &jsonl.rows] {
+        assert_eq!(rows.len(), 2);
+        for (a, b) in rows.iter().zip(&csv) {
+            assert_eq!(
+                (&a.metric, a.value, a.prompt, a.generated, a.context),
+                (&b.metric, b.value, b.prompt, b.generated, b.context)
+            );
+            assert_eq!(
+                (&a.quant, a.threads, &a.unit_kind),
+                (&b.quant, b.threads, &b.unit_kind)
+            );
+        }
+    }
+}
+
+#[test]
+fn calibrate_from_llama_bench_writes_an_overlay() {
+    let dir = TempDir::new("calibrate-llama-bench");
+    for (name, text) in [("bench.csv", BENCH_CSV), ("bench.json", BENCH_JSON)] {
+        let from = dir.join(name);
+        std::fs::write(&from, text).unwrap();
+        let out = dir.join(format!("{name}.toml"));
+        let (ok, stdout, stderr) = archscope(&[
+            "calibrate",
+            "--from",
+            from.to_str().unwrap(),
+            "--hw",
+            "desktop-x86",
+            "--runtime",
+            "llama.cpp-cpu",
+            "--model",
+            "tinyllama-1.1b",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{stdout}{stderr}");
+        let n = if name == "bench.csv" { 3 } else { 2 };
+        assert!(stdout.contains(&format!("read {n} rows")), "{stdout}");
+        let o = Overlay::parse(&std::fs::read_to_string(&out).unwrap(), "o.toml").unwrap();
+        assert_eq!(o.calibration.rows.len(), n);
+    }
+    // Without --model: a clear error, nothing written.
+    let from = dir.join("bench.csv");
+    let out = dir.join("none.toml");
+    let (ok, _, stderr) = archscope(&[
+        "calibrate",
+        "--from",
+        from.to_str().unwrap(),
+        "--hw",
+        "desktop-x86",
+        "--runtime",
+        "llama.cpp-cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("bench.csv: a llama-bench CSV file names no model archscope ships")
+            && stderr.contains("--model"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn ai_hub_perf_yaml_gives_the_devices_rows() {
+    let c = ctx("galaxy-s24", "qnn", Some("mobilenetv2"));
+    let read = formats::parse_rows(PERF_YAML, "perf.yaml", &c).unwrap();
+    assert_eq!(read.format, formats::Format::AiHubPerfYaml);
+    let got: Vec<_> = read
+        .rows
+        .iter()
+        .map(|r| (r.line, r.value, r.quant.as_str(), r.unit_kind.as_str()))
+        .collect();
+    // qnn_dlc on the S24: float (run at FP16) and w8a8, in milliseconds as published.
+    assert_eq!(got, [(33, 0.565, "f16", "npu"), (93, 0.316, "w8a8", "npu")]);
+    for r in &read.rows {
+        assert_eq!(
+            (r.metric.as_str(), r.kind.as_str()),
+            ("latency_ms", "network")
+        );
+        assert_eq!((r.hw.as_str(), r.runtime.as_str()), ("galaxy-s24", "qnn"));
+        assert_eq!(r.model_ref, "mobilenetv2");
+        assert_eq!(r.device, "Samsung Galaxy S24");
+    }
+    // Skipped: the S24's tflite (twice) and onnx, other runtimes; the S25's qnn_dlc.
+    let mut skipped: Vec<usize> = read.skipped.iter().map(|s| s.line).collect();
+    skipped.sort();
+    assert_eq!(skipped, [19, 46, 61, 79]);
+    // The tflite paths are LiteRT on the NPU.
+    let lite = formats::parse_rows(
+        PERF_YAML,
+        "perf.yaml",
+        &ctx("galaxy-s24", "litert-npu", Some("mobilenetv2")),
+    )
+    .unwrap();
+    let got: Vec<_> = lite.rows.iter().map(|r| (r.line, r.value)).collect();
+    assert_eq!(got, [(19, 0.556), (79, 0.3)]);
+    // Before v0.28: microseconds, the precision per run, the device in reference_device_info.
+    let old = formats::parse_rows(
+        PERF_YAML_V0_20,
+        "perf.yaml",
+        &ctx("galaxy-s24", "onnxruntime-qnn", Some("mobilenetv2")),
+    )
+    .unwrap();
+    let got: Vec<_> = old
+        .rows
+        .iter()
+        .map(|r| (r.line, r.value, r.quant.as_str()))
+        .collect();
+    assert_eq!(got, [(97, 647.0 / 1000.0, "f16")]);
+    // The S23's three runtime paths and the S24's tflite and qnn are skipped.
+    assert_eq!(old.skipped.len(), 5);
+    // And through the command line, an overlay.
+    let dir = TempDir::new("calibrate-ai-hub");
+    let from = dir.join("perf.yaml");
+    std::fs::write(&from, PERF_YAML).unwrap();
+    let out = dir.join("o.toml");
+    let (ok, stdout, stderr) = archscope(&[
+        "calibrate",
+        "--from",
+        from.to_str().unwrap(),
+        "--hw",
+        "galaxy-s24",
+        "--runtime",
+        "qnn",
+        "--model",
+        "mobilenetv2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("read 2 rows") && stdout.contains("skipped"),
+        "{stdout}"
+    );
+    let o = Overlay::parse(&std::fs::read_to_string(&out).unwrap(), "o.toml").unwrap();
+    assert_eq!(o.calibration.rows.len(), 2);
+}
+
+#[test]
+fn bad_calibration_inputs_name_the_file_line_and_field() {
+    let llm = ctx("desktop-x86", "llama.cpp-cpu", Some("tinyllama-1.1b"));
+    let err = |text: &str, file: &str, c: &formats::Context| {
+        formats::parse_rows(text, file, c).unwrap_err().to_string()
+    };
+    // A CSV without avg_ts.
+    let no_avg = BENCH_CSV.replacen(",avg_ts,", ",avg_tps,", 1);
+    let e = err(&no_avg, "b.csv", &llm);
+    assert!(e.contains("b.csv:1: missing column `avg_ts`"), "{e}");
+    // A rate that is not a number, on line 3.
+    let fast = BENCH_CSV.replacen("\"74.871374\"", "\"fast\"", 1);
+    let e = err(&fast, "b.csv", &llm);
+    assert!(
+        e.contains("b.csv:3: column `avg_ts`: expected a finite positive number")
+            && e.contains("found `fast`"),
+        "{e}"
+    );
+    // The same in JSON: a string where llama-bench writes a number, at the object's line.
+    let quoted = BENCH_JSON.replacen("\"avg_ts\": 74.871374", "\"avg_ts\": \"74.871374\"", 1);
+    let e = err(&quoted, "b.json", &llm);
+    assert!(e.contains("b.json:46: key `avg_ts`: expected"), "{e}");
+    // A broken JSON array: its line and column.
+    let e = err(&BENCH_JSON[..BENCH_JSON.len() - 10], "b.json", &llm);
+    assert!(e.contains("b.json:") && e.contains("column"), "{e}");
+    // Two models in one file.
+    let two = BENCH_CSV.replacen("\"1100048384\"", "\"6738415616\"", 1);
+    let e = err(&two, "b.csv", &llm);
+    assert!(e.contains("b.csv:3: column `model_n_params`"), "{e}");
+    // A file that is none of the formats.
+    match formats::parse_rows("name,latency\nx,1\n", "x.csv", &llm) {
+        Err(e @ TrustError::Unrecognized { .. }) => {
+            let e = e.to_string();
+            assert!(
+                e.starts_with("x.csv: not a format") && e.contains("llama-bench"),
+                "{e}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // No --model.
+    match formats::parse_rows(
+        BENCH_CSV,
+        "b.csv",
+        &ctx("desktop-x86", "llama.cpp-cpu", None),
+    ) {
+        Err(TrustError::NeedsModel { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    // A network for llama-bench, an LLM for AI Hub.
+    let e = err(
+        BENCH_CSV,
+        "b.csv",
+        &ctx("desktop-x86", "llama.cpp-cpu", Some("mobilenetv2")),
+    );
+    assert!(e.contains("llama-bench measures LLMs"), "{e}");
+    // A GPU runtime for tests that ran on the CPU.
+    let e = err(
+        BENCH_CSV,
+        "b.csv",
+        &ctx("desktop-x86", "llama.cpp-cuda", Some("tinyllama-1.1b")),
+    );
+    assert!(e.contains("b.csv:2: column `n_gpu_layers`"), "{e}");
+    // YAML the reader does not take, and a bad latency, with their lines.
+    let net = ctx("galaxy-s24", "qnn", Some("mobilenetv2"));
+    let anchor = PERF_YAML.replacen("job_id: jgo3qqx1g", "job_id: &id jgo3qqx1g", 1);
+    let e = err(&anchor, "perf.yaml", &net);
+    assert!(e.contains("perf.yaml:34: YAML: an anchor"), "{e}");
+    let slow = PERF_YAML.replacen(
+        "inference_time_milliseconds: 0.565",
+        "inference_time_milliseconds: slow",
+        1,
+    );
+    let e = err(&slow, "perf.yaml", &net);
+    assert!(
+        e.contains("perf.yaml:36: `qnn_dlc.inference_time_milliseconds`: expected a finite positive number, found `slow`"),
+        "{e}"
+    );
 }
