@@ -15,7 +15,9 @@ use crate::cost::{
 };
 use crate::cost_models::model_for;
 use crate::hardware::{Hardware, HardwareError};
-use crate::runtime::{FusionPlan, Runtime, RuntimeError, RuntimeView, Scales, WorkloadKind};
+use crate::runtime::{
+    FusionPlan, GraphPlan, Runtime, RuntimeError, RuntimeView, Scales, WorkloadKind,
+};
 use crate::score::bound_name;
 use crate::search::{Direction, Point, Space, Values};
 use crate::trust::bands::Band;
@@ -226,7 +228,7 @@ pub(super) struct GraphEntry {
     pub(super) graph: Arc<Graph>,
     classes: Vec<(OpId, u32)>,
     /// Op classes under each runtime of the evaluator (by index), refined by the fusion plan.
-    rt_classes: Vec<OnceLock<Vec<(OpId, u32)>>>,
+    rt_classes: Vec<OnceLock<(GraphPlan, Vec<(OpId, u32)>)>>,
     /// Tensors touched by the class representatives (the only homes pricing needs).
     touched: Vec<u32>,
     profile: PlacementProfile,
@@ -565,12 +567,19 @@ impl GraphEntry {
         let infeasible = |reason: String| Infeasible { reason };
         let view = RuntimeView::scaled(hw, unit, rt, threads, Scales::default())
             .map_err(|e| infeasible(e.to_string()))?;
+        let (plan, classes) = self.rt_classes[rt_index as usize].get_or_init(|| {
+            let plan = GraphPlan::of(rt, &self.graph);
+            let classes = fused_classes(&self.profile, &self.graph, &plan.plan);
+            (plan, classes)
+        });
         let model = view
-            .model(mode, &self.graph)
+            .model_planned(mode, plan)
             .map_err(|e| infeasible(format!("no usable cost model: {e}")))?;
-        let classes = self.rt_classes[rt_index as usize]
-            .get_or_init(|| fused_classes(&self.profile, &self.graph, &model.plan));
-        let homes = view.homes(&self.graph, &model.plan);
+        let homes = view.homes_from(
+            self.profile.place(view.hardware(), unit),
+            &self.graph,
+            &model.plan,
+        );
         let ledger = evaluate_total(&model, &self.graph, &homes, classes)?;
         Ok((ledger, model.thread_count()))
     }

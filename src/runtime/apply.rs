@@ -24,6 +24,7 @@ use crate::cost::{
 use crate::cost_models::model_for;
 use crate::hardware::Hardware;
 use crate::workload::{Graph, OpId, Role};
+use std::borrow::Cow;
 
 /// Multiplicative corrections a calibration fits to a (device, runtime) pair: every compute
 /// fraction, every bandwidth fraction (each capped at 1) and every dispatch cost of the unit
@@ -103,7 +104,18 @@ impl<'r> RuntimeView<'r> {
         threads: Option<u64>,
         scales: Scales,
     ) -> Result<RuntimeView<'r>, ApplyError> {
-        let mut base = hw.clone();
+        // The figures only: the provenance notes are for display and the view never shows them,
+        // and a sweep builds a view per point.
+        let mut base = Hardware {
+            name: hw.name.clone(),
+            description: String::new(),
+            units: hw.units.clone(),
+            memories: hw.memories.clone(),
+            static_w: hw.static_w,
+            default_unit: hw.default_unit,
+            file: hw.file.clone(),
+            provenance: Vec::new(),
+        };
         let u = &mut base.units[unit];
         if let Some(d) = runtime.dispatch {
             u.kernel_overhead_s = d.kernel_s();
@@ -143,7 +155,7 @@ impl<'r> RuntimeView<'r> {
                 u.count = t as f64;
             }
         }
-        let mut variants = vec![base.clone()];
+        let mut variants = Vec::with_capacity(runtime.efficiency.len() + 1);
         for e in &runtime.efficiency {
             let mut v = base.clone();
             let u = &mut v.units[unit];
@@ -156,6 +168,7 @@ impl<'r> RuntimeView<'r> {
             }
             variants.push(v);
         }
+        variants.insert(0, base);
         if !scales.is_identity() {
             for v in &mut variants {
                 let u = &mut v.units[unit];
@@ -187,27 +200,31 @@ impl<'r> RuntimeView<'r> {
 
     /// The runtime's cost model of the unit for `graph`.
     pub fn model(&self, mode: Mode, graph: &Graph) -> Result<RuntimeModel<'_>, SelectError> {
+        let GraphPlan { plan, pick } = GraphPlan::of(self.runtime, graph);
+        self.build_model(mode, Cow::Owned(plan), Cow::Owned(pick))
+    }
+
+    /// [`RuntimeView::model`] from the runtime's plan of the graph, made once by the caller
+    /// ([`GraphPlan::of`]; a sweep prices one graph on many device variants).
+    pub fn model_planned<'a>(
+        &'a self,
+        mode: Mode,
+        plan: &'a GraphPlan,
+    ) -> Result<RuntimeModel<'a>, SelectError> {
+        self.build_model(mode, Cow::Borrowed(&plan.plan), Cow::Borrowed(&plan.pick))
+    }
+
+    fn build_model<'a>(
+        &'a self,
+        mode: Mode,
+        plan: Cow<'a, FusionPlan>,
+        pick: Cow<'a, [usize]>,
+    ) -> Result<RuntimeModel<'a>, SelectError> {
         let models = self
             .variants
             .iter()
             .map(|hw| model_for(hw, self.unit, mode))
             .collect::<Result<Vec<_>, _>>()?;
-        let pick = graph
-            .ops
-            .iter()
-            .map(|op| {
-                let weights = op
-                    .inputs
-                    .get(1)
-                    .map(|&w| graph.tensor(w))
-                    .filter(|t| t.role == Role::Weight)
-                    .map(|t| t.storage);
-                self.runtime
-                    .efficiency_for(OpClass::of(&op.kind), weights)
-                    .map_or(0, |(i, _)| i + 1)
-            })
-            .collect();
-        let plan = FusionPlan::of(graph, &self.runtime.patterns);
         let graph_s = match mode {
             Mode::Ideal => 0.0,
             Mode::Calibrated => {
@@ -224,8 +241,23 @@ impl<'r> RuntimeView<'r> {
 
     /// Where `graph`'s tensors live under the runtime, given the fusion `plan` of its model.
     pub fn homes(&self, graph: &Graph, plan: &FusionPlan) -> TensorHomes {
+        self.homes_from(
+            crate::cost::residency(self.hardware(), self.unit, graph),
+            graph,
+            plan,
+        )
+    }
+
+    /// [`RuntimeView::homes`] from the default residency `homes` of `graph` on the view's
+    /// hardware, computed by the caller (a sweep keeps the graph's
+    /// [`crate::cost::PlacementProfile`] and places it without profiling the graph again).
+    pub fn homes_from(
+        &self,
+        mut homes: TensorHomes,
+        graph: &Graph,
+        plan: &FusionPlan,
+    ) -> TensorHomes {
         let hw = self.hardware();
-        let mut homes = crate::cost::residency(hw, self.unit, graph);
         let reach = &hw.units[self.unit].reach;
         if !self.runtime.on_chip_activations {
             let main = *reach.last().expect("a validated unit reaches a memory");
@@ -243,12 +275,46 @@ impl<'r> RuntimeView<'r> {
     }
 }
 
+/// What a runtime makes of one graph whatever the device: its fusion plan and the efficiency
+/// entry each op takes (0: the unit's own figures, `i + 1`: entry `i`).
+#[derive(Clone, Debug)]
+pub struct GraphPlan {
+    /// The fusion of the graph.
+    pub plan: FusionPlan,
+    pick: Vec<usize>,
+}
+
+impl GraphPlan {
+    /// The plan of `graph` under `runtime`.
+    pub fn of(runtime: &Runtime, graph: &Graph) -> GraphPlan {
+        let pick = graph
+            .ops
+            .iter()
+            .map(|op| {
+                let weights = op
+                    .inputs
+                    .get(1)
+                    .map(|&w| graph.tensor(w))
+                    .filter(|t| t.role == Role::Weight)
+                    .map(|t| t.storage);
+                runtime
+                    .efficiency_for(OpClass::of(&op.kind), weights)
+                    .map_or(0, |(i, _)| i + 1)
+            })
+            .collect();
+        GraphPlan {
+            plan: FusionPlan::of(graph, &runtime.patterns),
+            pick,
+        }
+    }
+}
+
 /// A unit's cost model under a runtime, for one graph (see the module docs).
 pub struct RuntimeModel<'a> {
     models: Vec<Box<dyn CostModel + 'a>>,
-    pick: Vec<usize>,
+    pick: Cow<'a, [usize]>,
     /// The fusion of the graph.
-    pub plan: FusionPlan,
+    pub plan: Cow<'a, FusionPlan>,
     graph_s: f64,
 }
 

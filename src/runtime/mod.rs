@@ -29,7 +29,7 @@ pub mod fusion;
 pub mod raw;
 pub mod show;
 
-pub use apply::{RuntimeModel, RuntimeView, Scales};
+pub use apply::{GraphPlan, RuntimeModel, RuntimeView, Scales};
 pub use fusion::{FusionPlan, Pattern};
 
 use crate::cost::Infeasible;
