@@ -46,7 +46,7 @@ fn from_rows(a: &Args, path: &std::path::Path) -> Result<()> {
     let out_path = a
         .out
         .clone()
-        .unwrap_or_else(|| std::path::PathBuf::from(format!("calibrations/{hw}.{runtime}.toml")));
+        .unwrap_or_else(|| archscope::trust::overlay::default_path(hw, runtime));
     archscope::util::output::refuse_existing(&out_path, a.force)?;
     let source = path.display().to_string();
     let ctx = archscope::trust::formats::Context {

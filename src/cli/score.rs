@@ -59,9 +59,13 @@ pub struct Args {
     #[arg(long)]
     threads: Option<u64>,
     /// A calibration overlay for this device and runtime (written by `calibrate --from`): its
-    /// corrections apply, and its cross-validated error gives the error band.
+    /// corrections apply, and its cross-validated error gives the error band. Default: the
+    /// pair's file in calibrations/ (DEVICE.RUNTIME.toml) when there is one.
     #[arg(long)]
     calibration: Option<std::path::PathBuf>,
+    /// Do not pick up the pair's overlay from calibrations/.
+    #[arg(long, conflicts_with = "calibration")]
+    no_calibration: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -88,6 +92,19 @@ pub fn run(a: Args) -> Result<()> {
         (None, true) => Runtime::ideal(),
         (name, _) => archscope::runtime::resolve(name.as_deref(), &hw, unit, kind)?,
     };
+    let calibration = match (&a.calibration, a.no_calibration) {
+        (Some(path), _) => Some(archscope::trust::overlay::Overlay::read(path)?),
+        (None, true) => None,
+        (None, false) => {
+            archscope::trust::overlay::find_for(&hw.name, &runtime.name)?.map(|(path, o)| {
+                eprintln!(
+                    "calibration: {} (picked up; --no-calibration to ignore)",
+                    path.display()
+                );
+                o
+            })
+        }
+    };
     let req = ScoreRequest {
         batch: a.batch,
         prompt: a.prompt,
@@ -98,11 +115,7 @@ pub fn run(a: Args) -> Result<()> {
         mode: mode(a.ideal),
         runtime,
         threads: a.threads,
-        calibration: a
-            .calibration
-            .as_deref()
-            .map(archscope::trust::overlay::Overlay::read)
-            .transpose()?,
+        calibration,
         ..ScoreRequest::default()
     };
     match model {

@@ -68,6 +68,30 @@ pub struct Overlay {
     pub cv: Option<CrossValidation>,
 }
 
+/// The folder where `calibrate --from` writes overlays by default and where `score` looks for
+/// one when none is given (relative to the working directory).
+pub const CALIBRATIONS_DIR: &str = "calibrations";
+
+/// The default overlay path of a (device, runtime) pair: `calibrations/DEVICE.RUNTIME.toml`.
+pub fn default_path(device: &str, runtime: &str) -> std::path::PathBuf {
+    Path::new(CALIBRATIONS_DIR).join(format!("{device}.{runtime}.toml"))
+}
+
+/// The overlay of the pair in [`CALIBRATIONS_DIR`], if there is a file for it: its path and
+/// contents (an error when the file is there but broken or for another pair).
+pub fn find_for(
+    device: &str,
+    runtime: &str,
+) -> Result<Option<(std::path::PathBuf, Overlay)>, TrustError> {
+    let path = default_path(device, runtime);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let o = Overlay::read(&path)?;
+    o.check_for(device, runtime, &path.display().to_string())?;
+    Ok(Some((path, o)))
+}
+
 impl Overlay {
     /// The corrections to apply.
     pub fn scales(&self) -> Scales {

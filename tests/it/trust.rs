@@ -966,3 +966,59 @@ fn bad_calibration_inputs_name_the_file_line_and_field() {
         "{e}"
     );
 }
+
+#[test]
+fn score_picks_up_the_pairs_overlay_from_calibrations() {
+    // calibrate --from writes calibrations/DEVICE.RUNTIME.toml in the working directory; score
+    // in that directory applies it without --calibration, says so, and takes its band from it;
+    // --no-calibration ignores it.
+    use crate::common::archscope_in;
+    let dir = TempDir::new("pickup");
+    let set = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/measurements/measurements.csv"
+    );
+    let (ok, out, err) = archscope_in(
+        dir.path(),
+        &[
+            "calibrate",
+            "--from",
+            set,
+            "--hw",
+            "galaxy-s24",
+            "--runtime",
+            "qnn",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("calibrations/galaxy-s24.qnn.toml"), "{out}");
+    assert!(dir.join("calibrations/galaxy-s24.qnn.toml").is_file());
+    let score = |extra: &[&str]| {
+        let mut args = vec![
+            "score",
+            "--hw",
+            "galaxy-s24",
+            "--model",
+            "mobilenetv2",
+            "--unit",
+            "npu",
+            "--quant",
+            "w8a8",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let (ok, out, err) = archscope_in(dir.path(), &args);
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        (v, err)
+    };
+    let (v, err) = score(&[]);
+    assert!(err.contains("picked up"), "{err}");
+    let label = v["band"]["label"].as_str().unwrap_or_default().to_string();
+    assert!(label.starts_with("calibrated"), "{v}");
+    let (v, err) = score(&["--no-calibration"]);
+    assert!(!err.contains("picked up"), "{err}");
+    let label = v["band"]["label"].as_str().unwrap_or_default().to_string();
+    assert!(label.starts_with("uncalibrated"), "{v}");
+}

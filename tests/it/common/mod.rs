@@ -24,6 +24,22 @@ pub fn archscope(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// [`archscope`] run in directory `dir` (for what the binary reads or writes relative to the
+/// working directory).
+pub fn archscope_in(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_archscope"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run archscope");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// A fresh, empty directory under the system temp directory, unique to one test of one run
 /// (process id and a counter), removed when dropped. A test that panics keeps it and prints
 /// where it is, to look at what the test wrote.
