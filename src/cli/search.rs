@@ -97,6 +97,14 @@ pub struct OfaArgs {
     /// Numeric precision of the CNN: f32, f16 or i8.
     #[arg(long, default_value = "f32")]
     precision: String,
+    /// Software stack subnets are priced under: `ideal` (none), a shipped runtime (see
+    /// `runtimes list`) or a runtime TOML (default: the one the device names for networks on
+    /// the unit, `ideal` where none or with --ideal).
+    #[arg(long)]
+    runtime: Option<String>,
+    /// CPU threads (default: all the unit's cores).
+    #[arg(long)]
+    threads: Option<u64>,
     /// OFA latency look-up tables (YAML files, one per resolution, or a directory holding only
     /// tables of one family) instead of a device.
     #[arg(long, num_args = 1..)]
@@ -247,6 +255,8 @@ fn ofa(a: OfaArgs) -> Result<()> {
         unit,
         ideal,
         precision,
+        runtime,
+        threads,
         lut,
         macs_only,
         space,
@@ -260,6 +270,7 @@ fn ofa(a: OfaArgs) -> Result<()> {
         out,
         evo,
     } = a;
+    let runtime_asked = runtime.is_some() || threads.is_some();
     let cost = match (hw, lut.is_empty(), macs_only) {
         (_, _, true) => CostSource::Macs,
         (_, false, false) => CostSource::Lut(lut.iter().map(PathBuf::from).collect()),
@@ -269,11 +280,18 @@ fn ofa(a: OfaArgs) -> Result<()> {
             mode: mode(ideal),
             precision: Precision::parse(&precision)
                 .with_context(|| format!("--precision `{precision}`: expected f32, f16 or i8"))?,
+            runtime,
+            threads,
         },
         (None, true, false) => {
             anyhow::bail!("give --hw DEVICE, --lut TABLES or --macs-only")
         }
     };
+    if !matches!(cost, CostSource::Archscope { .. }) && runtime_asked {
+        anyhow::bail!(
+            "--runtime and --threads price subnets on a device: give --hw, not --lut or --macs-only"
+        );
+    }
     let req = OfaRequest {
         space,
         resolutions,

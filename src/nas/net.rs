@@ -24,7 +24,9 @@
 //! FC multiply-accumulates only. The graph additionally carries activations, SE scaling, residual
 //! adds and pooling as elementwise and pool ops, so memory-bound devices see them.
 
-use crate::workload::{Conv2d, DType, EltOp, Graph, OpKind, PoolKind, Role, Storage, TensorId};
+use crate::workload::{
+    Conv2d, DType, EltOp, Graph, OpKind, PoolKind, QuantScheme, Role, Storage, TensorId,
+};
 use serde::{Deserialize, Serialize};
 
 /// `make_divisible(v, divisor)` of TF-slim and OFA: round to the nearest multiple of `divisor`
@@ -463,6 +465,28 @@ impl Precision {
             Precision::F32 => DType::F32,
             Precision::F16 => DType::F16,
             Precision::I8 => DType::I8,
+        }
+    }
+
+    /// The quantization scheme of this precision (`fp32`, `fp16`, `int8`): what a runtime's
+    /// formats and quantization conventions are checked and applied against.
+    pub fn scheme(self) -> QuantScheme {
+        let name = match self {
+            Precision::F32 => "fp32",
+            Precision::F16 => "fp16",
+            Precision::I8 => "int8",
+        };
+        QuantScheme::parse(name).expect("fp32, fp16 and int8 are schemes archscope parses")
+    }
+
+    /// The precision a CNN computes in under `scheme`: its products' dtype, where that is one
+    /// of the three precisions.
+    pub fn of_scheme(scheme: &QuantScheme) -> Option<Precision> {
+        match scheme.linear_compute {
+            DType::F32 => Some(Precision::F32),
+            DType::F16 => Some(Precision::F16),
+            DType::I8 => Some(Precision::I8),
+            _ => None,
         }
     }
 }

@@ -324,6 +324,11 @@ pub enum CostSource {
         mode: Mode,
         /// Numeric precision of the CNN.
         precision: Precision,
+        /// Runtime name or file (`None`: the device's default for networks on the unit;
+        /// `ideal` in the ideal mode).
+        runtime: Option<String>,
+        /// CPU threads (`None`: all the unit's cores).
+        threads: Option<u64>,
     },
     /// OFA latency look-up tables (files or directories).
     Lut(Vec<PathBuf>),
@@ -586,6 +591,22 @@ fn quality_view<A>(q: &dyn Quality<A>) -> QualityView {
     }
 }
 
+/// The runtime networks are priced under on unit `unit` of `hw`: the one named, else the
+/// device's default for networks on the unit, or the ideal runtime in the ideal mode (as
+/// `score` resolves it).
+pub fn network_runtime(
+    name: Option<&str>,
+    mode: Mode,
+    hw: &Hardware,
+    unit: usize,
+) -> Result<crate::runtime::Runtime, NasError> {
+    match (name, mode) {
+        (None, Mode::Ideal) => Ok(crate::runtime::Runtime::ideal()),
+        (name, _) => crate::runtime::resolve(name, hw, unit, crate::runtime::WorkloadKind::Network)
+            .map_err(|e| NasError::Search(e.to_string())),
+    }
+}
+
 fn mb_or_resnet<S: NetSpace>(
     req: &OfaRequest,
     space: &S,
@@ -597,13 +618,17 @@ fn mb_or_resnet<S: NetSpace>(
             unit,
             mode,
             precision,
+            runtime,
+            threads,
             ..
         } => {
             let hw = hw.expect("loaded above");
             let u = hw
                 .unit_index(unit.as_deref())
                 .map_err(crate::score::ScoreError::from)?;
-            let eff = ArchscopeEfficiency::new(space, hw, u, *mode, *precision)?;
+            let runtime = network_runtime(runtime.as_deref(), *mode, hw, u)?;
+            let eff = ArchscopeEfficiency::new(space, hw, u, *mode, *precision)?
+                .with_runtime(&runtime, *threads)?;
             (ofa_runs(req, space, &eff, quality)?, eff.label())
         }
         CostSource::Lut(paths) => {

@@ -393,3 +393,72 @@ fn llm_search_under_a_runtime_searches_its_formats_and_says_so() {
     assert!(!ok);
     assert!(err.contains("does not run on cpu units"), "{err}");
 }
+
+#[test]
+fn ofa_search_under_a_runtime_says_so_and_refuses_one_that_cannot_run_the_unit() {
+    // pixel8's cpu units name LiteRT with XNNPACK for networks: with no --runtime the subnets
+    // are priced under it and the cost label says so; --runtime ideal prices the unit alone.
+    let dir = TempDir::new("ofa-runtime");
+    let args = |extra: &[&str], name: &str| {
+        let out = dir.join(name);
+        let mut a: Vec<String> = [
+            "search",
+            "ofa",
+            "--hw",
+            "pixel8",
+            "--max-latency-ms",
+            "30",
+            "--generations",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        (a, out)
+    };
+    let run = |extra: &[&str], name: &str| {
+        let (a, out) = args(extra, name);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let (ok, _, err) = archscope(&a);
+        assert!(ok, "{err}");
+        json(&out.join("summary.json"))
+    };
+    let label = |s: &serde_json::Value| s["cost_model"].as_str().unwrap().to_string();
+    let s = run(&[], "default");
+    assert!(
+        label(&s).contains("runtime litert-xnnpack"),
+        "{}",
+        label(&s)
+    );
+    let s = run(&["--unit", "cpu-mid", "--threads", "2"], "threads");
+    assert!(
+        label(&s).contains("runtime litert-xnnpack, 2 threads"),
+        "{}",
+        label(&s)
+    );
+    let s = run(&["--runtime", "ideal"], "ideal");
+    assert!(!label(&s).contains("runtime"), "{}", label(&s));
+    let s = run(&["--ideal"], "textbook");
+    assert!(!label(&s).contains("runtime"), "{}", label(&s));
+    // refused with the reason, before any output is written
+    let (a, out) = args(&["--runtime", "qnn"], "qnn");
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (ok, _, err) = archscope(&a);
+    assert!(!ok);
+    assert!(err.contains("does not run on cpu units"), "{err}");
+    assert!(!out.exists());
+    // a runtime needs a device
+    let (ok, _, err) = archscope(&[
+        "search",
+        "ofa",
+        "--macs-only",
+        "--max-macs-m",
+        "300",
+        "--runtime",
+        "qnn",
+    ]);
+    assert!(!ok && err.contains("--hw"), "{err}");
+}
