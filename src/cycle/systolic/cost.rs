@@ -347,18 +347,18 @@ mod tests {
             k: 9,
         };
         assert_eq!(u.groups_per_pack(dw), 7);
-        let packed = GemmWork {
+        let pack = GemmWork {
             count: 5,
             m: 12544,
             n: 7,
             k: 63,
         };
-        assert_eq!(u.cycles(dw), u.serial_cycles(packed));
+        assert_eq!(u.cycles(dw), u.serial_cycles(pack));
         // One fold per channel takes 32 folds where the packing takes 5.
         let (serial, packed) = (u.serial_cycles(dw).unwrap(), u.cycles(dw).unwrap());
         assert!(serial > 6 * packed, "{serial} vs {packed}");
         // A dense GEMM has one group: packing changes nothing.
-        let dense = GemmWork { count: 1, ..packed };
+        let dense = GemmWork { count: 1, ..pack };
         assert_eq!(u.groups_per_pack(dense), 1);
         assert_eq!(u.cycles(dense), u.serial_cycles(dense));
     }
