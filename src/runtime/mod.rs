@@ -389,7 +389,9 @@ impl Runtime {
     /// `scheme` under this runtime's quantization conventions: the LM head and the embedding
     /// take the weights' storage where the runtime quantizes them (not under a llama.cpp file
     /// type, whose mix decides), and products over integer weights compute in int8 where the
-    /// runtime quantizes their activations.
+    /// runtime quantizes their activations, unless the scheme names its activations' width
+    /// ([`QuantScheme::names_activation_width`]): a `w8a16` graph keeps 16-bit activations and
+    /// its products run at the 16-bit rate (Qualcomm AI Hub's w8a16 models on the HTP).
     pub fn scheme(&self, scheme: &QuantScheme) -> QuantScheme {
         let mut s = scheme.clone();
         let int_weights = !s.weights.dtype.is_float();
@@ -401,7 +403,7 @@ impl Runtime {
                 s.embed = s.weights;
             }
         }
-        if int_weights && self.int8_products {
+        if int_weights && self.int8_products && !s.names_activation_width() {
             s.linear_compute = DType::I8;
         }
         s

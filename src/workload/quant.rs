@@ -121,6 +121,21 @@ fn parse_group(s: &str) -> Option<u32> {
 }
 
 impl QuantScheme {
+    /// Whether the scheme's name fixes its activations' width (`wXaY` bases: `w8a8`, `w8a16`,
+    /// `w4a8`, `w4a16-gN`): a runtime that quantizes activations for integer products (ggml's q8
+    /// dot products) leaves such activations as the scheme says.
+    pub fn names_activation_width(&self) -> bool {
+        let base = self.name.split('+').next().unwrap_or("");
+        let Some(rest) = base.strip_prefix('w') else {
+            return false;
+        };
+        let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        rest.len() < base.len() - 1
+            && rest
+                .strip_prefix('a')
+                .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+    }
+
     /// Parses a scheme name (see the module docs for the grammar).
     pub fn parse(text: &str) -> Result<QuantScheme, QuantError> {
         let err = |why: String| QuantError {
@@ -276,6 +291,23 @@ mod tests {
     fn presets_parse() {
         for p in QuantScheme::PRESETS {
             QuantScheme::parse(p).unwrap();
+        }
+    }
+
+    #[test]
+    fn activation_width_is_named_by_wxay_bases() {
+        for (name, named) in [
+            ("w8a16", true),
+            ("w8a8", true),
+            ("w4a16-g128+kv8", true),
+            ("w4a8", true),
+            ("fp16", false),
+            ("int8", false),
+            ("q4_0", false),
+            ("q4f16_1", false),
+        ] {
+            let s = QuantScheme::parse(name).unwrap();
+            assert_eq!(s.names_activation_width(), named, "{name}");
         }
     }
 

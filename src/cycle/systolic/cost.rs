@@ -12,6 +12,7 @@
 //! | `arrays` | identical arrays working on independent GEMMs or on slices of N | 1 |
 //! | `dataflow` | `os`, `ws` or `is` | required |
 //! | `timing` | `scalesim` (serial folds, SCALE-Sim v3) or `pipelined` | `pipelined` |
+//! | `group_packing` | `serial` (one group per GEMM, SCALE-Sim's) or `block_diagonal` | `serial` |
 //!
 //! Time of a GEMM-shaped op: `G` independent GEMMs of `M×N×K` (G = batch × heads, or conv
 //! groups) are spread over `A` arrays. When `G ≥ A` each array runs `ceil(G/A)` of them back to
@@ -21,7 +22,13 @@
 //!
 //! Lowering: a conv of `n` images is `groups` GEMMs with `M = n·Ho·Wo`, `K = kh·kw·Cin/groups`,
 //! `N = Cout/groups` (a depthwise conv is `Cin` GEMMs with N = 1, which is why arrays run it
-//! poorly); MoE experts are `3 · experts touched` GEMMs with `M` the tokens routed to each.
+//! poorly); with `group_packing = "block_diagonal"` a compiler packs `p` groups into one GEMM
+//! whose weights are block-diagonal (`p·K` rows, `p·N` columns, zeros off the diagonal blocks),
+//! `p` as many as the array's spatial dimensions hold (weight- and input-stationary arrays put
+//! `K` on the rows, weight- and output-stationary ones `N` on the columns): `⌈G/p⌉` GEMMs of
+//! `M × p·N × p·K`, the last pack padded with zero weights, whichever of the packed and the
+//! serial mapping takes fewer cycles. A depthwise 3×3 conv on a 64×64 weight-stationary array
+//! then runs 7 channels per fold instead of 1; MoE experts are `3 · experts touched` GEMMs with `M` the tokens routed to each.
 //! Attention products are lowered as every cycle model lowers them, by
 //! [`crate::cycle::gemm_view`]: one GEMM per sequence and KV head, the query heads of a GQA group
 //! sharing its K (or V) as rows of one product, so QKᵀ is `batch·kv_heads` GEMMs with
@@ -48,7 +55,17 @@ pub struct SystolicUnit<'a> {
     cfg: SystolicConfig,
     arrays: u64,
     timing: Timing,
+    packing: GroupPacking,
     mode: Mode,
+}
+
+/// How independent GEMMs of one op (conv groups, a depthwise conv's channels) share the array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupPacking {
+    /// One group per GEMM, back to back (SCALE-Sim's lowering of a grouped conv).
+    Serial,
+    /// Groups packed block-diagonally into one GEMM where that takes fewer cycles (module docs).
+    BlockDiagonal,
 }
 
 /// GEMMs an op lowers to: `count` independent products of `m × n × k`.
@@ -163,17 +180,51 @@ impl<'a> SystolicUnit<'a> {
             "scalesim" => Timing::ScaleSim,
             _ => Timing::Pipelined,
         };
+        let packing = match p.choice("group_packing", &["serial", "block_diagonal"], "serial")? {
+            "block_diagonal" => GroupPacking::BlockDiagonal,
+            _ => GroupPacking::Serial,
+        };
         Ok(SystolicUnit {
             roofline: Roofline::new(hw, unit, mode),
             cfg: SystolicConfig::new(rows, cols, dataflow),
             arrays,
             timing,
+            packing,
             mode,
         })
     }
 
-    /// Cycles of `w` on this unit's arrays.
+    /// Groups of `w` one block-diagonal GEMM holds on this array: as many `K`-slices as the
+    /// rows hold (weight- and input-stationary) and `N`-slices as the columns hold (weight- and
+    /// output-stationary), at least 1 and at most `w.count`.
+    pub fn groups_per_pack(&self, w: GemmWork) -> u64 {
+        let (rows, cols) = (self.cfg.rows as u64, self.cfg.cols as u64);
+        let p = match self.cfg.dataflow {
+            Dataflow::WeightStationary => (rows / w.k.max(1)).min(cols / w.n.max(1)),
+            Dataflow::InputStationary => rows / w.k.max(1),
+            Dataflow::OutputStationary => cols / w.n.max(1),
+        };
+        p.clamp(1, w.count.max(1))
+    }
+
+    /// Cycles of `w` on this unit's arrays, groups packed as the unit's `group_packing` says.
     pub fn cycles(&self, w: GemmWork) -> Option<u64> {
+        let serial = self.serial_cycles(w)?;
+        let p = self.groups_per_pack(w);
+        if self.packing == GroupPacking::Serial || p <= 1 {
+            return Some(serial);
+        }
+        let packed = self.serial_cycles(GemmWork {
+            count: w.count.div_ceil(p),
+            m: w.m,
+            n: w.n * p,
+            k: w.k * p,
+        })?;
+        Some(serial.min(packed))
+    }
+
+    /// Cycles of `w` with every GEMM on its own (no packing).
+    fn serial_cycles(&self, w: GemmWork) -> Option<u64> {
         let a = self.arrays;
         let (per_array, n) = if w.count >= a {
             (w.count.div_ceil(a), w.n)
@@ -278,6 +329,38 @@ mod tests {
         assert_eq!((vs.batch, vs.m, vs.n, vs.k), (16.0, 32.0, 8, 64));
         assert_eq!((va.batch, va.m, va.n, va.k), (16.0, 32.0, 64, 8));
         assert_eq!(vs.macs, 16.0 * 32.0 * 4.5 * 64.0);
+    }
+
+    #[test]
+    fn depthwise_channels_pack_block_diagonally() {
+        // coral-edgetpu: a 64 x 64 weight-stationary array with group_packing = block_diagonal.
+        // A 3x3 depthwise conv of 32 channels on 112 x 112 is 32 GEMMs of 12544 x 1 x 9; the
+        // array's 64 rows hold floor(64 / 9) = 7 channels' taps and its 64 columns 64 outputs,
+        // so 7 channels share a fold: ceil(32 / 7) = 5 GEMMs of 12544 x 7 x 63.
+        let hw = Hardware::load("coral-edgetpu").unwrap();
+        let u = SystolicUnit::new(&hw, 0, Mode::Calibrated).unwrap();
+        assert_eq!(u.packing, GroupPacking::BlockDiagonal);
+        let dw = GemmWork {
+            count: 32,
+            m: 12544,
+            n: 1,
+            k: 9,
+        };
+        assert_eq!(u.groups_per_pack(dw), 7);
+        let pack = GemmWork {
+            count: 5,
+            m: 12544,
+            n: 7,
+            k: 63,
+        };
+        assert_eq!(u.cycles(dw), u.serial_cycles(pack));
+        // One fold per channel takes 32 folds where the packing takes 5.
+        let (serial, packed) = (u.serial_cycles(dw).unwrap(), u.cycles(dw).unwrap());
+        assert!(serial > 6 * packed, "{serial} vs {packed}");
+        // A dense GEMM has one group: packing changes nothing.
+        let dense = GemmWork { count: 1, ..pack };
+        assert_eq!(u.groups_per_pack(dense), 1);
+        assert_eq!(u.cycles(dense), u.serial_cycles(dense));
     }
 
     #[test]
