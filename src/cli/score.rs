@@ -88,6 +88,7 @@ pub fn run(a: Args) -> Result<()> {
         Model::Vision(_) => WorkloadKind::Network,
     };
     let unit = hw.unit_index(a.unit.as_deref())?;
+    let defaulted = a.runtime.is_none() && !a.ideal;
     let runtime = match (&a.runtime, a.ideal) {
         (None, true) => Runtime::ideal(),
         (name, _) => archscope::runtime::resolve(name.as_deref(), &hw, unit, kind)?,
@@ -126,7 +127,7 @@ pub fn run(a: Args) -> Result<()> {
                      priced with the roofline's residency"
                 );
             }
-            let score = score_llm(&hw, &model, &quant, &req)?;
+            let score = score_llm(&hw, &model, &quant, &req).map_err(|e| hint(e, defaulted))?;
             print(
                 &OnDevice {
                     score: &score,
@@ -136,7 +137,8 @@ pub fn run(a: Args) -> Result<()> {
             )
         }
         Model::Vision(model) => {
-            let score = score_vision_mapped(&hw, &model, &quant, &req, mapping.as_ref())?;
+            let score = score_vision_mapped(&hw, &model, &quant, &req, mapping.as_ref())
+                .map_err(|e| hint(e, defaulted))?;
             print(
                 &OnDevice {
                     score: &score,
@@ -145,5 +147,17 @@ pub fn run(a: Args) -> Result<()> {
                 a.format,
             )
         }
+    }
+}
+
+/// An infeasible score under the runtime the device names by default says where that runtime
+/// came from and how to price otherwise.
+fn hint(e: archscope::score::ScoreError, defaulted: bool) -> anyhow::Error {
+    if defaulted && matches!(e, archscope::score::ScoreError::Infeasible(_)) {
+        anyhow::anyhow!(
+            "{e}\n(the runtime is the device's default for this unit; --runtime ideal prices the unit alone, `archscope runtimes list` shows the others)"
+        )
+    } else {
+        e.into()
     }
 }
