@@ -287,6 +287,7 @@ impl CnnEvaluator {
         placement_time_s: f64,
         mapping: Option<MappingRequest>,
         runtimes: &[RuntimeSpec],
+        calibrations: &[crate::trust::overlay::Overlay],
     ) -> Result<CnnEvaluator, LlmSetupError> {
         let find = |n: &'static str| space.axis(n).ok_or(LlmSetupError::Axis(n, "values"));
         let (ax_quant, ax_unit, ax_batch) = (find("quant")?, find("unit")?, find("batch")?);
@@ -337,7 +338,7 @@ impl CnnEvaluator {
             return Err(LlmSetupError::Axis("runtime", "the runtimes of the spec"));
         }
         let base_hw = Arc::new(units::augment(&plain, &variants));
-        let rts = RuntimeTable::new(runtimes, &base_hw, WorkloadKind::Network)?;
+        let rts = RuntimeTable::new(runtimes, &base_hw, WorkloadKind::Network, calibrations)?;
         let (convs, conv_of) = conventions(&rts, &quants);
         let n_graphs = convs.len() * batches.len();
         Ok(CnnEvaluator {
@@ -513,7 +514,15 @@ impl CnnEvaluator {
                 let (l, threads) = if runtime.is_ideal() {
                     g.price(hw, u, self.mode)
                 } else {
-                    g.price_under(hw, u, rt, runtime, self.variant_threads(u), self.mode)
+                    g.price_under(
+                        hw,
+                        u,
+                        rt,
+                        runtime,
+                        self.variant_threads(u),
+                        self.rts.scales(rt),
+                        self.mode,
+                    )
                 }
                 .map_err(|e| e.to_string())?;
                 let label = if self.mapping.is_some() {
@@ -734,9 +743,21 @@ impl Evaluator for CnnEvaluator {
                 ),
             }];
         }
-        match self.rts.pick(k.rv as usize, u).map(|r| self.rts.get(r)) {
-            Ok(rt) if !rt.is_ideal() => g
-                .detail_under("inference", &hw, u, rt, self.variant_threads(u), self.mode)
+        match self
+            .rts
+            .pick(k.rv as usize, u)
+            .map(|r| (self.rts.get(r), self.rts.scales(r)))
+        {
+            Ok((rt, scales)) if !rt.is_ideal() => g
+                .detail_under(
+                    "inference",
+                    &hw,
+                    u,
+                    rt,
+                    self.variant_threads(u),
+                    scales,
+                    self.mode,
+                )
                 .into_iter()
                 .collect(),
             _ => g

@@ -369,6 +369,7 @@ impl LlmEvaluator {
         mode: Mode,
         placement_time_s: f64,
         runtimes: &[RuntimeSpec],
+        calibrations: &[crate::trust::overlay::Overlay],
     ) -> Result<LlmEvaluator, LlmSetupError> {
         let find = |n: &'static str| space.axis(n).ok_or(LlmSetupError::Axis(n, "values"));
         let ax = AxisIdx {
@@ -412,7 +413,7 @@ impl LlmEvaluator {
         if names(space, ax.runtime, "runtime")?.len() != runtimes.len() {
             return Err(LlmSetupError::Axis("runtime", "the runtimes of the spec"));
         }
-        let rts = RuntimeTable::new(runtimes, &base_hw, WorkloadKind::Llm)?;
+        let rts = RuntimeTable::new(runtimes, &base_hw, WorkloadKind::Llm, calibrations)?;
         let (convs, conv_of) = conventions(&rts, &quants);
         let batches = ints(space, ax.batch, "batch")?;
         let prompts = ints(space, ax.prompt, "prompt_tokens")?;
@@ -562,10 +563,11 @@ impl GraphEntry {
         rt_index: u32,
         rt: &Runtime,
         threads: Option<u64>,
+        scales: Scales,
         mode: Mode,
     ) -> Result<(Ledger, Option<f64>), Infeasible> {
         let infeasible = |reason: String| Infeasible { reason };
-        let view = RuntimeView::scaled(hw, unit, rt, threads, Scales::default())
+        let view = RuntimeView::scaled(hw, unit, rt, threads, scales)
             .map_err(|e| infeasible(e.to_string()))?;
         let (plan, classes) = self.rt_classes[rt_index as usize].get_or_init(|| {
             let plan = GraphPlan::of(rt, &self.graph);
@@ -593,9 +595,10 @@ impl GraphEntry {
         unit: usize,
         rt: &Runtime,
         threads: Option<u64>,
+        scales: Scales,
         mode: Mode,
     ) -> Option<PhaseDetail> {
-        let view = RuntimeView::scaled(hw, unit, rt, threads, Scales::default()).ok()?;
+        let view = RuntimeView::scaled(hw, unit, rt, threads, scales).ok()?;
         let model = view.model(mode, &self.graph).ok()?;
         let homes = view.homes(&self.graph, &model.plan);
         let e = evaluate(&model, &self.graph, &homes).ok()?;
@@ -862,8 +865,16 @@ impl LlmEvaluator {
                 &self.quants[quant as usize].name,
             )
             .map_err(|e| e.to_string())?;
-        g.price_under(hw, unit, rt, runtime, self.variant_threads(unit), self.mode)
-            .map_err(|e| e.to_string())
+        g.price_under(
+            hw,
+            unit,
+            rt,
+            runtime,
+            self.variant_threads(unit),
+            self.rts.scales(rt),
+            self.mode,
+        )
+        .map_err(|e| e.to_string())
     }
 
     /// The runtime index and graph convention of a phase on `unit` (`None` for the ILP) with
@@ -1135,10 +1146,20 @@ impl Evaluator for LlmEvaluator {
                 continue;
             }
             let u = k.unit as usize;
-            match self.rts.pick(k.rv as usize, u).map(|r| self.rts.get(r)) {
-                Ok(rt) if !rt.is_ideal() => {
-                    out.extend(g.detail_under(name, &hw, u, rt, self.variant_threads(u), self.mode))
-                }
+            match self
+                .rts
+                .pick(k.rv as usize, u)
+                .map(|r| (self.rts.get(r), self.rts.scales(r)))
+            {
+                Ok((rt, scales)) if !rt.is_ideal() => out.extend(g.detail_under(
+                    name,
+                    &hw,
+                    u,
+                    rt,
+                    self.variant_threads(u),
+                    scales,
+                    self.mode,
+                )),
                 _ => out.extend(g.detail(name, &hw, u, self.mode)),
             }
         }

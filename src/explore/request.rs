@@ -89,6 +89,10 @@ pub struct ExploreSpec {
     /// the axis existed, read as the device defaults.
     #[serde(default)]
     pub runtimes: Vec<RuntimeSpec>,
+    /// Calibration overlays of the runtimes in play, picked up from `calibrations/` when the
+    /// spec was resolved (see [`runtimes::find_calibrations`]); empty in an older spec.
+    #[serde(default)]
+    pub calibrations: Vec<runtimes::CalibrationSpec>,
     /// Hardware what-if sweeps.
     pub sweeps: Vec<Sweep>,
     /// Random sample size (`None`: every point).
@@ -215,6 +219,11 @@ pub struct ExploreRequest {
         arg(long = "runtime", visible_alias = "runtimes", value_delimiter = ',')
     )]
     pub runtimes: Vec<String>,
+    /// Do not pick up the calibration overlays in calibrations/ (DEVICE.RUNTIME.toml, written
+    /// by `calibrate --from`); by default a runtime with one there is priced with its
+    /// corrections and takes its error band from it.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub no_calibration: bool,
     /// Units, comma-separated (for both LLM phases; default: every unit of the device). A
     /// CPU-model unit also gets thread variants `UNIT@T` (see --threads); `ilp` is the placement
     /// ILP over the listed units.
@@ -619,6 +628,11 @@ impl ExploreRequest {
         let (hw_file, hw_text) = Hardware::find_text(&self.hw)?;
         let hw = Hardware::from_toml_str(&hw_text, &hw_file)?;
         let runtimes = self.runtime_specs()?;
+        let calibrations = if self.no_calibration || self.ideal {
+            Vec::new()
+        } else {
+            runtimes::find_calibrations(&runtimes, &hw)?
+        };
         let (is_cnn, workload, default_objectives, metric_names, knob_axes) =
             self.resolve_workload(&hw, &runtimes)?;
         let sweeps = self
@@ -729,6 +743,7 @@ impl ExploreRequest {
             hw_text,
             workload,
             runtimes,
+            calibrations,
             sweeps,
             samples: self.samples,
             seed: self.seed,

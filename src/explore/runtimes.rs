@@ -19,8 +19,9 @@
 
 use super::ExploreError;
 use crate::hardware::Hardware;
-use crate::runtime::{IDEAL, Runtime, RuntimeError, WorkloadKind, canonical_base};
+use crate::runtime::{IDEAL, Runtime, RuntimeError, Scales, WorkloadKind, canonical_base};
 use crate::trust::bands::{Band, band};
+use crate::trust::overlay::Overlay;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -104,6 +105,60 @@ impl RuntimeSpec {
     }
 }
 
+/// A calibration overlay a run prices with (picked up from `calibrations/` when the spec is
+/// resolved), carried as text so that shards and `merge` repeat the run exactly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationSpec {
+    /// Where it was read.
+    pub file: String,
+    /// Its text.
+    pub text: String,
+}
+
+impl CalibrationSpec {
+    /// The overlay.
+    pub fn load(&self) -> Result<Overlay, ExploreError> {
+        Overlay::parse(&self.text, &self.file)
+            .map_err(|e| ExploreError::Request(format!("calibration {}: {e}", self.file)))
+    }
+}
+
+/// The overlays in `calibrations/` of the (device, runtime) pairs the axis values `specs` can
+/// price with on `hw` (named runtimes, and every unit's default for both workload kinds).
+pub fn find_calibrations(
+    specs: &[RuntimeSpec],
+    hw: &Hardware,
+) -> Result<Vec<CalibrationSpec>, ExploreError> {
+    let mut names: Vec<String> = Vec::new();
+    for s in specs {
+        if let Ok(Some(rt)) = s.load() {
+            names.push(rt.name);
+        } else if s.name == DEFAULT_RUNTIME {
+            for u in &hw.units {
+                names.extend(u.runtimes.llm.iter().cloned());
+                names.extend(u.runtimes.network.iter().cloned());
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    let mut out = Vec::new();
+    for n in names.iter().filter(|n| n.as_str() != IDEAL) {
+        let found = crate::trust::overlay::find_for(&hw.name, n)
+            .map_err(|e| ExploreError::Request(e.to_string()))?;
+        if let Some((path, _)) = found {
+            let text = crate::util::text::read_utf8(&path).map_err(|e| {
+                ExploreError::Request(format!("{}: cannot read: {e}", path.display()))
+            })?;
+            out.push(CalibrationSpec {
+                file: path.display().to_string(),
+                text,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The runtimes in play: those named, or, for [`DEFAULT_RUNTIME`], the defaults of the given
 /// units of `hw` for `kind` (unknown unit names are skipped; the unit list reports them).
 pub fn in_play(
@@ -181,6 +236,8 @@ pub(super) struct RuntimeTable {
     pick: Vec<Vec<Result<u32, String>>>,
     /// Per runtime, per unit: the band of a prediction.
     bands: Vec<Vec<Option<Band>>>,
+    /// Per runtime: the corrections of its calibration overlay (identity without one).
+    scales: Vec<Scales>,
     /// The index of `ideal` in `list`, if there.
     ideal: Option<u32>,
 }
@@ -188,10 +245,13 @@ pub(super) struct RuntimeTable {
 impl RuntimeTable {
     /// Resolves `specs` (the axis values) on every unit of `hw` (augmented with its thread
     /// variants) for `kind` workloads.
+    /// A runtime with an overlay in `calibrations` (for this device) is priced with its
+    /// corrections and takes its band from the overlay's cross-validated errors.
     pub fn new(
         specs: &[RuntimeSpec],
         hw: &Hardware,
         kind: WorkloadKind,
+        calibrations: &[Overlay],
     ) -> Result<RuntimeTable, RuntimeError> {
         let mut list: Vec<Runtime> = Vec::new();
         let mut index = |rt: Runtime| -> u32 {
@@ -225,19 +285,29 @@ impl RuntimeTable {
             // points report why their units have none.
             list.push(Runtime::ideal());
         }
+        let overlay = |rt: &Runtime| {
+            calibrations
+                .iter()
+                .find(|o| o.calibration.runtime == rt.name && o.calibration.device == hw.name)
+        };
         let bands = list
             .iter()
             .map(|rt| {
                 (0..hw.units.len())
-                    .map(|u| band(hw, u, rt, kind, None))
+                    .map(|u| band(hw, u, rt, kind, overlay(rt)))
                     .collect()
             })
+            .collect();
+        let scales = list
+            .iter()
+            .map(|rt| overlay(rt).map_or_else(Scales::default, Overlay::scales))
             .collect();
         let ideal = list.iter().position(Runtime::is_ideal).map(|i| i as u32);
         Ok(RuntimeTable {
             list,
             pick,
             bands,
+            scales,
             ideal,
         })
     }
@@ -273,6 +343,11 @@ impl RuntimeTable {
     /// Runtime `i`.
     pub fn get(&self, i: u32) -> &Runtime {
         &self.list[i as usize]
+    }
+
+    /// The calibration corrections of runtime `i` (identity without an overlay).
+    pub fn scales(&self, i: u32) -> Scales {
+        self.scales[i as usize]
     }
 
     /// The band of runtime `i` on unit `unit`.

@@ -100,6 +100,11 @@ impl Session {
         } else {
             Mode::Calibrated
         };
+        let calibrations = spec
+            .calibrations
+            .iter()
+            .map(super::runtimes::CalibrationSpec::load)
+            .collect::<Result<Vec<_>, _>>()?;
         let evaluator: Box<dyn Evaluator> = match &spec.workload {
             WorkloadSpec::Llm {
                 model,
@@ -116,6 +121,7 @@ impl Session {
                     mode,
                     spec.placement_time_s,
                     &spec.runtime_specs(),
+                    &calibrations,
                 )?)
             }
             WorkloadSpec::Cnn {
@@ -145,6 +151,7 @@ impl Session {
                     spec.placement_time_s,
                     spec.mapping.as_ref().map(MappingSpec::request),
                     &spec.runtime_specs(),
+                    &calibrations,
                 )?)
             }
         };

@@ -1440,3 +1440,93 @@ fn fronts_can_be_split_by_runtime_and_parts_carry_runtime_files() {
     let text = std::fs::read_to_string(merged.join("points.csv")).unwrap();
     assert!(text.contains("llama.cpp-cpu"));
 }
+
+#[test]
+fn explore_prices_with_the_pairs_calibration_and_its_band() {
+    // With calibrations/galaxy-s24.qnn.toml in the working directory, explore prices the NPU
+    // under qnn with the overlay's corrections, as score does there, and labels the band as
+    // calibrated; the spec carries the overlay; --no-calibration prices as before.
+    use crate::common::archscope_in;
+    let dir = TempDir::new("explore-calibrated");
+    let set = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/measurements/measurements.csv"
+    );
+    let (ok, _, err) = archscope_in(
+        dir.path(),
+        &[
+            "calibrate",
+            "--from",
+            set,
+            "--hw",
+            "galaxy-s24",
+            "--runtime",
+            "qnn",
+        ],
+    );
+    assert!(ok, "{err}");
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "explore",
+            "--hw",
+            "galaxy-s24",
+            "--model",
+            "mobilenetv2",
+            "--units",
+            "npu",
+            "--quant",
+            "w8a8",
+            "--batch",
+            "1",
+            "--runtime",
+            "qnn",
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        let (ok, _, err) = archscope_in(dir.path(), &args);
+        assert!(ok, "{err}");
+        let text = std::fs::read_to_string(dir.join(out).join("points.csv")).unwrap();
+        let mut rows = csv::Reader::from_reader(text.as_bytes());
+        let header = rows.headers().unwrap().clone();
+        let row = rows.records().next().unwrap().unwrap();
+        let get = |k: &str| row[header.iter().position(|h| h == k).unwrap()].to_string();
+        (get("batch_latency_s").parse::<f64>().unwrap(), get("band"))
+    };
+    let score = |extra: &[&str]| {
+        let mut args = vec![
+            "score",
+            "--hw",
+            "galaxy-s24",
+            "--model",
+            "mobilenetv2",
+            "--unit",
+            "npu",
+            "--quant",
+            "w8a8",
+            "--runtime",
+            "qnn",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let (ok, out, err) = archscope_in(dir.path(), &args);
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["metrics"]["latency_s"].as_f64().unwrap()
+    };
+    let (t, band) = run("cal", &[]);
+    assert!(band.starts_with("calibrated"), "{band}");
+    let s = score(&[]);
+    assert!((t / s - 1.0).abs() < 1e-9, "explore {t} vs score {s}");
+    let spec = std::fs::read_to_string(dir.join("cal").join("spec.json")).unwrap();
+    assert!(
+        spec.contains("galaxy-s24.qnn.toml"),
+        "the spec carries the overlay"
+    );
+    let (t0, band0) = run("plain", &["--no-calibration"]);
+    assert!(band0.starts_with("uncalibrated"), "{band0}");
+    let s0 = score(&["--no-calibration"]);
+    assert!((t0 / s0 - 1.0).abs() < 1e-9, "explore {t0} vs score {s0}");
+    assert!(t0 != t, "the overlay changes the prediction");
+}
