@@ -1448,23 +1448,7 @@ fn explore_prices_with_the_pairs_calibration_and_its_band() {
     // calibrated; the spec carries the overlay; --no-calibration prices as before.
     use crate::common::archscope_in;
     let dir = TempDir::new("explore-calibrated");
-    let set = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/data/measurements/measurements.csv"
-    );
-    let (ok, _, err) = archscope_in(
-        dir.path(),
-        &[
-            "calibrate",
-            "--from",
-            set,
-            "--hw",
-            "galaxy-s24",
-            "--runtime",
-            "qnn",
-        ],
-    );
-    assert!(ok, "{err}");
+    crate::common::calibrate_in(dir.path(), "galaxy-s24", "qnn");
     let run = |out: &str, extra: &[&str]| {
         let mut args = vec![
             "explore",

@@ -974,23 +974,7 @@ fn score_picks_up_the_pairs_overlay_from_calibrations() {
     // --no-calibration ignores it.
     use crate::common::archscope_in;
     let dir = TempDir::new("pickup");
-    let set = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/data/measurements/measurements.csv"
-    );
-    let (ok, out, err) = archscope_in(
-        dir.path(),
-        &[
-            "calibrate",
-            "--from",
-            set,
-            "--hw",
-            "galaxy-s24",
-            "--runtime",
-            "qnn",
-        ],
-    );
-    assert!(ok, "{err}");
+    let out = crate::common::calibrate_in(dir.path(), "galaxy-s24", "qnn");
     assert!(out.contains("calibrations/galaxy-s24.qnn.toml"), "{out}");
     assert!(dir.join("calibrations/galaxy-s24.qnn.toml").is_file());
     let score = |extra: &[&str]| {

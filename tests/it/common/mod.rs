@@ -12,16 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Runs the `archscope` binary built with these tests on `args`, without `RUST_BACKTRACE` so
 /// that errors read as a user sees them; returns (success, stdout, stderr).
 pub fn archscope(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_archscope"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run archscope");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    archscope_in(Path::new("."), args)
 }
 
 /// [`archscope`] run in directory `dir` (for what the binary reads or writes relative to the
@@ -38,6 +29,21 @@ pub fn archscope_in(dir: &Path, args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Runs `calibrate --from` on the project's measurement set for (`hw`, `runtime`) in `dir`, so
+/// that the overlay lands in `dir/calibrations/`; returns its stdout.
+pub fn calibrate_in(dir: &Path, hw: &str, runtime: &str) -> String {
+    let set = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/measurements/measurements.csv"
+    );
+    let (ok, out, err) = archscope_in(
+        dir,
+        &["calibrate", "--from", set, "--hw", hw, "--runtime", runtime],
+    );
+    assert!(ok, "{err}");
+    out
 }
 
 /// A fresh, empty directory under the system temp directory, unique to one test of one run
