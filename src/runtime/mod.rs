@@ -672,39 +672,43 @@ impl Checker<'_> {
                 ),
             ));
         }
-        let d = &raw.dispatch;
-        let kernel_s = self.figure(&d.kernel_s, "dispatch.kernel_s", 1.0, true)?;
-        let dispatch = match d.mode.get_ref().as_str() {
-            "per_op" => {
-                if let Some(g) = &d.graph_s {
-                    return Err(self.invalid(
-                        Some(g.value.span()),
-                        "dispatch.graph_s",
-                        "only a `graph` dispatch has a per-graph cost".into(),
-                    ));
+        let dispatch = match &raw.dispatch {
+            None => None,
+            Some(d) => Some({
+                let kernel_s = self.figure(&d.kernel_s, "dispatch.kernel_s", 1.0, true)?;
+                match d.mode.get_ref().as_str() {
+                    "per_op" => {
+                        if let Some(g) = &d.graph_s {
+                            return Err(self.invalid(
+                                Some(g.value.span()),
+                                "dispatch.graph_s",
+                                "only a `graph` dispatch has a per-graph cost".into(),
+                            ));
+                        }
+                        Dispatch::PerOp { kernel_s }
+                    }
+                    "graph" => {
+                        let g = d.graph_s.as_ref().ok_or_else(|| {
+                            self.invalid(
+                                Some(d.mode.span()),
+                                "dispatch.graph_s",
+                                "a `graph` dispatch needs `graph_s`".into(),
+                            )
+                        })?;
+                        Dispatch::Graph {
+                            graph_s: self.figure(g, "dispatch.graph_s", 10.0, true)?,
+                            kernel_s,
+                        }
+                    }
+                    other => {
+                        return Err(self.invalid(
+                            Some(d.mode.span()),
+                            "dispatch.mode",
+                            format!("unknown mode `{other}`; expected per_op or graph"),
+                        ));
+                    }
                 }
-                Dispatch::PerOp { kernel_s }
-            }
-            "graph" => {
-                let g = d.graph_s.as_ref().ok_or_else(|| {
-                    self.invalid(
-                        Some(d.mode.span()),
-                        "dispatch.graph_s",
-                        "a `graph` dispatch needs `graph_s`".into(),
-                    )
-                })?;
-                Dispatch::Graph {
-                    graph_s: self.figure(g, "dispatch.graph_s", 10.0, true)?,
-                    kernel_s,
-                }
-            }
-            other => {
-                return Err(self.invalid(
-                    Some(d.mode.span()),
-                    "dispatch.mode",
-                    format!("unknown mode `{other}`; expected per_op or graph"),
-                ));
-            }
+            }),
         };
         let mut patterns = Vec::new();
         for p in &raw.fusion.patterns {
@@ -806,7 +810,7 @@ impl Checker<'_> {
             workloads,
             formats,
             class,
-            dispatch: Some(dispatch),
+            dispatch,
             patterns,
             on_chip_activations: raw.fusion.on_chip_activations,
             quantize_head,

@@ -11,8 +11,11 @@ use toml::Spanned;
 pub struct RawRuntime {
     /// `[runtime]`: identity and what it runs.
     pub runtime: RawIdentity,
-    /// `[dispatch]`: how kernels are launched.
-    pub dispatch: RawDispatch,
+    /// `[dispatch]`: how kernels are launched. Absent: the unit's own per-kernel overhead
+    /// applies (a backend whose dispatch the device file itself measures, as `calibrate` does
+    /// for the host).
+    #[serde(default)]
+    pub dispatch: Option<RawDispatch>,
     /// `[fusion]`: which op patterns run as one kernel.
     #[serde(default)]
     pub fusion: RawFusion,

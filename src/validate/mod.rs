@@ -1,6 +1,6 @@
 //! `archscope validate`: predicted versus measured. Each case is an archscope [`Graph`] — a
 //! single op from a shape sweep, or a whole model — that the calibrated roofline prices
-//! ([`score_graph`]) and the candle backend runs ([`CandleBackend`]); the same graph both ways.
+//! ([`crate::score::score_graph_under`] under the backend's runtime) and the candle backend runs ([`CandleBackend`]); the same graph both ways.
 //!
 //! Per op kind the report gives the mean absolute percentage error (MAPE), the worst case and
 //! Spearman's rank correlation of predicted and measured times ([`summarize`]); [`report`]
@@ -24,7 +24,7 @@ use crate::measure::MeasureError;
 use crate::measure::backend::CandleBackend;
 use crate::measure::stats::{self, Summary};
 use crate::measure::timing::{MeasurePlan, load_average_text};
-use crate::score::{ScoreError, bound_name, score_graph};
+use crate::score::{ScoreError, bound_name};
 use crate::workload::Graph;
 use serde::Serialize;
 
@@ -129,9 +129,25 @@ pub struct KindStats {
     pub noise: Option<f64>,
 }
 
-/// Predicts `graph` on `unit` of `hw` with the calibrated model; returns the total ledger.
+/// The runtime of the measured backend: `candle-cpu` (eager op-by-op kernels, the full causal
+/// score square, the host file's own measured dispatch).
+pub const BACKEND_RUNTIME: &str = "candle-cpu";
+
+/// Predicts `graph` on `unit` of `hw` with the calibrated model under the backend's runtime
+/// ([`BACKEND_RUNTIME`]), as `score --runtime candle-cpu` would; returns the total ledger.
 pub fn predict(hw: &Hardware, unit: usize, graph: &Graph) -> Result<Ledger, ValidateError> {
-    Ok(score_graph(hw, unit, Mode::Calibrated, graph)?.total)
+    let runtime = crate::runtime::Runtime::load(BACKEND_RUNTIME)
+        .map_err(|e| ScoreError::Request(e.to_string()))?;
+    let req = crate::score::ScoreRequest {
+        mode: Mode::Calibrated,
+        runtime,
+        ..crate::score::ScoreRequest::default()
+    };
+    Ok(
+        crate::score::score_graph_under(hw, unit, &req, graph.clone())?
+            .1
+            .total,
+    )
 }
 
 /// Predicts and measures every case; with `repeat`, measures every case a second time once all

@@ -420,3 +420,36 @@ fn bad_default_runtimes_get_clear_errors() {
         .to_string();
     assert!(e.contains("does not run on gpu units"), "{e}");
 }
+
+#[test]
+fn a_runtime_without_dispatch_keeps_the_units_own_overhead() {
+    // The unit of `device()` with a measured 7 µs per kernel (as calibrate writes for the
+    // host): a runtime with no [dispatch] (candle-cpu's case) keeps it, 2000 + 7 + 80 + 7 µs;
+    // one with a 10 µs per-op dispatch replaces it.
+    let hw = DeviceToml::new("t", "test device")
+        .unit(
+            UnitToml::new("u", "gpu")
+                .memory(&["sram", "dram"])
+                .peak("f32", "1e12")
+                .pj_per_op("f32", "1")
+                .kernel_overhead_s("7e-6"),
+        )
+        .memory(MemoryToml::new("sram", "1e6", "1e12", "1"))
+        .memory(MemoryToml::new("dram", "1e12", "1e11", "1"))
+        .hardware("t.toml");
+    let g = matmul_relu();
+    let price = |rt: &Runtime| {
+        let view = RuntimeView::new(&hw, 0, rt, None).unwrap();
+        let model = view.model(Mode::Calibrated, &g).unwrap();
+        let homes = view.homes(&g, &model.plan);
+        evaluate(&model, &g, &homes).unwrap().total.latency_s
+    };
+    let none = runtime("[attention]\nfull_scores = true\nsource = \"t\"\n");
+    assert!(none.dispatch.is_none());
+    assert_close(price(&none), 2094e-6);
+    let per_op =
+        runtime("[dispatch]\nmode = \"per_op\"\nkernel_s = { value = 1e-5, source = \"t\" }\n");
+    assert_close(price(&per_op), 2100e-6);
+    // candle-cpu, the measured backend's runtime, has no dispatch of its own.
+    assert!(Runtime::load("candle-cpu").unwrap().dispatch.is_none());
+}

@@ -136,6 +136,11 @@ impl UnitToml {
     }
 
     /// `compute_efficiency`.
+    pub fn kernel_overhead_s(mut self, f: impl Into<Fig>) -> Self {
+        self.kernel_overhead_s = f.into();
+        self
+    }
+
     pub fn compute_efficiency(mut self, f: impl Into<Fig>) -> Self {
         self.compute_efficiency = f.into();
         self
