@@ -4,7 +4,7 @@ use super::{PhaseArg, TrafficSolver, mode, print};
 use anyhow::Result;
 use archscope::hardware::Hardware;
 use archscope::render::{Format, OnDevice};
-use archscope::runtime::{Runtime, WorkloadKind};
+use archscope::runtime::WorkloadKind;
 use archscope::score::{ScoreRequest, score_llm, score_vision_mapped};
 use archscope::workload::{Model, QuantScheme, load_model};
 
@@ -89,15 +89,12 @@ pub fn run(a: Args) -> Result<()> {
     };
     let unit = hw.unit_index(a.unit.as_deref())?;
     let defaulted = a.runtime.is_none() && !a.ideal;
-    let runtime = match (&a.runtime, a.ideal) {
-        (None, true) => Runtime::ideal(),
-        (name, _) => archscope::runtime::resolve(name.as_deref(), &hw, unit, kind)?,
-    };
+    let runtime = archscope::runtime::resolve_flag(a.runtime.as_deref(), a.ideal, &hw, unit, kind)?;
     let calibration = match (&a.calibration, a.no_calibration) {
         (Some(path), _) => Some(archscope::trust::overlay::Overlay::read(path)?),
         (None, true) => None,
         (None, false) => {
-            archscope::trust::overlay::find_for(&hw.name, &runtime.name)?.map(|(path, o)| {
+            archscope::trust::overlay::find_for(&hw.name, &runtime.name)?.map(|(path, _, o)| {
                 eprintln!(
                     "calibration: {} (picked up; --no-calibration to ignore)",
                     path.display()

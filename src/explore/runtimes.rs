@@ -146,10 +146,7 @@ pub fn find_calibrations(
     for n in names.iter().filter(|n| n.as_str() != IDEAL) {
         let found = crate::trust::overlay::find_for(&hw.name, n)
             .map_err(|e| ExploreError::Request(e.to_string()))?;
-        if let Some((path, _)) = found {
-            let text = crate::util::text::read_utf8(&path).map_err(|e| {
-                ExploreError::Request(format!("{}: cannot read: {e}", path.display()))
-            })?;
+        if let Some((path, text, _)) = found {
             out.push(CalibrationSpec {
                 file: path.display().to_string(),
                 text,

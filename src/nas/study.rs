@@ -600,11 +600,14 @@ pub fn network_runtime(
     hw: &Hardware,
     unit: usize,
 ) -> Result<crate::runtime::Runtime, NasError> {
-    match (name, mode) {
-        (None, Mode::Ideal) => Ok(crate::runtime::Runtime::ideal()),
-        (name, _) => crate::runtime::resolve(name, hw, unit, crate::runtime::WorkloadKind::Network)
-            .map_err(|e| NasError::Search(e.to_string())),
-    }
+    crate::runtime::resolve_flag(
+        name,
+        mode == Mode::Ideal,
+        hw,
+        unit,
+        crate::runtime::WorkloadKind::Network,
+    )
+    .map_err(|e| NasError::Search(e.to_string()))
 }
 
 fn mb_or_resnet<S: NetSpace>(
@@ -803,16 +806,14 @@ pub fn search_llm(req: &LlmRequest) -> Result<String, NasError> {
     let unit = hw
         .unit_index(req.unit.as_deref())
         .map_err(crate::score::ScoreError::from)?;
-    let runtime = match (&req.runtime, req.mode) {
-        (None, Mode::Ideal) => crate::runtime::Runtime::ideal(),
-        (name, _) => crate::runtime::resolve(
-            name.as_deref(),
-            &hw,
-            unit,
-            crate::runtime::WorkloadKind::Llm,
-        )
-        .map_err(|e| NasError::Search(e.to_string()))?,
-    };
+    let runtime = crate::runtime::resolve_flag(
+        req.runtime.as_deref(),
+        req.mode == Mode::Ideal,
+        &hw,
+        unit,
+        crate::runtime::WorkloadKind::Llm,
+    )
+    .map_err(|e| NasError::Search(e.to_string()))?;
     let quants = if req.quants.is_empty() {
         crate::nas::llm::default_quants_for(&runtime)
     } else {

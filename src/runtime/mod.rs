@@ -333,6 +333,22 @@ pub fn resolve(
     }
 }
 
+/// The runtime of a command's `--runtime NAME` and `--ideal` flags: the named one; with no
+/// name, `ideal` in the textbook mode (`ideal`), else the device's default for the unit and the
+/// workload kind ([`resolve`]).
+pub fn resolve_flag(
+    name: Option<&str>,
+    ideal: bool,
+    hw: &Hardware,
+    unit: usize,
+    kind: WorkloadKind,
+) -> Result<Runtime, RuntimeError> {
+    match (name, ideal) {
+        (None, true) => Ok(Runtime::ideal()),
+        (name, _) => resolve(name, hw, unit, kind),
+    }
+}
+
 /// The class names a runtime file may give.
 pub const CLASSES: [&str; 4] = ["cpu", "gpu", "accelerator", "apple"];
 
@@ -419,17 +435,24 @@ impl Runtime {
         if name == IDEAL {
             return Ok(Runtime::ideal());
         }
+        let (file, text) = Runtime::find_text(name)?;
+        Runtime::from_toml_str(&text, &file)
+    }
+
+    /// The file name and text of runtime `name` (not `ideal`, which has no file): a path to a
+    /// runtime file, or a shipped runtime (`runtimes/NAME.toml`).
+    pub fn find_text(name: &str) -> Result<(String, String), RuntimeError> {
         let path = Path::new(name);
         if path.is_file() {
             let text = std::fs::read_to_string(path).map_err(|source| RuntimeError::Io {
                 file: name.to_string(),
                 source,
             })?;
-            return Runtime::from_toml_str(&text, name);
+            return Ok((name.to_string(), text));
         }
         let file = format!("{}.toml", name.trim_end_matches(".toml"));
         match crate::embedded::RUNTIMES.iter().find(|(f, _)| *f == file) {
-            Some((f, text)) => Runtime::from_toml_str(text, &format!("runtimes/{f}")),
+            Some((f, text)) => Ok((format!("runtimes/{f}"), text.to_string())),
             None => Err(RuntimeError::NotFound {
                 name: name.to_string(),
                 known: known_runtimes().join(", "),

@@ -41,20 +41,13 @@ pub fn list() -> Result<String, RuntimeError> {
 
 /// The text of runtime `name` (a shipped name or a file), after checking that it loads.
 pub fn text(name: &str) -> Result<String, RuntimeError> {
-    let rt = Runtime::load(name)?;
-    if rt.is_ideal() {
+    if name == IDEAL {
         return Ok(format!(
             "{IDEAL}: {}\n(no file: the unit's own figures apply)\n",
-            rt.description
+            Runtime::ideal().description
         ));
     }
-    let file = format!("{}.toml", name.trim_end_matches(".toml"));
-    let body = match crate::embedded::RUNTIMES.iter().find(|(f, _)| *f == file) {
-        Some((_, t)) => t.to_string(),
-        None => std::fs::read_to_string(name).map_err(|source| RuntimeError::Io {
-            file: name.to_string(),
-            source,
-        })?,
-    };
-    Ok(format!("# {}\n{body}", rt.file))
+    let (file, body) = Runtime::find_text(name)?;
+    Runtime::from_toml_str(&body, &file)?;
+    Ok(format!("# {file}\n{body}"))
 }

@@ -77,19 +77,28 @@ pub fn default_path(device: &str, runtime: &str) -> std::path::PathBuf {
     Path::new(CALIBRATIONS_DIR).join(format!("{device}.{runtime}.toml"))
 }
 
-/// The overlay of the pair in [`CALIBRATIONS_DIR`], if there is a file for it: its path and
-/// contents (an error when the file is there but broken or for another pair).
+/// The overlay of the pair in [`CALIBRATIONS_DIR`], if there is a file for it: its path, its
+/// text and its contents (an error when the file is there but broken or for another pair).
 pub fn find_for(
     device: &str,
     runtime: &str,
-) -> Result<Option<(std::path::PathBuf, Overlay)>, TrustError> {
+) -> Result<Option<(std::path::PathBuf, String, Overlay)>, TrustError> {
     let path = default_path(device, runtime);
     if !path.is_file() {
         return Ok(None);
     }
-    let o = Overlay::read(&path)?;
-    o.check_for(device, runtime, &path.display().to_string())?;
-    Ok(Some((path, o)))
+    let file = path.display().to_string();
+    let text = read_text(&path)?;
+    let o = Overlay::parse(&text, &file)?;
+    o.check_for(device, runtime, &file)?;
+    Ok(Some((path, text, o)))
+}
+
+fn read_text(path: &Path) -> Result<String, TrustError> {
+    std::fs::read_to_string(path).map_err(|e| TrustError::File {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 impl Overlay {
@@ -104,12 +113,7 @@ impl Overlay {
 
     /// Reads an overlay.
     pub fn read(path: &Path) -> Result<Overlay, TrustError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| TrustError::File {
-            path: file.clone(),
-            message: e.to_string(),
-        })?;
-        Self::parse(&text, &file)
+        Self::parse(&read_text(path)?, &path.display().to_string())
     }
 
     /// Parses overlay text; `file` names it in errors.

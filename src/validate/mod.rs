@@ -136,15 +136,22 @@ pub const BACKEND_RUNTIME: &str = "candle-cpu";
 /// Predicts `graph` on `unit` of `hw` with the calibrated model under the backend's runtime
 /// ([`BACKEND_RUNTIME`]), as `score --runtime candle-cpu` would; returns the total ledger.
 pub fn predict(hw: &Hardware, unit: usize, graph: &Graph) -> Result<Ledger, ValidateError> {
-    let runtime = crate::runtime::Runtime::load(BACKEND_RUNTIME)
-        .map_err(|e| ScoreError::Request(e.to_string()))?;
-    let req = crate::score::ScoreRequest {
-        mode: Mode::Calibrated,
-        runtime,
-        ..crate::score::ScoreRequest::default()
-    };
+    static REQUEST: std::sync::OnceLock<Result<crate::score::ScoreRequest, String>> =
+        std::sync::OnceLock::new();
+    let req = REQUEST
+        .get_or_init(|| {
+            let runtime =
+                crate::runtime::Runtime::load(BACKEND_RUNTIME).map_err(|e| e.to_string())?;
+            Ok(crate::score::ScoreRequest {
+                mode: Mode::Calibrated,
+                runtime,
+                ..crate::score::ScoreRequest::default()
+            })
+        })
+        .as_ref()
+        .map_err(|e| ScoreError::Request(e.clone()))?;
     Ok(
-        crate::score::score_graph_under(hw, unit, &req, graph.clone())?
+        crate::score::score_graph_under(hw, unit, req, graph.clone())?
             .1
             .total,
     )
