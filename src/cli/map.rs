@@ -125,12 +125,19 @@ pub struct Args {
     /// Draw memory over time (.svg or .png) for traffic.
     #[arg(long)]
     chart: Option<String>,
+    /// Write over existing --gantt and --chart files.
+    #[arg(long)]
+    force: bool,
     /// Output format (table or json).
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
 }
 
 pub fn run(a: Args) -> Result<()> {
+    // Charts that would be written over are refused before any solving.
+    for f in a.gantt.iter().chain(a.chart.iter()) {
+        archscope::util::output::refuse_existing(std::path::Path::new(f), a.force)?;
+    }
     let objective = a
         .objective
         .unwrap_or(if a.scratchpad.is_some() && a.hw.is_none() {
@@ -217,6 +224,7 @@ fn placement(a: Args) -> Result<()> {
         objective,
         limits,
         gantt: a.gantt.as_ref().map(Into::into),
+        force: a.force,
     };
     let runs = place_phases(&hw, &cfg, &req)?;
     for r in &runs.0 {
@@ -261,6 +269,7 @@ fn traffic(a: Args) -> Result<()> {
             &rep.plan,
             &rep.chart_title(),
             std::path::Path::new(path),
+            a.force,
         )?;
         eprintln!("memory chart written to {path}");
     }

@@ -3,7 +3,7 @@
 use super::out;
 use anyhow::Result;
 use archscope::trust::{dataset, study};
-use archscope::util::output::{atomic_write, write_new};
+use archscope::util::output::{StagedDir, atomic_write, refuse_existing, write_new};
 use archscope::validate::host::{self, HostOptions};
 
 #[derive(clap::Args)]
@@ -40,7 +40,7 @@ pub struct Args {
     /// this file (the project's is `data/measurements/bands.csv`).
     #[arg(long)]
     write_bands: Option<std::path::PathBuf>,
-    /// Write over an existing bands file.
+    /// Replace an existing report directory (whole) and write over an existing bands file.
     #[arg(long)]
     force: bool,
 }
@@ -50,12 +50,19 @@ fn study(a: &Args, path: &std::path::Path, text: &str) -> Result<()> {
     let file = path.display().to_string();
     let rows = dataset::parse(text, &file)?;
     let st = study::study(&rows, &file);
-    std::fs::create_dir_all(&a.out).map_err(|e| anyhow::anyhow!("{}: {e}", a.out.display()))?;
+    if let Some(b) = &a.write_bands {
+        refuse_existing(b, a.force)?;
+    }
+    let staged = StagedDir::begin(&a.out, a.force)?;
     let table = st.to_table();
+    atomic_write(&staged.path().join("measurements.txt"), table.as_bytes())?;
+    atomic_write(
+        &staged.path().join("measurements.csv"),
+        st.to_csv().as_bytes(),
+    )?;
+    staged.commit()?;
     let txt = a.out.join("measurements.txt");
     let csv = a.out.join("measurements.csv");
-    atomic_write(&txt, table.as_bytes())?;
-    atomic_write(&csv, st.to_csv().as_bytes())?;
     out(&table)?;
     let mut files = format!("\nreport: {}, {}", txt.display(), csv.display());
     if let Some(b) = &a.write_bands {
@@ -97,6 +104,8 @@ pub fn run(a: Args) -> Result<()> {
                 quick: a.quick,
                 once: a.once,
                 filter: a.filter,
+                // Refused once the host file is read, not after minutes of measuring.
+                out: Some((a.out.clone(), a.force)),
             };
             (
                 "validate",
@@ -104,7 +113,7 @@ pub fn run(a: Args) -> Result<()> {
             )
         }
     };
-    let written = host::write_report(&a.out, stem, &v)?;
+    let written = host::write_report(&a.out, stem, &v, a.force)?;
     out(&written.table)?;
     out(&format!("\n{}\n", written.files_line()))
 }

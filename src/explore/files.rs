@@ -6,7 +6,7 @@ use super::ExploreError;
 use sha2::{Digest, Sha256};
 
 pub use crate::util::date::{now_stamp, utc_stamp};
-pub use crate::util::output::{atomic_write, atomic_write_with, prepare_dir};
+pub use crate::util::output::{StagedDir, atomic_write, atomic_write_with, prepare_dir};
 
 impl From<crate::util::output::OutputError> for ExploreError {
     fn from(e: crate::util::output::OutputError) -> Self {
@@ -15,7 +15,7 @@ impl From<crate::util::output::OutputError> for ExploreError {
             O::Io { path, source } => ExploreError::Io { path, source },
             O::Write { path, message } => ExploreError::Write { path, message },
             O::Exists(path) => ExploreError::Exists(path),
-            O::NotADirectory(_) => ExploreError::Request(e.to_string()),
+            O::NotADirectory(_) | O::Unnamed(_) => ExploreError::Request(e.to_string()),
         }
     }
 }

@@ -329,7 +329,8 @@ pub fn explore(req: &ExploreRequest, opts: &OutputOptions) -> Result<Finished, E
     finish(&session, &results, &dir, opts.force, Some(eval_s))
 }
 
-/// Analyses results and writes the report to `dir`.
+/// Analyses results and writes the report to `dir`: in a staging sibling, renamed into place when
+/// complete (with `force`, replacing an existing report whole).
 pub fn finish(
     session: &Session,
     results: &Results,
@@ -338,8 +339,9 @@ pub fn finish(
     eval_s: Option<f64>,
 ) -> Result<Finished, ExploreError> {
     let analysis = analyze(session, results)?;
-    files::prepare_dir(dir, force)?;
-    let summary = report::write(session, results, &analysis, dir)?;
+    let staged = crate::util::output::StagedDir::begin(dir, force)?;
+    let summary = report::write(session, results, &analysis, staged.path())?;
+    staged.commit()?;
     let mut text = summary;
     if let Some(t) = eval_s {
         text.push_str(&format!(

@@ -5,7 +5,10 @@
 //! metric (names carry units: `decode_latency_s`, `energy_per_token_j`, `memory_bytes`), one per
 //! label (`decode_bound`), then `feasible`, `infeasible_reason` and, in reports, `on_front`.
 //! A shard part stores the run's [`ExploreSpec`] as JSON in the Parquet file metadata under
-//! [`SPEC_KEY`], so `merge` needs nothing but the parts.
+//! [`SPEC_KEY`], so `merge` needs nothing but the parts, and the SHA-256 of its table (as CSV
+//! with a header) under [`CHECKSUM_KEY`], which `merge` recomputes: a part truncated, edited or
+//! corrupted in a way the Parquet reader does not notice is refused. The Parquet reader panics
+//! on some corrupted files; [`read_part`] turns that into an error naming the file.
 
 use super::{Analysis, ExploreError, ExploreSpec, Outcome, Results, Session, files};
 use crate::search::{Point, Values};
@@ -14,6 +17,52 @@ use std::path::{Path, PathBuf};
 
 /// Parquet metadata key holding the spec of the run a part belongs to.
 pub const SPEC_KEY: &str = "archscope.explore.spec";
+
+/// Parquet metadata key holding the SHA-256 (hex) of a part's table written as CSV.
+pub const CHECKSUM_KEY: &str = "archscope.explore.sha256";
+
+/// Feeds what is written to a SHA-256.
+struct HashWriter(sha2::Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(&mut self.0, buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The SHA-256 (hex) of `df` written as CSV with a header, streamed: the checksum a part
+/// carries. A table read from a damaged file can make the CSV writer panic; that is an error.
+pub fn data_checksum(df: &mut DataFrame) -> Result<String, ExploreError> {
+    guarded(|| {
+        let mut h = HashWriter(<sha2::Sha256 as sha2::Digest>::new());
+        CsvWriter::new(&mut h).include_header(true).finish(df)?;
+        Ok(sha2::Digest::finalize(h.0)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
+    })
+    .map_err(ExploreError::Table)
+}
+
+/// Runs a Parquet read (or a write of what was read), turning a panic of polars on a corrupted
+/// file into `Err(message)`.
+fn guarded<T>(read: impl FnOnce() -> PolarsResult<T>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(payload) => Err(payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .map_or_else(
+                || "polars failed on it".to_string(),
+                |m| format!("polars failed on it ({m})"),
+            )),
+    }
+}
 
 fn table_err(e: PolarsError) -> ExploreError {
     ExploreError::Table(e.to_string())
@@ -94,17 +143,21 @@ pub fn frame(
     DataFrame::new(rows.len(), cols).map_err(table_err)
 }
 
-/// Writes `df` as Parquet, atomically, with `spec` in the file metadata when given.
+/// Writes `df` as Parquet, atomically; a part (`spec` given) carries the spec and the table's
+/// checksum in the file metadata.
 pub fn write_parquet(
     path: &Path,
     df: &mut DataFrame,
     spec: Option<&ExploreSpec>,
 ) -> Result<(), ExploreError> {
     let meta = match spec {
-        Some(s) => Some(KeyValueMetadata::from_static(vec![(
-            SPEC_KEY.to_string(),
-            serde_json::to_string(s).map_err(|e| ExploreError::Table(e.to_string()))?,
-        )])),
+        Some(s) => Some(KeyValueMetadata::from_static(vec![
+            (
+                SPEC_KEY.to_string(),
+                serde_json::to_string(s).map_err(|e| ExploreError::Table(e.to_string()))?,
+            ),
+            (CHECKSUM_KEY.to_string(), data_checksum(df)?),
+        ])),
         None => None,
     };
     Ok(files::atomic_write_with(
@@ -158,7 +211,8 @@ pub fn write_part(
     Ok(path)
 }
 
-/// Reads a part: its spec (from the metadata) and its table.
+/// Reads a part: its spec (from the metadata) and its table, whose checksum must match the one
+/// in the metadata.
 pub fn read_part(path: &Path) -> Result<(ExploreSpec, DataFrame), ExploreError> {
     let f = std::fs::File::open(path).map_err(|e| ExploreError::Io {
         path: path.display().to_string(),
@@ -166,25 +220,35 @@ pub fn read_part(path: &Path) -> Result<(ExploreSpec, DataFrame), ExploreError> 
     })?;
     let mut reader = ParquetReader::new(f);
     let bad = |why: String| ExploreError::Merge(format!("{}: {why}", path.display()));
-    let meta = reader
-        .get_metadata()
-        .map_err(|e| bad(format!("not a Parquet file: {e}")))?
-        .clone();
-    let text = meta
-        .key_value_metadata()
-        .as_ref()
-        .and_then(|kv| kv.iter().find(|k| k.key == SPEC_KEY))
-        .and_then(|k| k.value.clone())
+    let meta = guarded(|| reader.get_metadata().cloned())
+        .map_err(|e| bad(format!("not a Parquet file: {e}")))?;
+    let value = |key: &str| {
+        meta.key_value_metadata()
+            .as_ref()
+            .and_then(|kv| kv.iter().find(|k| k.key == key))
+            .and_then(|k| k.value.clone())
+    };
+    let text = value(SPEC_KEY)
         .ok_or_else(|| bad("not an archscope part (no run spec in its metadata)".into()))?;
+    let sum = value(CHECKSUM_KEY).ok_or_else(|| {
+        bad(format!(
+            "no `{CHECKSUM_KEY}` checksum in its metadata (a part of an older archscope: rerun that shard)"
+        ))
+    })?;
     let spec: ExploreSpec =
         serde_json::from_str(&text).map_err(|e| bad(format!("unreadable run spec: {e}")))?;
     // Checked before anything is sized by it (merge keeps one slot per shard).
     spec.shard
         .check()
         .map_err(|why| bad(format!("run spec in its metadata: {why}")))?;
-    let df = reader
-        .finish()
-        .map_err(|e| bad(format!("cannot read the table: {e}")))?;
+    let mut df =
+        guarded(|| reader.finish()).map_err(|e| bad(format!("cannot read the table: {e}")))?;
+    let found = data_checksum(&mut df).map_err(|e| bad(format!("cannot read the table: {e}")))?;
+    if found != sum {
+        return Err(bad(format!(
+            "its table does not match the checksum in its metadata (sha256 {found}, expected {sum}): the file was changed or damaged after it was written; rerun that shard"
+        )));
+    }
     Ok((spec, df))
 }
 

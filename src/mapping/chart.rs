@@ -270,17 +270,19 @@ pub fn to_svg(problem: &MemProblem, plan: &Plan, title: &str) -> Result<String, 
     figure::to_svg(&chart).map_err(MappingError::Chart)
 }
 
-/// Writes the chart to `path`: SVG for `.svg`, PNG for `.png`.
+/// Writes the chart to `path`: SVG for `.svg`, PNG for `.png`; an existing file only with
+/// `force`.
 pub fn write(
     problem: &MemProblem,
     plan: &Plan,
     title: &str,
     path: &Path,
+    force: bool,
 ) -> Result<(), MappingError> {
     let chart = PlanChart {
         problem,
         plan,
         title,
     };
-    figure::write(&chart, path).map_err(MappingError::Chart)
+    figure::write(&chart, path, force).map_err(MappingError::Chart)
 }

@@ -6,68 +6,67 @@ use super::NasError;
 use super::efficiency::Metric;
 use super::evolution::Evaluated;
 use crate::util::figure::{self, Chart};
+use crate::util::output::{OutputError, StagedDir, atomic_write};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
-/// An output directory.
-#[derive(Clone, Debug)]
+/// An output directory, written in a staging sibling and renamed into place by
+/// [`finish`](OutDir::finish) (see [`StagedDir`]): a search that fails or is killed leaves no
+/// half-written report, and `force` replaces an existing one whole.
+#[derive(Debug)]
 pub struct OutDir {
-    path: PathBuf,
+    staged: StagedDir,
 }
 
 impl OutDir {
-    /// Creates `path`, or reuses it when it is empty; a non-empty directory (or a file) is an
-    /// error unless `force`.
+    /// Checks `path` (an existing path is an error unless `force`; a file is always one) and
+    /// starts the staging directory.
     pub fn create(path: &Path, force: bool) -> Result<OutDir, NasError> {
         let p = path.display().to_string();
-        if path.exists() {
-            if !path.is_dir() {
-                return Err(NasError::invalid(
-                    &p,
-                    "output",
-                    "exists and is not a directory",
-                ));
+        let staged = StagedDir::begin(path, force).map_err(|e| match e {
+            OutputError::Exists(_) => NasError::invalid(
+                &p,
+                "output",
+                "exists; pass --force to replace it, or choose another --out",
+            ),
+            OutputError::NotADirectory(_) => {
+                NasError::invalid(&p, "output", "exists and is not a directory")
             }
-            let non_empty = std::fs::read_dir(path)
-                .map_err(|source| NasError::Io {
-                    path: p.clone(),
-                    action: "cannot list",
-                    source,
-                })?
-                .next()
-                .is_some();
-            if non_empty && !force {
-                return Err(NasError::invalid(
-                    &p,
-                    "output",
-                    "directory exists and is not empty; pass --force to overwrite, or choose another --out",
-                ));
-            }
-        }
-        std::fs::create_dir_all(path).map_err(|source| NasError::Io {
-            path: p,
-            action: "cannot create",
-            source,
+            other => NasError::invalid(&p, "output", other.to_string()),
         })?;
-        Ok(OutDir {
-            path: path.to_path_buf(),
-        })
+        Ok(OutDir { staged })
     }
 
-    /// Writes a file in the directory and returns its path.
+    /// Writes a file in the directory (atomically, in the staging directory) and returns the
+    /// path it will have once the report is finished.
     pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> Result<PathBuf, NasError> {
-        let f = self.path.join(name);
-        std::fs::write(&f, contents).map_err(|source| NasError::Io {
-            path: f.display().to_string(),
+        let f = self.staged.path().join(name);
+        atomic_write(&f, contents.as_ref()).map_err(|e| NasError::Io {
+            path: self.shown(name).display().to_string(),
             action: "cannot write",
-            source,
+            source: std::io::Error::other(e.to_string()),
         })?;
-        Ok(f)
+        Ok(self.shown(name))
     }
 
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where a writer of its own puts the file `name` until the report is finished.
+    pub fn staging_file(&self, name: &str) -> PathBuf {
+        self.staged.path().join(name)
+    }
+
+    /// The path the file `name` has once the report is finished.
+    pub fn shown(&self, name: &str) -> PathBuf {
+        self.staged.target().join(name)
+    }
+
+    /// Renames the finished report into place.
+    pub fn finish(self) -> Result<PathBuf, NasError> {
+        let p = self.staged.target().display().to_string();
+        self.staged.commit().map_err(|e| NasError::Io {
+            path: p,
+            action: "cannot finish",
+            source: std::io::Error::other(e.to_string()),
+        })
     }
 }
 
@@ -320,10 +319,19 @@ mod tests {
         let base = std::env::temp_dir().join(format!("archscope-nas-out-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         let d = OutDir::create(&base, false).unwrap();
-        d.write("a.txt", "x").unwrap();
+        assert_eq!(d.write("a.txt", "x").unwrap(), base.join("a.txt"));
+        assert!(!base.exists(), "nothing appears before finish");
+        assert_eq!(d.finish().unwrap(), base);
+        assert!(base.join("a.txt").is_file());
         let e = OutDir::create(&base, false).unwrap_err().to_string();
         assert!(e.contains("--force"), "{e}");
-        assert!(OutDir::create(&base, true).is_ok());
+        let d = OutDir::create(&base, true).unwrap();
+        d.write("b.txt", "y").unwrap();
+        d.finish().unwrap();
+        assert!(
+            !base.join("a.txt").exists(),
+            "--force replaces the old report whole"
+        );
         std::fs::remove_dir_all(&base).unwrap();
     }
 

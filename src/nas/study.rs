@@ -143,7 +143,7 @@ const PLOT_POINTS_PER_RUN: usize = 1500;
 /// Writes the report of `runs` into `out`; `extra` may add files per run's best subnet.
 #[allow(clippy::too_many_arguments)]
 pub fn write_report<S: SearchSpace>(
-    out: &OutDir,
+    out: OutDir,
     space: &S,
     runs: &[Run<S::Arch>],
     title: &str,
@@ -178,7 +178,7 @@ pub fn write_report<S: SearchSpace>(
             let arch = space.to_json(&b.arch);
             let name = format!("best_{i}.json");
             files.push(out.write(&name, serde_json::to_string_pretty(&arch).expect("json"))?);
-            let (more, written) = extra(out, i, b)?;
+            let (more, written) = extra(&out, i, b)?;
             files.extend(written);
             best_json = json!({
                 "arch": arch, "file": name, q.column.clone(): (q.display)(b.quality), "fitness": b.fitness,
@@ -277,7 +277,7 @@ pub fn write_report<S: SearchSpace>(
         "front.svg",
         scatter_svg(&plot_title, x, &q.axis, &series, &budgets, &short_note)?,
     )?);
-    let png = out.path().join("front.png");
+    let png = out.staging_file("front.png");
     // the PNG needs a system font; without one the SVG alone is the plot
     let png_note = match scatter_png(
         &png,
@@ -289,7 +289,7 @@ pub fn write_report<S: SearchSpace>(
         &short_note,
     ) {
         Ok(()) => {
-            files.push(png);
+            files.push(out.shown("front.png"));
             Value::Null
         }
         Err(e) => json!(format!("front.png not written: {e}")),
@@ -308,6 +308,7 @@ pub fn write_report<S: SearchSpace>(
         "summary.json",
         serde_json::to_string_pretty(&summary).expect("json"),
     )?);
+    out.finish()?;
     Ok(files)
 }
 
@@ -650,7 +651,7 @@ fn mb_or_resnet<S: NetSpace>(
     };
     let qv = quality_view(quality);
     let files = write_report(
-        &out,
+        out,
         space,
         &runs,
         &format!("OFA subnet search: {}", space.name()),
@@ -906,7 +907,7 @@ pub fn search_llm(req: &LlmRequest) -> Result<String, NasError> {
     });
     let proxy_terms = |a: &super::llm::LlmArch| proxy.terms(a);
     let files = write_report(
-        &out,
+        out,
         &space,
         &runs,
         &format!("LLM shape + quantization search around {}", req.base),
@@ -994,10 +995,10 @@ pub fn fit_predictor(
         .mlp
         .to_safetensors(meta)
         .map_err(|m| NasError::invalid(out.display().to_string(), "safetensors", m))?;
-    std::fs::write(out, bytes).map_err(|source| NasError::Io {
+    crate::util::output::write_new(out, &bytes, force).map_err(|e| NasError::Io {
         path: out.display().to_string(),
         action: "cannot write",
-        source,
+        source: std::io::Error::other(e.to_string()),
     })?;
     Ok(format!("{fit_desc}\nwrote {}\n", out.display()))
 }
@@ -1054,10 +1055,10 @@ pub fn fit_llm_predictor(
         .mlp
         .to_safetensors(meta)
         .map_err(|m| NasError::invalid(out.display().to_string(), "safetensors", m))?;
-    std::fs::write(out, bytes).map_err(|source| NasError::Io {
+    crate::util::output::write_new(out, &bytes, force).map_err(|e| NasError::Io {
         path: out.display().to_string(),
         action: "cannot write",
-        source,
+        source: std::io::Error::other(e.to_string()),
     })?;
     Ok(format!("{desc}\nwrote {}\n", out.display()))
 }

@@ -179,7 +179,8 @@ pub fn to_svg(p: &Placement) -> Result<String, PlaceError> {
     figure::to_svg(&Gantt(p)).map_err(PlaceError::Render)
 }
 
-/// Writes the chart to `path`: SVG for `.svg`, PNG for `.png`.
-pub fn write(p: &Placement, path: &Path) -> Result<(), PlaceError> {
-    figure::write(&Gantt(p), path).map_err(PlaceError::Render)
+/// Writes the chart to `path`: SVG for `.svg`, PNG for `.png`; an existing file only with
+/// `force`.
+pub fn write(p: &Placement, path: &Path, force: bool) -> Result<(), PlaceError> {
+    figure::write(&Gantt(p), path, force).map_err(PlaceError::Render)
 }

@@ -27,6 +27,8 @@ pub struct PlacementRequest {
     /// Where to draw the Gantt chart of the first phase (`.svg` or `.png`); the others get
     /// the phase name added to the stem (see [`gantt_path`]).
     pub gantt: Option<PathBuf>,
+    /// Write over existing Gantt chart files.
+    pub force: bool,
 }
 
 /// One placed phase.
@@ -82,7 +84,7 @@ pub fn place_phases(
         let chart = match &req.gantt {
             Some(base) => {
                 let path = gantt_path(base, k, &phase);
-                gantt::write(&placement, &path)?;
+                gantt::write(&placement, &path, req.force)?;
                 Some(path)
             }
             None => None,

@@ -50,9 +50,9 @@ pub fn to_rgb<F: Chart + ?Sized>(fig: &F) -> Result<Vec<u8>, String> {
     Ok(buf)
 }
 
-/// Writes `fig` to `path`: SVG for `.svg` (written atomically), PNG for `.png`; any other
-/// extension is an error that names the path.
-pub fn write<F: Chart + ?Sized>(fig: &F, path: &Path) -> Result<(), String> {
+/// Writes `fig` to `path`, atomically: SVG for `.svg`, PNG for `.png`; any other extension is
+/// an error that names the path. An existing file is an error unless `force`.
+pub fn write<F: Chart + ?Sized>(fig: &F, path: &Path, force: bool) -> Result<(), String> {
     match path
         .extension()
         .and_then(|e| e.to_str())
@@ -61,9 +61,11 @@ pub fn write<F: Chart + ?Sized>(fig: &F, path: &Path) -> Result<(), String> {
     {
         Some("svg") => {
             let s = to_svg(fig)?;
-            crate::util::output::atomic_write(path, s.as_bytes()).map_err(err)
+            crate::util::output::write_new(path, s.as_bytes(), force).map_err(err)
         }
-        Some("png") => to_png(fig, path).map_err(|e| format!("{}: {e}", path.display())),
+        Some("png") => {
+            crate::util::output::write_new_with(path, force, |tmp| to_png(fig, tmp)).map_err(err)
+        }
         _ => Err(format!(
             "{}: expected a .svg or .png file name",
             path.display()
@@ -104,7 +106,35 @@ mod tests {
         let px = |x: usize, y: usize| &rgb[(y * 40 + x) * 3..(y * 40 + x) * 3 + 3];
         assert_eq!(px(5, 10), &[255, 0, 0]);
         assert_eq!(px(5, 0), &[255, 255, 255]);
-        let e = write(&Bar, Path::new("/nonexistent/x.gif")).unwrap_err();
+        let e = write(&Bar, Path::new("/nonexistent/x.gif"), true).unwrap_err();
         assert!(e.contains("expected a .svg or .png"), "{e}");
+    }
+
+    #[test]
+    fn charts_are_not_written_over_without_force() {
+        let dir = std::env::temp_dir().join(format!("archscope-figure-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in ["bar.svg", "bar.png"] {
+            let path = dir.join(name);
+            write(&Bar, &path, false).unwrap();
+            let first = std::fs::read(&path).unwrap();
+            let e = write(&Bar, &path, false).unwrap_err();
+            assert!(e.contains("already exists; pass --force"), "{e}");
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                first,
+                "{name} left as it was"
+            );
+            write(&Bar, &path, true).unwrap();
+        }
+        // No temporary file is left beside them.
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

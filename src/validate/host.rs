@@ -6,7 +6,7 @@ use super::{Outcome, ValidateError, published, report, run, summarize, sweep};
 use crate::hardware::{Hardware, HardwareError, UnitKind};
 use crate::measure::backend::CandleBackend;
 use crate::measure::timing::{MeasurePlan, load_average_text};
-use crate::util::output::atomic_write;
+use crate::util::output::{StagedDir, atomic_write, refuse_existing};
 use std::path::{Path, PathBuf};
 
 /// What `validate` measures on this host.
@@ -24,6 +24,9 @@ pub struct HostOptions {
     pub once: bool,
     /// Only cases whose name contains this text.
     pub filter: Option<String>,
+    /// The report directory and whether it may be replaced: checked once the inputs are read
+    /// and before anything is measured, so that an existing report is refused at once.
+    pub out: Option<(PathBuf, bool)>,
 }
 
 /// Outcomes with the words that head their report.
@@ -94,6 +97,12 @@ pub fn run_on_host(
     if cases.is_empty() {
         return Err(ValidateError::Empty("no case matches the filter".into()));
     }
+    if let Some((out, force)) = &opts.out {
+        refuse_existing(out, *force).map_err(|e| ValidateError::File {
+            path: out.display().to_string(),
+            message: e.to_string(),
+        })?;
+    }
     let backend = CandleBackend::new(threads)?;
     let plan = if opts.quick {
         MeasurePlan::QUICK
@@ -162,34 +171,44 @@ pub fn compare_published(path: &Path) -> Result<Validation, ValidateError> {
     })
 }
 
-/// Writes the report of `v` into `out` (created if missing) as `STEM.txt`, `STEM.csv`,
-/// `STEM.svg` and `STEM.png`, each atomically. A plot that cannot be drawn (no system font for
-/// the PNG) is noted, not an error.
+/// Writes the report of `v` as the directory `out`, holding `STEM.txt`, `STEM.csv`, `STEM.svg`
+/// and `STEM.png`: written in a staging sibling and renamed into place when complete; an
+/// existing `out` is an error unless `force`, which replaces it whole. A plot that cannot be
+/// drawn (no system font for the PNG) is noted, not an error.
 pub fn write_report(
     out: &Path,
     stem: &str,
     v: &Validation,
+    force: bool,
 ) -> Result<WrittenReport, ValidateError> {
     let file_err = |path: &Path, e: &dyn std::fmt::Display| ValidateError::File {
         path: path.display().to_string(),
         message: e.to_string(),
     };
-    std::fs::create_dir_all(out).map_err(|e| file_err(out, &e))?;
+    let staged = StagedDir::begin(out, force).map_err(|e| file_err(out, &e))?;
     let stats = summarize(&v.outcomes);
     let table = report::table(&v.header, &v.outcomes, &stats, 8);
     let txt = out.join(format!("{stem}.txt"));
-    atomic_write(&txt, table.as_bytes()).map_err(|e| file_err(&txt, &e))?;
+    atomic_write(&staged.path().join(format!("{stem}.txt")), table.as_bytes())
+        .map_err(|e| file_err(&txt, &e))?;
     let csv = out.join(format!("{stem}.csv"));
     let csv_text = report::csv(&v.outcomes).map_err(|e| file_err(&csv, &e))?;
-    atomic_write(&csv, csv_text.as_bytes()).map_err(|e| file_err(&csv, &e))?;
+    atomic_write(
+        &staged.path().join(format!("{stem}.csv")),
+        csv_text.as_bytes(),
+    )
+    .map_err(|e| file_err(&csv, &e))?;
     let mut plots = Vec::new();
     for ext in ["svg", "png"] {
-        let path = out.join(format!("{stem}.{ext}"));
-        plots.push(match report::plot(&v.outcomes, &path, &v.title, 0.15) {
-            Ok(()) => path.display().to_string(),
-            Err(e) => format!("no {ext} plot ({e})"),
-        });
+        let name = format!("{stem}.{ext}");
+        plots.push(
+            match report::plot(&v.outcomes, &staged.path().join(&name), &v.title, 0.15) {
+                Ok(()) => out.join(&name).display().to_string(),
+                Err(e) => format!("no {ext} plot ({e})"),
+            },
+        );
     }
+    staged.commit().map_err(|e| file_err(out, &e))?;
     Ok(WrittenReport {
         table,
         txt,

@@ -169,7 +169,7 @@ pub fn plot(outcomes: &[Outcome], path: &Path, title: &str, band: f64) -> Result
         title,
         band,
     };
-    figure::write(&fig, path)
+    figure::write(&fig, path, false)
 }
 
 /// The predicted-versus-measured scatter, as a [`Chart`].

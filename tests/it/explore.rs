@@ -1053,6 +1053,81 @@ fn a_part_whose_metadata_has_an_impossible_shard_is_refused_before_merging() {
     assert!(Shard::parse(&format!("0/{}", MAX_SHARDS + 1)).is_err());
 }
 
+#[test]
+fn a_part_changed_after_it_was_written_fails_its_checksum() {
+    // A part carries the SHA-256 of its table (as CSV with a header) in its metadata; merge
+    // recomputes it. A value edited in place, a part without the checksum and a truncated file
+    // are all refused with the file's name, and never panic.
+    use polars::prelude::*;
+    let tmp = TempDir::new("checksum");
+    let mut r = request();
+    r.quants = vec!["fp16".into()];
+    r.contexts = vec![1024];
+    r.shard = Some("0/2".into());
+    let part = explore::explore(
+        &r,
+        &OutputOptions {
+            out: Some(tmp.join("parts")),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .path;
+    let (spec, mut df) = table::read_part(&part).unwrap();
+    let sum = table::data_checksum(&mut df).unwrap();
+    assert_eq!(sum.len(), 64, "a hex SHA-256");
+    // The same table written back with its spec and checksum reads back.
+    let same = tmp.join("same.parquet");
+    table::write_parquet(&same, &mut df, Some(&spec)).unwrap();
+    assert!(table::read_part(&same).is_ok());
+    // Writes a table with the given metadata, as a tool that edits a part in place would.
+    let write = |path: &Path, df: &mut DataFrame, kv: Vec<(String, String)>| {
+        let f = std::fs::File::create(path).unwrap();
+        ParquetWriter::new(f)
+            .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
+            .finish(df)
+            .unwrap();
+    };
+    let spec_kv = (
+        table::SPEC_KEY.to_string(),
+        serde_json::to_string(&spec).unwrap(),
+    );
+    let sum_kv = (table::CHECKSUM_KEY.to_string(), sum.clone());
+    // One latency doubled: the checksum of the original no longer matches.
+    let col = df.column("decode_latency_s").unwrap().f64().unwrap() * 2.0;
+    let mut edited = df.clone();
+    edited
+        .replace("decode_latency_s", col.into_series().into())
+        .unwrap();
+    let bad = tmp.join("edited.parquet");
+    write(&bad, &mut edited, vec![spec_kv.clone(), sum_kv.clone()]);
+    let e = explore::merge_parts(&[bad.clone()])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains(&bad.display().to_string()), "{e}");
+    assert!(
+        e.contains("does not match the checksum in its metadata") && e.contains(&sum),
+        "{e}"
+    );
+    // No checksum at all.
+    let none = tmp.join("no-sum.parquet");
+    write(&none, &mut df, vec![spec_kv]);
+    let e = explore::merge_parts(&[none]).err().unwrap().to_string();
+    assert!(e.contains("no `archscope.explore.sha256` checksum"), "{e}");
+    // Truncated at several places: an error naming the file, no panic.
+    let bytes = std::fs::read(&part).unwrap();
+    for cut in [8, bytes.len() / 2, bytes.len() - 9, bytes.len() - 1] {
+        let t = tmp.join(format!("cut-{cut}.parquet"));
+        std::fs::write(&t, &bytes[..cut]).unwrap();
+        let e = explore::merge_parts(&[t.clone()])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains(&t.display().to_string()), "cut at {cut}: {e}");
+    }
+}
+
 /// A text label of a row by name.
 fn label<'a>(s: &Session, r: &'a Results, row: usize, name: &str) -> &'a str {
     let k = s

@@ -9,6 +9,7 @@ mod calibrated_terms;
 mod cli;
 mod cycle_models;
 mod explore;
+mod fuzz_smoke;
 mod hardware_errors;
 mod hostile;
 mod llm_ledger;
