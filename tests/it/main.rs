@@ -11,6 +11,7 @@ mod cycle_models;
 mod explore;
 mod hardware_errors;
 mod hostile;
+mod llm_families;
 mod llm_ledger;
 mod mapping;
 mod mapping_cnn;
