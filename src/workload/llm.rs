@@ -446,7 +446,11 @@ impl LlmConfig {
                 raw.moe_intermediate_size,
                 MAX_INTERMEDIATE,
             ),
-            ("first_k_dense_replace", raw.first_k_dense_replace, MAX_LAYERS),
+            (
+                "first_k_dense_replace",
+                raw.first_k_dense_replace,
+                MAX_LAYERS,
+            ),
             ("q_lora_rank", raw.q_lora_rank, MAX_LORA_RANK),
             ("kv_lora_rank", raw.kv_lora_rank, MAX_LORA_RANK),
             ("qk_rope_head_dim", raw.qk_rope_head_dim, MAX_HEAD_DIM),
@@ -505,8 +509,8 @@ impl LlmConfig {
         };
         let gemma_like = matches!(family, Family::Gemma | Family::Gemma2 | Family::Gemma3);
         // Transformers' per-family defaults when the flag is absent.
-        let tied = raw.share_embedding == Some(true)
-            || raw.tie_word_embeddings.unwrap_or(gemma_like);
+        let tied =
+            raw.share_embedding == Some(true) || raw.tie_word_embeddings.unwrap_or(gemma_like);
         if raw.layer_sharing == Some(true) {
             return Err(invalid(
                 "layer_sharing",
@@ -528,14 +532,14 @@ impl LlmConfig {
                 ));
             }
         };
-        let (moe, moe_layout) =
-            moe::read_moe(family, &raw).map_err(|(f, m)| invalid(f, m))?;
+        let (moe, moe_layout) = moe::read_moe(family, &raw).map_err(|(f, m)| invalid(f, m))?;
         let (window, local_layers) =
             families::sliding_window(family, &raw).map_err(|(f, m)| invalid(f, m))?;
         let softcap = |field: &'static str, v: Option<f64>| match v {
-            Some(c) if !(c.is_finite() && c > 0.0) => {
-                Err(invalid(field, format!("{c} must be a positive finite number")))
-            }
+            Some(c) if !(c.is_finite() && c > 0.0) => Err(invalid(
+                field,
+                format!("{c} must be a positive finite number"),
+            )),
             _ => Ok(v),
         };
         let (attn_softcap, final_softcap) = match family {
@@ -677,11 +681,7 @@ impl LlmConfig {
             None => 0,
         };
         let l = "num_hidden_layers";
-        let layers = add(
-            mul(self.layers - n_moe, dense, l)?,
-            mul(n_moe, moe, l)?,
-            l,
-        )?;
+        let layers = add(mul(self.layers - n_moe, dense, l)?, mul(n_moe, moe, l)?, l)?;
         let embed = mul(self.vocab, h, "vocab_size")?;
         let head = if self.tied { 0 } else { embed };
         add(
@@ -698,8 +698,11 @@ impl LlmConfig {
         if let Some(m) = &self.mla {
             return self.layers as f64 * mla::cache_bytes(m, quant.kv, batch * context);
         }
-        let per_layer =
-            |len: u64| 2.0 * quant.kv.bytes_rows(batch * self.kv_heads * len, self.head_dim);
+        let per_layer = |len: u64| {
+            2.0 * quant
+                .kv
+                .bytes_rows(batch * self.kv_heads * len, self.head_dim)
+        };
         let local = self.local_layer_count();
         let window_len = self.window.map_or(context, |w| w.min(context));
         local as f64 * per_layer(window_len) + (self.layers - local) as f64 * per_layer(context)
@@ -729,7 +732,9 @@ impl LlmConfig {
             )));
         }
         // The widest layer: a global one, unless every layer is local.
-        let window = self.window.filter(|_| self.local_layer_count() == self.layers);
+        let window = self
+            .window
+            .filter(|_| self.local_layer_count() == self.layers);
         let cache_len = window.map_or(len, |w| w.min(len));
         let (experts, top_k) = self.moe.unwrap_or((1, 1));
         let shape = AttnShape {
@@ -746,7 +751,10 @@ impl LlmConfig {
             let t = batch.checked_mul(new_tokens)?;
             let q_dim = self.heads.checked_mul(self.head_dim)?;
             let kv_dim = self.kv_heads.checked_mul(self.head_dim)?;
-            let ffn = self.ffn.max(self.expert_ffn()).max(self.moe_layout.shared_ffn);
+            let ffn = self
+                .ffn
+                .max(self.expert_ffn())
+                .max(self.moe_layout.shared_ffn);
             for width in [self.hidden, ffn, q_dim.checked_add(kv_dim)?, experts] {
                 t.checked_mul(width)?;
             }
@@ -764,7 +772,9 @@ impl LlmConfig {
                 let latent = self.heads.checked_mul(m.cache_width())?;
                 let per_head = self.heads.checked_mul(m.nope_dim.checked_add(m.v_dim)?)?;
                 t.checked_mul(latent)?;
-                batch.checked_mul(len)?.checked_mul(per_head.max(m.cache_width()))?;
+                batch
+                    .checked_mul(len)?
+                    .checked_mul(per_head.max(m.cache_width()))?;
             }
             // The scores tensor holds one element per (query, key) pair, head and sequence.
             let scores = shape.pairs() * batch as f64 * self.heads as f64;
@@ -904,7 +914,11 @@ impl<'a> Builder<'a> {
         rows: u64,
         cols: u64,
     ) -> TensorId {
-        let gamma = self.weight(format!("{name}.weight"), &[cols], Storage::plain(self.q.float));
+        let gamma = self.weight(
+            format!("{name}.weight"),
+            &[cols],
+            Storage::plain(self.q.float),
+        );
         let y = self.act(format!("{name}.out"), &[rows, cols]);
         self.g.add_op(
             name,
@@ -1261,7 +1275,13 @@ impl<'a> Builder<'a> {
         if c.qk_norm {
             // RMSNorm over each head's vector, one weight of head_dim shared by the heads.
             qp = self.norm_w(&format!("{p}.attn.q_norm"), li, qp, t * c.heads, c.head_dim);
-            kp = self.norm_w(&format!("{p}.attn.k_norm"), li, kp, t * c.kv_heads, c.head_dim);
+            kp = self.norm_w(
+                &format!("{p}.attn.k_norm"),
+                li,
+                kp,
+                t * c.kv_heads,
+                c.head_dim,
+            );
         }
         let qr = self.act(format!("{p}.attn.rope.q"), &[t, c.q_dim()]);
         let kr = self.act(format!("{p}.attn.rope.k"), &[t, c.kv_dim()]);

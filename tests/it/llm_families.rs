@@ -119,7 +119,10 @@ fn moe_parameter_counts_total_and_active_match_published() {
     params("qwen3-30b-a3b", 30_532_122_624);
     // Active: 120 idle experts of 3·2048·768 = 4,718,592 in each of 48 layers.
     let m = load_llm("qwen3-30b-a3b").unwrap();
-    assert_eq!(m.active_param_count(), 30_532_122_624 - 48 * 120 * 4_718_592);
+    assert_eq!(
+        m.active_param_count(),
+        30_532_122_624 - 48 * 120 * 4_718_592
+    );
     assert_eq!(m.active_param_count(), 3_353_032_704); // 3.3 B
     // deepseek-ai/DeepSeek-V2-Lite (paper and card: 15.7 B total, 2.4 B activated): H 2048,
     // 16 heads, q_lora_rank null, kv_lora_rank 512, nope 128, rope 64, v 128; 27 layers, the
@@ -216,27 +219,18 @@ fn gemma_llama_phi_parameter_counts_match_published() {
     // meta-llama/Llama-3.1-8B (8,030,261,248): the Llama 3 8B shape; rope scaling adds none.
     // attn 4096² ·2 + 2·4096·1024 = 41,943,040; MLP 3·4096·14336 = 176,160,768; norms 8,192
     // → 218,112,000; ×32 = 6,979,584,000; embed and head 2·128256·4096 = 1,050,673,152.
-    assert_eq!(
-        32 * 218_112_000 + 1_050_673_152 + 4_096,
-        8_030_261_248u64
-    );
+    assert_eq!(32 * 218_112_000 + 1_050_673_152 + 4_096, 8_030_261_248u64);
     params("llama-3.1-8b", 8_030_261_248);
     // HuggingFaceTB/SmolLM2-1.7B (1,711,376,384): H 2048, 32 heads, 32 KV heads, I 8192, 24
     // layers, V 49152, tied. attn 4·2048² = 16,777,216; MLP 3·2048·8192 = 50,331,648; norms
     // 4,096 → 67,112,960; ×24 = 1,610,711,040. embed 49152·2048 = 100,663,296.
-    assert_eq!(
-        100_663_296 + 24 * 67_112_960 + 2_048,
-        1_711_376_384u64
-    );
+    assert_eq!(100_663_296 + 24 * 67_112_960 + 2_048, 1_711_376_384u64);
     params("smollm2-1.7b", 1_711_376_384);
     // microsoft/Phi-3.5-mini-instruct (3,821,079,552, the Phi-3-mini shape): H 3072, 32
     // heads, I 8192, 32 layers, V 32064, untied. attn 4·3072² = 37,748,736; MLP 3·3072·8192 =
     // 75,497,472; norms 6,144 → 113,252,352; ×32 = 3,624,075,264; embed and head
     // 2·32064·3072 = 197,001,216; final norm 3,072.
-    assert_eq!(
-        3_624_075_264 + 197_001_216 + 3_072,
-        3_821_079_552u64
-    );
+    assert_eq!(3_624_075_264 + 197_001_216 + 3_072, 3_821_079_552u64);
     params("phi-3.5-mini", 3_821_079_552);
 }
 
@@ -270,7 +264,10 @@ fn qwen_decode_ledgers_by_hand() {
     assert_eq!(qn.bytes(&g), (4_096.0 + 256.0, 4_096.0));
     let kn = op(&g, "layers.0.attn.k_norm");
     assert_eq!(kn.kind.flops(), 4.0 * 8.0 * 128.0);
-    assert_eq!(op(&g, "layers.0.attn.q_proj").kind.flops(), 2.0 * 1024.0 * 2048.0);
+    assert_eq!(
+        op(&g, "layers.0.attn.q_proj").kind.flops(),
+        2.0 * 1024.0 * 2048.0
+    );
     // QKᵀ: 16 heads of 128 at 1024 keys; the K cache of 8 KV heads is 8·1024·128·2 bytes.
     let qk = op(&g, "layers.0.attn.qk");
     assert_eq!(qk.kind.flops(), 2.0 * 1024.0 * 16.0 * 128.0);
@@ -286,7 +283,10 @@ fn qwen_decode_ledgers_by_hand() {
     );
     // reads x 4,096, 8/128 of each 128·768·2048·2 = 402,653,184-byte matrix, routing 128·2.
     let (r, w) = e.bytes(&g);
-    assert!((r - (4_096.0 + 3.0 * 402_653_184.0 / 16.0 + 256.0)).abs() < 1e-3, "{r}");
+    assert!(
+        (r - (4_096.0 + 3.0 * 402_653_184.0 / 16.0 + 256.0)).abs() < 1e-3,
+        "{r}"
+    );
     assert_eq!(w, 4_096.0);
     let router = op(&g, "layers.0.moe.router");
     assert_eq!(router.kind.flops(), 2.0 * 2048.0 * 128.0 + 5.0 * 128.0);
@@ -348,10 +348,7 @@ fn gemma_local_and_global_layers_by_hand() {
     // And of the logits: 3 · 256000.
     assert_eq!(op(&g, "final_softcap").kind.flops(), 3.0 * 256_000.0);
     // Post-attention norm over the width 2304.
-    assert_eq!(
-        op(&g, "layers.0.attn.post_norm").kind.flops(),
-        4.0 * 2304.0
-    );
+    assert_eq!(op(&g, "layers.0.attn.post_norm").kind.flops(), 4.0 * 2304.0);
     assert_eq!(op(&g, "layers.0.mlp.post_norm").kind.flops(), 4.0 * 2304.0);
     // GeGLU over 9216: 10 FLOPs per element.
     assert_eq!(op(&g, "layers.0.mlp.act").kind.flops(), 10.0 * 9216.0);
@@ -375,9 +372,15 @@ fn gemma_local_and_global_layers_by_hand() {
     assert_eq!(m.kv_cache_bytes(&fp16(), 1, 4096), expected);
     let qk = op(&g, "layers.0.attn.qk");
     assert_eq!(qk.kind.flops(), 2.0 * 512.0 * 4.0 * 256.0);
-    assert_eq!(op(&g, "layers.5.attn.qk").kind.flops(), 2.0 * 4096.0 * 4.0 * 256.0);
+    assert_eq!(
+        op(&g, "layers.5.attn.qk").kind.flops(),
+        2.0 * 4096.0 * 4.0 * 256.0
+    );
     // q_norm over 4 heads of 256.
-    assert_eq!(op(&g, "layers.0.attn.q_norm").kind.flops(), 4.0 * 4.0 * 256.0);
+    assert_eq!(
+        op(&g, "layers.0.attn.q_norm").kind.flops(),
+        4.0 * 4.0 * 256.0
+    );
     // Gemma 3 has no soft-capping.
     assert!(!g.ops.iter().any(|o| o.name.contains("softcap")));
 
@@ -466,10 +469,7 @@ fn deepseek_mla_decode_ledger_by_hand() {
     let kb = op(&g, &format!("{l}.k_b_proj"));
     assert_eq!(kb.kind.flops(), 2.0 * 1024.0 * 512.0 * 2048.0);
     // reads the latent cache and W_UK (2048·512·2); writes 1024·2048·2.
-    assert_eq!(
-        kb.bytes(&g),
-        (1_048_576.0 + 2_097_152.0, 4_194_304.0)
-    );
+    assert_eq!(kb.bytes(&g), (1_048_576.0 + 2_097_152.0, 4_194_304.0));
     assert_eq!(
         op(&g, &format!("{l}.qk")).kind.flops(),
         2.0 * 1024.0 * 16.0 * 192.0
@@ -488,10 +488,7 @@ fn deepseek_mla_decode_ledger_by_hand() {
         op(&g, "layers.3.attn.q_a_proj").kind.flops(),
         2.0 * 7168.0 * 1536.0
     );
-    assert_eq!(
-        op(&g, "layers.3.attn.q_a_norm").kind.flops(),
-        4.0 * 1536.0
-    );
+    assert_eq!(op(&g, "layers.3.attn.q_a_norm").kind.flops(), 4.0 * 1536.0);
     assert_eq!(
         op(&g, "layers.3.attn.q_b_proj").kind.flops(),
         2.0 * 1536.0 * 128.0 * 192.0
@@ -561,7 +558,10 @@ fn bad_configs_name_the_field() {
     for t in SUPPORTED_MODEL_TYPES {
         assert!(s.contains(t), "{s}");
     }
-    assert!(s.contains("gemma3_text") && s.contains("deepseek_v3"), "{s}");
+    assert!(
+        s.contains("gemma3_text") && s.contains("deepseek_v3"),
+        "{s}"
+    );
     // Heads that do not divide the width, with no head_dim.
     let e = LlmConfig::from_json(
         r#"{"model_type":"qwen3","hidden_size":100,"intermediate_size":128,
@@ -571,7 +571,10 @@ fn bad_configs_name_the_field() {
     )
     .unwrap_err();
     assert_eq!(field_of(&e), "num_attention_heads");
-    assert!(e.to_string().contains("does not divide hidden_size (100)"), "{e}");
+    assert!(
+        e.to_string().contains("does not divide hidden_size (100)"),
+        "{e}"
+    );
     // KV heads that do not divide the heads.
     let e = LlmConfig::from_json(
         r#"{"model_type":"gemma2","hidden_size":64,"intermediate_size":128,
@@ -595,7 +598,10 @@ fn bad_configs_name_the_field() {
     // More experts per token than experts.
     let e = deepseek_with(|v| v["num_experts_per_tok"] = 9.into()).unwrap_err();
     assert_eq!(field_of(&e), "num_experts_per_tok");
-    assert!(e.to_string().contains("9 is more than the 8 experts"), "{e}");
+    assert!(
+        e.to_string().contains("9 is more than the 8 experts"),
+        "{e}"
+    );
     let e = LlmConfig::from_json(
         r#"{"model_type":"qwen3_moe","hidden_size":64,"intermediate_size":128,
         "moe_intermediate_size":32,"num_hidden_layers":2,"num_attention_heads":4,
@@ -647,10 +653,16 @@ fn absurd_sizes_of_the_new_fields_are_refused_before_allocation() {
         ("q_lora_rank", MAX_LORA_RANK),
         ("n_routed_experts", MAX_EXPERTS),
         ("n_shared_experts", MAX_EXPERTS),
-        ("moe_intermediate_size", archscope::workload::llm::MAX_INTERMEDIATE),
+        (
+            "moe_intermediate_size",
+            archscope::workload::llm::MAX_INTERMEDIATE,
+        ),
         ("qk_rope_head_dim", archscope::workload::llm::MAX_HEAD_DIM),
         ("v_head_dim", archscope::workload::llm::MAX_HEAD_DIM),
-        ("first_k_dense_replace", archscope::workload::llm::MAX_LAYERS),
+        (
+            "first_k_dense_replace",
+            archscope::workload::llm::MAX_LAYERS,
+        ),
     ] {
         let e = deepseek_with(|v| v[field] = (limit + 1).into()).unwrap_err();
         assert_eq!(field_of(&e), field);
@@ -719,4 +731,53 @@ fn new_models_are_listed_and_shown_with_active_parameters() {
     assert_eq!(d["active_params"], 3_353_032_704u64);
     let d = archscope::workload::catalog::describe("gemma-3-1b").unwrap();
     assert_eq!(d["local_layers"], 22);
+}
+
+#[test]
+fn every_new_family_scores_in_both_phases_and_mla_modes_differ() {
+    use archscope::cost::Mode;
+    use archscope::hardware::Hardware;
+    use archscope::score::{ScoreRequest, score_llm};
+    let hw = Hardware::load("h100-sxm").unwrap();
+    let req = ScoreRequest {
+        batch: 2,
+        prompt: 256,
+        context: 2048,
+        prefill: true,
+        decode: true,
+        unit: None,
+        mode: Mode::Ideal,
+        ..ScoreRequest::default()
+    };
+    for name in [
+        "qwen2.5-0.5b",
+        "qwen3-0.6b",
+        "qwen3-30b-a3b",
+        "gemma-2-2b",
+        "gemma-3-1b",
+        "gemma-3-4b",
+        "deepseek-v2-lite",
+        "deepseek-v2-lite?mla=naive",
+        "deepseek-v3",
+        "llama-3.1-8b",
+        "smollm2-1.7b",
+        "phi-3.5-mini",
+    ] {
+        let m = load_llm(name).unwrap();
+        let s = score_llm(&hw, &m, &fp16(), &req).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(s.phases.len(), 2, "{name}");
+        for p in &s.phases {
+            assert!(
+                p.tokens_per_s() > 0.0 && p.tokens_per_s().is_finite(),
+                "{name}"
+            );
+        }
+    }
+    // Naive MLA decompresses every cached latent in each decode step: more FLOPs than absorbed.
+    let absorbed = decode("deepseek-v2-lite", 2048, 1).flops();
+    let naive = load_llm("deepseek-v2-lite?mla=naive")
+        .unwrap()
+        .build(&fp16(), Phase::Decode { context: 2048 }, 1)
+        .flops();
+    assert!(naive > absorbed, "{naive} vs {absorbed}");
 }

@@ -70,7 +70,10 @@ pub(super) fn sliding_window(
     raw: &HfConfig,
 ) -> Result<(Option<u64>, LocalLayers), (&'static str, String)> {
     if raw.sliding_window == Some(0) {
-        return Err(("sliding_window", "must be positive (or null for none)".into()));
+        return Err((
+            "sliding_window",
+            "must be positive (or null for none)".into(),
+        ));
     }
     let w = raw.sliding_window;
     Ok(match family {

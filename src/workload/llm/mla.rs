@@ -84,7 +84,10 @@ impl Mla {
             )),
         };
         if raw.q_lora_rank == Some(0) {
-            return Err(("q_lora_rank", "must be positive, or null for a plain q projection".into()));
+            return Err((
+                "q_lora_rank",
+                "must be positive, or null for a plain q projection".into(),
+            ));
         }
         Ok(Mla {
             q_lora_rank: raw.q_lora_rank,
@@ -153,9 +156,29 @@ impl Builder<'_> {
             Some(r) => {
                 let qa = self.linear(&format!("{p}.attn.q_a_proj"), li, xn, t, h, r, w, false, lc);
                 let qn = self.norm_w(&format!("{p}.attn.q_a_norm"), li, qa, t, r);
-                self.linear(&format!("{p}.attn.q_b_proj"), li, qn, t, r, nh * qk, w, false, lc)
+                self.linear(
+                    &format!("{p}.attn.q_b_proj"),
+                    li,
+                    qn,
+                    t,
+                    r,
+                    nh * qk,
+                    w,
+                    false,
+                    lc,
+                )
             }
-            None => self.linear(&format!("{p}.attn.q_proj"), li, xn, t, h, nh * qk, w, false, lc),
+            None => self.linear(
+                &format!("{p}.attn.q_proj"),
+                li,
+                xn,
+                t,
+                h,
+                nh * qk,
+                w,
+                false,
+                lc,
+            ),
         };
         let kva = self.linear(
             &format!("{p}.attn.kv_a_proj"),

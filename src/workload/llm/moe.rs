@@ -261,7 +261,11 @@ impl Builder<'_> {
             &[e, ffn, h],
             q.weights,
         );
-        let wu = self.weight(format!("{p}.moe.experts.up.weight"), &[e, ffn, h], q.weights);
+        let wu = self.weight(
+            format!("{p}.moe.experts.up.weight"),
+            &[e, ffn, h],
+            q.weights,
+        );
         let wd = self.weight(
             format!("{p}.moe.experts.down.weight"),
             &[e, h, ffn],
@@ -286,7 +290,13 @@ impl Builder<'_> {
         if c.moe_layout.shared_ffn == 0 {
             return y;
         }
-        let s = self.dense_mlp(&format!("{p}.mlp.shared"), li, x, t, c.moe_layout.shared_ffn);
+        let s = self.dense_mlp(
+            &format!("{p}.mlp.shared"),
+            li,
+            x,
+            t,
+            c.moe_layout.shared_ffn,
+        );
         self.eltwise(
             &format!("{p}.moe.shared_add"),
             li,
