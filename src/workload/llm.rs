@@ -385,7 +385,12 @@ impl LlmConfig {
     /// ([`families::gemma3_text_config`]); the vision tower is not modelled.
     pub fn from_json(text: &str, path: &str, name: &str) -> Result<LlmConfig, ModelError> {
         if families::is_gemma3_wrapper(text) {
-            let raw = families::gemma3_text_config(text, path)?;
+            let v: serde_json::Value = serde_json::from_str(text).map_err(|e| json_err(path, e))?;
+            let raw = families::gemma3_text_config(&v).map_err(|message| ModelError::Invalid {
+                path: path.to_string(),
+                field: "text_config",
+                message,
+            })?;
             return Self::from_hf(raw, path, name);
         }
         let raw: HfConfig = serde_json::from_str(text).map_err(|e| json_err(path, e))?;
@@ -536,16 +541,17 @@ impl LlmConfig {
         let (window, local_layers) =
             families::sliding_window(family, &raw).map_err(|(f, m)| invalid(f, m))?;
         let softcap = |field: &'static str, v: Option<f64>| match v {
-            Some(c) if !(c.is_finite() && c > 0.0) => Err(invalid(
-                field,
-                format!("{c} must be a positive finite number"),
-            )),
+            Some(c) if !(c.is_finite() && c > 0.0) => {
+                Err((field, format!("{c} must be a positive finite number")))
+            }
             _ => Ok(v),
         };
         let (attn_softcap, final_softcap) = match family {
             Family::Gemma2 | Family::Gemma3 => (
-                softcap("attn_logit_softcapping", raw.attn_logit_softcapping)?,
-                softcap("final_logit_softcapping", raw.final_logit_softcapping)?,
+                softcap("attn_logit_softcapping", raw.attn_logit_softcapping)
+                    .map_err(|(f, m)| invalid(f, m))?,
+                softcap("final_logit_softcapping", raw.final_logit_softcapping)
+                    .map_err(|(f, m)| invalid(f, m))?,
             ),
             _ => (None, None),
         };
@@ -600,7 +606,7 @@ impl LlmConfig {
         let w = self.window?;
         let local = match self.local_layers {
             LocalLayers::All => true,
-            LocalLayers::GlobalEvery(p) => (layer + 1) % p != 0,
+            LocalLayers::GlobalEvery(p) => !(layer + 1).is_multiple_of(p),
             LocalLayers::From(first) => layer >= first,
         };
         local.then_some(w)

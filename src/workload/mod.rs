@@ -54,7 +54,10 @@ pub fn load_llm(name: &str) -> Result<LlmConfig, ModelError> {
         return LlmConfig::from_file(path);
     }
     if let Some((base, query)) = name.split_once('?') {
-        let mode = llm_params(name, query)?;
+        let mode = llm_params(query).map_err(|message| ModelError::Spec {
+            name: name.to_string(),
+            message,
+        })?;
         let m = load_llm(base).map_err(|e| match e {
             ModelError::NotFound { known, .. } => ModelError::NotFound {
                 name: name.to_string(),
@@ -81,26 +84,23 @@ pub fn load_llm(name: &str) -> Result<LlmConfig, ModelError> {
 }
 
 /// Parses the `?key=value&...` parameters of an LLM name: only `mla` (`naive` or `absorbed`).
-fn llm_params(name: &str, query: &str) -> Result<Option<llm::MlaMode>, ModelError> {
+/// The error says which parameter is wrong and what is expected.
+fn llm_params(query: &str) -> Result<Option<llm::MlaMode>, String> {
     let mut mode = None;
     for kv in query.split('&').filter(|s| !s.is_empty()) {
-        let spec = |message: String| ModelError::Spec {
-            name: name.to_string(),
-            message,
-        };
         match kv.split_once('=') {
             Some(("mla", v)) => {
                 mode = Some(llm::MlaMode::parse(v.trim()).ok_or_else(|| {
-                    spec(format!(
+                    format!(
                         "`mla={v}`: expected one of {}",
                         llm::MlaMode::NAMES.join(", ")
-                    ))
+                    )
                 })?);
             }
             _ => {
-                return Err(spec(format!(
+                return Err(format!(
                     "`{kv}`: an LLM takes one parameter, mla=naive or mla=absorbed"
-                )));
+                ));
             }
         }
     }

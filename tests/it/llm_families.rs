@@ -523,7 +523,7 @@ fn llama_3_1_and_phi_windows_by_hand() {
 }
 
 /// A small deepseek_v2 config with `edit` applied.
-fn deepseek_with(edit: impl FnOnce(&mut serde_json::Value)) -> Result<LlmConfig, ModelError> {
+fn deepseek_with(edit: impl FnOnce(&mut serde_json::Value)) -> Result<LlmConfig, Box<ModelError>> {
     let mut v = serde_json::json!({
         "model_type": "deepseek_v2", "hidden_size": 64, "intermediate_size": 128,
         "moe_intermediate_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -533,7 +533,7 @@ fn deepseek_with(edit: impl FnOnce(&mut serde_json::Value)) -> Result<LlmConfig,
         "first_k_dense_replace": 1
     });
     edit(&mut v);
-    LlmConfig::from_json(&v.to_string(), "ds.json", "ds")
+    LlmConfig::from_json(&v.to_string(), "ds.json", "ds").map_err(Box::new)
 }
 
 fn field_of(e: &ModelError) -> &'static str {

@@ -2,7 +2,7 @@
 //! [`Family`], which layers of a family use its sliding window, and how a multimodal `gemma3`
 //! config yields its text model (`text_config`, completed with transformers' defaults).
 
-use super::{Family, HfConfig, LocalLayers, ModelError, json_err};
+use super::{Family, HfConfig, LocalLayers};
 use serde::Deserialize;
 
 /// Every `model_type` archscope builds, as an unknown one's error lists them.
@@ -143,24 +143,17 @@ fn gemma3_text_defaults() -> serde_json::Map<String, serde_json::Value> {
     }
 }
 
-/// The text model of a multimodal `gemma3` config: its `text_config` over
-/// [`gemma3_text_defaults`], as `Gemma3ForConditionalGeneration` builds its language model.
-pub(super) fn gemma3_text_config(text: &str, path: &str) -> Result<HfConfig, ModelError> {
-    let invalid = |message: String| ModelError::Invalid {
-        path: path.to_string(),
-        field: "text_config",
-        message,
-    };
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| json_err(path, e))?;
+/// The text model of a multimodal `gemma3` config `v`: its `text_config` over
+/// [`gemma3_text_defaults`], as `Gemma3ForConditionalGeneration` builds its language model. The
+/// error says what is wrong with `text_config`.
+pub(super) fn gemma3_text_config(v: &serde_json::Value) -> Result<HfConfig, String> {
     let Some(serde_json::Value::Object(tc)) = v.get("text_config") else {
-        return Err(invalid(
-            "a gemma3 config needs a text_config object (the text model's config)".into(),
-        ));
+        return Err("a gemma3 config needs a text_config object (the text model's config)".into());
     };
     let mut merged = gemma3_text_defaults();
     for (k, val) in tc {
         merged.insert(k.clone(), val.clone());
     }
     merged.insert("model_type".into(), "gemma3_text".into());
-    HfConfig::deserialize(serde_json::Value::Object(merged)).map_err(|e| invalid(e.to_string()))
+    HfConfig::deserialize(serde_json::Value::Object(merged)).map_err(|e| e.to_string())
 }

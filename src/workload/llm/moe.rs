@@ -32,6 +32,9 @@ pub struct MoeLayout {
     pub router_bias: bool,
 }
 
+/// The MoE settings read from a config: (experts, experts per token), if any, and the layout.
+type MoeSettings = (Option<(u64, u64)>, MoeLayout);
+
 /// DeepSeek-V3's routing method whose router carries `e_score_correction_bias`.
 const NOAUX_TC: &str = "noaux_tc";
 
@@ -41,7 +44,7 @@ const NOAUX_TC: &str = "noaux_tc";
 pub(super) fn read_moe(
     family: Family,
     raw: &HfConfig,
-) -> Result<(Option<(u64, u64)>, MoeLayout), (&'static str, String)> {
+) -> Result<MoeSettings, (&'static str, String)> {
     let (field, experts) = match family {
         Family::Mixtral => ("num_local_experts", raw.num_local_experts),
         Family::Qwen3Moe => ("num_experts", raw.num_experts),
