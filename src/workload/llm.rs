@@ -133,7 +133,8 @@ pub struct HfConfig {
     /// Bias on MLP projections.
     #[serde(default)]
     pub mlp_bias: Option<bool>,
-    /// Sliding attention window (mistral); null means none.
+    /// Sliding attention window; null means none. Which layers use it depends on the family
+    /// ([`families::sliding_window`]).
     #[serde(default)]
     pub sliding_window: Option<u64>,
     /// Experts per MoE layer (mixtral).

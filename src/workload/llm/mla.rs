@@ -20,7 +20,9 @@ use crate::workload::graph::{AttnShape, OpKind, Role, TensorId};
 use serde::Serialize;
 
 /// How multi-head latent attention is priced. Chosen with the model-name parameter `mla`:
-/// `deepseek-v2-lite?mla=naive` or `?mla=absorbed` (the default).
+/// `deepseek-v2-lite?mla=naive` or `?mla=absorbed` (the default). The mode applies to prefill
+/// and decode alike, as in DeepSeek's reference code (`attn_impl`); engines that decompress in
+/// prefill and absorb in decode are priced by scoring each phase in its mode.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MlaMode {
