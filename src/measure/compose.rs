@@ -11,6 +11,7 @@
 //! | `LeakyRelu` max(x, αx) | `affine(α, 0)` then `maximum` (candle-nn's `leaky_relu` takes five passes) | 2 |
 //! | `Clip` | one operand: `clamp` (`maximum` then `minimum`); two (ONNX `Max`/`Min`): `broadcast_maximum` | 2 / 1 |
 //! | `Unary` | one operand: `tanh` (a transcendental representative of the class); two (ONNX `Pow`): `broadcast_pow` | 1 |
+//! | `SoftCap` cap·tanh(x/cap) | `affine(1/cap, 0)`, `tanh`, `affine(cap, 0)` | 3 |
 //! | `Compare` | `broadcast_lt` (`eq 0` for a lone operand) to a `u8` mask, converted to the graph's float output; `where_cond` with three operands | 2 / 1 |
 //! | `Pool` `Sum` | global: `sum_keepdim` over H, W; windowed: `avg_pool2d` then `affine` by the window; other layouts: `sum_keepdim` over the contiguous window | 1 / 2 / 1 |
 //! | `Concat` | `Tensor::cat` along the axis whose sizes add up | 1 |
@@ -122,6 +123,10 @@ pub fn elementwise(
             act.broadcast_mul(up)?
         }
         EltOp::Scale => a.affine(2.0, 0.0)?,
+        EltOp::SoftCap => a
+            .affine(1.0 / FOLDED_CONSTANT, 0.0)?
+            .tanh()?
+            .affine(FOLDED_CONSTANT, 0.0)?,
         EltOp::LeakyRelu => a.maximum(&a.affine(LEAKY_SLOPE, 0.0)?)?,
         EltOp::Clip => match x.get(1) {
             Some(b) => a.broadcast_maximum(b)?,

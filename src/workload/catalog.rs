@@ -5,22 +5,29 @@ use super::vision::{self, VisionModel};
 use super::{DType, Model, ModelError, QuantScheme, known_models, load_llm, load_model};
 use std::fmt::Write as _;
 
-/// One line per shipped LLM (family, parameters, layers, hidden size) and per built-in network
+/// One line per shipped LLM (family, parameters, active parameters of a MoE, layers, hidden
+/// size) and per built-in network
 /// family (parameters, MACs per sample at fp32, the parameters its spec takes); an entry that
 /// fails to build says why instead.
 pub fn list() -> String {
     let mut s = String::new();
     for name in known_models() {
         let _ = match load_llm(name) {
-            Ok(m) => writeln!(
-                s,
-                "{:<20} {:<8} {:>8.3} B params, {} layers, hidden {}",
-                name,
-                format!("{:?}", m.family).to_lowercase(),
-                m.param_count() as f64 / 1e9,
-                m.layers,
-                m.hidden
-            ),
+            Ok(m) => {
+                let active = match m.moe {
+                    Some(_) => format!(" ({:.3} B active)", m.active_param_count() as f64 / 1e9),
+                    None => String::new(),
+                };
+                writeln!(
+                    s,
+                    "{:<20} {:<8} {:>8.3} B params{active}, {} layers, hidden {}",
+                    name,
+                    m.family.name(),
+                    m.param_count() as f64 / 1e9,
+                    m.layers,
+                    m.hidden
+                )
+            }
             Err(e) => writeln!(s, "{name:<20} (invalid: {e})"),
         };
     }
@@ -45,7 +52,12 @@ pub fn list() -> String {
     s
 }
 
-/// The shape and parameter count of any model `--model` accepts, as JSON.
+/// The shape and parameter count of any model `--model` accepts, as JSON. An LLM gives its
+/// total parameters (`params`) and the parameters one token uses (`active_params`: all but
+/// the routed experts it is not sent to; equal to `params` for a dense model), also without
+/// the input embedding table (`active_params_without_embedding`, as DeepSeek counts them); the
+/// sliding window and which layers use it; multi-head latent attention and how it is priced;
+/// and the MoE layout.
 pub fn describe(name: &str) -> Result<serde_json::Value, ModelError> {
     Ok(match load_model(name)? {
         Model::Llm(m) => serde_json::json!({
@@ -54,6 +66,12 @@ pub fn describe(name: &str) -> Result<serde_json::Value, ModelError> {
             "kv_heads": m.kv_heads, "head_dim": m.head_dim, "vocab": m.vocab,
             "tied_embeddings": m.tied, "sliding_window": m.window,
             "experts": m.moe.map(|(e, _)| e), "experts_per_token": m.moe.map(|(_, k)| k),
+            "active_params": m.active_param_count(),
+            "active_params_without_embedding": m.active_params_without_embedding(),
+            "local_layers": m.window.map(|_| m.local_layer_count()),
+            "qk_norm": m.qk_norm, "post_norms": m.sandwich_norm,
+            "attn_softcap": m.attn_softcap, "final_softcap": m.final_softcap,
+            "mla": m.mla, "moe_layout": m.moe.map(|_| m.moe_layout),
         }),
         Model::Vision(m) => m.describe()?,
     })

@@ -103,6 +103,8 @@ pub enum EltOp {
     Unary,
     /// A comparison or a select (`==`, `<`, `where`).
     Compare,
+    /// Soft-capping `cap·tanh(x/cap)` (Gemma 2's attention scores and final logits).
+    SoftCap,
 }
 
 impl EltOp {
@@ -115,6 +117,7 @@ impl EltOp {
     /// * gelu (tanh form) 0.5x(1+tanh(√(2/π)(x+0.044715x³))): 9 (x³ = 2 mul, ×c, add, ×√(2/π),
     ///   tanh, add 1, ×x, ×0.5);
     /// * swiglu silu(g)·u: 6; geglu gelu(g)·u: 10;
+    /// * soft-capping cap·tanh(x/cap): 3 (divide, tanh, multiply);
     /// * sub, div, compare or select: 1; leaky relu (multiply, max): 2; clip (max, min): 2;
     ///   a unary elementary function (tanh, erf, exp, sqrt, ...): 1, as the exp inside sigmoid
     ///   and the tanh inside gelu are counted above.
@@ -123,6 +126,7 @@ impl EltOp {
             EltOp::Add | EltOp::Mul | EltOp::Relu | EltOp::Scale => 1.0,
             EltOp::Sub | EltOp::Div | EltOp::Unary | EltOp::Compare => 1.0,
             EltOp::Relu6 | EltOp::LeakyRelu | EltOp::Clip => 2.0,
+            EltOp::SoftCap => 3.0,
             EltOp::Sigmoid | EltOp::HardSigmoid => 4.0,
             EltOp::Silu | EltOp::HardSwish => 5.0,
             EltOp::SwiGlu => 6.0,
@@ -133,7 +137,7 @@ impl EltOp {
 
     /// Transcendental evaluations per output element (counted once more in
     /// [`OpKind::special_ops`], on top of the FLOPs above): one `exp` for sigmoid, SiLU and
-    /// SwiGLU, one `tanh` for GELU and GeGLU, one for a [`EltOp::Unary`] function (the class
+    /// SwiGLU, one `tanh` for GELU, GeGLU and soft-capping, one for a [`EltOp::Unary`] function (the class
     /// stands for tanh, erf, exp, log, sqrt, reciprocal and pow, which CPUs evaluate as math
     /// routines and GPUs on special-function units; the cheap members it also covers, negation,
     /// absolute value and casts, are priced as one of them); none for the piecewise-linear and
@@ -141,7 +145,7 @@ impl EltOp {
     pub fn specials_per_elem(self) -> f64 {
         match self {
             EltOp::Sigmoid | EltOp::Silu | EltOp::SwiGlu | EltOp::Gelu | EltOp::GeGlu => 1.0,
-            EltOp::Unary => 1.0,
+            EltOp::Unary | EltOp::SoftCap => 1.0,
             _ => 0.0,
         }
     }

@@ -1,22 +1,33 @@
 //! Decoder-only LLMs from a Hugging Face `config.json`: parsing, parameter counts, and graphs for
 //! prefill and decode.
 //!
-//! Families: llama (and MobileLLM, which is llama-shaped), qwen2, mistral, mixtral, gemma, phi3.
+//! Families (by `model_type`): llama (Llama 2/3/3.1, SmolLM2, TinyLlama, and MobileLLM, which is
+//! llama-shaped), qwen2, qwen3, qwen3_moe, mistral, mixtral, gemma, gemma2, gemma3 and
+//! gemma3_text, phi3, deepseek_v2 and deepseek_v3. Multi-head latent attention is in [`mla`],
+//! the mixture-of-experts layout in [`moe`], and the per-family reading of a config in
+//! [`families`].
 //! The ledger avoids the bookkeeping errors common in LLM roofline tools:
 //! * the LM head is a real matmul (2 FLOPs per MAC) and its weights are in the footprint (once,
 //!   when tied to the embedding);
 //! * prefill attention is causal (query i sees i+1 keys), so its FLOPs are about half of s²;
 //! * decode reads the KV cache at the current length with the KV head count (GQA), not the query
 //!   head count;
-//! * the MLP activation runs over the intermediate size.
+//! * the MLP activation runs over the intermediate size;
+//! * a sliding-window layer attends over at most `window` keys and caches at most `window`
+//!   positions, in prefill and in decode; a global layer of the same model (Gemma 2 and 3
+//!   alternate them) attends over and caches the whole context;
+//! * a MoE layer reads only the experts its tokens are routed to ([`moe`]).
 //!
 //! Graph conventions:
 //! * prefill of P prompt tokens at batch B processes B·P tokens; only the last token of each
 //!   sequence goes through the final norm and LM head (as llama.cpp and vLLM do);
 //! * decode of one token at context L appends its key and value, then attends over the L cached
-//!   positions (the new one included), capped by the sliding window where the model has one;
+//!   positions (the new one included), capped by the sliding window where the layer has one;
 //! * projections are modelled unfused (q, k, v separately; gate and up separately), which changes
 //!   only how often the small input activation is re-read.
+//! * RoPE variants and their scaling (Llama 3.1's `llama3` frequencies, Phi-3's `longrope`,
+//!   DeepSeek's `yarn`, Gemma 3's two bases) change the rotation angles only, never the count
+//!   of multiplies or the bytes moved, so `rope_scaling` is not read.
 
 use super::dtype::{DType, Storage};
 use super::ggml::{TensorCategory, TensorSite};
@@ -26,6 +37,13 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 pub use super::error::ModelError;
+pub use families::SUPPORTED_MODEL_TYPES;
+pub use mla::{Mla, MlaMode};
+pub use moe::MoeLayout;
+
+pub mod families;
+pub mod mla;
+pub mod moe;
 
 // Limits on the sizes a config may give. Each sits well above the largest published decoder
 // LLM, so every real config loads, while a hostile one (10^7 layers, a 2^62-wide MLP) is refused
@@ -48,9 +66,13 @@ pub const MAX_VOCAB: u64 = 1 << 21;
 pub const MAX_HEADS: u64 = 1 << 10;
 /// Largest head dimension (`head_dim`): Gemma and PaLM use 256; 1,024 is 4× that.
 pub const MAX_HEAD_DIM: u64 = 1 << 10;
-/// Most experts per MoE layer (`num_local_experts`, and so `num_experts_per_tok`): Switch-C has
-/// 2,048, DeepSeek-V3 256; 4,096 is 2× the largest.
+/// Most experts per MoE layer (`num_local_experts`, `num_experts`, `n_routed_experts`, and so
+/// `num_experts_per_tok`; also `n_shared_experts`): Switch-C has 2,048, DeepSeek-V3 256; 4,096
+/// is 2× the largest.
 pub const MAX_EXPERTS: u64 = 1 << 12;
+/// Widest low-rank latent of multi-head latent attention (`q_lora_rank`, `kv_lora_rank`):
+/// DeepSeek-V3 has 1,536 and 512; 65,536 is 40× that.
+pub const MAX_LORA_RANK: u64 = 1 << 16;
 /// Longest context (`max_position_embeddings`, `sliding_window`, and the prompt and context
 /// lengths scored): Llama 4 Scout was trained for 10,485,760 tokens; 2^27 (134 M) is 12× that.
 pub const MAX_TOKENS: u64 = 1 << 27;
@@ -72,7 +94,7 @@ fn add(a: u64, b: u64, field: &'static str) -> Result<u64, &'static str> {
 /// real configs carry many (tokenizer ids, dtype, training settings).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 pub struct HfConfig {
-    /// `llama`, `mobilellm`, `qwen2`, `mistral`, `mixtral`, `gemma`, `phi3`.
+    /// One of [`SUPPORTED_MODEL_TYPES`] (`gemma3` is read through its `text_config`).
     pub model_type: String,
     /// Model width.
     pub hidden_size: u64,
@@ -111,7 +133,8 @@ pub struct HfConfig {
     /// Bias on MLP projections.
     #[serde(default)]
     pub mlp_bias: Option<bool>,
-    /// Sliding attention window (mistral); null means none.
+    /// Sliding attention window; null means none. Which layers use it depends on the family
+    /// ([`families::sliding_window`]).
     #[serde(default)]
     pub sliding_window: Option<u64>,
     /// Experts per MoE layer (mixtral).
@@ -126,24 +149,127 @@ pub struct HfConfig {
     /// Training dtype, informational.
     #[serde(default)]
     pub torch_dtype: Option<String>,
+    /// Qwen2/Qwen3: whether `sliding_window` is used at all (it is set but unused on the
+    /// published checkpoints).
+    #[serde(default)]
+    pub use_sliding_window: Option<bool>,
+    /// Qwen2/Qwen3 with `use_sliding_window`: layers from this index on use the window.
+    #[serde(default)]
+    pub max_window_layers: Option<u64>,
+    /// Gemma 3: every this many layers one is global, the others local.
+    #[serde(default)]
+    pub sliding_window_pattern: Option<u64>,
+    /// Gemma 2: soft-cap of the attention scores.
+    #[serde(default)]
+    pub attn_logit_softcapping: Option<f64>,
+    /// Gemma 2: soft-cap of the final logits.
+    #[serde(default)]
+    pub final_logit_softcapping: Option<f64>,
+    /// qwen3_moe: experts per MoE layer.
+    #[serde(default)]
+    pub num_experts: Option<u64>,
+    /// DeepSeek: routed experts per MoE layer.
+    #[serde(default)]
+    pub n_routed_experts: Option<u64>,
+    /// DeepSeek: shared experts (always active) per MoE layer.
+    #[serde(default)]
+    pub n_shared_experts: Option<u64>,
+    /// qwen3_moe and DeepSeek: MLP width of one expert.
+    #[serde(default)]
+    pub moe_intermediate_size: Option<u64>,
+    /// DeepSeek: the first this many layers have a dense MLP of `intermediate_size`.
+    #[serde(default)]
+    pub first_k_dense_replace: Option<u64>,
+    /// DeepSeek: a MoE layer every this many (only 1, every layer, is modelled).
+    #[serde(default)]
+    pub moe_layer_freq: Option<u64>,
+    /// qwen3_moe: a MoE layer every this many (only 1 is modelled).
+    #[serde(default)]
+    pub decoder_sparse_step: Option<u64>,
+    /// qwen3_moe: layers with a dense MLP instead (only none is modelled).
+    #[serde(default)]
+    pub mlp_only_layers: Option<Vec<u64>>,
+    /// DeepSeek routing; `noaux_tc` (V3) adds a per-expert score-correction bias.
+    #[serde(default)]
+    pub topk_method: Option<String>,
+    /// MLA: rank of the query's low-rank compression; null means a plain q projection.
+    #[serde(default)]
+    pub q_lora_rank: Option<u64>,
+    /// MLA: rank of the compressed key-value latent (what the cache holds).
+    #[serde(default)]
+    pub kv_lora_rank: Option<u64>,
+    /// MLA: per-head query/key dimension that carries RoPE (one shared key part per token).
+    #[serde(default)]
+    pub qk_rope_head_dim: Option<u64>,
+    /// MLA: per-head query/key dimension without RoPE.
+    #[serde(default)]
+    pub qk_nope_head_dim: Option<u64>,
+    /// MLA: per-head value dimension.
+    #[serde(default)]
+    pub v_head_dim: Option<u64>,
 }
 
 /// Supported architecture families.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
-    /// Llama 2/3, TinyLlama, MobileLLM.
+    /// Llama 2/3/3.1, SmolLM2, TinyLlama, MobileLLM.
     Llama,
-    /// Qwen1.5 / Qwen2 (q/k/v biases).
+    /// Qwen1.5 / Qwen2 / Qwen2.5 (q/k/v biases).
     Qwen2,
+    /// Qwen3 (per-head q/k RMSNorm).
+    Qwen3,
+    /// Qwen3-MoE (per-head q/k RMSNorm, routed experts, no shared expert).
+    #[serde(rename = "qwen3_moe")]
+    Qwen3Moe,
     /// Mistral (sliding window).
     Mistral,
     /// Mixtral (MoE).
     Mixtral,
     /// Gemma (GeGLU, scaled embedding, tied head).
     Gemma,
-    /// Phi-3 (fused projections, modelled unfused).
+    /// Gemma 2 (local and global layers alternating, pre- and post-norms, soft-capping).
+    Gemma2,
+    /// Gemma 3 (five local layers to one global, q/k norms, pre- and post-norms).
+    Gemma3,
+    /// Phi-3 (fused projections, modelled unfused; sliding window where set).
     Phi3,
+    /// DeepSeek-V2 and V3 (multi-head latent attention, shared and routed experts).
+    DeepSeek,
+}
+
+impl Family {
+    /// The family's name as `models list` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Llama => "llama",
+            Family::Qwen2 => "qwen2",
+            Family::Qwen3 => "qwen3",
+            Family::Qwen3Moe => "qwen3_moe",
+            Family::Mistral => "mistral",
+            Family::Mixtral => "mixtral",
+            Family::Gemma => "gemma",
+            Family::Gemma2 => "gemma2",
+            Family::Gemma3 => "gemma3",
+            Family::Phi3 => "phi3",
+            Family::DeepSeek => "deepseek",
+        }
+    }
+}
+
+/// Which layers of a model with a `sliding_window` use it; the others attend globally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocalLayers {
+    /// Every layer (Mistral, Phi-3).
+    All,
+    /// Layer `l` is global when `(l + 1)` is a multiple of the period, local otherwise: Gemma 2
+    /// alternates (period 2: layer 0 local, layer 1 global), Gemma 3 has period
+    /// `sliding_window_pattern` (6: five local, then one global).
+    GlobalEvery(u64),
+    /// Layers from this index on are local (Qwen2's `max_window_layers` with
+    /// `use_sliding_window`).
+    From(u64),
 }
 
 /// A validated model description.
@@ -179,8 +305,25 @@ pub struct LlmConfig {
     pub mlp_bias: bool,
     /// Sliding window.
     pub window: Option<u64>,
-    /// MoE: (experts, experts per token).
+    /// MoE: (routed experts, experts per token).
     pub moe: Option<(u64, u64)>,
+    /// Which layers use `window` (when it is set).
+    pub local_layers: LocalLayers,
+    /// Per-head RMSNorm of the queries and keys before RoPE (Qwen3, Gemma 3).
+    pub qk_norm: bool,
+    /// Norms after attention and after the MLP as well as before them (Gemma 2 and 3): four
+    /// per layer instead of two.
+    pub sandwich_norm: bool,
+    /// Embedding scaled by √hidden (the Gemma families).
+    pub embed_scale: bool,
+    /// Soft-cap of the attention scores (Gemma 2).
+    pub attn_softcap: Option<f64>,
+    /// Soft-cap of the final logits (Gemma 2).
+    pub final_softcap: Option<f64>,
+    /// Multi-head latent attention (DeepSeek), in place of the q/k/v projections.
+    pub mla: Option<Mla>,
+    /// The MoE layout beyond (experts, top-k): expert width, shared experts, dense layers.
+    pub moe_layout: MoeLayout,
     /// The raw config.
     pub raw: HfConfig,
 }
@@ -238,8 +381,19 @@ impl LlmConfig {
         Self::from_json(&text, &p, &name)
     }
 
-    /// Parses and validates config text; `path` is used in errors, `name` in reports.
+    /// Parses and validates config text; `path` is used in errors, `name` in reports. A
+    /// `gemma3` (multimodal) config is read through its `text_config`
+    /// ([`families::gemma3_text_config`]); the vision tower is not modelled.
     pub fn from_json(text: &str, path: &str, name: &str) -> Result<LlmConfig, ModelError> {
+        if families::is_gemma3_wrapper(text) {
+            let v: serde_json::Value = serde_json::from_str(text).map_err(|e| json_err(path, e))?;
+            let raw = families::gemma3_text_config(&v).map_err(|message| ModelError::Invalid {
+                path: path.to_string(),
+                field: "text_config",
+                message,
+            })?;
+            return Self::from_hf(raw, path, name);
+        }
         let raw: HfConfig = serde_json::from_str(text).map_err(|e| json_err(path, e))?;
         Self::from_hf(raw, path, name)
     }
@@ -251,22 +405,16 @@ impl LlmConfig {
             field,
             message,
         };
-        let family = match raw.model_type.as_str() {
-            "llama" | "mobilellm" => Family::Llama,
-            "qwen2" => Family::Qwen2,
-            "mistral" => Family::Mistral,
-            "mixtral" => Family::Mixtral,
-            "gemma" => Family::Gemma,
-            "phi3" => Family::Phi3,
-            other => {
-                return Err(invalid(
-                    "model_type",
-                    format!(
-                        "`{other}` is not supported; expected llama, mobilellm, qwen2, mistral, mixtral, gemma or phi3"
-                    ),
-                ));
-            }
-        };
+        let family = families::family_of(&raw.model_type).ok_or_else(|| {
+            invalid(
+                "model_type",
+                format!(
+                    "`{}` is not supported; expected one of {}",
+                    raw.model_type,
+                    SUPPORTED_MODEL_TYPES.join(", ")
+                ),
+            )
+        })?;
         for (field, v) in [
             ("hidden_size", raw.hidden_size),
             ("intermediate_size", raw.intermediate_size),
@@ -295,13 +443,37 @@ impl LlmConfig {
             ("num_key_value_heads", raw.num_key_value_heads, MAX_HEADS),
             ("head_dim", raw.head_dim, MAX_HEAD_DIM),
             ("num_local_experts", raw.num_local_experts, MAX_EXPERTS),
+            ("num_experts", raw.num_experts, MAX_EXPERTS),
+            ("n_routed_experts", raw.n_routed_experts, MAX_EXPERTS),
+            ("n_shared_experts", raw.n_shared_experts, MAX_EXPERTS),
             ("num_experts_per_tok", raw.num_experts_per_tok, MAX_EXPERTS),
+            (
+                "moe_intermediate_size",
+                raw.moe_intermediate_size,
+                MAX_INTERMEDIATE,
+            ),
+            (
+                "first_k_dense_replace",
+                raw.first_k_dense_replace,
+                MAX_LAYERS,
+            ),
+            ("q_lora_rank", raw.q_lora_rank, MAX_LORA_RANK),
+            ("kv_lora_rank", raw.kv_lora_rank, MAX_LORA_RANK),
+            ("qk_rope_head_dim", raw.qk_rope_head_dim, MAX_HEAD_DIM),
+            ("qk_nope_head_dim", raw.qk_nope_head_dim, MAX_HEAD_DIM),
+            ("v_head_dim", raw.v_head_dim, MAX_HEAD_DIM),
             (
                 "max_position_embeddings",
                 raw.max_position_embeddings,
                 MAX_TOKENS,
             ),
             ("sliding_window", raw.sliding_window, MAX_TOKENS),
+            (
+                "sliding_window_pattern",
+                raw.sliding_window_pattern,
+                MAX_LAYERS,
+            ),
+            ("max_window_layers", raw.max_window_layers, MAX_LAYERS),
         ];
         for (field, v, limit) in limits {
             if let Some(v) = v.filter(|&v| v > limit) {
@@ -321,11 +493,17 @@ impl LlmConfig {
                 format!("{kv_heads} must be positive and divide num_attention_heads ({heads})"),
             ));
         }
-        let head_dim = match raw.head_dim {
-            Some(0) => return Err(invalid("head_dim", "must be positive".into())),
-            Some(d) => d,
-            None if raw.hidden_size % heads == 0 => raw.hidden_size / heads,
-            None => {
+        let mla = match family {
+            Family::DeepSeek => Some(mla::Mla::from_hf(&raw).map_err(|(f, m)| invalid(f, m))?),
+            _ => None,
+        };
+        let head_dim = match (mla, raw.head_dim) {
+            // The query-key head dimension; values have their own (`v_head_dim`).
+            (Some(m), _) => m.qk_head_dim(),
+            (None, Some(0)) => return Err(invalid("head_dim", "must be positive".into())),
+            (None, Some(d)) => d,
+            (None, None) if raw.hidden_size % heads == 0 => raw.hidden_size / heads,
+            (None, None) => {
                 return Err(invalid(
                     "num_attention_heads",
                     format!(
@@ -335,11 +513,10 @@ impl LlmConfig {
                 ));
             }
         };
+        let gemma_like = matches!(family, Family::Gemma | Family::Gemma2 | Family::Gemma3);
         // Transformers' per-family defaults when the flag is absent.
-        let tied = raw.share_embedding == Some(true)
-            || raw
-                .tie_word_embeddings
-                .unwrap_or(matches!(family, Family::Gemma));
+        let tied =
+            raw.share_embedding == Some(true) || raw.tie_word_embeddings.unwrap_or(gemma_like);
         if raw.layer_sharing == Some(true) {
             return Err(invalid(
                 "layer_sharing",
@@ -361,16 +538,23 @@ impl LlmConfig {
                 ));
             }
         };
-        let moe = match (family, raw.num_local_experts, raw.num_experts_per_tok) {
-            (Family::Mixtral, Some(e), Some(k)) if e > 0 && k > 0 && k <= e => Some((e, k)),
-            (Family::Mixtral, _, _) => {
-                return Err(invalid(
-                    "num_local_experts",
-                    "mixtral needs num_local_experts and num_experts_per_tok with 0 < k ≤ experts"
-                        .into(),
-                ));
+        let (moe, moe_layout) = moe::read_moe(family, &raw).map_err(|(f, m)| invalid(f, m))?;
+        let (window, local_layers) =
+            families::sliding_window(family, &raw).map_err(|(f, m)| invalid(f, m))?;
+        let softcap = |field: &'static str, v: Option<f64>| match v {
+            Some(c) if !(c.is_finite() && c > 0.0) => {
+                Err((field, format!("{c} must be a positive finite number")))
             }
-            _ => None,
+            _ => Ok(v),
+        };
+        let (attn_softcap, final_softcap) = match family {
+            Family::Gemma2 | Family::Gemma3 => (
+                softcap("attn_logit_softcapping", raw.attn_logit_softcapping)
+                    .map_err(|(f, m)| invalid(f, m))?,
+                softcap("final_logit_softcapping", raw.final_logit_softcapping)
+                    .map_err(|(f, m)| invalid(f, m))?,
+            ),
+            _ => (None, None),
         };
         let attention_bias = raw.attention_bias.unwrap_or(false);
         let cfg = LlmConfig {
@@ -388,11 +572,16 @@ impl LlmConfig {
             qkv_bias: attention_bias || family == Family::Qwen2,
             o_bias: attention_bias,
             mlp_bias: raw.mlp_bias.unwrap_or(false),
-            window: match family {
-                Family::Mistral | Family::Mixtral => raw.sliding_window,
-                _ => None,
-            },
+            window,
             moe,
+            local_layers,
+            qk_norm: matches!(family, Family::Qwen3 | Family::Qwen3Moe | Family::Gemma3),
+            sandwich_norm: matches!(family, Family::Gemma2 | Family::Gemma3),
+            embed_scale: gemma_like,
+            attn_softcap,
+            final_softcap,
+            mla,
+            moe_layout,
             raw,
         };
         cfg.try_param_count().map_err(|field| {
@@ -402,6 +591,36 @@ impl LlmConfig {
             )
         })?;
         Ok(cfg)
+    }
+
+    /// The same model with multi-head latent attention priced in `mode` (no change for a model
+    /// without MLA).
+    pub fn with_mla_mode(mut self, mode: MlaMode) -> LlmConfig {
+        if let Some(m) = self.mla.as_mut() {
+            m.mode = mode;
+        }
+        self
+    }
+
+    /// The sliding window of layer `layer`, or `None` where it attends globally.
+    pub fn layer_window(&self, layer: u64) -> Option<u64> {
+        let w = self.window?;
+        let local = match self.local_layers {
+            LocalLayers::All => true,
+            LocalLayers::GlobalEvery(p) => !(layer + 1).is_multiple_of(p),
+            LocalLayers::From(first) => layer >= first,
+        };
+        local.then_some(w)
+    }
+
+    /// How many layers use the sliding window (0 without one).
+    pub fn local_layer_count(&self) -> u64 {
+        match (self.window, self.local_layers) {
+            (None, _) => 0,
+            (Some(_), LocalLayers::All) => self.layers,
+            (Some(_), LocalLayers::GlobalEvery(p)) => self.layers - self.layers / p,
+            (Some(_), LocalLayers::From(first)) => self.layers.saturating_sub(first),
+        }
     }
 
     /// Query projection width.
@@ -415,17 +634,20 @@ impl LlmConfig {
     }
 
     /// Parameters, counted from the config: embeddings, per-layer attention (with biases where
-    /// the family has them), MLP or experts and router, two norms per layer, the final norm, and
-    /// the LM head unless tied. A config from [`LlmConfig::from_hf`] always has a count that fits
-    /// 64 bits; for one whose fields were changed past that, this saturates at `u64::MAX` (see
-    /// [`LlmConfig::try_param_count`]).
+    /// the family has them, per-head q/k norms, or MLA's projections and norms), the MLP, or in
+    /// MoE layers the experts, router and shared experts, two norms per layer (four with
+    /// Gemma's post-norms), the final norm, and the LM head unless tied. A config from
+    /// [`LlmConfig::from_hf`] always has a count that fits 64 bits; for one whose fields were
+    /// changed past that, this saturates at `u64::MAX` (see [`LlmConfig::try_param_count`]).
     pub fn param_count(&self) -> u64 {
         self.try_param_count().unwrap_or(u64::MAX)
     }
 
-    /// [`LlmConfig::param_count`] in checked arithmetic: the config field whose product
-    /// overflows 64 bits is the error.
-    pub fn try_param_count(&self) -> Result<u64, &'static str> {
+    /// Parameters of one layer's attention (without its norms).
+    fn try_attn_params(&self) -> Result<u64, &'static str> {
+        if let Some(m) = &self.mla {
+            return m.try_params(self.hidden, self.heads);
+        }
         let h = self.hidden;
         let q_dim = mul(self.heads, self.head_dim, "head_dim")?;
         let kv_dim = mul(self.kv_heads, self.head_dim, "head_dim")?;
@@ -443,43 +665,54 @@ impl LlmConfig {
             0
         };
         let attn_bias = add(qkv_bias, if self.o_bias { h } else { 0 }, "hidden_size")?;
-        let mats = if matches!(self.act, EltOp::SwiGlu | EltOp::GeGlu) {
-            3
-        } else {
-            2
-        };
-        let f = "intermediate_size";
-        let mlp_bias = if self.mlp_bias {
-            add(mul(mats - 1, self.ffn, f)?, h, f)?
+        let qk_norm = if self.qk_norm {
+            mul(2, self.head_dim, "head_dim")?
         } else {
             0
         };
-        let one_mlp = add(mul(mul(mats, h, "hidden_size")?, self.ffn, f)?, mlp_bias, f)?;
-        let mlp = match self.moe {
-            Some((e, _)) => {
-                let f = "num_local_experts";
-                add(mul(e, one_mlp, f)?, mul(h, e, f)?, f)?
-            }
-            None => one_mlp,
+        add(add(attn, attn_bias, "head_dim")?, qk_norm, "head_dim")
+    }
+
+    /// [`LlmConfig::param_count`] in checked arithmetic: the config field whose product
+    /// overflows 64 bits is the error.
+    pub fn try_param_count(&self) -> Result<u64, &'static str> {
+        let h = self.hidden;
+        let f = "intermediate_size";
+        let attn = self.try_attn_params()?;
+        let norms = mul(if self.sandwich_norm { 4 } else { 2 }, h, "hidden_size")?;
+        let attn_norms = add(attn, norms, "hidden_size")?;
+        let dense = add(attn_norms, self.try_mlp_params(self.ffn)?, f)?;
+        let n_moe = self.moe_layer_count();
+        let moe = match self.moe {
+            Some((e, _)) => add(attn_norms, self.try_moe_params(e)?, "num_local_experts")?,
+            None => 0,
         };
-        let per_layer = add(add(add(attn, attn_bias, "head_dim")?, mlp, f)?, two_h, f)?;
+        let l = "num_hidden_layers";
+        let layers = add(mul(self.layers - n_moe, dense, l)?, mul(n_moe, moe, l)?, l)?;
         let embed = mul(self.vocab, h, "vocab_size")?;
         let head = if self.tied { 0 } else { embed };
-        let layers = mul(self.layers, per_layer, "num_hidden_layers")?;
         add(
-            add(add(embed, layers, "num_hidden_layers")?, h, "hidden_size")?,
+            add(add(embed, layers, l)?, h, "hidden_size")?,
             head,
             "vocab_size",
         )
     }
 
-    /// KV-cache bytes for `batch` sequences of `context` positions under `quant`.
+    /// KV-cache bytes for `batch` sequences of `context` positions under `quant`: K and V of
+    /// the KV heads per layer, each local layer holding at most its window; with multi-head
+    /// latent attention, the latent and rope key per position and layer.
     pub fn kv_cache_bytes(&self, quant: &QuantScheme, batch: u64, context: u64) -> f64 {
-        let len = self.window.map_or(context, |w| w.min(context));
-        2.0 * self.layers as f64
-            * quant
+        if let Some(m) = &self.mla {
+            return self.layers as f64 * mla::cache_bytes(m, quant.kv, batch * context);
+        }
+        let per_layer = |len: u64| {
+            2.0 * quant
                 .kv
                 .bytes_rows(batch * self.kv_heads * len, self.head_dim)
+        };
+        let local = self.local_layer_count();
+        let window_len = self.window.map_or(context, |w| w.min(context));
+        local as f64 * per_layer(window_len) + (self.layers - local) as f64 * per_layer(context)
     }
 
     /// Checks that the graph of `phase` at `batch` can be built: batch within 1 to
@@ -505,7 +738,11 @@ impl LlmConfig {
                 "{what} {len}: expected 1 to {MAX_TOKENS} tokens"
             )));
         }
-        let cache_len = self.window.map_or(len, |w| w.min(len));
+        // The widest layer: a global one, unless every layer is local.
+        let window = self
+            .window
+            .filter(|_| self.local_layer_count() == self.layers);
+        let cache_len = window.map_or(len, |w| w.min(len));
         let (experts, top_k) = self.moe.unwrap_or((1, 1));
         let shape = AttnShape {
             batch,
@@ -515,23 +752,37 @@ impl LlmConfig {
             kv_len: len,
             head_dim: self.head_dim,
             causal: true,
-            window: self.window,
+            window,
         };
         let fits = || -> Option<()> {
             let t = batch.checked_mul(new_tokens)?;
             let q_dim = self.heads.checked_mul(self.head_dim)?;
             let kv_dim = self.kv_heads.checked_mul(self.head_dim)?;
-            for width in [self.hidden, self.ffn, q_dim.checked_add(kv_dim)?, experts] {
+            let ffn = self
+                .ffn
+                .max(self.expert_ffn())
+                .max(self.moe_layout.shared_ffn);
+            for width in [self.hidden, ffn, q_dim.checked_add(kv_dim)?, experts] {
                 t.checked_mul(width)?;
             }
-            t.checked_mul(top_k)?.checked_mul(self.ffn)?;
+            t.checked_mul(top_k)?.checked_mul(ffn)?;
             batch.checked_mul(self.vocab)?;
             self.vocab.checked_mul(self.hidden)?;
-            experts.checked_mul(self.ffn)?.checked_mul(self.hidden)?;
+            experts.checked_mul(ffn)?.checked_mul(self.hidden)?;
             batch
                 .checked_mul(self.kv_heads)?
                 .checked_mul(cache_len)?
                 .checked_mul(self.head_dim)?;
+            if let Some(m) = &self.mla {
+                // Absorbed queries and contexts are per head in latent width; naive decode
+                // decompresses every cached position to per-head keys and values.
+                let latent = self.heads.checked_mul(m.cache_width())?;
+                let per_head = self.heads.checked_mul(m.nope_dim.checked_add(m.v_dim)?)?;
+                t.checked_mul(latent)?;
+                batch
+                    .checked_mul(len)?
+                    .checked_mul(per_head.max(m.cache_width()))?;
+            }
             // The scores tensor holds one element per (query, key) pair, head and sequence.
             let scores = shape.pairs() * batch as f64 * self.heads as f64;
             (scores < u64::MAX as f64).then_some(())
@@ -658,15 +909,30 @@ impl<'a> Builder<'a> {
     }
 
     fn norm(&mut self, name: &str, layer: Option<u32>, x: TensorId, rows: u64) -> TensorId {
-        let h = self.c.hidden;
-        let gamma = self.weight(format!("{name}.weight"), &[h], Storage::plain(self.q.float));
-        let y = self.act(format!("{name}.out"), &[rows, h]);
+        self.norm_w(name, layer, x, rows, self.c.hidden)
+    }
+
+    /// RMSNorm of `rows` rows of width `cols` (the model width, a head, or a latent).
+    fn norm_w(
+        &mut self,
+        name: &str,
+        layer: Option<u32>,
+        x: TensorId,
+        rows: u64,
+        cols: u64,
+    ) -> TensorId {
+        let gamma = self.weight(
+            format!("{name}.weight"),
+            &[cols],
+            Storage::plain(self.q.float),
+        );
+        let y = self.act(format!("{name}.out"), &[rows, cols]);
         self.g.add_op(
             name,
             OpKind::Norm {
                 kind: NormKind::RmsNorm,
                 rows,
-                cols: h,
+                cols,
             },
             &[x, gamma],
             &[y],
@@ -674,6 +940,134 @@ impl<'a> Builder<'a> {
             layer,
         );
         y
+    }
+
+    /// A gated MLP of width `ffn` on `x` of `t` tokens: gate, up, activation, down.
+    fn dense_mlp(
+        &mut self,
+        prefix: &str,
+        li: Option<u32>,
+        x: TensorId,
+        t: u64,
+        ffn: u64,
+    ) -> TensorId {
+        let c = self.c;
+        let q = self.q;
+        let h = c.hidden;
+        let gt = self.linear(
+            &format!("{prefix}.gate_proj"),
+            li,
+            x,
+            t,
+            h,
+            ffn,
+            q.weights,
+            c.mlp_bias,
+            q.linear_compute,
+        );
+        let up = self.linear(
+            &format!("{prefix}.up_proj"),
+            li,
+            x,
+            t,
+            h,
+            ffn,
+            q.weights,
+            c.mlp_bias,
+            q.linear_compute,
+        );
+        let a = self.eltwise(&format!("{prefix}.act"), li, c.act, &[gt, up], &[t, ffn]);
+        self.linear(
+            &format!("{prefix}.down_proj"),
+            li,
+            a,
+            t,
+            ffn,
+            h,
+            q.weights,
+            c.mlp_bias,
+            q.linear_compute,
+        )
+    }
+
+    /// Scores, (soft-capping,) softmax and values of one layer's attention: QKᵀ reads
+    /// `score_ins` (queries first), P·V reads the probabilities and `value_ins`; the context
+    /// written has `ctx_width` values per token. The two shapes differ only in head dimension
+    /// (and in MLA's KV heads).
+    fn attention_core(
+        &mut self,
+        p: &str,
+        li: Option<u32>,
+        score_ins: &[TensorId],
+        value_ins: &[TensorId],
+        (score_shape, value_shape): (AttnShape, AttnShape),
+        ctx_width: u64,
+    ) -> TensorId {
+        let q = self.q;
+        let b = score_shape.batch;
+        let t = b * score_shape.q_len;
+        let score_elems = (score_shape.pairs() as u64) * b * score_shape.q_heads;
+        let scores = self.g.add_tensor(
+            format!("{p}.attn.scores"),
+            &[score_elems],
+            Storage::plain(q.float),
+            Role::Activation,
+        );
+        let probs = self.g.add_tensor(
+            format!("{p}.attn.probs"),
+            &[score_elems],
+            Storage::plain(q.float),
+            Role::Activation,
+        );
+        let ctx = self.act(format!("{p}.attn.context"), &[t, ctx_width]);
+        self.g.add_op(
+            format!("{p}.attn.qk"),
+            OpKind::Attention {
+                part: AttnPart::Scores,
+                shape: score_shape,
+            },
+            score_ins,
+            &[scores],
+            q.float,
+            li,
+        );
+        let capped = match self.c.attn_softcap {
+            // Gemma 2: scores ← cap·tanh(scores/cap) before the mask and softmax.
+            Some(_) => self.eltwise(
+                &format!("{p}.attn.softcap"),
+                li,
+                EltOp::SoftCap,
+                &[scores],
+                &[score_elems],
+            ),
+            None => scores,
+        };
+        self.g.add_op(
+            format!("{p}.attn.softmax"),
+            OpKind::Attention {
+                part: AttnPart::Softmax,
+                shape: score_shape,
+            },
+            &[capped],
+            &[probs],
+            q.float,
+            li,
+        );
+        let mut ins = Vec::with_capacity(1 + value_ins.len());
+        ins.push(probs);
+        ins.extend_from_slice(value_ins);
+        self.g.add_op(
+            format!("{p}.attn.av"),
+            OpKind::Attention {
+                part: AttnPart::Values,
+                shape: value_shape,
+            },
+            &ins,
+            &[ctx],
+            q.float,
+            li,
+        );
+        ctx
     }
 
     fn eltwise(
@@ -707,7 +1101,6 @@ impl<'a> Builder<'a> {
         };
         let t = b * new_tokens;
         let h = c.hidden;
-        let prefill = matches!(self.phase, Phase::Prefill { .. });
 
         // Embedding table and (possibly shared) LM head.
         let embed_w = self.weight("embed_tokens.weight".into(), &[c.vocab, h], q.embed);
@@ -726,130 +1119,21 @@ impl<'a> Builder<'a> {
             q.float,
             None,
         );
-        if c.family == Family::Gemma {
+        if c.embed_scale {
             x = self.eltwise("embed_scale", None, EltOp::Scale, &[x], &[t, h]);
         }
 
-        let cache_len = c.window.map_or(kv_len, |w| w.min(kv_len));
         for l in 0..c.layers {
             let li = Some(l as u32);
             let p = format!("layers.{l}");
             let xn = self.norm(&format!("{p}.input_norm"), li, x, t);
-            let qp = self.linear(
-                &format!("{p}.attn.q_proj"),
-                li,
-                xn,
-                t,
-                h,
-                c.q_dim(),
-                q.weights,
-                c.qkv_bias,
-                q.linear_compute,
-            );
-            let kp = self.linear(
-                &format!("{p}.attn.k_proj"),
-                li,
-                xn,
-                t,
-                h,
-                c.kv_dim(),
-                q.weights,
-                c.qkv_bias,
-                q.linear_compute,
-            );
-            let vp = self.linear(
-                &format!("{p}.attn.v_proj"),
-                li,
-                xn,
-                t,
-                h,
-                c.kv_dim(),
-                q.weights,
-                c.qkv_bias,
-                q.linear_compute,
-            );
-            let qr = self.act(format!("{p}.attn.rope.q"), &[t, c.q_dim()]);
-            let kr = self.act(format!("{p}.attn.rope.k"), &[t, c.kv_dim()]);
-            self.g.add_op(
-                format!("{p}.attn.rope"),
-                OpKind::Rope {
-                    elems: t * (c.q_dim() + c.kv_dim()),
-                },
-                &[qp, kp],
-                &[qr, kr],
-                q.float,
-                li,
-            );
-            let cache_shape = [b, c.kv_heads, cache_len, c.head_dim];
-            let kc = self
-                .g
-                .add_tensor(format!("{p}.k_cache"), &cache_shape, q.kv, Role::KvCache);
-            let vc = self
-                .g
-                .add_tensor(format!("{p}.v_cache"), &cache_shape, q.kv, Role::KvCache);
-            self.g.add_op(
-                format!("{p}.attn.kv_append"),
-                OpKind::KvAppend {
-                    tokens: t,
-                    kv_heads: c.kv_heads,
-                    head_dim: c.head_dim,
-                },
-                &[kr, vp],
-                &[kc, vc],
-                q.float,
-                li,
-            );
-            // Prefill attends to the fresh K/V activations; decode reads the cache.
-            let (keys, values) = if prefill { (kr, vp) } else { (kc, vc) };
-            let shape = AttnShape {
-                batch: b,
-                q_heads: c.heads,
-                kv_heads: c.kv_heads,
-                q_len: new_tokens,
-                kv_len,
-                head_dim: c.head_dim,
-                causal: true,
-                window: c.window,
+            let mut o = match c.mla {
+                Some(m) => self.mla_attention(m, &p, li, xn, new_tokens, kv_len),
+                None => self.attention(&p, l, xn, new_tokens, kv_len),
             };
-            let score_elems = (shape.pairs() as u64) * b * c.heads;
-            let scores = self.g.add_tensor(
-                format!("{p}.attn.scores"),
-                &[score_elems],
-                Storage::plain(q.float),
-                Role::Activation,
-            );
-            let probs = self.g.add_tensor(
-                format!("{p}.attn.probs"),
-                &[score_elems],
-                Storage::plain(q.float),
-                Role::Activation,
-            );
-            let ctx = self.act(format!("{p}.attn.context"), &[t, c.q_dim()]);
-            for (part, ins, out, nm) in [
-                (AttnPart::Scores, vec![qr, keys], scores, "qk"),
-                (AttnPart::Softmax, vec![scores], probs, "softmax"),
-                (AttnPart::Values, vec![probs, values], ctx, "av"),
-            ] {
-                self.g.add_op(
-                    format!("{p}.attn.{nm}"),
-                    OpKind::Attention { part, shape },
-                    &ins,
-                    &[out],
-                    q.float,
-                    li,
-                );
+            if c.sandwich_norm {
+                o = self.norm(&format!("{p}.attn.post_norm"), li, o, t);
             }
-            let o = self.linear(
-                &format!("{p}.attn.o_proj"),
-                li,
-                ctx,
-                t,
-                c.q_dim(),
-                h,
-                q.weights,
-                c.o_bias,
-                q.linear_compute,
-            );
             let x2 = self.eltwise(
                 &format!("{p}.attn.residual"),
                 li,
@@ -857,95 +1141,15 @@ impl<'a> Builder<'a> {
                 &[x, o],
                 &[t, h],
             );
+            // The pre-MLP norm (Gemma's pre_feedforward_layernorm).
             let xn2 = self.norm(&format!("{p}.post_attn_norm"), li, x2, t);
-            let mlp_out = match c.moe {
-                None => {
-                    let gt = self.linear(
-                        &format!("{p}.mlp.gate_proj"),
-                        li,
-                        xn2,
-                        t,
-                        h,
-                        c.ffn,
-                        q.weights,
-                        c.mlp_bias,
-                        q.linear_compute,
-                    );
-                    let up = self.linear(
-                        &format!("{p}.mlp.up_proj"),
-                        li,
-                        xn2,
-                        t,
-                        h,
-                        c.ffn,
-                        q.weights,
-                        c.mlp_bias,
-                        q.linear_compute,
-                    );
-                    let a =
-                        self.eltwise(&format!("{p}.mlp.act"), li, c.act, &[gt, up], &[t, c.ffn]);
-                    self.linear(
-                        &format!("{p}.mlp.down_proj"),
-                        li,
-                        a,
-                        t,
-                        c.ffn,
-                        h,
-                        q.weights,
-                        c.mlp_bias,
-                        q.linear_compute,
-                    )
-                }
-                Some((e, k)) => {
-                    let wr = self.weight(format!("{p}.moe.router.weight"), &[e, h], q.weights);
-                    let route = self.act(format!("{p}.moe.routing"), &[t, e]);
-                    self.g.add_op(
-                        format!("{p}.moe.router"),
-                        OpKind::MoeRouter {
-                            tokens: t,
-                            dim: h,
-                            experts: e,
-                            top_k: k,
-                        },
-                        &[xn2, wr],
-                        &[route],
-                        q.linear_compute,
-                        li,
-                    );
-                    let wg = self.weight(
-                        format!("{p}.moe.experts.gate.weight"),
-                        &[e, c.ffn, h],
-                        q.weights,
-                    );
-                    let wu = self.weight(
-                        format!("{p}.moe.experts.up.weight"),
-                        &[e, c.ffn, h],
-                        q.weights,
-                    );
-                    let wd = self.weight(
-                        format!("{p}.moe.experts.down.weight"),
-                        &[e, h, c.ffn],
-                        q.weights,
-                    );
-                    let y = self.act(format!("{p}.moe.out"), &[t, h]);
-                    self.g.add_op(
-                        format!("{p}.moe.experts"),
-                        OpKind::MoeExperts {
-                            tokens: t,
-                            dim: h,
-                            ffn: c.ffn,
-                            experts: e,
-                            top_k: k,
-                            gated: true,
-                        },
-                        &[xn2, wg, wu, wd, route],
-                        &[y],
-                        q.linear_compute,
-                        li,
-                    );
-                    y
-                }
+            let mut mlp_out = match c.moe {
+                Some(moe) if c.is_moe_layer(l) => self.moe_mlp(&p, li, xn2, t, moe),
+                _ => self.dense_mlp(&format!("{p}.mlp"), li, xn2, t, c.ffn),
             };
+            if c.sandwich_norm {
+                mlp_out = self.norm(&format!("{p}.mlp.post_norm"), li, mlp_out, t);
+            }
             x = self.eltwise(
                 &format!("{p}.mlp.residual"),
                 li,
@@ -985,6 +1189,11 @@ impl<'a> Builder<'a> {
         } else {
             q.linear_compute
         };
+        // Gemma 2 soft-caps the logits: the head writes raw logits, the cap the output.
+        let head_out = match c.final_softcap {
+            Some(_) => self.act("lm_head.out".into(), &[b, c.vocab]),
+            None => logits,
+        };
         self.g.add_op(
             "lm_head",
             OpKind::MatMul {
@@ -994,11 +1203,148 @@ impl<'a> Builder<'a> {
                 k: h,
             },
             &[xf, head_w],
-            &[logits],
+            &[head_out],
             head_compute,
             None,
         );
+        if c.final_softcap.is_some() {
+            self.g.add_op(
+                "final_softcap",
+                OpKind::Elementwise {
+                    op: EltOp::SoftCap,
+                    elems: b * c.vocab,
+                },
+                &[head_out],
+                &[logits],
+                q.float,
+                None,
+            );
+        }
         debug_assert_eq!(self.g.validate(), Ok(()));
         self.g
+    }
+
+    /// One layer's grouped-query attention on the normalised input `xn`, up to and including
+    /// `o_proj`: q/k/v projections (with biases where the family has them), per-head q/k norms
+    /// (Qwen3, Gemma 3), RoPE, the KV-cache append, attention over the layer's visible keys
+    /// (capped by its sliding window, if any) and the output projection.
+    fn attention(
+        &mut self,
+        p: &str,
+        l: u64,
+        xn: TensorId,
+        new_tokens: u64,
+        kv_len: u64,
+    ) -> TensorId {
+        let c = self.c;
+        let q = self.q;
+        let b = self.b;
+        let t = b * new_tokens;
+        let h = c.hidden;
+        let li = Some(l as u32);
+        let prefill = matches!(self.phase, Phase::Prefill { .. });
+        let window = c.layer_window(l);
+        // A local layer keeps at most `window` positions per sequence.
+        let cache_len = window.map_or(kv_len, |w| w.min(kv_len));
+        let mut qp = self.linear(
+            &format!("{p}.attn.q_proj"),
+            li,
+            xn,
+            t,
+            h,
+            c.q_dim(),
+            q.weights,
+            c.qkv_bias,
+            q.linear_compute,
+        );
+        let mut kp = self.linear(
+            &format!("{p}.attn.k_proj"),
+            li,
+            xn,
+            t,
+            h,
+            c.kv_dim(),
+            q.weights,
+            c.qkv_bias,
+            q.linear_compute,
+        );
+        let vp = self.linear(
+            &format!("{p}.attn.v_proj"),
+            li,
+            xn,
+            t,
+            h,
+            c.kv_dim(),
+            q.weights,
+            c.qkv_bias,
+            q.linear_compute,
+        );
+        if c.qk_norm {
+            // RMSNorm over each head's vector, one weight of head_dim shared by the heads.
+            qp = self.norm_w(&format!("{p}.attn.q_norm"), li, qp, t * c.heads, c.head_dim);
+            kp = self.norm_w(
+                &format!("{p}.attn.k_norm"),
+                li,
+                kp,
+                t * c.kv_heads,
+                c.head_dim,
+            );
+        }
+        let qr = self.act(format!("{p}.attn.rope.q"), &[t, c.q_dim()]);
+        let kr = self.act(format!("{p}.attn.rope.k"), &[t, c.kv_dim()]);
+        self.g.add_op(
+            format!("{p}.attn.rope"),
+            OpKind::Rope {
+                elems: t * (c.q_dim() + c.kv_dim()),
+            },
+            &[qp, kp],
+            &[qr, kr],
+            q.float,
+            li,
+        );
+        let cache_shape = [b, c.kv_heads, cache_len, c.head_dim];
+        let kc = self
+            .g
+            .add_tensor(format!("{p}.k_cache"), &cache_shape, q.kv, Role::KvCache);
+        let vc = self
+            .g
+            .add_tensor(format!("{p}.v_cache"), &cache_shape, q.kv, Role::KvCache);
+        // A prompt longer than the window stores only its last `window` positions.
+        self.g.add_op(
+            format!("{p}.attn.kv_append"),
+            OpKind::KvAppend {
+                tokens: b * new_tokens.min(cache_len),
+                kv_heads: c.kv_heads,
+                head_dim: c.head_dim,
+            },
+            &[kr, vp],
+            &[kc, vc],
+            q.float,
+            li,
+        );
+        // Prefill attends to the fresh K/V activations; decode reads the cache.
+        let (keys, values) = if prefill { (kr, vp) } else { (kc, vc) };
+        let shape = AttnShape {
+            batch: b,
+            q_heads: c.heads,
+            kv_heads: c.kv_heads,
+            q_len: new_tokens,
+            kv_len,
+            head_dim: c.head_dim,
+            causal: true,
+            window,
+        };
+        let ctx = self.attention_core(p, li, &[qr, keys], &[values], (shape, shape), c.q_dim());
+        self.linear(
+            &format!("{p}.attn.o_proj"),
+            li,
+            ctx,
+            t,
+            c.q_dim(),
+            h,
+            q.weights,
+            c.o_bias,
+            q.linear_compute,
+        )
     }
 }

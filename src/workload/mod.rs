@@ -44,11 +44,31 @@ pub fn known_models() -> Vec<&'static str> {
         .collect()
 }
 
-/// Resolves `--model`: an existing path to a `config.json`, or a short name of a shipped config.
+/// Resolves `--model`: an existing path to a `config.json`, or a short name of a shipped config,
+/// either optionally followed by LLM parameters `?key=value&...`. The one parameter is `mla`,
+/// how multi-head latent attention is priced: `deepseek-v3?mla=naive` or `?mla=absorbed` (the
+/// default; see [`llm::MlaMode`]).
 pub fn load_llm(name: &str) -> Result<LlmConfig, ModelError> {
     let path = Path::new(name);
     if path.is_file() {
         return LlmConfig::from_file(path);
+    }
+    if let Some((base, query)) = name.split_once('?') {
+        let mode = llm_params(query).map_err(|message| ModelError::Spec {
+            name: name.to_string(),
+            message,
+        })?;
+        let m = load_llm(base).map_err(|e| match e {
+            ModelError::NotFound { known, .. } => ModelError::NotFound {
+                name: name.to_string(),
+                known,
+            },
+            e => e,
+        })?;
+        return Ok(match mode {
+            Some(mode) => m.with_mla_mode(mode),
+            None => m,
+        });
     }
     let file = format!("{}.json", name.trim_end_matches(".json"));
     match crate::embedded::WORKLOADS.iter().find(|(f, _)| *f == file) {
@@ -61,6 +81,30 @@ pub fn load_llm(name: &str) -> Result<LlmConfig, ModelError> {
             known: known_models().join(", "),
         }),
     }
+}
+
+/// Parses the `?key=value&...` parameters of an LLM name: only `mla` (`naive` or `absorbed`).
+/// The error says which parameter is wrong and what is expected.
+fn llm_params(query: &str) -> Result<Option<llm::MlaMode>, String> {
+    let mut mode = None;
+    for kv in query.split('&').filter(|s| !s.is_empty()) {
+        match kv.split_once('=') {
+            Some(("mla", v)) => {
+                mode = Some(llm::MlaMode::parse(v.trim()).ok_or_else(|| {
+                    format!(
+                        "`mla={v}`: expected one of {}",
+                        llm::MlaMode::NAMES.join(", ")
+                    )
+                })?);
+            }
+            _ => {
+                return Err(format!(
+                    "`{kv}`: an LLM takes one parameter, mla=naive or mla=absorbed"
+                ));
+            }
+        }
+    }
+    Ok(mode)
 }
 
 /// Any model archscope can score.
@@ -115,7 +159,7 @@ pub fn load_model(name: &str) -> Result<Model, ModelError> {
         let dims = onnx_dims(name, query)?;
         return VisionModel::from_onnx_file(Path::new(base), &dims).map(Model::Vision);
     }
-    if Path::new(name).is_file() {
+    if Path::new(name).is_file() || Path::new(base).is_file() {
         return load_llm(name).map(Model::Llm);
     }
     if vision::is_builtin(name) {

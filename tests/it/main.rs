@@ -12,6 +12,7 @@ mod explore;
 mod fuzz_smoke;
 mod hardware_errors;
 mod hostile;
+mod llm_families;
 mod llm_ledger;
 mod mapping;
 mod mapping_cnn;
