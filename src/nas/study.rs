@@ -782,7 +782,11 @@ pub fn load_base(name: &str) -> Result<(Value, crate::workload::LlmConfig), NasE
     let cfg = crate::workload::load_llm(name)
         .map_err(|e| NasError::invalid(name, "model", e.to_string()))?;
     let path = Path::new(name);
-    let text = if path.is_file() {
+    let source = crate::workload::llm_source(name)
+        .map_err(|e| NasError::invalid(name, "model", e.to_string()))?;
+    let text = if let Some((_, _, text)) = source {
+        text
+    } else if path.is_file() {
         NasError::read(path)?
     } else {
         let file = format!("{}.json", name.trim_end_matches(".json"));
