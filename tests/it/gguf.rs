@@ -539,3 +539,76 @@ fn score_prices_a_gguf_file_end_to_end() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn explore_map_and_search_take_a_gguf_file() {
+    let dir = TempDir::new("gguf-explore");
+    let path = write(&dir, "tiny.gguf", &tiny_llama(true));
+    let out = dir.join("x");
+    let (ok, _, err) = crate::common::archscope(&[
+        "explore",
+        "--hw",
+        "a100-80gb.toml",
+        "--model",
+        &path,
+        "--batch",
+        "1",
+        "--prompt",
+        "16",
+        "--context",
+        "64",
+        "--ideal",
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(out.join("points.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let quant = header.iter().position(|h| h == "quant").unwrap();
+    let quants: Vec<String> = rows
+        .records()
+        .map(|r| r.unwrap()[quant].to_string())
+        .collect();
+    assert!(
+        !quants.is_empty() && quants.iter().all(|q| q == "q4_k_m"),
+        "{quants:?}"
+    );
+    let (ok, out, err) = crate::common::archscope(&[
+        "map",
+        "--objective",
+        "placement",
+        "--hw",
+        "a100-80gb.toml",
+        "--model",
+        &path,
+        "--phase",
+        "decode",
+        "--context",
+        "64",
+        "--time-limit",
+        "10",
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("q4_k_m"), "{out}");
+    let found = dir.join("search");
+    let (ok, _, err) = crate::common::archscope(&[
+        "search",
+        "llm",
+        "--hw",
+        "pixel8.toml",
+        "--base",
+        &path,
+        "--generations",
+        "2",
+        "--max-memory",
+        "1GiB",
+        "--out",
+        &found.display().to_string(),
+    ]);
+    assert!(ok, "{err}");
+    let best = std::fs::read_to_string(found.join("best_0_config.json")).unwrap();
+    assert!(!best.contains("gguf"), "{best}");
+}
