@@ -612,3 +612,42 @@ fn explore_map_and_search_take_a_gguf_file() {
     let best = std::fs::read_to_string(found.join("best_0_config.json")).unwrap();
     assert!(!best.contains("gguf"), "{best}");
 }
+
+/// A small file for the mutation property: a 1-layer model with tiny tensors.
+fn small_file() -> &'static [u8] {
+    static FILE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        Gguf::new()
+            .kv("general.architecture", Kv::Str("llama".into()))
+            .kv("llama.block_count", Kv::U32(1))
+            .kv(
+                "tokenizer.ggml.tokens",
+                Kv::Strs(vec!["a".into(), "b".into()]),
+            )
+            .kv("llama.rope.freq_base", Kv::F32(1e4))
+            .tensor("token_embd.weight", &[32, 2], Q8_0)
+            .tensor("blk.0.attn_q.weight", &[32, 32], F16)
+            .bytes()
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+    /// Any byte changed to any value (up to 8 of them) and any cut: an error or a header, never
+    /// a panic (the header reader's fuzz property).
+    #[test]
+    fn corrupted_headers_never_panic(
+        edits in proptest::collection::vec((0usize..2048, proptest::prelude::any::<u8>()), 0..8),
+        cut in 0usize..4096,
+    ) {
+        let mut b = small_file().to_vec();
+        for (at, v) in edits {
+            let n = b.len();
+            b[at % n] = v;
+        }
+        b.truncate(cut.min(b.len()));
+        if let Ok(h) = parse_header(&b) {
+            let _ = h.hf_config();
+        }
+    }
+}
