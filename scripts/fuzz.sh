@@ -14,7 +14,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-1000000}
 shift || true
-ALL=(hardware_toml runtime_toml hf_config model_name onnx_bytes onnx_structured scalesim ofa
+ALL=(hardware_toml runtime_toml hf_config gguf_header model_name onnx_bytes onnx_structured scalesim ofa
      sweep_size measurements merge_parquet)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")

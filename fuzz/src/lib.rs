@@ -129,6 +129,23 @@ pub fn hf_config(data: &[u8]) {
     price(pixel8(), &Model::Llm(cfg), "config.json");
 }
 
+/// A GGUF file's header (the metadata and tensor infos; the weights are never read): parse it,
+/// make its config, build and price the model with the file's tensor types.
+pub fn gguf_header(data: &[u8]) {
+    if data.len() > MAX_INPUT {
+        return;
+    }
+    let Ok(h) = archscope::workload::gguf::parse_header(data) else {
+        return;
+    };
+    let Ok(cfg) = h.hf_config() else { return };
+    let Ok(cfg) = archscope::LlmConfig::from_json(&cfg.to_string(), "fuzz.gguf", "fuzz") else {
+        return;
+    };
+    let _ = cfg.param_count();
+    price(pixel8(), &Model::Llm(cfg), "gguf");
+}
+
 /// The parts of a model name: a base from the shipped names (or arbitrary text) and
 /// `key=value` parameters from the known keys (or arbitrary text).
 #[derive(Arbitrary, Debug)]

@@ -10,7 +10,7 @@ use archscope::placement::session::{PlacementRequest, place_phases};
 use archscope::placement::{Decompose, Limits, Objective, RuntimeChoice};
 use archscope::render::Format;
 use archscope::runtime::Runtime;
-use archscope::workload::{Phase, QuantScheme, load_llm};
+use archscope::workload::{Phase, QuantScheme, gguf, load_llm};
 use clap::ValueEnum;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -39,7 +39,8 @@ pub struct Args {
     #[arg(long)]
     hw: Option<String>,
     /// Model: a short name (see `models list`; networks take parameters, e.g.
-    /// `mobilenetv2?width=0.75`) or a path to a Hugging Face config.json.
+    /// `mobilenetv2?width=0.75`), a path to a Hugging Face config.json or a llama.cpp .gguf
+    /// file, or a Hugging Face model id in the local cache.
     #[arg(long)]
     model: String,
     /// Phase to place.
@@ -55,7 +56,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1024)]
     context: u64,
     /// Quantization scheme, e.g. fp16, w8a8, w4a16-g128+kv8 (default: fp16 for
-    /// placement, w8a8 for traffic: 8-bit data as in the COSMA evaluation).
+    /// placement, w8a8 for traffic: 8-bit data as in the COSMA evaluation; for a .gguf model,
+    /// the file's own tensor types).
     #[arg(long)]
     quant: Option<String>,
     /// What the placement minimises.
@@ -174,7 +176,9 @@ fn placement(a: Args) -> Result<()> {
     }
     let hw = Hardware::load(hw)?;
     let cfg = load_llm(&a.model)?;
-    let scheme = a.quant.as_deref().unwrap_or("fp16");
+    let scheme = (a.quant.as_deref())
+        .or(archscope::workload::gguf::file_scheme(&cfg))
+        .unwrap_or("fp16");
     let mut quant = QuantScheme::parse(scheme)?;
     let runtime = match (a.runtime.as_deref(), a.ideal) {
         (None, true) | (Some(archscope::runtime::IDEAL), _) => RuntimeChoice::Ideal,
@@ -252,7 +256,17 @@ fn traffic(a: Args) -> Result<()> {
             _ => Phase::Prefill { prompt: a.prompt },
         },
         batch: a.batch,
-        quant: QuantScheme::parse(a.quant.as_deref().unwrap_or("w8a8"))?,
+        quant: QuantScheme::parse(
+            match (&a.quant, gguf::is_gguf(&a.model)) {
+                (Some(q), _) => q.clone(),
+                (None, true) => load_llm(&a.model)?
+                    .raw
+                    .gguf
+                    .map_or("w8a8".into(), |g| g.scheme),
+                (None, false) => "w8a8".into(),
+            }
+            .as_str(),
+        )?,
         capacity: parse_capacity(scratchpad)?,
         solver: a.solver.solver(),
         time_limit_s: a.time_limit,

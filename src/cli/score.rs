@@ -6,7 +6,10 @@ use archscope::hardware::Hardware;
 use archscope::render::{Format, OnDevice};
 use archscope::runtime::WorkloadKind;
 use archscope::score::{ScoreRequest, score_llm, score_vision_mapped};
-use archscope::workload::{Model, QuantScheme, load_model};
+use archscope::workload::{Model, QuantScheme, default_quant, load_model};
+
+/// `--quant` when none is given (for a model not read from a GGUF file).
+const DEFAULT_QUANT: &str = "fp16";
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -15,7 +18,8 @@ pub struct Args {
     hw: String,
     /// Model: a short LLM name or built-in network (see `models list`; networks take
     /// parameters, e.g. `mobilenetv2?width=0.75&res=160`), a path to a Hugging Face
-    /// config.json, or a path to an .onnx file (`model.onnx?sequence=128` sets symbolic
+    /// config.json, a path to a llama.cpp .gguf file (its header), a Hugging Face model id in the
+    /// local cache (`Qwen/Qwen2.5-1.5B-Instruct`), or a path to an .onnx file (`model.onnx?sequence=128` sets symbolic
     /// dimensions).
     #[arg(long)]
     model: String,
@@ -31,9 +35,10 @@ pub struct Args {
     /// KV-cache length (decode).
     #[arg(long, default_value_t = 1024)]
     context: u64,
-    /// Quantization scheme, e.g. fp16, w8a8, w4a16-g128+kv8.
-    #[arg(long, default_value = "fp16")]
-    quant: String,
+    /// Quantization scheme, e.g. fp16, w8a8, w4a16-g128+kv8, q4_k_m (default: fp16; for a .gguf
+    /// model, the file's own tensor types, e.g. q4_k_m; another scheme re-prices its shapes).
+    #[arg(long)]
+    quant: Option<String>,
     /// Compute unit (default: the device's default unit).
     #[arg(long)]
     unit: Option<String>,
@@ -82,7 +87,11 @@ pub fn run(a: Args) -> Result<()> {
             ..Default::default()
         },
     });
-    let quant = QuantScheme::parse(&a.quant)?;
+    let quant = QuantScheme::parse(
+        a.quant
+            .as_deref()
+            .unwrap_or(default_quant(&model, DEFAULT_QUANT)),
+    )?;
     let kind = match &model {
         Model::Llm(_) => WorkloadKind::Llm,
         Model::Vision(_) => WorkloadKind::Network,

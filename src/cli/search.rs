@@ -164,7 +164,8 @@ pub struct LlmArgs {
     /// CPU threads (default: all the unit's cores).
     #[arg(long)]
     threads: Option<u64>,
-    /// Base model: a shipped short name or a path to a config.json.
+    /// Base model: a shipped short name, a path to a config.json or .gguf file, or a Hugging
+    /// Face model id in the local cache.
     #[arg(long)]
     base: String,
     /// Memory limit (weights + KV cache + activations), e.g. 2GiB.

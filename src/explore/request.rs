@@ -197,8 +197,9 @@ pub struct ExploreRequest {
     /// Device: a path, a file in hardware-db/, or a short name.
     #[cfg_attr(feature = "cli", arg(long))]
     pub hw: String,
-    /// Model: an LLM (short name or config.json path), or a vision network or encoder as
-    /// `score` takes it (`mobilenetv2`, `resnet50?res=160`, `model.onnx`); see `models list`.
+    /// Model: an LLM (short name, config.json or .gguf path, or a Hugging Face model id in the
+    /// local cache; a .gguf model's default --quant is the file's own types), or a vision
+    /// network or encoder as `score` takes it (`mobilenetv2`, `resnet50?res=160`, `model.onnx`); see `models list`.
     #[cfg_attr(feature = "cli", arg(long))]
     pub model: String,
     /// Quantization schemes (precisions), comma-separated. Default on an LLM: fp32, fp16,
@@ -311,6 +312,9 @@ pub fn parse_bytes(s: &str) -> Result<f64, ExploreError> {
 
 /// Finds the text of a model config by path or shipped short name: (origin, name, text).
 fn model_text(name: &str) -> Result<(String, String, String), ExploreError> {
+    if let Some(source) = crate::workload::llm_source(name)? {
+        return Ok(source);
+    }
     let path = Path::new(name);
     if path.is_file() {
         let text = std::fs::read_to_string(path).map_err(|e| ExploreError::Io {
@@ -474,8 +478,15 @@ impl ExploreRequest {
                 let decode_units = self.unit_list(hw, pick(&self.decode_units))?;
                 let both: Vec<String> =
                     prefill_units.iter().chain(&decode_units).cloned().collect();
-                let quants =
-                    parse_quants(&self.quants, &llm::DEFAULT_QUANTS, &both, WorkloadKind::Llm)?;
+                // A GGUF model is priced in its file's own types unless --quant says otherwise.
+                let quants = match crate::workload::gguf::file_scheme(&cfg) {
+                    Some(own) if self.quants.is_empty() => {
+                        parse_quants(&[own.to_string()], &[], &both, WorkloadKind::Llm)?
+                    }
+                    _ => {
+                        parse_quants(&self.quants, &llm::DEFAULT_QUANTS, &both, WorkloadKind::Llm)?
+                    }
+                };
                 let batches = or(&self.batches, &[1]);
                 let prompts = or(&self.prompts, &[llm::DEFAULT_PROMPT]);
                 let contexts = or(&self.contexts, &llm::DEFAULT_CONTEXTS);

@@ -783,7 +783,11 @@ pub fn load_base(name: &str) -> Result<(Value, crate::workload::LlmConfig), NasE
     let cfg = crate::workload::load_llm(name)
         .map_err(|e| NasError::invalid(name, "model", e.to_string()))?;
     let path = Path::new(name);
-    let text = if path.is_file() {
+    let source = crate::workload::llm_source(name)
+        .map_err(|e| NasError::invalid(name, "model", e.to_string()))?;
+    let text = if let Some((_, _, text)) = source {
+        text
+    } else if path.is_file() {
         NasError::read(path)?
     } else {
         let file = format!("{}.json", name.trim_end_matches(".json"));
@@ -793,10 +797,14 @@ pub fn load_base(name: &str) -> Result<(Value, crate::workload::LlmConfig), NasE
             .map(|(_, t)| t.to_string())
             .ok_or_else(|| NasError::invalid(name, "model", "not found"))?
     };
-    let v: Value = serde_json::from_str(&text).map_err(|e| NasError::json(name, &e))?;
-    if !v.is_object() {
+    let mut v: Value = serde_json::from_str(&text).map_err(|e| NasError::json(name, &e))?;
+    let Some(fields) = v.as_object_mut() else {
         return Err(NasError::invalid(name, "config", "expected a JSON object"));
-    }
+    };
+    // A GGUF file's tensor types belong to its shapes, not to the shapes the search tries.
+    fields.remove("gguf");
+    let mut cfg = cfg;
+    cfg.raw.gguf = None;
     Ok((v, cfg))
 }
 

@@ -6,6 +6,9 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// How many [`DType`]s there are (the length of [`DType::ALL`] and of a [`DTypeTable`]).
+pub const DTYPES: usize = 9;
+
 /// A numeric data type, for storage or for compute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -26,11 +29,14 @@ pub enum DType {
     I32,
     /// 16-bit integer / fixed point (e.g. Eyeriss PEs).
     I16,
+    /// 2-bit integer (four per byte): the payload of ggml's 2- and 3-bit k-quants (`q2_k`,
+    /// `q3_k`), whose other bits are block metadata (see [`super::ggml`]). A storage type only.
+    I2,
 }
 
 impl DType {
     /// Every dtype, in the order used to index [`DTypeTable`].
-    pub const ALL: [DType; 8] = [
+    pub const ALL: [DType; DTYPES] = [
         DType::F32,
         DType::F16,
         DType::Bf16,
@@ -39,6 +45,7 @@ impl DType {
         DType::I4,
         DType::I32,
         DType::I16,
+        DType::I2,
     ];
 
     /// Width of one element in bits.
@@ -48,6 +55,7 @@ impl DType {
             DType::F16 | DType::Bf16 | DType::I16 => 16,
             DType::Fp8 | DType::I8 => 8,
             DType::I4 => 4,
+            DType::I2 => 2,
         }
     }
 
@@ -60,6 +68,7 @@ impl DType {
             DType::Fp8 => "fp8",
             DType::I8 => "i8",
             DType::I4 => "i4",
+            DType::I2 => "i2",
             DType::I32 => "i32",
             DType::I16 => "i16",
         }
@@ -74,6 +83,7 @@ impl DType {
             "fp8" | "f8" => DType::Fp8,
             "i8" | "int8" => DType::I8,
             "i4" | "int4" => DType::I4,
+            "i2" | "int2" => DType::I2,
             "i32" | "int32" => DType::I32,
             "i16" | "int16" => DType::I16,
             _ => return None,
@@ -95,6 +105,7 @@ impl DType {
     /// run in fp32. `None` for f32.
     pub fn widen(self) -> Option<DType> {
         match self {
+            DType::I2 => Some(DType::I4),
             DType::I4 => Some(DType::I8),
             DType::I8 => Some(DType::I16),
             DType::I16 => Some(DType::F16),
@@ -113,12 +124,12 @@ impl fmt::Display for DType {
 
 /// A small fixed map from [`DType`] to a value, without allocation.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct DTypeTable<T: Copy>(pub [Option<T>; 8]);
+pub struct DTypeTable<T: Copy>(pub [Option<T>; DTYPES]);
 
 impl<T: Copy> DTypeTable<T> {
     /// An empty table.
     pub fn empty() -> Self {
-        DTypeTable([None; 8])
+        DTypeTable([None; DTYPES])
     }
     /// The value for `d`, if any.
     pub fn get(&self, d: DType) -> Option<T> {

@@ -1,7 +1,7 @@
 //! The workload's error types: [`ModelError`], for anything that goes wrong reading, naming or
-//! building a model (LLM configs, built-in network names, ONNX files), and [`OnnxError`], its
-//! ONNX-import part. They live apart from the model builders so that the LLM, vision and ONNX
-//! modules can all return them without importing each other.
+//! building a model (LLM configs, GGUF files, the Hugging Face cache, built-in network names,
+//! ONNX files), and [`OnnxError`], its ONNX-import part. They live apart from the model builders
+//! so that the LLM, vision and ONNX modules can all return them without importing each other.
 
 /// Errors reading or interpreting a model config.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +64,24 @@ pub enum ModelError {
     /// An ONNX file that cannot be imported.
     #[error(transparent)]
     Onnx(#[from] OnnxError),
+    /// A GGUF file that is truncated, corrupted, or describes no model archscope can build.
+    #[error("{path}: not a usable GGUF file: {cause}")]
+    Gguf {
+        /// File path.
+        path: String,
+        /// What is wrong, with the byte offset where it is in the file.
+        cause: super::gguf::GgufError,
+    },
+    /// A Hugging Face model id (`org/name`) whose `config.json` is not in the local cache.
+    #[error(
+        "model `{id}` is not in the local Hugging Face cache (looked for {looked}); archscope does not download. Fetch its config with `huggingface-cli download {id} config.json` (or `hf download {id} config.json`), or give a path to a config.json or .gguf file"
+    )]
+    NotCached {
+        /// The model id as given.
+        id: String,
+        /// Where the config was looked for.
+        looked: String,
+    },
 }
 
 /// Errors importing an ONNX file.

@@ -13,11 +13,19 @@
 //! | q5_0 | 32 | 22 | 5.5 | f16 scale + 4 bytes of 5th bits + 16 bytes |
 //! | q5_1 | 32 | 24 | 6.0 | f16 scale + f16 min + 4 bytes of 5th bits + 16 bytes |
 //! | q8_0 | 32 | 34 | 8.5 | f16 scale + 32 int8 |
+//! | iq4_nl | 32 | 18 | 4.5 | f16 scale + 16 bytes of 4-bit indices into a non-linear table |
+//! | q2_k | 256 | 84 | 2.625 | 16 bytes of 4-bit scales/mins + 64 bytes of 2-bit values + f16 d + f16 dmin |
+//! | q3_k | 256 | 110 | 3.4375 | 32 bytes high-bit mask + 64 bytes low 2 bits + 12 bytes of 6-bit scales + f16 d |
 //! | q4_k | 256 | 144 | 4.5 | f16 d + f16 dmin + 12 bytes of 6-bit scales/mins + 128 bytes |
 //! | q5_k | 256 | 176 | 5.5 | as q4_k + 32 bytes of 5th bits |
 //! | q6_k | 256 | 210 | 6.5625 | 128 bytes low 4 bits + 64 bytes high 2 bits + 16 int8 scales + f16 d |
 //!
-//! As a [`Storage`], a type is its integer payload dtype (4 bits for q4/q5/q6, 8 for q8) plus
+//! The float types are f32 (4 bytes), f16 and bf16 (2 bytes) per weight. A type's id in a GGUF
+//! file is ggml's `enum ggml_type` (`ggml.h`): f32 0, f16 1, q4_0 2, q4_1 3, q5_0 6, q5_1 7,
+//! q8_0 8, q2_k 10, q3_k 11, q4_k 12, q5_k 13, q6_k 14, iq4_nl 20, bf16 30 ([`GgmlType::from_id`]).
+//!
+//! As a [`Storage`], a type is its integer payload dtype (2 bits for q2_k/q3_k, 4 for
+//! q4/q5/q6/iq4_nl, 8 for q8) plus
 //! a [`QuantGroup`] of `block` weights whose metadata bits are the rest of the block (scales,
 //! mins and any extra value bits), so that `Storage::bytes` gives the file's exact bytes.
 //!
@@ -42,10 +50,10 @@
 //! (`(i - n/8) % 3 == 2`), integer division as in C.
 
 use super::dtype::{DType, QuantGroup, Storage};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A ggml weight type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GgmlType {
     /// 32-bit float.
@@ -70,11 +78,17 @@ pub enum GgmlType {
     Q5K,
     /// 6-bit k-quant, super-blocks of 256.
     Q6K,
+    /// 2-bit k-quant, super-blocks of 256 with 4-bit scales and mins.
+    Q2K,
+    /// 3-bit k-quant, super-blocks of 256 with 6-bit scales.
+    Q3K,
+    /// 4-bit non-linear, blocks of 32, f16 scale.
+    Iq4Nl,
 }
 
 impl GgmlType {
     /// Every type, in the order of the table above.
-    pub const ALL: [GgmlType; 11] = [
+    pub const ALL: [GgmlType; 14] = [
         GgmlType::F32,
         GgmlType::F16,
         GgmlType::Bf16,
@@ -86,6 +100,9 @@ impl GgmlType {
         GgmlType::Q4K,
         GgmlType::Q5K,
         GgmlType::Q6K,
+        GgmlType::Q2K,
+        GgmlType::Q3K,
+        GgmlType::Iq4Nl,
     ];
 
     /// ggml's lower-case name (`q4_k`).
@@ -102,7 +119,35 @@ impl GgmlType {
             GgmlType::Q4K => "q4_k",
             GgmlType::Q5K => "q5_k",
             GgmlType::Q6K => "q6_k",
+            GgmlType::Q2K => "q2_k",
+            GgmlType::Q3K => "q3_k",
+            GgmlType::Iq4Nl => "iq4_nl",
         }
+    }
+
+    /// ggml's id of this type (`enum ggml_type` in `ggml.h`), as a GGUF tensor info stores it.
+    pub fn id(self) -> u32 {
+        match self {
+            GgmlType::F32 => 0,
+            GgmlType::F16 => 1,
+            GgmlType::Q4_0 => 2,
+            GgmlType::Q4_1 => 3,
+            GgmlType::Q5_0 => 6,
+            GgmlType::Q5_1 => 7,
+            GgmlType::Q8_0 => 8,
+            GgmlType::Q2K => 10,
+            GgmlType::Q3K => 11,
+            GgmlType::Q4K => 12,
+            GgmlType::Q5K => 13,
+            GgmlType::Q6K => 14,
+            GgmlType::Iq4Nl => 20,
+            GgmlType::Bf16 => 30,
+        }
+    }
+
+    /// The type of a ggml id; `None` for an id archscope does not price.
+    pub fn from_id(id: u32) -> Option<GgmlType> {
+        GgmlType::ALL.into_iter().find(|t| t.id() == id)
     }
 
     /// The type of a name, case-insensitive (`Q4_K`, `q4_k`).
@@ -115,10 +160,13 @@ impl GgmlType {
     pub fn block(self) -> u32 {
         match self {
             GgmlType::F32 | GgmlType::F16 | GgmlType::Bf16 => 1,
-            GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q5_0 | GgmlType::Q5_1 | GgmlType::Q8_0 => {
-                32
-            }
-            GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K => 256,
+            GgmlType::Q4_0
+            | GgmlType::Q4_1
+            | GgmlType::Q5_0
+            | GgmlType::Q5_1
+            | GgmlType::Q8_0
+            | GgmlType::Iq4Nl => 32,
+            GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K | GgmlType::Q2K | GgmlType::Q3K => 256,
         }
     }
 
@@ -135,6 +183,9 @@ impl GgmlType {
             GgmlType::Q4K => 144,
             GgmlType::Q5K => 176,
             GgmlType::Q6K => 210,
+            GgmlType::Q2K => 84,
+            GgmlType::Q3K => 110,
+            GgmlType::Iq4Nl => 18,
         }
     }
 
@@ -151,6 +202,7 @@ impl GgmlType {
             GgmlType::F16 => return Storage::plain(DType::F16),
             GgmlType::Bf16 => return Storage::plain(DType::Bf16),
             GgmlType::Q8_0 => DType::I8,
+            GgmlType::Q2K | GgmlType::Q3K => DType::I2,
             _ => DType::I4,
         };
         let block_bits = self.block_bytes() * 8;
@@ -171,6 +223,7 @@ impl GgmlType {
     /// type's block (`tensor_type_fallback`).
     pub fn fallback(self) -> GgmlType {
         match self {
+            GgmlType::Q2K | GgmlType::Q3K => GgmlType::Iq4Nl,
             GgmlType::Q4K => GgmlType::Q5_0,
             GgmlType::Q5K => GgmlType::Q5_1,
             GgmlType::Q6K => GgmlType::Q8_0,
@@ -373,6 +426,12 @@ mod tests {
             (GgmlType::Q5K, 5.5),
             (GgmlType::Q6K, 6.5625),
             (GgmlType::F16, 16.0),
+            // block_q2_K: 16 + 64 + 2 + 2 bytes; block_q3_K: 32 + 64 + 12 + 2; block_iq4_nl: 2 + 16.
+            (GgmlType::Q2K, 84.0 * 8.0 / 256.0),
+            (GgmlType::Q3K, 110.0 * 8.0 / 256.0),
+            (GgmlType::Iq4Nl, 4.5),
+            (GgmlType::Bf16, 16.0),
+            (GgmlType::F32, 32.0),
         ];
         for (t, bpw) in expect {
             assert_eq!(t.bits_per_weight(), bpw, "{}", t.name());

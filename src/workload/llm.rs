@@ -207,6 +207,9 @@ pub struct HfConfig {
     /// MLA: per-head value dimension.
     #[serde(default)]
     pub v_head_dim: Option<u64>,
+    /// A GGUF file's type of each tensor (set by [`super::gguf`], not a Hugging Face field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gguf: Option<super::gguf::GgufWeights>,
 }
 
 /// Supported architecture families.
@@ -845,9 +848,12 @@ impl<'a> Builder<'a> {
     }
 
     /// A weight tensor in storage `s`, or, under a llama.cpp file type, in the type its mix
-    /// gives a tensor of that name, layer and row length (biases and norms stay as given).
+    /// gives a tensor of that name, layer and row length (biases and norms stay as given); for
+    /// a model read from a GGUF file under the file's own scheme, in the file's type.
     fn weight(&mut self, name: String, shape: &[u64], s: Storage) -> TensorId {
+        let file = (self.c.raw.gguf.as_ref()).and_then(|f| f.type_of(&self.q.name, &name));
         let s = match self.q.ggml {
+            _ if file.is_some() => file.map_or(s, |t| t.storage()),
             Some(mix)
                 if shape.len() >= 2 && name.ends_with(".weight") && !name.contains("norm") =>
             {

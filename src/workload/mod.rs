@@ -3,7 +3,9 @@
 //! transformer encoders ([`vision`]), and ONNX import ([`onnx`]). Their errors are in [`error`].
 //!
 //! Models are named by a short name of a shipped LLM config (`llama-1b`, see [`known_models`]),
-//! a path to any Hugging Face `config.json`, a built-in network with optional parameters
+//! a path to any Hugging Face `config.json`, a path to a llama.cpp `.gguf` file (its header,
+//! see [`gguf`]), a Hugging Face model id found in the local cache (`Qwen/Qwen2.5-1.5B`, see
+//! [`hf_cache`]), a built-in network with optional parameters
 //! (`mobilenetv2?width=0.75&res=160`, see [`vision::known`]) or a path to an `.onnx` file
 //! (optionally with symbolic dimensions, `bert.onnx?sequence=128`); [`load_model`] resolves all
 //! of them.
@@ -12,7 +14,9 @@ pub mod catalog;
 pub mod dtype;
 pub mod error;
 pub mod ggml;
+pub mod gguf;
 pub mod graph;
+pub mod hf_cache;
 pub mod llm;
 #[cfg(feature = "onnx")]
 pub mod onnx;
@@ -44,12 +48,16 @@ pub fn known_models() -> Vec<&'static str> {
         .collect()
 }
 
-/// Resolves `--model`: an existing path to a `config.json`, or a short name of a shipped config,
-/// either optionally followed by LLM parameters `?key=value&...`. The one parameter is `mla`,
-/// how multi-head latent attention is priced: `deepseek-v3?mla=naive` or `?mla=absorbed` (the
-/// default; see [`llm::MlaMode`]).
+/// Resolves `--model`: a path to a `.gguf` file, an existing path to a `config.json`, a short
+/// name of a shipped config, or a Hugging Face model id in the local cache, each optionally
+/// followed by LLM parameters `?key=value&...`. The one parameter is `mla`, how multi-head
+/// latent attention is priced: `deepseek-v3?mla=naive` or `?mla=absorbed` (the default; see
+/// [`llm::MlaMode`]).
 pub fn load_llm(name: &str) -> Result<LlmConfig, ModelError> {
     let path = Path::new(name);
+    if gguf::is_gguf(name) {
+        return gguf::load(path);
+    }
     if path.is_file() {
         return LlmConfig::from_file(path);
     }
@@ -76,6 +84,10 @@ pub fn load_llm(name: &str) -> Result<LlmConfig, ModelError> {
         None if path.is_dir() => Err(ModelError::Directory {
             path: name.to_string(),
         }),
+        None if hf_cache::is_model_id(name) => {
+            let (file, stem, text) = cached_config(name)?;
+            LlmConfig::from_json(&text, &file, &stem)
+        }
         None => Err(ModelError::NotFound {
             name: name.to_string(),
             known: known_models().join(", "),
@@ -105,6 +117,53 @@ fn llm_params(query: &str) -> Result<Option<llm::MlaMode>, String> {
         }
     }
     Ok(mode)
+}
+
+/// The config of model id `id` from the local Hugging Face cache: its path, the model's name
+/// (the part after `org/`) and its text.
+fn cached_config(id: &str) -> Result<(String, String, String), ModelError> {
+    let p = hf_cache::find_config(id)?;
+    let file = p.display().to_string();
+    let text = crate::util::text::read_utf8(&p).map_err(|cause| ModelError::Io {
+        path: file.clone(),
+        cause,
+    })?;
+    let stem = id.rsplit('/').next().unwrap_or(id).to_string();
+    Ok((file, stem, text))
+}
+
+/// For an LLM `--model` whose config is not a text file as given (a `.gguf` file, or a model
+/// id in the local Hugging Face cache): where it came from, the model's name and the config
+/// text it builds from (for a GGUF file, the config [`gguf`] makes of its header, with the
+/// file's tensor types). `None` for every other name.
+pub fn llm_source(name: &str) -> Result<Option<(String, String, String)>, ModelError> {
+    let path = Path::new(name);
+    if gguf::is_gguf(name) {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Ok(Some((name.to_string(), stem, gguf::config_text(path)?)));
+    }
+    let shipped = format!("{}.json", name.trim_end_matches(".json"));
+    if path.exists()
+        || crate::embedded::WORKLOADS
+            .iter()
+            .any(|(f, _)| *f == shipped)
+        || !hf_cache::is_model_id(name)
+    {
+        return Ok(None);
+    }
+    cached_config(name).map(Some)
+}
+
+/// The `--quant` a command uses for `model` when none is given: the file's own scheme for a
+/// model read from a GGUF file (e.g. `q4_k_m`), else `default`.
+pub fn default_quant<'a>(model: &'a Model, default: &'a str) -> &'a str {
+    match model {
+        Model::Llm(c) => gguf::file_scheme(c).unwrap_or(default),
+        Model::Vision(_) => default,
+    }
 }
 
 /// Any model archscope can score.

@@ -53,7 +53,7 @@ pub struct QuantScheme {
 /// A scheme name that could not be parsed.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error(
-    "unknown quantization `{scheme}`: {why}. Expected BASE[+MOD...] with BASE one of fp32, fp16, bf16, w8a8, w8a16, w4a16-gN, w4a8, int8, kv8, kv4, q4f16_1 (MLC-LLM), a llama.cpp file type (q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q5_k, q6_k, q4_k_s, q4_k_m, q5_k_s, q5_k_m) and MOD one of kv16, kv8, kv4, embed-F, head-F (F = fp32, fp16, bf16, w8, w4-gN)"
+    "unknown quantization `{scheme}`: {why}. Expected BASE[+MOD...] with BASE one of fp32, fp16, bf16, w8a8, w8a16, w4a16-gN, w4a8, int8, kv8, kv4, q4f16_1 (MLC-LLM), a llama.cpp file type (q4_0, q4_1, q5_0, q5_1, q8_0, iq4_nl, q2_k, q3_k, q4_k, q5_k, q6_k, q4_k_s, q4_k_m, q5_k_s, q5_k_m) and MOD one of kv16, kv8, kv4, embed-F, head-F (F = fp32, fp16, bf16, w8, w4-gN)"
 )]
 pub struct QuantError {
     /// The text given.

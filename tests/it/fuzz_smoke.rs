@@ -203,6 +203,11 @@ fn fuzz_hf_config() {
 }
 
 #[test]
+fn fuzz_gguf_header() {
+    check_target("gguf_header", bodies::gguf_header, 12);
+}
+
+#[test]
 fn fuzz_model_name() {
     check_target("model_name", bodies::model_name, 4);
 }
@@ -249,6 +254,7 @@ fn every_text_target_has_seeds() {
         "hardware_toml",
         "runtime_toml",
         "hf_config",
+        "gguf_header",
         "onnx_bytes",
         "scalesim",
         "ofa",

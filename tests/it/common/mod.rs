@@ -3,6 +3,7 @@
 //! and (in [`device`]) a builder for the small device files the tests write.
 
 pub mod device;
+pub mod gguf;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
