@@ -444,7 +444,24 @@ pub fn place_instance(
         }
     }
     p.solve_s = t0.elapsed().as_secs_f64();
+    if let Some(note) = over_limit_note(p.solve_s, limits) {
+        p.notes.push(note);
+    }
     Ok(p)
+}
+
+/// The note a placement carries when it took longer than `--time-limit`: each block model gets
+/// at least `min_model_time_s` of solver time, and building and verifying the models is not
+/// bounded by the solver's limit.
+fn over_limit_note(solve_s: f64, limits: &Limits) -> Option<String> {
+    (solve_s > limits.time_limit_s).then(|| {
+        format!(
+            "solved in {solve_s:.2} s: over the {} s time limit by {:.2} s (each block model is given at least {} s, and building and checking the models is outside the solver's limit)",
+            limits.time_limit_s,
+            solve_s - limits.time_limit_s,
+            limits.min_model_time_s
+        )
+    })
 }
 
 fn place_monolithic(
@@ -667,3 +684,22 @@ pub mod gantt;
 pub mod patterns;
 pub mod report;
 pub mod session;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_placement_over_its_time_limit_says_by_how_much() {
+        let limits = Limits {
+            time_limit_s: 1.0,
+            ..Limits::default()
+        };
+        assert_eq!(over_limit_note(0.9, &limits), None);
+        let n = over_limit_note(2.6, &limits).unwrap();
+        assert!(
+            n.starts_with("solved in 2.60 s: over the 1 s time limit by 1.60 s"),
+            "{n}"
+        );
+    }
+}

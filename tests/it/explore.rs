@@ -990,15 +990,49 @@ fn scratchpad_mapping_prices_like_score_and_sweeps_capacity() {
 }
 
 #[test]
-fn a_part_whose_metadata_has_an_impossible_shard_is_refused_before_merging() {
-    // Hostile parts (a probe edited a real part's key-value metadata): shard 7 of 3 indexed
-    // past the end, a count of 0 panicked, a count of 4294967295 allocated 64 GiB.
-    let tmp = TempDir::new("bad-shards");
+fn the_summary_says_how_many_points_were_skipped_and_that_reasons_overlap() {
+    // fp16 × q4_0 (both run by pixel8's default runtimes on some units) × 9 prefill units ×
+    // 9 decode units × prompts {512, 2048} × contexts {1024, 4096} = 648 points; the prompt of
+    // 2048 above the context of 1024 is skipped: 648 / 4 = 162 skipped, 486 evaluated.
+    let tmp = TempDir::new("skipped");
+    let req = ExploreRequest {
+        quants: vec!["fp16".into(), "q4_0".into()],
+        prompts: vec![512, 2048],
+        contexts: vec![1024, 4096],
+        max_memory: Some("1GB".into()),
+        ..request()
+    };
+    let f = explore::explore(
+        &req,
+        &OutputOptions {
+            out: Some(tmp.join("r")),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        f.summary.contains(
+            "evaluated 486 of 648 points (162 skipped: prompt_tokens above context_tokens)"
+        ),
+        "{}",
+        f.summary
+    );
+    // Points both over the memory limit and not run by their unit's runtime count once under
+    // each reason; the line says so rather than showing counts that seem not to add up.
+    assert!(
+        f.summary.contains("; a point can have several reasons)"),
+        "{}",
+        f.summary
+    );
+}
+
+/// Shard `shard` (`I/N`) of a small fp16 run at context 1024, written under `tmp/parts`.
+fn small_part(tmp: &TempDir, shard: &str) -> std::path::PathBuf {
     let mut r = request();
     r.quants = vec!["fp16".into()];
     r.contexts = vec![1024];
-    r.shard = Some("0/3".into());
-    let part = explore::explore(
+    r.shard = Some(shard.into());
+    explore::explore(
         &r,
         &OutputOptions {
             out: Some(tmp.join("parts")),
@@ -1006,7 +1040,15 @@ fn a_part_whose_metadata_has_an_impossible_shard_is_refused_before_merging() {
         },
     )
     .unwrap()
-    .path;
+    .path
+}
+
+#[test]
+fn a_part_whose_metadata_has_an_impossible_shard_is_refused_before_merging() {
+    // Hostile parts (a probe edited a real part's key-value metadata): shard 7 of 3 indexed
+    // past the end, a count of 0 panicked, a count of 4294967295 allocated 64 GiB.
+    let tmp = TempDir::new("bad-shards");
+    let part = small_part(&tmp, "0/3");
     let (spec, mut df) = table::read_part(&part).unwrap();
     assert_eq!(spec.shard, Shard { index: 0, count: 3 });
     for (index, count, want) in [
@@ -1060,19 +1102,7 @@ fn a_part_changed_after_it_was_written_fails_its_checksum() {
     // are all refused with the file's name, and never panic.
     use polars::prelude::*;
     let tmp = TempDir::new("checksum");
-    let mut r = request();
-    r.quants = vec!["fp16".into()];
-    r.contexts = vec![1024];
-    r.shard = Some("0/2".into());
-    let part = explore::explore(
-        &r,
-        &OutputOptions {
-            out: Some(tmp.join("parts")),
-            ..Default::default()
-        },
-    )
-    .unwrap()
-    .path;
+    let part = small_part(&tmp, "0/2");
     let (spec, mut df) = table::read_part(&part).unwrap();
     let sum = table::data_checksum(&mut df).unwrap();
     assert_eq!(sum.len(), 64, "a hex SHA-256");

@@ -4,7 +4,6 @@
 
 use crate::common::TempDir;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 /// A llama-shaped config with hidden size `hidden` (the other fields as Llama-3.2-1B's
@@ -35,18 +34,11 @@ fn snapshot(home: &Path, id: &str, rev: &str, hidden: u64, age_s: u64) {
 /// `archscope models show NAME` with `HF_HOME` set to `home` and the other cache variables
 /// removed; returns (success, stdout, stderr).
 fn show(home: &Path, name: &str) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_archscope"))
-        .args(["models", "show", name])
-        .env("HF_HOME", home)
-        .env_remove("HF_HUB_CACHE")
-        .env_remove("HUGGINGFACE_HUB_CACHE")
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run archscope");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    crate::common::archscope_env(
+        Path::new("."),
+        &["models", "show", name],
+        &[("HF_HOME", home)],
+        &["HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"],
     )
 }
 
@@ -77,14 +69,15 @@ fn a_cached_model_id_loads_its_config() {
     // HF_HUB_CACHE takes precedence over HF_HOME, as in huggingface_hub.
     let other = TempDir::new("hf-hub-cache");
     snapshot(other.path(), id, "cccc", 512, 0);
-    let out = Command::new(env!("CARGO_BIN_EXE_archscope"))
-        .args(["models", "show", id])
-        .env("HF_HOME", home.path())
-        .env("HF_HUB_CACHE", other.join("hub"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert_eq!(hidden(&String::from_utf8_lossy(&out.stdout)), 512);
+    let hub = other.join("hub");
+    let (ok, out, err) = crate::common::archscope_env(
+        Path::new("."),
+        &["models", "show", id],
+        &[("HF_HOME", home.path()), ("HF_HUB_CACHE", &hub)],
+        &["HUGGINGFACE_HUB_CACHE"],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(hidden(&out), 512);
 }
 
 #[test]

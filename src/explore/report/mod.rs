@@ -261,6 +261,26 @@ fn reason_kind(clause: &str) -> &'static str {
     }
 }
 
+/// "N points", or, on a grid that leaves out combinations its constraints rule out (a prompt
+/// longer than the context), "N of M points (K skipped: A above B)".
+fn evaluated_clause(session: &Session, n: usize) -> String {
+    let space = &session.space;
+    let total = space.total().unwrap_or(0);
+    if session.spec.samples.is_some() || total <= n as u64 || space.le.is_empty() {
+        return format!("{n} points");
+    }
+    let rules = space
+        .le
+        .iter()
+        .map(|&(x, y)| format!("{} above {}", space.axes[x].name, space.axes[y].name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "{n} of {total} points ({} skipped: {rules})",
+        total - n as u64
+    )
+}
+
 fn infeasible_counts(a: &Analysis) -> BTreeMap<&'static str, usize> {
     let mut counts = BTreeMap::new();
     for r in a.reasons.iter().flatten() {
@@ -863,17 +883,25 @@ fn summary_head(
     if let Some(k) = spec.samples {
         let _ = writeln!(s, "sampled {k} points with seed {}", spec.seed);
     }
+    let infeasible = n - feasible;
     let _ = writeln!(
         s,
-        "evaluated {n} points: {feasible} feasible, {} infeasible{}",
-        n - feasible,
+        "evaluated {}: {feasible} feasible, {infeasible} infeasible{}",
+        evaluated_clause(session, n),
         {
             let c = infeasible_counts(a);
             if c.is_empty() {
                 String::new()
             } else {
+                // A point can break several rules; then the counts add up to more than the
+                // infeasible points, and the line says so.
+                let several = if c.values().sum::<usize>() > infeasible {
+                    "; a point can have several reasons"
+                } else {
+                    ""
+                };
                 format!(
-                    " ({})",
+                    " ({}{several})",
                     c.iter()
                         .map(|(k, v)| format!("{k}: {v}"))
                         .collect::<Vec<_>>()

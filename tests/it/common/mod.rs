@@ -19,12 +19,25 @@ pub fn archscope(args: &[&str]) -> (bool, String, String) {
 /// [`archscope`] run in directory `dir` (for what the binary reads or writes relative to the
 /// working directory).
 pub fn archscope_in(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_archscope"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run archscope");
+    archscope_env(dir, args, &[], &[])
+}
+
+/// [`archscope_in`] with the environment variables `set` set and `unset` removed.
+pub fn archscope_env(
+    dir: &Path,
+    args: &[&str],
+    set: &[(&str, &Path)],
+    unset: &[&str],
+) -> (bool, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_archscope"));
+    cmd.args(args).current_dir(dir).env_remove("RUST_BACKTRACE");
+    for (k, v) in set {
+        cmd.env(k, v);
+    }
+    for k in unset {
+        cmd.env_remove(k);
+    }
+    let out = cmd.output().expect("run archscope");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
