@@ -939,17 +939,48 @@ pub struct GgufWeights {
 /// archscope's LLM weight names (after `layers.N.`) and the GGUF names of the same weight, in
 /// order of preference (after `blk.N.`): fused q/k/v (`attn_qkv`) and gate/up (`ffn_up`, as
 /// Phi-3 stores them) price each part in the fused tensor's type.
-const LAYER_NAMES: [(&str, &[&str]); 13] = [
+///
+/// The GGUF names are llama.cpp's (`LLM_TENSOR_NAMES` in `src/llama-arch.cpp`, the same strings
+/// as `TENSOR_NAMES` in `gguf-py/gguf/constants.py`):
+/// * Qwen3 / Qwen3-MoE / Gemma 3 per-head q/k norms: `attn_q_norm`, `attn_k_norm`;
+/// * Gemma 2 / 3 sandwich norms: transformers' `post_attention_layernorm` (archscope's
+///   `attn.post_norm`) is `post_attention_norm`, `pre_feedforward_layernorm` (archscope's
+///   `post_attn_norm`, the pre-MLP norm) is `ffn_norm`, `post_feedforward_layernorm`
+///   (`mlp.post_norm`) is `post_ffw_norm`;
+/// * routed experts and router: `ffn_{gate,up,down}_exps`, `ffn_gate_inp`; DeepSeek-V3's
+///   router bias (`e_score_correction_bias`, archscope's `moe.router.bias`) is
+///   `exp_probs_b.bias`, tried after an `ffn_gate_inp.bias`;
+/// * shared experts (DeepSeek): `ffn_{gate,up,down}_shexp`;
+/// * DeepSeek MLA: `attn_q_a`, `attn_q_a_norm`, `attn_q_b` (or `attn_q` without a q LoRA),
+///   `attn_kv_a_mqa`, `attn_kv_a_norm`; the up-projection of the latent is split into
+///   `attn_k_b` and `attn_v_b` in files converted since llama.cpp's MLA support, and is one
+///   fused `attn_kv_b` in older files, which then prices both halves (its elements are the two
+///   halves' together).
+const LAYER_NAMES: [(&str, &[&str]); 27] = [
     ("input_norm", &["attn_norm"]),
     ("post_attn_norm", &["ffn_norm"]),
     ("attn.q_proj", &["attn_q", "attn_qkv"]),
     ("attn.k_proj", &["attn_k", "attn_qkv"]),
     ("attn.v_proj", &["attn_v", "attn_qkv"]),
     ("attn.o_proj", &["attn_output"]),
+    ("attn.q_norm", &["attn_q_norm"]),
+    ("attn.k_norm", &["attn_k_norm"]),
+    ("attn.post_norm", &["post_attention_norm"]),
+    ("attn.q_a_proj", &["attn_q_a"]),
+    ("attn.q_a_norm", &["attn_q_a_norm"]),
+    ("attn.q_b_proj", &["attn_q_b"]),
+    ("attn.kv_a_proj", &["attn_kv_a_mqa"]),
+    ("attn.kv_a_norm", &["attn_kv_a_norm"]),
+    ("attn.k_b_proj", &["attn_k_b", "attn_kv_b"]),
+    ("attn.v_b_proj", &["attn_v_b", "attn_kv_b"]),
     ("mlp.gate_proj", &["ffn_gate", "ffn_up"]),
     ("mlp.up_proj", &["ffn_up"]),
     ("mlp.down_proj", &["ffn_down"]),
-    ("moe.router", &["ffn_gate_inp"]),
+    ("mlp.post_norm", &["post_ffw_norm"]),
+    ("mlp.shared.gate_proj", &["ffn_gate_shexp"]),
+    ("mlp.shared.up_proj", &["ffn_up_shexp"]),
+    ("mlp.shared.down_proj", &["ffn_down_shexp"]),
+    ("moe.router", &["ffn_gate_inp", "exp_probs_b"]),
     ("moe.experts.gate", &["ffn_gate_exps"]),
     ("moe.experts.up", &["ffn_up_exps"]),
     ("moe.experts.down", &["ffn_down_exps"]),
@@ -1064,5 +1095,49 @@ mod tests {
         assert_eq!(w.type_of("q4_k_m", "lm_head.weight"), Some(GgmlType::Q6K));
         assert_eq!(w.type_of("q8_0", "lm_head.weight"), None);
         assert_eq!(w.type_of("q4_k_m", "layers.4.attn.v_proj.weight"), None);
+    }
+
+    #[test]
+    fn family_weight_names_map_to_llama_cpp_names() {
+        let mut tensors = BTreeMap::new();
+        for (name, t) in [
+            ("blk.0.attn_q_norm.weight", GgmlType::F32),
+            ("blk.0.post_attention_norm.weight", GgmlType::F32),
+            ("blk.0.post_ffw_norm.weight", GgmlType::F32),
+            ("blk.0.attn_q_a.weight", GgmlType::Q8_0),
+            ("blk.0.attn_kv_a_mqa.weight", GgmlType::Q6K),
+            ("blk.0.attn_kv_b.weight", GgmlType::Q4K),
+            ("blk.1.attn_k_b.weight", GgmlType::Q8_0),
+            ("blk.1.attn_v_b.weight", GgmlType::Q6K),
+            ("blk.1.attn_kv_b.weight", GgmlType::Q4K),
+            ("blk.1.ffn_gate_shexp.weight", GgmlType::Q6K),
+            ("blk.1.ffn_gate_inp.weight", GgmlType::F16),
+            ("blk.1.exp_probs_b.bias", GgmlType::F32),
+        ] {
+            tensors.insert(name.to_string(), t);
+        }
+        let w = GgufWeights {
+            scheme: "q4_k_m".into(),
+            tensors,
+        };
+        let t = |n: &str| w.type_of("q4_k_m", n);
+        assert_eq!(t("layers.0.attn.q_norm.weight"), Some(GgmlType::F32));
+        assert_eq!(t("layers.0.attn.k_norm.weight"), None);
+        assert_eq!(t("layers.0.attn.post_norm.weight"), Some(GgmlType::F32));
+        assert_eq!(t("layers.0.mlp.post_norm.weight"), Some(GgmlType::F32));
+        assert_eq!(t("layers.0.attn.q_a_proj.weight"), Some(GgmlType::Q8_0));
+        assert_eq!(t("layers.0.attn.kv_a_proj.weight"), Some(GgmlType::Q6K));
+        // An older file's fused kv_b prices both halves; a newer file's split halves win.
+        assert_eq!(t("layers.0.attn.k_b_proj.weight"), Some(GgmlType::Q4K));
+        assert_eq!(t("layers.0.attn.v_b_proj.weight"), Some(GgmlType::Q4K));
+        assert_eq!(t("layers.1.attn.k_b_proj.weight"), Some(GgmlType::Q8_0));
+        assert_eq!(t("layers.1.attn.v_b_proj.weight"), Some(GgmlType::Q6K));
+        assert_eq!(
+            t("layers.1.mlp.shared.gate_proj.weight"),
+            Some(GgmlType::Q6K)
+        );
+        assert_eq!(t("layers.1.mlp.gate_proj.weight"), None);
+        assert_eq!(t("layers.1.moe.router.weight"), Some(GgmlType::F16));
+        assert_eq!(t("layers.1.moe.router.bias"), Some(GgmlType::F32));
     }
 }

@@ -267,6 +267,103 @@ fn an_f16_file_and_a_mixtral_style_moe() {
     );
 }
 
+/// A 1-layer file of `arch` (`qwen3` or `gemma2`): width 64, 4 heads of 32 (`key_length`, so
+/// q is 128 wide), 2 KV heads, MLP 128, vocabulary 100; matrices q8_0, norms f32, plus `extra`
+/// per-layer norms of width `w` in f32. Under the file's scheme (q8_0, which holds the most
+/// weights) the builder's default for a norm is f16, so only the file's table gives f32.
+fn tiny_family(arch: &str, extra: &[(&str, u64)], with_output: bool) -> Gguf {
+    let k = |s: &str| format!("{arch}.{s}");
+    let mut g = Gguf::new()
+        .kv("general.architecture", Kv::Str(arch.into()))
+        .kv(&k("block_count"), Kv::U32(1))
+        .kv(&k("context_length"), Kv::U32(256))
+        .kv(&k("embedding_length"), Kv::U32(64))
+        .kv(&k("feed_forward_length"), Kv::U32(128))
+        .kv(&k("attention.head_count"), Kv::U32(4))
+        .kv(&k("attention.head_count_kv"), Kv::U32(2))
+        .kv(&k("attention.key_length"), Kv::U32(32))
+        .kv(&k("attention.value_length"), Kv::U32(32))
+        .tensor("token_embd.weight", &[64, 100], Q8_0)
+        .tensor("output_norm.weight", &[64], F32)
+        .tensor("blk.0.attn_norm.weight", &[64], F32)
+        .tensor("blk.0.attn_q.weight", &[64, 128], Q8_0)
+        .tensor("blk.0.attn_k.weight", &[64, 64], Q8_0)
+        .tensor("blk.0.attn_v.weight", &[64, 64], Q8_0)
+        .tensor("blk.0.attn_output.weight", &[128, 64], Q8_0)
+        .tensor("blk.0.ffn_norm.weight", &[64], F32)
+        .tensor("blk.0.ffn_gate.weight", &[64, 128], Q8_0)
+        .tensor("blk.0.ffn_up.weight", &[64, 128], Q8_0)
+        .tensor("blk.0.ffn_down.weight", &[128, 64], Q8_0);
+    if with_output {
+        g = g.tensor("output.weight", &[64, 100], Q8_0);
+    }
+    for (name, w) in extra {
+        g = g.tensor(&format!("blk.0.{name}.weight"), &[*w], F32);
+    }
+    g
+}
+
+#[test]
+fn qwen3_and_gemma2_extra_norms_are_priced_in_the_files_types() {
+    let dir = TempDir::new("gguf-families");
+    let q8 = QuantScheme::parse("q8_0").unwrap();
+    // By hand, q8_0 is 34 bytes per 32 weights: token_embd and output 100 rows × 2 blocks × 34
+    // = 6,800 each; attn_q, attn_output, ffn_gate, ffn_up, ffn_down 256 blocks × 34 = 8,704
+    // each; attn_k, attn_v 128 × 34 = 4,352 each; f32 norms of 64: 256 bytes each.
+    // Shared part, untied: 2 × 6,800 + 256 (output_norm) + 2 × 256 (attn_norm, ffn_norm)
+    // + 5 × 8,704 + 2 × 4,352 = 66,592.
+    let cases = [
+        // Qwen3: per-head q and k norms of head_dim 32 in f32, 128 bytes each (f16 would be
+        // 64); untied: 66,592 + 2 × 128 = 66,848.
+        (
+            "qwen3",
+            vec![("attn_q_norm", 32), ("attn_k_norm", 32)],
+            true,
+            vec![
+                ("layers.0.attn.q_norm.weight", 128.0),
+                ("layers.0.attn.k_norm.weight", 128.0),
+            ],
+            66_848u64,
+        ),
+        // Gemma 2: post-attention and post-feed-forward norms of 64 in f32, 256 bytes each;
+        // tied (no output.weight): 66,592 − 6,800 + 2 × 256 = 60,304.
+        (
+            "gemma2",
+            vec![("post_attention_norm", 64), ("post_ffw_norm", 64)],
+            false,
+            vec![
+                ("layers.0.attn.post_norm.weight", 256.0),
+                ("layers.0.mlp.post_norm.weight", 256.0),
+            ],
+            60_304,
+        ),
+    ];
+    for (arch, extra, with_output, per_tensor, total) in cases {
+        let g = tiny_family(arch, &extra, with_output);
+        let header = parse_header(&g.bytes()).unwrap();
+        let file_bytes: u64 = header.tensors.iter().map(|t| t.bytes()).sum();
+        assert_eq!(file_bytes, total, "{arch}: the file's own tensor bytes");
+        let path = write(&dir, &format!("{arch}.gguf"), &g);
+        let m = load_llm(&path).unwrap();
+        assert_eq!(archscope::workload::gguf::file_scheme(&m), Some("q8_0"));
+        assert_eq!((m.head_dim, m.tied), (32, !with_output), "{arch}");
+        for phase in [Phase::Decode { context: 8 }, Phase::Prefill { prompt: 4 }] {
+            let graph = m.try_build(&q8, phase, 1).unwrap();
+            let bytes = |n: &str| {
+                graph
+                    .tensors
+                    .iter()
+                    .find(|t| t.name == n)
+                    .map(|t| t.bytes())
+            };
+            for (name, b) in &per_tensor {
+                assert_eq!(bytes(name), Some(*b), "{arch}: {name}");
+            }
+            assert_eq!(weight_bytes(&graph), total as f64, "{arch}");
+        }
+    }
+}
+
 fn err(bytes: &[u8]) -> GgufError {
     parse_header(bytes).expect_err("a bad file")
 }
