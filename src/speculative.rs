@@ -27,8 +27,11 @@
 //! * Both models run on the same device; the draft runs on the target's unit unless another is
 //!   named. Memory holds both models' weights and both KV caches at context `c`, with the larger
 //!   activation peak, against the target unit's main memory.
-//! * The models must share a vocabulary (`vocab_size`): the target checks the draft's tokens by
-//!   their ids.
+//! * The models must share a vocabulary: the target checks the draft's tokens by their ids. As
+//!   in llama.cpp (`SPEC_VOCAB_MAX_SIZE_DIFFERENCE = 128` in `common/speculative.cpp`), sizes
+//!   (`vocab_size`) up to [`MAX_VOCAB_DIFFERENCE`] apart pass: one family pads its embedding
+//!   differently per size (Qwen2.5-7B has 152,064 rows, Qwen2.5-0.5B 151,936, one tokenizer);
+//!   further apart, the vocabularies differ and the pair is an error.
 
 use crate::cost::Ledger;
 use crate::hardware::Hardware;
@@ -44,6 +47,10 @@ use std::fmt::Write as _;
 /// `n_max = 16`); at an acceptance rate of 0.9 a 17th draft would add 0.9^17 ≈ 0.17 expected
 /// tokens per step while costing a full draft step.
 pub const MAX_DRAFT_TOKENS: u64 = 16;
+
+/// Largest difference of `vocab_size` between draft and target read as padding of one
+/// vocabulary: 128, llama.cpp's `SPEC_VOCAB_MAX_SIZE_DIFFERENCE` (`common/speculative.cpp`).
+pub const MAX_VOCAB_DIFFERENCE: u64 = 128;
 
 /// How often the target accepts the draft's tokens.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -73,7 +80,7 @@ pub struct SpeculativeRequest {
 pub enum SpeculativeError {
     /// The two models tokenize differently.
     #[error(
-        "--draft {draft}: its vocabulary has {draft_vocab} tokens but the target {target}'s has {target_vocab}; speculative decoding needs a draft with the target's vocabulary (the target checks the draft's token ids)"
+        "--draft {draft}: its vocabulary has {draft_vocab} tokens but the target {target}'s has {target_vocab}; speculative decoding needs a draft with the target's vocabulary (the target checks the draft's token ids; sizes up to {MAX_VOCAB_DIFFERENCE} apart pass as padding)"
     )]
     Vocabulary {
         /// Target model.
@@ -420,9 +427,10 @@ pub fn step_graphs(
     })
 }
 
-/// An error unless the draft has the target's vocabulary.
+/// An error unless the draft has the target's vocabulary (sizes at most
+/// [`MAX_VOCAB_DIFFERENCE`] apart).
 pub fn check_pair(target: &LlmConfig, draft: &LlmConfig) -> Result<(), SpeculativeError> {
-    if target.vocab != draft.vocab {
+    if target.vocab.abs_diff(draft.vocab) > MAX_VOCAB_DIFFERENCE {
         return Err(SpeculativeError::Vocabulary {
             target: target.name.clone(),
             target_vocab: target.vocab,
