@@ -394,8 +394,8 @@ impl SpeculativeScore {
     }
 }
 
-/// The draft's decode step and the target's verify pass at `context`, each priced under the
-/// request's runtime (see [`score_graph_under`]): the pieces of one speculative step.
+/// The graphs of one speculative step at a context: the draft's decode step and the target's
+/// verify pass ([`score_speculative`] prices each under the request's runtime).
 pub struct StepGraphs {
     /// One draft decode step at the context.
     pub draft_step: Graph,
