@@ -57,6 +57,7 @@ pub mod roofline;
 pub mod runtime;
 pub mod score;
 pub mod search;
+pub mod speculative;
 pub mod trust;
 pub mod util;
 #[cfg(feature = "measure")]

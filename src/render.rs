@@ -98,7 +98,7 @@ macro_rules! render_on_device {
     )*};
 }
 
-render_on_device!(Score, VisionScore);
+render_on_device!(Score, VisionScore, crate::speculative::SpeculativeScore);
 
 /// A systolic-array run: its configuration and one report per layer.
 pub struct SystolicRun<'a> {

@@ -440,7 +440,7 @@ const CSV_HEADER: [&str; 11] = [
 ];
 
 /// Per-op CSV rows of one priced graph.
-fn csv_ops(
+pub(crate) fn csv_ops(
     w: &mut csv::Writer<Vec<u8>>,
     hw: &Hardware,
     phase: &str,

@@ -6,6 +6,7 @@ use archscope::hardware::Hardware;
 use archscope::render::{Format, OnDevice};
 use archscope::runtime::WorkloadKind;
 use archscope::score::{ScoreRequest, score_llm, score_vision_mapped};
+use archscope::speculative::{Acceptance, SpeculativeError, SpeculativeRequest, score_speculative};
 use archscope::workload::{Model, QuantScheme, default_quant, load_model};
 
 /// `--quant` when none is given (for a model not read from a GGUF file).
@@ -71,6 +72,27 @@ pub struct Args {
     /// Do not pick up the pair's overlay from calibrations/.
     #[arg(long, conflicts_with = "calibration")]
     no_calibration: bool,
+    /// Speculative decoding (LLMs): the draft model, named as --model takes it; it must have
+    /// the target's vocabulary. Prints the speculative decode metrics next to plain decode.
+    #[arg(long)]
+    draft: Option<String>,
+    /// Draft tokens per speculative step, k (1 to 16).
+    #[arg(long, requires = "draft", default_value_t = 4)]
+    draft_tokens: u64,
+    /// Probability that the target accepts each draft token, a in [0, 1]: a step yields
+    /// (1 - a^(k+1)) / (1 - a) tokens.
+    #[arg(long, requires = "draft", conflicts_with = "accepted_length")]
+    accept_rate: Option<f64>,
+    /// Mean tokens per speculative step, L in [1, k+1] (a measured acceptance length, the
+    /// target's own token included), instead of --accept-rate.
+    #[arg(long, requires = "draft")]
+    accepted_length: Option<f64>,
+    /// Unit that runs the draft (default: the target's unit).
+    #[arg(long, requires = "draft")]
+    draft_unit: Option<String>,
+    /// Quantization of the draft (default: the target's --quant).
+    #[arg(long, requires = "draft")]
+    draft_quant: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -133,6 +155,40 @@ pub fn run(a: Args) -> Result<()> {
                      priced with the roofline's residency"
                 );
             }
+            if let Some(draft) = &a.draft {
+                let Model::Llm(draft_model) = load_model(draft)? else {
+                    anyhow::bail!("--draft {draft}: expected an LLM, found a network");
+                };
+                let acceptance = match (a.accept_rate, a.accepted_length) {
+                    (_, Some(l)) => Acceptance::MeanLength(l),
+                    (Some(r), None) => Acceptance::Rate(r),
+                    (None, None) => {
+                        anyhow::bail!("--draft needs --accept-rate or --accepted-length")
+                    }
+                };
+                let spec = SpeculativeRequest {
+                    draft_tokens: a.draft_tokens,
+                    acceptance,
+                    draft_unit: a.draft_unit.clone(),
+                    draft_quant: a
+                        .draft_quant
+                        .as_deref()
+                        .map(QuantScheme::parse)
+                        .transpose()?,
+                };
+                let score = score_speculative(&hw, &model, &draft_model, &quant, &req, &spec)
+                    .map_err(|e| match e {
+                        SpeculativeError::Score(e) => hint(e, defaulted),
+                        e => e.into(),
+                    })?;
+                return print(
+                    &OnDevice {
+                        score: &score,
+                        hw: &hw,
+                    },
+                    a.format,
+                );
+            }
             let score = score_llm(&hw, &model, &quant, &req).map_err(|e| hint(e, defaulted))?;
             print(
                 &OnDevice {
@@ -143,6 +199,9 @@ pub fn run(a: Args) -> Result<()> {
             )
         }
         Model::Vision(model) => {
+            if a.draft.is_some() {
+                anyhow::bail!("--draft applies to LLMs; `{}` is a network", model.name);
+            }
             let score = score_vision_mapped(&hw, &model, &quant, &req, mapping.as_ref())
                 .map_err(|e| hint(e, defaulted))?;
             print(

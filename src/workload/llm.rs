@@ -723,10 +723,51 @@ impl LlmConfig {
     /// size of the graph (tokens × width, the KV cache, the attention scores, the experts)
     /// within 64 bits.
     pub fn check_phase(&self, phase: Phase, batch: u64) -> Result<(), ModelError> {
-        let (what, len, new_tokens) = match phase {
-            Phase::Prefill { prompt } => ("prompt", prompt, prompt),
-            Phase::Decode { context } => ("context", context, 1),
-        };
+        match phase {
+            Phase::Prefill { prompt } => self.check_sizes(phase, "prompt", prompt, prompt, batch),
+            Phase::Decode { context } => self.check_sizes(phase, "context", context, 1, batch),
+        }
+    }
+
+    /// Checks that the verify pass of [`LlmConfig::try_build_verify`] can be built: `tokens`
+    /// from 1 to `context`, and the sizes of [`LlmConfig::check_phase`] with `tokens` queries
+    /// per sequence and logits at every one of them.
+    pub fn check_verify(&self, context: u64, tokens: u64, batch: u64) -> Result<(), ModelError> {
+        if tokens == 0 || tokens > context {
+            return Err(ModelError::Spec {
+                name: self.name.clone(),
+                message: format!(
+                    "verify pass of {tokens} tokens at context {context}: expected 1 to \
+                     {context} tokens (the cache holds the tokens it verifies)"
+                ),
+            });
+        }
+        let phase = Phase::Decode { context };
+        self.check_sizes(phase, "context", context, tokens, batch)?;
+        // Every verified position gets logits.
+        batch
+            .checked_mul(tokens)
+            .and_then(|t| t.checked_mul(self.vocab))
+            .map(|_| ())
+            .ok_or_else(|| ModelError::Spec {
+                name: self.name.clone(),
+                message: format!(
+                    "verify pass of {tokens} tokens at batch {batch}: the logits would have \
+                     more than 2^64 elements; expected a smaller batch"
+                ),
+            })
+    }
+
+    /// The size checks of one step: `len` (the prompt or the context) of 1 to [`MAX_TOKENS`],
+    /// `new_tokens` per sequence, and every tensor within 64 bits.
+    fn check_sizes(
+        &self,
+        phase: Phase,
+        what: &str,
+        len: u64,
+        new_tokens: u64,
+        batch: u64,
+    ) -> Result<(), ModelError> {
         let spec = |message: String| ModelError::Spec {
             name: self.name.clone(),
             message,
@@ -816,6 +857,41 @@ impl LlmConfig {
     pub fn build(&self, quant: &QuantScheme, phase: Phase, batch: u64) -> Graph {
         Builder::new(self, quant, phase, batch).build()
     }
+
+    /// [`LlmConfig::build_verify`] after [`LlmConfig::check_verify`].
+    pub fn try_build_verify(
+        &self,
+        quant: &QuantScheme,
+        context: u64,
+        tokens: u64,
+        batch: u64,
+    ) -> Result<Graph, ModelError> {
+        self.check_verify(context, tokens, batch)?;
+        Ok(self.build_verify(quant, context, tokens, batch))
+    }
+
+    /// The verify pass of speculative decoding: `tokens` new tokens per sequence (the last
+    /// accepted token and the drafts) go through every layer at once, append their keys and
+    /// values and attend causally over the cache, which holds `context` positions after the
+    /// append (so the first new token sees `context - tokens + 1` of them); unlike prefill,
+    /// every new position gets logits, since each one is checked. It is the decode graph with
+    /// `tokens` query rows per sequence (a decode step is `tokens = 1`). Sizes are not checked:
+    /// use [`LlmConfig::try_build_verify`] for sizes that come from a user.
+    pub fn build_verify(
+        &self,
+        quant: &QuantScheme,
+        context: u64,
+        tokens: u64,
+        batch: u64,
+    ) -> Graph {
+        let mut b = Builder::new(self, quant, Phase::Decode { context }, batch);
+        b.queries = tokens;
+        b.g = Graph::new(format!(
+            "{} verify b{batch} L{context} T{tokens} {}",
+            self.name, quant.name
+        ));
+        b.build()
+    }
 }
 
 struct Builder<'a> {
@@ -823,6 +899,9 @@ struct Builder<'a> {
     q: &'a QuantScheme,
     phase: Phase,
     b: u64,
+    /// New tokens per sequence in a decode-phase graph: 1 for a decode step, more for a
+    /// speculative verify pass, which also gives every one of them logits.
+    queries: u64,
     g: Graph,
 }
 
@@ -838,6 +917,7 @@ impl<'a> Builder<'a> {
             q,
             phase,
             b,
+            queries: 1,
             g: Graph::new(name),
         }
     }
@@ -1103,10 +1183,13 @@ impl<'a> Builder<'a> {
         let b = self.b;
         let (new_tokens, kv_len) = match self.phase {
             Phase::Prefill { prompt } => (prompt, prompt),
-            Phase::Decode { context } => (1, context),
+            Phase::Decode { context } => (self.queries, context),
         };
         let t = b * new_tokens;
         let h = c.hidden;
+        // Rows that get logits: the last position of each sequence, or every position of a
+        // verify pass.
+        let rows = if self.queries > 1 { t } else { b };
 
         // Embedding table and (possibly shared) LM head.
         let embed_w = self.weight("embed_tokens.weight".into(), &[c.vocab, h], q.embed);
@@ -1166,7 +1249,7 @@ impl<'a> Builder<'a> {
         }
 
         // Only the last position of each sequence produces logits.
-        if t != b {
+        if t != rows {
             let last = self.act("last_tokens".into(), &[b, h]);
             self.g.add_op(
                 "select_last",
@@ -1178,7 +1261,7 @@ impl<'a> Builder<'a> {
             );
             x = last;
         }
-        let xf = self.norm("final_norm", None, x, b);
+        let xf = self.norm("final_norm", None, x, rows);
         let head_w = if c.tied && q.head == q.embed {
             embed_w
         } else {
@@ -1186,7 +1269,7 @@ impl<'a> Builder<'a> {
         };
         let logits = self.g.add_tensor(
             "logits",
-            &[b, c.vocab],
+            &[rows, c.vocab],
             Storage::plain(q.float),
             Role::Output,
         );
@@ -1197,14 +1280,14 @@ impl<'a> Builder<'a> {
         };
         // Gemma 2 soft-caps the logits: the head writes raw logits, the cap the output.
         let head_out = match c.final_softcap {
-            Some(_) => self.act("lm_head.out".into(), &[b, c.vocab]),
+            Some(_) => self.act("lm_head.out".into(), &[rows, c.vocab]),
             None => logits,
         };
         self.g.add_op(
             "lm_head",
             OpKind::MatMul {
                 batch: 1,
-                m: b,
+                m: rows,
                 n: c.vocab,
                 k: h,
             },
@@ -1218,7 +1301,7 @@ impl<'a> Builder<'a> {
                 "final_softcap",
                 OpKind::Elementwise {
                     op: EltOp::SoftCap,
-                    elems: b * c.vocab,
+                    elems: rows * c.vocab,
                 },
                 &[head_out],
                 &[logits],

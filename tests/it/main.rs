@@ -28,6 +28,7 @@ mod placement;
 mod report_render;
 mod runtime;
 mod special_ops;
+mod speculative;
 mod systolic_cost;
 mod systolic_scalesim;
 mod trust;
