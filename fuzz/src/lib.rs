@@ -617,6 +617,22 @@ pub fn measurements(data: &[u8]) {
     }
 }
 
+/// Under libFuzzer every panic aborts, also one the library catches. polars' Parquet reader and
+/// CSV writer panic on some corrupted files, and `merge` catches exactly those and turns them
+/// into errors naming the file. This lets a panic raised inside polars unwind to that catch,
+/// and keeps every other panic (archscope's own) fatal. Call it once, from the target's init.
+pub fn let_polars_panics_unwind() {
+    let fatal = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_polars = info
+            .location()
+            .is_some_and(|l| l.file().contains("/polars-"));
+        if !in_polars {
+            fatal(info);
+        }
+    }));
+}
+
 /// A Parquet part of `explore --shard` for `merge`: written to a temporary file and read back
 /// (its metadata, spec and columns), then merged with itself.
 pub fn merge_parquet(data: &[u8]) {

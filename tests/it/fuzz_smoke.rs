@@ -9,6 +9,7 @@
 //! `scripts/fuzz.sh`; README gives their counts.
 
 #[path = "../../fuzz/src/lib.rs"]
+#[allow(dead_code)] // the libFuzzer-only set-up is not used here
 mod bodies;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -79,7 +79,7 @@ pub(super) fn unravel(mut flat: u64, s: &[u64]) -> Vec<u64> {
 pub(super) fn axis(a: i64, rank: usize) -> Option<usize> {
     let r = rank as i64;
     let x = if a < 0 { a + r } else { a };
-    (0..r.max(1)).contains(&x).then_some(x as usize)
+    (0..r).contains(&x).then_some(x as usize)
 }
 
 /// A unary op over known values (`to_int`: a `Cast` to an integer type); `None` for ops that are
