@@ -5,10 +5,12 @@
 //! metric (names carry units: `decode_latency_s`, `energy_per_token_j`, `memory_bytes`), one per
 //! label (`decode_bound`), then `feasible`, `infeasible_reason` and, in reports, `on_front`.
 //! A shard part stores the run's [`ExploreSpec`] as JSON in the Parquet file metadata under
-//! [`SPEC_KEY`], so `merge` needs nothing but the parts, and the SHA-256 of its table (as CSV
-//! with a header) under [`CHECKSUM_KEY`], which `merge` recomputes: a part truncated, edited or
-//! corrupted in a way the Parquet reader does not notice is refused. The Parquet reader panics
-//! on some corrupted files; [`read_part`] turns that into an error naming the file.
+//! [`SPEC_KEY`], so `merge` needs nothing but the parts, and under [`CHECKSUM_KEY`] the SHA-256
+//! of the file's data: every byte before the footer (the magic, the column chunks and their
+//! page headers). `merge` recomputes it before any page is decoded, so a part truncated, edited
+//! or damaged after it was written is refused before the Parquet reader sees its pages (which
+//! can make that reader allocate without bound). The footer itself is read by polars, whose
+//! panics on a corrupted footer [`read_part`] turns into an error naming the file.
 
 use super::{Analysis, ExploreError, ExploreSpec, Outcome, Results, Session, files};
 use crate::search::{Point, Values};
@@ -18,38 +20,57 @@ use std::path::{Path, PathBuf};
 /// Parquet metadata key holding the spec of the run a part belongs to.
 pub const SPEC_KEY: &str = "archscope.explore.spec";
 
-/// Parquet metadata key holding the SHA-256 (hex) of a part's table written as CSV.
+/// Parquet metadata key holding the SHA-256 (hex) of a part's data: the file's bytes before
+/// its footer.
 pub const CHECKSUM_KEY: &str = "archscope.explore.sha256";
 
-/// Feeds what is written to a SHA-256.
-struct HashWriter(sha2::Sha256);
+/// A Parquet file ends with its footer, the footer's length (4 bytes, little-endian) and `PAR1`.
+const PARQUET_MAGIC: &[u8; 4] = b"PAR1";
 
-impl std::io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        sha2::Digest::update(&mut self.0, buf);
-        Ok(buf.len())
+/// Where the data of the Parquet file `path` ends (its footer starts), from the file's last
+/// 8 bytes; an error says why the file cannot be a Parquet file.
+fn data_end(path: &Path) -> Result<u64, String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let len = f.metadata().map_err(|e| e.to_string())?.len();
+    if len < 12 {
+        return Err(format!("{len} bytes, shorter than any Parquet file"));
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+    let mut tail = [0u8; 8];
+    f.seek(SeekFrom::End(-8)).map_err(|e| e.to_string())?;
+    f.read_exact(&mut tail).map_err(|e| e.to_string())?;
+    if &tail[4..] != PARQUET_MAGIC {
+        return Err("it does not end with the Parquet magic `PAR1`".into());
     }
+    let footer = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    len.checked_sub(8 + footer)
+        .filter(|&end| end >= 4)
+        .ok_or_else(|| format!("its footer of {footer} bytes is longer than the file"))
 }
 
-/// The SHA-256 (hex) of `df` written as CSV with a header, streamed: the checksum a part
-/// carries. A table read from a damaged file can make the CSV writer panic; that is an error.
-pub fn data_checksum(df: &mut DataFrame) -> Result<String, ExploreError> {
-    guarded(|| {
-        let mut h = HashWriter(<sha2::Sha256 as sha2::Digest>::new());
-        CsvWriter::new(&mut h).include_header(true).finish(df)?;
-        Ok(sha2::Digest::finalize(h.0)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
-    })
-    .map_err(ExploreError::Table)
+/// The SHA-256 (hex) of the data of the Parquet file `path` (every byte before its footer),
+/// streamed: the checksum a part carries.
+pub fn file_checksum(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let end = data_end(path)?;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut h = <sha2::Sha256 as sha2::Digest>::new();
+    let mut r = std::io::BufReader::new(f).take(end);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = r.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        sha2::Digest::update(&mut h, &buf[..n]);
+    }
+    Ok(sha2::Digest::finalize(h)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
-/// Runs a Parquet read (or a write of what was read), turning a panic of polars on a corrupted
-/// file into `Err(message)`.
+/// Runs a Parquet read, turning a panic of polars on a corrupted file into `Err(message)`.
 fn guarded<T>(read: impl FnOnce() -> PolarsResult<T>) -> Result<T, String> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
         Ok(r) => r.map_err(|e| e.to_string()),
@@ -143,32 +164,49 @@ pub fn frame(
     DataFrame::new(rows.len(), cols).map_err(table_err)
 }
 
-/// Writes `df` as Parquet, atomically; a part (`spec` given) carries the spec and the table's
-/// checksum in the file metadata.
+/// Writes `df` as Parquet, atomically; a part (`spec` given) carries the spec and the checksum
+/// of its data in the file metadata. The data is written once without the checksum to learn
+/// it, then again with it: the writer lays out the same data the same way, and the second
+/// file's checksum is checked against the first.
 pub fn write_parquet(
     path: &Path,
     df: &mut DataFrame,
     spec: Option<&ExploreSpec>,
 ) -> Result<(), ExploreError> {
-    let meta = match spec {
-        Some(s) => Some(KeyValueMetadata::from_static(vec![
-            (
-                SPEC_KEY.to_string(),
-                serde_json::to_string(s).map_err(|e| ExploreError::Table(e.to_string()))?,
-            ),
-            (CHECKSUM_KEY.to_string(), data_checksum(df)?),
-        ])),
-        None => None,
+    let write = |tmp: &Path, df: &mut DataFrame, kv: Option<Vec<(String, String)>>| {
+        let f = std::fs::File::create(tmp).map_err(|e| e.to_string())?;
+        ParquetWriter::new(f)
+            .with_key_value_metadata(kv.map(KeyValueMetadata::from_static))
+            .finish(df)
+            .map_err(|e| e.to_string())
+            .map(|_| ())
     };
+    let Some(spec) = spec else {
+        return Ok(files::atomic_write_with(path, |tmp| write(tmp, df, None))?);
+    };
+    let spec_kv = (
+        SPEC_KEY.to_string(),
+        serde_json::to_string(spec).map_err(|e| ExploreError::Table(e.to_string()))?,
+    );
     Ok(files::atomic_write_with(
         path,
         |tmp| -> Result<(), String> {
-            let f = std::fs::File::create(tmp).map_err(|e| e.to_string())?;
-            ParquetWriter::new(f)
-                .with_key_value_metadata(meta)
-                .finish(df)
-                .map_err(|e| e.to_string())?;
-            Ok(())
+            write(tmp, df, Some(vec![spec_kv.clone()]))?;
+            let sum = file_checksum(tmp)?;
+            write(
+                tmp,
+                df,
+                Some(vec![
+                    spec_kv.clone(),
+                    (CHECKSUM_KEY.to_string(), sum.clone()),
+                ]),
+            )?;
+            match file_checksum(tmp)? {
+                again if again == sum => Ok(()),
+                again => Err(format!(
+                    "the Parquet writer laid out the same table differently (sha256 {sum}, then {again})"
+                )),
+            }
         },
     )?)
 }
@@ -211,15 +249,16 @@ pub fn write_part(
     Ok(path)
 }
 
-/// Reads a part: its spec (from the metadata) and its table, whose checksum must match the one
-/// in the metadata.
+/// Reads a part: its spec (from the metadata) and its table. The checksum of its data must
+/// match the one in its metadata before any page is decoded.
 pub fn read_part(path: &Path) -> Result<(ExploreSpec, DataFrame), ExploreError> {
     let f = std::fs::File::open(path).map_err(|e| ExploreError::Io {
         path: path.display().to_string(),
         source: e,
     })?;
-    let mut reader = ParquetReader::new(f);
     let bad = |why: String| ExploreError::Merge(format!("{}: {why}", path.display()));
+    data_end(path).map_err(|e| bad(format!("not a Parquet file: {e}")))?;
+    let mut reader = ParquetReader::new(f);
     let meta = guarded(|| reader.get_metadata().cloned())
         .map_err(|e| bad(format!("not a Parquet file: {e}")))?;
     let value = |key: &str| {
@@ -235,20 +274,19 @@ pub fn read_part(path: &Path) -> Result<(ExploreSpec, DataFrame), ExploreError> 
             "no `{CHECKSUM_KEY}` checksum in its metadata (a part of an older archscope: rerun that shard)"
         ))
     })?;
+    let found = file_checksum(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+    if found != sum {
+        return Err(bad(format!(
+            "its data does not match the checksum in its metadata (sha256 {found}, expected {sum}): the file was changed or damaged after it was written; rerun that shard"
+        )));
+    }
     let spec: ExploreSpec =
         serde_json::from_str(&text).map_err(|e| bad(format!("unreadable run spec: {e}")))?;
     // Checked before anything is sized by it (merge keeps one slot per shard).
     spec.shard
         .check()
         .map_err(|why| bad(format!("run spec in its metadata: {why}")))?;
-    let mut df =
-        guarded(|| reader.finish()).map_err(|e| bad(format!("cannot read the table: {e}")))?;
-    let found = data_checksum(&mut df).map_err(|e| bad(format!("cannot read the table: {e}")))?;
-    if found != sum {
-        return Err(bad(format!(
-            "its table does not match the checksum in its metadata (sha256 {found}, expected {sum}): the file was changed or damaged after it was written; rerun that shard"
-        )));
-    }
+    let df = guarded(|| reader.finish()).map_err(|e| bad(format!("cannot read the table: {e}")))?;
     Ok((spec, df))
 }
 

@@ -1097,19 +1097,21 @@ fn a_part_whose_metadata_has_an_impossible_shard_is_refused_before_merging() {
 
 #[test]
 fn a_part_changed_after_it_was_written_fails_its_checksum() {
-    // A part carries the SHA-256 of its table (as CSV with a header) in its metadata; merge
-    // recomputes it. A value edited in place, a part without the checksum and a truncated file
-    // are all refused with the file's name, and never panic.
+    // A part carries the SHA-256 of its data (every byte before the Parquet footer) in its
+    // metadata; merge recomputes it before decoding any page. A value edited in place, a part
+    // without the checksum, a flipped byte in the data and a truncated file are all refused with
+    // the file's name, and never panic.
     use polars::prelude::*;
     let tmp = TempDir::new("checksum");
     let part = small_part(&tmp, "0/2");
     let (spec, mut df) = table::read_part(&part).unwrap();
-    let sum = table::data_checksum(&mut df).unwrap();
+    let sum = table::file_checksum(&part).unwrap();
     assert_eq!(sum.len(), 64, "a hex SHA-256");
-    // The same table written back with its spec and checksum reads back.
+    // The same table written back with its spec reads back, with the same checksum.
     let same = tmp.join("same.parquet");
     table::write_parquet(&same, &mut df, Some(&spec)).unwrap();
     assert!(table::read_part(&same).is_ok());
+    assert_eq!(table::file_checksum(&same).unwrap(), sum);
     // Writes a table with the given metadata, as a tool that edits a part in place would.
     let write = |path: &Path, df: &mut DataFrame, kv: Vec<(String, String)>| {
         let f = std::fs::File::create(path).unwrap();
@@ -1145,6 +1147,13 @@ fn a_part_changed_after_it_was_written_fails_its_checksum() {
     write(&none, &mut df, vec![spec_kv]);
     let e = explore::merge_parts(&[none]).err().unwrap().to_string();
     assert!(e.contains("no `archscope.explore.sha256` checksum"), "{e}");
+    // One byte of the data flipped (just after the leading magic).
+    let mut bytes = std::fs::read(&part).unwrap();
+    bytes[4] ^= 0xff;
+    let flipped = tmp.join("flipped.parquet");
+    std::fs::write(&flipped, &bytes).unwrap();
+    let e = explore::merge_parts(&[flipped]).err().unwrap().to_string();
+    assert!(e.contains("does not match the checksum"), "{e}");
     // Truncated at several places: an error naming the file, no panic.
     let bytes = std::fs::read(&part).unwrap();
     for cut in [8, bytes.len() / 2, bytes.len() - 9, bytes.len() - 1] {
