@@ -88,6 +88,23 @@ pub struct Footprint {
     pub fits: bool,
 }
 
+impl Footprint {
+    /// The footprint in one line: each part in MB, the total against the usable capacity of its
+    /// level, and whether it fits.
+    pub fn line(&self) -> String {
+        format!(
+            "weights {:.1} MB + KV cache {:.1} MB + activations {:.1} MB = {:.1} MB of {:.1} MB usable {} → {}",
+            self.weights_bytes / 1e6,
+            self.kv_cache_bytes / 1e6,
+            self.activation_peak_bytes / 1e6,
+            self.total_bytes / 1e6,
+            self.capacity_bytes / 1e6,
+            self.level,
+            if self.fits { "fits" } else { "DOES NOT FIT" }
+        )
+    }
+}
+
 /// A complete score of one model on one unit of one device.
 #[derive(Clone, Debug)]
 pub struct Score {
@@ -647,18 +664,7 @@ impl Score {
             );
             band_line(&mut s, &self.band, t.latency_s);
         }
-        let m = &self.memory;
-        let _ = writeln!(
-            s,
-            "\nmemory: weights {:.1} MB + KV cache {:.1} MB + activations {:.1} MB = {:.1} MB of {:.1} MB usable {} → {}",
-            m.weights_bytes / 1e6,
-            m.kv_cache_bytes / 1e6,
-            m.activation_peak_bytes / 1e6,
-            m.total_bytes / 1e6,
-            m.capacity_bytes / 1e6,
-            m.level,
-            if m.fits { "fits" } else { "DOES NOT FIT" }
-        );
+        let _ = writeln!(s, "\nmemory: {}", self.memory.line());
         s
     }
 }

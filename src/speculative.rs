@@ -378,18 +378,7 @@ impl SpeculativeScore {
             self.speedup(),
             self.energy_ratio()
         );
-        let m = &self.memory;
-        let _ = writeln!(
-            s,
-            "memory (both models): weights {:.1} MB + KV cache {:.1} MB + activations {:.1} MB = {:.1} MB of {:.1} MB usable {} → {}",
-            m.weights_bytes / 1e6,
-            m.kv_cache_bytes / 1e6,
-            m.activation_peak_bytes / 1e6,
-            m.total_bytes / 1e6,
-            m.capacity_bytes / 1e6,
-            m.level,
-            if m.fits { "fits" } else { "DOES NOT FIT" }
-        );
+        let _ = writeln!(s, "memory (both models): {}", self.memory.line());
         s
     }
 }
