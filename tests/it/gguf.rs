@@ -364,6 +364,79 @@ fn qwen3_and_gemma2_extra_norms_are_priced_in_the_files_types() {
     }
 }
 
+#[test]
+fn a_deepseek2_file_with_mla_and_shared_experts_loads_and_prices_every_tensor() {
+    // A tiny DeepSeek-V2-style file: hidden 64, 2 layers (the first dense), 4 heads, q_lora 32,
+    // kv_lora 16, rope 8 + nope 8 per head, v 8, 4 routed experts (2 active) of 32 and one
+    // shared expert, vocab 64, untied; weights f16 (2 B), norms and router f32 (4 B).
+    // f16 elements by hand: token_embd and output 64 × 64 = 4,096 each; per layer attn_q_a
+    // 32 × 64 = 2,048, attn_q_b 64 × 32 = 2,048, attn_kv_a_mqa 24 × 64 = 1,536, attn_kv_b
+    // 64 × 16 = 1,024, attn_output 64 × 32 = 2,048 (8,704 × 2 layers = 17,408); dense FFN
+    // 3 × 96 × 64 = 18,432; routed experts 3 × 4 × 32 × 64 = 24,576; shared 3 × 32 × 64 =
+    // 6,144: 74,752 × 2 B = 149,504. f32: per layer norms 64 + 32 + 16 + 64 = 176 (× 2 = 352),
+    // router 4 × 64 = 256, output_norm 64: 672 × 4 B = 2,688. Total 152,192 bytes.
+    let a = |s: &str| format!("deepseek2.{s}");
+    let mut g = Gguf::new()
+        .kv("general.architecture", Kv::Str("deepseek2".into()))
+        .kv(&a("block_count"), Kv::U32(2))
+        .kv(&a("context_length"), Kv::U32(512))
+        .kv(&a("embedding_length"), Kv::U32(64))
+        .kv(&a("feed_forward_length"), Kv::U32(96))
+        .kv(&a("attention.head_count"), Kv::U32(4))
+        .kv(&a("attention.head_count_kv"), Kv::U32(4))
+        .kv(&a("attention.q_lora_rank"), Kv::U32(32))
+        .kv(&a("attention.kv_lora_rank"), Kv::U32(16))
+        .kv(&a("attention.key_length"), Kv::U32(16))
+        .kv(&a("attention.value_length"), Kv::U32(8))
+        .kv(&a("rope.dimension_count"), Kv::U32(8))
+        .kv(&a("expert_count"), Kv::U32(4))
+        .kv(&a("expert_used_count"), Kv::U32(2))
+        .kv(&a("expert_shared_count"), Kv::U32(1))
+        .kv(&a("leading_dense_block_count"), Kv::U32(1))
+        .kv(&a("expert_feed_forward_length"), Kv::U32(32))
+        .tensor("token_embd.weight", &[64, 64], F16);
+    for i in 0..2 {
+        let b = |n: &str| format!("blk.{i}.{n}.weight");
+        g = g
+            .tensor(&b("attn_norm"), &[64], F32)
+            .tensor(&b("attn_q_a"), &[64, 32], F16)
+            .tensor(&b("attn_q_a_norm"), &[32], F32)
+            .tensor(&b("attn_q_b"), &[32, 64], F16)
+            .tensor(&b("attn_kv_a_mqa"), &[64, 24], F16)
+            .tensor(&b("attn_kv_a_norm"), &[16], F32)
+            .tensor(&b("attn_kv_b"), &[16, 64], F16)
+            .tensor(&b("attn_output"), &[32, 64], F16)
+            .tensor(&b("ffn_norm"), &[64], F32);
+        g = if i == 0 {
+            g.tensor(&b("ffn_gate"), &[64, 96], F16)
+                .tensor(&b("ffn_up"), &[64, 96], F16)
+                .tensor(&b("ffn_down"), &[96, 64], F16)
+        } else {
+            g.tensor(&b("ffn_gate_inp"), &[64, 4], F32)
+                .tensor(&b("ffn_gate_exps"), &[64, 32, 4], F16)
+                .tensor(&b("ffn_up_exps"), &[64, 32, 4], F16)
+                .tensor(&b("ffn_down_exps"), &[32, 64, 4], F16)
+                .tensor(&b("ffn_gate_shexp"), &[64, 32], F16)
+                .tensor(&b("ffn_up_shexp"), &[64, 32], F16)
+                .tensor(&b("ffn_down_shexp"), &[32, 64], F16)
+        };
+    }
+    g = g
+        .tensor("output_norm.weight", &[64], F32)
+        .tensor("output.weight", &[64, 64], F16);
+    let header = parse_header(&g.bytes()).unwrap();
+    let file_bytes: u64 = header.tensors.iter().map(|t| t.bytes()).sum();
+    assert_eq!(file_bytes, 152_192, "the file's own tensor bytes");
+    let dir = TempDir::new("gguf-deepseek2");
+    let path = write(&dir, "tiny-deepseek2.gguf", &g);
+    let m = load_llm(&path).unwrap();
+    let q = QuantScheme::parse(archscope::workload::gguf::file_scheme(&m).unwrap()).unwrap();
+    for phase in [Phase::Decode { context: 8 }, Phase::Prefill { prompt: 4 }] {
+        let graph = m.try_build(&q, phase, 1).unwrap();
+        assert_eq!(weight_bytes(&graph), 152_192.0, "{phase:?}");
+    }
+}
+
 fn err(bytes: &[u8]) -> GgufError {
     parse_header(bytes).expect_err("a bad file")
 }
