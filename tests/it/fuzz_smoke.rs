@@ -72,19 +72,19 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
     v
 }
 
-/// A small deterministic generator (SplitMix64).
-struct Rng(u64);
+/// The search's seeded generator, with the `0..n` draw the mutator wants.
+struct Rng(archscope::search::SplitMix64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+    fn new(seed: u64) -> Self {
+        Rng(archscope::search::SplitMix64::new(seed))
     }
+    fn next(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+    /// Uniform in `0..n` (0 when `n` is 0).
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        self.0.below_or_eq(n.max(1) as u64 - 1) as usize
     }
 }
 
@@ -171,7 +171,7 @@ fn check_target(target: &str, body: fn(&[u8]), salt: u64) {
         run_one(target, body, &read(&p), &format!("regression-{name}"));
     }
     let seeds = seeds(target);
-    let mut rng = Rng(salt);
+    let mut rng = Rng::new(salt);
     for i in 0..SMOKE_INPUTS {
         let input = if seeds.is_empty() || i % 8 == 0 {
             // Unstructured bytes: what structure-aware targets build their input from.

@@ -115,30 +115,13 @@ fn spec_step_assembled_by_hand_from_the_two_graphs() {
     .unwrap();
     // Price the two passes directly.
     let unit = hw.unit_index(None).unwrap();
-    let d = score_graph(
-        &hw,
-        unit,
-        Mode::Calibrated,
-        &draft.build(&q, Phase::Decode { context: c }, 1),
-    )
-    .unwrap()
-    .total;
-    let v = score_graph(
-        &hw,
-        unit,
-        Mode::Calibrated,
-        &target.build_verify(&q, c, k + 1, 1),
-    )
-    .unwrap()
-    .total;
-    let t = score_graph(
-        &hw,
-        unit,
-        Mode::Calibrated,
-        &target.build(&q, Phase::Decode { context: c }, 1),
-    )
-    .unwrap()
-    .total;
+    let price =
+        |g: &archscope::workload::Graph| score_graph(&hw, unit, Mode::Calibrated, g).unwrap().total;
+    let dg = draft.build(&q, Phase::Decode { context: c }, 1);
+    let tg = target.build(&q, Phase::Decode { context: c }, 1);
+    let d = price(&dg);
+    let v = price(&target.build_verify(&q, c, k + 1, 1));
+    let t = price(&tg);
     let step = 4.0 * d.latency_s + v.latency_s;
     let energy = 4.0 * d.energy_j() + v.energy_j();
     assert!(close(s.step_latency_s(), step, 1e-12));
@@ -147,8 +130,6 @@ fn spec_step_assembled_by_hand_from_the_two_graphs() {
     assert!(close(s.j_per_token(), energy / 3.3616, 1e-12));
     assert!(close(s.speedup(), 3.3616 * t.latency_s / step, 1e-12));
     // Memory: both models' weights and both caches at the context.
-    let dg = draft.build(&q, Phase::Decode { context: c }, 1);
-    let tg = target.build(&q, Phase::Decode { context: c }, 1);
     assert!(close(
         s.memory.weights_bytes,
         tg.weight_bytes() + dg.weight_bytes(),
