@@ -63,7 +63,15 @@ fi
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "bootstrap: installing the Rust toolchain with rustup"
-  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+  # rustup-init straight from static.rust-lang.org (the host that also serves the toolchains):
+  # sh.rustup.rs only redirects there, and some networks resolve one but not the other.
+  arch=$(uname -m)
+  init=$(mktemp)
+  curl --proto '=https' --tlsv1.2 -sSf -o "$init" \
+    "https://static.rust-lang.org/rustup/dist/${arch}-unknown-linux-gnu/rustup-init"
+  chmod +x "$init"
+  "$init" -y --profile minimal
+  rm -f "$init"
   # shellcheck disable=SC1091
   . "$HOME/.cargo/env"
 fi
