@@ -41,7 +41,14 @@ t0=$(date +%s)
 debootstrap --variant=minbase "$SUITE" "$ROOT" "$MIRROR" > "$LOG" 2>&1
 t_root=$(( $(date +%s) - t0 ))
 git clone -q --no-local "$repo" "$ROOT/root/archscope"
+# The network settings a machine of this kind comes with: its DNS resolver and any local CA
+# certificates (a network whose egress proxy signs TLS with its own CA needs them; Debian's
+# ca-certificates, which bootstrap installs, adds them to the system bundle).
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$ROOT/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
+fi
 mount -t proc proc "$ROOT/proc"; mounted+=("$ROOT/proc")
 mount --rbind /sys "$ROOT/sys"; mounted+=("$ROOT/sys")
 mount --rbind /dev "$ROOT/dev"; mounted+=("$ROOT/dev")
