@@ -484,6 +484,66 @@ pub(crate) fn csv_ops(
     Ok(())
 }
 
+/// One priced graph of a CSV: its phase name, the unit that ran it, the graph and its prices.
+pub(crate) type CsvSection<'a> = (&'a str, &'a str, &'a Graph, &'a Evaluation);
+
+/// The per-op CSV of `sections`, one after the other, under the header row when `header` is set.
+pub(crate) fn ops_csv(
+    hw: &Hardware,
+    header: bool,
+    sections: &[CsvSection<'_>],
+) -> Result<String, csv::Error> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    if header {
+        w.write_record(CSV_HEADER)?;
+    }
+    for (phase, unit, graph, eval) in sections {
+        csv_ops(&mut w, hw, phase, unit, graph, eval)?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8(bytes).expect("csv writes UTF-8"))
+}
+
+/// One phase's section of a score table: its heading, the per-op rows, the total line (with
+/// the graph's MACs where `macs` is set) and the traffic to each memory level.
+fn phase_section(
+    s: &mut String,
+    hw: &Hardware,
+    phase: &str,
+    graph: &Graph,
+    eval: &Evaluation,
+    macs: bool,
+) {
+    let _ = writeln!(s, "\n== {} ({}) ==", phase, graph.name);
+    let _ = writeln!(
+        s,
+        "{:<34} {:<12} {:>11} {:>11} {:>11} {:>10}  {}",
+        "op", "kind", "GFLOP", "MB", "µs", "mJ", "bound"
+    );
+    table_ops(s, hw, graph, eval);
+    let t = &eval.total;
+    let macs = if macs {
+        format!(" ({:.3} GMAC)", graph.macs() / 1e9)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        s,
+        "total: {:.3} ms, {:.4} J, {:.2} GFLOP{macs}, bound {}",
+        t.latency_s * 1e3,
+        t.energy_j(),
+        t.flops / 1e9,
+        bound_name(hw, t.bound())
+    );
+    for (i, m) in hw.memories.iter().enumerate() {
+        if t.bytes[i] > 0.0 {
+            let _ = writeln!(s, "  traffic {:<10} {:>12.3} MB", m.name, t.bytes[i] / 1e6);
+        }
+    }
+}
+
 /// Per-op table rows of one priced graph, grouped by layer with layer subtotals.
 fn table_ops(s: &mut String, hw: &Hardware, graph: &Graph, eval: &Evaluation) {
     let mut current: Option<Option<u32>> = None;
@@ -601,13 +661,10 @@ impl Score {
 
     /// One CSV row per op of every phase.
     pub fn to_csv(&self, hw: &Hardware) -> Result<String, csv::Error> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(CSV_HEADER)?;
-        for p in &self.phases {
-            csv_ops(&mut w, hw, p.phase.name(), &self.unit, &p.graph, &p.eval)?;
-        }
-        let bytes = w.into_inner().map_err(|e| e.into_error())?;
-        Ok(String::from_utf8(bytes).expect("csv writes UTF-8"))
+        let sections: Vec<CsvSection> = (self.phases.iter())
+            .map(|p| (p.phase.name(), self.unit.as_str(), &p.graph, &p.eval))
+            .collect();
+        ops_csv(hw, true, &sections)
     }
 
     /// A table for people: per-op rows grouped by layer with layer subtotals, then phase totals,
@@ -630,27 +687,8 @@ impl Score {
             self.batch
         );
         for p in &self.phases {
-            let _ = writeln!(s, "\n== {} ({}) ==", p.phase.name(), p.graph.name);
-            let _ = writeln!(
-                s,
-                "{:<34} {:<12} {:>11} {:>11} {:>11} {:>10}  {}",
-                "op", "kind", "GFLOP", "MB", "µs", "mJ", "bound"
-            );
-            table_ops(&mut s, hw, &p.graph, &p.eval);
+            phase_section(&mut s, hw, p.phase.name(), &p.graph, &p.eval, false);
             let t = &p.eval.total;
-            let _ = writeln!(
-                s,
-                "total: {:.3} ms, {:.4} J, {:.2} GFLOP, bound {}",
-                t.latency_s * 1e3,
-                t.energy_j(),
-                t.flops / 1e9,
-                bound_name(hw, t.bound())
-            );
-            for (i, m) in hw.memories.iter().enumerate() {
-                if t.bytes[i] > 0.0 {
-                    let _ = writeln!(s, "  traffic {:<10} {:>12.3} MB", m.name, t.bytes[i] / 1e6);
-                }
-            }
             let (label, _) = match p.phase {
                 Phase::Prefill { .. } => ("TTFT", 0),
                 Phase::Decode { .. } => ("TPOT", 0),
@@ -780,11 +818,11 @@ impl VisionScore {
 
     /// One CSV row per op, phase `forward`.
     pub fn to_csv(&self, hw: &Hardware) -> Result<String, csv::Error> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(CSV_HEADER)?;
-        csv_ops(&mut w, hw, "forward", &self.unit, &self.graph, &self.eval)?;
-        let bytes = w.into_inner().map_err(|e| e.into_error())?;
-        Ok(String::from_utf8(bytes).expect("csv writes UTF-8"))
+        ops_csv(
+            hw,
+            true,
+            &[("forward", &self.unit, &self.graph, &self.eval)],
+        )
     }
 
     /// A table for people: per-op rows grouped by block with subtotals, totals, throughput and
@@ -802,28 +840,8 @@ impl VisionScore {
             self.quant,
             self.batch
         );
-        let _ = writeln!(s, "\n== forward ({}) ==", self.graph.name);
-        let _ = writeln!(
-            s,
-            "{:<34} {:<12} {:>11} {:>11} {:>11} {:>10}  {}",
-            "op", "kind", "GFLOP", "MB", "µs", "mJ", "bound"
-        );
-        table_ops(&mut s, hw, &self.graph, &self.eval);
+        phase_section(&mut s, hw, "forward", &self.graph, &self.eval, true);
         let t = &self.eval.total;
-        let _ = writeln!(
-            s,
-            "total: {:.3} ms, {:.4} J, {:.2} GFLOP ({:.3} GMAC), bound {}",
-            t.latency_s * 1e3,
-            t.energy_j(),
-            t.flops / 1e9,
-            self.graph.macs() / 1e9,
-            bound_name(hw, t.bound())
-        );
-        for (i, m) in hw.memories.iter().enumerate() {
-            if t.bytes[i] > 0.0 {
-                let _ = writeln!(s, "  traffic {:<10} {:>12.3} MB", m.name, t.bytes[i] / 1e6);
-            }
-        }
         let _ = writeln!(
             s,
             "{:.1} {}/s, {:.4} mJ/{}",

@@ -294,28 +294,16 @@ impl SpeculativeScore {
     /// The target's per-op CSV ([`Score::to_csv`]) followed by the ops of the draft step
     /// (phase `draft`) and of the verify pass (phase `verify`).
     pub fn to_csv(&self, hw: &Hardware) -> Result<String, csv::Error> {
+        let (draft, verify) = (&self.draft_step, &self.verify);
         let mut text = self.target.to_csv(hw)?;
-        let mut w = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(Vec::new());
-        crate::score::csv_ops(
-            &mut w,
+        text.push_str(&crate::score::ops_csv(
             hw,
-            "draft",
-            &self.draft_unit,
-            &self.draft_step.graph,
-            &self.draft_step.eval,
-        )?;
-        crate::score::csv_ops(
-            &mut w,
-            hw,
-            "verify",
-            &self.target.unit,
-            &self.verify.graph,
-            &self.verify.eval,
-        )?;
-        let bytes = w.into_inner().map_err(|e| e.into_error())?;
-        text.push_str(&String::from_utf8_lossy(&bytes));
+            false,
+            &[
+                ("draft", &self.draft_unit, &draft.graph, &draft.eval),
+                ("verify", &self.target.unit, &verify.graph, &verify.eval),
+            ],
+        )?);
         Ok(text)
     }
 

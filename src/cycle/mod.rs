@@ -221,19 +221,7 @@ mod tests {
             Storage::plain(DType::F16),
             Role::Output,
         );
-        let conv = Conv2d {
-            n: 1,
-            c_in: 3,
-            h: 224,
-            w: 224,
-            c_out: 64,
-            kh: 7,
-            kw: 7,
-            stride: (2, 2),
-            pad: (3, 3),
-            dilation: (1, 1),
-            groups: 1,
-        };
+        let conv = Conv2d::square(3, 224, 224, 64, 7, 2, 3);
         c.add_op(
             "stem",
             OpKind::Conv2d(conv),

@@ -26,68 +26,87 @@ pub struct PeakKernel {
     pub run: fn(u64) -> f64,
 }
 
+impl PeakKernel {
+    /// A kernel whose loop iteration issues one multiply-accumulate (2 operations) per lane in
+    /// each of the [`ACCUMULATORS`] registers, `lanes` lanes wide.
+    fn mac(dtype: DType, isa: &'static str, lanes: usize, run: fn(u64) -> f64) -> Self {
+        PeakKernel {
+            dtype,
+            isa,
+            ops_per_iter: (ACCUMULATORS * lanes * 2) as f64,
+            run,
+        }
+    }
+}
+
 /// The peak kernels this CPU can run, widest first for each dtype.
 pub fn peak_kernels() -> Vec<PeakKernel> {
-    let mut v = Vec::new();
+    // (supported here, dtype, instruction, lanes per register, kernel)
+    type Entry = (bool, DType, &'static str, usize, fn(u64) -> f64);
     #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f") {
-            v.push(PeakKernel {
-                dtype: DType::F32,
-                isa: "AVX-512F vfmadd231ps zmm",
-                ops_per_iter: (ACCUMULATORS * 16 * 2) as f64,
-                run: x86::fma_f32_avx512,
-            });
-        }
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            v.push(PeakKernel {
-                dtype: DType::F32,
-                isa: "AVX2+FMA vfmadd231ps ymm",
-                ops_per_iter: (ACCUMULATORS * 8 * 2) as f64,
-                run: x86::fma_f32_avx2,
-            });
-        }
-        if is_x86_feature_detected!("avx512vnni") {
-            v.push(PeakKernel {
-                dtype: DType::I8,
-                isa: "AVX-512 VNNI vpdpbusd zmm (u8 x s8 -> s32)",
-                ops_per_iter: (ACCUMULATORS * 64 * 2) as f64,
-                run: x86::dot_i8_vnni512,
-            });
-        }
-        if is_x86_feature_detected!("avxvnni") {
-            v.push(PeakKernel {
-                dtype: DType::I8,
-                isa: "AVX-VNNI vpdpbusd ymm (u8 x s8 -> s32)",
-                ops_per_iter: (ACCUMULATORS * 32 * 2) as f64,
-                run: x86::dot_i8_avxvnni,
-            });
-        }
-        if is_x86_feature_detected!("avx2") {
-            v.push(PeakKernel {
-                dtype: DType::I8,
-                isa: "AVX2 vpmaddubsw + vpmaddwd + vpaddd ymm (u8 x s8 -> s32)",
-                ops_per_iter: (ACCUMULATORS * 32 * 2) as f64,
-                run: x86::dot_i8_avx2,
-            });
-        }
-    }
+    let table: Vec<Entry> = {
+        let has = |f: &str| match f {
+            "avx512f" => is_x86_feature_detected!("avx512f"),
+            "avx2+fma" => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            "avx512vnni" => is_x86_feature_detected!("avx512vnni"),
+            "avxvnni" => is_x86_feature_detected!("avxvnni"),
+            "avx2" => is_x86_feature_detected!("avx2"),
+            _ => false,
+        };
+        vec![
+            (
+                has("avx512f"),
+                DType::F32,
+                "AVX-512F vfmadd231ps zmm",
+                16,
+                x86::fma_f32_avx512,
+            ),
+            (
+                has("avx2+fma"),
+                DType::F32,
+                "AVX2+FMA vfmadd231ps ymm",
+                8,
+                x86::fma_f32_avx2,
+            ),
+            (
+                has("avx512vnni"),
+                DType::I8,
+                "AVX-512 VNNI vpdpbusd zmm (u8 x s8 -> s32)",
+                64,
+                x86::dot_i8_vnni512,
+            ),
+            (
+                has("avxvnni"),
+                DType::I8,
+                "AVX-VNNI vpdpbusd ymm (u8 x s8 -> s32)",
+                32,
+                x86::dot_i8_avxvnni,
+            ),
+            (
+                has("avx2"),
+                DType::I8,
+                "AVX2 vpmaddubsw + vpmaddwd + vpaddd ymm (u8 x s8 -> s32)",
+                32,
+                x86::dot_i8_avx2,
+            ),
+        ]
+    };
     #[cfg(target_arch = "aarch64")]
-    {
-        v.push(PeakKernel {
-            dtype: DType::F32,
-            isa: "NEON fmla v.4s",
-            ops_per_iter: (ACCUMULATORS * 4 * 2) as f64,
-            run: arm::fma_f32_neon,
-        });
-    }
+    let table: Vec<Entry> = vec![(true, DType::F32, "NEON fmla v.4s", 4, arm::fma_f32_neon)];
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let table: Vec<Entry> = Vec::new();
+    let mut v: Vec<PeakKernel> = table
+        .into_iter()
+        .filter(|e| e.0)
+        .map(|(_, dtype, isa, lanes, run)| PeakKernel::mac(dtype, isa, lanes, run))
+        .collect();
     if v.is_empty() {
-        v.push(PeakKernel {
-            dtype: DType::F32,
-            isa: "portable scalar mul-add (no SIMD kernel for this CPU)",
-            ops_per_iter: (ACCUMULATORS * 2) as f64,
-            run: fma_f32_scalar,
-        });
+        v.push(PeakKernel::mac(
+            DType::F32,
+            "portable scalar mul-add (no SIMD kernel for this CPU)",
+            1,
+            fma_f32_scalar,
+        ));
     }
     v
 }

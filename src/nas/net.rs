@@ -536,19 +536,16 @@ impl Emitter<'_> {
         groups: u32,
         bias: bool,
     ) -> (TensorId, u32) {
-        let conv = Conv2d {
-            n: 1,
-            c_in: c_in as u64,
-            h: h as u64,
-            w: h as u64,
-            c_out: c_out as u64,
-            kh: k as u64,
-            kw: k as u64,
-            stride: (s as u64, s as u64),
-            pad: (k as u64 / 2, k as u64 / 2),
-            dilation: (1, 1),
-            groups: groups as u64,
-        };
+        let conv = Conv2d::square(
+            c_in as u64,
+            h as u64,
+            h as u64,
+            c_out as u64,
+            k as u64,
+            s as u64,
+            k as u64 / 2,
+        )
+        .grouped(groups as u64);
         let ho = conv.out_h() as u32;
         let w = self.weight(
             &format!("{n}.weight"),

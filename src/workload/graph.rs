@@ -216,6 +216,37 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
+    /// One image (`n = 1`) through a square `k`×`k` kernel with the same `stride` and `pad` on
+    /// both axes, no dilation and one group: the common layer, written in one line.
+    pub const fn square(
+        c_in: u64,
+        h: u64,
+        w: u64,
+        c_out: u64,
+        k: u64,
+        stride: u64,
+        pad: u64,
+    ) -> Self {
+        Conv2d {
+            n: 1,
+            c_in,
+            h,
+            w,
+            c_out,
+            kh: k,
+            kw: k,
+            stride: (stride, stride),
+            pad: (pad, pad),
+            dilation: (1, 1),
+            groups: 1,
+        }
+    }
+
+    /// The same convolution split into `groups` groups (`groups == c_in == c_out`: depthwise).
+    pub const fn grouped(self, groups: u64) -> Self {
+        Conv2d { groups, ..self }
+    }
+
     /// Output height.
     pub fn out_h(&self) -> u64 {
         (self.h + 2 * self.pad.0 - self.dilation.0 * (self.kh - 1) - 1) / self.stride.0 + 1
@@ -1109,19 +1140,7 @@ mod tests {
     #[test]
     fn conv_output_shape_and_macs() {
         // ResNet stem: 224x224x3 → 7x7/2 pad 3 → 112x112x64; MACs = 112*112*64*3*49 = 118,013,952
-        let c = Conv2d {
-            n: 1,
-            c_in: 3,
-            h: 224,
-            w: 224,
-            c_out: 64,
-            kh: 7,
-            kw: 7,
-            stride: (2, 2),
-            pad: (3, 3),
-            dilation: (1, 1),
-            groups: 1,
-        };
+        let c = Conv2d::square(3, 224, 224, 64, 7, 2, 3);
         assert_eq!((c.out_h(), c.out_w()), (112, 112));
         assert_eq!(c.macs(), 118_013_952.0);
     }

@@ -168,19 +168,7 @@ fn norms_and_softmax_pay_their_serial_reductions() {
 }
 
 fn conv(c_in: u64, c_out: u64, k: u64, groups: u64) -> Conv2d {
-    Conv2d {
-        n: 1,
-        c_in,
-        h: 10,
-        w: 10,
-        c_out,
-        kh: k,
-        kw: k,
-        stride: (1, 1),
-        pad: (k / 2, k / 2),
-        dilation: (1, 1),
-        groups,
-    }
+    Conv2d::square(c_in, 10, 10, c_out, k, 1, k / 2).grouped(groups)
 }
 
 #[test]
@@ -388,19 +376,7 @@ fn short_products_pay_the_depth_overhead() {
     assert_close(latency(&h, Mode::Calibrated, &g), 64e-6);
     // A 1x1 convolution from 16 to 1000 channels at 1000 positions is the same product:
     // 2·16·1000·1000 = 32e6 FLOPs of depth 16, 32 µs more.
-    let g = conv_graph(Conv2d {
-        n: 1,
-        c_in: 16,
-        h: 25,
-        w: 40,
-        c_out: 1000,
-        kh: 1,
-        kw: 1,
-        stride: (1, 1),
-        pad: (0, 0),
-        dilation: (1, 1),
-        groups: 1,
-    });
+    let g = conv_graph(Conv2d::square(16, 25, 40, 1000, 1, 1, 0));
     assert_close(extra_time(&h, &base, &g), 32e-6);
     // Depth 1000: 1000 / 1016 of the rate; the ideal roofline ignores the term.
     let g = matmul_graph(100, 100, 1000, F32, DType::F32);
@@ -417,18 +393,8 @@ fn strided_convolutions_gather_their_im2col_one_element_at_a_time() {
     let packs = "pack_bandwidth_efficiency = { value = 0.25, source = \"test\" }";
     let h = hw(&format!("{rate}\n{packs}"));
     let base = hw(packs);
-    let conv = |stride: u64, groups: u64, c: u64| Conv2d {
-        n: 1,
-        c_in: c,
-        h: 20,
-        w: 20,
-        c_out: c,
-        kh: 3,
-        kw: 3,
-        stride: (stride, stride),
-        pad: (1, 1),
-        dilation: (1, 1),
-        groups,
+    let conv = |stride: u64, groups: u64, c: u64| {
+        Conv2d::square(c, 20, 20, c, 3, stride, 1).grouped(groups)
     };
     // 3x3/2 from 4 to 4 channels at 20x20: 10x10 outputs, im2col 4·9·100 = 3600 elements at
     // 1e9/s = 3.6 µs, in place of packing its 14.4 kB at 0.25e12 B/s (57.6 ns).

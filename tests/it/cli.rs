@@ -1,23 +1,12 @@
 //! The command line end to end: `score` in every format, `hw` and `models`, and clean errors.
 
-use crate::common::{TempDir, archscope};
+use crate::common::{TempDir, archscope, words};
 
 #[test]
 fn score_json_has_the_documented_fields_and_adds_up() {
-    let (ok, out, err) = archscope(&[
-        "score",
-        "--hw",
-        "a100-80gb.toml",
-        "--model",
-        "llama-1b",
-        "--phase",
-        "decode",
-        "--context",
-        "1024",
-        "--ideal",
-        "--format",
-        "json",
-    ]);
+    let (ok, out, err) = archscope(&words(
+        "score --hw a100-80gb.toml --model llama-1b --phase decode --context 1024 --ideal --format json",
+    ));
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let p = &v["phases"][0];
@@ -34,31 +23,17 @@ fn score_json_has_the_documented_fields_and_adds_up() {
 
 #[test]
 fn score_table_and_csv() {
-    let (ok, out, err) = archscope(&[
-        "score",
-        "--hw",
-        "pixel8",
-        "--model",
-        "mobilellm-125m",
-        "--prompt",
-        "64",
-    ]);
+    let (ok, out, err) = archscope(&words(
+        "score --hw pixel8 --model mobilellm-125m --prompt 64",
+    ));
     assert!(ok, "{err}");
     assert!(
         out.contains("-- layer 29") && out.contains("TTFT") && out.contains("TPOT"),
         "{out}"
     );
-    let (ok, out, _) = archscope(&[
-        "score",
-        "--hw",
-        "pixel8",
-        "--model",
-        "mobilellm-125m",
-        "--phase",
-        "decode",
-        "--format",
-        "csv",
-    ]);
+    let (ok, out, _) = archscope(&words(
+        "score --hw pixel8 --model mobilellm-125m --phase decode --format csv",
+    ));
     assert!(ok);
     let mut rows = csv::Reader::from_reader(out.as_bytes());
     assert_eq!(rows.headers().unwrap().get(1), Some("op"));
@@ -163,15 +138,9 @@ fn score_with_a_scratchpad_mapping() {
     // The 64x64x3 int8 image is loaded once and the 1000 int8 class scores stored once.
     assert!(m["compulsory_bytes"].as_u64().unwrap() >= 64 * 64 * 3 + 1000);
     // A cache-only device and an unknown planner are one-line errors.
-    let (ok, _, err) = archscope(&[
-        "score",
-        "--hw",
-        "pixel8",
-        "--model",
-        "mobilenetv2",
-        "--mapping",
-        "ilp",
-    ]);
+    let (ok, _, err) = archscope(&words(
+        "score --hw pixel8 --model mobilenetv2 --mapping ilp",
+    ));
     assert!(
         !ok && err.contains("software-managed") && err.lines().count() == 1,
         "{err}"

@@ -680,19 +680,8 @@ fn hls4ml_dense_layer_by_hand() {
 }
 
 fn conv_graph(c_in: u64, c_out: u64, hw: u64, k: u64, groups: u64) -> Graph {
-    let conv = archscope::workload::Conv2d {
-        n: 1,
-        c_in,
-        h: hw,
-        w: hw,
-        c_out,
-        kh: k,
-        kw: k,
-        stride: (1, 1),
-        pad: (k / 2, k / 2),
-        dilation: (1, 1),
-        groups,
-    };
+    let conv =
+        archscope::workload::Conv2d::square(c_in, hw, hw, c_out, k, 1, k / 2).grouped(groups);
     let mut g = Graph::new("conv");
     let st = Storage::plain(DType::F16);
     let x = g.add_tensor("x", &[1, c_in, hw, hw], st, Role::Input);

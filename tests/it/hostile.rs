@@ -4,7 +4,7 @@
 //! a huge allocation or a wrapped number printed with exit status 0. The inputs are generated
 //! here or are small copies under `tests/data/hostile/`.
 
-use crate::common::{TempDir, archscope};
+use crate::common::{TempDir, archscope, words};
 use archscope::cost::Mode;
 use archscope::cycle::systolic::{MAX_DP_CHANNELS, MAX_TOPOLOGY_LAYERS, parse_conv_topology};
 use archscope::explore::units::default_thread_counts;
@@ -197,21 +197,9 @@ fn batch_times_prompt_past_64_bits_is_an_error_not_zero_tokens_per_s() {
     let s = score_llm(&hw, &m, &q, &request(4, 64, 128)).unwrap();
     assert_eq!(s.phases[0].tokens, 256.0);
     assert!(s.phases[0].tokens_per_s() > 0.0);
-    let (ok, out, err) = archscope(&[
-        "score",
-        "--hw",
-        "pixel8",
-        "--model",
-        "llama-1b",
-        "--phase",
-        "prefill",
-        "--batch",
-        "4294967296",
-        "--prompt",
-        "4294967296",
-        "--format",
-        "json",
-    ]);
+    let (ok, out, err) = archscope(&words(
+        "score --hw pixel8 --model llama-1b --phase prefill --batch 4294967296 --prompt 4294967296 --format json",
+    ));
     assert!(!ok, "{out}");
     assert!(
         err.contains("batch 4294967296: expected 1 to 65536"),
@@ -221,17 +209,9 @@ fn batch_times_prompt_past_64_bits_is_an_error_not_zero_tokens_per_s() {
 
 #[test]
 fn map_rejects_a_zero_batch_and_a_bad_switch_time() {
-    let (ok, out, err) = archscope(&[
-        "map",
-        "--hw",
-        "pixel8",
-        "--model",
-        "llama-1b",
-        "--batch",
-        "0",
-        "--time-limit",
-        "5",
-    ]);
+    let (ok, out, err) = archscope(&words(
+        "map --hw pixel8 --model llama-1b --batch 0 --time-limit 5",
+    ));
     assert!(!ok, "{out}");
     assert!(err.contains("batch 0: expected 1 to"), "{err}");
     for v in ["nan", "-1", "inf"] {

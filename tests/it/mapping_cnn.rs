@@ -8,7 +8,7 @@
 //! Time limits keep the whole file within about a minute on 2 cores (the
 //! full table is `examples/cosma_table.rs`).
 
-use crate::common::{TempDir, archscope, shared_path};
+use crate::common::{TempDir, archscope, shared_path, words};
 use archscope::experiments::cosma_cnn::{
     Budget, SuiteRow, build_builtin, build_ofa_subnet, evaluate,
 };
@@ -263,14 +263,9 @@ fn cli_traffic_json_and_table_and_chart() {
         }
     }
     assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
-    let (ok, out, err) = archscope(&[
-        "map",
-        "--model",
-        "resnet50",
-        "--scratchpad",
-        "mr",
-        "--include-weights",
-    ]);
+    let (ok, out, err) = archscope(&words(
+        "map --model resnet50 --scratchpad mr --include-weights",
+    ));
     assert!(ok, "{err}");
     let first: Vec<&str> = out.lines().take(8).collect();
     assert!(first[0].starts_with("map traffic: resnet50"), "{out}");

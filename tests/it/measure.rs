@@ -57,19 +57,7 @@ fn linear_layer_is_x_times_w_transposed() {
 }
 
 fn conv(c_in: u64, c_out: u64, hw: u64, k: u64, stride: u64, groups: u64) -> Conv2d {
-    Conv2d {
-        n: 1,
-        c_in,
-        h: hw,
-        w: hw,
-        c_out,
-        kh: k,
-        kw: k,
-        stride: (stride, stride),
-        pad: (k / 2, k / 2),
-        dilation: (1, 1),
-        groups,
-    }
+    Conv2d::square(c_in, hw, hw, c_out, k, stride, k / 2).grouped(groups)
 }
 
 #[test]
@@ -510,19 +498,7 @@ fn transposed_conv_and_stacked_norm_parameters_by_hand() {
     let b = backend();
     // A 2x2 stride-2 transposed convolution with an all-ones kernel copies each input pixel
     // into a 2x2 block; bias 1 is added.
-    let c = Conv2d {
-        n: 1,
-        c_in: 1,
-        h: 2,
-        w: 2,
-        c_out: 1,
-        kh: 2,
-        kw: 2,
-        stride: (2, 2),
-        pad: (0, 0),
-        dilation: (1, 1),
-        groups: 1,
-    };
+    let c = Conv2d::square(1, 2, 2, 1, 2, 2, 0);
     let g = one_op(
         OpKind::ConvTranspose2d(c),
         &[&[1, 1, 2, 2], &[1, 4], &[1]],

@@ -1,7 +1,7 @@
 //! `archscope search` end to end: the report directory, its refusal to overwrite, labelled
 //! proxies, LLM configs that load back, fitted predictors, and clean errors.
 
-use crate::common::{TempDir, archscope, shared_path};
+use crate::common::{TempDir, archscope, shared_path, words};
 use std::path::Path;
 
 fn json(p: &Path) -> serde_json::Value {
@@ -235,25 +235,11 @@ fn fit_prints_a_held_out_error_and_the_predictor_drives_a_search() {
 fn bad_requests_get_clear_errors() {
     let (ok, _, err) = archscope(&["search", "ofa", "--max-latency-ms", "20"]);
     assert!(!ok && err.contains("--hw"), "{err}");
-    let (ok, _, err) = archscope(&[
-        "search",
-        "ofa",
-        "--hw",
-        "pixel8",
-        "--space",
-        "vgg",
-        "--max-latency-ms",
-        "20",
-    ]);
+    let (ok, _, err) = archscope(&words(
+        "search ofa --hw pixel8 --space vgg --max-latency-ms 20",
+    ));
     assert!(!ok && err.contains("mbv3-w1.2"), "{err}");
-    let (ok, _, err) = archscope(&[
-        "search",
-        "ofa",
-        "--hw",
-        "pixel8",
-        "--out",
-        "/nonexistent/x/y",
-    ]);
+    let (ok, _, err) = archscope(&words("search ofa --hw pixel8 --out /nonexistent/x/y"));
     assert!(!ok && err.contains("constraint"), "{err}");
     let out_dir = TempDir::new("unreachable");
     let out = out_dir.join("out");
@@ -268,40 +254,17 @@ fn bad_requests_get_clear_errors() {
         out.to_str().unwrap(),
     ]);
     assert!(!ok && err.contains("no subnet meeting"), "{err}");
-    let (ok, _, err) = archscope(&[
-        "search",
-        "llm",
-        "--hw",
-        "pixel8",
-        "--base",
-        "llama-1b",
-        "--max-memory",
-        "lots",
-    ]);
+    let (ok, _, err) = archscope(&words(
+        "search llm --hw pixel8 --base llama-1b --max-memory lots",
+    ));
     assert!(!ok && err.contains("2GiB"), "{err}");
-    let (ok, _, err) = archscope(&[
-        "search",
-        "llm",
-        "--hw",
-        "pixel8",
-        "--base",
-        "llama-1b",
-        "--max-memory",
-        "1GiB",
-        "--quants",
-        "w4a16-g64",
-    ]);
+    let (ok, _, err) = archscope(&words(
+        "search llm --hw pixel8 --base llama-1b --max-memory 1GiB --quants w4a16-g64",
+    ));
     assert!(!ok && err.contains("--quant-penalty"), "{err}");
-    let (ok, _, err) = archscope(&[
-        "search",
-        "ofa",
-        "--hw",
-        "pixel8",
-        "--max-latency-ms",
-        "20",
-        "--acc-predictor",
-        "missing.safetensors",
-    ]);
+    let (ok, _, err) = archscope(&words(
+        "search ofa --hw pixel8 --max-latency-ms 20 --acc-predictor missing.safetensors",
+    ));
     assert!(!ok && err.contains("missing.safetensors"), "{err}");
     // the OFA tutorial predictor's resolution bins end at 239: refused before searching
     let Some(pred) = shared_path("ofa/acc_predictor.safetensors") else {
@@ -451,14 +414,8 @@ fn ofa_search_under_a_runtime_says_so_and_refuses_one_that_cannot_run_the_unit()
     assert!(err.contains("does not run on cpu units"), "{err}");
     assert!(!out.exists());
     // a runtime needs a device
-    let (ok, _, err) = archscope(&[
-        "search",
-        "ofa",
-        "--macs-only",
-        "--max-macs-m",
-        "300",
-        "--runtime",
-        "qnn",
-    ]);
+    let (ok, _, err) = archscope(&words(
+        "search ofa --macs-only --max-macs-m 300 --runtime qnn",
+    ));
     assert!(!ok && err.contains("--hw"), "{err}");
 }

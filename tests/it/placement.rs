@@ -2,7 +2,7 @@
 //! segments), the verifier against broken placements, the MIP against HEFT on shipped
 //! workloads, the deployment patterns on shipped devices, and the Gantt chart's structure.
 
-use crate::common::{TempDir, archscope};
+use crate::common::{TempDir, archscope, words};
 use archscope::hardware::{Hardware, UnitKind};
 use archscope::placement::{
     Decompose, Edge, Floor, Instance, Limits, Link, Objective, OpCost, PlaceOp, PlaceUnit,
@@ -943,19 +943,9 @@ fn map_prints_the_placement_table_and_writes_the_gantt_chart() {
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.starts_with("<svg"));
 
-    let (ok, out, err) = archscope(&[
-        "map",
-        "--hw",
-        "galaxy-s24",
-        "--model",
-        "mobilellm-125m",
-        "--phase",
-        "decode",
-        "--format",
-        "json",
-        "--time-limit",
-        "10",
-    ]);
+    let (ok, out, err) = archscope(&words(
+        "map --hw galaxy-s24 --model mobilellm-125m --phase decode --format json --time-limit 10",
+    ));
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let p = &v[0]["placement"];
@@ -970,36 +960,19 @@ fn map_prints_the_placement_table_and_writes_the_gantt_chart() {
 
 #[test]
 fn map_reports_bad_requests_in_one_line() {
-    let (ok, _, err) = archscope(&[
-        "map",
-        "--hw",
-        "galaxy-s24",
-        "--model",
-        "qwen1.5-1.8b",
-        "--units",
-        "cpu-big,tpu",
-    ]);
+    let (ok, _, err) = archscope(&words(
+        "map --hw galaxy-s24 --model qwen1.5-1.8b --units cpu-big,tpu",
+    ));
     assert!(!ok);
     assert!(err.contains("has no unit `tpu`"), "{err}");
-    let (ok, _, err) = archscope(&[
-        "map",
-        "--hw",
-        "galaxy-s24",
-        "--model",
-        "qwen1.5-1.8b",
-        "--monolithic",
-    ]);
+    let (ok, _, err) = archscope(&words(
+        "map --hw galaxy-s24 --model qwen1.5-1.8b --monolithic",
+    ));
     assert!(!ok);
     assert!(err.contains("binaries (limit"), "{err}");
-    let (ok, _, err) = archscope(&[
-        "map",
-        "--objective",
-        "traffic",
-        "--hw",
-        "galaxy-s24",
-        "--model",
-        "qwen1.5-1.8b",
-    ]);
+    let (ok, _, err) = archscope(&words(
+        "map --objective traffic --hw galaxy-s24 --model qwen1.5-1.8b",
+    ));
     assert!(!ok);
     assert!(
         err.starts_with("error: ") && err.trim().lines().count() == 1,

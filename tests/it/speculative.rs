@@ -2,7 +2,7 @@
 //! assembled by hand from the two models' priced graphs, the verify graph's shape, monotonicity,
 //! the bad inputs, and a published llama.cpp speed-up.
 
-use crate::common::archscope;
+use crate::common::{archscope, words};
 use archscope::cost::Mode;
 use archscope::hardware::Hardware;
 use archscope::runtime::Runtime;
@@ -243,17 +243,9 @@ fn spec_draft_with_another_vocabulary_is_an_error() {
         .is_ok()
     );
     // From the command line too.
-    let (ok, _, stderr) = archscope(&[
-        "score",
-        "--hw",
-        "a100-80gb",
-        "--model",
-        "llama-3.1-8b",
-        "--draft",
-        "qwen2.5-0.5b",
-        "--accept-rate",
-        "0.8",
-    ]);
+    let (ok, _, stderr) = archscope(&words(
+        "score --hw a100-80gb --model llama-3.1-8b --draft qwen2.5-0.5b --accept-rate 0.8",
+    ));
     assert!(!ok);
     assert!(
         stderr.contains("vocabulary") && stderr.contains("151936"),

@@ -367,19 +367,7 @@ mod tests {
     fn lowering_by_hand() {
         // 3x3 conv, 32→64 channels, 56x56, stride 1 pad 1, one image:
         // M = 56*56 = 3136, N = 64, K = 9*32 = 288.
-        let c = Conv2d {
-            n: 1,
-            c_in: 32,
-            h: 56,
-            w: 56,
-            c_out: 64,
-            kh: 3,
-            kw: 3,
-            stride: (1, 1),
-            pad: (1, 1),
-            dilation: (1, 1),
-            groups: 1,
-        };
+        let c = Conv2d::square(32, 56, 56, 64, 3, 1, 1);
         assert_eq!(
             lower_kind(&OpKind::Conv2d(c)),
             Some(GemmWork {

@@ -379,19 +379,8 @@ const EXP_ELEMS: usize = 1 << 20;
 /// The depthwise convolution whose rate gives `depthwise_macs_per_s`: MobileNetV2's block 3
 /// (3×3, 144 channels at 56×56, stride 1; Sandler et al. 2018, Table 2), a mid-network layer
 /// of the most common depthwise network, run by the backend as the measured CNNs run it.
-pub const DEPTHWISE_PROBE: crate::workload::Conv2d = crate::workload::Conv2d {
-    n: 1,
-    c_in: 144,
-    h: 56,
-    w: 56,
-    c_out: 144,
-    kh: 3,
-    kw: 3,
-    stride: (1, 1),
-    pad: (1, 1),
-    dilation: (1, 1),
-    groups: 144,
-};
+pub const DEPTHWISE_PROBE: crate::workload::Conv2d =
+    crate::workload::Conv2d::square(144, 56, 56, 144, 3, 1, 1).grouped(144);
 /// Rows of the GEMM that measures weight packing: few enough that packing the DRAM-sized
 /// weights dominates (an LLM prefill chunk or a small batch), more than one so that the
 /// kernel packs (a GEMV streams its weights instead).

@@ -16,6 +16,12 @@ pub fn archscope(args: &[&str]) -> (bool, String, String) {
     archscope_in(Path::new("."), args)
 }
 
+/// The words of a command line written as one string, split on white space: for argument lists
+/// of plain words (an argument holding a space, such as a path, goes in a list of its own).
+pub fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 /// [`archscope`] run in directory `dir` (for what the binary reads or writes relative to the
 /// working directory).
 pub fn archscope_in(dir: &Path, args: &[&str]) -> (bool, String, String) {
