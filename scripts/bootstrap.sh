@@ -66,12 +66,13 @@ if ! command -v cargo >/dev/null 2>&1; then
   # rustup-init straight from static.rust-lang.org (the host that also serves the toolchains):
   # sh.rustup.rs only redirects there, and some networks resolve one but not the other.
   arch=$(uname -m)
-  init=$(mktemp)
-  curl --proto '=https' --tlsv1.2 -sSf -o "$init" \
+  # It must keep its name: rustup decides what to be from the name it is run under.
+  tmp=$(mktemp -d)
+  curl --proto '=https' --tlsv1.2 -sSf -o "$tmp/rustup-init" \
     "https://static.rust-lang.org/rustup/dist/${arch}-unknown-linux-gnu/rustup-init"
-  chmod +x "$init"
-  "$init" -y --profile minimal
-  rm -f "$init"
+  chmod +x "$tmp/rustup-init"
+  "$tmp/rustup-init" -y --profile minimal
+  rm -rf "$tmp"
   # shellcheck disable=SC1091
   . "$HOME/.cargo/env"
 fi
