@@ -347,13 +347,7 @@ pub fn finn_fold(mw: u64, mh: u64, vectors: f64, w: f64, target: f64, wwidth_max
             break;
         }
     }
-    let mut pe = 1;
-    for p in divisors(mh) {
-        pe = p;
-        if cycles(pe, simd) < target {
-            break;
-        }
-    }
+    let pe = fold_to(mh, target, |pe| cycles(pe, simd));
     Mvau {
         pe,
         simd,
@@ -361,24 +355,26 @@ pub fn finn_fold(mw: u64, mh: u64, vectors: f64, w: f64, target: f64, wwidth_max
     }
 }
 
-/// FINN folding of a depthwise VVAU: PE over the channels first, then SIMD over the kernel.
-pub fn finn_fold_vvau(channels: u64, kernel: u64, vectors: f64, target: f64) -> Mvau {
-    let cycles = |pe: u64, simd: u64| (channels / pe) as f64 * (kernel / simd) as f64 * vectors;
-    let mut pe = 1;
-    for p in divisors(channels) {
-        pe = p;
-        if cycles(pe, 1) < target {
+/// The first divisor of `n`, in [`divisors`] order, at which `cycles` falls below `target`; the
+/// last divisor when none does (1 when `n` has none).
+fn fold_to(n: u64, target: f64, cycles: impl Fn(u64) -> f64) -> u64 {
+    let mut fold = 1;
+    for d in divisors(n) {
+        fold = d;
+        if cycles(d) < target {
             break;
         }
     }
+    fold
+}
+
+/// FINN folding of a depthwise VVAU: PE over the channels first, then SIMD over the kernel.
+pub fn finn_fold_vvau(channels: u64, kernel: u64, vectors: f64, target: f64) -> Mvau {
+    let cycles = |pe: u64, simd: u64| (channels / pe) as f64 * (kernel / simd) as f64 * vectors;
+    let pe = fold_to(channels, target, |pe| cycles(pe, 1));
     let mut simd = 1;
     if pe == channels && cycles(pe, 1) > target {
-        for s in divisors(kernel) {
-            simd = s;
-            if cycles(pe, simd) < target {
-                break;
-            }
-        }
+        simd = fold_to(kernel, target, |simd| cycles(pe, simd));
     }
     Mvau {
         pe,

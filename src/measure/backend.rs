@@ -792,16 +792,24 @@ impl CandleBackend {
                 )?
             }
         };
-        let y = match op.inputs.get(2) {
-            Some(&b) => y.broadcast_add(&self.dense(env, op, b)?.reshape((
-                1,
-                c.c_out as usize,
-                1,
-                1,
-            ))?)?,
+        Ok(vec![self.channel_bias(env, op, y, c.c_out)?])
+    }
+
+    /// `y` plus the op's per-channel bias (its third input, when it has one), broadcast over
+    /// `[N, C, H, W]`.
+    fn channel_bias(
+        &self,
+        env: &Env,
+        op: &Op,
+        y: Tensor,
+        c_out: u64,
+    ) -> Result<Tensor, MeasureError> {
+        Ok(match op.inputs.get(2) {
+            Some(&b) => {
+                y.broadcast_add(&self.dense(env, op, b)?.reshape((1, c_out as usize, 1, 1))?)?
+            }
             None => y,
-        };
-        Ok(vec![y])
+        })
     }
 
     /// Runs an average or max `Pool` (global, or windowed with stride and padding found from the output size).
@@ -908,16 +916,7 @@ impl CandleBackend {
             c.stride.0 as usize,
             c.dilation.0 as usize,
         )?;
-        let y = match op.inputs.get(2) {
-            Some(&b) => y.broadcast_add(&self.dense(env, op, b)?.reshape((
-                1,
-                c.c_out as usize,
-                1,
-                1,
-            ))?)?,
-            None => y,
-        };
-        Ok(vec![y])
+        Ok(vec![self.channel_bias(env, op, y, c.c_out)?])
     }
 
     /// Runs a `Norm`: RMSNorm, LayerNorm or folded inference BatchNorm.

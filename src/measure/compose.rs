@@ -150,14 +150,7 @@ pub fn elementwise(
             _ => a.eq(0f32)?.to_dtype(mask_dtype(a))?,
         },
     };
-    let n: usize = out.iter().product();
-    if y.elem_count() != n {
-        return Err(err(
-            name,
-            format!("computed {:?}, the graph expects {out:?}", y.dims()),
-        ));
-    }
-    Ok(y)
+    expect_elems(name, y, out)
 }
 
 /// Sum pooling of `x` to `out_elems` outputs of `window` inputs each, output shape `out`.
@@ -313,6 +306,12 @@ pub fn data_move(
         }
         MoveKind::Broadcast => fit(name, x, out)?.broadcast_as(out)?.contiguous()?,
     };
+    expect_elems(name, y, out)
+}
+
+/// `y`, when it holds as many elements as the graph's shape `out`; an error naming the op
+/// otherwise.
+fn expect_elems(name: &str, y: Tensor, out: &[usize]) -> Result<Tensor, MeasureError> {
     let n: usize = out.iter().product();
     if y.elem_count() != n {
         return Err(err(

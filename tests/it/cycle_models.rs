@@ -10,7 +10,7 @@ use archscope::cycle::fpga::{
     self, Fpga, closest_reuse, finn_acc_bits, finn_bram18, finn_fold, valid_reuse,
 };
 use archscope::cycle::npu::Npu;
-use archscope::cycle::pim::{GemvShape, Pim};
+use archscope::cycle::pim::{GemvCost, GemvShape, Pim};
 use archscope::hardware::{Hardware, known_devices};
 use archscope::score::{ScoreRequest, score_llm};
 use archscope::workload::{
@@ -405,50 +405,35 @@ result_bytes = 2",
         .hardware("toy.toml")
 }
 
+/// The GEMV cost of `shape` on [`toy_pim`] with the `extra` parameters (no host adds).
+fn toy_pim_gemv(extra: &str, shape: &GemvShape) -> GemvCost {
+    let h = toy_pim(extra);
+    let pim = Pim::new(&h, 0, Mode::Ideal, model_for).unwrap();
+    pim.config().gemv(shape, None).unwrap()
+}
+
 #[test]
 fn pim_row_timing_by_hand() {
     // 8 columns of 2 ns per 256 B row; K = 128 fp16 = 256 B: one full row per output row.
     let shape = gemv_f16(8.0, 128.0);
     // Each unit opens its own row (banks_per_act 1): 4 ACTs per channel, 4 per 40 ns window:
     // 40 ns per row, more than the row cycle max(20, 10 + 16) + 10 = 36 ns: tFAW binds.
-    let h = toy_pim("banks_per_act = 1");
-    let c = Pim::new(&h, 0, Mode::Ideal, model_for)
-        .unwrap()
-        .config()
-        .gemv(&shape, None)
-        .unwrap();
+    let c = toy_pim_gemv("banks_per_act = 1", &shape);
     assert_close!(c.t_row, 40e-9, 1e-12);
     // One ACT opens all 4 units: 10 ns of ACT issue, so the 36 ns row cycle binds.
-    let h = toy_pim("banks_per_act = 4");
-    let c = Pim::new(&h, 0, Mode::Ideal, model_for)
-        .unwrap()
-        .config()
-        .gemv(&shape, None)
-        .unwrap();
+    let c = toy_pim_gemv("banks_per_act = 4", &shape);
     assert_close!(c.t_row, 36e-9, 1e-12);
     // Activating the next row in the paired bank during the MACs hides tRCD and tRP: 16 ns.
-    let h = toy_pim("banks_per_act = 4\nrow_overlap = true");
-    let c = Pim::new(&h, 0, Mode::Ideal, model_for)
-        .unwrap()
-        .config()
-        .gemv(&shape, None)
-        .unwrap();
+    let c = toy_pim_gemv("banks_per_act = 4\nrow_overlap = true", &shape);
     assert_close!(c.t_row, 16e-9, 1e-12);
     assert!(!c.compute_limited);
     // Two vectors per pass: each 32 B column feeds 2 x 16 MACs = 2 cycles = 4 ns > tCCD 2 ns,
     // so the units, not the DRAM, set the pace: 8 columns x 4 ns + 20 = 52 ns per row.
-    let h = toy_pim("banks_per_act = 4\nmax_vectors = 2");
-    let c = Pim::new(&h, 0, Mode::Ideal, model_for)
-        .unwrap()
-        .config()
-        .gemv(
-            &GemvShape {
-                vectors: 2.0,
-                ..shape
-            },
-            None,
-        )
-        .unwrap();
+    let two = GemvShape {
+        vectors: 2.0,
+        ..shape
+    };
+    let c = toy_pim_gemv("banks_per_act = 4\nmax_vectors = 2", &two);
     assert_eq!(c.passes, 1.0);
     assert_close!(c.t_col, 4e-9, 1e-12);
     assert_close!(c.t_row, 52e-9, 1e-12);

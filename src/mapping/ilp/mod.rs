@@ -154,6 +154,36 @@ pub(crate) struct Window<'p, 'a> {
     pub lookahead: bool,
 }
 
+impl<'p, 'a> Window<'p, 'a> {
+    /// The whole problem as one window, in the order `opts.schedule` gives (a topological
+    /// order when free): nothing resident at entry, every input and weight off chip.
+    fn whole(prep: &'p Prepared<'a>, opts: &IlpOptions) -> Result<Self, MappingError> {
+        let (ops, fixed) = match &opts.schedule {
+            Schedule::Free => (
+                prep.topological_order()
+                    .ok_or_else(|| MappingError::Internal("cycle after validation".into()))?,
+                false,
+            ),
+            Schedule::Fixed(order) => {
+                check_order(prep, order)?;
+                (order.clone(), true)
+            }
+        };
+        let nt = prep.num_tensors();
+        Ok(Window {
+            prep,
+            commit: ops.len(),
+            ops,
+            fixed,
+            entry: Vec::new(),
+            offchip: (0..nt).map(|a| !prep.kind(a).is_produced()).collect(),
+            loaded_before: vec![false; nt],
+            live_out: vec![false; nt],
+            lookahead: false,
+        })
+    }
+}
+
 /// Share of the time limit the size-only relaxation may use, so that the full
 /// model keeps time when the relaxation's plan cannot be packed (a tuning
 /// choice, not a measured optimum).
@@ -380,36 +410,13 @@ fn best_baseline(prep: &Prepared, order: &[usize]) -> Option<Plan> {
 pub fn plan_ilp(problem: &MemProblem, opts: &IlpOptions) -> Result<Plan, MappingError> {
     let prep = Prepared::new(problem)?;
     let start = Instant::now();
-    let (ops, fixed) = match &opts.schedule {
-        Schedule::Free => (
-            prep.topological_order()
-                .ok_or_else(|| MappingError::Internal("cycle after validation".into()))?,
-            false,
-        ),
-        Schedule::Fixed(order) => {
-            check_order(&prep, order)?;
-            (order.clone(), true)
-        }
-    };
+    let w = Window::whole(&prep, opts)?;
     let warm = if opts.warm_start {
-        best_baseline(&prep, &ops).map(|p| plan_to_window(&p, &prep))
+        best_baseline(&prep, &w.ops).map(|p| plan_to_window(&p, &prep))
     } else {
         None
     };
-    let nt = prep.num_tensors();
-    let n_ops = ops.len();
-    let w = Window {
-        prep: &prep,
-        ops,
-        commit: n_ops,
-        fixed,
-        entry: Vec::new(),
-        offchip: (0..nt).map(|a| !prep.kind(a).is_produced()).collect(),
-        loaded_before: vec![false; nt],
-        live_out: vec![false; nt],
-        lookahead: false,
-    };
-    let method = if fixed { "ilp_fixed_order" } else { "ilp" };
+    let method = if w.fixed { "ilp_fixed_order" } else { "ilp" };
     match solve_window(&w, opts, warm.as_ref())? {
         WindowOutcome::Solved(sol) => {
             let mut plan = window_to_plan(&prep, &sol, method);
@@ -441,30 +448,7 @@ pub fn relaxation_bound(
     opts: &IlpOptions,
 ) -> Result<(f64, bool), MappingError> {
     let prep = Prepared::new(problem)?;
-    let (ops, fixed) = match &opts.schedule {
-        Schedule::Free => (
-            prep.topological_order()
-                .ok_or_else(|| MappingError::Internal("cycle after validation".into()))?,
-            false,
-        ),
-        Schedule::Fixed(order) => {
-            check_order(&prep, order)?;
-            (order.clone(), true)
-        }
-    };
-    let nt = prep.num_tensors();
-    let n_ops = ops.len();
-    let w = Window {
-        prep: &prep,
-        ops,
-        commit: n_ops,
-        fixed,
-        entry: Vec::new(),
-        offchip: (0..nt).map(|a| !prep.kind(a).is_produced()).collect(),
-        loaded_before: vec![false; nt],
-        live_out: vec![false; nt],
-        lookahead: false,
-    };
+    let w = Window::whole(&prep, opts)?;
     let r = run_model(&w, opts, false, None, None, opts.time_limit_s)?;
     let optimal = r.status == PlanStatus::Optimal
         && r.sol

@@ -10,8 +10,8 @@ use super::super::net::{
     make_divisible, py_round,
 };
 use super::{
-    MutationRates, SearchRng, SearchSpace, TUTORIAL_RESOLUTIONS, int_list, paper_resolutions, pick,
-    pick2, resolution,
+    MutationRates, SearchRng, SearchSpace, TUTORIAL_RESOLUTIONS, cross, int_list,
+    paper_resolutions, pick, pick2, resolution,
 };
 use rand::Rng;
 use serde::Serialize;
@@ -522,22 +522,9 @@ impl SearchSpace for MbSpace {
 
     fn crossover(&self, x: &MbArch, y: &MbArch, rng: &mut SearchRng) -> MbArch {
         MbArch {
-            ks: x
-                .ks
-                .iter()
-                .zip(&y.ks)
-                .map(|(&a, &b)| pick2(rng, a, b))
-                .collect(),
-            e: x.e
-                .iter()
-                .zip(&y.e)
-                .map(|(&a, &b)| pick2(rng, a, b))
-                .collect(),
-            d: x.d
-                .iter()
-                .zip(&y.d)
-                .map(|(&a, &b)| pick2(rng, a, b))
-                .collect(),
+            ks: cross(rng, &x.ks, &y.ks),
+            e: cross(rng, &x.e, &y.e),
+            d: cross(rng, &x.d, &y.d),
             r: pick2(rng, x.r, y.r),
         }
     }

@@ -67,6 +67,12 @@ fn pick2<T: Copy>(rng: &mut SearchRng, a: T, b: T) -> T {
     if rng.random_bool(0.5) { a } else { b }
 }
 
+/// Uniform crossover of two gene lists: each position from `x` or `y` with equal odds, drawn in
+/// order.
+fn cross<T: Copy>(rng: &mut SearchRng, x: &[T], y: &[T]) -> Vec<T> {
+    x.iter().zip(y).map(|(&a, &b)| pick2(rng, a, b)).collect()
+}
+
 /// The resolutions of the OFA tutorial's accuracy predictor and Note10 LUTs.
 pub const TUTORIAL_RESOLUTIONS: [u32; 5] = [160, 176, 192, 208, 224];
 

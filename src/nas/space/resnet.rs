@@ -7,7 +7,7 @@ use super::super::net::{
     Act, BottleneckSeg, CHANNEL_DIVISIBLE, ClassifierSeg, ConvSeg, IMAGENET_CLASSES, MaxPoolSeg,
     Net, Segment, make_divisible, py_round,
 };
-use super::{MutationRates, SearchRng, SearchSpace, int_list, pick, pick2, resolution};
+use super::{MutationRates, SearchRng, SearchSpace, cross, int_list, pick, pick2, resolution};
 use rand::Rng;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -342,21 +342,9 @@ impl SearchSpace for ResNetSpace {
 
     fn crossover(&self, x: &ResNetArch, y: &ResNetArch, rng: &mut SearchRng) -> ResNetArch {
         ResNetArch {
-            d: x.d
-                .iter()
-                .zip(&y.d)
-                .map(|(&a, &b)| pick2(rng, a, b))
-                .collect(),
-            e: x.e
-                .iter()
-                .zip(&y.e)
-                .map(|(&a, &b)| pick2(rng, a, b))
-                .collect(),
-            w: x.w
-                .iter()
-                .zip(&y.w)
-                .map(|(&a, &b)| pick2(rng, a, b))
-                .collect(),
+            d: cross(rng, &x.d, &y.d),
+            e: cross(rng, &x.e, &y.e),
+            w: cross(rng, &x.w, &y.w),
             r: pick2(rng, x.r, y.r),
         }
     }

@@ -560,6 +560,19 @@ impl<'a> Importer<'a> {
         self.op(node, OpKind::DataMove { kind, elems }, ins, out, false)
     }
 
+    /// [`Self::op`] for an op whose one input is the activation `x` and that is not a linear
+    /// layer (pools, reductions, norms, elementwise maps).
+    pub(super) fn unary_op(
+        &mut self,
+        node: &pb::NodeProto,
+        x: &Val,
+        kind: OpKind,
+        shape: Vec<u64>,
+    ) -> R<()> {
+        let ins = vec![self.required(x, Use::Plain)?];
+        self.op(node, kind, ins, shape, false)
+    }
+
     /// Adds an op producing one activation of `shape` from `ins`.
     pub(super) fn op(
         &mut self,

@@ -159,13 +159,5 @@ pub fn efficientnet(
     net.layer = Some(STAGES.len() as u32 + 1);
     let x = net.conv("features.8", x, ConvSpec::new(4 * x.c, 1).act(EltOp::Silu))?;
     net.layer = None;
-    let p = net.global_avg("avgpool", x);
-    Ok(vec![net.linear(
-        "classifier.1",
-        p.t,
-        net.n,
-        p.c,
-        classes,
-        true,
-    )])
+    Ok(vec![net.avgpool_linear("classifier.1", x, classes)])
 }

@@ -96,15 +96,7 @@ pub fn v2(net: &mut Net, res: u64, alpha: f64, classes: u64) -> NetResult<Vec<Te
         ConvSpec::new(last, 1).act(EltOp::Relu6),
     )?;
     net.layer = None;
-    let p = net.global_avg("avgpool", x);
-    Ok(vec![net.linear(
-        "classifier.1",
-        p.t,
-        net.n,
-        p.c,
-        classes,
-        true,
-    )])
+    Ok(vec![net.avgpool_linear("classifier.1", x, classes)])
 }
 
 fn inverted_residual_v2(

@@ -417,6 +417,13 @@ impl<'a> Net<'a> {
         self.pool_to(name, x, PoolKind::Avg, x.h * x.w, 1, 1)
     }
 
+    /// The usual classifier head: global average pooling (`avgpool`) and one linear layer with
+    /// bias, `fc`, to `classes` logits; returns the logits.
+    pub fn avgpool_linear(&mut self, fc: &str, x: Feat, classes: u64) -> TensorId {
+        let p = self.global_avg("avgpool", x);
+        self.linear(fc, p.t, self.n, p.c, classes, true)
+    }
+
     /// Squeeze-and-excitation: global average pool, 1×1 conv to `squeeze` channels with bias,
     /// `inner` activation, 1×1 conv back with bias, `gate` activation, channel-wise multiply.
     pub fn squeeze_excite(
@@ -580,8 +587,7 @@ impl<'a> Net<'a> {
 
     /// The classifier head: global average pool, flatten (a view), linear to `classes`.
     pub fn classifier(&mut self, x: Feat, classes: u64) -> TensorId {
-        let p = self.global_avg("avgpool", x);
-        self.linear("fc", p.t, self.n, p.c, classes, true)
+        self.avgpool_linear("fc", x, classes)
     }
 
     /// Marks `outputs` as the graph's outputs, checks the graph and returns it.

@@ -77,16 +77,14 @@ pub(super) fn clip(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<
         _ => EltOp::Clip,
     };
     let s = x.shape().to_vec();
-    let ins = vec![im.required(&x, Use::Plain)?];
-    im.op(
+    im.unary_op(
         node,
+        &x,
         OpKind::Elementwise {
             op,
             elems: numel(&s),
         },
-        ins,
         s,
-        false,
     )
 }
 

@@ -80,15 +80,13 @@ pub(super) fn softmax(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) ->
     } else {
         numel(&s[ax..])
     };
-    let ins = vec![im.required(&x, Use::Plain)?];
-    im.op(
+    im.unary_op(
         node,
+        &x,
         OpKind::Softmax {
             rows: numel(&s) / cols.max(1),
             cols,
         },
-        ins,
         s,
-        false,
     )
 }

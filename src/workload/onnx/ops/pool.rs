@@ -4,7 +4,7 @@
 use super::super::R;
 use super::super::attrs::Attrs;
 use super::super::fold::{axis, numel};
-use super::super::importer::{Importer, Use};
+use super::super::importer::Importer;
 use super::conv::{check_kernel, spatial_attr, window_pads};
 use crate::workload::graph::{OpKind, PoolKind};
 use tract_onnx::pb;
@@ -45,22 +45,16 @@ pub(super) fn pool(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<
         }
         out.push(o);
     }
-    let kind = if node.op_type == "MaxPool" {
-        PoolKind::Max
-    } else {
-        PoolKind::Avg
-    };
-    let ins = vec![im.required(&x, Use::Plain)?];
-    im.op(
+    let kind = max_or_avg(&node.op_type);
+    im.unary_op(
         node,
+        &x,
         OpKind::Pool {
             kind,
             out_elems: numel(&out),
             window: numel(&k),
         },
-        ins,
         out,
-        false,
     )
 }
 
@@ -103,17 +97,15 @@ pub(super) fn reduce(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> 
         "ReduceSum" => PoolKind::Sum,
         _ => PoolKind::Max,
     };
-    let ins = vec![im.required(&x, Use::Plain)?];
-    im.op(
+    im.unary_op(
         node,
+        &x,
         OpKind::Pool {
             kind,
             out_elems: numel(&out),
             window,
         },
-        ins,
         out,
-        false,
     )
 }
 
@@ -127,21 +119,24 @@ pub(super) fn global_pool(im: &mut Importer<'_>, node: &pb::NodeProto, _: &Attrs
     let window = numel(&s[2..]);
     let mut out = s[..2].to_vec();
     out.extend(std::iter::repeat_n(1, s.len() - 2));
-    let kind = if node.op_type == "GlobalMaxPool" {
-        PoolKind::Max
-    } else {
-        PoolKind::Avg
-    };
-    let ins = vec![im.required(&x, Use::Plain)?];
-    im.op(
+    let kind = max_or_avg(&node.op_type);
+    im.unary_op(
         node,
+        &x,
         OpKind::Pool {
             kind,
             out_elems: numel(&out),
             window,
         },
-        ins,
         out,
-        false,
     )
+}
+
+/// The pooling of a `MaxPool`/`GlobalMaxPool` (max) or `AveragePool`/`GlobalAveragePool` (mean).
+fn max_or_avg(op_type: &str) -> PoolKind {
+    if op_type.ends_with("MaxPool") {
+        PoolKind::Max
+    } else {
+        PoolKind::Avg
+    }
 }
