@@ -6,7 +6,8 @@
 //! [`Evaluator`] from the spec and runs the ask/tell loop ([`session`]); [`analyze`] applies
 //! constraints and computes the fronts ([`analysis`]); [`report`] writes tables, plots and
 //! `report.html`. A run streams: points are priced, tallied and written chunk by chunk
-//! ([`stream`]), so memory does not grow with the point count. With `--shard I/N` a run writes only its part ([`table::write_part`]);
+//! ([`stream`]), so memory does not grow with the point count. With `--shard I/N` a run writes
+//! only its part ([`table::ParquetStream`]);
 //! [`merge()`](merge::merge) rebuilds the results from the parts ([`mod@merge`]).
 //!
 //! Every item is re-exported here, so `archscope::explore::X` names it whatever file holds it.

@@ -154,7 +154,7 @@ figcaption {{ font-size: 0.9em; color: #555; margin-top: 0.4em; }}
     if stride > 1 || front_stride > 1 {
         let _ = writeln!(
             h,
-            "<p>The Pareto charts draw a sample of the {} points: every {stride}th dominated point (at most {MAX_SCATTER_POINTS} of {}) and every {front_stride}th front point (at most {MAX_SCATTER_FRONT} of {}). The tables list the fronts of at most {HTML_SCENARIOS} scenarios; points.csv and front.csv hold every point.</p>",
+            "<p>The Pareto charts draw a sample of the {} points: one in every {stride} dominated points (at most {MAX_SCATTER_POINTS} of {}) and one in every {front_stride} front points (at most {MAX_SCATTER_FRONT} of {}). The tables list the fronts of at most {HTML_SCENARIOS} scenarios; points.csv and front.csv hold every point.</p>",
             a.counts.points,
             a.counts.points - a.front.len(),
             a.front.len()

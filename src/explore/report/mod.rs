@@ -495,13 +495,13 @@ impl ScatterSample {
             let mut thinned = String::new();
             if stride > 1 {
                 thinned.push_str(&format!(
-                    " A sample of the dominated points is drawn: every {stride}th, {drawn} of {}; the tables hold all.",
+                    " A sample of the dominated points is drawn: one in every {stride}, {drawn} of {}; the tables hold all.",
                     pair.seen
                 ));
             }
             if front_stride > 1 {
                 thinned.push_str(&format!(
-                    " A sample of the front is drawn: every {front_stride}th front point, {drawn_front} of {}; front.csv holds all.",
+                    " A sample of the front is drawn: one in every {front_stride} front points, {drawn_front} of {}; front.csv holds all.",
                     pair.seen_front
                 ));
             }
