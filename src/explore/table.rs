@@ -97,18 +97,18 @@ pub fn frame<'a>(
     analysis: Option<&'a Analysis>,
     rows: &[usize],
 ) -> Result<DataFrame, ExploreError> {
-    let verdict = |j: usize| -> Verdict<'a> {
-        let a = analysis.expect("only called with an analysis");
-        let i = rows[j];
-        (a.feasible[i], a.reasons[i].as_deref(), a.on_front[i])
-    };
-    frame_of(
-        session,
-        rows.len(),
-        |j| &results.points[rows[j]],
-        |j| &results.outcomes[rows[j]],
-        analysis.map(|_| &verdict as &dyn Fn(usize) -> Verdict<'a>),
-    )
+    let point = |j: usize| &results.points[rows[j]];
+    let outcome = |j: usize| &results.outcomes[rows[j]];
+    match analysis {
+        Some(a) => {
+            let verdict = |j: usize| -> Verdict<'a> {
+                let i = rows[j];
+                (a.feasible[i], a.reasons[i].as_deref(), a.on_front[i])
+            };
+            frame_of(session, rows.len(), point, outcome, Some(&verdict))
+        }
+        None => frame_of(session, rows.len(), point, outcome, None),
+    }
 }
 
 /// A row's verdict in a report's tables: feasible, why not (limits included), on the front.
@@ -334,6 +334,16 @@ impl ParquetStream {
     }
 }
 
+impl Drop for ParquetStream {
+    /// A stream dropped before it finished (an error on the way) leaves no temporary file.
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            self.writer = None;
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 /// A CSV file written chunk by chunk (the header with the first) into a temporary sibling,
 /// renamed into place by [`finish`](CsvStream::finish).
 pub struct CsvStream {
@@ -386,6 +396,15 @@ impl CsvStream {
         f.sync_all().map_err(|e| self.werr(e))?;
         drop(f);
         std::fs::rename(&self.tmp, &self.path).map_err(|e| self.werr(e))
+    }
+}
+
+impl Drop for CsvStream {
+    /// A stream dropped before it finished (an error on the way) leaves no temporary file.
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
 }
 
