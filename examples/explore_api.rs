@@ -20,6 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out: Some(out.clone()),
         force: true,
         progress: false,
+        ..OutputOptions::default()
     };
     let done = explore(&req, &opts)?;
     print!("{}", done.summary);

@@ -46,6 +46,7 @@ pub fn run(a: Args) -> Result<()> {
         out: a.out,
         force: a.force,
         progress: !a.quiet,
+        chunk: None,
     };
     out(&explore::explore(&req, &opts)?.summary)?;
     Ok(())

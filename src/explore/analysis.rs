@@ -1,7 +1,8 @@
 //! Analysis of a run: feasibility under the spec's limits, the scenarios that `front_by`
 //! splits the points into, and the Pareto front and best points of each.
 
-use super::{Constraint, ExploreError, MetricDef, Outcome, Results, Session, plots};
+use super::stream::{Counts, Judge};
+use super::{ExploreError, MetricDef, Outcome, Results, Session, plots};
 use crate::search::{Direction, Values, pareto_front};
 
 /// The minimised objective vector of a physically feasible outcome with every objective present.
@@ -28,7 +29,8 @@ pub(super) fn objective_vector(
 pub struct Scenario {
     /// Value index on each `front_by` axis ([`Analysis::group_axes`]).
     pub key: Vec<u32>,
-    /// Rows of the scenario.
+    /// Rows of the scenario (of a streamed run's analysis: its kept rows, the front and the
+    /// best points).
     pub rows: Vec<usize>,
     /// Its front, best first: by the objectives in order, then the other metrics, then id.
     pub front: Vec<usize>,
@@ -36,7 +38,9 @@ pub struct Scenario {
     pub best: Vec<Option<usize>>,
 }
 
-/// Feasibility, constraint violations and the Pareto fronts of a run.
+/// Feasibility, constraint violations and the Pareto fronts of a run. From [`analyze`] its rows
+/// are every point of the results; from a streamed run
+/// ([`Tally::finish`](super::stream::Tally::finish)) they are the kept points only.
 #[derive(Clone, Debug)]
 pub struct Analysis {
     /// Metric indices of the objectives.
@@ -58,20 +62,23 @@ pub struct Analysis {
     pub focus: Option<usize>,
     /// The point the detail plots show: the first front row of the focus scenario.
     pub chosen: Option<usize>,
+    /// Points, feasible points and reasons of the whole run (also where the rows above are only
+    /// the kept ones).
+    pub counts: Counts,
 }
 
 impl Analysis {
-    /// The scenario of a row, as `axis=value` text (empty when there is one scenario).
-    pub fn scenario_text(&self, session: &Session, results: &Results, row: usize) -> String {
+    /// The scenario `sc`, as `axis=value` text (empty when there is one scenario).
+    pub fn scenario_text(&self, session: &Session, sc: &Scenario) -> String {
         self.group_axes
             .iter()
-            .filter(|&&a| session.space.axes[a].values.len() > 1)
-            .map(|&a| {
+            .zip(&sc.key)
+            .filter(|&(&a, _)| session.space.axes[a].values.len() > 1)
+            .map(|(&a, &d)| {
                 let ax = &session.space.axes[a];
-                let d = results.points[row].digits[a] as usize;
                 let v = match &ax.values {
-                    Values::Reals(v) => plots::eng(v[d]),
-                    other => other.text(d),
+                    Values::Reals(v) => plots::eng(v[d as usize]),
+                    other => other.text(d as usize),
                 };
                 format!("{}={v}", ax.name)
             })
@@ -80,11 +87,9 @@ impl Analysis {
     }
 }
 
-/// Applies the spec's limits and computes the front of each scenario.
-pub fn analyze(session: &Session, results: &Results) -> Result<Analysis, ExploreError> {
-    let metrics = session.metrics();
-    let objectives = session.objective_indices()?;
-    let group_axes: Vec<usize> = session
+/// Axis indices of the spec's `front_by` axes.
+pub(super) fn group_axes(session: &Session) -> Result<Vec<usize>, ExploreError> {
+    session
         .spec
         .front_by
         .iter()
@@ -94,64 +99,110 @@ pub fn analyze(session: &Session, results: &Results) -> Result<Analysis, Explore
                 .axis(n)
                 .ok_or_else(|| ExploreError::Request(format!("--front-by `{n}` is not an axis")))
         })
-        .collect::<Result<_, _>>()?;
-    let limits: Vec<(usize, &Constraint)> = session
-        .spec
-        .constraints
+        .collect()
+}
+
+/// Orders two points best first: by the metrics of `first` in order, then by every other
+/// metric in column order (a missing value last), then by id.
+pub(super) fn rank_cmp(
+    metrics: &[MetricDef],
+    first: &[usize],
+    a: (&Outcome, u64),
+    b: (&Outcome, u64),
+) -> std::cmp::Ordering {
+    let key = |o: &Outcome, k: usize| {
+        o.metrics[k]
+            .map(|v| metrics[k].direction.key(v))
+            .unwrap_or(f64::INFINITY)
+    };
+    first
         .iter()
-        .map(|c| Ok((session.metric_index(&c.metric)?, c)))
-        .collect::<Result<_, ExploreError>>()?;
+        .copied()
+        .chain((0..metrics.len()).filter(|k| !first.contains(k)))
+        .map(|k| key(a.0, k).total_cmp(&key(b.0, k)))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+        .then(a.1.cmp(&b.1))
+}
+
+/// The scenario the detail plots show: the one nearest the middle value of each `front_by`
+/// axis that has a front.
+pub(super) fn focus_of(
+    session: &Session,
+    group_axes: &[usize],
+    scenarios: &[Scenario],
+) -> Option<usize> {
+    let mid: Vec<i64> = group_axes
+        .iter()
+        .map(|&a| ((session.space.axes[a].values.len() - 1) / 2) as i64)
+        .collect();
+    (0..scenarios.len())
+        .filter(|&s| !scenarios[s].front.is_empty())
+        .min_by_key(|&s| {
+            scenarios[s]
+                .key
+                .iter()
+                .zip(&mid)
+                .map(|(&d, &c)| (d as i64 - c).abs())
+                .sum::<i64>()
+        })
+}
+
+/// Reason categories for the infeasibility summary.
+pub fn reason_kind(clause: &str) -> &'static str {
+    // A runtime's refusal reads "runtime `X` does not run ...; it runs: ..." (two clauses).
+    if clause.contains("runtime `") || clause.starts_with("it runs:") {
+        "the runtime does not run it"
+    } else if clause.contains("usable") {
+        "does not fit in memory"
+    } else if clause.contains("compute for op") {
+        "a unit lacks the dtype"
+    } else if clause.contains("what-if device") {
+        "what-if device is invalid"
+    } else if clause.contains("trained context") {
+        "context beyond the model's"
+    } else if clause.contains(" --") {
+        "breaks a limit"
+    } else {
+        "other"
+    }
+}
+
+/// Applies the spec's limits and computes the front of each scenario, over results held in
+/// memory (every row). Large runs go through [`Tally`](super::stream::Tally) instead, which
+/// keeps only the fronts and best points.
+pub fn analyze(session: &Session, results: &Results) -> Result<Analysis, ExploreError> {
+    let metrics = session.metrics();
+    let objectives = session.objective_indices()?;
+    let group_axes = group_axes(session)?;
+    let judge = Judge::new(session)?;
     let n = results.points.len();
     let mut feasible = vec![false; n];
     let mut reasons = vec![None; n];
+    let mut counts = Counts::default();
     let m = objectives.len();
     let mut vectors = vec![f64::NAN; n * m];
     for (i, o) in results.outcomes.iter().enumerate() {
-        let mut why: Vec<String> = o.infeasible.iter().cloned().collect();
-        for &(k, c) in &limits {
-            match o.metrics[k] {
-                Some(v) if c.at_most && v > c.bound => why.push(format!(
-                    "{} {} > {} {}",
-                    c.metric,
-                    fmt_num(v),
-                    c.flag,
-                    fmt_num(c.bound)
-                )),
-                Some(v) if !c.at_most && v < c.bound => why.push(format!(
-                    "{} {} < {} {}",
-                    c.metric,
-                    fmt_num(v),
-                    c.flag,
-                    fmt_num(c.bound)
-                )),
-                _ => {}
+        match judge.judge(o) {
+            Ok(v) => {
+                feasible[i] = true;
+                vectors[i * m..(i + 1) * m].copy_from_slice(&v);
+                counts.add(None);
             }
-        }
-        let vec = objective_vector(metrics, &objectives, o);
-        if why.is_empty() && vec.is_none() {
-            why.push("an objective could not be computed".into());
-        }
-        if why.is_empty() {
-            feasible[i] = true;
-            vectors[i * m..(i + 1) * m].copy_from_slice(&vec.expect("checked"));
-        } else {
-            reasons[i] = Some(why.join("; "));
+            Err(why) => {
+                counts.add(Some(&why));
+                reasons[i] = Some(why);
+            }
         }
     }
     let order = |rows: &mut Vec<usize>, first: &[usize]| {
-        let mut keys: Vec<usize> = first.to_vec();
-        keys.extend((0..metrics.len()).filter(|k| !first.contains(k)));
-        let key = |i: usize, k: usize| {
-            results.outcomes[i].metrics[k]
-                .map(|v| metrics[k].direction.key(v))
-                .unwrap_or(f64::INFINITY)
-        };
         rows.sort_by(|&a, &b| {
-            keys.iter()
-                .map(|&k| key(a, k).total_cmp(&key(b, k)))
-                .find(|o| o.is_ne())
-                .unwrap_or(std::cmp::Ordering::Equal)
-                .then(results.points[a].id.cmp(&results.points[b].id))
+            rank_cmp(
+                metrics,
+                first,
+                (&results.outcomes[a], results.points[a].id),
+                (&results.outcomes[b], results.points[b].id),
+            )
         });
     };
     let mut groups: std::collections::BTreeMap<Vec<u32>, Vec<usize>> = Default::default();
@@ -192,20 +243,7 @@ pub fn analyze(session: &Session, results: &Results) -> Result<Analysis, Explore
             best,
         });
     }
-    let mid: Vec<i64> = group_axes
-        .iter()
-        .map(|&a| ((session.space.axes[a].values.len() - 1) / 2) as i64)
-        .collect();
-    let focus = (0..scenarios.len())
-        .filter(|&s| !scenarios[s].front.is_empty())
-        .min_by_key(|&s| {
-            scenarios[s]
-                .key
-                .iter()
-                .zip(&mid)
-                .map(|(&d, &c)| (d as i64 - c).abs())
-                .sum::<i64>()
-        });
+    let focus = focus_of(session, &group_axes, &scenarios);
     Ok(Analysis {
         chosen: focus.map(|s| scenarios[s].front[0]),
         front: scenarios.iter().flat_map(|s| s.front.clone()).collect(),
@@ -216,6 +254,7 @@ pub fn analyze(session: &Session, results: &Results) -> Result<Analysis, Explore
         on_front,
         scenarios,
         focus,
+        counts,
     })
 }
 

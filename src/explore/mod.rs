@@ -5,7 +5,9 @@
 //! shards merged; [`request`]); a [`Session`] builds the [`Space`](crate::search::Space) and an
 //! [`Evaluator`] from the spec and runs the ask/tell loop ([`session`]); [`analyze`] applies
 //! constraints and computes the fronts ([`analysis`]); [`report`] writes tables, plots and
-//! `report.html`. With `--shard I/N` a run writes only its part ([`table::write_part`]);
+//! `report.html`. A run streams: points are priced, tallied and written chunk by chunk
+//! ([`stream`]), so memory does not grow with the point count. With `--shard I/N` a run writes
+//! only its part ([`table::ParquetStream`]);
 //! [`merge()`](merge::merge) rebuilds the results from the parts ([`mod@merge`]).
 //!
 //! Every item is re-exported here, so `archscope::explore::X` names it whatever file holds it.
@@ -21,10 +23,11 @@ pub mod report;
 pub mod request;
 pub mod runtimes;
 pub mod session;
+pub mod stream;
 pub mod table;
 pub mod units;
 
-pub use analysis::{Analysis, Scenario, analyze, direction_of, fmt_num};
+pub use analysis::{Analysis, Scenario, analyze, direction_of, fmt_num, reason_kind};
 pub use cnn::CnnEvaluator;
 pub use eval::{Evaluator, MetricDef, Outcome, PhaseDetail};
 pub use llm::LlmEvaluator;
@@ -35,9 +38,10 @@ pub use request::{
 };
 pub use runtimes::{DEFAULT_RUNTIME, RuntimeSpec};
 pub use session::{
-    CHUNK, Finished, OutputOptions, PROGRESS_MIN_POINTS, Results, Session, build_space, explore,
-    finish,
+    CHUNK, Feed, Finished, OutputOptions, PROGRESS_MIN_POINTS, Results, Session, build_space,
+    explore, finish, finish_stream,
 };
+pub use stream::{Counts, Judge, Source, Spill, Tally};
 
 use crate::hardware::HardwareError;
 use crate::search::{SpaceError, SweepError};

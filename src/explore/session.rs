@@ -2,8 +2,9 @@
 //! its points (with a progress bar on long runs); [`explore`] and [`finish`] choose the output
 //! directory and write a shard's part or the report.
 
-use super::analysis::{analyze, objective_vector};
+use super::analysis::objective_vector;
 use super::request::onnx_identity;
+use super::stream::{Source, Spill, Tally};
 use super::{
     CnnEvaluator, Evaluator, ExploreError, ExploreRequest, ExploreSpec, LlmEvaluator, MappingSpec,
     MetricDef, Outcome, WorkloadSpec, files, report, runtimes, table,
@@ -176,8 +177,26 @@ impl Session {
     }
 
     /// Runs the ask/tell loop over this run's slice, in parallel, with a progress bar on large
-    /// runs when `progress`.
+    /// runs when `progress`, and returns every point (in memory: [`Session::run_chunks`] streams).
     pub fn run(&self, progress: bool) -> Result<Results, ExploreError> {
+        let mut points = Vec::new();
+        let mut outcomes = Vec::new();
+        self.run_chunks(progress, CHUNK, &mut |chunk| {
+            points.extend(chunk.points);
+            outcomes.extend(chunk.outcomes);
+            Ok(())
+        })?;
+        Ok(sorted(points, outcomes))
+    }
+
+    /// Runs the ask/tell loop, `chunk` points per round evaluated in parallel, handing each
+    /// round's points (sorted by id) to `sink` as they are priced.
+    pub fn run_chunks(
+        &self,
+        progress: bool,
+        chunk: usize,
+        sink: &mut dyn FnMut(Results) -> Result<(), ExploreError>,
+    ) -> Result<(), ExploreError> {
         let mut strategy = self.strategy()?;
         let planned = strategy.planned().unwrap_or(0);
         let bar = (progress && planned >= PROGRESS_MIN_POINTS).then(|| {
@@ -192,10 +211,8 @@ impl Session {
             b
         });
         let objectives = self.objective_indices()?;
-        let mut points = Vec::with_capacity(planned as usize);
-        let mut outcomes = Vec::with_capacity(planned as usize);
         loop {
-            let asked = strategy.ask(CHUNK);
+            let asked = strategy.ask(chunk.max(1));
             if asked.is_empty() {
                 break;
             }
@@ -209,13 +226,12 @@ impl Session {
             if let Some(b) = &bar {
                 b.inc(asked.len() as u64);
             }
-            points.extend(asked);
-            outcomes.extend(got);
+            sink(sorted(asked, got))?;
         }
         if let Some(b) = bar {
             b.finish_and_clear();
         }
-        Ok(sorted(points, outcomes))
+        Ok(())
     }
 
     /// The evaluator's metrics.
@@ -266,6 +282,9 @@ pub struct OutputOptions {
     pub force: bool,
     /// Show a progress bar on long runs.
     pub progress: bool,
+    /// Points per chunk ([`CHUNK`] when `None`): what is evaluated at once and what the
+    /// writers get at once. It changes no output, only memory and speed.
+    pub chunk: Option<usize>,
 }
 
 /// What a finished command produced, for the terminal.
@@ -290,12 +309,12 @@ fn default_dir(spec: &ExploreSpec) -> PathBuf {
 }
 
 /// `archscope explore`: resolve, run, then write either this shard's part or the full report.
+/// Points are priced and written chunk by chunk: nothing holds every point.
 pub fn explore(req: &ExploreRequest, opts: &OutputOptions) -> Result<Finished, ExploreError> {
     let spec = req.resolve()?;
     let session = Session::new(spec)?;
+    let chunk = opts.chunk.unwrap_or(CHUNK);
     let start = std::time::Instant::now();
-    let results = session.run(opts.progress)?;
-    let eval_s = start.elapsed().as_secs_f64();
     if session.spec.shard != Shard::ALL {
         let dir = opts
             .out
@@ -305,14 +324,37 @@ pub fn explore(req: &ExploreRequest, opts: &OutputOptions) -> Result<Finished, E
             path: dir.display().to_string(),
             source: e,
         })?;
-        let path = table::write_part(&session, &results, &dir, opts.force)?;
         let s = session.spec.shard;
+        let path = dir.join(table::part_name(s.index, s.count));
+        if path.exists() && !opts.force {
+            return Err(ExploreError::Exists(path.display().to_string()));
+        }
+        let mut part = table::ParquetStream::create(&path, Some(&session.spec))?;
+        let mut n = 0usize;
+        let frame = |r: &Results| {
+            table::frame_of(
+                &session,
+                r.points.len(),
+                |i| &r.points[i],
+                |i| &r.outcomes[i],
+                None,
+            )
+        };
+        session.run_chunks(opts.progress, chunk, &mut |r| {
+            n += r.points.len();
+            part.add(frame(&r)?)
+        })?;
+        part.finish(frame(&Results {
+            points: vec![],
+            outcomes: vec![],
+        })?)?;
+        let eval_s = start.elapsed().as_secs_f64();
         return Ok(Finished {
             summary: format!(
                 "shard {}/{}: {} points evaluated in {:.2} s → {}\nmerge all {} parts with: archscope merge {}/part-*-of-{}.parquet --out DIR\n",
                 s.index,
                 s.count,
-                results.points.len(),
+                n,
                 eval_s,
                 path.display(),
                 s.count,
@@ -326,29 +368,63 @@ pub fn explore(req: &ExploreRequest, opts: &OutputOptions) -> Result<Finished, E
         .out
         .clone()
         .unwrap_or_else(|| default_dir(&session.spec));
-    finish(&session, &results, &dir, opts.force, Some(eval_s))
+    finish_stream(&session, &dir, opts.force, chunk, true, &mut |sink| {
+        session.run_chunks(opts.progress, chunk, sink)
+    })
 }
 
-/// Analyses results and writes the report to `dir`: in a staging sibling, renamed into place when
-/// complete (with `force`, replacing an existing report whole).
-pub fn finish(
+/// Name of the spill file of pass one in a report's staging directory (removed before the
+/// report is moved into place).
+const SPILL: &str = ".points.spill";
+
+/// A producer of a run's points: it calls the sink with each chunk, in ascending id.
+pub type Feed<'a> =
+    dyn FnMut(&mut dyn FnMut(Results) -> Result<(), ExploreError>) -> Result<(), ExploreError> + 'a;
+
+/// Writes the report of the points `feed` produces into `dir` (staged, renamed into place when
+/// complete; with `force`, replacing an existing report whole): pass one tallies the fronts and
+/// counts and spills the points beside the report, pass two writes the tables and charts from
+/// the spill. `timed` adds the evaluation time to the summary.
+pub fn finish_stream(
     session: &Session,
-    results: &Results,
     dir: &Path,
     force: bool,
-    eval_s: Option<f64>,
+    chunk: usize,
+    timed: bool,
+    feed: &mut Feed<'_>,
 ) -> Result<Finished, ExploreError> {
-    let analysis = analyze(session, results)?;
     let staged = crate::util::output::StagedDir::begin(dir, force)?;
-    let summary = report::write(session, results, &analysis, staged.path())?;
+    let start = std::time::Instant::now();
+    let mut tally = Tally::new(session)?;
+    let mut spill = Spill::create(&staged.path().join(SPILL))?;
+    feed(&mut |r| {
+        tally.add(&r)?;
+        spill.add(&r)
+    })?;
+    let eval_s = start.elapsed().as_secs_f64();
+    let spilled = spill.finish()?;
+    let (kept, analysis) = tally.finish();
+    let summary = report::write(
+        session,
+        &kept,
+        &analysis,
+        &Source::Spill(&spilled),
+        chunk,
+        staged.path(),
+    )?;
+    std::fs::remove_file(&spilled).map_err(|e| ExploreError::Io {
+        path: spilled.display().to_string(),
+        source: e,
+    })?;
     staged.commit()?;
     let mut text = summary;
-    if let Some(t) = eval_s {
+    let n = analysis.counts.points;
+    if timed {
         text.push_str(&format!(
             "evaluated {} points in {:.3} s ({:.0} points/s)\n",
-            results.points.len(),
-            t,
-            results.points.len() as f64 / t.max(1e-9)
+            n,
+            eval_s,
+            n as f64 / eval_s.max(1e-9)
         ));
     }
     text.push_str(&format!("report: {}\n", dir.join("report.html").display()));
@@ -356,4 +432,37 @@ pub fn finish(
         summary: text,
         path: dir.to_path_buf(),
     })
+}
+
+/// Analyses results held in memory and writes the report to `dir` (see [`finish_stream`]).
+pub fn finish(
+    session: &Session,
+    results: &Results,
+    dir: &Path,
+    force: bool,
+    eval_s: Option<f64>,
+) -> Result<Finished, ExploreError> {
+    let mut out = finish_stream(session, dir, force, CHUNK, false, &mut |sink| {
+        for start in (0..results.points.len()).step_by(CHUNK) {
+            let end = (start + CHUNK).min(results.points.len());
+            sink(Results {
+                points: results.points[start..end].to_vec(),
+                outcomes: results.outcomes[start..end].to_vec(),
+            })?;
+        }
+        Ok(())
+    })?;
+    if let Some(t) = eval_s {
+        let n = results.points.len();
+        let line = format!(
+            "evaluated {} points in {:.3} s ({:.0} points/s)\n",
+            n,
+            t,
+            n as f64 / t.max(1e-9)
+        );
+        if let Some(i) = out.summary.rfind("report: ") {
+            out.summary.insert_str(i, &line);
+        }
+    }
+    Ok(out)
 }

@@ -91,77 +91,321 @@ fn table_err(e: PolarsError) -> ExploreError {
 
 /// A DataFrame of `rows` of `results`. With an analysis, `feasible` and `infeasible_reason`
 /// include the limits and `on_front` is added; without, they are the evaluator's own verdict.
-pub fn frame(
+pub fn frame<'a>(
     session: &Session,
-    results: &Results,
-    analysis: Option<&Analysis>,
+    results: &'a Results,
+    analysis: Option<&'a Analysis>,
     rows: &[usize],
 ) -> Result<DataFrame, ExploreError> {
+    let point = |j: usize| &results.points[rows[j]];
+    let outcome = |j: usize| &results.outcomes[rows[j]];
+    match analysis {
+        Some(a) => {
+            let verdict = |j: usize| -> Verdict<'a> {
+                let i = rows[j];
+                (a.feasible[i], a.reasons[i].as_deref(), a.on_front[i])
+            };
+            frame_of(session, rows.len(), point, outcome, Some(&verdict))
+        }
+        None => frame_of(session, rows.len(), point, outcome, None),
+    }
+}
+
+/// A row's verdict in a report's tables: feasible, why not (limits included), on the front.
+pub type Verdict<'a> = (bool, Option<&'a str>, bool);
+
+/// A DataFrame of `n` rows, row `j` being `point(j)` with `outcome(j)`. With `verdict`, its
+/// `feasible`, `infeasible_reason` and `on_front` columns; without, the evaluator's own verdict
+/// and no `on_front`.
+pub fn frame_of<'a>(
+    session: &Session,
+    n: usize,
+    point: impl Fn(usize) -> &'a Point,
+    outcome: impl Fn(usize) -> &'a Outcome,
+    verdict: Option<&dyn Fn(usize) -> Verdict<'a>>,
+) -> Result<DataFrame, ExploreError> {
     let mut cols: Vec<Column> = Vec::new();
-    let pts = |i: usize| &results.points[i];
     cols.push(Column::new(
         "point_id".into(),
-        rows.iter().map(|&i| pts(i).id).collect::<Vec<u64>>(),
+        (0..n).map(|j| point(j).id).collect::<Vec<u64>>(),
     ));
     for (a, axis) in session.space.axes.iter().enumerate() {
         let name: PlSmallStr = axis.name.as_str().into();
-        let d = |i: usize| pts(i).digits[a] as usize;
+        let d = |j: usize| point(j).digits[a] as usize;
         cols.push(match &axis.values {
             Values::Names(v) => Column::new(
                 name,
-                rows.iter()
-                    .map(|&i| v[d(i)].as_str())
-                    .collect::<Vec<&str>>(),
+                (0..n).map(|j| v[d(j)].as_str()).collect::<Vec<&str>>(),
             ),
-            Values::Ints(v) => {
-                Column::new(name, rows.iter().map(|&i| v[d(i)]).collect::<Vec<u64>>())
-            }
-            Values::Reals(v) => {
-                Column::new(name, rows.iter().map(|&i| v[d(i)]).collect::<Vec<f64>>())
-            }
+            Values::Ints(v) => Column::new(name, (0..n).map(|j| v[d(j)]).collect::<Vec<u64>>()),
+            Values::Reals(v) => Column::new(name, (0..n).map(|j| v[d(j)]).collect::<Vec<f64>>()),
         });
     }
     for (k, m) in session.metrics().iter().enumerate() {
         cols.push(Column::new(
             m.name.into(),
-            rows.iter()
-                .map(|&i| results.outcomes[i].metrics[k])
+            (0..n)
+                .map(|j| outcome(j).metrics[k])
                 .collect::<Vec<Option<f64>>>(),
         ));
     }
     for (k, l) in session.evaluator.labels().iter().enumerate() {
         cols.push(Column::new(
             (*l).into(),
-            rows.iter()
-                .map(|&i| {
-                    let s = results.outcomes[i].labels[k].as_str();
+            (0..n)
+                .map(|j| {
+                    let s = outcome(j).labels[k].as_str();
                     (!s.is_empty()).then_some(s)
                 })
                 .collect::<Vec<Option<&str>>>(),
         ));
     }
-    let (feasible, reasons): (Vec<bool>, Vec<Option<&str>>) = match analysis {
-        Some(a) => rows
-            .iter()
-            .map(|&i| (a.feasible[i], a.reasons[i].as_deref()))
-            .unzip(),
-        None => rows
-            .iter()
-            .map(|&i| {
-                let r = results.outcomes[i].infeasible.as_deref();
+    let (feasible, reasons): (Vec<bool>, Vec<Option<&str>>) = match verdict {
+        Some(v) => (0..n).map(|j| (v(j).0, v(j).1)).unzip(),
+        None => (0..n)
+            .map(|j| {
+                let r = outcome(j).infeasible.as_deref();
                 (r.is_none(), r)
             })
             .unzip(),
     };
     cols.push(Column::new("feasible".into(), feasible));
     cols.push(Column::new("infeasible_reason".into(), reasons));
-    if let Some(a) = analysis {
+    if let Some(v) = verdict {
         cols.push(Column::new(
             "on_front".into(),
-            rows.iter().map(|&i| a.on_front[i]).collect::<Vec<bool>>(),
+            (0..n).map(|j| v(j).2).collect::<Vec<bool>>(),
         ));
     }
-    DataFrame::new(rows.len(), cols).map_err(table_err)
+    DataFrame::new(n, cols).map_err(table_err)
+}
+
+/// Rows gathered before a streamed Parquet file gets a row group: polars' own default for a
+/// table written whole, so a streamed file is laid out like one written at once.
+pub const ROW_GROUP: usize = 512 * 512;
+
+/// What a streamed part's footer holds under [`CHECKSUM_KEY`] until the data is complete: as
+/// long as a SHA-256 in hex (64 characters), so the checksum then takes its place byte for byte
+/// and the footer keeps its length and layout.
+const CHECKSUM_PLACEHOLDER: &str =
+    "archscope-checksum-placeholder-000000000000000000000000000000000";
+
+/// A Parquet file written chunk by chunk (row groups of [`ROW_GROUP`] rows) into a temporary
+/// sibling, renamed into place by [`finish`](ParquetStream::finish). With a spec (a part, or a
+/// report's `points.parquet`), its footer carries the spec and the SHA-256 of the data: the
+/// footer is written with a placeholder of the checksum's length, the data (every byte before
+/// the footer) is then hashed and the placeholder overwritten in place.
+pub struct ParquetStream {
+    path: PathBuf,
+    tmp: PathBuf,
+    spec: Option<String>,
+    writer: Option<polars::io::parquet::write::BatchedWriter<std::io::BufWriter<std::fs::File>>>,
+    pending: Option<DataFrame>,
+}
+
+impl ParquetStream {
+    /// A stream into `path`; `spec` is stored in the metadata with the checksum.
+    pub fn create(path: &Path, spec: Option<&ExploreSpec>) -> Result<ParquetStream, ExploreError> {
+        let spec = spec
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| ExploreError::Table(e.to_string()))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(ParquetStream {
+            path: path.to_path_buf(),
+            tmp: path.with_file_name(format!(".tmp-{}-{name}", std::process::id())),
+            spec,
+            writer: None,
+            pending: None,
+        })
+    }
+
+    fn werr(&self, message: impl std::fmt::Display) -> ExploreError {
+        let _ = std::fs::remove_file(&self.tmp);
+        ExploreError::Write {
+            path: self.path.display().to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Appends rows (every chunk with the same columns).
+    pub fn add(&mut self, df: DataFrame) -> Result<(), ExploreError> {
+        let stacked = match &mut self.pending {
+            Some(p) => p.vstack_mut_owned(df).map(|_| ()),
+            None => {
+                self.pending = Some(df);
+                Ok(())
+            }
+        };
+        stacked.map_err(|e| self.werr(e))?;
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.height() >= ROW_GROUP)
+        {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the pending rows as one row group (the writer opens on the first).
+    fn flush(&mut self) -> Result<(), ExploreError> {
+        let Some(mut df) = self.pending.take() else {
+            return Ok(());
+        };
+        df.rechunk_mut_par();
+        if self.writer.is_none() {
+            let f = std::fs::File::create(&self.tmp).map_err(|e| self.werr(e))?;
+            let kv = self.spec.as_ref().map(|spec| {
+                KeyValueMetadata::from_static(vec![
+                    (SPEC_KEY.to_string(), spec.clone()),
+                    (CHECKSUM_KEY.to_string(), CHECKSUM_PLACEHOLDER.to_string()),
+                ])
+            });
+            let w = ParquetWriter::new(std::io::BufWriter::new(f))
+                .with_key_value_metadata(kv)
+                .batched(df.schema())
+                .map_err(|e| self.werr(e))?;
+            self.writer = Some(w);
+        }
+        let w = self.writer.as_mut().expect("opened above");
+        w.write_batch(&df)
+            .map_err(|e| e.to_string())
+            .map_err(|e| self.werr(e))
+    }
+
+    /// Writes the footer, puts the checksum in it (with a spec) and moves the file into place;
+    /// `empty` gives the columns when no row was added.
+    pub fn finish(mut self, empty: DataFrame) -> Result<(), ExploreError> {
+        if self.writer.is_none() && self.pending.is_none() {
+            self.pending = Some(empty);
+        }
+        self.flush()?;
+        let w = self.writer.take().expect("flushed above");
+        let ended = w.finish();
+        drop(w);
+        ended.map_err(|e| self.werr(e))?;
+        if self.spec.is_some() {
+            self.seal().map_err(|e| self.werr(e))?;
+        }
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| self.werr(e))
+    }
+
+    /// Overwrites the checksum placeholder in the footer with the SHA-256 of the data.
+    fn seal(&self) -> Result<(), String> {
+        use std::io::{Read, Seek, SeekFrom, Write};
+        let sum = file_checksum(&self.tmp)?;
+        let end = data_end(&self.tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&self.tmp)
+            .map_err(|e| e.to_string())?;
+        let mut footer = Vec::new();
+        f.seek(SeekFrom::Start(end)).map_err(|e| e.to_string())?;
+        f.read_to_end(&mut footer).map_err(|e| e.to_string())?;
+        let needle = CHECKSUM_PLACEHOLDER.as_bytes();
+        let at: Vec<usize> = footer
+            .windows(needle.len())
+            .enumerate()
+            .filter(|(_, w)| *w == needle)
+            .map(|(i, _)| i)
+            .collect();
+        let [at] = at[..] else {
+            return Err(format!(
+                "the footer holds the checksum placeholder {} times, not once",
+                at.len()
+            ));
+        };
+        f.seek(SeekFrom::Start(end + at as u64))
+            .map_err(|e| e.to_string())?;
+        f.write_all(sum.as_bytes()).map_err(|e| e.to_string())?;
+        f.sync_all().map_err(|e| e.to_string())?;
+        drop(f);
+        match file_checksum(&self.tmp)? {
+            again if again == sum => Ok(()),
+            again => Err(format!(
+                "the data changed while its checksum was written (sha256 {sum}, then {again})"
+            )),
+        }
+    }
+}
+
+impl Drop for ParquetStream {
+    /// A stream dropped before it finished (an error on the way) leaves no temporary file.
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            self.writer = None;
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// A CSV file written chunk by chunk (the header with the first) into a temporary sibling,
+/// renamed into place by [`finish`](CsvStream::finish).
+pub struct CsvStream {
+    path: PathBuf,
+    tmp: PathBuf,
+    out: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl CsvStream {
+    /// A stream into `path`.
+    pub fn create(path: &Path) -> CsvStream {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        CsvStream {
+            path: path.to_path_buf(),
+            tmp: path.with_file_name(format!(".tmp-{}-{name}", std::process::id())),
+            out: None,
+        }
+    }
+
+    fn werr(&self, message: impl std::fmt::Display) -> ExploreError {
+        let _ = std::fs::remove_file(&self.tmp);
+        ExploreError::Write {
+            path: self.path.display().to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Appends rows; the first call writes the header.
+    pub fn add(&mut self, df: &mut DataFrame) -> Result<(), ExploreError> {
+        let first = self.out.is_none();
+        if first {
+            let f = std::fs::File::create(&self.tmp).map_err(|e| self.werr(e))?;
+            self.out = Some(std::io::BufWriter::new(f));
+        }
+        let out = self.out.as_mut().expect("opened above");
+        let r = CsvWriter::new(out).include_header(first).finish(df);
+        r.map_err(|e| self.werr(e))
+    }
+
+    /// Flushes and moves the file into place; `empty` gives the header when no row was added.
+    pub fn finish(mut self, mut empty: DataFrame) -> Result<(), ExploreError> {
+        if self.out.is_none() {
+            self.add(&mut empty)?;
+        }
+        let out = self.out.take().expect("opened above");
+        let f = out.into_inner().map_err(|e| self.werr(e.error()))?;
+        f.sync_all().map_err(|e| self.werr(e))?;
+        drop(f);
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| self.werr(e))
+    }
+}
+
+impl Drop for CsvStream {
+    /// A stream dropped before it finished (an error on the way) leaves no temporary file.
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Writes `df` as Parquet, atomically; a part (`spec` given) carries the spec and the checksum

@@ -280,6 +280,7 @@ fn reports_are_deterministic_and_protected() {
         out: Some(d.to_path_buf()),
         force: false,
         progress: false,
+        chunk: None,
     };
     explore::explore(&req, &opts(&d1)).unwrap();
     explore::explore(&req, &opts(&d2)).unwrap();

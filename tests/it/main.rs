@@ -9,6 +9,7 @@ mod calibrated_terms;
 mod cli;
 mod cycle_models;
 mod explore;
+mod explore_stream;
 mod fuzz_smoke;
 mod gguf;
 mod hardware_errors;

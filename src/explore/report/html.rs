@@ -2,8 +2,8 @@
 //! (SVGs inline), the infeasible points and the files of the report directory.
 
 use super::{
-    HTML_SCENARIOS, Plot, describe_knobs, esc, hw_short, infeasible_counts, listed, reason_kind,
-    scenario_phrase, show_metric, space_line,
+    HTML_SCENARIOS, MAX_SCATTER_FRONT, MAX_SCATTER_POINTS, Plot, describe_knobs, esc, hw_short,
+    infeasible_counts, listed, scatter_strides, scenario_phrase, show_metric, space_line,
 };
 use crate::explore::files::sha256_hex;
 use crate::explore::{Analysis, MetricDef, Results, Session, plots};
@@ -22,7 +22,7 @@ pub(super) fn html(
     let metrics = session.metrics();
     let labels = session.evaluator.labels();
     let mut h = String::new();
-    head(&mut h, session, results, a, fronts, metrics);
+    head(&mut h, session, a, fronts, metrics);
 
     run_table(&mut h, session);
 
@@ -70,13 +70,7 @@ pub(super) fn html(
             "<p>Infeasible points stay in the tables with <code>feasible = false</code> and the reason in <code>infeasible_reason</code>.</p><table><tr><th>reason</th><th>points</th><th>example</th></tr>"
         );
         for (k, v) in &counts {
-            let example = a
-                .reasons
-                .iter()
-                .flatten()
-                .flat_map(|r| r.split("; "))
-                .find(|c| reason_kind(c) == *k)
-                .unwrap_or("");
+            let example = a.counts.reasons.get(k).map_or("", |e| e.1.as_str());
             let _ = writeln!(
                 h,
                 "<tr><td>{}</td><td class=\"num\">{v}</td><td>{}</td></tr>",
@@ -105,7 +99,6 @@ pub(super) fn html(
 fn head(
     h: &mut String,
     session: &Session,
-    results: &Results,
     a: &Analysis,
     fronts: &[(usize, Vec<Vec<usize>>)],
     metrics: &[MetricDef],
@@ -142,12 +135,11 @@ figcaption {{ font-size: 0.9em; color: #555; margin-top: 0.4em; }}
 "#,
         t = esc(&title)
     );
-    let feasible = a.feasible.iter().filter(|&&f| f).count();
     let _ = writeln!(
         h,
         "<p class=\"lead\">{} points evaluated, {} feasible; the Pareto fronts over <b>{}</b>{} hold {} points ({} distinct trade-offs).</p>",
-        results.points.len(),
-        feasible,
+        a.counts.points,
+        a.counts.feasible,
         esc(&a
             .objectives
             .iter()
@@ -158,6 +150,16 @@ figcaption {{ font-size: 0.9em; color: #555; margin-top: 0.4em; }}
         a.front.len(),
         fronts.iter().map(|f| f.1.len()).sum::<usize>()
     );
+    let (stride, front_stride) = scatter_strides(a);
+    if stride > 1 || front_stride > 1 {
+        let _ = writeln!(
+            h,
+            "<p>The Pareto charts draw a sample of the {} points: one in every {stride} dominated points (at most {MAX_SCATTER_POINTS} of {}) and one in every {front_stride} front points (at most {MAX_SCATTER_FRONT} of {}). The tables list the fronts of at most {HTML_SCENARIOS} scenarios; points.csv and front.csv hold every point.</p>",
+            a.counts.points,
+            a.counts.points - a.front.len(),
+            a.front.len()
+        );
+    }
     let _ = writeln!(
         h,
         "<nav>{}</nav>",
@@ -248,6 +250,23 @@ fn run_table(h: &mut String, session: &Session) {
     let _ = writeln!(h, "</table>");
 }
 
+/// The scenarios of the best table: all when at most [`HTML_SCENARIOS`], else the focus one and
+/// the first others.
+fn best_listed(a: &Analysis) -> Vec<usize> {
+    let n = a.scenarios.len();
+    if n <= HTML_SCENARIOS {
+        return (0..n).collect();
+    }
+    let mut out: Vec<usize> = a.focus.into_iter().collect();
+    out.extend(
+        (0..n)
+            .filter(|&i| Some(i) != a.focus)
+            .take(HTML_SCENARIOS - out.len()),
+    );
+    out.sort_unstable();
+    out
+}
+
 /// The best point on each objective, per scenario.
 fn best_table(
     h: &mut String,
@@ -261,8 +280,17 @@ fn best_table(
         h,
         "<h2 id=\"best\">Best per objective</h2><table><tr><th>scenario</th><th>objective</th><th>value</th><th>point</th><th>bound</th></tr>"
     );
-    for (si, sc) in a.scenarios.iter().enumerate() {
-        let title = a.scenario_text(session, results, sc.rows[0]);
+    let shown = best_listed(a);
+    if shown.len() < a.scenarios.len() {
+        let _ = writeln!(
+            h,
+            "<tr><td colspan=\"5\">{} of {} scenarios are listed (the focus scenario and the first others); front.csv has the front of every one.</td></tr>",
+            shown.len(),
+            a.scenarios.len()
+        );
+    }
+    for (si, sc) in shown.into_iter().map(|i| (i, &a.scenarios[i])) {
+        let title = a.scenario_text(session, sc);
         let title = if title.is_empty() {
             "all".to_string()
         } else {
@@ -365,7 +393,7 @@ fn front_tables(
     }
     let _ = writeln!(h, "<div class=\"wide\"><table class=\"front\">");
     for (si, groups) in shown.iter().map(|&i| (&fronts[i].0, &fronts[i].1)) {
-        let title = a.scenario_text(session, results, a.scenarios[*si].rows[0]);
+        let title = a.scenario_text(session, &a.scenarios[*si]);
         if !title.is_empty() {
             let _ = writeln!(
                 h,

@@ -15,18 +15,24 @@ use super::plots::{
     self, BandedScatter, Chart, CurvePanel, Curves, ErrorBar, RoofOp, RooflineChart, Scatter,
     ScatterPoint, StackPanel, Stacked,
 };
+use super::stream::{Judge, Source};
 use super::{Analysis, ExploreError, MetricDef, Results, Session, fmt_num, table};
 use crate::hardware::Unit;
 use crate::search::{AxisKind, Direction, Values};
 use crate::workload::OpKind;
 use html::html;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// Most dominated points drawn in a scatter; beyond this every k-th is drawn (the front always
-/// is), which keeps the SVG small enough for a browser. The tables keep every point.
+/// Most dominated points drawn in a scatter; beyond this every k-th is drawn, which keeps the
+/// SVG small enough for a browser. The tables keep every point.
 pub const MAX_SCATTER_POINTS: usize = 20_000;
+
+/// Most front points drawn in a scatter; beyond this every k-th is drawn. A run of many
+/// scenarios (every value of a swept field is one) has a front in each, and drawing them all
+/// made pages of hundreds of megabytes; `front.csv` keeps every front point.
+pub const MAX_SCATTER_FRONT: usize = 20_000;
 
 /// Most distinct front trade-offs listed in the terminal summary (the HTML lists all).
 pub const SUMMARY_FRONT_ROWS: usize = 25;
@@ -241,26 +247,6 @@ fn scenario_phrase(session: &Session, a: &Analysis) -> String {
     }
 }
 
-/// Reason categories for the infeasibility summary.
-fn reason_kind(clause: &str) -> &'static str {
-    // A runtime's refusal reads "runtime `X` does not run ...; it runs: ..." (two clauses).
-    if clause.contains("runtime `") || clause.starts_with("it runs:") {
-        "the runtime does not run it"
-    } else if clause.contains("usable") {
-        "does not fit in memory"
-    } else if clause.contains("compute for op") {
-        "a unit lacks the dtype"
-    } else if clause.contains("what-if device") {
-        "what-if device is invalid"
-    } else if clause.contains("trained context") {
-        "context beyond the model's"
-    } else if clause.contains(" --") {
-        "breaks a limit"
-    } else {
-        "other"
-    }
-}
-
 /// "N points", or, on a grid that leaves out combinations its constraints rule out (a prompt
 /// longer than the context), "N of M points (K skipped: A above B)".
 fn evaluated_clause(session: &Session, n: usize) -> String {
@@ -282,16 +268,7 @@ fn evaluated_clause(session: &Session, n: usize) -> String {
 }
 
 fn infeasible_counts(a: &Analysis) -> BTreeMap<&'static str, usize> {
-    let mut counts = BTreeMap::new();
-    for r in a.reasons.iter().flatten() {
-        let mut kinds: Vec<&str> = r.split("; ").map(reason_kind).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        for k in kinds {
-            *counts.entry(k).or_insert(0) += 1;
-        }
-    }
-    counts
+    a.counts.reasons.iter().map(|(k, v)| (*k, v.0)).collect()
 }
 
 fn esc(s: &str) -> String {
@@ -313,161 +290,240 @@ fn colour_axis(session: &Session) -> Option<usize> {
     })
 }
 
-fn pareto_plots(
-    session: &Session,
-    results: &Results,
-    a: &Analysis,
-    dir: &Path,
-) -> Result<Vec<Plot>, ExploreError> {
-    let metrics = session.metrics();
-    let mut pairs: Vec<(usize, usize)> = a.objectives[1..]
-        .iter()
-        .map(|&k| (a.objectives[0], k))
-        .collect();
-    if pairs.is_empty() {
-        let o = a.objectives[0];
-        let other = session
-            .metric_index("memory_bytes")
-            .ok()
-            .filter(|&k| k != o)
-            .unwrap_or(if o == 0 { 1 } else { 0 });
-        pairs.push((o, other));
+/// Strides of the Pareto scatters: every `dominated`-th dominated point and every `front`-th
+/// front point is drawn, keeping at most [`MAX_SCATTER_POINTS`] dominated and
+/// [`MAX_SCATTER_FRONT`] front points (both 1 on runs that small).
+pub fn scatter_strides(a: &Analysis) -> (usize, usize) {
+    let dominated = a.counts.points - a.front.len();
+    (
+        dominated.div_ceil(MAX_SCATTER_POINTS).max(1),
+        a.front.len().div_ceil(MAX_SCATTER_FRONT).max(1),
+    )
+}
+
+/// One Pareto scatter (`y` against `x`) being sampled.
+struct ScatterPair {
+    x: usize,
+    y: usize,
+    /// Band columns (`NAME_low`, `NAME_high`) of `x` and `y`, where they have them.
+    xb: Option<(usize, usize)>,
+    yb: Option<(usize, usize)>,
+    /// Dominated and front points with both metrics seen so far.
+    seen: usize,
+    seen_front: usize,
+    points: Vec<ScatterPoint>,
+    bars: Vec<ErrorBar>,
+    labels: Vec<String>,
+}
+
+/// The Pareto scatters of a run, sampled as the points stream by in id order: the front points
+/// (every k-th beyond [`MAX_SCATTER_FRONT`]) and every k-th dominated point (at most
+/// [`MAX_SCATTER_POINTS`]), so a chart stays small whatever the point count.
+struct ScatterSample {
+    pairs: Vec<ScatterPair>,
+    caxis: Option<usize>,
+    band_labels: Vec<usize>,
+    stride: usize,
+    front_stride: usize,
+}
+
+impl ScatterSample {
+    fn new(session: &Session, a: &Analysis) -> ScatterSample {
+        let metrics = session.metrics();
+        let mut pairs: Vec<(usize, usize)> = a.objectives[1..]
+            .iter()
+            .map(|&k| (a.objectives[0], k))
+            .collect();
+        if pairs.is_empty() {
+            let o = a.objectives[0];
+            let other = session
+                .metric_index("memory_bytes")
+                .ok()
+                .filter(|&k| k != o)
+                .unwrap_or(if o == 0 { 1 } else { 0 });
+            pairs.push((o, other));
+        }
+        let band_of = |k: usize| {
+            let name = metrics[k].name;
+            let lo = session.metric_index(&format!("{name}_low")).ok()?;
+            let hi = session.metric_index(&format!("{name}_high")).ok()?;
+            Some((lo, hi))
+        };
+        let (stride, front_stride) = scatter_strides(a);
+        ScatterSample {
+            pairs: pairs
+                .into_iter()
+                .map(|(x, y)| ScatterPair {
+                    x,
+                    y,
+                    xb: band_of(x),
+                    yb: band_of(y),
+                    seen: 0,
+                    seen_front: 0,
+                    points: Vec::new(),
+                    bars: Vec::new(),
+                    labels: Vec::new(),
+                })
+                .collect(),
+            caxis: colour_axis(session),
+            band_labels: session
+                .evaluator
+                .labels()
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.ends_with("band"))
+                .map(|(k, _)| k)
+                .collect(),
+            stride,
+            front_stride,
+        }
     }
-    let caxis = colour_axis(session);
-    let groups: Vec<String> = match caxis {
-        Some(c) => (0..session.space.axes[c].values.len())
-            .map(|i| session.space.axes[c].values.text(i))
-            .collect(),
-        None => vec!["points".into()],
-    };
-    let dominated = (0..results.points.len())
-        .filter(|&i| !a.on_front[i])
-        .count();
-    let stride = dominated.div_ceil(MAX_SCATTER_POINTS).max(1);
-    let mut out = Vec::new();
-    // The band columns of a metric (`NAME_low`, `NAME_high`), where it has them.
-    let band_of = |k: usize| {
-        let name = metrics[k].name;
-        let lo = session.metric_index(&format!("{name}_low")).ok()?;
-        let hi = session.metric_index(&format!("{name}_high")).ok()?;
-        Some((lo, hi))
-    };
-    let band_labels: Vec<usize> = session
-        .evaluator
-        .labels()
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.ends_with("band"))
-        .map(|(k, _)| k)
-        .collect();
-    for (x, y) in pairs {
-        let mut seen = 0usize;
-        let mut points = Vec::new();
-        let mut bars = Vec::new();
-        let mut labels: Vec<String> = Vec::new();
-        let (xb, yb) = (band_of(x), band_of(y));
-        for (i, o) in results.outcomes.iter().enumerate() {
-            let (Some(xv), Some(yv)) = (o.metrics[x], o.metrics[y]) else {
-                continue;
-            };
-            if !a.on_front[i] {
-                seen += 1;
-                if !(seen - 1).is_multiple_of(stride) {
+
+    /// Samples a chunk; `verdicts` holds each point's (reason if infeasible, on the front).
+    fn add(&mut self, r: &Results, verdicts: &[(Option<String>, bool)]) {
+        for pair in &mut self.pairs {
+            for (i, o) in r.outcomes.iter().enumerate() {
+                let (Some(xv), Some(yv)) = (o.metrics[pair.x], o.metrics[pair.y]) else {
+                    continue;
+                };
+                let front = verdicts[i].1;
+                let (seen, stride) = if front {
+                    (&mut pair.seen_front, self.front_stride)
+                } else {
+                    (&mut pair.seen, self.stride)
+                };
+                *seen += 1;
+                if !(*seen - 1).is_multiple_of(stride) {
                     continue;
                 }
-            }
-            let range = |b: Option<(usize, usize)>, v: f64| match b {
-                Some((lo, hi)) => match (o.metrics[lo], o.metrics[hi]) {
-                    (Some(l), Some(h)) => Some((l, h)),
-                    _ => None,
-                },
-                None => Some((v, v)),
-            };
-            if (xb.is_some() || yb.is_some())
-                && let (Some(xr), Some(yr)) = (range(xb, xv), range(yb, yv))
-            {
-                bars.push(ErrorBar {
-                    point: points.len(),
-                    x: xr,
-                    y: yr,
-                });
-                for &k in &band_labels {
-                    let l = &o.labels[k];
-                    if !l.is_empty() && !labels.contains(l) {
-                        labels.push(l.clone());
+                let range = |b: Option<(usize, usize)>, v: f64| match b {
+                    Some((lo, hi)) => match (o.metrics[lo], o.metrics[hi]) {
+                        (Some(l), Some(h)) => Some((l, h)),
+                        _ => None,
+                    },
+                    None => Some((v, v)),
+                };
+                if (pair.xb.is_some() || pair.yb.is_some())
+                    && let (Some(xr), Some(yr)) = (range(pair.xb, xv), range(pair.yb, yv))
+                {
+                    pair.bars.push(ErrorBar {
+                        point: pair.points.len(),
+                        x: xr,
+                        y: yr,
+                    });
+                    for &k in &self.band_labels {
+                        let l = &o.labels[k];
+                        if !l.is_empty() && !pair.labels.contains(l) {
+                            pair.labels.push(l.clone());
+                        }
                     }
                 }
+                pair.points.push(ScatterPoint {
+                    x: xv,
+                    y: yv,
+                    group: self.caxis.map_or(0, |c| r.points[i].digits[c] as usize),
+                    front,
+                    feasible: verdicts[i].0.is_none(),
+                });
             }
-            points.push(ScatterPoint {
-                x: xv,
-                y: yv,
-                group: caxis.map_or(0, |c| results.points[i].digits[c] as usize),
-                front: a.on_front[i],
-                feasible: a.feasible[i],
-            });
         }
-        let (mx, my) = (&metrics[x], &metrics[y]);
-        let fig = Scatter {
-            title: format!(
-                "{} on {}: {} vs {}",
-                session.spec.model_name(),
-                hw_short(session),
-                my.name,
-                mx.name
-            ),
-            subtitle: format!(
-                "front within each scenario ringed; {} points{}",
-                results.points.len(),
-                if stride > 1 {
-                    ", dominated points thinned"
-                } else {
-                    ""
-                }
-            ),
-            x_label: mx.label.to_string(),
-            y_label: my.label.to_string(),
-            groups: groups.clone(),
-            points,
-        };
-        let fig = BandedScatter { scatter: fig, bars };
-        let banded = if labels.is_empty() {
-            String::new()
-        } else {
-            labels.sort();
-            format!(
-                " Error bars on {}: the p10-p90 band of the measured value, from the errors of the prediction's class on the measurement set ({}).",
-                [xb.map(|_| mx.name), yb.map(|_| my.name)]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" and "),
-                labels.join("; ")
-            )
-        };
-        let id = format!("pareto-{}-vs-{}", slug(my.name), slug(mx.name));
-        let thinned = if stride > 1 {
-            format!(" Every {stride}th dominated point is drawn; the tables hold all.")
-        } else {
-            String::new()
-        };
-        out.push(render(
-            dir,
-            &id,
-            &format!("Pareto front: {} vs {}", my.name, mx.name),
-            format!(
-                "Every evaluated point, coloured by {}; the Pareto front over all objectives ({}) is ringed in black, infeasible points are grey crosses.{}",
-                caxis.map_or("nothing", |c| session.space.axes[c].name.as_str()),
-                a.objectives
-                    .iter()
-                    .map(|&k| format!("{} {}", metrics[k].name, metrics[k].direction.arrow()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                thinned
-            ) + &banded,
-            &fig,
-        )?);
     }
-    Ok(out)
+
+    /// Draws the scatters.
+    fn render(
+        self,
+        session: &Session,
+        a: &Analysis,
+        dir: &Path,
+    ) -> Result<Vec<Plot>, ExploreError> {
+        let metrics = session.metrics();
+        let caxis = self.caxis;
+        let groups: Vec<String> = match caxis {
+            Some(c) => (0..session.space.axes[c].values.len())
+                .map(|i| session.space.axes[c].values.text(i))
+                .collect(),
+            None => vec!["points".into()],
+        };
+        let (stride, front_stride) = (self.stride, self.front_stride);
+        let mut out = Vec::new();
+        for mut pair in self.pairs {
+            let (x, y) = (pair.x, pair.y);
+            let drawn_front = pair.points.iter().filter(|p| p.front).count();
+            let drawn = pair.points.len() - drawn_front;
+            let (mx, my) = (&metrics[x], &metrics[y]);
+            let fig = Scatter {
+                title: format!(
+                    "{} on {}: {} vs {}",
+                    session.spec.model_name(),
+                    hw_short(session),
+                    my.name,
+                    mx.name
+                ),
+                subtitle: format!(
+                    "front within each scenario ringed; {} points{}",
+                    a.counts.points,
+                    match (stride > 1, front_stride > 1) {
+                        (_, true) => ", front and dominated points thinned",
+                        (true, false) => ", dominated points thinned",
+                        (false, false) => "",
+                    }
+                ),
+                x_label: mx.label.to_string(),
+                y_label: my.label.to_string(),
+                groups: groups.clone(),
+                points: pair.points,
+            };
+            let fig = BandedScatter {
+                scatter: fig,
+                bars: pair.bars,
+            };
+            let banded = if pair.labels.is_empty() {
+                String::new()
+            } else {
+                pair.labels.sort();
+                format!(
+                    " Error bars on {}: the p10-p90 band of the measured value, from the errors of the prediction's class on the measurement set ({}).",
+                    [pair.xb.map(|_| mx.name), pair.yb.map(|_| my.name)]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                    pair.labels.join("; ")
+                )
+            };
+            let id = format!("pareto-{}-vs-{}", slug(my.name), slug(mx.name));
+            let mut thinned = String::new();
+            if stride > 1 {
+                thinned.push_str(&format!(
+                    " A sample of the dominated points is drawn: one in every {stride}, {drawn} of {}; the tables hold all.",
+                    pair.seen
+                ));
+            }
+            if front_stride > 1 {
+                thinned.push_str(&format!(
+                    " A sample of the front is drawn: one in every {front_stride} front points, {drawn_front} of {}; front.csv holds all.",
+                    pair.seen_front
+                ));
+            }
+            out.push(render(
+                dir,
+                &id,
+                &format!("Pareto front: {} vs {}", my.name, mx.name),
+                format!(
+                    "Every evaluated point, coloured by {}; the Pareto front over all objectives ({}) is ringed in black, infeasible points are grey crosses.{}",
+                    caxis.map_or("nothing", |c| session.space.axes[c].name.as_str()),
+                    a.objectives
+                        .iter()
+                        .map(|&k| format!("{} {}", metrics[k].name, metrics[k].direction.arrow()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    thinned
+                ) + &banded,
+                &fig,
+            )?);
+        }
+        Ok(out)
+    }
 }
 
 fn hw_short(session: &Session) -> String {
@@ -691,64 +747,104 @@ fn layer_plot(
     Ok(())
 }
 
-fn curve_plots(
-    session: &Session,
-    results: &Results,
-    a: &Analysis,
-    dir: &Path,
-) -> Result<Vec<Plot>, ExploreError> {
-    let Some(chosen) = a.chosen else {
-        return Ok(Vec::new());
-    };
-    let by_id: HashMap<u64, usize> = results
-        .points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.id, i))
-        .collect();
-    let metrics = session.metrics();
-    let curve_metrics: Vec<usize> = session
-        .evaluator
-        .curve_metrics()
-        .iter()
-        .filter_map(|n| session.metric_index(n).ok())
-        .collect();
-    let who = describe(session, results, chosen);
-    let mut out = Vec::new();
-    for (h, axis) in session.space.axes.iter().enumerate() {
-        if axis.kind != AxisKind::Hardware || axis.values.len() < 2 {
-            continue;
-        }
-        let xs: Vec<f64> = (0..axis.values.len())
-            .map(|v| axis.values.number(v).unwrap_or(f64::NAN))
+/// One hardware axis of the what-if curves: per curve metric and axis value, the chosen
+/// deployment's value and the best feasible value of its scenario.
+struct CurveAxis {
+    axis: usize,
+    mine: Vec<Vec<Option<f64>>>,
+    best: Vec<Vec<Option<f64>>>,
+}
+
+/// The what-if curves of a run, gathered as the points stream by: the chosen point with one
+/// hardware field moved (those points' ids are known once the fronts are), and the best
+/// feasible value of the same scenario at each value of the field.
+struct CurveData {
+    here: Vec<u32>,
+    group_axes: Vec<usize>,
+    metrics: Vec<usize>,
+    axes: Vec<CurveAxis>,
+    /// Point id → (slot in `axes`, value index) of the chosen point's neighbours.
+    targets: HashMap<u64, Vec<(usize, usize)>>,
+}
+
+impl CurveData {
+    fn new(session: &Session, kept: &Results, a: &Analysis) -> CurveData {
+        let here = a
+            .chosen
+            .map(|c| kept.points[c].digits.to_vec())
+            .unwrap_or_default();
+        let metrics: Vec<usize> = session
+            .evaluator
+            .curve_metrics()
+            .iter()
+            .filter_map(|n| session.metric_index(n).ok())
             .collect();
-        let mut panels = Vec::new();
-        for &k in &curve_metrics {
-            let md = &metrics[k];
-            let mut mine = Vec::new();
-            let mut best: Vec<Option<f64>> = vec![None; xs.len()];
-            let mut digits = results.points[chosen].digits.to_vec();
-            for (v, &x) in xs.iter().enumerate() {
-                digits[h] = v as u32;
-                let id = session.space.encode(&digits);
-                if let Some(&r) = by_id.get(&id)
-                    && let Some(y) = results.outcomes[r].metrics[k]
-                {
-                    mine.push((x, y));
-                }
-            }
-            let here = &results.points[chosen].digits;
-            for (i, p) in results.points.iter().enumerate() {
-                let same_scenario = a
-                    .group_axes
-                    .iter()
-                    .all(|&g| g == h || p.digits[g] == here[g]);
-                if !a.feasible[i] || !same_scenario {
+        let mut axes = Vec::new();
+        let mut targets: HashMap<u64, Vec<(usize, usize)>> = HashMap::new();
+        if a.chosen.is_some() {
+            for (h, axis) in session.space.axes.iter().enumerate() {
+                if axis.kind != AxisKind::Hardware || axis.values.len() < 2 {
                     continue;
                 }
-                if let Some(y) = results.outcomes[i].metrics[k] {
-                    let b = &mut best[p.digits[h] as usize];
-                    let better = match (*b, md.direction) {
+                let n = axis.values.len();
+                let mut digits = here.clone();
+                for v in 0..n {
+                    digits[h] = v as u32;
+                    targets
+                        .entry(session.space.encode(&digits))
+                        .or_default()
+                        .push((axes.len(), v));
+                }
+                axes.push(CurveAxis {
+                    axis: h,
+                    mine: vec![vec![None; n]; metrics.len()],
+                    best: vec![vec![None; n]; metrics.len()],
+                });
+            }
+        }
+        CurveData {
+            here,
+            group_axes: a.group_axes.clone(),
+            metrics,
+            axes,
+            targets,
+        }
+    }
+
+    /// Takes in a chunk; `verdicts` holds each point's (reason if infeasible, on the front).
+    fn add(&mut self, session: &Session, r: &Results, verdicts: &[(Option<String>, bool)]) {
+        if self.axes.is_empty() {
+            return;
+        }
+        let dirs: Vec<Direction> = self
+            .metrics
+            .iter()
+            .map(|&k| session.metrics()[k].direction)
+            .collect();
+        for (i, (p, o)) in r.points.iter().zip(&r.outcomes).enumerate() {
+            if let Some(slots) = self.targets.get(&p.id) {
+                for &(s, v) in slots {
+                    for (m, &k) in self.metrics.iter().enumerate() {
+                        self.axes[s].mine[m][v] = o.metrics[k];
+                    }
+                }
+            }
+            if verdicts[i].0.is_some() {
+                continue;
+            }
+            for ax in &mut self.axes {
+                let h = ax.axis;
+                let same_scenario = self
+                    .group_axes
+                    .iter()
+                    .all(|&g| g == h || p.digits[g] == self.here[g]);
+                if !same_scenario {
+                    continue;
+                }
+                for (m, &k) in self.metrics.iter().enumerate() {
+                    let Some(y) = o.metrics[k] else { continue };
+                    let b = &mut ax.best[m][p.digits[h] as usize];
+                    let better = match (*b, dirs[m]) {
                         (None, _) => true,
                         (Some(c), Direction::Minimize) => y < c,
                         (Some(c), Direction::Maximize) => y > c,
@@ -758,38 +854,66 @@ fn curve_plots(
                     }
                 }
             }
-            let best: Vec<(f64, f64)> = xs
-                .iter()
-                .zip(&best)
-                .filter_map(|(&x, b)| b.map(|y| (x, y)))
-                .collect();
-            panels.push(CurvePanel {
-                y_label: md.label.to_string(),
-                series: vec![
-                    ("best feasible deployment".to_string(), best),
-                    ("chosen deployment".to_string(), mine),
-                ],
-            });
         }
-        let fig = Curves {
-            title: format!("{} vs {}", session.spec.model_name(), axis.name),
-            subtitle: format!("chosen: {who}"),
-            x_label: axis.name.clone(),
-            x_log: axis.log || plots::wants_log(xs.iter().copied()),
-            panels,
-        };
-        out.push(render(
-            dir,
-            &format!("sweep-{}", slug(&axis.name)),
-            &format!("What-if: {}", axis.name),
-            format!(
-                "Metrics as {} varies: the chosen deployment ({who}) with every other knob and field held, and the best feasible deployment of the same scenario at each value.",
-                axis.name
-            ),
-            &fig,
-        )?);
     }
-    Ok(out)
+
+    /// Draws one chart per swept hardware field.
+    fn render(
+        self,
+        session: &Session,
+        kept: &Results,
+        a: &Analysis,
+        dir: &Path,
+    ) -> Result<Vec<Plot>, ExploreError> {
+        let Some(chosen) = a.chosen else {
+            return Ok(Vec::new());
+        };
+        let metrics = session.metrics();
+        let who = describe(session, kept, chosen);
+        let mut out = Vec::new();
+        for ax in self.axes {
+            let axis = &session.space.axes[ax.axis];
+            let xs: Vec<f64> = (0..axis.values.len())
+                .map(|v| axis.values.number(v).unwrap_or(f64::NAN))
+                .collect();
+            let series = |vals: &[Option<f64>]| -> Vec<(f64, f64)> {
+                xs.iter()
+                    .zip(vals)
+                    .filter_map(|(&x, b)| b.map(|y| (x, y)))
+                    .collect()
+            };
+            let panels = self
+                .metrics
+                .iter()
+                .enumerate()
+                .map(|(m, &k)| CurvePanel {
+                    y_label: metrics[k].label.to_string(),
+                    series: vec![
+                        ("best feasible deployment".to_string(), series(&ax.best[m])),
+                        ("chosen deployment".to_string(), series(&ax.mine[m])),
+                    ],
+                })
+                .collect();
+            let fig = Curves {
+                title: format!("{} vs {}", session.spec.model_name(), axis.name),
+                subtitle: format!("chosen: {who}"),
+                x_label: axis.name.clone(),
+                x_log: axis.log || plots::wants_log(xs.iter().copied()),
+                panels,
+            };
+            out.push(render(
+                dir,
+                &format!("sweep-{}", slug(&axis.name)),
+                &format!("What-if: {}", axis.name),
+                format!(
+                    "Metrics as {} varies: the chosen deployment ({who}) with every other knob and field held, and the best feasible deployment of the same scenario at each value.",
+                    axis.name
+                ),
+                &fig,
+            )?);
+        }
+        Ok(out)
+    }
 }
 
 fn space_line(session: &Session) -> String {
@@ -803,21 +927,21 @@ fn space_line(session: &Session) -> String {
 }
 
 /// Writes tables, plots, `summary.txt` and `report.html` into `dir` (which must exist); returns
-/// the terminal summary.
+/// the terminal summary. `kept` and `a` come from pass one ([`Tally`](super::stream::Tally)):
+/// the fronts and best points, and the counts of the run; pass two reads every point from
+/// `source`, `chunk` at a time, for the points tables and the charts' sample.
 pub fn write(
     session: &Session,
-    results: &Results,
+    kept: &Results,
     a: &Analysis,
+    source: &Source,
+    chunk: usize,
     dir: &Path,
 ) -> Result<String, ExploreError> {
     let metrics = session.metrics();
     let spec = &session.spec;
-    let n = results.points.len();
-    // Tables.
-    let all: Vec<usize> = (0..n).collect();
-    let mut points = table::frame(session, results, Some(a), &all)?;
-    table::write_parquet(&dir.join("points.parquet"), &mut points, Some(spec))?;
-    table::write_csv(&dir.join("points.csv"), &mut points)?;
+    let (scatter, curves) = point_pass(session, kept, a, source, chunk, dir)?;
+    let results = kept;
     let mut front = table::frame(session, results, Some(a), &a.front)?;
     table::write_parquet(&dir.join("front.parquet"), &mut front, Some(spec))?;
     table::write_csv(&dir.join("front.csv"), &mut front)?;
@@ -828,7 +952,7 @@ pub fn write(
     atomic_write(&dir.join("spec.json"), spec_json.as_bytes())?;
 
     // Plots.
-    let mut plots = pareto_plots(session, results, a, dir)?;
+    let mut plots = scatter.render(session, a, dir)?;
     let details = a
         .chosen
         .map(|c| session.evaluator.detail(&results.points[c]))
@@ -836,14 +960,21 @@ pub fn write(
     if let Some(c) = a.chosen {
         plots.extend(detail_plots(session, results, c, &details, dir)?);
     }
-    plots.extend(curve_plots(session, results, a, dir)?);
+    plots.extend(curves.render(session, results, a, dir)?);
 
     // Summary.
     let fronts = tie_groups(results, a);
     let distinct: usize = fronts.iter().map(|f| f.1.len()).sum();
-    let feasible = a.feasible.iter().filter(|&&f| f).count();
     let mut s = String::new();
-    summary_head(&mut s, session, a, metrics, n, feasible, distinct);
+    summary_head(
+        &mut s,
+        session,
+        a,
+        metrics,
+        a.counts.points,
+        a.counts.feasible,
+        distinct,
+    );
     let bound_label = session
         .evaluator
         .labels()
@@ -857,6 +988,54 @@ pub fn write(
     let html = html(session, results, a, &fronts, &plots, &s);
     atomic_write(&dir.join("report.html"), html.as_bytes())?;
     Ok(s)
+}
+
+/// Pass two: every point from `source`, judged again against the limits and marked on or off
+/// the front, written to `points.csv` and `points.parquet` chunk by chunk and sampled for the
+/// charts.
+fn point_pass(
+    session: &Session,
+    kept: &Results,
+    a: &Analysis,
+    source: &Source,
+    chunk: usize,
+    dir: &Path,
+) -> Result<(ScatterSample, CurveData), ExploreError> {
+    let judge = Judge::new(session)?;
+    let front_ids: HashSet<u64> = a.front.iter().map(|&r| kept.points[r].id).collect();
+    let mut csv = table::CsvStream::create(&dir.join("points.csv"));
+    let mut parquet =
+        table::ParquetStream::create(&dir.join("points.parquet"), Some(&session.spec))?;
+    let mut scatter = ScatterSample::new(session, a);
+    let mut curves = CurveData::new(session, kept, a);
+    source.for_each(session, chunk, &mut |r| {
+        let verdicts: Vec<(Option<String>, bool)> = r
+            .points
+            .iter()
+            .zip(&r.outcomes)
+            .map(|(p, o)| (judge.judge(o).err(), front_ids.contains(&p.id)))
+            .collect();
+        let v = |j: usize| {
+            let (why, front) = &verdicts[j];
+            (why.is_none(), why.as_deref(), *front)
+        };
+        let mut df = table::frame_of(
+            session,
+            r.points.len(),
+            |j| &r.points[j],
+            |j| &r.outcomes[j],
+            Some(&v),
+        )?;
+        csv.add(&mut df)?;
+        parquet.add(df)?;
+        scatter.add(r, &verdicts);
+        curves.add(session, r, &verdicts);
+        Ok(())
+    })?;
+    let empty = table::frame(session, kept, Some(a), &[])?;
+    csv.finish(empty.clone())?;
+    parquet.finish(empty)?;
+    Ok((scatter, curves))
 }
 
 /// The head of the summary: the run, the space, feasibility, objectives, limits and the size of
@@ -969,7 +1148,7 @@ fn summary_fronts(
             break;
         }
         let sc = &a.scenarios[*si];
-        let title = a.scenario_text(session, results, sc.rows[0]);
+        let title = a.scenario_text(session, sc);
         if !title.is_empty() {
             let _ = writeln!(
                 s,
@@ -1028,7 +1207,7 @@ fn summary_best(
 ) {
     if let Some(f) = a.focus {
         let sc = &a.scenarios[f];
-        let title = a.scenario_text(session, results, sc.rows[0]);
+        let title = a.scenario_text(session, sc);
         let _ = writeln!(
             s,
             "\nbest per objective{}:",
