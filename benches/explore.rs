@@ -25,19 +25,7 @@ fn bench(c: &mut Criterion) {
     let g = m.build(&q, Phase::Decode { context: 1024 }, 1);
     let prof = PlacementProfile::of(&g);
     let classes = prof.classes(&g);
-    let mut touched: Vec<u32> = classes
-        .iter()
-        .flat_map(|&(op, _)| {
-            let o = g.op(op);
-            o.inputs
-                .iter()
-                .chain(&o.outputs)
-                .map(|t| t.0)
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    touched.sort_unstable();
-    touched.dedup();
+    let touched = PlacementProfile::touched(&g, &classes);
     let gpu = hw.unit_index(Some("gpu")).unwrap();
     let mut group = c.benchmark_group("explore");
     group.throughput(Throughput::Elements(1));

@@ -71,6 +71,24 @@ impl PlacementProfile {
         self.classes_with(graph, |_| 0)
     }
 
+    /// The tensors (ids, sorted, once each) that the representatives of `classes` read or
+    /// write: the only ones [`PlacementProfile::place_only`] needs to place to price them.
+    pub fn touched(graph: &Graph, classes: &[(OpId, u32)]) -> Vec<u32> {
+        let mut touched: Vec<u32> = (classes.iter())
+            .flat_map(|&(op, _)| {
+                let o = graph.op(op);
+                o.inputs
+                    .iter()
+                    .chain(&o.outputs)
+                    .map(|t| t.0)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
+        touched
+    }
+
     /// [`PlacementProfile::classes`] refined by `extra(op index)`: ops are grouped only when
     /// `extra` agrees too (e.g. the fusion state of each op and of its tensors under a
     /// runtime, which changes its dispatch and where its intermediates live).

@@ -462,13 +462,7 @@ impl CnnEvaluator {
                 .as_ref()
                 .as_ref()
                 .map_err(|e| format!("ILP placement: {e}"))?;
-            let mut levels: Vec<usize> = p
-                .units_used
-                .iter()
-                .map(|&u| *hw.units[u].reach.last().expect("validated"))
-                .collect();
-            levels.sort_unstable();
-            levels.dedup();
+            let levels = p.levels(hw);
             return Ok(Priced {
                 latency_s: p.ledger.latency_s,
                 energy_j: p.ledger.energy_j(),

@@ -508,19 +508,7 @@ impl GraphEntry {
         {
             let profile = PlacementProfile::of(&graph);
             let classes = profile.classes(&graph);
-            let mut touched: Vec<u32> = classes
-                .iter()
-                .flat_map(|&(op, _)| {
-                    let o = graph.op(op);
-                    o.inputs
-                        .iter()
-                        .chain(&o.outputs)
-                        .map(|t| t.0)
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            touched.sort_unstable();
-            touched.dedup();
+            let touched = PlacementProfile::touched(&graph, &classes);
             GraphEntry {
                 classes,
                 rt_classes: (0..n_runtimes).map(|_| OnceLock::new()).collect(),
@@ -809,13 +797,7 @@ impl LlmEvaluator {
                 .as_ref()
                 .as_ref()
                 .map_err(|e| format!("ILP placement: {e}"))?;
-            let mut levels: Vec<usize> = p
-                .units_used
-                .iter()
-                .map(|&u| *hw.units[u].reach.last().expect("validated"))
-                .collect();
-            levels.sort_unstable();
-            levels.dedup();
+            let levels = p.levels(hw);
             return Ok(PhaseOut {
                 ledger: p.ledger,
                 bound: "placement".into(),
@@ -1056,23 +1038,7 @@ pub fn si(v: f64, unit: &str) -> String {
     if v == 0.0 {
         return format!("0 {unit}");
     }
-    const PREFIXES: [(f64, &str); 9] = [
-        (1e12, "T"),
-        (1e9, "G"),
-        (1e6, "M"),
-        (1e3, "k"),
-        (1.0, ""),
-        (1e-3, "m"),
-        (1e-6, "µ"),
-        (1e-9, "n"),
-        (1e-12, "p"),
-    ];
-    let a = v.abs();
-    let (scale, p) = PREFIXES
-        .iter()
-        .copied()
-        .find(|&(s, _)| a >= s * 0.9995)
-        .unwrap_or((1e-12, "p"));
+    let (scale, p) = crate::util::size::si_prefix(v);
     let x = v / scale;
     let digits = if x.abs() >= 99.95 {
         0

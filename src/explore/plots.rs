@@ -50,22 +50,7 @@ pub fn eng(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return format!("{v}");
     }
-    const P: [(f64, &str); 9] = [
-        (1e12, "T"),
-        (1e9, "G"),
-        (1e6, "M"),
-        (1e3, "k"),
-        (1.0, ""),
-        (1e-3, "m"),
-        (1e-6, "µ"),
-        (1e-9, "n"),
-        (1e-12, "p"),
-    ];
-    let (s, p) = P
-        .iter()
-        .copied()
-        .find(|&(s, _)| v.abs() >= s * 0.9995)
-        .unwrap_or((1e-12, "p"));
+    let (s, p) = crate::util::size::si_prefix(v);
     let x = v / s;
     let t = format!("{x:.3}");
     let digits = if x.abs() >= 100.0 {

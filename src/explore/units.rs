@@ -236,6 +236,19 @@ pub struct Placed {
     pub placement: Placement,
 }
 
+impl Placed {
+    /// The outermost memory level each used unit reaches, sorted, once each: the levels a
+    /// placed point's footprint is checked against.
+    pub fn levels(&self, hw: &Hardware) -> Vec<usize> {
+        let mut levels: Vec<usize> = (self.units_used.iter())
+            .map(|&u| *hw.units[u].reach.last().expect("validated"))
+            .collect();
+        levels.sort_unstable();
+        levels.dedup();
+        levels
+    }
+}
+
 /// Places `graph` on `units` of `hw` with the ILP (makespan objective) within `time_limit_s`;
 /// HEFT, the min-energy greedy or a single unit when one of them is faster than what the ILP
 /// found in time (the status says which).

@@ -154,6 +154,27 @@ pub fn grouped(b: u64) -> String {
     out
 }
 
+/// The SI prefixes from tera to pico, largest first, with their scales.
+pub const SI_PREFIXES: [(f64, &str); 9] = [
+    (1e12, "T"),
+    (1e9, "G"),
+    (1e6, "M"),
+    (1e3, "k"),
+    (1.0, ""),
+    (1e-3, "m"),
+    (1e-6, "µ"),
+    (1e-9, "n"),
+    (1e-12, "p"),
+];
+
+/// The largest SI prefix (scale, symbol) whose scale `|v|` reaches, allowing for `v` to round up
+/// to it at 3 significant digits (pico for anything smaller).
+pub fn si_prefix(v: f64) -> (f64, &'static str) {
+    (SI_PREFIXES.iter().copied())
+        .find(|&(s, _)| v.abs() >= s * 0.9995)
+        .unwrap_or((1e-12, "p"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -490,17 +490,7 @@ fn placement_aware_classes_price_graphs_exactly() {
             );
             assert!(close(all.energy_j(), fast.energy_j()));
             // Placing only the tensors the representatives touch prices the same.
-            let touched: Vec<u32> = classes
-                .iter()
-                .flat_map(|&(op, _)| {
-                    let o = g.op(op);
-                    o.inputs
-                        .iter()
-                        .chain(&o.outputs)
-                        .map(|t| t.0)
-                        .collect::<Vec<_>>()
-                })
-                .collect();
+            let touched = PlacementProfile::touched(&g, &classes);
             let part = prof.place_only(&hw, unit, &touched);
             let quick = evaluate_total(&model as &dyn CostModel, &g, &part, &classes).unwrap();
             assert_eq!(quick, fast);

@@ -157,53 +157,24 @@ fn three(v: f64) -> String {
 
 /// A short description of a point's knobs, e.g. `w4a8, prefill gpu, decode tpu, ctx 4096`.
 fn describe(session: &Session, results: &Results, row: usize) -> String {
-    let p = &results.points[row];
-    session
-        .space
-        .axes
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| a.values.len() > 1 || a.name == "quant" || a.name.ends_with("unit"))
-        .map(|(i, a)| {
-            let v = session.space.text(p, i);
-            match a.name.as_str() {
-                "quant" => v,
-                "prefill_unit" => format!("prefill {v}"),
-                "decode_unit" => format!("decode {v}"),
-                "unit" => format!("on {v}"),
-                "batch" => format!("batch {v}"),
-                "prompt_tokens" => format!("prompt {v}"),
-                "context_tokens" => format!("ctx {v}"),
-                _ if a.kind == AxisKind::Hardware => {
-                    format!(
-                        "{}={}",
-                        a.name,
-                        plots::eng(a.values.number(p.digits[i] as usize).unwrap_or(f64::NAN))
-                    )
-                }
-                _ => format!("{}={v}", a.name),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    describe_axes(session, results, row, &[])
 }
 
 /// The knobs of a point that are not scenario axes, e.g. `w4a8, prefill gpu, decode tpu`.
 fn describe_knobs(session: &Session, results: &Results, row: usize) -> String {
-    let p = &results.points[row];
-    let group: Vec<usize> = session
-        .spec
-        .front_by
-        .iter()
+    let group: Vec<usize> = (session.spec.front_by.iter())
         .filter_map(|n| session.space.axis(n))
         .collect();
-    session
-        .space
-        .axes
-        .iter()
-        .enumerate()
+    describe_axes(session, results, row, &group)
+}
+
+/// The point's value on each axis that varies (and always its quantization and units), except
+/// the axes in `skip`, as short phrases joined by commas.
+fn describe_axes(session: &Session, results: &Results, row: usize, skip: &[usize]) -> String {
+    let p = &results.points[row];
+    (session.space.axes.iter().enumerate())
         .filter(|(i, a)| {
-            !group.contains(i)
+            !skip.contains(i)
                 && (a.values.len() > 1 || a.name == "quant" || a.name.ends_with("unit"))
         })
         .map(|(i, a)| {
