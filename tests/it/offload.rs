@@ -191,6 +191,33 @@ fn offload_bandwidth_limits_on_a_real_network() {
 }
 
 #[test]
+fn offload_picks_a_cut_inside_a_network_whose_pools_shrink_the_data() {
+    // YOLOv3-tiny at 416x416: the fp16 image is 1.04 MB, and its max-pools shrink the
+    // activation 4x each; over Wi-Fi 6 the phone runs the first layers and ships a smaller
+    // tensor, which beats both ends (as Neurosurgeon found for AlexNet, cut after a pool).
+    let model = VisionModel::parse("yolov3-tiny").unwrap();
+    let quant = QuantScheme::parse("fp16").unwrap();
+    let (d, s) = (
+        Hardware::load("pixel8").unwrap(),
+        Hardware::load("a100-80gb").unwrap(),
+    );
+    let req = ScoreRequest::default();
+    let o = offload_vision(
+        &model,
+        &quant,
+        (&d, &req),
+        (&s, &req),
+        &Link::load("wifi6").unwrap(),
+        &OffloadOptions::default(),
+    )
+    .unwrap();
+    let b = o.best_cut();
+    assert!(b.index > 0 && b.index < o.ops, "{b:?}");
+    assert!(b.up_bytes < o.all_on_server().up_bytes, "{b:?}");
+    assert!(b.latency_s < o.all_on_device().latency_s.min(o.all_on_server().latency_s));
+}
+
+#[test]
 fn offload_cli_issue_command() {
     let (ok, out, err) = archscope(&[
         "map",
