@@ -127,7 +127,7 @@ pub enum OffloadError {
         /// Its hardware name.
         hw: String,
         /// Why.
-        source: ScoreError,
+        source: Box<ScoreError>,
     },
     /// The two sides' graphs or evaluations do not line up op for op.
     #[error("the device and server graphs differ: {0}")]
@@ -509,7 +509,6 @@ pub fn plan(
 
 /// Prices `model` on the device's and the server's units (each [`ScoreRequest`] names the unit,
 /// mode and runtime) and plans the split over `link`.
-#[allow(clippy::too_many_arguments)]
 pub fn offload_vision(
     model: &VisionModel,
     quant: &QuantScheme,
@@ -522,7 +521,7 @@ pub fn offload_vision(
         score_vision(hw, model, quant, req).map_err(|source| OffloadError::Score {
             side,
             hw: hw.name.clone(),
-            source,
+            source: Box::new(source),
         })
     };
     let d = price("device", device.0, device.1)?;
