@@ -1,5 +1,5 @@
-//! Embeds the shipped device files (`hardware-db/*.toml`), runtimes (`runtimes/*.toml`) and model
-//! configs (`workloads/*.json`) into the library, so `--hw pixel8.toml` and `--model llama-1b` work from any directory.
+//! Embeds the shipped device files (`hardware-db/*.toml`), runtimes (`runtimes/*.toml`), model
+//! configs (`workloads/*.json`) and network links (`links/*.toml`) into the library, so `--hw pixel8.toml` and `--model llama-1b` work from any directory.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -42,6 +42,7 @@ fn main() {
     embed("hardware-db", ".toml", "HARDWARE_DB", &mut out);
     embed("runtimes", ".toml", "RUNTIMES", &mut out);
     embed("workloads", ".json", "WORKLOADS", &mut out);
+    embed("links", ".toml", "LINKS", &mut out);
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("embedded.rs");
     std::fs::write(dest, out).unwrap();
 }

@@ -51,6 +51,7 @@ pub mod mapping;
 pub mod measure;
 #[cfg(feature = "nas")]
 pub mod nas;
+pub mod offload;
 #[cfg(feature = "solver")]
 pub mod placement;
 pub mod roofline;
@@ -64,7 +65,7 @@ pub mod util;
 pub mod validate;
 pub mod workload;
 
-/// Files embedded at build time from `hardware-db/`, `runtimes/` and `workloads/`.
+/// Files embedded at build time from `hardware-db/`, `runtimes/`, `workloads/` and `links/`.
 pub mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }

@@ -1,5 +1,6 @@
 //! `archscope map`: operator placement on a device's units (ILP with HEFT and single-unit
-//! baselines), or scratchpad traffic (the COSMA-style mapper).
+//! baselines), scratchpad traffic (the COSMA-style mapper), or the split of a network between a
+//! device and an edge server over a link (`--objective offload`).
 
 use super::{PhaseArg, TrafficSolver, mode, print};
 use anyhow::Result;
@@ -19,11 +20,16 @@ enum MapObjective {
     Placement,
     /// Scratchpad traffic (the COSMA mapper, with --scratchpad).
     Traffic,
+    /// Split a network between the device (--hw) and an edge server (--server) over a link
+    /// (--link), at the layer boundary with the least latency or device energy.
+    Offload,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum Minimize {
     Makespan,
+    /// End-to-end latency (offload; the same as makespan).
+    Latency,
     Energy,
     /// Energy plus --j-per-s joules per second of makespan.
     Weighted,
@@ -60,7 +66,7 @@ pub struct Args {
     /// the file's own tensor types).
     #[arg(long)]
     quant: Option<String>,
-    /// What the placement minimises.
+    /// What the placement minimises (offload: latency or energy, the device's).
     #[arg(long, value_enum, default_value = "makespan")]
     minimize: Minimize,
     /// Joules charged per second of makespan with --minimize weighted.
@@ -124,9 +130,20 @@ pub struct Args {
     /// their producer.
     #[arg(long)]
     no_fuse: bool,
-    /// Draw memory over time (.svg or .png) for traffic.
+    /// Draw memory over time (.svg or .png) for traffic; for offload, latency and device energy
+    /// against link bandwidth.
     #[arg(long)]
     chart: Option<String>,
+    /// Edge server for --objective offload: a path, a file in hardware-db/, or a short name.
+    #[arg(long)]
+    server: Option<String>,
+    /// Link for --objective offload: a shipped preset (wifi6, 5g, lte) or a path to a link TOML.
+    #[arg(long)]
+    link: Option<String>,
+    /// Offload: do not charge the radio's tail energy to the inference (back-to-back requests
+    /// keep the radio connected and pay the tail once per burst).
+    #[arg(long)]
+    no_tail: bool,
     /// Write over existing --gantt and --chart files.
     #[arg(long)]
     force: bool,
@@ -150,6 +167,7 @@ pub fn run(a: Args) -> Result<()> {
     match objective {
         MapObjective::Traffic => traffic(a),
         MapObjective::Placement => placement(a),
+        MapObjective::Offload => offload(a),
     }
 }
 
@@ -192,7 +210,7 @@ fn placement(a: Args) -> Result<()> {
         }
     };
     let objective = match a.minimize {
-        Minimize::Makespan => Objective::Makespan,
+        Minimize::Makespan | Minimize::Latency => Objective::Makespan,
         Minimize::Energy => Objective::Energy,
         Minimize::Weighted => Objective::Weighted { j_per_s: a.j_per_s },
     };
@@ -286,6 +304,75 @@ fn traffic(a: Args) -> Result<()> {
             a.force,
         )?;
         eprintln!("memory chart written to {path}");
+    }
+    print(&rep, a.format)
+}
+
+fn offload(a: Args) -> Result<()> {
+    use archscope::offload::{Link, OffloadObjective, OffloadOptions, offload_vision};
+    use archscope::runtime::WorkloadKind;
+    use archscope::score::ScoreRequest;
+    use archscope::workload::{Model, load_model};
+    let (Some(hw), Some(server), Some(link)) = (&a.hw, &a.server, &a.link) else {
+        anyhow::bail!(
+            "--objective offload needs --hw (the device), --server (the edge server) and --link (wifi6, 5g, lte or a link file)"
+        );
+    };
+    if a.runtime.is_some() {
+        anyhow::bail!(
+            "--runtime applies to placement; offload prices each side with its unit's default runtime (--ideal for none)"
+        );
+    }
+    let objective = match a.minimize {
+        Minimize::Makespan | Minimize::Latency => OffloadObjective::Latency,
+        Minimize::Energy => OffloadObjective::Energy,
+        Minimize::Weighted => {
+            anyhow::bail!(
+                "--minimize weighted applies to placement; offload takes latency or energy"
+            )
+        }
+    };
+    let link = Link::load(link)?;
+    let (device, server) = (Hardware::load(hw)?, Hardware::load(server)?);
+    let Model::Vision(model) = load_model(&a.model)? else {
+        anyhow::bail!(
+            "--objective offload splits a network (CNN, encoder); `{}` is an LLM",
+            a.model
+        );
+    };
+    let quant = QuantScheme::parse(a.quant.as_deref().unwrap_or("fp16"))?;
+    let request = |hw: &Hardware| -> Result<ScoreRequest> {
+        let unit = hw.unit_index(None)?;
+        Ok(ScoreRequest {
+            batch: a.batch,
+            mode: mode(a.ideal),
+            runtime: archscope::runtime::resolve_flag(
+                None,
+                a.ideal,
+                hw,
+                unit,
+                WorkloadKind::Network,
+            )?,
+            ..ScoreRequest::default()
+        })
+    };
+    let opts = OffloadOptions {
+        objective,
+        charge_tail: !a.no_tail,
+        ..OffloadOptions::default()
+    };
+    let rep = offload_vision(
+        &model,
+        &quant,
+        (&device, &request(&device)?),
+        (&server, &request(&server)?),
+        &link,
+        &opts,
+    )?;
+    if let Some(path) = &a.chart {
+        archscope::offload::write_chart(&rep, std::path::Path::new(path), a.force)
+            .map_err(anyhow::Error::msg)?;
+        eprintln!("bandwidth chart written to {path}");
     }
     print(&rep, a.format)
 }

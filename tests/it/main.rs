@@ -23,6 +23,7 @@ mod mapping_priced;
 mod measure;
 mod nas_cli;
 mod nas_ofa;
+mod offload;
 mod onnx_import;
 mod pareto_props;
 mod placement;
