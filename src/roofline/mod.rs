@@ -284,12 +284,12 @@ impl CostModel for Roofline<'_> {
         };
         // Row reductions with one serial accumulator, where the unit gives their rate; they
         // run in passes of their own, in sequence with the transcendental ones.
-        let t_reduce = match unit.serial_reduce_elems_per_s {
+        let t_reduce = match unit.kernel.serial_reduce_elems_per_s {
             Some(rate) if self.mode == Mode::Calibrated => op.kind.reduced_elems() / rate,
             _ => 0.0,
         };
         // Depthwise convolutions at the unit's depthwise rate, where it has one.
-        let t_depthwise = match (self.mode, unit.depthwise_macs_per_s, op.kind) {
+        let t_depthwise = match (self.mode, unit.kernel.depthwise_macs_per_s, op.kind) {
             (Mode::Calibrated, Some(rate), crate::workload::OpKind::Conv2d(c))
                 if c.is_depthwise() =>
             {
@@ -302,7 +302,7 @@ impl CostModel for Roofline<'_> {
         let t_block = match (self.mode, op.kind, op.inputs.get(1)) {
             (Mode::Calibrated, crate::workload::OpKind::MatMul { .. }, Some(&w)) => {
                 let s = graph.tensor(w).storage;
-                match (s.group, widened(&unit.block_quant, s.dtype)) {
+                match (s.group, widened(&unit.kernel.block_quant, s.dtype)) {
                     (Some(_), Some((_, rate))) => l.flops / rate,
                     _ => 0.0,
                 }
@@ -310,7 +310,7 @@ impl CostModel for Roofline<'_> {
             _ => 0.0,
         };
         // Short products pay each micro-kernel pass's fixed cost: K / (K + depth overhead).
-        let depth = match (self.mode, unit.gemm_depth_overhead) {
+        let depth = match (self.mode, unit.kernel.gemm_depth_overhead) {
             (Mode::Calibrated, Some(k0)) => gemm_depth(op.kind)
                 .filter(|&k| k > 0)
                 .map_or(1.0, |k| (k as f64 + k0) / k as f64),
@@ -334,7 +334,7 @@ impl CostModel for Roofline<'_> {
         };
         // A strided convolution gathers its input one element at a time, where the unit gives
         // that rate; for a GEMM-lowered one that gather is its im2col, so it is not also packed.
-        let strided = match (self.mode, unit.strided_gather_elems_per_s) {
+        let strided = match (self.mode, unit.kernel.strided_gather_elems_per_s) {
             (Mode::Calibrated, Some(rate)) => strided_gather(graph, op_id).map(|(x, elems)| {
                 let home = residency.home[x.0 as usize];
                 let s = elems / rate;
@@ -348,12 +348,14 @@ impl CostModel for Roofline<'_> {
         // the level the packed operand comes from.
         // (Only units with a packing figure look for a packed operand: most files have none,
         // and explore prices millions of ops.)
-        let packs = unit.pack_bandwidth_efficiency.is_some()
+        let packs = unit.kernel.pack_bandwidth_efficiency.is_some()
             || unit
+                .kernel
                 .level_pack_bandwidth_efficiency
                 .iter()
                 .any(Option::is_some)
             || unit
+                .kernel
                 .level_pack_conflict_bandwidth_efficiency
                 .iter()
                 .any(Option::is_some);
@@ -365,14 +367,15 @@ impl CostModel for Roofline<'_> {
             Some(p) => {
                 let home = residency.home[p.tensor.0 as usize];
                 let conflict = unit
+                    .kernel
                     .pack_conflict_stride_bytes
                     .is_some_and(|s| p.row_bytes >= s && (p.row_bytes / s).fract() == 0.0);
                 let level = match conflict {
-                    true => unit.level_pack_conflict_bandwidth_efficiency[home]
-                        .or(unit.level_pack_bandwidth_efficiency[home]),
-                    false => unit.level_pack_bandwidth_efficiency[home],
+                    true => unit.kernel.level_pack_conflict_bandwidth_efficiency[home]
+                        .or(unit.kernel.level_pack_bandwidth_efficiency[home]),
+                    false => unit.kernel.level_pack_bandwidth_efficiency[home],
                 };
-                match level.or(unit.pack_bandwidth_efficiency) {
+                match level.or(unit.kernel.pack_bandwidth_efficiency) {
                     Some(e) => {
                         let s = p.bytes / (self.hw.memories[home].bytes_per_s * e);
                         l.memory_bound_s[home] += s;
@@ -385,7 +388,7 @@ impl CostModel for Roofline<'_> {
         };
         // Input-vector re-reads of a GEMV whose vector and weight row overflow a core's share
         // of the first level: from the second level, in series with the weight stream.
-        let t_refetch = match (self.mode, unit.reuse_refetch_bytes_per_s) {
+        let t_refetch = match (self.mode, unit.kernel.reuse_refetch_bytes_per_s) {
             (Mode::Calibrated, Some(rate)) => {
                 match refetched_vector(self.hw, self.unit, graph, op_id) {
                     Some((level, bytes)) => {
