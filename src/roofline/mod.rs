@@ -47,7 +47,7 @@ use crate::cost::{
     CostModel, Infeasible, Ledger, TensorHomes, reach_positions, traffic_at, widened,
 };
 use crate::hardware::{Hardware, MAX_LEVELS};
-use crate::workload::{Engine, Graph, OpId, Role};
+use crate::workload::{Engine, Graph, Op, OpId, Role};
 
 use crate::cost::Mode;
 
@@ -250,31 +250,12 @@ pub fn refetched_vector(
     (vector + row > share).then_some((second, batch as f64 * n as f64 * vector))
 }
 
-impl CostModel for Roofline<'_> {
-    fn cost(
-        &self,
-        graph: &Graph,
-        residency: &TensorHomes,
-        op_id: OpId,
-    ) -> Result<Ledger, Infeasible> {
+impl Roofline<'_> {
+    /// The compute time of `op` (`flops` of them) at `peak` ops/s times efficiency `e_c`:
+    /// the busiest of the matrix or vector pipeline (stretched for short products), the
+    /// transcendental and serial-reduction passes, the depthwise rate and the block-dot rate.
+    fn compute_time(&self, graph: &Graph, op: &Op, (peak, e_c): (f64, f64), flops: f64) -> f64 {
         let unit = &self.hw.units[self.unit];
-        let op = graph.op(op_id);
-        let table = match op.kind.engine() {
-            Engine::Matrix => &unit.peak,
-            Engine::Vector => &unit.vector_peak,
-        };
-        let (dtype, peak) = widened(table, op.compute).ok_or_else(|| Infeasible {
-            reason: format!(
-                "unit `{}` of `{}` has no {} or wider compute for op `{}`",
-                unit.name, self.hw.name, op.compute, op.name
-            ),
-        })?;
-        let (e_c, overhead) = match self.mode {
-            Mode::Ideal => (1.0, 0.0),
-            Mode::Calibrated => (unit.compute_efficiency, unit.kernel_overhead_s),
-        };
-        let mut l = Ledger::zero();
-        l.flops = op.kind.flops();
         // Transcendentals at the unit's sustained special-function rate, where it has one; the
         // compute time is whichever of the two pipelines is busier.
         let specials = op.kind.special_ops();
@@ -303,7 +284,7 @@ impl CostModel for Roofline<'_> {
             (Mode::Calibrated, crate::workload::OpKind::MatMul { .. }, Some(&w)) => {
                 let s = graph.tensor(w).storage;
                 match (s.group, widened(&unit.kernel.block_quant, s.dtype)) {
-                    (Some(_), Some((_, rate))) => l.flops / rate,
+                    (Some(_), Some((_, rate))) => flops / rate,
                     _ => 0.0,
                 }
             }
@@ -316,25 +297,23 @@ impl CostModel for Roofline<'_> {
                 .map_or(1.0, |k| (k as f64 + k0) / k as f64),
             _ => 1.0,
         };
-        let t_compute = (l.flops * depth / (peak * e_c))
+        (flops * depth / (peak * e_c))
             .max(t_special + t_reduce)
             .max(t_depthwise)
-            .max(t_block);
-        l.bytes = traffic_at(self.hw, self.unit, &self.pos, graph, residency, op_id)?;
-        for &lvl in &unit.reach {
-            l.memory_j += l.bytes[lvl] * self.hw.memories[lvl].j_per_byte;
-        }
-        let (t_mem, level) = self.memory_time(&l);
-        let t = if t_compute >= t_mem {
-            l.compute_bound_s = t_compute;
-            t_compute
-        } else {
-            l.memory_bound_s[level.expect("memory time > 0 has a level")] = t_mem;
-            t_mem
-        };
-        // A strided convolution gathers its input one element at a time, where the unit gives
-        // that rate; for a GEMM-lowered one that gather is its im2col, so it is not also packed.
-        let strided = match (self.mode, unit.kernel.strided_gather_elems_per_s) {
+            .max(t_block)
+    }
+
+    /// The strided gather of a strided convolution's input (calibrated, where the unit gives
+    /// its rate), charged to the input's home level in `l`; `None` when there is none.
+    fn strided_time(
+        &self,
+        graph: &Graph,
+        residency: &TensorHomes,
+        op_id: OpId,
+        l: &mut Ledger,
+    ) -> Option<f64> {
+        let unit = &self.hw.units[self.unit];
+        match (self.mode, unit.kernel.strided_gather_elems_per_s) {
             (Mode::Calibrated, Some(rate)) => strided_gather(graph, op_id).map(|(x, elems)| {
                 let home = residency.home[x.0 as usize];
                 let s = elems / rate;
@@ -342,10 +321,22 @@ impl CostModel for Roofline<'_> {
                 s
             }),
             _ => None,
-        };
-        let t_strided = strided.unwrap_or(0.0);
-        // Operand packing: a serial pass before the product, at a fraction of the bandwidth of
-        // the level the packed operand comes from.
+        }
+    }
+
+    /// Operand packing: a serial pass before the product, at a fraction of the bandwidth of
+    /// the level the packed operand comes from. Returns its time, charged to the packed
+    /// operand's home level in `l` (0 when no operand is packed, or a strided gather already
+    /// stands for it).
+    fn pack_time(
+        &self,
+        graph: &Graph,
+        residency: &TensorHomes,
+        op_id: OpId,
+        strided: Option<f64>,
+        l: &mut Ledger,
+    ) -> f64 {
+        let unit = &self.hw.units[self.unit];
         // (Only units with a packing figure look for a packed operand: most files have none,
         // and explore prices millions of ops.)
         let packs = unit.kernel.pack_bandwidth_efficiency.is_some()
@@ -363,7 +354,7 @@ impl CostModel for Roofline<'_> {
             (Mode::Calibrated, true, None) => packed_operand(graph, op_id),
             _ => None,
         };
-        let t_pack = match packed {
+        match packed {
             Some(p) => {
                 let home = residency.home[p.tensor.0 as usize];
                 let conflict = unit
@@ -385,10 +376,15 @@ impl CostModel for Roofline<'_> {
                 }
             }
             _ => 0.0,
-        };
-        // Input-vector re-reads of a GEMV whose vector and weight row overflow a core's share
-        // of the first level: from the second level, in series with the weight stream.
-        let t_refetch = match (self.mode, unit.kernel.reuse_refetch_bytes_per_s) {
+        }
+    }
+
+    /// Input-vector re-reads of a GEMV whose vector and weight row overflow a core's share
+    /// of the first level: from the second level, in series with the weight stream.
+    /// Returns their time; their bytes and energy are added to `l`.
+    fn refetch_time(&self, graph: &Graph, op_id: OpId, l: &mut Ledger) -> f64 {
+        let unit = &self.hw.units[self.unit];
+        match (self.mode, unit.kernel.reuse_refetch_bytes_per_s) {
             (Mode::Calibrated, Some(rate)) => {
                 match refetched_vector(self.hw, self.unit, graph, op_id) {
                     Some((level, bytes)) => {
@@ -402,7 +398,54 @@ impl CostModel for Roofline<'_> {
                 }
             }
             _ => 0.0,
+        }
+    }
+}
+
+impl CostModel for Roofline<'_> {
+    fn cost(
+        &self,
+        graph: &Graph,
+        residency: &TensorHomes,
+        op_id: OpId,
+    ) -> Result<Ledger, Infeasible> {
+        let unit = &self.hw.units[self.unit];
+        let op = graph.op(op_id);
+        let table = match op.kind.engine() {
+            Engine::Matrix => &unit.peak,
+            Engine::Vector => &unit.vector_peak,
         };
+        let (dtype, peak) = widened(table, op.compute).ok_or_else(|| Infeasible {
+            reason: format!(
+                "unit `{}` of `{}` has no {} or wider compute for op `{}`",
+                unit.name, self.hw.name, op.compute, op.name
+            ),
+        })?;
+        let (e_c, overhead) = match self.mode {
+            Mode::Ideal => (1.0, 0.0),
+            Mode::Calibrated => (unit.compute_efficiency, unit.kernel_overhead_s),
+        };
+        let mut l = Ledger::zero();
+        l.flops = op.kind.flops();
+        let t_compute = self.compute_time(graph, op, (peak, e_c), l.flops);
+        l.bytes = traffic_at(self.hw, self.unit, &self.pos, graph, residency, op_id)?;
+        for &lvl in &unit.reach {
+            l.memory_j += l.bytes[lvl] * self.hw.memories[lvl].j_per_byte;
+        }
+        let (t_mem, level) = self.memory_time(&l);
+        let t = if t_compute >= t_mem {
+            l.compute_bound_s = t_compute;
+            t_compute
+        } else {
+            l.memory_bound_s[level.expect("memory time > 0 has a level")] = t_mem;
+            t_mem
+        };
+        // A strided convolution gathers its input one element at a time, where the unit gives
+        // that rate; for a GEMM-lowered one that gather is its im2col, so it is not also packed.
+        let strided = self.strided_time(graph, residency, op_id, &mut l);
+        let t_strided = strided.unwrap_or(0.0);
+        let t_pack = self.pack_time(graph, residency, op_id, strided, &mut l);
+        let t_refetch = self.refetch_time(graph, op_id, &mut l);
         l.overhead_s = overhead;
         l.latency_s = t + t_strided + t_pack + t_refetch + overhead;
         l.compute_j = l.flops * unit.j_per_op.get(dtype).unwrap_or(0.0);
