@@ -278,6 +278,69 @@ fn elem_bytes(graph: &Graph, t: TensorId) -> f64 {
     graph.tensor(t).storage.dtype.bits() as f64 / 8.0
 }
 
+impl CostModel for Npu<'_> {
+    fn cost(
+        &self,
+        graph: &Graph,
+        residency: &TensorHomes,
+        op_id: OpId,
+    ) -> Result<Ledger, Infeasible> {
+        let u = &self.hw.units[self.unit];
+        let op = graph.op(op_id);
+        let overhead = match self.mode {
+            Mode::Ideal => 0.0,
+            Mode::Calibrated => u.kernel_overhead_s,
+        };
+        let e_c = match self.mode {
+            Mode::Ideal => 1.0,
+            Mode::Calibrated => u.compute_efficiency,
+        };
+        let mut l = Ledger::zero();
+        l.flops = op.kind.flops();
+        let out_home = op
+            .outputs
+            .first()
+            .map_or(*u.reach.last().expect("validated"), |t| {
+                residency.home[t.0 as usize]
+            });
+        let at = OpAt {
+            graph,
+            residency,
+            op,
+            e_c,
+            out_home,
+        };
+        let Body {
+            dtype,
+            time: t_body,
+            bound_in,
+            t_in,
+            t_comp,
+            t_out,
+        } = match gemm_view(graph, op) {
+            Some(g) => self.gemm_body(at, &g, &mut l)?,
+            None => self.vector_body(at, &mut l)?,
+        };
+        if t_comp >= t_in && t_comp >= t_out {
+            l.compute_bound_s = t_body;
+        } else if t_in >= t_out {
+            l.memory_bound_s[bound_in] = t_body;
+        } else {
+            l.memory_bound_s[out_home] = t_body;
+        }
+        for &lvl in &u.reach {
+            l.memory_j += l.bytes[lvl] * self.hw.memories[lvl].j_per_byte;
+        }
+        l.overhead_s = overhead;
+        l.latency_s = t_body + overhead;
+        l.compute_j = l.flops * u.j_per_op.get(dtype).unwrap_or(0.0);
+        l.close_static(self.hw);
+        Ok(l)
+    }
+
+    crate::cost::unit_accessors!();
+}
+
 /// How one op's body runs on the NPU: its compute dtype, its time, and the times of its
 /// input, compute and output phases, with the home level of the input that binds.
 struct Body {
@@ -289,7 +352,35 @@ struct Body {
     t_out: f64,
 }
 
+/// The op being priced, where it reads and writes, the compute efficiency and the home of
+/// its output.
+#[derive(Clone, Copy)]
+struct OpAt<'g> {
+    graph: &'g Graph,
+    residency: &'g TensorHomes,
+    op: &'g Op,
+    e_c: f64,
+    out_home: usize,
+}
+
 impl Npu<'_> {
+    /// The widest rate in `table` for `op`'s compute dtype (`engine` names the table in the
+    /// error when there is none).
+    fn widest(
+        &self,
+        table: &DTypeTable<f64>,
+        op: &Op,
+        engine: &str,
+    ) -> Result<(DType, f64), Infeasible> {
+        let u = &self.hw.units[self.unit];
+        widened(table, op.compute).ok_or_else(|| Infeasible {
+            reason: format!(
+                "unit `{}` of `{}` has no {} or wider {engine} for op `{}`",
+                u.name, self.hw.name, op.compute, op.name
+            ),
+        })
+    }
+
     /// The error for an op touching a tensor in level `h`, which the unit does not reach.
     fn unreachable(&self, op: &Op, h: usize) -> Infeasible {
         let u = &self.hw.units[self.unit];
@@ -303,30 +394,18 @@ impl Npu<'_> {
 
     /// A GEMM-shaped op on the MAC array at its best tiling, at efficiency `e_c`, its output
     /// going to `out_home`; its traffic is attributed to `l`.
-    fn gemm_body(
-        &self,
-        graph: &Graph,
-        residency: &TensorHomes,
-        op: &Op,
-        g: &GemmView,
-        (e_c, out_home): (f64, usize),
-        l: &mut Ledger,
-    ) -> Result<Body, Infeasible> {
+    fn gemm_body(&self, at: OpAt, g: &GemmView, l: &mut Ledger) -> Result<Body, Infeasible> {
+        let (graph, residency, op) = (at.graph, at.residency, at.op);
         let u = &self.hw.units[self.unit];
-        let (d, mpc) = widened(&self.macs, op.compute).ok_or_else(|| Infeasible {
-            reason: format!(
-                "unit `{}` of `{}` has no {} or wider MAC array for op `{}`",
-                u.name, self.hw.name, op.compute, op.name
-            ),
-        })?;
+        let (d, mpc) = self.widest(&self.macs, op, "MAC array")?;
         let a = op.inputs[0];
         let bw_a = self.home_bw(residency, a);
         let bw_b = self.home_bw(residency, g.b_tensor);
-        let bw_c = self.dma_bandwidth(out_home);
+        let bw_c = self.dma_bandwidth(at.out_home);
         let t = self
             .best_tiling(
                 mpc,
-                e_c,
+                at.e_c,
                 g,
                 elem_bytes(graph, a),
                 elem_bytes(graph, g.b_tensor),
@@ -367,7 +446,7 @@ impl Npu<'_> {
             self.hw,
             self.unit,
             &self.pos,
-            out_home,
+            at.out_home,
             g.c_bytes,
             &mut l.bytes,
         )
@@ -389,23 +468,12 @@ impl Npu<'_> {
 
     /// Any other op on the vector unit, streamed through half the SRAM in tiles, at efficiency
     /// `e_c`, its output going to `out_home`; its traffic is attributed to `l`.
-    fn vector_body(
-        &self,
-        graph: &Graph,
-        residency: &TensorHomes,
-        op: &Op,
-        (e_c, out_home): (f64, usize),
-        l: &mut Ledger,
-    ) -> Result<Body, Infeasible> {
+    fn vector_body(&self, at: OpAt, l: &mut Ledger) -> Result<Body, Infeasible> {
+        let (graph, residency, op) = (at.graph, at.residency, at.op);
         let u = &self.hw.units[self.unit];
-        let (d, ops) = widened(&self.vec_ops, op.compute).ok_or_else(|| Infeasible {
-            reason: format!(
-                "unit `{}` of `{}` has no {} or wider vector unit for op `{}`",
-                u.name, self.hw.name, op.compute, op.name
-            ),
-        })?;
+        let (d, ops) = self.widest(&self.vec_ops, op, "vector unit")?;
         let (mut t_in, mut t_out, mut bytes) = (0.0, 0.0, 0.0);
-        let mut in_home = out_home;
+        let mut in_home = at.out_home;
         let mut worst_in = 0.0;
         let mut bad = None;
         op.for_each_access(graph, |x| {
@@ -428,7 +496,7 @@ impl Npu<'_> {
         if let Some(h) = bad {
             return Err(self.unreachable(op, h));
         }
-        let t_comp = l.flops / (ops * e_c * u.clock_hz * u.count);
+        let t_comp = l.flops / (ops * at.e_c * u.clock_hz * u.count);
         let tiles = (bytes / (self.sram / 2.0)).ceil().max(1.0);
         let time =
             pipeline(tiles, t_in, t_comp, t_out) + tiles * self.tile_overhead_cycles / u.clock_hz;
@@ -441,60 +509,4 @@ impl Npu<'_> {
             t_out,
         })
     }
-}
-
-impl CostModel for Npu<'_> {
-    fn cost(
-        &self,
-        graph: &Graph,
-        residency: &TensorHomes,
-        op_id: OpId,
-    ) -> Result<Ledger, Infeasible> {
-        let u = &self.hw.units[self.unit];
-        let op = graph.op(op_id);
-        let overhead = match self.mode {
-            Mode::Ideal => 0.0,
-            Mode::Calibrated => u.kernel_overhead_s,
-        };
-        let e_c = match self.mode {
-            Mode::Ideal => 1.0,
-            Mode::Calibrated => u.compute_efficiency,
-        };
-        let mut l = Ledger::zero();
-        l.flops = op.kind.flops();
-        let out_home = op
-            .outputs
-            .first()
-            .map_or(*u.reach.last().expect("validated"), |t| {
-                residency.home[t.0 as usize]
-            });
-        let Body {
-            dtype,
-            time: t_body,
-            bound_in,
-            t_in,
-            t_comp,
-            t_out,
-        } = match gemm_view(graph, op) {
-            Some(g) => self.gemm_body(graph, residency, op, &g, (e_c, out_home), &mut l)?,
-            None => self.vector_body(graph, residency, op, (e_c, out_home), &mut l)?,
-        };
-        if t_comp >= t_in && t_comp >= t_out {
-            l.compute_bound_s = t_body;
-        } else if t_in >= t_out {
-            l.memory_bound_s[bound_in] = t_body;
-        } else {
-            l.memory_bound_s[out_home] = t_body;
-        }
-        for &lvl in &u.reach {
-            l.memory_j += l.bytes[lvl] * self.hw.memories[lvl].j_per_byte;
-        }
-        l.overhead_s = overhead;
-        l.latency_s = t_body + overhead;
-        l.compute_j = l.flops * u.j_per_op.get(dtype).unwrap_or(0.0);
-        l.close_static(self.hw);
-        Ok(l)
-    }
-
-    crate::cost::unit_accessors!();
 }

@@ -494,27 +494,40 @@ impl Checker<'_> {
         Ok(())
     }
 
+    /// The trimmed name of a `[[section]]` entry and its field prefix (`section[name]`): not
+    /// empty, and not in `seen` (a `what` of that name is a duplicate); it joins `seen`.
+    fn section_name(
+        &self,
+        name: &toml::Spanned<String>,
+        section: &str,
+        what: &str,
+        seen: &mut HashSet<String>,
+    ) -> Result<(String, String), HardwareError> {
+        let n = name.get_ref().trim().to_string();
+        let f = format!("{section}[{n}]");
+        if n.is_empty() {
+            return Err(self.invalid(
+                Some(name.span()),
+                &format!("{section}.name"),
+                "name must not be empty".into(),
+            ));
+        }
+        if !seen.insert(n.clone()) {
+            return Err(self.invalid(
+                Some(name.span()),
+                &format!("{f}.name"),
+                format!("duplicate {what} `{n}`"),
+            ));
+        }
+        Ok((n, f))
+    }
+
     /// The `[[memory]]` levels, in file order: names present and unique, figures checked.
     fn memory_levels(&mut self, raw: &[raw::RawMemory]) -> Result<Vec<MemoryLevel>, HardwareError> {
         let mut memories = Vec::new();
         let mut names = HashSet::new();
         for m in raw {
-            let n = m.name.get_ref().trim().to_string();
-            let f = format!("memory[{n}]");
-            if n.is_empty() {
-                return Err(self.invalid(
-                    Some(m.name.span()),
-                    "memory.name",
-                    "name must not be empty".into(),
-                ));
-            }
-            if !names.insert(n.clone()) {
-                return Err(self.invalid(
-                    Some(m.name.span()),
-                    &format!("{f}.name"),
-                    format!("duplicate memory level `{n}`"),
-                ));
-            }
+            let (n, f) = self.section_name(&m.name, "memory", "memory level", &mut names)?;
             memories.push(self.memory_level(m, n, &f)?);
         }
         Ok(memories)
@@ -566,22 +579,7 @@ impl Checker<'_> {
         let mut units = Vec::new();
         let mut unames = HashSet::new();
         for u in raw {
-            let n = u.name.get_ref().trim().to_string();
-            let f = format!("unit[{n}]");
-            if n.is_empty() {
-                return Err(self.invalid(
-                    Some(u.name.span()),
-                    "unit.name",
-                    "name must not be empty".into(),
-                ));
-            }
-            if !unames.insert(n.clone()) {
-                return Err(self.invalid(
-                    Some(u.name.span()),
-                    &format!("{f}.name"),
-                    format!("duplicate unit `{n}`"),
-                ));
-            }
+            let (n, f) = self.section_name(&u.name, "unit", "unit", &mut unames)?;
             units.push(self.unit(u, n, &f, memories)?);
         }
         Ok(units)

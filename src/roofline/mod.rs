@@ -250,6 +250,60 @@ pub fn refetched_vector(
     (vector + row > share).then_some((second, batch as f64 * n as f64 * vector))
 }
 
+impl CostModel for Roofline<'_> {
+    fn cost(
+        &self,
+        graph: &Graph,
+        residency: &TensorHomes,
+        op_id: OpId,
+    ) -> Result<Ledger, Infeasible> {
+        let unit = &self.hw.units[self.unit];
+        let op = graph.op(op_id);
+        let table = match op.kind.engine() {
+            Engine::Matrix => &unit.peak,
+            Engine::Vector => &unit.vector_peak,
+        };
+        let (dtype, peak) = widened(table, op.compute).ok_or_else(|| Infeasible {
+            reason: format!(
+                "unit `{}` of `{}` has no {} or wider compute for op `{}`",
+                unit.name, self.hw.name, op.compute, op.name
+            ),
+        })?;
+        let (e_c, overhead) = match self.mode {
+            Mode::Ideal => (1.0, 0.0),
+            Mode::Calibrated => (unit.compute_efficiency, unit.kernel_overhead_s),
+        };
+        let mut l = Ledger::zero();
+        l.flops = op.kind.flops();
+        let t_compute = self.compute_time(graph, op, (peak, e_c), l.flops);
+        l.bytes = traffic_at(self.hw, self.unit, &self.pos, graph, residency, op_id)?;
+        for &lvl in &unit.reach {
+            l.memory_j += l.bytes[lvl] * self.hw.memories[lvl].j_per_byte;
+        }
+        let (t_mem, level) = self.memory_time(&l);
+        let t = if t_compute >= t_mem {
+            l.compute_bound_s = t_compute;
+            t_compute
+        } else {
+            l.memory_bound_s[level.expect("memory time > 0 has a level")] = t_mem;
+            t_mem
+        };
+        // A strided convolution gathers its input one element at a time, where the unit gives
+        // that rate; for a GEMM-lowered one that gather is its im2col, so it is not also packed.
+        let strided = self.strided_time(graph, residency, op_id, &mut l);
+        let t_strided = strided.unwrap_or(0.0);
+        let t_pack = self.pack_time(graph, residency, op_id, strided, &mut l);
+        let t_refetch = self.refetch_time(graph, op_id, &mut l);
+        l.overhead_s = overhead;
+        l.latency_s = t + t_strided + t_pack + t_refetch + overhead;
+        l.compute_j = l.flops * unit.j_per_op.get(dtype).unwrap_or(0.0);
+        l.close_static(self.hw);
+        Ok(l)
+    }
+
+    crate::cost::unit_accessors!();
+}
+
 impl Roofline<'_> {
     /// The compute time of `op` (`flops` of them) at `peak` ops/s times efficiency `e_c`:
     /// the busiest of the matrix or vector pipeline (stretched for short products), the
@@ -400,58 +454,4 @@ impl Roofline<'_> {
             _ => 0.0,
         }
     }
-}
-
-impl CostModel for Roofline<'_> {
-    fn cost(
-        &self,
-        graph: &Graph,
-        residency: &TensorHomes,
-        op_id: OpId,
-    ) -> Result<Ledger, Infeasible> {
-        let unit = &self.hw.units[self.unit];
-        let op = graph.op(op_id);
-        let table = match op.kind.engine() {
-            Engine::Matrix => &unit.peak,
-            Engine::Vector => &unit.vector_peak,
-        };
-        let (dtype, peak) = widened(table, op.compute).ok_or_else(|| Infeasible {
-            reason: format!(
-                "unit `{}` of `{}` has no {} or wider compute for op `{}`",
-                unit.name, self.hw.name, op.compute, op.name
-            ),
-        })?;
-        let (e_c, overhead) = match self.mode {
-            Mode::Ideal => (1.0, 0.0),
-            Mode::Calibrated => (unit.compute_efficiency, unit.kernel_overhead_s),
-        };
-        let mut l = Ledger::zero();
-        l.flops = op.kind.flops();
-        let t_compute = self.compute_time(graph, op, (peak, e_c), l.flops);
-        l.bytes = traffic_at(self.hw, self.unit, &self.pos, graph, residency, op_id)?;
-        for &lvl in &unit.reach {
-            l.memory_j += l.bytes[lvl] * self.hw.memories[lvl].j_per_byte;
-        }
-        let (t_mem, level) = self.memory_time(&l);
-        let t = if t_compute >= t_mem {
-            l.compute_bound_s = t_compute;
-            t_compute
-        } else {
-            l.memory_bound_s[level.expect("memory time > 0 has a level")] = t_mem;
-            t_mem
-        };
-        // A strided convolution gathers its input one element at a time, where the unit gives
-        // that rate; for a GEMM-lowered one that gather is its im2col, so it is not also packed.
-        let strided = self.strided_time(graph, residency, op_id, &mut l);
-        let t_strided = strided.unwrap_or(0.0);
-        let t_pack = self.pack_time(graph, residency, op_id, strided, &mut l);
-        let t_refetch = self.refetch_time(graph, op_id, &mut l);
-        l.overhead_s = overhead;
-        l.latency_s = t + t_strided + t_pack + t_refetch + overhead;
-        l.compute_j = l.flops * unit.j_per_op.get(dtype).unwrap_or(0.0);
-        l.close_static(self.hw);
-        Ok(l)
-    }
-
-    crate::cost::unit_accessors!();
 }
