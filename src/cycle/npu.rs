@@ -29,13 +29,13 @@
 //! `peak_ops_per_s[d]` for every dtype both give. Energy: `flops · pJ/op + Σ_L bytes_L · pJ/B_L`
 //! (re-fetched tiles counted) `+ static · time`.
 
-use super::{gemm_view, pipeline};
+use super::{GemmView, gemm_view, pipeline};
 use crate::cost::{
     CostModel, Infeasible, Ledger, Mode, ParamError, Params, TensorHomes, attribute,
     reach_positions, widened,
 };
 use crate::hardware::{Hardware, MAX_LEVELS};
-use crate::workload::{DTypeTable, Graph, OpId, TensorId};
+use crate::workload::{DType, DTypeTable, Graph, Op, OpId, TensorId};
 
 /// The name the registry knows this model by (`params.model = "npu-tiled"`).
 pub const NAME: &str = "npu-tiled";
@@ -297,125 +297,29 @@ impl CostModel for Npu<'_> {
         };
         let mut l = Ledger::zero();
         l.flops = op.kind.flops();
-        let unreachable = |h: usize| Infeasible {
-            reason: format!(
-                "op `{}` touches a tensor in `{}`, which unit `{}` does not reach",
-                op.name, self.hw.memories[h].name, u.name
-            ),
-        };
         let out_home = op
             .outputs
             .first()
             .map_or(*u.reach.last().expect("validated"), |t| {
                 residency.home[t.0 as usize]
             });
-        let (dtype, t_body, bound_in, t_in, t_comp, t_out) = match gemm_view(graph, op) {
-            Some(g) => {
-                let (d, mpc) = widened(&self.macs, op.compute).ok_or_else(|| Infeasible {
-                    reason: format!(
-                        "unit `{}` of `{}` has no {} or wider MAC array for op `{}`",
-                        u.name, self.hw.name, op.compute, op.name
-                    ),
-                })?;
-                let a = op.inputs[0];
-                let bw_a = self.home_bw(residency, a);
-                let bw_b = self.home_bw(residency, g.b_tensor);
-                let bw_c = self.dma_bandwidth(out_home);
-                let t = self
-                    .best_tiling(
-                        mpc,
-                        e_c,
-                        &g,
-                        elem_bytes(graph, a),
-                        elem_bytes(graph, g.b_tensor),
-                        bw_a,
-                        bw_b,
-                        bw_c,
-                    )
-                    .ok_or_else(|| Infeasible {
-                        reason: format!(
-                            "op `{}`: not even the smallest tile ({}×{}×{}) fits the {} B SRAM of unit `{}`",
-                            op.name,
-                            self.rows,
-                            (mpc / self.rows as f64).floor(),
-                            MIN_TK,
-                            self.sram,
-                            u.name
-                        ),
-                    })?;
-                attribute(
-                    self.hw,
-                    self.unit,
-                    &self.pos,
-                    residency.home[a.0 as usize],
-                    t.a_read,
-                    &mut l.bytes,
-                )
-                .map_err(unreachable)?;
-                attribute(
-                    self.hw,
-                    self.unit,
-                    &self.pos,
-                    residency.home[g.b_tensor.0 as usize],
-                    t.b_read,
-                    &mut l.bytes,
-                )
-                .map_err(unreachable)?;
-                attribute(
-                    self.hw,
-                    self.unit,
-                    &self.pos,
-                    out_home,
-                    g.c_bytes,
-                    &mut l.bytes,
-                )
-                .map_err(unreachable)?;
-                let bound_in = if t.a_read / bw_a >= t.b_read / bw_b {
-                    residency.home[a.0 as usize]
-                } else {
-                    residency.home[g.b_tensor.0 as usize]
-                };
-                (d, t.time, bound_in, t.t_in, t.t_comp, t.t_out)
-            }
-            None => {
-                let (d, ops) = widened(&self.vec_ops, op.compute).ok_or_else(|| Infeasible {
-                    reason: format!(
-                        "unit `{}` of `{}` has no {} or wider vector unit for op `{}`",
-                        u.name, self.hw.name, op.compute, op.name
-                    ),
-                })?;
-                let (mut t_in, mut t_out, mut bytes) = (0.0, 0.0, 0.0);
-                let mut in_home = out_home;
-                let mut worst_in = 0.0;
-                let mut bad = None;
-                op.for_each_access(graph, |x| {
-                    let home = residency.home[x.tensor.0 as usize];
-                    if let Err(h) =
-                        attribute(self.hw, self.unit, &self.pos, home, x.bytes, &mut l.bytes)
-                    {
-                        bad = Some(h);
-                    }
-                    let t = x.bytes / self.dma_bandwidth(home);
-                    bytes += x.bytes;
-                    if x.write {
-                        t_out += t;
-                    } else {
-                        t_in += t;
-                        if t > worst_in {
-                            worst_in = t;
-                            in_home = home;
-                        }
-                    }
-                });
-                if let Some(h) = bad {
-                    return Err(unreachable(h));
-                }
-                let t_comp = l.flops / (ops * e_c * u.clock_hz * u.count);
-                let tiles = (bytes / (self.sram / 2.0)).ceil().max(1.0);
-                let time = pipeline(tiles, t_in, t_comp, t_out)
-                    + tiles * self.tile_overhead_cycles / u.clock_hz;
-                (d, time, in_home, t_in, t_comp, t_out)
-            }
+        let at = OpAt {
+            graph,
+            residency,
+            op,
+            e_c,
+            out_home,
+        };
+        let Body {
+            dtype,
+            time: t_body,
+            bound_in,
+            t_in,
+            t_comp,
+            t_out,
+        } = match gemm_view(graph, op) {
+            Some(g) => self.gemm_body(at, &g, &mut l)?,
+            None => self.vector_body(at, &mut l)?,
         };
         if t_comp >= t_in && t_comp >= t_out {
             l.compute_bound_s = t_body;
@@ -435,4 +339,174 @@ impl CostModel for Npu<'_> {
     }
 
     crate::cost::unit_accessors!();
+}
+
+/// How one op's body runs on the NPU: its compute dtype, its time, and the times of its
+/// input, compute and output phases, with the home level of the input that binds.
+struct Body {
+    dtype: DType,
+    time: f64,
+    bound_in: usize,
+    t_in: f64,
+    t_comp: f64,
+    t_out: f64,
+}
+
+/// The op being priced, where it reads and writes, the compute efficiency and the home of
+/// its output.
+#[derive(Clone, Copy)]
+struct OpAt<'g> {
+    graph: &'g Graph,
+    residency: &'g TensorHomes,
+    op: &'g Op,
+    e_c: f64,
+    out_home: usize,
+}
+
+impl Npu<'_> {
+    /// The widest rate in `table` for `op`'s compute dtype (`engine` names the table in the
+    /// error when there is none).
+    fn widest(
+        &self,
+        table: &DTypeTable<f64>,
+        op: &Op,
+        engine: &str,
+    ) -> Result<(DType, f64), Infeasible> {
+        let u = &self.hw.units[self.unit];
+        widened(table, op.compute).ok_or_else(|| Infeasible {
+            reason: format!(
+                "unit `{}` of `{}` has no {} or wider {engine} for op `{}`",
+                u.name, self.hw.name, op.compute, op.name
+            ),
+        })
+    }
+
+    /// The error for an op touching a tensor in level `h`, which the unit does not reach.
+    fn unreachable(&self, op: &Op, h: usize) -> Infeasible {
+        let u = &self.hw.units[self.unit];
+        Infeasible {
+            reason: format!(
+                "op `{}` touches a tensor in `{}`, which unit `{}` does not reach",
+                op.name, self.hw.memories[h].name, u.name
+            ),
+        }
+    }
+
+    /// A GEMM-shaped op on the MAC array at its best tiling, at efficiency `e_c`, its output
+    /// going to `out_home`; its traffic is attributed to `l`.
+    fn gemm_body(&self, at: OpAt, g: &GemmView, l: &mut Ledger) -> Result<Body, Infeasible> {
+        let (graph, residency, op) = (at.graph, at.residency, at.op);
+        let u = &self.hw.units[self.unit];
+        let (d, mpc) = self.widest(&self.macs, op, "MAC array")?;
+        let a = op.inputs[0];
+        let bw_a = self.home_bw(residency, a);
+        let bw_b = self.home_bw(residency, g.b_tensor);
+        let bw_c = self.dma_bandwidth(at.out_home);
+        let t = self
+            .best_tiling(
+                mpc,
+                at.e_c,
+                g,
+                elem_bytes(graph, a),
+                elem_bytes(graph, g.b_tensor),
+                bw_a,
+                bw_b,
+                bw_c,
+            )
+            .ok_or_else(|| Infeasible {
+                reason: format!(
+                    "op `{}`: not even the smallest tile ({}×{}×{}) fits the {} B SRAM of unit `{}`",
+                    op.name,
+                    self.rows,
+                    (mpc / self.rows as f64).floor(),
+                    MIN_TK,
+                    self.sram,
+                    u.name
+                ),
+            })?;
+        attribute(
+            self.hw,
+            self.unit,
+            &self.pos,
+            residency.home[a.0 as usize],
+            t.a_read,
+            &mut l.bytes,
+        )
+        .map_err(|h| self.unreachable(op, h))?;
+        attribute(
+            self.hw,
+            self.unit,
+            &self.pos,
+            residency.home[g.b_tensor.0 as usize],
+            t.b_read,
+            &mut l.bytes,
+        )
+        .map_err(|h| self.unreachable(op, h))?;
+        attribute(
+            self.hw,
+            self.unit,
+            &self.pos,
+            at.out_home,
+            g.c_bytes,
+            &mut l.bytes,
+        )
+        .map_err(|h| self.unreachable(op, h))?;
+        let bound_in = if t.a_read / bw_a >= t.b_read / bw_b {
+            residency.home[a.0 as usize]
+        } else {
+            residency.home[g.b_tensor.0 as usize]
+        };
+        Ok(Body {
+            dtype: d,
+            time: t.time,
+            bound_in,
+            t_in: t.t_in,
+            t_comp: t.t_comp,
+            t_out: t.t_out,
+        })
+    }
+
+    /// Any other op on the vector unit, streamed through half the SRAM in tiles, at efficiency
+    /// `e_c`, its output going to `out_home`; its traffic is attributed to `l`.
+    fn vector_body(&self, at: OpAt, l: &mut Ledger) -> Result<Body, Infeasible> {
+        let (graph, residency, op) = (at.graph, at.residency, at.op);
+        let u = &self.hw.units[self.unit];
+        let (d, ops) = self.widest(&self.vec_ops, op, "vector unit")?;
+        let (mut t_in, mut t_out, mut bytes) = (0.0, 0.0, 0.0);
+        let mut in_home = at.out_home;
+        let mut worst_in = 0.0;
+        let mut bad = None;
+        op.for_each_access(graph, |x| {
+            let home = residency.home[x.tensor.0 as usize];
+            if let Err(h) = attribute(self.hw, self.unit, &self.pos, home, x.bytes, &mut l.bytes) {
+                bad = Some(h);
+            }
+            let t = x.bytes / self.dma_bandwidth(home);
+            bytes += x.bytes;
+            if x.write {
+                t_out += t;
+            } else {
+                t_in += t;
+                if t > worst_in {
+                    worst_in = t;
+                    in_home = home;
+                }
+            }
+        });
+        if let Some(h) = bad {
+            return Err(self.unreachable(op, h));
+        }
+        let t_comp = l.flops / (ops * at.e_c * u.clock_hz * u.count);
+        let tiles = (bytes / (self.sram / 2.0)).ceil().max(1.0);
+        let time =
+            pipeline(tiles, t_in, t_comp, t_out) + tiles * self.tile_overhead_cycles / u.clock_hz;
+        Ok(Body {
+            dtype: d,
+            time,
+            bound_in: in_home,
+            t_in,
+            t_comp,
+            t_out,
+        })
+    }
 }

@@ -170,6 +170,22 @@ pub struct Unit {
     /// Achievable bandwidth fraction per memory level (index as in [`Hardware::memories`]),
     /// where the file gives one; other levels use `bandwidth_efficiency`.
     pub level_bandwidth_efficiency: [Option<f64>; MAX_LEVELS],
+    /// The calibrated kernel terms: rates and efficiencies of particular kernels that a
+    /// calibration measures (all absent on a datasheet-only unit).
+    pub kernel: KernelTerms,
+    /// The runtimes that run each workload kind on this unit by default.
+    pub runtimes: UnitRuntimes,
+    /// Kind-specific parameters for cycle models.
+    pub params: toml::Table,
+}
+
+/// A unit's calibrated kernel terms: optional figures, each priced by the roofline model in
+/// calibrated mode, that describe how particular kernels of a runtime run on the unit beyond
+/// its peaks and efficiencies (`calibrate` measures them; a datasheet-only unit has none).
+/// Every term is absent by default, and an absent term costs nothing, so a unit built in code
+/// takes `KernelTerms::default()` and sets only the terms it has.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KernelTerms {
     /// Fraction of a level's bandwidth at which GEMM operands are packed (`None`: no packing
     /// term).
     pub pack_bandwidth_efficiency: Option<f64>,
@@ -193,13 +209,9 @@ pub struct Unit {
     pub serial_reduce_elems_per_s: Option<f64>,
     /// Sustained MACs per second of depthwise convolution (`None`: the vector peak applies).
     pub depthwise_macs_per_s: Option<f64>,
-    /// The runtimes that run each workload kind on this unit by default.
-    pub runtimes: UnitRuntimes,
     /// Sustained ops/s of products over block-quantized weights, by weight dtype (empty when
     /// not given).
     pub block_quant: DTypeTable<f64>,
-    /// Kind-specific parameters for cycle models.
-    pub params: toml::Table,
 }
 
 /// A validated memory level.
@@ -459,6 +471,353 @@ impl Checker<'_> {
         }
         Ok(t)
     }
+
+    /// The device has memory levels (at most [`MAX_LEVELS`]) and units.
+    fn sections(&self, raw: &RawHardware) -> Result<(), HardwareError> {
+        if raw.memory.is_empty() {
+            return Err(self.invalid(
+                None,
+                "memory",
+                "a device needs at least one [[memory]] level".into(),
+            ));
+        }
+        if raw.memory.len() > MAX_LEVELS {
+            return Err(self.invalid(
+                Some(raw.memory[MAX_LEVELS].name.span()),
+                "memory",
+                format!("at most {MAX_LEVELS} memory levels are supported"),
+            ));
+        }
+        if raw.unit.is_empty() {
+            return Err(self.invalid(None, "unit", "a device needs at least one [[unit]]".into()));
+        }
+        Ok(())
+    }
+
+    /// The trimmed name of a `[[section]]` entry and its field prefix (`section[name]`): not
+    /// empty, and not in `seen` (a `what` of that name is a duplicate); it joins `seen`.
+    fn section_name(
+        &self,
+        name: &toml::Spanned<String>,
+        section: &str,
+        what: &str,
+        seen: &mut HashSet<String>,
+    ) -> Result<(String, String), HardwareError> {
+        let n = name.get_ref().trim().to_string();
+        let f = format!("{section}[{n}]");
+        if n.is_empty() {
+            return Err(self.invalid(
+                Some(name.span()),
+                &format!("{section}.name"),
+                "name must not be empty".into(),
+            ));
+        }
+        if !seen.insert(n.clone()) {
+            return Err(self.invalid(
+                Some(name.span()),
+                &format!("{f}.name"),
+                format!("duplicate {what} `{n}`"),
+            ));
+        }
+        Ok((n, f))
+    }
+
+    /// The `[[memory]]` levels, in file order: names present and unique, figures checked.
+    fn memory_levels(&mut self, raw: &[raw::RawMemory]) -> Result<Vec<MemoryLevel>, HardwareError> {
+        let mut memories = Vec::new();
+        let mut names = HashSet::new();
+        for m in raw {
+            let (n, f) = self.section_name(&m.name, "memory", "memory level", &mut names)?;
+            memories.push(self.memory_level(m, n, &f)?);
+        }
+        Ok(memories)
+    }
+
+    /// One memory level named `n` (`f` names it in errors).
+    fn memory_level(
+        &mut self,
+        m: &raw::RawMemory,
+        n: String,
+        f: &str,
+    ) -> Result<MemoryLevel, HardwareError> {
+        let capacity = self.figure(
+            &m.capacity_bytes,
+            &format!("{f}.capacity_bytes"),
+            None,
+            false,
+        )?;
+        let usable = match &m.usable_bytes {
+            Some(u) => self.figure(u, &format!("{f}.usable_bytes"), Some(capacity), false)?,
+            None => capacity,
+        };
+        Ok(MemoryLevel {
+            name: n,
+            capacity_bytes: capacity,
+            usable_bytes: usable,
+            bytes_per_s: self.figure_in(
+                &m.bytes_per_s,
+                &format!("{f}.bytes_per_s"),
+                MIN_BYTES_PER_S,
+                MAX_BYTES_PER_S,
+            )?,
+            j_per_byte: self.figure(&m.pj_per_byte, &format!("{f}.pj_per_byte"), None, true)?
+                * 1e-12,
+            software_managed: m
+                .managed
+                .as_ref()
+                .is_some_and(|k| *k.get_ref() == raw::Managed::Software),
+        })
+    }
+
+    /// The `[[unit]]`s, in file order: names present and unique, each checked against the
+    /// device's `memories`.
+    fn units(
+        &mut self,
+        raw: &[raw::RawUnit],
+        memories: &[MemoryLevel],
+    ) -> Result<Vec<Unit>, HardwareError> {
+        let mut units = Vec::new();
+        let mut unames = HashSet::new();
+        for u in raw {
+            let (n, f) = self.section_name(&u.name, "unit", "unit", &mut unames)?;
+            units.push(self.unit(u, n, &f, memories)?);
+        }
+        Ok(units)
+    }
+
+    /// One unit named `n` (`f` names it in errors). Figures are checked (and their provenance
+    /// recorded) in a fixed order: size and clock, per-dtype rates and energies, reach,
+    /// per-level tables, efficiencies and overhead, the scalar kernel terms, runtimes.
+    fn unit(
+        &mut self,
+        u: &raw::RawUnit,
+        n: String,
+        f: &str,
+        memories: &[MemoryLevel],
+    ) -> Result<Unit, HardwareError> {
+        let count = self.figure(&u.count, &format!("{f}.count"), Some(MAX_UNIT_COUNT), false)?;
+        let clock_hz = self.figure_in(
+            &u.clock_hz,
+            &format!("{f}.clock_hz"),
+            MIN_CLOCK_HZ,
+            MAX_CLOCK_HZ,
+        )?;
+        let ops = Some((MIN_OPS_PER_S, MAX_OPS_PER_S));
+        let (peak, vector_peak) = self.unit_peaks(u, f)?;
+        let special = self.dtype_table(
+            &u.special_ops_per_s,
+            &format!("{f}.special_ops_per_s"),
+            1.0,
+            ops,
+        )?;
+        let block_quant = self.dtype_table(
+            &u.block_quant_ops_per_s,
+            &format!("{f}.block_quant_ops_per_s"),
+            1.0,
+            ops,
+        )?;
+        let j_per_op = self.unit_energies(u, f, &vector_peak)?;
+        let reach = self.unit_reach(u, f, memories)?;
+        let level_bandwidth_efficiency = self.level_table(
+            &u.level_bandwidth_efficiency,
+            &format!("{f}.level_bandwidth_efficiency"),
+            &reach,
+            memories,
+        )?;
+        let kernel_tables = KernelTerms {
+            level_pack_bandwidth_efficiency: self.level_table(
+                &u.level_pack_bandwidth_efficiency,
+                &format!("{f}.level_pack_bandwidth_efficiency"),
+                &reach,
+                memories,
+            )?,
+            level_pack_conflict_bandwidth_efficiency: self.level_table(
+                &u.level_pack_conflict_bandwidth_efficiency,
+                &format!("{f}.level_pack_conflict_bandwidth_efficiency"),
+                &reach,
+                memories,
+            )?,
+            block_quant,
+            ..KernelTerms::default()
+        };
+        Ok(Unit {
+            name: n,
+            kind: u.kind,
+            count,
+            clock_hz,
+            peak,
+            vector_peak,
+            special,
+            j_per_op,
+            reach,
+            compute_efficiency: self.figure(
+                &u.compute_efficiency,
+                &format!("{f}.compute_efficiency"),
+                Some(1.0),
+                false,
+            )?,
+            bandwidth_efficiency: self.figure(
+                &u.bandwidth_efficiency,
+                &format!("{f}.bandwidth_efficiency"),
+                Some(1.0),
+                false,
+            )?,
+            kernel_overhead_s: self.figure(
+                &u.kernel_overhead_s,
+                &format!("{f}.kernel_overhead_s"),
+                None,
+                true,
+            )?,
+            level_bandwidth_efficiency,
+            kernel: self.kernel_terms(u, f, kernel_tables)?,
+            params: u.params.clone().unwrap_or_default(),
+            runtimes: self.unit_runtimes(u.runtimes.as_ref(), f, u.name.span())?,
+        })
+    }
+
+    /// A unit's matrix peaks (at least one dtype) and vector peaks (the matrix peak for each
+    /// dtype the file gives no vector peak).
+    fn unit_peaks(
+        &mut self,
+        u: &raw::RawUnit,
+        f: &str,
+    ) -> Result<(DTypeTable<f64>, DTypeTable<f64>), HardwareError> {
+        let ops = Some((MIN_OPS_PER_S, MAX_OPS_PER_S));
+        let peak = self.dtype_table(&u.peak_ops_per_s, &format!("{f}.peak_ops_per_s"), 1.0, ops)?;
+        if peak.iter().next().is_none() {
+            return Err(self.invalid(
+                Some(u.name.span()),
+                &format!("{f}.peak_ops_per_s"),
+                "needs at least one dtype".into(),
+            ));
+        }
+        let mut vector_peak = self.dtype_table(
+            &u.vector_ops_per_s,
+            &format!("{f}.vector_ops_per_s"),
+            1.0,
+            ops,
+        )?;
+        for (d, v) in peak.iter() {
+            if vector_peak.get(d).is_none() {
+                vector_peak.set(d, v);
+            }
+        }
+        Ok((peak, vector_peak))
+    }
+
+    /// A unit's energy per op, joules, by dtype: one for every dtype it computes.
+    fn unit_energies(
+        &mut self,
+        u: &raw::RawUnit,
+        f: &str,
+        vector_peak: &DTypeTable<f64>,
+    ) -> Result<DTypeTable<f64>, HardwareError> {
+        let j_per_op = self.dtype_table(&u.pj_per_op, &format!("{f}.pj_per_op"), 1e-12, None)?;
+        for (d, _) in vector_peak.iter() {
+            if j_per_op.get(d).is_none() {
+                return Err(self.invalid(
+                    Some(u.name.span()),
+                    &format!("{f}.pj_per_op.{d}"),
+                    format!("the unit computes `{d}` but pj_per_op has no `{d}`; every dtype the unit computes needs an energy"),
+                ));
+            }
+        }
+        Ok(j_per_op)
+    }
+
+    /// The memory levels a unit reaches, as indices into `memories`, innermost first: at least
+    /// one, each existing and listed once.
+    fn unit_reach(
+        &mut self,
+        u: &raw::RawUnit,
+        f: &str,
+        memories: &[MemoryLevel],
+    ) -> Result<Vec<usize>, HardwareError> {
+        if u.memory.is_empty() {
+            return Err(self.invalid(
+                Some(u.name.span()),
+                &format!("{f}.memory"),
+                "a unit must reach at least one memory level".into(),
+            ));
+        }
+        let mut reach = Vec::new();
+        for m in &u.memory {
+            match memories.iter().position(|x| x.name == *m.get_ref()) {
+                Some(i) if reach.contains(&i) => {
+                    return Err(self.invalid(
+                        Some(m.span()),
+                        &format!("{f}.memory"),
+                        format!("memory level `{}` listed twice", m.get_ref()),
+                    ));
+                }
+                Some(i) => reach.push(i),
+                None => {
+                    return Err(self.invalid(
+                        Some(m.span()),
+                        &format!("{f}.memory"),
+                        format!(
+                            "memory level `{}` does not exist; the device has: {}",
+                            m.get_ref(),
+                            memories
+                                .iter()
+                                .map(|x| x.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(reach)
+    }
+
+    /// The scalar calibrated kernel terms of a unit (each optional), over `tables`: its
+    /// per-level and per-dtype terms, checked earlier beside the unit's other tables.
+    fn kernel_terms(
+        &mut self,
+        u: &raw::RawUnit,
+        f: &str,
+        tables: KernelTerms,
+    ) -> Result<KernelTerms, HardwareError> {
+        Ok(KernelTerms {
+            pack_conflict_stride_bytes: self.optional(
+                &u.pack_conflict_stride_bytes,
+                &format!("{f}.pack_conflict_stride_bytes"),
+                None,
+            )?,
+            reuse_refetch_bytes_per_s: self.optional(
+                &u.reuse_refetch_bytes_per_s,
+                &format!("{f}.reuse_refetch_bytes_per_s"),
+                None,
+            )?,
+            gemm_depth_overhead: self.optional(
+                &u.gemm_depth_overhead,
+                &format!("{f}.gemm_depth_overhead"),
+                None,
+            )?,
+            strided_gather_elems_per_s: self.optional(
+                &u.strided_gather_elems_per_s,
+                &format!("{f}.strided_gather_elems_per_s"),
+                None,
+            )?,
+            pack_bandwidth_efficiency: self.optional(
+                &u.pack_bandwidth_efficiency,
+                &format!("{f}.pack_bandwidth_efficiency"),
+                Some(1.0),
+            )?,
+            serial_reduce_elems_per_s: self.optional(
+                &u.serial_reduce_elems_per_s,
+                &format!("{f}.serial_reduce_elems_per_s"),
+                None,
+            )?,
+            depthwise_macs_per_s: self.optional(
+                &u.depthwise_macs_per_s,
+                &format!("{f}.depthwise_macs_per_s"),
+                None,
+            )?,
+            ..tables
+        })
+    }
 }
 
 impl Hardware {
@@ -531,263 +890,9 @@ impl Hardware {
             text,
             provenance: Vec::new(),
         };
-        if raw.memory.is_empty() {
-            return Err(ck.invalid(
-                None,
-                "memory",
-                "a device needs at least one [[memory]] level".into(),
-            ));
-        }
-        if raw.memory.len() > MAX_LEVELS {
-            return Err(ck.invalid(
-                Some(raw.memory[MAX_LEVELS].name.span()),
-                "memory",
-                format!("at most {MAX_LEVELS} memory levels are supported"),
-            ));
-        }
-        if raw.unit.is_empty() {
-            return Err(ck.invalid(None, "unit", "a device needs at least one [[unit]]".into()));
-        }
-        let mut memories = Vec::new();
-        let mut names = HashSet::new();
-        for m in &raw.memory {
-            let n = m.name.get_ref().trim().to_string();
-            let f = format!("memory[{n}]");
-            if n.is_empty() {
-                return Err(ck.invalid(
-                    Some(m.name.span()),
-                    "memory.name",
-                    "name must not be empty".into(),
-                ));
-            }
-            if !names.insert(n.clone()) {
-                return Err(ck.invalid(
-                    Some(m.name.span()),
-                    &format!("{f}.name"),
-                    format!("duplicate memory level `{n}`"),
-                ));
-            }
-            let capacity = ck.figure(
-                &m.capacity_bytes,
-                &format!("{f}.capacity_bytes"),
-                None,
-                false,
-            )?;
-            let usable = match &m.usable_bytes {
-                Some(u) => ck.figure(u, &format!("{f}.usable_bytes"), Some(capacity), false)?,
-                None => capacity,
-            };
-            memories.push(MemoryLevel {
-                name: n,
-                capacity_bytes: capacity,
-                usable_bytes: usable,
-                bytes_per_s: ck.figure_in(
-                    &m.bytes_per_s,
-                    &format!("{f}.bytes_per_s"),
-                    MIN_BYTES_PER_S,
-                    MAX_BYTES_PER_S,
-                )?,
-                j_per_byte: ck.figure(&m.pj_per_byte, &format!("{f}.pj_per_byte"), None, true)?
-                    * 1e-12,
-                software_managed: m
-                    .managed
-                    .as_ref()
-                    .is_some_and(|k| *k.get_ref() == raw::Managed::Software),
-            });
-        }
-        let mut units = Vec::new();
-        let mut unames = HashSet::new();
-        for u in &raw.unit {
-            let n = u.name.get_ref().trim().to_string();
-            let f = format!("unit[{n}]");
-            if n.is_empty() {
-                return Err(ck.invalid(
-                    Some(u.name.span()),
-                    "unit.name",
-                    "name must not be empty".into(),
-                ));
-            }
-            if !unames.insert(n.clone()) {
-                return Err(ck.invalid(
-                    Some(u.name.span()),
-                    &format!("{f}.name"),
-                    format!("duplicate unit `{n}`"),
-                ));
-            }
-            let count = ck.figure(&u.count, &format!("{f}.count"), Some(MAX_UNIT_COUNT), false)?;
-            let clock_hz = ck.figure_in(
-                &u.clock_hz,
-                &format!("{f}.clock_hz"),
-                MIN_CLOCK_HZ,
-                MAX_CLOCK_HZ,
-            )?;
-            let ops = Some((MIN_OPS_PER_S, MAX_OPS_PER_S));
-            let peak =
-                ck.dtype_table(&u.peak_ops_per_s, &format!("{f}.peak_ops_per_s"), 1.0, ops)?;
-            if peak.iter().next().is_none() {
-                return Err(ck.invalid(
-                    Some(u.name.span()),
-                    &format!("{f}.peak_ops_per_s"),
-                    "needs at least one dtype".into(),
-                ));
-            }
-            let mut vector_peak = ck.dtype_table(
-                &u.vector_ops_per_s,
-                &format!("{f}.vector_ops_per_s"),
-                1.0,
-                ops,
-            )?;
-            for (d, v) in peak.iter() {
-                if vector_peak.get(d).is_none() {
-                    vector_peak.set(d, v);
-                }
-            }
-            let special = ck.dtype_table(
-                &u.special_ops_per_s,
-                &format!("{f}.special_ops_per_s"),
-                1.0,
-                ops,
-            )?;
-            let block_quant = ck.dtype_table(
-                &u.block_quant_ops_per_s,
-                &format!("{f}.block_quant_ops_per_s"),
-                1.0,
-                ops,
-            )?;
-            let j_per_op = ck.dtype_table(&u.pj_per_op, &format!("{f}.pj_per_op"), 1e-12, None)?;
-            for (d, _) in vector_peak.iter() {
-                if j_per_op.get(d).is_none() {
-                    return Err(ck.invalid(
-                        Some(u.name.span()),
-                        &format!("{f}.pj_per_op.{d}"),
-                        format!("the unit computes `{d}` but pj_per_op has no `{d}`; every dtype the unit computes needs an energy"),
-                    ));
-                }
-            }
-            if u.memory.is_empty() {
-                return Err(ck.invalid(
-                    Some(u.name.span()),
-                    &format!("{f}.memory"),
-                    "a unit must reach at least one memory level".into(),
-                ));
-            }
-            let mut reach = Vec::new();
-            for m in &u.memory {
-                match memories.iter().position(|x| x.name == *m.get_ref()) {
-                    Some(i) if reach.contains(&i) => {
-                        return Err(ck.invalid(
-                            Some(m.span()),
-                            &format!("{f}.memory"),
-                            format!("memory level `{}` listed twice", m.get_ref()),
-                        ));
-                    }
-                    Some(i) => reach.push(i),
-                    None => {
-                        return Err(ck.invalid(
-                            Some(m.span()),
-                            &format!("{f}.memory"),
-                            format!(
-                                "memory level `{}` does not exist; the device has: {}",
-                                m.get_ref(),
-                                memories
-                                    .iter()
-                                    .map(|x| x.name.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        ));
-                    }
-                }
-            }
-            let level_bandwidth_efficiency = ck.level_table(
-                &u.level_bandwidth_efficiency,
-                &format!("{f}.level_bandwidth_efficiency"),
-                &reach,
-                &memories,
-            )?;
-            let level_pack_bandwidth_efficiency = ck.level_table(
-                &u.level_pack_bandwidth_efficiency,
-                &format!("{f}.level_pack_bandwidth_efficiency"),
-                &reach,
-                &memories,
-            )?;
-            let level_pack_conflict_bandwidth_efficiency = ck.level_table(
-                &u.level_pack_conflict_bandwidth_efficiency,
-                &format!("{f}.level_pack_conflict_bandwidth_efficiency"),
-                &reach,
-                &memories,
-            )?;
-            units.push(Unit {
-                name: n,
-                kind: u.kind,
-                count,
-                clock_hz,
-                peak,
-                vector_peak,
-                special,
-                j_per_op,
-                reach,
-                compute_efficiency: ck.figure(
-                    &u.compute_efficiency,
-                    &format!("{f}.compute_efficiency"),
-                    Some(1.0),
-                    false,
-                )?,
-                bandwidth_efficiency: ck.figure(
-                    &u.bandwidth_efficiency,
-                    &format!("{f}.bandwidth_efficiency"),
-                    Some(1.0),
-                    false,
-                )?,
-                kernel_overhead_s: ck.figure(
-                    &u.kernel_overhead_s,
-                    &format!("{f}.kernel_overhead_s"),
-                    None,
-                    true,
-                )?,
-                level_bandwidth_efficiency,
-                level_pack_bandwidth_efficiency,
-                level_pack_conflict_bandwidth_efficiency,
-                pack_conflict_stride_bytes: ck.optional(
-                    &u.pack_conflict_stride_bytes,
-                    &format!("{f}.pack_conflict_stride_bytes"),
-                    None,
-                )?,
-                reuse_refetch_bytes_per_s: ck.optional(
-                    &u.reuse_refetch_bytes_per_s,
-                    &format!("{f}.reuse_refetch_bytes_per_s"),
-                    None,
-                )?,
-                gemm_depth_overhead: ck.optional(
-                    &u.gemm_depth_overhead,
-                    &format!("{f}.gemm_depth_overhead"),
-                    None,
-                )?,
-                strided_gather_elems_per_s: ck.optional(
-                    &u.strided_gather_elems_per_s,
-                    &format!("{f}.strided_gather_elems_per_s"),
-                    None,
-                )?,
-                pack_bandwidth_efficiency: ck.optional(
-                    &u.pack_bandwidth_efficiency,
-                    &format!("{f}.pack_bandwidth_efficiency"),
-                    Some(1.0),
-                )?,
-                serial_reduce_elems_per_s: ck.optional(
-                    &u.serial_reduce_elems_per_s,
-                    &format!("{f}.serial_reduce_elems_per_s"),
-                    None,
-                )?,
-                depthwise_macs_per_s: ck.optional(
-                    &u.depthwise_macs_per_s,
-                    &format!("{f}.depthwise_macs_per_s"),
-                    None,
-                )?,
-                block_quant,
-                params: u.params.clone().unwrap_or_default(),
-                runtimes: ck.unit_runtimes(u.runtimes.as_ref(), &f, u.name.span())?,
-            });
-        }
+        ck.sections(&raw)?;
+        let memories = ck.memory_levels(&raw.memory)?;
+        let units = ck.units(&raw.unit, &memories)?;
         let static_w = ck.figure(&raw.power.static_w, "power.static_w", None, true)?;
         let default_unit = match &raw.device.default_unit {
             None => 0,

@@ -190,43 +190,7 @@ pub fn write_report<S: SearchSpace>(
                 budgets.push(c.max);
             }
         }
-        let step = r.history.len().div_ceil(PLOT_POINTS_PER_RUN).max(1);
-        let cloud: Vec<(f64, f64)> = r
-            .history
-            .iter()
-            .step_by(step)
-            .filter_map(|e| Some((e.cost.get(x)?, (q.display)(e.quality))))
-            .collect();
-        series.push(Series {
-            label: format!("{}: evaluated (every {step})", r.label),
-            points: cloud,
-            color: 2 * i + 1,
-            size: 1,
-            line: false,
-        });
-        series.push(Series {
-            label: format!("{}: front (large dot: best)", r.label),
-            points: front
-                .iter()
-                .filter_map(|&f| {
-                    Some((r.history[f].cost.get(x)?, (q.display)(r.history[f].quality)))
-                })
-                .collect(),
-            color: 2 * i,
-            size: 3,
-            line: true,
-        });
-        if let Some(b) = r.best()
-            && let Some(v) = b.cost.get(x)
-        {
-            series.push(Series {
-                label: String::new(),
-                points: vec![(v, (q.display)(b.quality))],
-                color: 2 * i,
-                size: 7,
-                line: false,
-            });
-        }
+        run_series(r, i, &front, x, q, &mut series);
         let trace_step = (r.trace.len() / 50).max(1);
         run_json.push(json!({
             "label": r.label,
@@ -259,41 +223,14 @@ pub fn write_report<S: SearchSpace>(
         "front.csv",
         evaluated_csv(&refs(&front_rows), &q.column, arch_json)?,
     )?);
-    let note = if q.is_proxy {
-        format!("y = {} | cost: {cost_label}", q.label)
-    } else {
-        format!("y: {} | cost: {cost_label}", q.label)
-    };
-    let plot_title = if q.is_proxy {
-        format!("{title} (PROXY, not accuracy)")
-    } else {
-        title.to_string()
-    };
-    let mut short_note = note.clone();
-    if short_note.chars().count() > 160 {
-        short_note = short_note.chars().take(157).collect::<String>() + "...";
-    }
-    files.push(out.write(
-        "front.svg",
-        scatter_svg(&plot_title, x, &q.axis, &series, &budgets, &short_note)?,
-    )?);
-    let png = out.staging_file("front.png");
-    // the PNG needs a system font; without one the SVG alone is the plot
-    let png_note = match scatter_png(
-        &png,
-        &plot_title,
+    let png_note = write_front_plot(
+        &out,
+        (title, cost_label),
+        q,
         x,
-        &q.axis,
-        &series,
-        &budgets,
-        &short_note,
-    ) {
-        Ok(()) => {
-            files.push(out.shown("front.png"));
-            Value::Null
-        }
-        Err(e) => json!(format!("front.png not written: {e}")),
-    };
+        (&series, &budgets),
+        &mut files,
+    )?;
     let summary = json!({
         "title": title,
         "space": space.name(),
@@ -310,6 +247,93 @@ pub fn write_report<S: SearchSpace>(
     )?);
     out.finish()?;
     Ok(files)
+}
+
+/// The scatter's series of run `r` (the `i`th): a sample of its evaluated subnets, its front
+/// (indices `front` into its history) and its best, on metric `x` against quality.
+fn run_series<A>(
+    r: &Run<A>,
+    i: usize,
+    front: &[usize],
+    x: Metric,
+    q: &QualityView,
+    series: &mut Vec<Series>,
+) {
+    let step = r.history.len().div_ceil(PLOT_POINTS_PER_RUN).max(1);
+    let cloud: Vec<(f64, f64)> = r
+        .history
+        .iter()
+        .step_by(step)
+        .filter_map(|e| Some((e.cost.get(x)?, (q.display)(e.quality))))
+        .collect();
+    series.push(Series {
+        label: format!("{}: evaluated (every {step})", r.label),
+        points: cloud,
+        color: 2 * i + 1,
+        size: 1,
+        line: false,
+    });
+    series.push(Series {
+        label: format!("{}: front (large dot: best)", r.label),
+        points: front
+            .iter()
+            .filter_map(|&f| Some((r.history[f].cost.get(x)?, (q.display)(r.history[f].quality))))
+            .collect(),
+        color: 2 * i,
+        size: 3,
+        line: true,
+    });
+    if let Some(b) = r.best()
+        && let Some(v) = b.cost.get(x)
+    {
+        series.push(Series {
+            label: String::new(),
+            points: vec![(v, (q.display)(b.quality))],
+            color: 2 * i,
+            size: 7,
+            line: false,
+        });
+    }
+}
+
+/// Writes the front's scatter as `front.svg` and, where a system font allows, `front.png`,
+/// adding them to `files`; returns why the PNG was not written (null when it was).
+fn write_front_plot(
+    out: &OutDir,
+    (title, cost_label): (&str, &str),
+    q: &QualityView,
+    x: Metric,
+    (series, budgets): (&[Series], &[f64]),
+    files: &mut Vec<PathBuf>,
+) -> Result<Value, NasError> {
+    let note = if q.is_proxy {
+        format!("y = {} | cost: {cost_label}", q.label)
+    } else {
+        format!("y: {} | cost: {cost_label}", q.label)
+    };
+    let plot_title = if q.is_proxy {
+        format!("{title} (PROXY, not accuracy)")
+    } else {
+        title.to_string()
+    };
+    let mut short_note = note.clone();
+    if short_note.chars().count() > 160 {
+        short_note = short_note.chars().take(157).collect::<String>() + "...";
+    }
+    files.push(out.write(
+        "front.svg",
+        scatter_svg(&plot_title, x, &q.axis, series, budgets, &short_note)?,
+    )?);
+    let png = out.staging_file("front.png");
+    // the PNG needs a system font; without one the SVG alone is the plot
+    let png_note = match scatter_png(&png, &plot_title, x, &q.axis, series, budgets, &short_note) {
+        Ok(()) => {
+            files.push(out.shown("front.png"));
+            Value::Null
+        }
+        Err(e) => json!(format!("front.png not written: {e}")),
+    };
+    Ok(png_note)
 }
 
 /// Where subnet costs come from.

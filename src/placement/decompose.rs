@@ -287,103 +287,13 @@ fn run_dp(
         decomposition: format!("segments: {ng} blocks run one after another"),
         ..Default::default()
     };
-    let mut distinct_blocks: HashMap<Vec<u64>, ()> = HashMap::new();
-    // Distinct block models, and f[g][si][so] = index of the model.
-    let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
-    let mut models: Vec<Instance> = Vec::new();
-    let mut fi: Vec<Vec<Vec<usize>>> = Vec::with_capacity(ng);
-    for g in 0..ng {
-        let bare = block(inst, &members[g], &[], &[], &[], &[]);
-        distinct_blocks.insert(key_of(&bare), ());
-        let mut fg = Vec::with_capacity(states[g].len());
-        for si in &states[g] {
-            let mut row = Vec::with_capacity(states[g + 1].len());
-            for so in &states[g + 1] {
-                let b = block(inst, &members[g], &entry[g], si, &entry[g + 1], so);
-                let key = key_of(&b);
-                let k = *index.entry(key).or_insert_with(|| {
-                    models.push(b);
-                    models.len() - 1
-                });
-                row.push(k);
-            }
-            fg.push(row);
-        }
-        fi.push(fg);
-    }
+    let blocks = BlockModels::of(inst, members, entry, states);
     // Pass 1: every model with a fair share of the time left. Pass 2: the models that hit their
     // limit again, warm-started from their incumbent, sharing what is left.
-    let mut subs: Vec<Sub> = Vec::with_capacity(models.len());
-    let solve_one = |b: &Instance,
-                     warm: Option<&Schedule>,
-                     per: f64|
-     -> Result<(Sub, usize, usize), PlaceError> {
-        let r = solve(&IlpRequest {
-            inst: b,
-            weights,
-            latency_budget_s: None,
-            power_budget_w: None,
-            warm,
-            time_limit_s: per,
-            mip_rel_gap: limits.mip_rel_gap,
-            max_binaries: limits.max_binaries,
-        })?;
-        let sub = match r.schedule {
-            None => Sub {
-                value: f64::INFINITY,
-                bound: f64::INFINITY,
-                schedule: None,
-                status: Status::Optimal,
-            },
-            Some(s) => {
-                let t = totals(b, &s, &Objective::Makespan);
-                let v = weights.0 * t.makespan_s + weights.1 * t.energy_j;
-                Sub {
-                    value: v,
-                    bound: r.bound.unwrap_or(0.0).min(v),
-                    schedule: Some(s),
-                    status: r.status,
-                }
-            }
-        };
-        Ok((sub, r.binaries, r.rows))
-    };
-    let left = || {
-        deadline
-            .saturating_duration_since(Instant::now())
-            .as_secs_f64()
-    };
-    for (k, b) in models.iter().enumerate() {
-        let per = (left() / (models.len() - k) as f64).max(limits.min_model_time_s);
-        let warm = best_heuristic(b, weights);
-        let (sub, nb, nr) = solve_one(b, warm.as_ref(), per)?;
-        stats.models += 1;
-        stats.max_binaries = stats.max_binaries.max(nb);
-        stats.max_rows = stats.max_rows.max(nr);
-        subs.push(sub);
-    }
-    let again: Vec<usize> = (0..subs.len())
-        .filter(|&k| subs[k].status == Status::TimedOut)
-        .collect();
-    for (j, &k) in again.iter().enumerate() {
-        let per = left() / (again.len() - j) as f64;
-        if per < limits.min_model_time_s {
-            break;
-        }
-        let warm = subs[k].schedule.clone();
-        let (sub, _, _) = solve_one(&models[k], warm.as_ref(), per)?;
-        let old = &mut subs[k];
-        let bound = old.bound.max(sub.bound);
-        if sub.value < old.value {
-            *old = sub;
-        }
-        old.bound = bound.min(old.value);
-        if old.bound >= old.value * (1.0 - limits.mip_rel_gap) {
-            old.status = Status::Optimal;
-        }
-    }
+    let subs = solve_blocks(&blocks.models, weights, limits, deadline, &mut stats)?;
     stats.timed_out_models = subs.iter().filter(|s| s.status == Status::TimedOut).count();
-    let f: Vec<Vec<Vec<Sub>>> = fi
+    let f: Vec<Vec<Vec<Sub>>> = blocks
+        .fi
         .iter()
         .map(|fg| {
             fg.iter()
@@ -391,38 +301,17 @@ fn run_dp(
                 .collect()
         })
         .collect();
-    stats.distinct_blocks = distinct_blocks.len();
+    stats.distinct_blocks = blocks.distinct;
 
     // Dynamic program over the chain (values and, separately, bounds).
-    let dp = |pick: &dyn Fn(&Sub) -> f64| -> (Vec<Vec<f64>>, Vec<Vec<usize>>) {
-        let mut best: Vec<Vec<f64>> = vec![vec![0.0]];
-        let mut arg: Vec<Vec<usize>> = vec![vec![0]];
-        for g in 0..ng {
-            let nout = states[g + 1].len();
-            let mut b = vec![f64::INFINITY; nout];
-            let mut a = vec![0usize; nout];
-            for (si, prev) in best[g].iter().enumerate() {
-                for so in 0..nout {
-                    let v = prev + pick(&f[g][si][so]);
-                    if v < b[so] {
-                        b[so] = v;
-                        a[so] = si;
-                    }
-                }
-            }
-            best.push(b);
-            arg.push(a);
-        }
-        (best, arg)
-    };
-    let (best, arg) = dp(&|s: &Sub| s.value);
+    let (best, arg) = chain_dp(states, &f, &|s: &Sub| s.value);
     let value = best[ng][0];
     if !value.is_finite() {
         return Err(PlaceError::Internal(
             "no combination of block placements is feasible".into(),
         ));
     }
-    let (lbest, _) = dp(&|s: &Sub| s.bound);
+    let (lbest, _) = chain_dp(states, &f, &|s: &Sub| s.bound);
     // Path back.
     let mut chosen = vec![(0usize, 0usize); ng];
     let mut so = 0usize;
@@ -431,33 +320,7 @@ fn run_dp(
         chosen[g] = (si, so);
         so = si;
     }
-    let n = inst.ops.len();
-    let mut unit_of = vec![0usize; n];
-    let mut window_of = vec![0usize; n];
-    let mut priority = Vec::with_capacity(n);
-    let mut status = Status::Optimal;
-    for g in 0..ng {
-        let (si, so) = chosen[g];
-        let sub = &f[g][si][so];
-        let s = sub.schedule.as_ref().expect("finite value has a schedule");
-        let nb = entry[g].len();
-        let mut local: Vec<(f64, usize, usize)> = members[g]
-            .iter()
-            .enumerate()
-            .map(|(k, &i)| (s.start_s[nb + k], i, s.unit_of[nb + k]))
-            .collect();
-        local.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        for (_, i, u) in local {
-            unit_of[i] = u;
-            window_of[i] = g;
-            priority.push(i);
-        }
-        status = match (status, sub.status) {
-            (Status::TimedOut, _) | (_, Status::TimedOut) => Status::TimedOut,
-            (Status::Feasible, _) | (_, Status::Feasible) => Status::Feasible,
-            _ => Status::Optimal,
-        };
-    }
+    let (unit_of, window_of, priority, mut status) = assemble(inst, members, entry, &f, &chosen);
     // The blocks' own schedules already follow the priority order per unit; re-timing the whole
     // graph reproduces their sum.
     let schedule = retime(inst, &unit_of, &priority, &window_of)?;
@@ -489,6 +352,217 @@ fn run_dp(
         stats,
         notes,
     })
+}
+
+/// The distinct block models of a chain of groups, with which model prices each group under
+/// each pair of boundary states.
+struct BlockModels {
+    /// Distinct block models.
+    models: Vec<Instance>,
+    /// `fi[g][si][so]`: the index in `models` of group `g` entered in state `si` and left in
+    /// state `so`.
+    fi: Vec<Vec<Vec<usize>>>,
+    /// The number of distinct blocks without boundary ops.
+    distinct: usize,
+}
+
+impl BlockModels {
+    /// The models of groups `members` with entry producers `entry` and boundary states
+    /// `states`.
+    fn of(
+        inst: &Instance,
+        members: &[Vec<usize>],
+        entry: &[Vec<usize>],
+        states: &[Vec<Vec<usize>>],
+    ) -> BlockModels {
+        let ng = members.len();
+        let mut distinct_blocks: HashMap<Vec<u64>, ()> = HashMap::new();
+        let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
+        let mut models: Vec<Instance> = Vec::new();
+        let mut fi: Vec<Vec<Vec<usize>>> = Vec::with_capacity(ng);
+        for g in 0..ng {
+            let bare = block(inst, &members[g], &[], &[], &[], &[]);
+            distinct_blocks.insert(key_of(&bare), ());
+            let mut fg = Vec::with_capacity(states[g].len());
+            for si in &states[g] {
+                let mut row = Vec::with_capacity(states[g + 1].len());
+                for so in &states[g + 1] {
+                    let b = block(inst, &members[g], &entry[g], si, &entry[g + 1], so);
+                    let key = key_of(&b);
+                    let k = *index.entry(key).or_insert_with(|| {
+                        models.push(b);
+                        models.len() - 1
+                    });
+                    row.push(k);
+                }
+                fg.push(row);
+            }
+            fi.push(fg);
+        }
+        BlockModels {
+            models,
+            fi,
+            distinct: distinct_blocks.len(),
+        }
+    }
+}
+
+/// One block model solved by the ILP within `per` seconds, warm-started from `warm`: its value
+/// under the weights, bound, schedule and status, with the ILP's binaries and rows.
+fn solve_block(
+    b: &Instance,
+    weights: (f64, f64),
+    limits: &Limits,
+    warm: Option<&Schedule>,
+    per: f64,
+) -> Result<(Sub, usize, usize), PlaceError> {
+    let r = solve(&IlpRequest {
+        inst: b,
+        weights,
+        latency_budget_s: None,
+        power_budget_w: None,
+        warm,
+        time_limit_s: per,
+        mip_rel_gap: limits.mip_rel_gap,
+        max_binaries: limits.max_binaries,
+    })?;
+    let sub = match r.schedule {
+        None => Sub {
+            value: f64::INFINITY,
+            bound: f64::INFINITY,
+            schedule: None,
+            status: Status::Optimal,
+        },
+        Some(s) => {
+            let t = totals(b, &s, &Objective::Makespan);
+            let v = weights.0 * t.makespan_s + weights.1 * t.energy_j;
+            Sub {
+                value: v,
+                bound: r.bound.unwrap_or(0.0).min(v),
+                schedule: Some(s),
+                status: r.status,
+            }
+        }
+    };
+    Ok((sub, r.binaries, r.rows))
+}
+
+/// Every block model solved, in two passes: each with a fair share of the time left, then
+/// those that timed out again, warm-started from their incumbent, sharing what is left.
+fn solve_blocks(
+    models: &[Instance],
+    weights: (f64, f64),
+    limits: &Limits,
+    deadline: Instant,
+    stats: &mut SolveStats,
+) -> Result<Vec<Sub>, PlaceError> {
+    let mut subs: Vec<Sub> = Vec::with_capacity(models.len());
+    let left = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64()
+    };
+    for (k, b) in models.iter().enumerate() {
+        let per = (left() / (models.len() - k) as f64).max(limits.min_model_time_s);
+        let warm = best_heuristic(b, weights);
+        let (sub, nb, nr) = solve_block(b, weights, limits, warm.as_ref(), per)?;
+        stats.models += 1;
+        stats.max_binaries = stats.max_binaries.max(nb);
+        stats.max_rows = stats.max_rows.max(nr);
+        subs.push(sub);
+    }
+    let again: Vec<usize> = (0..subs.len())
+        .filter(|&k| subs[k].status == Status::TimedOut)
+        .collect();
+    for (j, &k) in again.iter().enumerate() {
+        let per = left() / (again.len() - j) as f64;
+        if per < limits.min_model_time_s {
+            break;
+        }
+        let warm = subs[k].schedule.clone();
+        let (sub, _, _) = solve_block(&models[k], weights, limits, warm.as_ref(), per)?;
+        let old = &mut subs[k];
+        let bound = old.bound.max(sub.bound);
+        if sub.value < old.value {
+            *old = sub;
+        }
+        old.bound = bound.min(old.value);
+        if old.bound >= old.value * (1.0 - limits.mip_rel_gap) {
+            old.status = Status::Optimal;
+        }
+    }
+    Ok(subs)
+}
+
+/// The dynamic program over the chain of groups: `best[g][s]`, the least sum of `pick` over
+/// groups before `g` that enters group `g` in state `s`, and `arg[g][s]`, the state of group
+/// `g - 1` it came from.
+fn chain_dp(
+    states: &[Vec<Vec<usize>>],
+    f: &[Vec<Vec<Sub>>],
+    pick: &dyn Fn(&Sub) -> f64,
+) -> (Vec<Vec<f64>>, Vec<Vec<usize>>) {
+    let ng = f.len();
+    let mut best: Vec<Vec<f64>> = vec![vec![0.0]];
+    let mut arg: Vec<Vec<usize>> = vec![vec![0]];
+    for g in 0..ng {
+        let nout = states[g + 1].len();
+        let mut b = vec![f64::INFINITY; nout];
+        let mut a = vec![0usize; nout];
+        for (si, prev) in best[g].iter().enumerate() {
+            for so in 0..nout {
+                let v = prev + pick(&f[g][si][so]);
+                if v < b[so] {
+                    b[so] = v;
+                    a[so] = si;
+                }
+            }
+        }
+        best.push(b);
+        arg.push(a);
+    }
+    (best, arg)
+}
+
+/// The whole graph's placement from the chosen block of each group (`chosen[g]`: its entry and
+/// exit states): each op's unit and group, the ops in order of their start within their block,
+/// and the worst status of the chosen blocks.
+fn assemble(
+    inst: &Instance,
+    members: &[Vec<usize>],
+    entry: &[Vec<usize>],
+    f: &[Vec<Vec<Sub>>],
+    chosen: &[(usize, usize)],
+) -> (Vec<usize>, Vec<usize>, Vec<usize>, Status) {
+    let ng = members.len();
+    let n = inst.ops.len();
+    let mut unit_of = vec![0usize; n];
+    let mut window_of = vec![0usize; n];
+    let mut priority = Vec::with_capacity(n);
+    let mut status = Status::Optimal;
+    for g in 0..ng {
+        let (si, so) = chosen[g];
+        let sub = &f[g][si][so];
+        let s = sub.schedule.as_ref().expect("finite value has a schedule");
+        let nb = entry[g].len();
+        let mut local: Vec<(f64, usize, usize)> = members[g]
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| (s.start_s[nb + k], i, s.unit_of[nb + k]))
+            .collect();
+        local.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for (_, i, u) in local {
+            unit_of[i] = u;
+            window_of[i] = g;
+            priority.push(i);
+        }
+        status = match (status, sub.status) {
+            (Status::TimedOut, _) | (_, Status::TimedOut) => Status::TimedOut,
+            (Status::Feasible, _) | (_, Status::Feasible) => Status::Feasible,
+            _ => Status::Optimal,
+        };
+    }
+    (unit_of, window_of, priority, status)
 }
 
 #[cfg(test)]

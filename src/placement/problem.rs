@@ -209,76 +209,105 @@ fn shared_efficiency(hw: &Hardware, units: &[usize], level: usize, mode: Mode) -
         .fold(0.0, f64::max)
 }
 
-impl Instance {
-    /// Prices every op of `graph` on every unit of `hw` and collects edges, links and floors.
-    pub fn from_graph(
-        hw: &Hardware,
+/// The units ops may be placed on: the listed ones (each once, in order), or every unit.
+fn placeable_units(hw: &Hardware, opts: &BuildOptions) -> Result<Vec<usize>, PlaceError> {
+    Ok(match &opts.units {
+        None => (0..hw.units.len()).collect(),
+        Some(names) => {
+            let mut v = Vec::new();
+            for n in names {
+                let i = hw.unit_index(Some(n))?;
+                if !v.contains(&i) {
+                    v.push(i);
+                }
+            }
+            if v.is_empty() {
+                return Err(PlaceError::Options("the unit list is empty".into()));
+            }
+            v
+        }
+    })
+}
+
+/// Each switch time names a unit (or `*`) and is a finite time of 0 or more.
+fn check_switch_times(hw: &Hardware, opts: &BuildOptions) -> Result<(), PlaceError> {
+    for (k, &s) in &opts.switch_s {
+        if k != "*" && !hw.units.iter().any(|u| &u.name == k) {
+            hw.unit_index(Some(k))?;
+        }
+        if !(s.is_finite() && s >= 0.0) {
+            return Err(PlaceError::Options(format!(
+                "switch time for `{k}` is {s} s; expected a finite time of 0 or more"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The runtime of each unit: `Err` when the chosen runtime does not run it.
+fn unit_runtimes(
+    hw: &Hardware,
+    unit_ids: &[usize],
+    opts: &BuildOptions,
+) -> Result<Vec<Result<Runtime, Infeasible>>, PlaceError> {
+    unit_ids
+        .iter()
+        .map(|&u| match &opts.runtime {
+            RuntimeChoice::Ideal => Ok(Ok(Runtime::ideal())),
+            RuntimeChoice::DeviceDefaults => crate::runtime::default_for(hw, u, WorkloadKind::Llm)
+                .map(Ok)
+                .map_err(|e| PlaceError::Options(e.to_string())),
+            RuntimeChoice::Named(rt) => {
+                // The unit kind only: the caller checks the scheme against the runtime's
+                // formats, since it builds the graph.
+                let unit = &hw.units[u];
+                Ok(rt
+                    .check_unit(unit.kind, &unit.name, WorkloadKind::Llm)
+                    .map(|()| rt.clone()))
+            }
+        })
+        .collect::<Result<_, PlaceError>>()
+}
+
+/// The view of each unit's runtime, where it runs the unit and is not the ideal one.
+fn runtime_views<'r>(
+    hw: &Hardware,
+    unit_ids: &[usize],
+    runtimes: &'r [Result<Runtime, Infeasible>],
+) -> Result<Vec<Option<RuntimeView<'r>>>, PlaceError> {
+    unit_ids
+        .iter()
+        .zip(runtimes)
+        .map(|(&u, rt)| match rt {
+            Ok(rt) if !rt.is_ideal() => RuntimeView::new(hw, u, rt, None)
+                .map(Some)
+                .map_err(|e| PlaceError::Options(e.to_string())),
+            _ => Ok(None),
+        })
+        .collect::<Result<Vec<_>, PlaceError>>()
+}
+
+/// The cost model of each placeable unit (under its runtime's view where it has one), the
+/// homes of the graph's tensors on it, and the graph launch each graph-dispatch runtime pays.
+struct UnitModels<'a> {
+    models: Vec<Box<dyn CostModel + 'a>>,
+    residencies: Vec<TensorHomes>,
+    launch_s: HashMap<usize, f64>,
+}
+
+impl<'a> UnitModels<'a> {
+    /// The models of `unit_ids` for `graph`, in order.
+    fn new(
+        hw: &'a Hardware,
         graph: &Graph,
         opts: &BuildOptions,
-    ) -> Result<Instance, PlaceError> {
-        let unit_ids: Vec<usize> = match &opts.units {
-            None => (0..hw.units.len()).collect(),
-            Some(names) => {
-                let mut v = Vec::new();
-                for n in names {
-                    let i = hw.unit_index(Some(n))?;
-                    if !v.contains(&i) {
-                        v.push(i);
-                    }
-                }
-                if v.is_empty() {
-                    return Err(PlaceError::Options("the unit list is empty".into()));
-                }
-                v
-            }
-        };
-        for (k, &s) in &opts.switch_s {
-            if k != "*" && !hw.units.iter().any(|u| &u.name == k) {
-                hw.unit_index(Some(k))?;
-            }
-            if !(s.is_finite() && s >= 0.0) {
-                return Err(PlaceError::Options(format!(
-                    "switch time for `{k}` is {s} s; expected a finite time of 0 or more"
-                )));
-            }
-        }
-        // Each unit is priced for what it runs itself ([`CostModel::own_cost`]): a PIM unit's
-        // `host` is a placeable unit of its own, so the host's share of the work is a placement
-        // decision rather than part of the PIM unit's model.
-        // The runtime of each unit: `Err` when the chosen runtime does not run it.
-        let runtimes: Vec<Result<Runtime, Infeasible>> = unit_ids
-            .iter()
-            .map(|&u| match &opts.runtime {
-                RuntimeChoice::Ideal => Ok(Ok(Runtime::ideal())),
-                RuntimeChoice::DeviceDefaults => {
-                    crate::runtime::default_for(hw, u, WorkloadKind::Llm)
-                        .map(Ok)
-                        .map_err(|e| PlaceError::Options(e.to_string()))
-                }
-                RuntimeChoice::Named(rt) => {
-                    // The unit kind only: the caller checks the scheme against the runtime's
-                    // formats, since it builds the graph.
-                    let unit = &hw.units[u];
-                    Ok(rt
-                        .check_unit(unit.kind, &unit.name, WorkloadKind::Llm)
-                        .map(|()| rt.clone()))
-                }
-            })
-            .collect::<Result<_, PlaceError>>()?;
-        let views = unit_ids
-            .iter()
-            .zip(&runtimes)
-            .map(|(&u, rt)| match rt {
-                Ok(rt) if !rt.is_ideal() => RuntimeView::new(hw, u, rt, None)
-                    .map(Some)
-                    .map_err(|e| PlaceError::Options(e.to_string())),
-                _ => Ok(None),
-            })
-            .collect::<Result<Vec<_>, PlaceError>>()?;
+        unit_ids: &[usize],
+        views: &'a [Option<RuntimeView<'a>>],
+    ) -> Result<Self, PlaceError> {
         let mut models: Vec<Box<dyn CostModel + '_>> = Vec::new();
         let mut residencies: Vec<TensorHomes> = Vec::new();
         let mut launch_s: HashMap<usize, f64> = HashMap::new();
-        for (&u, view) in unit_ids.iter().zip(&views) {
+        for (&u, view) in unit_ids.iter().zip(views) {
             match view {
                 Some(view) => {
                     let mut m = view.model(opts.mode, graph)?;
@@ -296,27 +325,26 @@ impl Instance {
                 }
             }
         }
+        Ok(UnitModels {
+            models,
+            residencies,
+            launch_s,
+        })
+    }
 
-        // Shared levels: reached by at least two of the placeable units.
-        let mut floors = Vec::new();
-        let mut floor_levels = Vec::new();
-        if opts.bandwidth_floor && unit_ids.len() > 1 {
-            for (l, m) in hw.memories.iter().enumerate() {
-                let n = unit_ids
-                    .iter()
-                    .filter(|&&u| hw.units[u].reach.contains(&l))
-                    .count();
-                if n >= 2 {
-                    floor_levels.push(l);
-                    floors.push(Floor {
-                        level: m.name.clone(),
-                        bytes_per_s: m.bytes_per_s * shared_efficiency(hw, &unit_ids, l, opts.mode),
-                    });
-                }
-            }
-        }
-
-        let segment = segments_of(graph);
+    /// Every op of `graph` priced on every unit (`None` with the reason where a unit cannot
+    /// run it), with its bytes at each shared level in `floors` (levels, floors); an error
+    /// for an op no unit runs.
+    fn place_ops(
+        &self,
+        hw: &Hardware,
+        graph: &Graph,
+        unit_ids: &[usize],
+        runtimes: &[Result<Runtime, Infeasible>],
+        (floor_levels, floors): (&[usize], &[Floor]),
+        segment: &[usize],
+    ) -> Result<Vec<PlaceOp>, PlaceError> {
+        let (models, residencies) = (&self.models, &self.residencies);
         let mut ops = Vec::with_capacity(graph.ops.len());
         for (i, op) in graph.ops.iter().enumerate() {
             let mut costs = Vec::with_capacity(unit_ids.len());
@@ -338,7 +366,7 @@ impl Instance {
                             // writes beyond the bus's peak; that is its call).
                             floor_bytes: floor_levels
                                 .iter()
-                                .zip(&floors)
+                                .zip(floors)
                                 .map(|(&lv, f)| l.bytes[lv].min(l.latency_s * f.bytes_per_s))
                                 .collect(),
                         }));
@@ -371,61 +399,132 @@ impl Instance {
                 pin: None,
             });
         }
+        Ok(ops)
+    }
+}
 
-        // Edges: the bytes each producer writes of a tensor that a later op reads.
-        let mut producer: Vec<Option<usize>> = vec![None; graph.tensors.len()];
-        let mut written: Vec<f64> = vec![0.0; graph.tensors.len()];
-        let mut acc: HashMap<(usize, usize), f64> = HashMap::new();
-        for (i, op) in graph.ops.iter().enumerate() {
-            for &t in &op.inputs {
-                if let Some(p) = producer[t.0 as usize] {
-                    if p != i {
-                        *acc.entry((p, i)).or_insert(0.0) += written[t.0 as usize];
-                    }
+/// The shared levels (reached by at least two of the placeable units) and their bandwidth
+/// floors, where the options ask for floors.
+fn shared_floors(
+    hw: &Hardware,
+    unit_ids: &[usize],
+    opts: &BuildOptions,
+) -> (Vec<usize>, Vec<Floor>) {
+    let mut floors = Vec::new();
+    let mut floor_levels = Vec::new();
+    if opts.bandwidth_floor && unit_ids.len() > 1 {
+        for (l, m) in hw.memories.iter().enumerate() {
+            let n = unit_ids
+                .iter()
+                .filter(|&&u| hw.units[u].reach.contains(&l))
+                .count();
+            if n >= 2 {
+                floor_levels.push(l);
+                floors.push(Floor {
+                    level: m.name.clone(),
+                    bytes_per_s: m.bytes_per_s * shared_efficiency(hw, unit_ids, l, opts.mode),
+                });
+            }
+        }
+    }
+    (floor_levels, floors)
+}
+
+/// Edges: the bytes each producer writes of a tensor that a later op reads.
+fn edges_of(graph: &Graph) -> Vec<Edge> {
+    let mut producer: Vec<Option<usize>> = vec![None; graph.tensors.len()];
+    let mut written: Vec<f64> = vec![0.0; graph.tensors.len()];
+    let mut acc: HashMap<(usize, usize), f64> = HashMap::new();
+    for (i, op) in graph.ops.iter().enumerate() {
+        for &t in &op.inputs {
+            if let Some(p) = producer[t.0 as usize] {
+                if p != i {
+                    *acc.entry((p, i)).or_insert(0.0) += written[t.0 as usize];
                 }
             }
-            op.for_each_access(graph, |a| {
-                if a.write {
-                    producer[a.tensor.0 as usize] = Some(i);
-                    written[a.tensor.0 as usize] = a.bytes;
-                }
-            });
         }
-        let mut edges: Vec<Edge> = acc
-            .into_iter()
-            .map(|((from, to), bytes)| Edge { from, to, bytes })
-            .collect();
-        edges.sort_by_key(|e| (e.to, e.from));
+        op.for_each_access(graph, |a| {
+            if a.write {
+                producer[a.tensor.0 as usize] = Some(i);
+                written[a.tensor.0 as usize] = a.bytes;
+            }
+        });
+    }
+    let mut edges: Vec<Edge> = acc
+        .into_iter()
+        .map(|((from, to), bytes)| Edge { from, to, bytes })
+        .collect();
+    edges.sort_by_key(|e| (e.to, e.from));
+    edges
+}
 
-        let switch = |v: usize| -> f64 {
-            let name = &hw.units[v].name;
-            let given = opts
-                .switch_s
-                .get(name)
-                .or_else(|| opts.switch_s.get("*"))
-                .copied()
-                .unwrap_or(0.0);
-            given.max(launch_s.get(&v).copied().unwrap_or(0.0))
-        };
-        let links = unit_ids
-            .iter()
-            .map(|&u| {
-                unit_ids
-                    .iter()
-                    .map(|&v| {
-                        if u == v {
-                            return None;
-                        }
-                        shared_level(hw, u, v).map(|l| Link {
-                            level: hw.memories[l].name.clone(),
-                            s_per_byte: 1.0 / hw.memories[l].bytes_per_s,
-                            j_per_byte: hw.memories[l].j_per_byte,
-                            fixed_s: switch(v),
-                        })
+/// The link between each ordered pair of placeable units: their innermost shared level, with
+/// the switch time of the unit switched to (the larger of the option's and its runtime's graph
+/// launch).
+fn links_of(
+    hw: &Hardware,
+    unit_ids: &[usize],
+    opts: &BuildOptions,
+    launch_s: &HashMap<usize, f64>,
+) -> Vec<Vec<Option<Link>>> {
+    let switch = |v: usize| -> f64 {
+        let name = &hw.units[v].name;
+        let given = opts
+            .switch_s
+            .get(name)
+            .or_else(|| opts.switch_s.get("*"))
+            .copied()
+            .unwrap_or(0.0);
+        given.max(launch_s.get(&v).copied().unwrap_or(0.0))
+    };
+    unit_ids
+        .iter()
+        .map(|&u| {
+            unit_ids
+                .iter()
+                .map(|&v| {
+                    if u == v {
+                        return None;
+                    }
+                    shared_level(hw, u, v).map(|l| Link {
+                        level: hw.memories[l].name.clone(),
+                        s_per_byte: 1.0 / hw.memories[l].bytes_per_s,
+                        j_per_byte: hw.memories[l].j_per_byte,
+                        fixed_s: switch(v),
                     })
-                    .collect()
-            })
-            .collect();
+                })
+                .collect()
+        })
+        .collect()
+}
+
+impl Instance {
+    /// Prices every op of `graph` on every unit of `hw` and collects edges, links and floors.
+    pub fn from_graph(
+        hw: &Hardware,
+        graph: &Graph,
+        opts: &BuildOptions,
+    ) -> Result<Instance, PlaceError> {
+        let unit_ids = placeable_units(hw, opts)?;
+        check_switch_times(hw, opts)?;
+        // Each unit is priced for what it runs itself ([`CostModel::own_cost`]): a PIM unit's
+        // `host` is a placeable unit of its own, so the host's share of the work is a placement
+        // decision rather than part of the PIM unit's model.
+        let runtimes = unit_runtimes(hw, &unit_ids, opts)?;
+        let views = runtime_views(hw, &unit_ids, &runtimes)?;
+        let priced = UnitModels::new(hw, graph, opts, &unit_ids, &views)?;
+        let (floor_levels, floors) = shared_floors(hw, &unit_ids, opts);
+        let segment = segments_of(graph);
+        let ops = priced.place_ops(
+            hw,
+            graph,
+            &unit_ids,
+            &runtimes,
+            (&floor_levels, &floors),
+            &segment,
+        )?;
+        let edges = edges_of(graph);
+        let links = links_of(hw, &unit_ids, opts, &priced.launch_s);
         let segments = segment.last().map_or(0, |s| s + 1);
         let inst = Instance {
             name: graph.name.clone(),

@@ -47,6 +47,18 @@ pub fn gain_pct(a: &Placement, b: &Placement) -> f64 {
 /// The full text report of `p`, compared with `base` when given.
 pub fn to_table(p: &Placement, base: Option<&Baselines>) -> String {
     let mut s = String::new();
+    write_summary(&mut s, p);
+    if let Some(b) = base {
+        write_baselines(&mut s, p, b);
+    }
+    write_units(&mut s, p);
+    write_ops(&mut s, p);
+    s
+}
+
+/// The report's head: workload, method and status, bound and solve effort, totals, budgets
+/// and notes.
+fn write_summary(s: &mut String, p: &Placement) {
     let _ = writeln!(
         s,
         "placement of {} on {} — objective: {}",
@@ -100,36 +112,43 @@ pub fn to_table(p: &Placement, base: Option<&Baselines>) -> String {
     for n in &p.notes {
         let _ = writeln!(s, "note: {n}");
     }
-    if let Some(b) = base {
-        let _ = writeln!(
-            s,
-            "\n{:<26} {:>12} {:>12} {:>14}",
-            "placement", "makespan ms", "energy mJ", "objective"
-        );
-        let l = p.budget.latency_s;
-        for x in &b.single {
-            let _ = writeln!(s, "{}", line_within(x, l));
-        }
-        if let Some(m) = &b.min_energy {
-            let _ = writeln!(s, "{}", line_within(m, l));
-        }
-        let _ = writeln!(s, "{}", line_within(&b.heft, l));
-        let _ = writeln!(s, "{}", summary_line(p));
+}
+
+/// The baselines (each single unit, min-energy, HEFT) against the placement, and its gain.
+fn write_baselines(s: &mut String, p: &Placement, b: &Baselines) {
+    let _ = writeln!(
+        s,
+        "\n{:<26} {:>12} {:>12} {:>14}",
+        "placement", "makespan ms", "energy mJ", "objective"
+    );
+    let l = p.budget.latency_s;
+    for x in &b.single {
+        let _ = writeln!(s, "{}", line_within(x, l));
+    }
+    if let Some(m) = &b.min_energy {
+        let _ = writeln!(s, "{}", line_within(m, l));
+    }
+    let _ = writeln!(s, "{}", line_within(&b.heft, l));
+    let _ = writeln!(s, "{}", summary_line(p));
+    let _ = write!(
+        s,
+        "ILP gain on the objective: {:+.2}% vs HEFT",
+        gain_pct(p, &b.heft)
+    );
+    if let Some(bs) = b.best_single() {
         let _ = write!(
             s,
-            "ILP gain on the objective: {:+.2}% vs HEFT",
-            gain_pct(p, &b.heft)
+            ", {:+.2}% vs the best single unit ({})",
+            gain_pct(p, bs),
+            bs.method
         );
-        if let Some(bs) = b.best_single() {
-            let _ = write!(
-                s,
-                ", {:+.2}% vs the best single unit ({})",
-                gain_pct(p, bs),
-                bs.method
-            );
-        }
-        let _ = writeln!(s);
     }
+    let _ = writeln!(s);
+}
+
+/// Each unit's busy time, utilisation and op count.
+fn write_units(s: &mut String, p: &Placement) {
+    let t = &p.totals;
     let busy = p.busy_s();
     let _ = writeln!(
         s,
@@ -152,7 +171,10 @@ pub fn to_table(p: &Placement, base: Option<&Baselines>) -> String {
             n
         );
     }
-    // Op table, windows with the same placement pattern collapsed.
+}
+
+/// The op table, windows with the same placement pattern collapsed.
+fn write_ops(s: &mut String, p: &Placement) {
     let nw = p.windows.len().max(1);
     let mut by_window: Vec<Vec<usize>> = vec![Vec::new(); nw];
     for (i, o) in p.ops.iter().enumerate() {
@@ -211,5 +233,4 @@ pub fn to_table(p: &Placement, base: Option<&Baselines>) -> String {
         }
         w = end;
     }
-    s
 }

@@ -47,7 +47,7 @@ use crate::cost::{
     CostModel, Infeasible, Ledger, TensorHomes, reach_positions, traffic_at, widened,
 };
 use crate::hardware::{Hardware, MAX_LEVELS};
-use crate::workload::{Engine, Graph, OpId, Role};
+use crate::workload::{Engine, Graph, Op, OpId, Role};
 
 use crate::cost::Mode;
 
@@ -275,51 +275,7 @@ impl CostModel for Roofline<'_> {
         };
         let mut l = Ledger::zero();
         l.flops = op.kind.flops();
-        // Transcendentals at the unit's sustained special-function rate, where it has one; the
-        // compute time is whichever of the two pipelines is busier.
-        let specials = op.kind.special_ops();
-        let t_special = match widened(&unit.special, op.compute) {
-            Some((_, rate)) if specials > 0.0 && self.mode == Mode::Calibrated => specials / rate,
-            _ => 0.0,
-        };
-        // Row reductions with one serial accumulator, where the unit gives their rate; they
-        // run in passes of their own, in sequence with the transcendental ones.
-        let t_reduce = match unit.serial_reduce_elems_per_s {
-            Some(rate) if self.mode == Mode::Calibrated => op.kind.reduced_elems() / rate,
-            _ => 0.0,
-        };
-        // Depthwise convolutions at the unit's depthwise rate, where it has one.
-        let t_depthwise = match (self.mode, unit.depthwise_macs_per_s, op.kind) {
-            (Mode::Calibrated, Some(rate), crate::workload::OpKind::Conv2d(c))
-                if c.is_depthwise() =>
-            {
-                c.macs() / rate
-            }
-            _ => 0.0,
-        };
-        // Products over block-quantized weights at the unit's block-dot rate for the weight
-        // dtype, where it has one.
-        let t_block = match (self.mode, op.kind, op.inputs.get(1)) {
-            (Mode::Calibrated, crate::workload::OpKind::MatMul { .. }, Some(&w)) => {
-                let s = graph.tensor(w).storage;
-                match (s.group, widened(&unit.block_quant, s.dtype)) {
-                    (Some(_), Some((_, rate))) => l.flops / rate,
-                    _ => 0.0,
-                }
-            }
-            _ => 0.0,
-        };
-        // Short products pay each micro-kernel pass's fixed cost: K / (K + depth overhead).
-        let depth = match (self.mode, unit.gemm_depth_overhead) {
-            (Mode::Calibrated, Some(k0)) => gemm_depth(op.kind)
-                .filter(|&k| k > 0)
-                .map_or(1.0, |k| (k as f64 + k0) / k as f64),
-            _ => 1.0,
-        };
-        let t_compute = (l.flops * depth / (peak * e_c))
-            .max(t_special + t_reduce)
-            .max(t_depthwise)
-            .max(t_block);
+        let t_compute = self.compute_time(graph, op, (peak, e_c), l.flops);
         l.bytes = traffic_at(self.hw, self.unit, &self.pos, graph, residency, op_id)?;
         for &lvl in &unit.reach {
             l.memory_j += l.bytes[lvl] * self.hw.memories[lvl].j_per_byte;
@@ -334,7 +290,84 @@ impl CostModel for Roofline<'_> {
         };
         // A strided convolution gathers its input one element at a time, where the unit gives
         // that rate; for a GEMM-lowered one that gather is its im2col, so it is not also packed.
-        let strided = match (self.mode, unit.strided_gather_elems_per_s) {
+        let strided = self.strided_time(graph, residency, op_id, &mut l);
+        let t_strided = strided.unwrap_or(0.0);
+        let t_pack = self.pack_time(graph, residency, op_id, strided, &mut l);
+        let t_refetch = self.refetch_time(graph, op_id, &mut l);
+        l.overhead_s = overhead;
+        l.latency_s = t + t_strided + t_pack + t_refetch + overhead;
+        l.compute_j = l.flops * unit.j_per_op.get(dtype).unwrap_or(0.0);
+        l.close_static(self.hw);
+        Ok(l)
+    }
+
+    crate::cost::unit_accessors!();
+}
+
+impl Roofline<'_> {
+    /// The compute time of `op` (`flops` of them) at `peak` ops/s times efficiency `e_c`:
+    /// the busiest of the matrix or vector pipeline (stretched for short products), the
+    /// transcendental and serial-reduction passes, the depthwise rate and the block-dot rate.
+    fn compute_time(&self, graph: &Graph, op: &Op, (peak, e_c): (f64, f64), flops: f64) -> f64 {
+        let unit = &self.hw.units[self.unit];
+        // Transcendentals at the unit's sustained special-function rate, where it has one; the
+        // compute time is whichever of the two pipelines is busier.
+        let specials = op.kind.special_ops();
+        let t_special = match widened(&unit.special, op.compute) {
+            Some((_, rate)) if specials > 0.0 && self.mode == Mode::Calibrated => specials / rate,
+            _ => 0.0,
+        };
+        // Row reductions with one serial accumulator, where the unit gives their rate; they
+        // run in passes of their own, in sequence with the transcendental ones.
+        let t_reduce = match unit.kernel.serial_reduce_elems_per_s {
+            Some(rate) if self.mode == Mode::Calibrated => op.kind.reduced_elems() / rate,
+            _ => 0.0,
+        };
+        // Depthwise convolutions at the unit's depthwise rate, where it has one.
+        let t_depthwise = match (self.mode, unit.kernel.depthwise_macs_per_s, op.kind) {
+            (Mode::Calibrated, Some(rate), crate::workload::OpKind::Conv2d(c))
+                if c.is_depthwise() =>
+            {
+                c.macs() / rate
+            }
+            _ => 0.0,
+        };
+        // Products over block-quantized weights at the unit's block-dot rate for the weight
+        // dtype, where it has one.
+        let t_block = match (self.mode, op.kind, op.inputs.get(1)) {
+            (Mode::Calibrated, crate::workload::OpKind::MatMul { .. }, Some(&w)) => {
+                let s = graph.tensor(w).storage;
+                match (s.group, widened(&unit.kernel.block_quant, s.dtype)) {
+                    (Some(_), Some((_, rate))) => flops / rate,
+                    _ => 0.0,
+                }
+            }
+            _ => 0.0,
+        };
+        // Short products pay each micro-kernel pass's fixed cost: K / (K + depth overhead).
+        let depth = match (self.mode, unit.kernel.gemm_depth_overhead) {
+            (Mode::Calibrated, Some(k0)) => gemm_depth(op.kind)
+                .filter(|&k| k > 0)
+                .map_or(1.0, |k| (k as f64 + k0) / k as f64),
+            _ => 1.0,
+        };
+        (flops * depth / (peak * e_c))
+            .max(t_special + t_reduce)
+            .max(t_depthwise)
+            .max(t_block)
+    }
+
+    /// The strided gather of a strided convolution's input (calibrated, where the unit gives
+    /// its rate), charged to the input's home level in `l`; `None` when there is none.
+    fn strided_time(
+        &self,
+        graph: &Graph,
+        residency: &TensorHomes,
+        op_id: OpId,
+        l: &mut Ledger,
+    ) -> Option<f64> {
+        let unit = &self.hw.units[self.unit];
+        match (self.mode, unit.kernel.strided_gather_elems_per_s) {
             (Mode::Calibrated, Some(rate)) => strided_gather(graph, op_id).map(|(x, elems)| {
                 let home = residency.home[x.0 as usize];
                 let s = elems / rate;
@@ -342,18 +375,32 @@ impl CostModel for Roofline<'_> {
                 s
             }),
             _ => None,
-        };
-        let t_strided = strided.unwrap_or(0.0);
-        // Operand packing: a serial pass before the product, at a fraction of the bandwidth of
-        // the level the packed operand comes from.
+        }
+    }
+
+    /// Operand packing: a serial pass before the product, at a fraction of the bandwidth of
+    /// the level the packed operand comes from. Returns its time, charged to the packed
+    /// operand's home level in `l` (0 when no operand is packed, or a strided gather already
+    /// stands for it).
+    fn pack_time(
+        &self,
+        graph: &Graph,
+        residency: &TensorHomes,
+        op_id: OpId,
+        strided: Option<f64>,
+        l: &mut Ledger,
+    ) -> f64 {
+        let unit = &self.hw.units[self.unit];
         // (Only units with a packing figure look for a packed operand: most files have none,
         // and explore prices millions of ops.)
-        let packs = unit.pack_bandwidth_efficiency.is_some()
+        let packs = unit.kernel.pack_bandwidth_efficiency.is_some()
             || unit
+                .kernel
                 .level_pack_bandwidth_efficiency
                 .iter()
                 .any(Option::is_some)
             || unit
+                .kernel
                 .level_pack_conflict_bandwidth_efficiency
                 .iter()
                 .any(Option::is_some);
@@ -361,18 +408,19 @@ impl CostModel for Roofline<'_> {
             (Mode::Calibrated, true, None) => packed_operand(graph, op_id),
             _ => None,
         };
-        let t_pack = match packed {
+        match packed {
             Some(p) => {
                 let home = residency.home[p.tensor.0 as usize];
                 let conflict = unit
+                    .kernel
                     .pack_conflict_stride_bytes
                     .is_some_and(|s| p.row_bytes >= s && (p.row_bytes / s).fract() == 0.0);
                 let level = match conflict {
-                    true => unit.level_pack_conflict_bandwidth_efficiency[home]
-                        .or(unit.level_pack_bandwidth_efficiency[home]),
-                    false => unit.level_pack_bandwidth_efficiency[home],
+                    true => unit.kernel.level_pack_conflict_bandwidth_efficiency[home]
+                        .or(unit.kernel.level_pack_bandwidth_efficiency[home]),
+                    false => unit.kernel.level_pack_bandwidth_efficiency[home],
                 };
-                match level.or(unit.pack_bandwidth_efficiency) {
+                match level.or(unit.kernel.pack_bandwidth_efficiency) {
                     Some(e) => {
                         let s = p.bytes / (self.hw.memories[home].bytes_per_s * e);
                         l.memory_bound_s[home] += s;
@@ -382,10 +430,15 @@ impl CostModel for Roofline<'_> {
                 }
             }
             _ => 0.0,
-        };
-        // Input-vector re-reads of a GEMV whose vector and weight row overflow a core's share
-        // of the first level: from the second level, in series with the weight stream.
-        let t_refetch = match (self.mode, unit.reuse_refetch_bytes_per_s) {
+        }
+    }
+
+    /// Input-vector re-reads of a GEMV whose vector and weight row overflow a core's share
+    /// of the first level: from the second level, in series with the weight stream.
+    /// Returns their time; their bytes and energy are added to `l`.
+    fn refetch_time(&self, graph: &Graph, op_id: OpId, l: &mut Ledger) -> f64 {
+        let unit = &self.hw.units[self.unit];
+        match (self.mode, unit.kernel.reuse_refetch_bytes_per_s) {
             (Mode::Calibrated, Some(rate)) => {
                 match refetched_vector(self.hw, self.unit, graph, op_id) {
                     Some((level, bytes)) => {
@@ -399,13 +452,6 @@ impl CostModel for Roofline<'_> {
                 }
             }
             _ => 0.0,
-        };
-        l.overhead_s = overhead;
-        l.latency_s = t + t_strided + t_pack + t_refetch + overhead;
-        l.compute_j = l.flops * unit.j_per_op.get(dtype).unwrap_or(0.0);
-        l.close_static(self.hw);
-        Ok(l)
+        }
     }
-
-    crate::cost::unit_accessors!();
 }

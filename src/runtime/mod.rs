@@ -644,8 +644,62 @@ impl Checker<'_> {
         if id.units.is_empty() {
             return Err(self.invalid(None, "runtime.units", "name at least one unit kind".into()));
         }
+        let workloads = self.workloads(&id.workloads)?;
+        let formats = self.formats(id.formats.as_deref())?;
+        let class = id.class.get_ref().clone();
+        if !CLASSES.contains(&class.as_str()) {
+            return Err(self.invalid(
+                Some(id.class.span()),
+                "runtime.class",
+                format!(
+                    "unknown class `{class}`; expected one of {}",
+                    CLASSES.join(", ")
+                ),
+            ));
+        }
+        let dispatch = raw
+            .dispatch
+            .as_ref()
+            .map(|d| self.dispatch(d))
+            .transpose()?;
+        let patterns = self.patterns(&raw.fusion.patterns)?;
+        let q = &raw.quant;
+        let quantize_head = self.choice(&q.head, "quant.head", "weights", "float")?;
+        let quantize_embed = self.choice(&q.embed, "quant.embed", "weights", "float")?;
+        let int8_products = self.choice(
+            &q.quantized_product,
+            "quant.quantized_product",
+            "int8",
+            "float",
+        )?;
+        let mut efficiency = Vec::new();
+        for (i, e) in raw.efficiency.iter().enumerate() {
+            efficiency.push(self.efficiency(i, e)?);
+        }
+        Ok(Runtime {
+            name,
+            description: id.description.clone(),
+            version: id.version.clone(),
+            units: id.units.clone(),
+            workloads,
+            formats,
+            class,
+            dispatch,
+            patterns,
+            on_chip_activations: raw.fusion.on_chip_activations,
+            quantize_head,
+            quantize_embed,
+            int8_products,
+            full_scores: raw.attention.full_scores,
+            efficiency,
+            file: self.file.to_string(),
+        })
+    }
+
+    /// `runtime.workloads`: at least one known workload kind.
+    fn workloads(&self, list: &[toml::Spanned<String>]) -> Result<Vec<WorkloadKind>, RuntimeError> {
         let mut workloads = Vec::new();
-        for w in &id.workloads {
+        for w in list {
             let k = match w.get_ref().as_str() {
                 "llm" => WorkloadKind::Llm,
                 "network" => WorkloadKind::Network,
@@ -666,7 +720,16 @@ impl Checker<'_> {
                 "name at least one of llm, network".into(),
             ));
         }
-        let formats = match &id.formats {
+        Ok(workloads)
+    }
+
+    /// `runtime.formats`: each a quantization scheme archscope knows, in lower case (`None`:
+    /// the runtime runs every scheme).
+    fn formats(
+        &self,
+        list: Option<&[toml::Spanned<String>]>,
+    ) -> Result<Option<Vec<String>>, RuntimeError> {
+        Ok(match list {
             None => None,
             Some(list) => {
                 let mut out = Vec::new();
@@ -683,58 +746,50 @@ impl Checker<'_> {
                 }
                 Some(out)
             }
-        };
-        let class = id.class.get_ref().clone();
-        if !CLASSES.contains(&class.as_str()) {
-            return Err(self.invalid(
-                Some(id.class.span()),
-                "runtime.class",
-                format!(
-                    "unknown class `{class}`; expected one of {}",
-                    CLASSES.join(", ")
-                ),
-            ));
-        }
-        let dispatch = match &raw.dispatch {
-            None => None,
-            Some(d) => Some({
-                let kernel_s = self.figure(&d.kernel_s, "dispatch.kernel_s", 1.0, true)?;
-                match d.mode.get_ref().as_str() {
-                    "per_op" => {
-                        if let Some(g) = &d.graph_s {
-                            return Err(self.invalid(
-                                Some(g.value.span()),
-                                "dispatch.graph_s",
-                                "only a `graph` dispatch has a per-graph cost".into(),
-                            ));
-                        }
-                        Dispatch::PerOp { kernel_s }
-                    }
-                    "graph" => {
-                        let g = d.graph_s.as_ref().ok_or_else(|| {
-                            self.invalid(
-                                Some(d.mode.span()),
-                                "dispatch.graph_s",
-                                "a `graph` dispatch needs `graph_s`".into(),
-                            )
-                        })?;
-                        Dispatch::Graph {
-                            graph_s: self.figure(g, "dispatch.graph_s", 10.0, true)?,
-                            kernel_s,
-                        }
-                    }
-                    other => {
-                        return Err(self.invalid(
-                            Some(d.mode.span()),
-                            "dispatch.mode",
-                            format!("unknown mode `{other}`; expected per_op or graph"),
-                        ));
-                    }
+        })
+    }
+
+    /// `[dispatch]`: a per-op or a graph dispatch, with its costs.
+    fn dispatch(&self, d: &raw::RawDispatch) -> Result<Dispatch, RuntimeError> {
+        let kernel_s = self.figure(&d.kernel_s, "dispatch.kernel_s", 1.0, true)?;
+        Ok(match d.mode.get_ref().as_str() {
+            "per_op" => {
+                if let Some(g) = &d.graph_s {
+                    return Err(self.invalid(
+                        Some(g.value.span()),
+                        "dispatch.graph_s",
+                        "only a `graph` dispatch has a per-graph cost".into(),
+                    ));
                 }
-            }),
-        };
+                Dispatch::PerOp { kernel_s }
+            }
+            "graph" => {
+                let g = d.graph_s.as_ref().ok_or_else(|| {
+                    self.invalid(
+                        Some(d.mode.span()),
+                        "dispatch.graph_s",
+                        "a `graph` dispatch needs `graph_s`".into(),
+                    )
+                })?;
+                Dispatch::Graph {
+                    graph_s: self.figure(g, "dispatch.graph_s", 10.0, true)?,
+                    kernel_s,
+                }
+            }
+            other => {
+                return Err(self.invalid(
+                    Some(d.mode.span()),
+                    "dispatch.mode",
+                    format!("unknown mode `{other}`; expected per_op or graph"),
+                ));
+            }
+        })
+    }
+
+    /// `fusion.patterns`: each a known fusion pattern.
+    fn patterns(&self, list: &[toml::Spanned<String>]) -> Result<Vec<Pattern>, RuntimeError> {
         let mut patterns = Vec::new();
-        for p in &raw.fusion.patterns {
+        for p in list {
             let pat = Pattern::parse(p.get_ref()).ok_or_else(|| {
                 self.invalid(
                     Some(p.span()),
@@ -748,100 +803,84 @@ impl Checker<'_> {
             })?;
             patterns.push(pat);
         }
-        let which = |v: &Option<toml::Spanned<String>>,
-                     field: &str,
-                     yes: &str,
-                     no: &str|
-         -> Result<bool, RuntimeError> {
-            match v {
-                None => Ok(false),
-                Some(s) if s.get_ref() == yes => Ok(true),
-                Some(s) if s.get_ref() == no => Ok(false),
-                Some(s) => Err(self.invalid(
-                    Some(s.span()),
-                    field,
-                    format!("expected `{yes}` or `{no}`, found `{}`", s.get_ref()),
-                )),
-            }
-        };
-        let q = &raw.quant;
-        let quantize_head = which(&q.head, "quant.head", "weights", "float")?;
-        let quantize_embed = which(&q.embed, "quant.embed", "weights", "float")?;
-        let int8_products = which(
-            &q.quantized_product,
-            "quant.quantized_product",
-            "int8",
-            "float",
-        )?;
-        let mut efficiency = Vec::new();
-        for (i, e) in raw.efficiency.iter().enumerate() {
-            let field = format!("efficiency[{i}]");
-            let op = match e.op.get_ref().as_str() {
-                "any" => None,
-                s => Some(
-                    OpClass::ALL
-                        .iter()
-                        .find(|(_, n)| *n == s)
-                        .map(|(c, _)| *c)
-                        .ok_or_else(|| {
-                            self.invalid(
-                                Some(e.op.span()),
-                                &format!("{field}.op"),
-                                format!(
-                                    "unknown op class `{s}`; expected any or one of {}",
-                                    OpClass::ALL.map(|(_, n)| n).join(", ")
-                                ),
-                            )
-                        })?,
-                ),
-            };
-            let weights = match &e.weights {
-                None => WeightMatch::Any,
-                Some(w) => WeightMatch::parse(&w.get_ref().to_ascii_lowercase()).ok_or_else(|| {
-                    self.invalid(Some(w.span()), &format!("{field}.weights"), format!("unknown weight format `{}`; expected a ggml type (q4_0, q8_0, q4_k, ...), int4, int8, f32, f16 or bf16", w.get_ref()))
-                })?,
-            };
-            let compute = e
-                .compute
-                .as_ref()
-                .map(|f| self.figure(f, &format!("{field}.compute"), 1.0, false))
-                .transpose()?;
-            let bandwidth = e
-                .bandwidth
-                .as_ref()
-                .map(|f| self.figure(f, &format!("{field}.bandwidth"), 1.0, false))
-                .transpose()?;
-            if compute.is_none() && bandwidth.is_none() {
-                return Err(self.invalid(
-                    Some(e.op.span()),
-                    &field,
-                    "an efficiency entry needs `compute`, `bandwidth` or both".into(),
-                ));
-            }
-            efficiency.push(KernelEfficiency {
-                op,
-                weights,
-                compute,
-                bandwidth,
-            });
+        Ok(patterns)
+    }
+
+    /// A two-way choice: `true` for `yes`, `false` for `no` or when absent.
+    fn choice(
+        &self,
+        v: &Option<toml::Spanned<String>>,
+        field: &str,
+        yes: &str,
+        no: &str,
+    ) -> Result<bool, RuntimeError> {
+        match v {
+            None => Ok(false),
+            Some(s) if s.get_ref() == yes => Ok(true),
+            Some(s) if s.get_ref() == no => Ok(false),
+            Some(s) => Err(self.invalid(
+                Some(s.span()),
+                field,
+                format!("expected `{yes}` or `{no}`, found `{}`", s.get_ref()),
+            )),
         }
-        Ok(Runtime {
-            name,
-            description: id.description.clone(),
-            version: id.version.clone(),
-            units: id.units.clone(),
-            workloads,
-            formats,
-            class,
-            dispatch,
-            patterns,
-            on_chip_activations: raw.fusion.on_chip_activations,
-            quantize_head,
-            quantize_embed,
-            int8_products,
-            full_scores: raw.attention.full_scores,
-            efficiency,
-            file: self.file.to_string(),
+    }
+
+    /// Entry `i` of `[[efficiency]]`: an op class (or any), a weight format, and a compute or
+    /// a bandwidth efficiency (or both).
+    fn efficiency(
+        &self,
+        i: usize,
+        e: &raw::RawEfficiency,
+    ) -> Result<KernelEfficiency, RuntimeError> {
+        let field = format!("efficiency[{i}]");
+        let op = match e.op.get_ref().as_str() {
+            "any" => None,
+            s => Some(
+                OpClass::ALL
+                    .iter()
+                    .find(|(_, n)| *n == s)
+                    .map(|(c, _)| *c)
+                    .ok_or_else(|| {
+                        self.invalid(
+                            Some(e.op.span()),
+                            &format!("{field}.op"),
+                            format!(
+                                "unknown op class `{s}`; expected any or one of {}",
+                                OpClass::ALL.map(|(_, n)| n).join(", ")
+                            ),
+                        )
+                    })?,
+            ),
+        };
+        let weights = match &e.weights {
+            None => WeightMatch::Any,
+            Some(w) => WeightMatch::parse(&w.get_ref().to_ascii_lowercase()).ok_or_else(|| {
+                self.invalid(Some(w.span()), &format!("{field}.weights"), format!("unknown weight format `{}`; expected a ggml type (q4_0, q8_0, q4_k, ...), int4, int8, f32, f16 or bf16", w.get_ref()))
+            })?,
+        };
+        let compute = e
+            .compute
+            .as_ref()
+            .map(|f| self.figure(f, &format!("{field}.compute"), 1.0, false))
+            .transpose()?;
+        let bandwidth = e
+            .bandwidth
+            .as_ref()
+            .map(|f| self.figure(f, &format!("{field}.bandwidth"), 1.0, false))
+            .transpose()?;
+        if compute.is_none() && bandwidth.is_none() {
+            return Err(self.invalid(
+                Some(e.op.span()),
+                &field,
+                "an efficiency entry needs `compute`, `bandwidth` or both".into(),
+            ));
+        }
+        Ok(KernelEfficiency {
+            op,
+            weights,
+            compute,
+            bandwidth,
         })
     }
 }

@@ -525,96 +525,78 @@ impl LlamaBench<'_> {
     /// One test: a row, a skip, or an error.
     fn test(&mut self, r: &Record, line: usize) -> Result<(), TrustError> {
         let out = self.out;
-        let missing = |key: &str| {
-            out.bad(
-                line,
-                format!(
-                    "missing {}; llama-bench writes it for every test",
-                    r.label(key)
-                ),
-            )
-        };
-        let expected = |key: &str, want: &str, found: &str| {
-            out.bad(
-                line,
-                format!("{}: expected {want}, found `{found}`", r.label(key)),
-            )
-        };
-        let count = |key: &str| -> Result<Option<u64>, TrustError> {
-            match r.get(key) {
-                None => Ok(None),
-                Some(Field::Text(t)) if matches!(r, Record::Csv(..)) => t
-                    .parse::<u64>()
-                    .map(Some)
-                    .map_err(|_| expected(key, "a whole number", &t)),
-                Some(Field::Number(t)) => t
-                    .parse::<u64>()
-                    .map(Some)
-                    .map_err(|_| expected(key, "a whole number", &t)),
-                Some(Field::Text(t)) => Err(expected(key, "a whole number", &format!("\"{t}\""))),
-                Some(Field::Other(t)) => Err(expected(key, "a whole number", &t)),
-            }
-        };
-        let text = |key: &str| -> Result<Option<String>, TrustError> {
-            match r.get(key) {
-                None => Ok(None),
-                Some(Field::Text(t)) => Ok(Some(t)),
-                Some(Field::Number(t)) | Some(Field::Other(t)) => {
-                    Err(expected(key, "a string", &t))
-                }
-            }
-        };
-        let n_prompt = count("n_prompt")?.ok_or_else(|| missing("n_prompt"))?;
-        let n_gen = count("n_gen")?.ok_or_else(|| missing("n_gen"))?;
-        let n_depth = count("n_depth")?;
-        let avg_ts = match r.get("avg_ts") {
-            None => return Err(missing("avg_ts")),
-            Some(Field::Number(t)) => t.parse::<f64>().ok(),
-            Some(Field::Text(t)) if matches!(r, Record::Csv(..)) => t.parse::<f64>().ok(),
-            _ => None,
-        }
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .ok_or_else(|| {
-            let found = match r.get("avg_ts") {
-                Some(Field::Text(t)) if matches!(r, Record::Json(_)) => format!("\"{t}\""),
-                Some(Field::Text(t) | Field::Number(t) | Field::Other(t)) => t,
-                None => String::new(),
-            };
-            expected(
-                "avg_ts",
-                "a finite positive number of tokens per second",
-                &found,
-            )
-        })?;
-        let model_type = text("model_type")?.ok_or_else(|| missing("model_type"))?;
+        let f = TestFields { out, r, line };
+        let n_prompt = f.count("n_prompt")?.ok_or_else(|| f.missing("n_prompt"))?;
+        let n_gen = f.count("n_gen")?.ok_or_else(|| f.missing("n_gen"))?;
+        let n_depth = f.count("n_depth")?;
+        let avg_ts = f.tokens_per_s()?;
+        let model_type = f
+            .text("model_type")?
+            .ok_or_else(|| f.missing("model_type"))?;
         let quant = gguf_quant(&model_type).ok_or_else(|| {
-            expected(
+            f.expected(
                 "model_type",
                 "`ARCH SIZE FILE-TYPE` as llama-bench writes it (e.g. `llama 7B Q4_0`)",
                 &model_type,
             )
         })?;
-        if let Some(n) = count("model_n_params")? {
+        self.same_model(&f)?;
+        let threads = f.count("n_threads")?.filter(|&t| t > 0);
+        let gpu = self.on_gpu(&f)?;
+        let (metric, skip) = test_phase(&f, n_prompt, n_gen, n_depth)?;
+        if let Some(reason) = skip {
+            self.rows.skipped.push(Skipped {
+                line,
+                reason: reason.into(),
+            });
+            return Ok(());
+        }
+        let mut row = out.row(line, "llm", metric, avg_ts);
+        row.device = f
+            .text(if gpu { "gpu_info" } else { "cpu_info" })?
+            .unwrap_or_default();
+        row.quant = quant;
+        row.unit_kind = if gpu { "gpu" } else { "cpu" }.into();
+        row.threads = threads;
+        if n_gen == 0 {
+            row.prompt = Some(n_prompt);
+        } else {
+            row.generated = Some(n_gen);
+            row.context = Some(n_depth.unwrap_or(0));
+        }
+        self.rows.rows.push(row);
+        Ok(())
+    }
+
+    /// Every test must be of the first test's model (by `model_n_params`, where given).
+    fn same_model(&mut self, f: &TestFields) -> Result<(), TrustError> {
+        if let Some(n) = f.count("model_n_params")? {
             match self.n_params {
-                None => self.n_params = Some((n, line)),
+                None => self.n_params = Some((n, f.line)),
                 Some((first, at)) if first != n => {
-                    return Err(out.bad(
-                        line,
+                    return Err(f.out.bad(
+                        f.line,
                         format!(
                             "{}: {n} parameters, but line {at} tested a model of {first}; \
                              --model names one model: give each model's tests in its own file",
-                            r.label("model_n_params")
+                            f.r.label("model_n_params")
                         ),
                     ));
                 }
                 _ => {}
             }
         }
-        let threads = count("n_threads")?.filter(|&t| t > 0);
-        let ngl = count("n_gpu_layers")?;
-        let backends = text("backends")?;
+        Ok(())
+    }
+
+    /// Whether the test ran on the GPU (from `n_gpu_layers` and `backends`), which must be a
+    /// unit kind the runtime runs on.
+    fn on_gpu(&self, f: &TestFields) -> Result<bool, TrustError> {
+        let (out, r, line) = (f.out, f.r, f.line);
+        let ngl = f.count("n_gpu_layers")?;
+        let backends = f.text("backends")?;
         let offloaded = ngl.is_some_and(|n| n > 0);
-        let gpu = match &backends {
+        Ok(match &backends {
             // Layers offloaded to a backend that is not a CPU one ran on the GPU.
             Some(b) => {
                 let gpu = offloaded
@@ -645,51 +627,123 @@ impl LlamaBench<'_> {
                 [UnitKind::Gpu] => true,
                 _ => offloaded,
             },
-        };
-        let (metric, skip) = match (n_prompt, n_gen) {
-            (0, 0) => {
-                return Err(out.bad(
-                    line,
-                    "n_prompt and n_gen are both 0; expected a prompt or a generation test".into(),
-                ));
+        })
+    }
+}
+
+/// The metric a llama-bench test measures (prefill or decode tokens per second), or why it is
+/// skipped (prefill after a context; prompt and generation in one test).
+fn test_phase(
+    f: &TestFields,
+    n_prompt: u64,
+    n_gen: u64,
+    n_depth: Option<u64>,
+) -> Result<(&'static str, Option<&'static str>), TrustError> {
+    Ok(match (n_prompt, n_gen) {
+        (0, 0) => {
+            return Err(f.out.bad(
+                f.line,
+                "n_prompt and n_gen are both 0; expected a prompt or a generation test".into(),
+            ));
+        }
+        (_, 0) if n_depth.is_some_and(|d| d > 0) => (
+            "",
+            Some(
+                "prefill after a context (n_depth > 0): archscope prices prefill from an \
+                 empty context",
+            ),
+        ),
+        (_, 0) => ("prefill_tokens_per_s", None),
+        (0, _) => ("decode_tokens_per_s", None),
+        _ => (
+            "",
+            Some(
+                "prompt and generation in one test (-pg): its rate mixes both phases, \
+                 which archscope predicts apart",
+            ),
+        ),
+    })
+}
+
+/// The fields of one llama-bench test (a CSV record or a JSON object at `line`), read with
+/// the errors that name them.
+struct TestFields<'a> {
+    out: &'a Out<'a>,
+    r: &'a Record<'a>,
+    line: usize,
+}
+
+impl TestFields<'_> {
+    /// The error for a field the test lacks.
+    fn missing(&self, key: &str) -> TrustError {
+        self.out.bad(
+            self.line,
+            format!(
+                "missing {}; llama-bench writes it for every test",
+                self.r.label(key)
+            ),
+        )
+    }
+
+    /// The error for a field that is not what it should be.
+    fn expected(&self, key: &str, want: &str, found: &str) -> TrustError {
+        self.out.bad(
+            self.line,
+            format!("{}: expected {want}, found `{found}`", self.r.label(key)),
+        )
+    }
+
+    /// A whole-number field (`None` when absent).
+    fn count(&self, key: &str) -> Result<Option<u64>, TrustError> {
+        let r = self.r;
+        match r.get(key) {
+            None => Ok(None),
+            Some(Field::Text(t)) if matches!(r, Record::Csv(..)) => t
+                .parse::<u64>()
+                .map(Some)
+                .map_err(|_| self.expected(key, "a whole number", &t)),
+            Some(Field::Number(t)) => t
+                .parse::<u64>()
+                .map(Some)
+                .map_err(|_| self.expected(key, "a whole number", &t)),
+            Some(Field::Text(t)) => Err(self.expected(key, "a whole number", &format!("\"{t}\""))),
+            Some(Field::Other(t)) => Err(self.expected(key, "a whole number", &t)),
+        }
+    }
+
+    /// A string field (`None` when absent).
+    fn text(&self, key: &str) -> Result<Option<String>, TrustError> {
+        match self.r.get(key) {
+            None => Ok(None),
+            Some(Field::Text(t)) => Ok(Some(t)),
+            Some(Field::Number(t)) | Some(Field::Other(t)) => {
+                Err(self.expected(key, "a string", &t))
             }
-            (_, 0) if n_depth.is_some_and(|d| d > 0) => (
-                "",
-                Some(
-                    "prefill after a context (n_depth > 0): archscope prices prefill from an \
-                     empty context",
-                ),
-            ),
-            (_, 0) => ("prefill_tokens_per_s", None),
-            (0, _) => ("decode_tokens_per_s", None),
-            _ => (
-                "",
-                Some(
-                    "prompt and generation in one test (-pg): its rate mixes both phases, \
-                     which archscope predicts apart",
-                ),
-            ),
-        };
-        if let Some(reason) = skip {
-            self.rows.skipped.push(Skipped {
-                line,
-                reason: reason.into(),
-            });
-            return Ok(());
         }
-        let mut row = out.row(line, "llm", metric, avg_ts);
-        row.device = text(if gpu { "gpu_info" } else { "cpu_info" })?.unwrap_or_default();
-        row.quant = quant;
-        row.unit_kind = if gpu { "gpu" } else { "cpu" }.into();
-        row.threads = threads;
-        if n_gen == 0 {
-            row.prompt = Some(n_prompt);
-        } else {
-            row.generated = Some(n_gen);
-            row.context = Some(n_depth.unwrap_or(0));
+    }
+
+    /// `avg_ts`: the test's tokens per second, finite and positive.
+    fn tokens_per_s(&self) -> Result<f64, TrustError> {
+        let r = self.r;
+        match r.get("avg_ts") {
+            None => return Err(self.missing("avg_ts")),
+            Some(Field::Number(t)) => t.parse::<f64>().ok(),
+            Some(Field::Text(t)) if matches!(r, Record::Csv(..)) => t.parse::<f64>().ok(),
+            _ => None,
         }
-        self.rows.rows.push(row);
-        Ok(())
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .ok_or_else(|| {
+            let found = match r.get("avg_ts") {
+                Some(Field::Text(t)) if matches!(r, Record::Json(_)) => format!("\"{t}\""),
+                Some(Field::Text(t) | Field::Number(t) | Field::Other(t)) => t,
+                None => String::new(),
+            };
+            self.expected(
+                "avg_ts",
+                "a finite positive number of tokens per second",
+                &found,
+            )
+        })
     }
 }
 
@@ -1134,23 +1188,47 @@ struct Run<'a> {
 }
 
 fn aihub(text: &str, out: &Out) -> Result<Rows, TrustError> {
-    let file = out.file;
-    let root = Yaml::parse(text, file)?;
-    let bad = |line: usize, m: String| out.bad(line, m);
-    let map_of = |n: &Node, what: &str, line: usize| -> Result<(), TrustError> {
-        match n {
-            Node::Map(_) => Ok(()),
-            _ => Err(bad(line, format!("`{what}`: expected a mapping"))),
-        }
+    let root = Yaml::parse(text, out.file)?;
+    let runs = aihub_runs(&root, out)?;
+    let mut rows = Rows {
+        format: Format::AiHubPerfYaml,
+        rows: Vec::new(),
+        skipped: Vec::new(),
     };
-    let mut runs: Vec<Run> = Vec::new();
-    let mut components: Vec<(String, usize)> = Vec::new();
-    let mut note_component = |name: &str, line: usize| -> Result<(), TrustError> {
+    for run in runs {
+        match aihub_row(&run, out)? {
+            Outcome::Kept(row) => rows.rows.push(row),
+            Outcome::Skipped(reason) => rows.skipped.push(Skipped {
+                line: run.line,
+                reason,
+            }),
+        }
+    }
+    Ok(rows)
+}
+
+/// What becomes of one runtime-path block of an AI Hub file.
+enum Outcome {
+    /// It measures the context's device and runtime: its row.
+    Kept(Row),
+    /// It measures something else: why it is skipped.
+    Skipped(String),
+}
+
+/// The components an AI Hub file measures, with the line of each first mention: `--model`
+/// names one network, so a file may measure one component.
+#[derive(Default)]
+struct Components(Vec<(String, usize)>);
+
+impl Components {
+    /// Notes component `name` (mentioned at `line`); an error once a second one is named.
+    fn note(&mut self, name: &str, line: usize, out: &Out) -> Result<(), TrustError> {
+        let components = &mut self.0;
         if !components.iter().any(|(c, _)| c == name) {
             components.push((name.to_string(), line));
         }
         if components.len() > 1 {
-            return Err(bad(
+            return Err(out.bad(
                 line,
                 format!(
                     "the file measures more than one component ({}); --model names one network: \
@@ -1164,110 +1242,91 @@ fn aihub(text: &str, out: &Out) -> Result<Rows, TrustError> {
             ));
         }
         Ok(())
-    };
+    }
+}
+
+/// Every runtime-path block of an AI Hub file, in file order, in either layout.
+fn aihub_runs<'a>(root: &'a Node, out: &Out) -> Result<Vec<Run<'a>>, TrustError> {
     if let Some(models) = root.get("models") {
-        // Before v0.28: models → list of { name, performance_metrics: list of runs }.
-        // A list of models, or (in the LLM files) one model.
-        let items = match models {
-            Node::Seq(items) => items.as_slice(),
-            Node::Map(_) => std::slice::from_ref(models),
+        aihub_runs_by_model(models, out)
+    } else if let Some(precisions) = root.get("precisions") {
+        aihub_runs_by_precision(precisions, out)
+    } else {
+        Err(out.bad(
+            1,
+            "expected `models:` (AI Hub before v0.28) or `precisions:` (from v0.28) at the top"
+                .into(),
+        ))
+    }
+}
+
+/// The runs of a file before v0.28: models → list of { name, performance_metrics: list of
+/// runs }. A list of models, or (in the LLM files) one model.
+fn aihub_runs_by_model<'a>(models: &'a Node, out: &Out) -> Result<Vec<Run<'a>>, TrustError> {
+    let bad = |line: usize, m: String| out.bad(line, m);
+    let map_of = |n: &Node, what: &str, line: usize| -> Result<(), TrustError> {
+        match n {
+            Node::Map(_) => Ok(()),
+            _ => Err(bad(line, format!("`{what}`: expected a mapping"))),
+        }
+    };
+    let mut runs: Vec<Run> = Vec::new();
+    let mut components = Components::default();
+    let items = match models {
+        Node::Seq(items) => items.as_slice(),
+        Node::Map(_) => std::slice::from_ref(models),
+        _ => {
+            return Err(bad(
+                Node::line(models),
+                "`models`: expected a list of models or one model".into(),
+            ));
+        }
+    };
+    for m in items {
+        map_of(m, "models", Node::line(m))?;
+        let name = match m.get("name") {
+            Some(Node::Scalar(s, _, l)) => (s.clone(), *l),
+            _ => return Err(bad(Node::line(m), "a model: missing `name`".into())),
+        };
+        components.note(&name.0, name.1, out)?;
+        let Some(perf) = m.get("performance_metrics") else {
+            continue;
+        };
+        let perf_items = match perf {
+            Node::Seq(v) => v.as_slice(),
+            Node::Empty(_) => &[],
             _ => {
                 return Err(bad(
-                    Node::line(models),
-                    "`models`: expected a list of models or one model".into(),
+                    name.1,
+                    "`performance_metrics`: expected a list of runs".into(),
                 ));
             }
         };
-        for m in items {
-            map_of(m, "models", Node::line(m))?;
-            let name = match m.get("name") {
-                Some(Node::Scalar(s, _, l)) => (s.clone(), *l),
-                _ => return Err(bad(Node::line(m), "a model: missing `name`".into())),
-            };
-            note_component(&name.0, name.1)?;
-            let Some(perf) = m.get("performance_metrics") else {
-                continue;
-            };
-            let perf_items = match perf {
-                Node::Seq(v) => v.as_slice(),
-                Node::Empty(_) => &[],
+        for run in perf_items {
+            map_of(run, "performance_metrics", Node::line(run))?;
+            let info = run.get("reference_device_info").ok_or_else(|| {
+                bad(
+                    Node::line(run),
+                    "a run: missing `reference_device_info` (the device it ran on)".into(),
+                )
+            })?;
+            let device = match info.get("name") {
+                Some(Node::Scalar(s, _, _)) => s.clone(),
                 _ => {
                     return Err(bad(
-                        name.1,
-                        "`performance_metrics`: expected a list of runs".into(),
+                        Node::line(info),
+                        "`reference_device_info`: missing `name`".into(),
                     ));
                 }
             };
-            for run in perf_items {
-                map_of(run, "performance_metrics", Node::line(run))?;
-                let info = run.get("reference_device_info").ok_or_else(|| {
-                    bad(
-                        Node::line(run),
-                        "a run: missing `reference_device_info` (the device it ran on)".into(),
-                    )
-                })?;
-                let device = match info.get("name") {
-                    Some(Node::Scalar(s, _, _)) => s.clone(),
-                    _ => {
-                        return Err(bad(
-                            Node::line(info),
-                            "`reference_device_info`: missing `name`".into(),
-                        ));
+            if let Node::Map(e) = run {
+                for (k, l, v) in e {
+                    if k == "reference_device_info" || k == "timestamp" {
+                        continue;
                     }
-                };
-                if let Node::Map(e) = run {
-                    for (k, l, v) in e {
-                        if k == "reference_device_info" || k == "timestamp" {
-                            continue;
-                        }
-                        if matches!(v, Node::Map(_)) {
-                            runs.push(Run {
-                                precision: None,
-                                device: device.clone(),
-                                path: k,
-                                node: v,
-                                line: *l,
-                            });
-                        }
-                    }
-                }
-            }
-        }
-    } else if let Some(precisions) = root.get("precisions") {
-        // From v0.28: precisions → precision → components → name → performance_metrics →
-        // device → runtime path.
-        let Node::Map(precs) = precisions else {
-            return Err(bad(
-                Node::line(precisions),
-                "`precisions`: expected a mapping".into(),
-            ));
-        };
-        for (prec, pl, pnode) in precs {
-            let Some(Node::Map(comps)) = pnode.get("components") else {
-                return Err(bad(
-                    *pl,
-                    format!("precision `{prec}`: expected a mapping `components`"),
-                ));
-            };
-            for (cname, cl, cnode) in comps {
-                note_component(cname, *cl)?;
-                let devices = match cnode.get("performance_metrics") {
-                    None | Some(Node::Empty(_)) => continue,
-                    Some(Node::Map(d)) => d,
-                    Some(_) => {
-                        return Err(bad(
-                            *cl,
-                            format!("`{cname}.performance_metrics`: expected a mapping"),
-                        ));
-                    }
-                };
-                for (device, dl, dnode) in devices {
-                    let Node::Map(paths) = dnode else {
-                        return Err(bad(*dl, format!("`{device}`: expected a mapping")));
-                    };
-                    for (k, l, v) in paths {
+                    if matches!(v, Node::Map(_)) {
                         runs.push(Run {
-                            precision: Some(prec),
+                            precision: None,
                             device: device.clone(),
                             path: k,
                             node: v,
@@ -1277,151 +1336,174 @@ fn aihub(text: &str, out: &Out) -> Result<Rows, TrustError> {
                 }
             }
         }
-    } else {
-        return Err(bad(
-            1,
-            "expected `models:` (AI Hub before v0.28) or `precisions:` (from v0.28) at the top"
-                .into(),
-        ));
     }
-    let mut rows = Rows {
-        format: Format::AiHubPerfYaml,
-        rows: Vec::new(),
-        skipped: Vec::new(),
+    Ok(runs)
+}
+
+/// The runs of a file from v0.28: precisions → precision → components → name →
+/// performance_metrics → device → runtime path.
+fn aihub_runs_by_precision<'a>(
+    precisions: &'a Node,
+    out: &Out,
+) -> Result<Vec<Run<'a>>, TrustError> {
+    let bad = |line: usize, m: String| out.bad(line, m);
+    let mut runs: Vec<Run> = Vec::new();
+    let mut components = Components::default();
+    let Node::Map(precs) = precisions else {
+        return Err(bad(
+            Node::line(precisions),
+            "`precisions`: expected a mapping".into(),
+        ));
     };
-    for run in runs {
-        let skip = |rows: &mut Rows, reason: String| {
-            rows.skipped.push(Skipped {
-                line: run.line,
-                reason,
-            })
+    for (prec, pl, pnode) in precs {
+        let Some(Node::Map(comps)) = pnode.get("components") else {
+            return Err(bad(
+                *pl,
+                format!("precision `{prec}`: expected a mapping `components`"),
+            ));
         };
-        let hw = AIHUB_DEVICES
-            .iter()
-            .find(|(d, _)| *d == run.device)
-            .map(|(_, h)| *h);
-        if hw != Some(out.ctx.hw) {
-            skip(
-                &mut rows,
-                format!(
-                    "another device than `{}` (devices are matched by AIHUB_DEVICES)",
-                    out.ctx.hw
-                ),
-            );
-            continue;
+        for (cname, cl, cnode) in comps {
+            components.note(cname, *cl, out)?;
+            let devices = match cnode.get("performance_metrics") {
+                None | Some(Node::Empty(_)) => continue,
+                Some(Node::Map(d)) => d,
+                Some(_) => {
+                    return Err(bad(
+                        *cl,
+                        format!("`{cname}.performance_metrics`: expected a mapping"),
+                    ));
+                }
+            };
+            for (device, dl, dnode) in devices {
+                let Node::Map(paths) = dnode else {
+                    return Err(bad(*dl, format!("`{device}`: expected a mapping")));
+                };
+                for (k, l, v) in paths {
+                    runs.push(Run {
+                        precision: Some(prec),
+                        device: device.clone(),
+                        path: k,
+                        node: v,
+                        line: *l,
+                    });
+                }
+            }
         }
-        if run.path == "genie" || run.node.get("llm_metrics").is_some() {
-            skip(
-                &mut rows,
+    }
+    Ok(runs)
+}
+
+/// The row of one runtime-path block, or why it is skipped: another device, an LLM token
+/// rate, a failed job, a runtime path with no shipped runtime or another runtime.
+fn aihub_row(run: &Run, out: &Out) -> Result<Outcome, TrustError> {
+    let bad = |line: usize, m: String| out.bad(line, m);
+    let hw = AIHUB_DEVICES
+        .iter()
+        .find(|(d, _)| *d == run.device)
+        .map(|(_, h)| *h);
+    if hw != Some(out.ctx.hw) {
+        return Ok(Outcome::Skipped(format!(
+            "another device than `{}` (devices are matched by AIHUB_DEVICES)",
+            out.ctx.hw
+        )));
+    }
+    if run.path == "genie" || run.node.get("llm_metrics").is_some() {
+        return Ok(Outcome::Skipped(format!(
+            "runtime path `{}` measures LLM token rates (llm_metrics), not a forward \
+                 latency",
+            run.path
+        )));
+    }
+    let field = |k: &str| run.node.get(k);
+    let at = |k: &str| field(k).map(Node::line).unwrap_or(run.line);
+    let text_of = |k: &str| -> Result<Option<String>, TrustError> {
+        match field(k) {
+            None | Some(Node::Empty(_)) => Ok(None),
+            Some(Node::Scalar(s, _, _)) => Ok(Some(s.clone())),
+            Some(_) => Err(bad(at(k), format!("`{}.{k}`: expected a scalar", run.path))),
+        }
+    };
+    if let Some(status) = text_of("job_status")?
+        && status != "Passed"
+    {
+        return Ok(Outcome::Skipped(format!("job_status `{status}`")));
+    }
+    let (key, scale) = if run.precision.is_some() {
+        ("inference_time_milliseconds", 1.0)
+    } else {
+        // Microseconds before v0.28.
+        ("inference_time", 1e-3)
+    };
+    let raw = text_of(key)?.ok_or_else(|| {
+        bad(
+            run.line,
+            format!("runtime path `{}`: missing `{key}`", run.path),
+        )
+    })?;
+    let ms = raw
+        .parse::<f64>()
+        .ok()
+        .map(|v| v * scale)
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .ok_or_else(|| {
+            bad(
+                at(key),
                 format!(
-                    "runtime path `{}` measures LLM token rates (llm_metrics), not a forward \
-                     latency",
+                    "`{}.{key}`: expected a finite positive number, found `{raw}`",
                     run.path
                 ),
-            );
-            continue;
-        }
-        let field = |k: &str| run.node.get(k);
-        let at = |k: &str| field(k).map(Node::line).unwrap_or(run.line);
-        let text_of = |k: &str| -> Result<Option<String>, TrustError> {
-            match field(k) {
-                None | Some(Node::Empty(_)) => Ok(None),
-                Some(Node::Scalar(s, _, _)) => Ok(Some(s.clone())),
-                Some(_) => Err(bad(at(k), format!("`{}.{k}`: expected a scalar", run.path))),
-            }
-        };
-        if let Some(status) = text_of("job_status")?
-            && status != "Passed"
-        {
-            skip(&mut rows, format!("job_status `{status}`"));
-            continue;
-        }
-        let (key, scale) = if run.precision.is_some() {
-            ("inference_time_milliseconds", 1.0)
-        } else {
-            // Microseconds before v0.28.
-            ("inference_time", 1e-3)
-        };
-        let raw = text_of(key)?.ok_or_else(|| {
-            bad(
-                run.line,
-                format!("runtime path `{}`: missing `{key}`", run.path),
             )
         })?;
-        let ms = raw
-            .parse::<f64>()
-            .ok()
-            .map(|v| v * scale)
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .ok_or_else(|| {
-                bad(
-                    at(key),
-                    format!(
-                        "`{}.{key}`: expected a finite positive number, found `{raw}`",
-                        run.path
-                    ),
-                )
-            })?;
-        let unit = text_of("primary_compute_unit")?
-            .ok_or_else(|| {
-                bad(
-                    run.line,
-                    format!(
-                        "runtime path `{}`: missing `primary_compute_unit`",
-                        run.path
-                    ),
-                )
-            })?
-            .to_ascii_lowercase();
-        if !["npu", "gpu", "cpu"].contains(&unit.as_str()) {
-            return Err(bad(
-                at("primary_compute_unit"),
+    let unit = text_of("primary_compute_unit")?
+        .ok_or_else(|| {
+            bad(
+                run.line,
                 format!(
-                    "`{}.primary_compute_unit`: expected NPU, GPU or CPU, found `{unit}`",
+                    "runtime path `{}`: missing `primary_compute_unit`",
                     run.path
                 ),
-            ));
-        }
-        let Some(runtime) = AIHUB_RUNTIMES
-            .iter()
-            .find(|(p, u, _)| *p == run.path && *u == unit)
-            .map(|(_, _, r)| *r)
-        else {
-            skip(
-                &mut rows,
-                format!(
-                    "runtime path `{}` on the {unit}: no shipped runtime",
-                    run.path
-                ),
-            );
-            continue;
-        };
-        if runtime != out.ctx.runtime {
-            skip(
-                &mut rows,
-                format!(
-                    "runtime path `{}` is `{runtime}`, not `{}`",
-                    run.path, out.ctx.runtime
-                ),
-            );
-            continue;
-        }
-        let precision = match run.precision {
-            Some(p) => p.to_string(),
-            None => text_of("precision")?.ok_or_else(|| {
-                bad(
-                    run.line,
-                    format!("runtime path `{}`: missing `precision`", run.path),
-                )
-            })?,
-        };
-        let mut row = out.row(run.line, "network", "latency_ms", ms);
-        row.device = run.device.clone();
-        row.quant = aihub_quant(&precision, &unit);
-        row.unit_kind = unit;
-        rows.rows.push(row);
+            )
+        })?
+        .to_ascii_lowercase();
+    if !["npu", "gpu", "cpu"].contains(&unit.as_str()) {
+        return Err(bad(
+            at("primary_compute_unit"),
+            format!(
+                "`{}.primary_compute_unit`: expected NPU, GPU or CPU, found `{unit}`",
+                run.path
+            ),
+        ));
     }
-    Ok(rows)
+    let Some(runtime) = AIHUB_RUNTIMES
+        .iter()
+        .find(|(p, u, _)| *p == run.path && *u == unit)
+        .map(|(_, _, r)| *r)
+    else {
+        return Ok(Outcome::Skipped(format!(
+            "runtime path `{}` on the {unit}: no shipped runtime",
+            run.path
+        )));
+    };
+    if runtime != out.ctx.runtime {
+        return Ok(Outcome::Skipped(format!(
+            "runtime path `{}` is `{runtime}`, not `{}`",
+            run.path, out.ctx.runtime
+        )));
+    }
+    let precision = match run.precision {
+        Some(p) => p.to_string(),
+        None => text_of("precision")?.ok_or_else(|| {
+            bad(
+                run.line,
+                format!("runtime path `{}`: missing `precision`", run.path),
+            )
+        })?,
+    };
+    let mut row = out.row(run.line, "network", "latency_ms", ms);
+    row.device = run.device.clone();
+    row.quant = aihub_quant(&precision, &unit);
+    row.unit_kind = unit;
+    Ok(Outcome::Kept(row))
 }
 
 #[cfg(test)]

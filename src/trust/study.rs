@@ -189,6 +189,16 @@ impl Study {
             s,
             "error = predicted / measured - 1 on the time (positive: archscope predicts a slower run)\n"
         );
+        self.write_classes(&mut s);
+        self.write_groups(&mut s);
+        self.write_fits(&mut s);
+        self.write_worst(&mut s);
+        self.write_skipped(&mut s);
+        s
+    }
+
+    /// Per class, then over all rows: each pricing's fit on its rows.
+    fn write_classes(&self, s: &mut String) {
         let _ = writeln!(
             s,
             "{:<26} {:<22} {:>4} {:>10} {:>10} {:>9}",
@@ -209,39 +219,19 @@ impl Study {
         classes.dedup();
         for c in classes {
             let none = Vec::new();
-            stats_line(
-                &mut s,
-                c,
-                "no runtime, all rows",
-                ideal.get(c).unwrap_or(&none),
-            );
-            stats_line(
-                &mut s,
-                "",
-                "runtime, all rows",
-                runtime.get(c).unwrap_or(&none),
-            );
-            stats_line(
-                &mut s,
-                "",
-                "runtime, test rows",
-                test_by.get(c).unwrap_or(&none),
-            );
-            stats_line(
-                &mut s,
-                "",
-                "calibrated, test rows",
-                cal.get(c).unwrap_or(&none),
-            );
+            stats_line(s, c, "no runtime, all rows", ideal.get(c).unwrap_or(&none));
+            stats_line(s, "", "runtime, all rows", runtime.get(c).unwrap_or(&none));
+            stats_line(s, "", "runtime, test rows", test_by.get(c).unwrap_or(&none));
+            stats_line(s, "", "calibrated, test rows", cal.get(c).unwrap_or(&none));
         }
         let all_i: Vec<&Prediction> = self.ideal.iter().collect();
         let all_r: Vec<&Prediction> = self.runtime.iter().collect();
         let all_t: Vec<&Prediction> = test.iter().collect();
         let all_c: Vec<&Prediction> = self.calibrated.iter().collect();
-        stats_line(&mut s, "all", "no runtime, all rows", &all_i);
-        stats_line(&mut s, "", "runtime, all rows", &all_r);
-        stats_line(&mut s, "", "runtime, test rows", &all_t);
-        stats_line(&mut s, "", "calibrated, test rows", &all_c);
+        stats_line(s, "all", "no runtime, all rows", &all_i);
+        stats_line(s, "", "runtime, all rows", &all_r);
+        stats_line(s, "", "runtime, test rows", &all_t);
+        stats_line(s, "", "calibrated, test rows", &all_c);
         if !self.uncalibrated_test.is_empty() {
             let _ = writeln!(
                 s,
@@ -249,7 +239,10 @@ impl Study {
                 self.uncalibrated_test.len()
             );
         }
+    }
 
+    /// Per (device, runtime, phase), runtime pricing, all rows.
+    fn write_groups(&self, s: &mut String) {
         let _ = writeln!(
             s,
             "\nper (device, runtime, phase), runtime pricing, all rows:"
@@ -279,7 +272,10 @@ impl Study {
                 st.median * 100.0
             );
         }
+    }
 
+    /// The fitted factors of each (device, runtime) pair, where there are any.
+    fn write_fits(&self, s: &mut String) {
         if !self.fits.is_empty() {
             let _ = writeln!(
                 s,
@@ -302,7 +298,10 @@ impl Study {
                 );
             }
         }
+    }
 
+    /// The 15 rows with the largest errors under runtime pricing.
+    fn write_worst(&self, s: &mut String) {
         let mut worst: Vec<&Prediction> = self.runtime.iter().collect();
         worst.sort_by(|a, b| b.error().abs().total_cmp(&a.error().abs()));
         let _ = writeln!(s, "\nworst rows (runtime pricing):");
@@ -323,7 +322,11 @@ impl Study {
                 p.bound
             );
         }
+    }
 
+    /// The rows not modelled, counted by reason (reasons that differ only in a name count
+    /// together).
+    fn write_skipped(&self, s: &mut String) {
         let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
         for (_, _, why) in &self.skipped {
             // Reasons that name a device or a format count together: `device `…` is not shipped`.
@@ -344,7 +347,6 @@ impl Study {
         for (why, n) in r {
             let _ = writeln!(s, "  {n:>4}  {why}");
         }
-        s
     }
 
     /// Every priced row as CSV: pricing, id, line, class, device, unit, runtime, model, quant,

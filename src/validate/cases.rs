@@ -320,9 +320,20 @@ const QUICK_CONVS: [&str; 4] = [
 
 /// The sweep: a short one for CI (`quick`, well under two minutes in total) or the full one.
 pub fn sweep(quick: bool) -> Vec<Case> {
+    let mut v = gemm_cases(quick);
+    v.extend(gemv_cases(quick));
+    v.extend(conv_cases(quick));
+    v.extend(qmatmul_cases(quick));
+    v.extend(attention_cases(quick));
+    v.extend(row_op_cases(quick));
+    v.extend(cnn_forward_cases());
+    v.extend(llm_cases(quick));
+    v
+}
+
+/// GEMM: M > 1, square and LLM-shaped (llama-1b: 2048/8192; mobilellm-125m: 576/1536).
+fn gemm_cases(quick: bool) -> Vec<Case> {
     let mut v = Vec::new();
-    let f32w = f32s();
-    // GEMM: M > 1, square and LLM-shaped (llama-1b: 2048/8192; mobilellm-125m: 576/1536).
     let gemm: Vec<(u64, u64, u64)> = if quick {
         vec![
             (16, 512, 512),
@@ -350,10 +361,15 @@ pub fn sweep(quick: bool) -> Vec<Case> {
         v.push(Case {
             kind: Kind::Gemm,
             name: format!("gemm {m}x{n}x{k} f32"),
-            graph: matmul_graph(m, n, k, f32w, DType::F32),
+            graph: matmul_graph(m, n, k, f32s(), DType::F32),
         });
     }
-    // GEMV: M = 1, from L1-resident to DRAM-resident weights.
+    v
+}
+
+/// GEMV: M = 1, from L1-resident to DRAM-resident weights.
+fn gemv_cases(quick: bool) -> Vec<Case> {
+    let mut v = Vec::new();
     let gemv: Vec<(u64, u64)> = if quick {
         vec![
             (256, 256),
@@ -385,10 +401,15 @@ pub fn sweep(quick: bool) -> Vec<Case> {
         v.push(Case {
             kind: Kind::Gemv,
             name: format!("gemv 1x{n}x{k} f32"),
-            graph: matmul_graph(1, n, k, f32w, DType::F32),
+            graph: matmul_graph(1, n, k, f32s(), DType::F32),
         });
     }
-    // Convolutions from real networks.
+    v
+}
+
+/// Convolutions from real networks.
+fn conv_cases(quick: bool) -> Vec<Case> {
+    let mut v = Vec::new();
     for (net, layer, c) in real_convs() {
         if quick && !QUICK_CONVS.contains(&layer) {
             continue;
@@ -403,7 +424,12 @@ pub fn sweep(quick: bool) -> Vec<Case> {
             graph: conv_graph(c),
         });
     }
-    // Quantized matmuls (q8_0, q4_0), decode- and prefill-shaped.
+    v
+}
+
+/// Quantized matmuls (q8_0, q4_0), decode- and prefill-shaped.
+fn qmatmul_cases(quick: bool) -> Vec<Case> {
+    let mut v = Vec::new();
     let qm: Vec<(u64, u64, u64)> = if quick {
         vec![(1, 2048, 2048)]
     } else {
@@ -423,7 +449,12 @@ pub fn sweep(quick: bool) -> Vec<Case> {
             });
         }
     }
-    // Attention: llama-1b heads (32 query, 8 KV, 64 wide) and mobilellm-125m (9, 3, 64).
+    v
+}
+
+/// Attention: llama-1b heads (32 query, 8 KV, 64 wide) and mobilellm-125m (9, 3, 64).
+fn attention_cases(quick: bool) -> Vec<Case> {
+    let mut v = Vec::new();
     let (decode, prefill): (Vec<u64>, Vec<u64>) = if quick {
         (vec![512, 2048], vec![128])
     } else {
@@ -448,7 +479,12 @@ pub fn sweep(quick: bool) -> Vec<Case> {
             });
         }
     }
-    // Norms, softmax, elementwise.
+    v
+}
+
+/// Norms, softmax, elementwise.
+fn row_op_cases(quick: bool) -> Vec<Case> {
+    let mut v = Vec::new();
     let rows: Vec<u64> = if quick {
         vec![1, 128]
     } else {
@@ -489,7 +525,30 @@ pub fn sweep(quick: bool) -> Vec<Case> {
             });
         }
     }
-    // End to end: LLM decode steps and prefills, graphs from the model configs.
+    v
+}
+
+/// End to end: CNN forward passes at 224×224, batch 1, BatchNorm folded into the
+/// convolutions (as inference runtimes run them), graphs from the vision builders.
+fn cnn_forward_cases() -> Vec<Case> {
+    let mut v = Vec::new();
+    for net in CNN_FORWARD {
+        let m = VisionModel::parse(net).expect("built-in network");
+        let g = m
+            .build(&QuantScheme::float(DType::F32), 1)
+            .expect("built-in network builds");
+        v.push(Case {
+            kind: Kind::CnnForward,
+            name: g.name.clone(),
+            graph: g,
+        });
+    }
+    v
+}
+
+/// End to end: LLM decode steps and prefills, graphs from the model configs.
+fn llm_cases(quick: bool) -> Vec<Case> {
+    let mut v = Vec::new();
     let e2e: Vec<(&str, QuantScheme, Phase)> = if quick {
         vec![(
             "mobilellm-125m",
@@ -535,19 +594,6 @@ pub fn sweep(quick: bool) -> Vec<Case> {
             ),
         ]
     };
-    // End to end: CNN forward passes at 224×224, batch 1, BatchNorm folded into the
-    // convolutions (as inference runtimes run them), graphs from the vision builders.
-    for net in CNN_FORWARD {
-        let m = VisionModel::parse(net).expect("built-in network");
-        let g = m
-            .build(&QuantScheme::float(DType::F32), 1)
-            .expect("built-in network builds");
-        v.push(Case {
-            kind: Kind::CnnForward,
-            name: g.name.clone(),
-            graph: g,
-        });
-    }
     for (model, quant, phase) in e2e {
         let cfg = load_llm(model).expect("shipped model config");
         let g = cfg.build(&quant, phase, 1);

@@ -204,19 +204,7 @@ pub fn compare(path: &Path) -> Result<Comparison, ValidateError> {
         })?
         .clone();
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let need = ["device", "model", "quant", "framework", "metric", "value"];
-    let mut idx = HashMap::new();
-    for n in need {
-        let i = col(n).ok_or_else(|| ValidateError::Table {
-            path: file.clone(),
-            line: 1,
-            message: format!(
-                "missing column `{n}`; expected columns {} (and optionally id, config, unit, source)",
-                need.join(", ")
-            ),
-        })?;
-        idx.insert(n, i);
-    }
+    let idx = required_columns(&col, &file)?;
     let (config_i, id_i) = (col("config"), col("id"));
     let devices: Vec<(String, String)> = known_devices()
         .into_iter()
@@ -290,26 +278,7 @@ pub fn compare(path: &Path) -> Result<Comparison, ValidateError> {
             continue;
         };
         let cfg = load_llm(&short).map_err(|e| ValidateError::Empty(e.to_string()))?;
-        let (prompt, context, tokens) = match kind {
-            Kind::LlmPrefill => {
-                let p = number_after(&config, "pp").unwrap_or(DEFAULT_PROMPT);
-                (p, 1, p as f64)
-            }
-            _ => {
-                let n = number_after(&config, "tg").unwrap_or(DEFAULT_GENERATED);
-                (1, n.div_ceil(2).max(1), 1.0)
-            }
-        };
-        let req = ScoreRequest {
-            batch: 1,
-            prompt,
-            context,
-            prefill: kind == Kind::LlmPrefill,
-            decode: kind == Kind::LlmDecode,
-            unit: Some(hw.units[unit].name.clone()),
-            mode: Mode::Calibrated,
-            ..ScoreRequest::default()
-        };
+        let (req, tokens) = step_request(kind, &config, &hw.units[unit].name);
         let score = match score_llm(hw, &cfg, &q, &req) {
             Ok(s) => s,
             Err(e) => {
@@ -345,6 +314,55 @@ pub fn compare(path: &Path) -> Result<Comparison, ValidateError> {
         });
     }
     Ok(Comparison { outcomes, skipped })
+}
+
+/// The index of each required column (`col` finds a column by name); an error naming the
+/// columns when one is missing.
+fn required_columns(
+    col: &dyn Fn(&str) -> Option<usize>,
+    file: &str,
+) -> Result<HashMap<&'static str, usize>, ValidateError> {
+    let need = ["device", "model", "quant", "framework", "metric", "value"];
+    let mut idx = HashMap::new();
+    for n in need {
+        let i = col(n).ok_or_else(|| ValidateError::Table {
+            path: file.to_string(),
+            line: 1,
+            message: format!(
+                "missing column `{n}`; expected columns {} (and optionally id, config, unit, source)",
+                need.join(", ")
+            ),
+        })?;
+        idx.insert(n, i);
+    }
+    Ok(idx)
+}
+
+/// The score request of one row's step on unit `unit` (a prompt of `pp` tokens from the
+/// row's config for prefill; for decode, the mean context of a `tg`-token generation), with
+/// the tokens it produces.
+fn step_request(kind: Kind, config: &str, unit: &str) -> (ScoreRequest, f64) {
+    let (prompt, context, tokens) = match kind {
+        Kind::LlmPrefill => {
+            let p = number_after(config, "pp").unwrap_or(DEFAULT_PROMPT);
+            (p, 1, p as f64)
+        }
+        _ => {
+            let n = number_after(config, "tg").unwrap_or(DEFAULT_GENERATED);
+            (1, n.div_ceil(2).max(1), 1.0)
+        }
+    };
+    let req = ScoreRequest {
+        batch: 1,
+        prompt,
+        context,
+        prefill: kind == Kind::LlmPrefill,
+        decode: kind == Kind::LlmDecode,
+        unit: Some(unit.to_string()),
+        mode: Mode::Calibrated,
+        ..ScoreRequest::default()
+    };
+    (req, tokens)
 }
 
 #[cfg(test)]

@@ -438,6 +438,44 @@ pub fn parse_prefix(bytes: &[u8], file_len: u64) -> Result<GgufHeader, GgufError
         pos: 0,
         end: file_len,
     };
+    let (version, n_tensors, n_kv) = read_preamble(&mut c)?;
+    let metadata = read_metadata(&mut c, n_kv)?;
+    c.check_count(c.offset(), n_tensors, MIN_TENSOR_INFO_BYTES, "tensor count")?;
+    let mut tensors: Vec<TensorInfo> = Vec::new();
+    let mut names = std::collections::BTreeSet::new();
+    for i in 0..n_tensors {
+        let at = c.offset();
+        let (name, dims, ggml) = read_tensor_shape(&mut c, i)?;
+        let offset = c.u64(&|| format!("the data offset of tensor `{name}`"))?;
+        if !names.insert(name.clone()) {
+            return Err(GgufError::Invalid {
+                offset: at,
+                expected: "a tensor name not given before".into(),
+                got: format!("`{name}` again"),
+            });
+        }
+        tensors.push(TensorInfo {
+            name,
+            dims,
+            ggml,
+            offset,
+        });
+    }
+    let alignment = alignment_of(&metadata)?;
+    let header_end = c.offset();
+    let data_offset = header_end.div_ceil(alignment) * alignment;
+    check_data_layout(&tensors, data_offset, alignment, file_len)?;
+    Ok(GgufHeader {
+        version,
+        metadata,
+        tensors,
+        alignment,
+        data_offset,
+    })
+}
+
+/// The magic, the version and the tensor and key-value counts, each within its limit.
+fn read_preamble(c: &mut Cursor) -> Result<(u32, u64, u64), GgufError> {
     let magic = c.array::<4>(&|| "the magic `GGUF`".into())?;
     if magic != MAGIC {
         return Err(GgufError::Invalid {
@@ -475,6 +513,11 @@ pub fn parse_prefix(bytes: &[u8], file_len: u64) -> Result<GgufHeader, GgufError
             });
         }
     }
+    Ok((version, n_tensors, n_kv))
+}
+
+/// The `n_kv` metadata key-values, each key once.
+fn read_metadata(c: &mut Cursor, n_kv: u64) -> Result<BTreeMap<String, GgufValue>, GgufError> {
     c.check_count(16, n_kv, MIN_KV_BYTES, "metadata key-value count")?;
     let mut metadata = BTreeMap::new();
     for i in 0..n_kv {
@@ -490,76 +533,67 @@ pub fn parse_prefix(bytes: &[u8], file_len: u64) -> Result<GgufHeader, GgufError
             });
         }
     }
-    c.check_count(c.offset(), n_tensors, MIN_TENSOR_INFO_BYTES, "tensor count")?;
-    let mut tensors: Vec<TensorInfo> = Vec::new();
-    let mut names = std::collections::BTreeSet::new();
-    for i in 0..n_tensors {
-        let at = c.offset();
-        let name = c.string(&|| format!("the name of tensor #{i}"), MAX_STRING_BYTES)?;
-        let what = |s: &str| format!("{s} of tensor `{name}`");
-        let nd_at = c.offset();
-        let n_dims = c.u32(&|| what("the dimension count"))?;
-        if n_dims == 0 || n_dims > MAX_DIMS {
-            return Err(GgufError::Invalid {
-                offset: nd_at,
-                expected: what(&format!("the dimension count (1 to {MAX_DIMS})")),
-                got: n_dims.to_string(),
-            });
-        }
-        let mut dims = Vec::new();
-        for d in 0..n_dims {
-            let d_at = c.offset();
-            let v = c.u64(&|| what(&format!("dimension {d}")))?;
-            if v == 0 || v > i64::MAX as u64 {
-                return Err(GgufError::Invalid {
-                    offset: d_at,
-                    expected: what(&format!("dimension {d} (1 to 2^63 - 1)")),
-                    got: v.to_string(),
-                });
-            }
-            dims.push(v);
-        }
-        let t_at = c.offset();
-        let id = c.u32(&|| what("the ggml type"))?;
-        let ggml = GgmlType::from_id(id).ok_or_else(|| GgufError::Invalid {
-            offset: t_at,
-            expected: what(&format!(
-                "the ggml type (one archscope prices: {})",
-                GgmlType::ALL
-                    .iter()
-                    .map(|t| format!("{} = {}", t.name(), t.id()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-            got: id.to_string(),
-        })?;
-        let Some(_) = tensor_bytes(&dims, ggml) else {
-            return Err(GgufError::Invalid {
-                offset: nd_at,
-                expected: what(&format!(
-                    "dimensions with a row that is a multiple of {}'s block of {} and a size within 2^64 bytes",
-                    ggml.name(),
-                    ggml.block()
-                )),
-                got: format!("{dims:?}"),
-            });
-        };
-        let offset = c.u64(&|| what("the data offset"))?;
-        if !names.insert(name.clone()) {
-            return Err(GgufError::Invalid {
-                offset: at,
-                expected: "a tensor name not given before".into(),
-                got: format!("`{name}` again"),
-            });
-        }
-        tensors.push(TensorInfo {
-            name,
-            dims,
-            ggml,
-            offset,
+    Ok(metadata)
+}
+
+/// Tensor info `i` up to its data offset: its name, dimensions (1 to [`MAX_DIMS`] of them,
+/// each positive) and ggml type, whose blocks must tile its rows.
+fn read_tensor_shape(c: &mut Cursor, i: u64) -> Result<(String, Vec<u64>, GgmlType), GgufError> {
+    let name = c.string(&|| format!("the name of tensor #{i}"), MAX_STRING_BYTES)?;
+    let what = |s: &str| format!("{s} of tensor `{name}`");
+    let nd_at = c.offset();
+    let n_dims = c.u32(&|| what("the dimension count"))?;
+    if n_dims == 0 || n_dims > MAX_DIMS {
+        return Err(GgufError::Invalid {
+            offset: nd_at,
+            expected: what(&format!("the dimension count (1 to {MAX_DIMS})")),
+            got: n_dims.to_string(),
         });
     }
-    let alignment = match metadata.get("general.alignment") {
+    let mut dims = Vec::new();
+    for d in 0..n_dims {
+        let d_at = c.offset();
+        let v = c.u64(&|| what(&format!("dimension {d}")))?;
+        if v == 0 || v > i64::MAX as u64 {
+            return Err(GgufError::Invalid {
+                offset: d_at,
+                expected: what(&format!("dimension {d} (1 to 2^63 - 1)")),
+                got: v.to_string(),
+            });
+        }
+        dims.push(v);
+    }
+    let t_at = c.offset();
+    let id = c.u32(&|| what("the ggml type"))?;
+    let ggml = GgmlType::from_id(id).ok_or_else(|| GgufError::Invalid {
+        offset: t_at,
+        expected: what(&format!(
+            "the ggml type (one archscope prices: {})",
+            GgmlType::ALL
+                .iter()
+                .map(|t| format!("{} = {}", t.name(), t.id()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        got: id.to_string(),
+    })?;
+    let Some(_) = tensor_bytes(&dims, ggml) else {
+        return Err(GgufError::Invalid {
+            offset: nd_at,
+            expected: what(&format!(
+                "dimensions with a row that is a multiple of {}'s block of {} and a size within 2^64 bytes",
+                ggml.name(),
+                ggml.block()
+            )),
+            got: format!("{dims:?}"),
+        });
+    };
+    Ok((name, dims, ggml))
+}
+
+/// `general.alignment` (a power of two within 32 bits), or the default.
+fn alignment_of(metadata: &BTreeMap<String, GgufValue>) -> Result<u64, GgufError> {
+    Ok(match metadata.get("general.alignment") {
         None => DEFAULT_ALIGNMENT,
         Some(GgufValue::Int(a))
             if *a > 0 && (*a as u64).is_power_of_two() && *a <= u32::MAX as i128 =>
@@ -572,12 +606,19 @@ pub fn parse_prefix(bytes: &[u8], file_len: u64) -> Result<GgufHeader, GgufError
                 message: format!("expected a power of two, got {other:?}"),
             });
         }
-    };
-    let header_end = c.offset();
-    let data_offset = header_end.div_ceil(alignment) * alignment;
-    // Every tensor's data must lie in the file, aligned, without overlapping another's.
+    })
+}
+
+/// Every tensor's data must lie in the file (of `file_len` bytes), aligned, without
+/// overlapping another's.
+fn check_data_layout(
+    tensors: &[TensorInfo],
+    data_offset: u64,
+    alignment: u64,
+    file_len: u64,
+) -> Result<(), GgufError> {
     let mut spans: Vec<(u64, u64, &str)> = Vec::new();
-    for t in &tensors {
+    for t in tensors {
         let bytes = t.bytes();
         let start = data_offset.checked_add(t.offset);
         let stop = start.and_then(|s| s.checked_add(bytes));
@@ -621,13 +662,7 @@ pub fn parse_prefix(bytes: &[u8], file_len: u64) -> Result<GgufHeader, GgufError
             });
         }
     }
-    Ok(GgufHeader {
-        version,
-        metadata,
-        tensors,
-        alignment,
-        data_offset,
-    })
+    Ok(())
 }
 
 /// Reads the header of the GGUF file at `path`: the first [`FIRST_READ_BYTES`], and more,

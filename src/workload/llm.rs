@@ -418,104 +418,9 @@ impl LlmConfig {
                 ),
             )
         })?;
-        for (field, v) in [
-            ("hidden_size", raw.hidden_size),
-            ("intermediate_size", raw.intermediate_size),
-            ("num_hidden_layers", raw.num_hidden_layers),
-            ("num_attention_heads", raw.num_attention_heads),
-            ("vocab_size", raw.vocab_size),
-        ] {
-            if v == 0 {
-                return Err(invalid(field, "must be positive".into()));
-            }
-        }
-        let limits = [
-            ("num_hidden_layers", Some(raw.num_hidden_layers), MAX_LAYERS),
-            ("hidden_size", Some(raw.hidden_size), MAX_HIDDEN),
-            (
-                "intermediate_size",
-                Some(raw.intermediate_size),
-                MAX_INTERMEDIATE,
-            ),
-            ("vocab_size", Some(raw.vocab_size), MAX_VOCAB),
-            (
-                "num_attention_heads",
-                Some(raw.num_attention_heads),
-                MAX_HEADS,
-            ),
-            ("num_key_value_heads", raw.num_key_value_heads, MAX_HEADS),
-            ("head_dim", raw.head_dim, MAX_HEAD_DIM),
-            ("num_local_experts", raw.num_local_experts, MAX_EXPERTS),
-            ("num_experts", raw.num_experts, MAX_EXPERTS),
-            ("n_routed_experts", raw.n_routed_experts, MAX_EXPERTS),
-            ("n_shared_experts", raw.n_shared_experts, MAX_EXPERTS),
-            ("num_experts_per_tok", raw.num_experts_per_tok, MAX_EXPERTS),
-            (
-                "moe_intermediate_size",
-                raw.moe_intermediate_size,
-                MAX_INTERMEDIATE,
-            ),
-            (
-                "first_k_dense_replace",
-                raw.first_k_dense_replace,
-                MAX_LAYERS,
-            ),
-            ("q_lora_rank", raw.q_lora_rank, MAX_LORA_RANK),
-            ("kv_lora_rank", raw.kv_lora_rank, MAX_LORA_RANK),
-            ("qk_rope_head_dim", raw.qk_rope_head_dim, MAX_HEAD_DIM),
-            ("qk_nope_head_dim", raw.qk_nope_head_dim, MAX_HEAD_DIM),
-            ("v_head_dim", raw.v_head_dim, MAX_HEAD_DIM),
-            (
-                "max_position_embeddings",
-                raw.max_position_embeddings,
-                MAX_TOKENS,
-            ),
-            ("sliding_window", raw.sliding_window, MAX_TOKENS),
-            (
-                "sliding_window_pattern",
-                raw.sliding_window_pattern,
-                MAX_LAYERS,
-            ),
-            ("max_window_layers", raw.max_window_layers, MAX_LAYERS),
-        ];
-        for (field, v, limit) in limits {
-            if let Some(v) = v.filter(|&v| v > limit) {
-                return Err(invalid(
-                    field,
-                    format!(
-                        "{v} is above archscope's limit of {limit}, far above any published model"
-                    ),
-                ));
-            }
-        }
-        let heads = raw.num_attention_heads;
-        let kv_heads = raw.num_key_value_heads.unwrap_or(heads);
-        if kv_heads == 0 || heads % kv_heads != 0 {
-            return Err(invalid(
-                "num_key_value_heads",
-                format!("{kv_heads} must be positive and divide num_attention_heads ({heads})"),
-            ));
-        }
-        let mla = match family {
-            Family::DeepSeek => Some(mla::Mla::from_hf(&raw).map_err(|(f, m)| invalid(f, m))?),
-            _ => None,
-        };
-        let head_dim = match (mla, raw.head_dim) {
-            // The query-key head dimension; values have their own (`v_head_dim`).
-            (Some(m), _) => m.qk_head_dim(),
-            (None, Some(0)) => return Err(invalid("head_dim", "must be positive".into())),
-            (None, Some(d)) => d,
-            (None, None) if raw.hidden_size % heads == 0 => raw.hidden_size / heads,
-            (None, None) => {
-                return Err(invalid(
-                    "num_attention_heads",
-                    format!(
-                        "{heads} does not divide hidden_size ({}) and no head_dim is given",
-                        raw.hidden_size
-                    ),
-                ));
-            }
-        };
+        check_config_sizes(&raw).map_err(|(f, m)| invalid(f, m))?;
+        let (heads, kv_heads, mla, head_dim) =
+            attention_dims(family, &raw).map_err(|(f, m)| invalid(f, m))?;
         let gemma_like = matches!(family, Family::Gemma | Family::Gemma2 | Family::Gemma3);
         // Transformers' per-family defaults when the flag is absent.
         let tied =
@@ -526,39 +431,12 @@ impl LlmConfig {
                 "block-wise weight sharing (MobileLLM-LS) is not modelled; use a config with layer_sharing false".into(),
             ));
         }
-        let act_name = raw
-            .hidden_activation
-            .clone()
-            .or_else(|| raw.hidden_act.clone())
-            .unwrap_or_else(|| "silu".into());
-        let act = match act_name.as_str() {
-            "silu" | "swish" => EltOp::SwiGlu,
-            "gelu" | "gelu_pytorch_tanh" | "gelu_new" | "gelu_fast" => EltOp::GeGlu,
-            other => {
-                return Err(invalid(
-                    "hidden_act",
-                    format!("`{other}` is not supported; expected silu or gelu"),
-                ));
-            }
-        };
+        let act = activation(&raw).map_err(|(f, m)| invalid(f, m))?;
         let (moe, moe_layout) = moe::read_moe(family, &raw).map_err(|(f, m)| invalid(f, m))?;
         let (window, local_layers) =
             families::sliding_window(family, &raw).map_err(|(f, m)| invalid(f, m))?;
-        let softcap = |field: &'static str, v: Option<f64>| match v {
-            Some(c) if !(c.is_finite() && c > 0.0) => {
-                Err((field, format!("{c} must be a positive finite number")))
-            }
-            _ => Ok(v),
-        };
-        let (attn_softcap, final_softcap) = match family {
-            Family::Gemma2 | Family::Gemma3 => (
-                softcap("attn_logit_softcapping", raw.attn_logit_softcapping)
-                    .map_err(|(f, m)| invalid(f, m))?,
-                softcap("final_logit_softcapping", raw.final_logit_softcapping)
-                    .map_err(|(f, m)| invalid(f, m))?,
-            ),
-            _ => (None, None),
-        };
+        let (attn_softcap, final_softcap) =
+            softcaps(family, &raw).map_err(|(f, m)| invalid(f, m))?;
         let attention_bias = raw.attention_bias.unwrap_or(false);
         let cfg = LlmConfig {
             name: name.to_string(),
@@ -892,6 +770,155 @@ impl LlmConfig {
         ));
         b.build()
     }
+}
+
+/// Every size is positive and within archscope's limits (the failing field and why).
+fn check_config_sizes(raw: &HfConfig) -> Result<(), (&'static str, String)> {
+    for (field, v) in [
+        ("hidden_size", raw.hidden_size),
+        ("intermediate_size", raw.intermediate_size),
+        ("num_hidden_layers", raw.num_hidden_layers),
+        ("num_attention_heads", raw.num_attention_heads),
+        ("vocab_size", raw.vocab_size),
+    ] {
+        if v == 0 {
+            return Err((field, "must be positive".into()));
+        }
+    }
+    let limits = [
+        ("num_hidden_layers", Some(raw.num_hidden_layers), MAX_LAYERS),
+        ("hidden_size", Some(raw.hidden_size), MAX_HIDDEN),
+        (
+            "intermediate_size",
+            Some(raw.intermediate_size),
+            MAX_INTERMEDIATE,
+        ),
+        ("vocab_size", Some(raw.vocab_size), MAX_VOCAB),
+        (
+            "num_attention_heads",
+            Some(raw.num_attention_heads),
+            MAX_HEADS,
+        ),
+        ("num_key_value_heads", raw.num_key_value_heads, MAX_HEADS),
+        ("head_dim", raw.head_dim, MAX_HEAD_DIM),
+        ("num_local_experts", raw.num_local_experts, MAX_EXPERTS),
+        ("num_experts", raw.num_experts, MAX_EXPERTS),
+        ("n_routed_experts", raw.n_routed_experts, MAX_EXPERTS),
+        ("n_shared_experts", raw.n_shared_experts, MAX_EXPERTS),
+        ("num_experts_per_tok", raw.num_experts_per_tok, MAX_EXPERTS),
+        (
+            "moe_intermediate_size",
+            raw.moe_intermediate_size,
+            MAX_INTERMEDIATE,
+        ),
+        (
+            "first_k_dense_replace",
+            raw.first_k_dense_replace,
+            MAX_LAYERS,
+        ),
+        ("q_lora_rank", raw.q_lora_rank, MAX_LORA_RANK),
+        ("kv_lora_rank", raw.kv_lora_rank, MAX_LORA_RANK),
+        ("qk_rope_head_dim", raw.qk_rope_head_dim, MAX_HEAD_DIM),
+        ("qk_nope_head_dim", raw.qk_nope_head_dim, MAX_HEAD_DIM),
+        ("v_head_dim", raw.v_head_dim, MAX_HEAD_DIM),
+        (
+            "max_position_embeddings",
+            raw.max_position_embeddings,
+            MAX_TOKENS,
+        ),
+        ("sliding_window", raw.sliding_window, MAX_TOKENS),
+        (
+            "sliding_window_pattern",
+            raw.sliding_window_pattern,
+            MAX_LAYERS,
+        ),
+        ("max_window_layers", raw.max_window_layers, MAX_LAYERS),
+    ];
+    for (field, v, limit) in limits {
+        if let Some(v) = v.filter(|&v| v > limit) {
+            return Err((
+                field,
+                format!("{v} is above archscope's limit of {limit}, far above any published model"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The attention's query heads, key-value heads (dividing them), multi-head latent attention
+/// (DeepSeek) and query-key head dimension.
+fn attention_dims(
+    family: Family,
+    raw: &HfConfig,
+) -> Result<(u64, u64, Option<mla::Mla>, u64), (&'static str, String)> {
+    let heads = raw.num_attention_heads;
+    let kv_heads = raw.num_key_value_heads.unwrap_or(heads);
+    if kv_heads == 0 || heads % kv_heads != 0 {
+        return Err((
+            "num_key_value_heads",
+            format!("{kv_heads} must be positive and divide num_attention_heads ({heads})"),
+        ));
+    }
+    let mla = match family {
+        Family::DeepSeek => Some(mla::Mla::from_hf(raw)?),
+        _ => None,
+    };
+    let head_dim = match (mla, raw.head_dim) {
+        // The query-key head dimension; values have their own (`v_head_dim`).
+        (Some(m), _) => m.qk_head_dim(),
+        (None, Some(0)) => return Err(("head_dim", "must be positive".into())),
+        (None, Some(d)) => d,
+        (None, None) if raw.hidden_size % heads == 0 => raw.hidden_size / heads,
+        (None, None) => {
+            return Err((
+                "num_attention_heads",
+                format!(
+                    "{heads} does not divide hidden_size ({}) and no head_dim is given",
+                    raw.hidden_size
+                ),
+            ));
+        }
+    };
+    Ok((heads, kv_heads, mla, head_dim))
+}
+
+/// The gated MLP's activation (`hidden_activation`, else `hidden_act`; SiLU when neither).
+fn activation(raw: &HfConfig) -> Result<EltOp, (&'static str, String)> {
+    let act_name = raw
+        .hidden_activation
+        .clone()
+        .or_else(|| raw.hidden_act.clone())
+        .unwrap_or_else(|| "silu".into());
+    Ok(match act_name.as_str() {
+        "silu" | "swish" => EltOp::SwiGlu,
+        "gelu" | "gelu_pytorch_tanh" | "gelu_new" | "gelu_fast" => EltOp::GeGlu,
+        other => {
+            return Err((
+                "hidden_act",
+                format!("`{other}` is not supported; expected silu or gelu"),
+            ));
+        }
+    })
+}
+
+/// The attention and final logit soft-caps (Gemma 2 and 3; positive and finite).
+fn softcaps(
+    family: Family,
+    raw: &HfConfig,
+) -> Result<(Option<f64>, Option<f64>), (&'static str, String)> {
+    let softcap = |field: &'static str, v: Option<f64>| match v {
+        Some(c) if !(c.is_finite() && c > 0.0) => {
+            Err((field, format!("{c} must be a positive finite number")))
+        }
+        _ => Ok(v),
+    };
+    Ok(match family {
+        Family::Gemma2 | Family::Gemma3 => (
+            softcap("attn_logit_softcapping", raw.attn_logit_softcapping)?,
+            softcap("final_logit_softcapping", raw.final_logit_softcapping)?,
+        ),
+        _ => (None, None),
+    })
 }
 
 struct Builder<'a> {

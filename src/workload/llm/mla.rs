@@ -133,6 +133,35 @@ impl Mla {
     }
 }
 
+/// Where one layer's MLA sits in the step: the layer's name prefix and index, the batch, the
+/// query heads, this step's tokens per sequence (`new_tokens`; `t` over the batch) and the
+/// positions visible (`kv_len`).
+struct MlaAt<'a> {
+    p: &'a str,
+    li: Option<u32>,
+    b: u64,
+    nh: u64,
+    new_tokens: u64,
+    t: u64,
+    kv_len: u64,
+}
+
+impl MlaAt<'_> {
+    /// The attention shape of this step with `kv_heads` key heads `head_dim` wide.
+    fn shape(&self, kv_heads: u64, head_dim: u64) -> AttnShape {
+        AttnShape {
+            batch: self.b,
+            q_heads: self.nh,
+            kv_heads,
+            q_len: self.new_tokens,
+            kv_len: self.kv_len,
+            head_dim,
+            causal: true,
+            window: None,
+        }
+    }
+}
+
 impl Builder<'_> {
     /// One layer's multi-head latent attention on the normalised input `xn` of this step's
     /// tokens, up to and including `o_proj`; `kv_len` positions are visible (cached and new).
@@ -154,7 +183,74 @@ impl Builder<'_> {
         let qk = m.qk_head_dim();
         let kvr = m.kv_lora_rank;
         let prefill = matches!(self.phase, super::Phase::Prefill { .. });
-        let qv = match m.q_lora_rank {
+        let at = MlaAt {
+            p,
+            li,
+            b,
+            nh,
+            new_tokens,
+            t,
+            kv_len,
+        };
+        let qv = self.mla_query(&m, &at, xn);
+        let kva = self.linear(
+            &format!("{p}.attn.kv_a_proj"),
+            li,
+            xn,
+            t,
+            h,
+            m.cache_width(),
+            w,
+            false,
+            lc,
+        );
+        let lat = self.norm_w(&format!("{p}.attn.kv_a_norm"), li, kva, t, kvr);
+        // RoPE rotates the rope part of every query head and the one shared key part.
+        let qr = self.act(format!("{p}.attn.rope.q"), &[t, nh * qk]);
+        let kr = self.act(format!("{p}.attn.rope.k"), &[t, m.rope_dim]);
+        self.g.add_op(
+            format!("{p}.attn.rope"),
+            OpKind::Rope {
+                elems: t * (nh * m.rope_dim + m.rope_dim),
+            },
+            &[qv, kva],
+            &[qr, kr],
+            q.float,
+            li,
+        );
+        let (lat_cache, pe_cache) = self.mla_cache(&m, &at, lat, kr);
+        // Prefill attends to the fresh latents; decode reads the cache.
+        let (keys_lat, keys_pe, rows) = if prefill {
+            (lat, kr, t)
+        } else {
+            (lat_cache, pe_cache, b * kv_len)
+        };
+        let ctx = match m.mode {
+            MlaMode::Naive => self.mla_naive(&m, &at, qr, (keys_lat, keys_pe), rows),
+            MlaMode::Absorbed => self.mla_absorbed(&m, &at, qr, (keys_lat, keys_pe)),
+        };
+        self.linear(
+            &format!("{p}.attn.o_proj"),
+            li,
+            ctx,
+            t,
+            nh * m.v_dim,
+            h,
+            w,
+            false,
+            lc,
+        )
+    }
+
+    /// The queries of all heads: one projection, or a compressed one (`q_lora_rank`) through
+    /// its norm.
+    fn mla_query(&mut self, m: &Mla, at: &MlaAt, xn: TensorId) -> TensorId {
+        let (p, li, t) = (at.p, at.li, at.t);
+        let q = self.q;
+        let (h, nh) = (self.c.hidden, at.nh);
+        let (w, lc) = (q.weights, q.linear_compute);
+        let qk = m.qk_head_dim();
+        match m.q_lora_rank {
             Some(r) => {
                 let qa = self.linear(&format!("{p}.attn.q_a_proj"), li, xn, t, h, r, w, false, lc);
                 let qn = self.norm_w(&format!("{p}.attn.q_a_norm"), li, qa, t, r);
@@ -181,32 +277,21 @@ impl Builder<'_> {
                 false,
                 lc,
             ),
-        };
-        let kva = self.linear(
-            &format!("{p}.attn.kv_a_proj"),
-            li,
-            xn,
-            t,
-            h,
-            m.cache_width(),
-            w,
-            false,
-            lc,
-        );
-        let lat = self.norm_w(&format!("{p}.attn.kv_a_norm"), li, kva, t, kvr);
-        // RoPE rotates the rope part of every query head and the one shared key part.
-        let qr = self.act(format!("{p}.attn.rope.q"), &[t, nh * qk]);
-        let kr = self.act(format!("{p}.attn.rope.k"), &[t, m.rope_dim]);
-        self.g.add_op(
-            format!("{p}.attn.rope"),
-            OpKind::Rope {
-                elems: t * (nh * m.rope_dim + m.rope_dim),
-            },
-            &[qv, kva],
-            &[qr, kr],
-            q.float,
-            li,
-        );
+        }
+    }
+
+    /// The latent and rope-key caches of `kv_len` positions, with this step's appends of the
+    /// latent `lat` and the rotated key part `kr`.
+    fn mla_cache(
+        &mut self,
+        m: &Mla,
+        at: &MlaAt,
+        lat: TensorId,
+        kr: TensorId,
+    ) -> (TensorId, TensorId) {
+        let (p, li, t, b, kv_len) = (at.p, at.li, at.t, at.b, at.kv_len);
+        let q = self.q;
+        let kvr = m.kv_lora_rank;
         let lat_cache = self.g.add_tensor(
             format!("{p}.kv_cache"),
             &[b, kv_len, kvr],
@@ -236,112 +321,111 @@ impl Builder<'_> {
                 li,
             );
         }
-        // Prefill attends to the fresh latents; decode reads the cache.
-        let (keys_lat, keys_pe, rows) = if prefill {
-            (lat, kr, t)
-        } else {
-            (lat_cache, pe_cache, b * kv_len)
-        };
-        let shape = |kv_heads: u64, head_dim: u64| AttnShape {
-            batch: b,
-            q_heads: nh,
-            kv_heads,
-            q_len: new_tokens,
-            kv_len,
-            head_dim,
-            causal: true,
-            window: None,
-        };
-        let ctx = match m.mode {
-            MlaMode::Naive => {
-                let kn = self.linear(
-                    &format!("{p}.attn.k_b_proj"),
-                    li,
-                    keys_lat,
-                    rows,
-                    kvr,
-                    nh * m.nope_dim,
-                    w,
-                    false,
-                    lc,
-                );
-                let vv = self.linear(
-                    &format!("{p}.attn.v_b_proj"),
-                    li,
-                    keys_lat,
-                    rows,
-                    kvr,
-                    nh * m.v_dim,
-                    w,
-                    false,
-                    lc,
-                );
-                self.attention_core(
-                    p,
-                    li,
-                    &[qr, kn, keys_pe],
-                    &[vv],
-                    (shape(nh, qk), shape(nh, m.v_dim)),
-                    nh * m.v_dim,
-                )
-            }
-            MlaMode::Absorbed => {
-                let wk = self.weight(
-                    format!("{p}.attn.k_b_proj.weight"),
-                    &[nh * m.nope_dim, kvr],
-                    w,
-                );
-                let ql = self.act(format!("{p}.attn.q_absorb.out"), &[t, nh * kvr]);
-                self.g.add_op(
-                    format!("{p}.attn.q_absorb"),
-                    OpKind::MatMul {
-                        batch: nh,
-                        m: t,
-                        n: kvr,
-                        k: m.nope_dim,
-                    },
-                    &[qr, wk],
-                    &[ql],
-                    lc,
-                    li,
-                );
-                let cl = self.attention_core(
-                    p,
-                    li,
-                    &[ql, qr, keys_lat, keys_pe],
-                    &[keys_lat],
-                    (shape(1, m.cache_width()), shape(1, kvr)),
-                    nh * kvr,
-                );
-                let wv = self.weight(format!("{p}.attn.v_b_proj.weight"), &[nh * m.v_dim, kvr], w);
-                let cv = self.act(format!("{p}.attn.v_absorb.out"), &[t, nh * m.v_dim]);
-                self.g.add_op(
-                    format!("{p}.attn.v_absorb"),
-                    OpKind::MatMul {
-                        batch: nh,
-                        m: t,
-                        n: m.v_dim,
-                        k: kvr,
-                    },
-                    &[cl, wv],
-                    &[cv],
-                    lc,
-                    li,
-                );
-                cv
-            }
-        };
-        self.linear(
-            &format!("{p}.attn.o_proj"),
+        (lat_cache, pe_cache)
+    }
+
+    /// Naive MLA: the keys' nope part and the values are expanded from the latent keys of
+    /// `rows` positions, then attended to per head.
+    fn mla_naive(
+        &mut self,
+        m: &Mla,
+        at: &MlaAt,
+        qr: TensorId,
+        (keys_lat, keys_pe): (TensorId, TensorId),
+        rows: u64,
+    ) -> TensorId {
+        let (p, li) = (at.p, at.li);
+        let q = self.q;
+        let (w, lc) = (q.weights, q.linear_compute);
+        let (nh, kvr, qk) = (at.nh, m.kv_lora_rank, m.qk_head_dim());
+        let kn = self.linear(
+            &format!("{p}.attn.k_b_proj"),
             li,
-            ctx,
-            t,
-            nh * m.v_dim,
-            h,
+            keys_lat,
+            rows,
+            kvr,
+            nh * m.nope_dim,
             w,
             false,
             lc,
+        );
+        let vv = self.linear(
+            &format!("{p}.attn.v_b_proj"),
+            li,
+            keys_lat,
+            rows,
+            kvr,
+            nh * m.v_dim,
+            w,
+            false,
+            lc,
+        );
+        self.attention_core(
+            p,
+            li,
+            &[qr, kn, keys_pe],
+            &[vv],
+            (at.shape(nh, qk), at.shape(nh, m.v_dim)),
+            nh * m.v_dim,
         )
+    }
+
+    /// Absorbed MLA: `k_b_proj` is absorbed into the queries and `v_b_proj` applied after
+    /// attention, which attends to the latents directly as one shared head.
+    fn mla_absorbed(
+        &mut self,
+        m: &Mla,
+        at: &MlaAt,
+        qr: TensorId,
+        (keys_lat, keys_pe): (TensorId, TensorId),
+    ) -> TensorId {
+        let (p, li) = (at.p, at.li);
+        let q = self.q;
+        let (w, lc) = (q.weights, q.linear_compute);
+        let (t, nh, kvr) = (at.t, at.nh, m.kv_lora_rank);
+        let wk = self.weight(
+            format!("{p}.attn.k_b_proj.weight"),
+            &[nh * m.nope_dim, kvr],
+            w,
+        );
+        let ql = self.act(format!("{p}.attn.q_absorb.out"), &[t, nh * kvr]);
+        self.g.add_op(
+            format!("{p}.attn.q_absorb"),
+            OpKind::MatMul {
+                batch: nh,
+                m: t,
+                n: kvr,
+                k: m.nope_dim,
+            },
+            &[qr, wk],
+            &[ql],
+            lc,
+            li,
+        );
+        let cl = self.attention_core(
+            p,
+            li,
+            &[ql, qr, keys_lat, keys_pe],
+            &[keys_lat],
+            (at.shape(1, m.cache_width()), at.shape(1, kvr)),
+            nh * kvr,
+        );
+        let wv = self.weight(format!("{p}.attn.v_b_proj.weight"), &[nh * m.v_dim, kvr], w);
+        let cv = self.act(format!("{p}.attn.v_absorb.out"), &[t, nh * m.v_dim]);
+        self.g.add_op(
+            format!("{p}.attn.v_absorb"),
+            OpKind::MatMul {
+                batch: nh,
+                m: t,
+                n: m.v_dim,
+                k: kvr,
+            },
+            &[cl, wv],
+            &[cv],
+            lc,
+            li,
+        );
+        cv
     }
 }
 
