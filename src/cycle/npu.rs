@@ -424,33 +424,15 @@ impl Npu<'_> {
                     u.name
                 ),
             })?;
-        attribute(
-            self.hw,
-            self.unit,
-            &self.pos,
-            residency.home[a.0 as usize],
-            t.a_read,
-            &mut l.bytes,
-        )
-        .map_err(|h| self.unreachable(op, h))?;
-        attribute(
-            self.hw,
-            self.unit,
-            &self.pos,
-            residency.home[g.b_tensor.0 as usize],
-            t.b_read,
-            &mut l.bytes,
-        )
-        .map_err(|h| self.unreachable(op, h))?;
-        attribute(
-            self.hw,
-            self.unit,
-            &self.pos,
-            at.out_home,
-            g.c_bytes,
-            &mut l.bytes,
-        )
-        .map_err(|h| self.unreachable(op, h))?;
+        // A and B as the tiling re-reads them, C written once, each to the level it lives in.
+        for (home, bytes) in [
+            (residency.home[a.0 as usize], t.a_read),
+            (residency.home[g.b_tensor.0 as usize], t.b_read),
+            (at.out_home, g.c_bytes),
+        ] {
+            attribute(self.hw, self.unit, &self.pos, home, bytes, &mut l.bytes)
+                .map_err(|h| self.unreachable(op, h))?;
+        }
         let bound_in = if t.a_read / bw_a >= t.b_read / bw_b {
             residency.home[a.0 as usize]
         } else {
