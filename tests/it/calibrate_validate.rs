@@ -98,7 +98,7 @@ fn published_table_is_compared_and_unknown_rows_skipped() {
         "id,device,model,quant,framework,config,metric,value,unit,source\n\
          A1,\"Apple M2 Ultra, 76-core GPU (800 GB/s)\",LLaMA-2 7B,F16,llama.cpp (Metal),pp512,prefill_tokens_per_s,1401.85,tokens/s,x\n\
          A1,\"Apple M2 Ultra, 76-core GPU (800 GB/s)\",LLaMA-2 7B,F16,llama.cpp (Metal),tg128,decode_tokens_per_s,41.02,tokens/s,x\n\
-         A2,\"Apple M1 Pro, 16-core GPU\",LLaMA-2 7B,F16,llama.cpp (Metal),tg128,decode_tokens_per_s,12.75,tokens/s,x\n\
+         A2,\"Apple M1 Ultra, 64-core GPU\",LLaMA-2 7B,F16,llama.cpp (Metal),tg128,decode_tokens_per_s,12.75,tokens/s,x\n\
          A3,\"Apple M2 Ultra, 76-core GPU (800 GB/s)\",LLaMA-2 7B,Q4_K_M,llama.cpp (Metal),tg128,decode_tokens_per_s,90,tokens/s,x\n\
          A4,Apple iPhone 13 (A15),MobileLLM-125M,not stated,ExecuTorch,,load_ms,39.2,ms,x\n",
     )
@@ -108,7 +108,7 @@ fn published_table_is_compared_and_unknown_rows_skipped() {
     assert!(ok, "{err}");
     assert!(out.contains("2 rows compared, 3 skipped"), "{out}");
     assert!(
-        err.contains("device `Apple M1 Pro, 16-core GPU` is not in hardware-db"),
+        err.contains("device `Apple M1 Ultra, 64-core GPU` is not in hardware-db"),
         "{err}"
     );
     assert!(
