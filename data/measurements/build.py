@@ -17,7 +17,8 @@ HEADER = ["id", "device", "hw", "model", "model_ref", "kind", "quant", "runtime"
 
 HW = {"a100-80gb", "coral-edgetpu", "desktop-x86", "galaxy-s24", "h100-sxm", "h200", "iphone15pro",
       "jetson-agx-orin", "jetson-orin-nano", "m2-ultra", "m4-max", "pixel8", "pixel9", "rpi5", "tpu-v4",
-      "tpu-v5e", ""}
+      "tpu-v5e", "rtx-4090", "rtx-3090", "rtx-a6000", "rtx-6000-ada", "l40s", "a40", "a100-pcie-80gb", "h100-pcie",
+      "rtx-4080", "rtx-4000-ada", "rtx-5000-ada", "m1-max", "m3-max", "m1-pro", ""}
 RUNTIMES = {"llama.cpp-cpu", "llama.cpp-metal", "llama.cpp-cuda", "llama.cpp-vulkan", "llama.cpp-opencl",
             "mlc-llm", "executorch-xnnpack", "executorch-qnn", "executorch-mps", "executorch-coreml",
             "litert-xnnpack", "litert-gpu", "litert-npu", "qnn", "onnxruntime-qnn", "coreml-ane", "coreml-gpu",
@@ -94,13 +95,13 @@ _apple("m2ultra76", "Apple M2 Ultra 76-core GPU (800 GB/s)", "m2-ultra", "q8_0",
        "; flagged approximate (to verify) in published.csv")
 _apple("m4max40", "Apple M4 Max 40-core GPU (546 GB/s)", "m4-max", "f16", 922.83, 31.64, "A4")
 _apple("m4max40", "Apple M4 Max 40-core GPU (546 GB/s)", "m4-max", "q4_0", 885.68, 83.06, "A5")
-_apple("m3max40", "Apple M3 Max 40-core GPU (400 GB/s)", "", "f16", 779.17, 25.09, "A6")
-_apple("m3max40", "Apple M3 Max 40-core GPU (400 GB/s)", "", "q4_0", 759.70, 66.31, "A6")
-_apple("m1max32", "Apple M1 Max 32-core GPU (400 GB/s)", "", "f16", 599.53, 23.03, "A7")
-_apple("m1max32", "Apple M1 Max 32-core GPU (400 GB/s)", "", "q8_0", 537.37, 40.20, "A7")
-_apple("m1max32", "Apple M1 Max 32-core GPU (400 GB/s)", "", "q4_0", 530.06, 61.19, "A7")
-_apple("m1pro16", "Apple M1 Pro 16-core GPU (200 GB/s)", "", "f16", 302.14, 12.75, "A8")
-_apple("m1pro16", "Apple M1 Pro 16-core GPU (200 GB/s)", "", "q4_0", 266.25, 36.41, "A8")
+_apple("m3max40", "Apple M3 Max 40-core GPU (400 GB/s)", "m3-max", "f16", 779.17, 25.09, "A6")
+_apple("m3max40", "Apple M3 Max 40-core GPU (400 GB/s)", "m3-max", "q4_0", 759.70, 66.31, "A6")
+_apple("m1max32", "Apple M1 Max 32-core GPU (400 GB/s)", "m1-max", "f16", 599.53, 23.03, "A7")
+_apple("m1max32", "Apple M1 Max 32-core GPU (400 GB/s)", "m1-max", "q8_0", 537.37, 40.20, "A7")
+_apple("m1max32", "Apple M1 Max 32-core GPU (400 GB/s)", "m1-max", "q4_0", 530.06, 61.19, "A7")
+_apple("m1pro16", "Apple M1 Pro 16-core GPU (200 GB/s)", "m1-pro", "f16", 302.14, 12.75, "A8")
+_apple("m1pro16", "Apple M1 Pro 16-core GPU (200 GB/s)", "m1-pro", "q4_0", 266.25, 36.41, "A8")
 _apple("m1-8", "Apple M1 8-core GPU (68 GB/s)", "", "q4_0", 117.96, 14.15, "A9")
 
 GG48 = "geerlingguy/ai-benchmarks #48 (https://github.com/geerlingguy/ai-benchmarks/issues/48)"
@@ -643,6 +644,8 @@ tg("jc532-agx-orin-32gb-gemma-mlc-user", "Jetson AGX Orin 32GB", "Gemma", 23, JC
    unit_kind="gpu", note="user reproduction (approximately 23) on the 32 GB module; Gemma size not stated")
 
 HH170 = "https://github.com/nvidia-holoscan/holohub/issues/170"
+HH_AMP = "; the Ampere A6000 is the RTX A6000 (hw rtx-a6000)"
+HH_ADA = "; the 'A6000 (Ada)' is the RTX 6000 Ada Generation (hw rtx-6000-ada), NVIDIA's Ada successor of the RTX A6000"
 for tag, size, ref, igx, amp_l, ada_l, amp_t, ada_t in [
     ("llama2-7b", "7B 4-bit", "llama-2-7b", 22.5, 102.8, 114.1, 137.56, 186.583),
     ("llama2-13b", "13B 4-bit", "", 13.3, 63.5, 66.3, 77.5, 105.275),
@@ -653,15 +656,15 @@ for tag, size, ref, igx, amp_l, ada_l, amp_t, ada_t in [
     tg(f"hh170-igx-orin-igpu-{tag}-llamacpp", "NVIDIA IGX Orin iGPU", name, igx, HH170, model_ref=ref, quant="w4",
        runtime="llama.cpp-cuda", unit_kind="gpu",
        note=base + "; the poster says IGX iGPU numbers are identical to AGX Orin but the board is IGX so hw left empty")
-    tg(f"hh170-a6000-ampere-{tag}-llamacpp", "NVIDIA A6000 (Ampere)", name, amp_l, HH170, model_ref=ref, quant="w4",
-       runtime="llama.cpp-cuda", unit_kind="gpu", note=base)
-    tg(f"hh170-a6000-ada-{tag}-llamacpp", "NVIDIA A6000 (Ada)", name, ada_l, HH170, model_ref=ref, quant="w4",
-       runtime="llama.cpp-cuda", unit_kind="gpu", note=base)
+    tg(f"hh170-a6000-ampere-{tag}-llamacpp", "NVIDIA A6000 (Ampere)", name, amp_l, HH170, hw="rtx-a6000", model_ref=ref,
+       quant="w4", runtime="llama.cpp-cuda", unit_kind="gpu", note=base + HH_AMP)
+    tg(f"hh170-a6000-ada-{tag}-llamacpp", "NVIDIA A6000 (Ada)", name, ada_l, HH170, hw="rtx-6000-ada", model_ref=ref,
+       quant="w4", runtime="llama.cpp-cuda", unit_kind="gpu", note=base + HH_ADA)
     if amp_t is not None:
-        tg(f"hh170-a6000-ampere-{tag}-trtllm", "NVIDIA A6000 (Ampere)", name, amp_t, HH170, model_ref=ref, quant="w4",
-           runtime="tensorrt-llm", unit_kind="gpu", note=base)
-        tg(f"hh170-a6000-ada-{tag}-trtllm", "NVIDIA A6000 (Ada)", name, ada_t, HH170, model_ref=ref, quant="w4",
-           runtime="tensorrt-llm", unit_kind="gpu", note=base)
+        tg(f"hh170-a6000-ampere-{tag}-trtllm", "NVIDIA A6000 (Ampere)", name, amp_t, HH170, hw="rtx-a6000", model_ref=ref,
+           quant="w4", runtime="tensorrt-llm", unit_kind="gpu", note=base + HH_AMP)
+        tg(f"hh170-a6000-ada-{tag}-trtllm", "NVIDIA A6000 (Ada)", name, ada_t, HH170, hw="rtx-6000-ada", model_ref=ref,
+           quant="w4", runtime="tensorrt-llm", unit_kind="gpu", note=base + HH_ADA)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -676,32 +679,28 @@ XD_ROWS = [
     ("RTX 3080 10GB", "3080", "", "llama.cpp-cuda", (106.40, None, None, None), (3557.02, None, None, None)),
     ("RTX 3080 Ti 12GB", "3080ti", "", "llama.cpp-cuda", (106.71, None, None, None), (3556.67, None, None, None)),
     ("RTX 4070 Ti 12GB", "4070ti", "", "llama.cpp-cuda", (82.21, None, None, None), (3653.07, None, None, None)),
-    ("RTX 4080 16GB", "4080", "", "llama.cpp-cuda", (106.22, 40.29, None, None), (5064.99, 6758.90, None, None)),
-    ("RTX 4000 Ada 20GB", "rtx4000ada", "", "llama.cpp-cuda", (58.59, 20.85, None, None), (2310.53, 2951.87, None, None)),
-    ("RTX 3090 24GB", "3090", "", "llama.cpp-cuda", (111.74, 46.51, None, None), (3865.39, 4239.64, None, None)),
-    ("RTX 4090 24GB", "4090", "", "llama.cpp-cuda", (127.74, 54.34, None, None), (6898.71, 9056.26, None, None)),
-    ("RTX 5000 Ada 32GB", "rtx5000ada", "", "llama.cpp-cuda", (89.87, 32.67, None, None), (4467.46, 5835.41, None, None)),
-    ("RTX A6000 48GB", "a6000", "", "llama.cpp-cuda", (102.22, 40.25, 14.58, None), (3621.81, 4315.18, 466.82, None)),
-    ("RTX 6000 Ada 48GB", "rtx6000ada", "", "llama.cpp-cuda", (130.99, 51.97, 18.36, None), (5560.94, 6205.44, 547.03, None)),
-    ("A40 48GB", "a40", "", "llama.cpp-cuda", (88.95, 33.95, 12.08, None), (3240.95, 4043.05, 239.92, None)),
-    ("L40S 48GB", "l40s", "", "llama.cpp-cuda", (113.60, 43.42, 15.31, None), (5908.52, 2491.65, 649.08, None)),
-    ("A100 PCIe 80GB", "a100pcie", "", "llama.cpp-cuda", (138.31, 54.56, 22.11, None), (5800.48, 7504.24, 726.65, None)),
+    ("RTX 4080 16GB", "4080", "rtx-4080", "llama.cpp-cuda", (106.22, 40.29, None, None), (5064.99, 6758.90, None, None)),
+    ("RTX 4000 Ada 20GB", "rtx4000ada", "rtx-4000-ada", "llama.cpp-cuda", (58.59, 20.85, None, None), (2310.53, 2951.87, None, None)),
+    ("RTX 3090 24GB", "3090", "rtx-3090", "llama.cpp-cuda", (111.74, 46.51, None, None), (3865.39, 4239.64, None, None)),
+    ("RTX 4090 24GB", "4090", "rtx-4090", "llama.cpp-cuda", (127.74, 54.34, None, None), (6898.71, 9056.26, None, None)),
+    ("RTX 5000 Ada 32GB", "rtx5000ada", "rtx-5000-ada", "llama.cpp-cuda", (89.87, 32.67, None, None), (4467.46, 5835.41, None, None)),
+    ("RTX A6000 48GB", "a6000", "rtx-a6000", "llama.cpp-cuda", (102.22, 40.25, 14.58, None), (3621.81, 4315.18, 466.82, None)),
+    ("RTX 6000 Ada 48GB", "rtx6000ada", "rtx-6000-ada", "llama.cpp-cuda", (130.99, 51.97, 18.36, None), (5560.94, 6205.44, 547.03, None)),
+    ("A40 48GB", "a40", "a40", "llama.cpp-cuda", (88.95, 33.95, 12.08, None), (3240.95, 4043.05, 239.92, None)),
+    ("L40S 48GB", "l40s", "l40s", "llama.cpp-cuda", (113.60, 43.42, 15.31, None), (5908.52, 2491.65, 649.08, None)),
+    ("A100 PCIe 80GB", "a100pcie", "a100-pcie-80gb", "llama.cpp-cuda", (138.31, 54.56, 22.11, None), (5800.48, 7504.24, 726.65, None)),
     ("A100 SXM 80GB", "a100sxm", "a100-80gb", "llama.cpp-cuda", (133.38, 53.18, 24.33, None), (5863.92, 681.47, 796.81, None)),
-    ("H100 PCIe 80GB", "h100pcie", "", "llama.cpp-cuda", (144.49, 67.79, 25.01, None), (7760.16, 10342.63, 984.06, None)),
+    ("H100 PCIe 80GB", "h100pcie", "h100-pcie", "llama.cpp-cuda", (144.49, 67.79, 25.01, None), (7760.16, 10342.63, 984.06, None)),
     ("Apple M1 7-Core GPU 8GB", "m1-7c", "", "llama.cpp-metal", (9.72, None, None, None), (87.26, None, None, None)),
-    ("Apple M1 Max 32-Core GPU 64GB", "m1max32", "", "llama.cpp-metal", (34.49, 18.43, 4.09, None), (355.45, 418.77, 33.01, None)),
+    ("Apple M1 Max 32-Core GPU 64GB", "m1max32", "m1-max", "llama.cpp-metal", (34.49, 18.43, 4.09, None), (355.45, 418.77, 33.01, None)),
     ("Apple M2 Ultra 76-Core GPU 192GB", "m2ultra76", "m2-ultra", "llama.cpp-metal", (76.28, 36.25, 12.13, 4.71), (1023.89, 1202.74, 117.76, 145.82)),
-    ("Apple M3 Max 40-Core GPU 64GB", "m3max40", "", "llama.cpp-metal", (50.74, 22.39, 7.53, None), (678.04, 751.49, 62.88, None)),
+    ("Apple M3 Max 40-Core GPU 64GB", "m3max40", "m3-max", "llama.cpp-metal", (50.74, 22.39, 7.53, None), (678.04, 751.49, 62.88, None)),
 ]
 XD_MODELS = [("llama3-8b", "LLaMA 3 8B", "llama-3-8b", "q4_k_m"), ("llama3-8b", "LLaMA 3 8B", "llama-3-8b", "f16"),
              ("llama3-70b", "LLaMA 3 70B", "", "q4_k_m"), ("llama3-70b", "LLaMA 3 70B", "", "f16")]
 for dev, dtag, hw, rt, tgs, pps in XD_ROWS:
     for (mtag, name, ref, q), t, p in zip(XD_MODELS, tgs, pps):
         extra = ""
-        if hw == "" and dtag == "h100pcie":
-            extra = "; H100 PCIe (hw h100-sxm is the SXM5 part) so hw left empty"
-        if hw == "" and dtag == "a100pcie":
-            extra = "; A100 PCIe (hw a100-80gb is the SXM4 part) so hw left empty"
         if t is not None:
             tg(f"xd-{dtag}-{mtag}-{q}-tg1024", dev, f"{name} {q.upper()}", t, XD + " (table: average speed generating 1024 tokens)", 1024,
                hw=hw, model_ref=ref, quant=q, runtime=rt, unit_kind="gpu",
@@ -936,7 +935,8 @@ for src, vtag, rows in [
                                    ("llama.cpp-cuda", lcpp, "llamacpp", "")):
             if v is None:
                 continue
-            tg(f"llmperfbench-{vtag}-{dtag}-{mtag}-{rtag}-tg256", f"NVIDIA {dev}", name, v, src, 256, model_ref=ref,
+            tg(f"llmperfbench-{vtag}-{dtag}-{mtag}-{rtag}-tg256", f"NVIDIA {dev}", name, v, src, 256,
+               hw="rtx-4090" if dtag == "4090" else "", model_ref=ref,
                quant=LPB_Q[rt], runtime=rt, unit_kind="gpu",
                note="single GPU; int4 weights and fp16 activations; 256 generated tokens after a short prompt" + extra
                     + ("; an older README version than the d401356f one, whose llama.cpp and ExLlama numbers differ" if vtag == "vold" else ""))

@@ -166,6 +166,9 @@ impl<'r> RuntimeView<'r> {
                 u.bandwidth_efficiency = b;
                 u.level_bandwidth_efficiency = [None; crate::hardware::MAX_LEVELS];
             }
+            if let Some(c) = e.bytes_per_core_cycle {
+                cap_by_core_rate(&mut v, unit, c);
+            }
             variants.push(v);
         }
         variants.insert(0, base);
@@ -383,5 +386,24 @@ impl CostModel for RuntimeModel<'_> {
 
     fn thread_count(&self) -> Option<f64> {
         self.models[0].thread_count()
+    }
+}
+
+/// Caps unit `unit`'s bandwidth fraction at every level it reaches by the rate its cores can
+/// issue: `count x clock_hz x bytes_per_core_cycle` bytes/s, as a fraction of the level's peak.
+/// A kernel with few loads in flight per core (a batch-1 GEMV) is limited by this where the
+/// memory is wide, and by the memory where it is narrow.
+fn cap_by_core_rate(hw: &mut Hardware, unit: usize, bytes_per_core_cycle: f64) {
+    let u = &hw.units[unit];
+    let rate = u.count * u.clock_hz * bytes_per_core_cycle;
+    let caps: Vec<(usize, f64)> = u
+        .reach
+        .iter()
+        .map(|&lvl| (lvl, rate / hw.memories[lvl].bytes_per_s))
+        .collect();
+    let u = &mut hw.units[unit];
+    for (lvl, cap) in caps {
+        let now = u.level_bandwidth_efficiency[lvl].unwrap_or(u.bandwidth_efficiency);
+        u.level_bandwidth_efficiency[lvl] = Some(now.min(cap));
     }
 }

@@ -220,6 +220,10 @@ impl WeightMatch {
     }
 }
 
+/// Largest `bytes_per_core_cycle` a runtime file may give: 4 KiB per core and cycle, far above
+/// any core's load path (a GPU SM moves at most a few hundred bytes a cycle from its L1).
+pub const MAX_BYTES_PER_CORE_CYCLE: f64 = 4096.0;
+
 /// One `[[efficiency]]` entry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KernelEfficiency {
@@ -231,6 +235,9 @@ pub struct KernelEfficiency {
     pub compute: Option<f64>,
     /// Fraction of the bandwidth, where given.
     pub bandwidth: Option<f64>,
+    /// Most bytes moved per clock cycle of each core of the unit, where given: the bandwidth
+    /// fraction at a memory level is at most `count x clock_hz x this / bytes_per_s`.
+    pub bytes_per_core_cycle: Option<f64>,
 }
 
 /// Workload kinds a runtime can run.
@@ -440,7 +447,7 @@ impl Runtime {
     }
 
     /// The file name and text of runtime `name` (not `ideal`, which has no file): a path to a
-    /// runtime file, or a shipped runtime (`runtimes/NAME.toml`).
+    /// runtime file, `runtimes/NAME.toml` in the working directory, or a shipped runtime.
     pub fn find_text(name: &str) -> Result<(String, String), RuntimeError> {
         let path = Path::new(name);
         if path.is_file() {
@@ -451,6 +458,16 @@ impl Runtime {
             return Ok((name.to_string(), text));
         }
         let file = format!("{}.toml", name.trim_end_matches(".toml"));
+        // A `runtimes/` folder in the working directory overrides the shipped files, as a
+        // `hardware-db/` folder does for devices: an edited copy is tried without a rebuild.
+        let local = Path::new("runtimes").join(&file);
+        if local.is_file() {
+            let text = std::fs::read_to_string(&local).map_err(|source| RuntimeError::Io {
+                file: local.display().to_string(),
+                source,
+            })?;
+            return Ok((local.display().to_string(), text));
+        }
         match crate::embedded::RUNTIMES.iter().find(|(f, _)| *f == file) {
             Some((f, text)) => Ok((format!("runtimes/{f}"), text.to_string())),
             None => Err(RuntimeError::NotFound {
@@ -869,11 +886,23 @@ impl Checker<'_> {
             .as_ref()
             .map(|f| self.figure(f, &format!("{field}.bandwidth"), 1.0, false))
             .transpose()?;
-        if compute.is_none() && bandwidth.is_none() {
+        let bytes_per_core_cycle = e
+            .bytes_per_core_cycle
+            .as_ref()
+            .map(|f| {
+                self.figure(
+                    f,
+                    &format!("{field}.bytes_per_core_cycle"),
+                    MAX_BYTES_PER_CORE_CYCLE,
+                    false,
+                )
+            })
+            .transpose()?;
+        if compute.is_none() && bandwidth.is_none() && bytes_per_core_cycle.is_none() {
             return Err(self.invalid(
                 Some(e.op.span()),
                 &field,
-                "an efficiency entry needs `compute`, `bandwidth` or both".into(),
+                "an efficiency entry needs `compute`, `bandwidth` or `bytes_per_core_cycle`".into(),
             ));
         }
         Ok(KernelEfficiency {
@@ -881,6 +910,7 @@ impl Checker<'_> {
             weights,
             compute,
             bandwidth,
+            bytes_per_core_cycle,
         })
     }
 }

@@ -136,4 +136,8 @@ pub struct RawEfficiency {
     /// Fraction of the memory bandwidth.
     #[serde(default)]
     pub bandwidth: Option<Figure>,
+    /// Most bytes the kernel moves per clock cycle of each of the unit's cores (a GPU's SMs):
+    /// a kernel that keeps too few loads in flight cannot use a wide memory however fast it is.
+    #[serde(default)]
+    pub bytes_per_core_cycle: Option<Figure>,
 }

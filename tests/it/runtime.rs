@@ -134,6 +134,51 @@ fn efficiency_entry_overrides_the_unit_for_its_class_only() {
     assert_close(priced(&rt, &matmul_relu()), 4e-3 + 80e-6);
 }
 
+/// x[1,1000] (input) · w[1000,1000] (weight, 4 MB in DRAM) → y (output), f32: one GEMV.
+fn gemv() -> Graph {
+    let f32s = Storage::plain(DType::F32);
+    let mut g = Graph::new("gemv");
+    let x = g.add_tensor("x", &[1, 1000], f32s, Role::Input);
+    let w = g.add_tensor("w.weight", &[1000, 1000], f32s, Role::Weight);
+    let y = g.add_tensor("y", &[1, 1000], f32s, Role::Output);
+    let mv = OpKind::MatMul {
+        batch: 1,
+        m: 1,
+        n: 1000,
+        k: 1000,
+    };
+    g.add_op("mv", mv, &[x, w], &[y], DType::F32, None);
+    g
+}
+
+#[test]
+fn bytes_per_core_cycle_caps_the_bandwidth() {
+    // The test unit has 1 core at 1 GHz. 10 B per core cycle is 1e10 B/s: a tenth of the DRAM's
+    // 1e11 B/s, so a DRAM-bound GEMV takes ten times as long. 1000 B per cycle (1e12 B/s) is
+    // above the DRAM's peak and changes nothing.
+    let plain = runtime(
+        "[dispatch]\nmode = \"per_op\"\nkernel_s = { value = 0, source = \"t\" }\n\
+         [[efficiency]]\nop = \"gemv\"\nbandwidth = { value = 1, source = \"t\" }\n",
+    );
+    let capped = |c: &str| {
+        runtime(&format!(
+            "[dispatch]\nmode = \"per_op\"\nkernel_s = {{ value = 0, source = \"t\" }}\n\
+             [[efficiency]]\nop = \"gemv\"\nbytes_per_core_cycle = {{ value = {c}, source = \"t\" }}\n"
+        ))
+    };
+    let g = gemv();
+    let t0 = priced(&plain, &g);
+    // 4 MB of weights at 1e11 B/s (the 2e6 FLOPs take 2 microseconds at 1e12).
+    assert!(t0 >= 4e6 / 1e11, "DRAM-bound: {t0:e}");
+    assert_close(priced(&capped("10"), &g), 10.0 * t0);
+    assert_close(priced(&capped("1000"), &g), t0);
+    // The matrix product of matmul_relu is a GEMM: a GEMV entry leaves it alone.
+    assert_close(
+        priced(&capped("10"), &matmul_relu()),
+        priced(&plain, &matmul_relu()),
+    );
+}
+
 #[test]
 fn on_chip_activations_follow_the_runtime() {
     // A 1x100 activation fits the SRAM: the default residency keeps it there; a runtime that
