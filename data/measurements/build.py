@@ -826,7 +826,7 @@ TMP = f"https://github.com/microsoft/T-MAC/blob/{TMC}/docs/profiling_data.md"
 TMRD = f"https://github.com/microsoft/T-MAC/blob/{TMC}/README.md"
 TM_DEV = {
     "M2-Ultra": ("Apple M2 Ultra (CPU)", "m2ultra", "m2-ultra", "CPU-only run; the GPU core count of the M2 Ultra is not stated but does not matter for a CPU run (both M2 Ultra variants share the 24-core CPU and 800 GB/s memory)"),
-    "AGX Orin": ("NVIDIA Jetson AGX Orin (CPU)", "agxorin", "", "Jetson AGX Orin module memory size not stated (12 CPU threads used) so hw left empty"),
+    "AGX Orin": ("NVIDIA Jetson AGX Orin (CPU)", "agxorin", "jetson-agx-orin", "Jetson AGX Orin module memory size not stated, but 12 CPU threads are used and only the 64 GB module has 12 Cortex-A78AE cores (the 32 GB module has 8), so hw jetson-agx-orin"),
     "Raspberry Pi 5": ("Raspberry Pi 5", "rpi5", "rpi5", "RAM size of the Pi 5 not stated (all Pi 5 boards share the BCM2712 and 32-bit LPDDR4X)"),
     "Surface Book 3": ("Surface Book 3", "surfacebook3", "", "x86 laptop CPU"),
 }
