@@ -173,7 +173,6 @@ where
         )
         .map_err(err)?;
     // Legend.
-    let mut x = (MARGIN_PX + 70) as i32;
     let mut kinds: Vec<TensorKind> = Vec::new();
     for r in &plan.residencies {
         if !kinds.contains(&kind(r.tensor)) {
@@ -181,7 +180,35 @@ where
         }
     }
     kinds.sort_by_key(|k| *k as u8);
-    for k in kinds {
+    let capacity = (cap as f64 / div * 10.0).round() / 10.0;
+    draw_legend(
+        &legend,
+        &kinds,
+        (spills.len(), reloads.len()),
+        capacity,
+        unit,
+    )
+}
+
+/// The legend strip under the plan chart: a swatch per tensor kind present (`kinds`, in
+/// order), the spill and reload markers with their counts, and the capacity (in `unit`).
+fn draw_legend<DB: DrawingBackend>(
+    legend: &DrawingArea<DB, Shift>,
+    kinds: &[TensorKind],
+    (spills, reloads): (usize, usize),
+    capacity: f64,
+    unit: &str,
+) -> Result<(), MappingError>
+where
+    DB::ErrorType: 'static,
+{
+    let label_at = |text: String, x: i32| {
+        legend
+            .draw(&Text::new(text, (x, 8), ("sans-serif", 13).into_font()))
+            .map_err(err)
+    };
+    let mut x = (MARGIN_PX + 70) as i32;
+    for &k in kinds {
         let label = match k {
             TensorKind::Activation => "activation",
             TensorKind::Output => "output",
@@ -194,48 +221,20 @@ where
                 kind_fill(k).mix(0.75).filled(),
             ))
             .map_err(err)?;
-        legend
-            .draw(&Text::new(
-                label,
-                (x + 18, 8),
-                ("sans-serif", 13).into_font(),
-            ))
-            .map_err(err)?;
+        label_at(label.to_string(), x + 18)?;
         x += 30 + 8 * label.len() as i32;
     }
     legend
         .draw(&Cross::new((x + 7, 15), 6, SPILL_COLOR.stroke_width(3)))
         .map_err(err)?;
-    legend
-        .draw(&Text::new(
-            format!("spill (store), {}", spills.len()),
-            (x + 18, 8),
-            ("sans-serif", 13).into_font(),
-        ))
-        .map_err(err)?;
+    label_at(format!("spill (store), {spills}"), x + 18)?;
     x += 160;
     legend
         .draw(&TriangleMarker::new((x + 7, 15), 7, RELOAD_COLOR.filled()))
         .map_err(err)?;
-    legend
-        .draw(&Text::new(
-            format!("reload (load), {}", reloads.len()),
-            (x + 18, 8),
-            ("sans-serif", 13).into_font(),
-        ))
-        .map_err(err)?;
+    label_at(format!("reload (load), {reloads}"), x + 18)?;
     x += 160;
-    legend
-        .draw(&Text::new(
-            format!(
-                "dashed: capacity {} {unit}",
-                (cap as f64 / div * 10.0).round() / 10.0
-            ),
-            (x, 8),
-            ("sans-serif", 13).into_font(),
-        ))
-        .map_err(err)?;
-    Ok(())
+    label_at(format!("dashed: capacity {capacity} {unit}"), x)
 }
 
 /// The chart of one plan, as a [`Chart`].
