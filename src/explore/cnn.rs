@@ -737,27 +737,16 @@ impl Evaluator for CnnEvaluator {
                 ),
             }];
         }
-        match self
-            .rts
-            .pick(k.rv as usize, u)
-            .map(|r| (self.rts.get(r), self.rts.scales(r)))
-        {
-            Ok((rt, scales)) if !rt.is_ideal() => g
-                .detail_under(
-                    "inference",
-                    &hw,
-                    u,
-                    rt,
-                    self.variant_threads(u),
-                    scales,
-                    self.mode,
-                )
-                .into_iter()
-                .collect(),
-            _ => g
-                .detail("inference", &hw, u, self.mode)
-                .into_iter()
-                .collect(),
-        }
+        let threads = self.variant_threads(u);
+        g.detail_picked(
+            "inference",
+            &hw,
+            u,
+            (&self.rts, k.rv as usize),
+            threads,
+            self.mode,
+        )
+        .into_iter()
+        .collect()
     }
 }
