@@ -13,7 +13,7 @@ use plotters::prelude::*;
 use crate::util::figure::{self, Chart};
 
 use super::report::spills_and_reloads;
-use super::{MappingError, MemProblem, Plan, TensorKind};
+use super::{MappingError, MemProblem, Plan, Residency, TensorKind};
 
 /// Chart width, pixels.
 pub const WIDTH: u32 = 1400;
@@ -91,41 +91,41 @@ where
         .map_err(err)?;
     let size = |a: usize| problem.tensors[a].bytes.div_ceil(g) * g;
     let kind = |a: usize| problem.tensors[a].kind;
+    // The corners of a residency's rectangle: (first step, offset) and (after its last step,
+    // its end).
+    let corners = |r: &Residency| {
+        let y0 = r.offset_bytes as f64 / div;
+        let y1 = (r.offset_bytes + size(r.tensor)) as f64 / div;
+        [(r.first_step as f64, y0), (r.last_step as f64 + 1.0, y1)]
+    };
     // One filled rectangle per residency, then its outline.
     chart
-        .draw_series(plan.residencies.iter().map(|r| {
-            let y0 = r.offset_bytes as f64 / div;
-            let y1 = (r.offset_bytes + size(r.tensor)) as f64 / div;
-            Rectangle::new(
-                [(r.first_step as f64, y0), (r.last_step as f64 + 1.0, y1)],
-                kind_fill(kind(r.tensor)).mix(0.75).filled(),
-            )
-        }))
+        .draw_series(
+            plan.residencies
+                .iter()
+                .map(|r| Rectangle::new(corners(r), kind_fill(kind(r.tensor)).mix(0.75).filled())),
+        )
         .map_err(err)?;
     chart
-        .draw_series(plan.residencies.iter().map(|r| {
-            let y0 = r.offset_bytes as f64 / div;
-            let y1 = (r.offset_bytes + size(r.tensor)) as f64 / div;
-            Rectangle::new(
-                [(r.first_step as f64, y0), (r.last_step as f64 + 1.0, y1)],
-                BLACK.mix(0.6).stroke_width(1),
-            )
-        }))
+        .draw_series(
+            plan.residencies
+                .iter()
+                .map(|r| Rectangle::new(corners(r), BLACK.mix(0.6).stroke_width(1))),
+        )
         .map_err(err)?;
     // Names inside rectangles large enough to hold them.
     let px = |x: f64, y: f64| chart.backend_coord(&(x, y));
     let mut labels = Vec::new();
     for r in &plan.residencies {
-        let y0 = r.offset_bytes as f64 / div;
-        let y1 = (r.offset_bytes + size(r.tensor)) as f64 / div;
-        let (ax, ay) = px(r.first_step as f64, y1);
-        let (bx, by) = px(r.last_step as f64 + 1.0, y0);
+        let [(x0, y0), (x1, y1)] = corners(r);
+        let (ax, ay) = px(x0, y1);
+        let (bx, by) = px(x1, y0);
         let name = &problem.tensors[r.tensor].name;
         if (by - ay) >= 14 && (bx - ax) as usize >= 7 * name.len().min(24) + 6 {
             let short: String = name.chars().take(24).collect();
             labels.push(Text::new(
                 short,
-                (r.first_step as f64, y1),
+                (x0, y1),
                 ("sans-serif", 11).into_font().color(&WHITE),
             ));
         }

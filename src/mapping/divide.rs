@@ -150,11 +150,27 @@ pub(crate) fn cut_windows(
     out
 }
 
+/// A residency still open at a window boundary: its first step, offset (in granules) and
+/// origin.
 #[derive(Debug, Clone, Copy)]
 struct OpenSeg {
     first: usize,
     offset: u64,
     origin: Origin,
+}
+
+impl OpenSeg {
+    /// The residency of `tensor` this segment becomes when it ends at `last_step`, with
+    /// granules of `granularity` bytes.
+    fn close(self, tensor: usize, last_step: usize, granularity: u64) -> Residency {
+        Residency {
+            tensor,
+            first_step: self.first,
+            last_step,
+            offset_bytes: self.offset * granularity,
+            origin: self.origin,
+        }
+    }
 }
 
 /// Non-compulsory bytes of a window solution: loads beyond each weight/input's
@@ -350,13 +366,8 @@ impl Stitched {
         for (a, slot) in self.open.iter_mut().enumerate() {
             if let Some(o) = slot {
                 if !kept.contains(&a) {
-                    self.residencies.push(Residency {
-                        tensor: a,
-                        first_step: o.first,
-                        last_step: s - 1,
-                        offset_bytes: o.offset * prep.problem.granularity_bytes,
-                        origin: o.origin,
-                    });
+                    let g = prep.problem.granularity_bytes;
+                    self.residencies.push(o.close(a, s - 1, g));
                     *slot = None;
                 }
             }
@@ -384,34 +395,30 @@ impl Stitched {
         // Segments.
         for seg in &sol.segments {
             let a = seg.tensor;
-            let (first, offset, origin) = match seg.origin {
-                SegOrigin::Entry => {
-                    let o = self.open[a].ok_or_else(|| {
-                        MappingError::Internal("kept entry tensor has no open segment".into())
-                    })?;
-                    (o.first, o.offset, o.origin)
-                }
-                SegOrigin::Created => (s + seg.first, seg.offset, Origin::Created),
+            let open = match seg.origin {
+                SegOrigin::Entry => self.open[a].ok_or_else(|| {
+                    MappingError::Internal("kept entry tensor has no open segment".into())
+                })?,
+                SegOrigin::Created => OpenSeg {
+                    first: s + seg.first,
+                    offset: seg.offset,
+                    origin: Origin::Created,
+                },
                 SegOrigin::Loaded => {
                     self.loaded_before[a] = true;
-                    (s + seg.first, seg.offset, Origin::Loaded)
+                    OpenSeg {
+                        first: s + seg.first,
+                        offset: seg.offset,
+                        origin: Origin::Loaded,
+                    }
                 }
             };
             if seg.last == wn - 1 && live_out[a] {
-                self.open[a] = Some(OpenSeg {
-                    first,
-                    offset,
-                    origin,
-                });
+                self.open[a] = Some(open);
             } else {
                 self.open[a] = None;
-                self.residencies.push(Residency {
-                    tensor: a,
-                    first_step: first,
-                    last_step: s + seg.last,
-                    offset_bytes: offset * prep.problem.granularity_bytes,
-                    origin,
-                });
+                let g = prep.problem.granularity_bytes;
+                self.residencies.push(open.close(a, s + seg.last, g));
             }
         }
         Ok(())
@@ -513,13 +520,8 @@ pub fn plan_divide_and_conquer(
     }
     for (a, slot) in st.open.iter_mut().enumerate() {
         if let Some(o) = slot.take() {
-            st.residencies.push(Residency {
-                tensor: a,
-                first_step: o.first,
-                last_step: n - 1,
-                offset_bytes: o.offset * prep.problem.granularity_bytes,
-                origin: o.origin,
-            });
+            st.residencies
+                .push(o.close(a, n - 1, prep.problem.granularity_bytes));
         }
     }
     let plan = Plan {
@@ -593,16 +595,8 @@ mod tests {
     /// must still be kept.
     #[test]
     fn rolling_horizon_keeps_needed_write_backs() {
-        let t = |name: &str, bytes, kind| TensorSpec {
-            name: name.into(),
-            bytes,
-            kind,
-        };
-        let op = |name: &str, inputs: Vec<usize>, outputs: Vec<usize>| OpSpec {
-            name: name.into(),
-            inputs,
-            outputs,
-        };
+        let t = TensorSpec::new;
+        let op = OpSpec::new;
         let p = MemProblem {
             tensors: vec![
                 t("x", 1, TensorKind::Input),

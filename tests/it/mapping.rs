@@ -14,19 +14,11 @@ use archscope::mapping::{
 use proptest::prelude::*;
 
 fn t(name: &str, bytes: u64, kind: TensorKind) -> TensorSpec {
-    TensorSpec {
-        name: name.into(),
-        bytes,
-        kind,
-    }
+    TensorSpec::new(name, bytes, kind)
 }
 
 fn op(name: &str, inputs: &[usize], outputs: &[usize]) -> OpSpec {
-    OpSpec {
-        name: name.into(),
-        inputs: inputs.to_vec(),
-        outputs: outputs.to_vec(),
-    }
+    OpSpec::new(name, inputs.to_vec(), outputs.to_vec())
 }
 
 fn opts() -> IlpOptions {
