@@ -1041,13 +1041,7 @@ impl LlmEvaluator {
 
 fn text_table(text: &str, file: &str) -> Result<toml::Table, HardwareError> {
     text.parse()
-        .map_err(|e: toml::de::Error| HardwareError::Parse {
-            file: file.to_string(),
-            line: e.span().map_or(0, |s| {
-                text[..s.start.min(text.len())].matches('\n').count() + 1
-            }),
-            message: e.message().to_string(),
-        })
+        .map_err(|e| HardwareError::parse(file, text, &e))
 }
 
 /// A number with an SI prefix and a unit, 3 significant digits: `si(2.5e9, "B")` = "2.50 GB".
