@@ -48,7 +48,7 @@ fn io(path: &Path, source: std::io::Error) -> OutputError {
 }
 
 /// A temporary sibling of `path` that keeps its extension (some writers pick the format from it).
-fn temp_sibling(path: &Path) -> PathBuf {
+pub fn temp_sibling(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
