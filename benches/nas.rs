@@ -7,13 +7,11 @@
 //! an MLP of the same shape (128-400-400-400-1) with seeded random weights stands in, which costs
 //! the same to evaluate. Each iteration starts with cold cost caches, as a fresh search does.
 
-use archscope::cost::Mode;
 use archscope::hardware::Hardware;
 use archscope::nas::efficiency::{ArchscopeEfficiency, Metric};
 use archscope::nas::evolution::{
     Constraint, Evolution, EvolutionParams, Objective, SearchSpec, Searcher, drive,
 };
-use archscope::nas::net::Precision;
 use archscope::nas::predictor::{MbOneHot, Mlp, MlpPredictor, OFA_MBV3_PREDICTOR};
 use archscope::nas::space::MbSpace;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -66,14 +64,7 @@ fn bench(c: &mut Criterion) {
         "ofa evolution, default params (50,100 scored), pixel8 analytical latency <= 20 ms",
         |b| {
             b.iter(|| {
-                let eff = ArchscopeEfficiency::new(
-                    &space,
-                    &hw,
-                    hw.default_unit,
-                    Mode::Calibrated,
-                    Precision::F32,
-                )
-                .unwrap();
+                let eff = ArchscopeEfficiency::on_default_unit(&space, &hw).unwrap();
                 let spec = SearchSpec {
                     objective: Objective::Constrained,
                     constraints: vec![Constraint {

@@ -589,6 +589,29 @@ fn table_ops(s: &mut String, hw: &Hardware, graph: &Graph, eval: &Evaluation) {
     flush(s, current, &sub);
 }
 
+/// The JSON fields every priced phase has: `phase`, `batch`, `latency_s`, `energy_j`,
+/// `energy_breakdown_j`, `flops`, `bytes_by_level`, `bound` and its `ops` on `unit`.
+fn phase_json(
+    hw: &Hardware,
+    unit: &str,
+    (phase, batch): (&str, u64),
+    graph: &Graph,
+    eval: &Evaluation,
+) -> serde_json::Value {
+    let t = &eval.total;
+    serde_json::json!({
+        "phase": phase,
+        "batch": batch,
+        "latency_s": t.latency_s,
+        "energy_j": t.energy_j(),
+        "energy_breakdown_j": {"compute": t.compute_j, "memory": t.memory_j, "static": t.static_j},
+        "flops": t.flops,
+        "bytes_by_level": by_level(hw, t),
+        "bound": bound_name(hw, t.bound()),
+        "ops": json_ops(hw, unit, graph, eval),
+    })
+}
+
 impl Score {
     /// The score as JSON: `hardware`, `unit`, `model`, `quant`, `mode`, `phases` (each with
     /// `phase`, `latency_s`, `energy_j`, `tokens_per_s`, `ops`), `memory` and `metrics`.
@@ -597,22 +620,12 @@ impl Score {
             .phases
             .iter()
             .map(|p| {
-                let ops = json_ops(hw, &self.unit, &p.graph, &p.eval);
                 let t = &p.eval.total;
-                let mut v = serde_json::json!({
-                    "phase": p.phase.name(),
-                    "batch": self.batch,
-                    "latency_s": t.latency_s,
-                    "energy_j": t.energy_j(),
-                    "energy_breakdown_j": {"compute": t.compute_j, "memory": t.memory_j, "static": t.static_j},
-                    "tokens": p.tokens,
-                    "tokens_per_s": p.tokens_per_s(),
-                    "j_per_token": p.j_per_token(),
-                    "flops": t.flops,
-                    "bytes_by_level": by_level(hw, t),
-                    "bound": bound_name(hw, t.bound()),
-                    "ops": ops,
-                });
+                let name = p.phase.name();
+                let mut v = phase_json(hw, &self.unit, (name, self.batch), &p.graph, &p.eval);
+                v["tokens"] = p.tokens.into();
+                v["tokens_per_s"] = p.tokens_per_s().into();
+                v["j_per_token"] = p.j_per_token().into();
                 match p.phase {
                     Phase::Prefill { prompt } => v["prompt"] = prompt.into(),
                     Phase::Decode { context } => v["context"] = context.into(),
@@ -769,18 +782,14 @@ impl VisionScore {
     pub fn to_json(&self, hw: &Hardware) -> serde_json::Value {
         let t = &self.eval.total;
         let (plural, one) = (self.sample.plural(), self.sample.singular());
-        let mut phase = serde_json::json!({
-            "phase": "forward",
-            "batch": self.batch,
-            "latency_s": t.latency_s,
-            "energy_j": t.energy_j(),
-            "energy_breakdown_j": {"compute": t.compute_j, "memory": t.memory_j, "static": t.static_j},
-            "flops": t.flops,
-            "macs": self.graph.macs(),
-            "bytes_by_level": by_level(hw, t),
-            "bound": bound_name(hw, t.bound()),
-            "ops": json_ops(hw, &self.unit, &self.graph, &self.eval),
-        });
+        let mut phase = phase_json(
+            hw,
+            &self.unit,
+            ("forward", self.batch),
+            &self.graph,
+            &self.eval,
+        );
+        phase["macs"] = self.graph.macs().into();
         phase[plural] = self.batch.into();
         phase[format!("{plural}_per_s")] = self.samples_per_s().into();
         phase[format!("j_per_{one}")] = self.j_per_sample().into();

@@ -93,47 +93,7 @@ impl PlacementProfile {
     /// `extra` agrees too (e.g. the fusion state of each op and of its tensors under a
     /// runtime, which changes its dispatch and where its intermediates live).
     pub fn classes_with(&self, graph: &Graph, extra: impl Fn(usize) -> u64) -> Vec<(OpId, u32)> {
-        #[derive(Hash, PartialEq, Eq)]
-        struct Key<'a> {
-            kind: crate::workload::OpKind,
-            compute: crate::workload::DType,
-            tensors: Vec<(&'a [u64], crate::workload::Storage, Role, bool, u64)>,
-            extra: u64,
-        }
-        let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
-        let mut classes: Vec<(OpId, u32)> = Vec::new();
-        for (i, op) in graph.ops.iter().enumerate() {
-            let tensors = op
-                .inputs
-                .iter()
-                .map(|&t| (t, false))
-                .chain(op.outputs.iter().map(|&t| (t, true)))
-                .map(|(t, w)| {
-                    let x = graph.tensor(t);
-                    (
-                        x.shape.as_slice(),
-                        x.storage,
-                        x.role,
-                        w,
-                        self.working_set[t.0 as usize].to_bits(),
-                    )
-                })
-                .collect();
-            let key = Key {
-                kind: op.kind,
-                compute: op.compute,
-                tensors,
-                extra: extra(i),
-            };
-            match index.get(&key) {
-                Some(&c) => classes[c].1 += 1,
-                None => {
-                    index.insert(key, classes.len());
-                    classes.push((OpId(i as u32), 1));
-                }
-            }
-        }
-        classes
+        graph.op_classes_with(|t| self.working_set[t.0 as usize].to_bits(), extra)
     }
 
     /// Where tensors live on unit `unit` of `hw` (see [`residency`] for the policy).

@@ -53,7 +53,7 @@ pub(crate) use traffic::traffic_at;
 pub use traffic::{attribute, reach_positions, traffic};
 
 use crate::hardware::{Hardware, Unit};
-use crate::workload::{DType, DTypeTable, Graph, OpId};
+use crate::workload::{DType, DTypeTable, Graph, Op, OpId};
 use serde::Serialize;
 
 /// Why an op cannot run on a unit. A value, not an error: sweeps keep such points and show why.
@@ -62,6 +62,19 @@ use serde::Serialize;
 pub struct Infeasible {
     /// Readable reason, e.g. "unit `tpu` has no f16 or wider compute".
     pub reason: String,
+}
+
+impl Infeasible {
+    /// Unit `unit` of `hw` has no `engine` (e.g. `compute`) of `op`'s compute type or a wider
+    /// one.
+    pub fn no_wider(hw: &Hardware, unit: usize, op: &Op, engine: &str) -> Infeasible {
+        Infeasible {
+            reason: format!(
+                "unit `{}` of `{}` has no {} or wider {engine} for op `{}`",
+                hw.units[unit].name, hw.name, op.compute, op.name
+            ),
+        }
+    }
 }
 
 /// Where each tensor lives: an index into [`Hardware::memories`] per tensor, chosen by a
@@ -122,10 +135,7 @@ impl Ceilings {
     /// The unit's peaks and bandwidths from the hardware file, times its compute and bandwidth
     /// efficiencies in calibrated mode (bare in ideal mode): the roofline's ceilings.
     pub fn of_unit(hw: &Hardware, unit: usize, mode: Mode) -> Ceilings {
-        let eb = match mode {
-            Mode::Calibrated => hw.units[unit].bandwidth_efficiency,
-            Mode::Ideal => 1.0,
-        };
+        let eb = mode.efficiency(hw.units[unit].bandwidth_efficiency);
         Ceilings::scaled(hw, unit, mode, 1.0, |l| hw.memories[l].bytes_per_s * eb)
     }
 
@@ -140,10 +150,7 @@ impl Ceilings {
         bandwidth: impl Fn(usize) -> f64,
     ) -> Ceilings {
         let u = &hw.units[unit];
-        let ec = match mode {
-            Mode::Calibrated => u.compute_efficiency,
-            Mode::Ideal => 1.0,
-        };
+        let ec = mode.efficiency(u.compute_efficiency);
         let mut compute: Vec<(String, f64)> = u
             .peak
             .iter()

@@ -12,3 +12,23 @@ pub enum Mode {
     /// Bare peaks, efficiency 1, no overhead.
     Ideal,
 }
+
+impl Mode {
+    /// The fraction of a peak this mode reaches: the hardware file's `calibrated` efficiency in
+    /// calibrated mode, 1 in ideal mode.
+    pub fn efficiency(self, calibrated: f64) -> f64 {
+        match self {
+            Mode::Calibrated => calibrated,
+            Mode::Ideal => 1.0,
+        }
+    }
+
+    /// The fixed cost this mode charges: `calibrated` (a per-kernel or per-run overhead, in
+    /// seconds) in calibrated mode, none in ideal mode.
+    pub fn overhead(self, calibrated: f64) -> f64 {
+        match self {
+            Mode::Calibrated => calibrated,
+            Mode::Ideal => 0.0,
+        }
+    }
+}

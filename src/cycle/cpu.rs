@@ -201,10 +201,7 @@ impl<'a> Cpu<'a> {
     /// Achievable bandwidth of memory level `lvl` with the running threads, bytes/s.
     pub fn bandwidth(&self, lvl: usize) -> f64 {
         let u = &self.hw.units[self.unit];
-        let e_b = match self.mode {
-            Mode::Ideal => 1.0,
-            Mode::Calibrated => u.bandwidth_efficiency,
-        };
+        let e_b = self.mode.efficiency(u.bandwidth_efficiency);
         let peak = self.hw.memories[lvl].bytes_per_s * e_b;
         match self.core_bw[lvl] {
             Some(per_thread) => (self.active * per_thread).min(peak),
@@ -229,16 +226,9 @@ impl CostModel for Cpu<'_> {
         let op = graph.op(op_id);
         let (dtype, rate) = self
             .rate(op.kind.engine(), op.compute)
-            .ok_or_else(|| Infeasible {
-                reason: format!(
-                    "unit `{}` of `{}` has no {} or wider compute for op `{}`",
-                    u.name, self.hw.name, op.compute, op.name
-                ),
-            })?;
-        let (e_c, overhead) = match self.mode {
-            Mode::Ideal => (1.0, 0.0),
-            Mode::Calibrated => (u.compute_efficiency, u.kernel_overhead_s),
-        };
+            .ok_or_else(|| Infeasible::no_wider(self.hw, self.unit, op, "compute"))?;
+        let e_c = self.mode.efficiency(u.compute_efficiency);
+        let overhead = self.mode.overhead(u.kernel_overhead_s);
         let mut l = Ledger::zero();
         l.flops = op.kind.flops();
         l.bytes = traffic(self.hw, self.unit, graph, residency, op_id)?;

@@ -707,10 +707,8 @@ impl CostModel for Fpga<'_> {
         let u = &self.hw.units[self.unit];
         let op = graph.op(op_id);
         let layer = &plan.layers[op_id.0 as usize];
-        let (e_b, overhead) = match self.mode {
-            Mode::Ideal => (1.0, 0.0),
-            Mode::Calibrated => (u.bandwidth_efficiency, u.kernel_overhead_s),
-        };
+        let e_b = self.mode.efficiency(u.bandwidth_efficiency);
+        let overhead = self.mode.overhead(u.kernel_overhead_s);
         let mut l = Ledger::zero();
         l.flops = op.kind.flops();
         l.bytes = traffic(self.hw, self.unit, graph, residency, op_id)?;

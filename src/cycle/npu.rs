@@ -181,10 +181,8 @@ impl<'a> Npu<'a> {
     }
 
     fn e_b(&self) -> f64 {
-        match self.mode {
-            Mode::Ideal => 1.0,
-            Mode::Calibrated => self.hw.units[self.unit].bandwidth_efficiency,
-        }
+        self.mode
+            .efficiency(self.hw.units[self.unit].bandwidth_efficiency)
     }
 
     /// DMA bandwidth to and from memory level `lvl`, bytes/s.
@@ -287,14 +285,8 @@ impl CostModel for Npu<'_> {
     ) -> Result<Ledger, Infeasible> {
         let u = &self.hw.units[self.unit];
         let op = graph.op(op_id);
-        let overhead = match self.mode {
-            Mode::Ideal => 0.0,
-            Mode::Calibrated => u.kernel_overhead_s,
-        };
-        let e_c = match self.mode {
-            Mode::Ideal => 1.0,
-            Mode::Calibrated => u.compute_efficiency,
-        };
+        let overhead = self.mode.overhead(u.kernel_overhead_s);
+        let e_c = self.mode.efficiency(u.compute_efficiency);
         let mut l = Ledger::zero();
         l.flops = op.kind.flops();
         let out_home = op
@@ -372,13 +364,8 @@ impl Npu<'_> {
         op: &Op,
         engine: &str,
     ) -> Result<(DType, f64), Infeasible> {
-        let u = &self.hw.units[self.unit];
-        widened(table, op.compute).ok_or_else(|| Infeasible {
-            reason: format!(
-                "unit `{}` of `{}` has no {} or wider {engine} for op `{}`",
-                u.name, self.hw.name, op.compute, op.name
-            ),
-        })
+        widened(table, op.compute)
+            .ok_or_else(|| Infeasible::no_wider(self.hw, self.unit, op, engine))
     }
 
     /// The error for an op touching a tensor in level `h`, which the unit does not reach.

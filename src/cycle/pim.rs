@@ -373,10 +373,7 @@ fn read_config(
         }),
     };
     let main = &hw.memories[*u.reach.last().expect("validated: units reach memory")];
-    let e_b = match mode {
-        Mode::Ideal => 1.0,
-        Mode::Calibrated => u.bandwidth_efficiency,
-    };
+    let e_b = mode.efficiency(u.bandwidth_efficiency);
     Ok(PimConfig {
         channels,
         units_per_channel,
@@ -687,10 +684,7 @@ impl<'a> Pim<'a> {
         let shape = self.gemv_shape(graph, residency, op_id)?;
         let add = self.host_add_rate();
         let c = self.cfg.gemv(&shape, add.map(|x| x.1))?;
-        let overhead = match self.mode {
-            Mode::Ideal => 0.0,
-            Mode::Calibrated => u.kernel_overhead_s,
-        };
+        let overhead = self.mode.overhead(u.kernel_overhead_s);
         let mut l = Ledger::zero();
         l.flops = op.kind.flops();
         l.bytes[self.main] = c.external_bytes;

@@ -306,15 +306,9 @@ impl CnnEvaluator {
             Values::Ints(v) if v.iter().all(|&x| x > 0) => v.clone(),
             _ => return Err(LlmSetupError::Axis("batch", "whole numbers of at least 1")),
         };
-        let base: toml::Table = hw_text.parse().map_err(|e: toml::de::Error| {
-            crate::hardware::HardwareError::Parse {
-                file: hw_file.to_string(),
-                line: e.span().map_or(0, |s| {
-                    hw_text[..s.start.min(hw_text.len())].matches('\n').count() + 1
-                }),
-                message: e.message().to_string(),
-            }
-        })?;
+        let base: toml::Table = hw_text
+            .parse()
+            .map_err(|e| crate::hardware::HardwareError::parse(hw_file, hw_text, &e))?;
         let plain = Hardware::from_toml_str(hw_text, hw_file)?;
         let (units, variants) = units::resolve(&plain, &unit_names)?;
         let ilp_units = units::ilp_units(&plain, &unit_names);
@@ -737,27 +731,16 @@ impl Evaluator for CnnEvaluator {
                 ),
             }];
         }
-        match self
-            .rts
-            .pick(k.rv as usize, u)
-            .map(|r| (self.rts.get(r), self.rts.scales(r)))
-        {
-            Ok((rt, scales)) if !rt.is_ideal() => g
-                .detail_under(
-                    "inference",
-                    &hw,
-                    u,
-                    rt,
-                    self.variant_threads(u),
-                    scales,
-                    self.mode,
-                )
-                .into_iter()
-                .collect(),
-            _ => g
-                .detail("inference", &hw, u, self.mode)
-                .into_iter()
-                .collect(),
-        }
+        let threads = self.variant_threads(u);
+        g.detail_picked(
+            "inference",
+            &hw,
+            u,
+            (&self.rts, k.rv as usize),
+            threads,
+            self.mode,
+        )
+        .into_iter()
+        .collect()
     }
 }

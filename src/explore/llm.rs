@@ -601,6 +601,26 @@ impl GraphEntry {
         })
     }
 
+    /// The per-op detail of the graph on one unit under the runtime that value `rv` of the
+    /// runtime axis picks there: [`Self::detail_under`] for a runtime other than `ideal`, else
+    /// [`Self::detail`] (`None` if it cannot run there).
+    pub(super) fn detail_picked(
+        &self,
+        phase: &str,
+        hw: &Arc<Hardware>,
+        unit: usize,
+        (rts, rv): (&RuntimeTable, usize),
+        threads: Option<u64>,
+        mode: Mode,
+    ) -> Option<PhaseDetail> {
+        match rts.pick(rv, unit).map(|r| (rts.get(r), rts.scales(r))) {
+            Ok((rt, scales)) if !rt.is_ideal() => {
+                self.detail_under(phase, hw, unit, rt, threads, scales, mode)
+            }
+            _ => self.detail(phase, hw, unit, mode),
+        }
+    }
+
     /// The per-op detail of the graph on one unit (`None` if it cannot run there).
     pub(super) fn detail(
         &self,
@@ -1021,13 +1041,7 @@ impl LlmEvaluator {
 
 fn text_table(text: &str, file: &str) -> Result<toml::Table, HardwareError> {
     text.parse()
-        .map_err(|e: toml::de::Error| HardwareError::Parse {
-            file: file.to_string(),
-            line: e.span().map_or(0, |s| {
-                text[..s.start.min(text.len())].matches('\n').count() + 1
-            }),
-            message: e.message().to_string(),
-        })
+        .map_err(|e| HardwareError::parse(file, text, &e))
 }
 
 /// A number with an SI prefix and a unit, 3 significant digits: `si(2.5e9, "B")` = "2.50 GB".
@@ -1112,22 +1126,15 @@ impl Evaluator for LlmEvaluator {
                 continue;
             }
             let u = k.unit as usize;
-            match self
-                .rts
-                .pick(k.rv as usize, u)
-                .map(|r| (self.rts.get(r), self.rts.scales(r)))
-            {
-                Ok((rt, scales)) if !rt.is_ideal() => out.extend(g.detail_under(
-                    name,
-                    &hw,
-                    u,
-                    rt,
-                    self.variant_threads(u),
-                    scales,
-                    self.mode,
-                )),
-                _ => out.extend(g.detail(name, &hw, u, self.mode)),
-            }
+            let threads = self.variant_threads(u);
+            out.extend(g.detail_picked(
+                name,
+                &hw,
+                u,
+                (&self.rts, k.rv as usize),
+                threads,
+                self.mode,
+            ));
         }
         out
     }

@@ -8,7 +8,7 @@ use crate::hardware::Hardware;
 use crate::mapping::{AdaptOptions, MappingRequest, report::Solver};
 use crate::runtime::WorkloadKind;
 use crate::search::{Shard, Sweep};
-use crate::workload::{LlmConfig, Model, ModelError, Phase, load_model};
+use crate::workload::{LlmConfig, Model, ModelError, Phase, VisionModel, load_model};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -371,6 +371,37 @@ type ResolvedWorkload = (
     Vec<&'static str>,
 );
 
+/// `given` deduplicated, or `default` when nothing is given.
+fn or_default(given: &[u64], default: &[u64]) -> Vec<u64> {
+    if given.is_empty() {
+        default.to_vec()
+    } else {
+        dedup(given)
+    }
+}
+
+/// The quantizations to sweep: `given` deduplicated, or else those of `default` that a runtime
+/// in play on `units` supports; each checked to parse.
+fn parse_quants(
+    specs: &[RuntimeSpec],
+    hw: &Hardware,
+    given: &[String],
+    default: &[&str],
+    units: &[String],
+    kind: WorkloadKind,
+) -> Result<Vec<String>, ExploreError> {
+    let q: Vec<String> = if given.is_empty() {
+        let rts = runtimes::in_play(specs, hw, units, kind)?;
+        runtimes::default_quants(default, &rts)
+    } else {
+        dedup(given)
+    };
+    for x in &q {
+        crate::workload::QuantScheme::parse(x).map_err(llm::LlmSetupError::from)?;
+    }
+    Ok(q)
+}
+
 impl ExploreRequest {
     /// `--threads` as counts (`0` for all cores), `None` for the default.
     fn thread_counts(&self) -> Result<Option<Vec<u64>>, ExploreError> {
@@ -437,155 +468,150 @@ impl ExploreRequest {
         specs: &[RuntimeSpec],
     ) -> Result<ResolvedWorkload, ExploreError> {
         let all_units: Vec<String> = hw.units.iter().map(|u| u.name.clone()).collect();
-        let or = |v: &[u64], d: &[u64]| if v.is_empty() { d.to_vec() } else { dedup(v) };
-        let parse_quants = |given: &[String],
-                            default: &[&str],
-                            units: &[String],
-                            kind: WorkloadKind|
-         -> Result<Vec<String>, ExploreError> {
-            let q: Vec<String> = if given.is_empty() {
-                let rts = runtimes::in_play(specs, hw, units, kind)?;
-                runtimes::default_quants(default, &rts)
+        match load_model(&self.model)? {
+            Model::Llm(_) => self.resolve_llm(hw, specs, all_units),
+            Model::Vision(v) => self.resolve_vision(hw, specs, &v, all_units),
+        }
+    }
+
+    /// [`Self::resolve_workload`] for an LLM: its prefill and decode units, quantizations,
+    /// batches, prompt and context lengths (each phase checked against the model).
+    fn resolve_llm(
+        &self,
+        hw: &Hardware,
+        specs: &[RuntimeSpec],
+        all_units: Vec<String>,
+    ) -> Result<ResolvedWorkload, ExploreError> {
+        let (model_file, model, text) = model_text(&self.model)?;
+        let cfg = LlmConfig::from_json(&text, &model_file, &model)?;
+        let pick = |specific: &[String]| -> Vec<String> {
+            if !specific.is_empty() {
+                dedup(specific)
+            } else if !self.units.is_empty() {
+                dedup(&self.units)
             } else {
-                dedup(given)
-            };
-            for x in &q {
-                crate::workload::QuantScheme::parse(x).map_err(llm::LlmSetupError::from)?;
+                all_units.clone()
             }
-            Ok(q)
         };
-        let is_cnn;
-        let (workload, default_objectives, metric_names, knob_axes): (
-            WorkloadSpec,
-            Vec<String>,
-            Vec<&'static str>,
-            Vec<&'static str>,
-        ) = match load_model(&self.model)? {
-            Model::Llm(_) => {
-                is_cnn = false;
-                let (model_file, model, text) = model_text(&self.model)?;
-                let cfg = LlmConfig::from_json(&text, &model_file, &model)?;
-                let pick = |specific: &[String]| -> Vec<String> {
-                    if !specific.is_empty() {
-                        dedup(specific)
-                    } else if !self.units.is_empty() {
-                        dedup(&self.units)
-                    } else {
-                        all_units.clone()
-                    }
-                };
-                let prefill_units = self.unit_list(hw, pick(&self.prefill_units))?;
-                let decode_units = self.unit_list(hw, pick(&self.decode_units))?;
-                let both: Vec<String> =
-                    prefill_units.iter().chain(&decode_units).cloned().collect();
-                // A GGUF model is priced in its file's own types unless --quant says otherwise.
-                let quants = match crate::workload::gguf::file_scheme(&cfg) {
-                    Some(own) if self.quants.is_empty() => {
-                        parse_quants(&[own.to_string()], &[], &both, WorkloadKind::Llm)?
-                    }
-                    _ => {
-                        parse_quants(&self.quants, &llm::DEFAULT_QUANTS, &both, WorkloadKind::Llm)?
-                    }
-                };
-                let batches = or(&self.batches, &[1]);
-                let prompts = or(&self.prompts, &[llm::DEFAULT_PROMPT]);
-                let contexts = or(&self.contexts, &llm::DEFAULT_CONTEXTS);
-                check_positive("--batch", &batches)?;
-                check_positive("--prompt", &prompts)?;
-                check_positive("--context", &contexts)?;
-                for &b in &batches {
-                    for &prompt in &prompts {
-                        cfg.check_phase(Phase::Prefill { prompt }, b)?;
-                    }
-                    for &context in &contexts {
-                        cfg.check_phase(Phase::Decode { context }, b)?;
-                    }
-                }
-                (
-                    WorkloadSpec::Llm {
-                        model,
-                        model_file,
-                        model_text: text,
-                        quants,
-                        prefill_units,
-                        decode_units,
-                        batches,
-                        prompts,
-                        contexts,
-                    },
-                    llm::DEFAULT_OBJECTIVES
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect(),
-                    llm::LLM_METRICS.iter().map(|m| m.name).collect(),
-                    llm::AXES.to_vec(),
-                )
+        let prefill_units = self.unit_list(hw, pick(&self.prefill_units))?;
+        let decode_units = self.unit_list(hw, pick(&self.decode_units))?;
+        let both: Vec<String> = prefill_units.iter().chain(&decode_units).cloned().collect();
+        // A GGUF model is priced in its file's own types unless --quant says otherwise.
+        let quants = match crate::workload::gguf::file_scheme(&cfg) {
+            Some(own) if self.quants.is_empty() => {
+                parse_quants(specs, hw, &[own.to_string()], &[], &both, WorkloadKind::Llm)?
             }
-            Model::Vision(v) => {
-                is_cnn = true;
-                for (flag, given) in [
-                    ("--prefill-units", !self.prefill_units.is_empty()),
-                    ("--decode-units", !self.decode_units.is_empty()),
-                    ("--prompt", !self.prompts.is_empty()),
-                    ("--context", !self.contexts.is_empty()),
-                    ("--min-tokens-per-s", self.min_tokens_per_s.is_some()),
-                ] {
-                    if given {
-                        return Err(ExploreError::Request(format!(
-                            "{flag} applies to LLMs; `{}` is a network with one forward pass (use --units, --quant, --batch, --max-latency)",
-                            v.name
-                        )));
-                    }
-                }
-                let units = self.unit_list(
-                    hw,
-                    if self.units.is_empty() {
-                        all_units.clone()
-                    } else {
-                        dedup(&self.units)
-                    },
-                )?;
-                let quants = parse_quants(
-                    &self.quants,
-                    &cnn::DEFAULT_QUANTS,
-                    &units,
-                    WorkloadKind::Network,
-                )?;
-                let batches = or(&self.batches, &cnn::DEFAULT_BATCHES);
-                check_positive("--batch", &batches)?;
-                let (base, _) = self.model.split_once('?').unwrap_or((&self.model, ""));
-                let model_text = if base.to_ascii_lowercase().ends_with(".onnx") {
-                    onnx_identity(base)?
-                } else {
-                    v.name.clone()
-                };
-                (
-                    WorkloadSpec::Cnn {
-                        model: v.name.clone(),
-                        model_file: self.model.clone(),
-                        model_text,
-                        quants,
-                        units,
-                        batches,
-                    },
-                    cnn::default_objectives(v.sample())
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect(),
-                    cnn::metrics_for(v.sample())
-                        .iter()
-                        .map(|m| m.name)
-                        .collect(),
-                    cnn::AXES.to_vec(),
-                )
+            _ => parse_quants(
+                specs,
+                hw,
+                &self.quants,
+                &llm::DEFAULT_QUANTS,
+                &both,
+                WorkloadKind::Llm,
+            )?,
+        };
+        let batches = or_default(&self.batches, &[1]);
+        let prompts = or_default(&self.prompts, &[llm::DEFAULT_PROMPT]);
+        let contexts = or_default(&self.contexts, &llm::DEFAULT_CONTEXTS);
+        check_positive("--batch", &batches)?;
+        check_positive("--prompt", &prompts)?;
+        check_positive("--context", &contexts)?;
+        for &b in &batches {
+            for &prompt in &prompts {
+                cfg.check_phase(Phase::Prefill { prompt }, b)?;
             }
+            for &context in &contexts {
+                cfg.check_phase(Phase::Decode { context }, b)?;
+            }
+        }
+        Ok((
+            false,
+            WorkloadSpec::Llm {
+                model,
+                model_file,
+                model_text: text,
+                quants,
+                prefill_units,
+                decode_units,
+                batches,
+                prompts,
+                contexts,
+            },
+            llm::DEFAULT_OBJECTIVES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            llm::LLM_METRICS.iter().map(|m| m.name).collect(),
+            llm::AXES.to_vec(),
+        ))
+    }
+
+    /// [`Self::resolve_workload`] for a network with one forward pass: rejects the LLM-only
+    /// flags, then resolves its units, quantizations and batches.
+    fn resolve_vision(
+        &self,
+        hw: &Hardware,
+        specs: &[RuntimeSpec],
+        v: &VisionModel,
+        all_units: Vec<String>,
+    ) -> Result<ResolvedWorkload, ExploreError> {
+        for (flag, given) in [
+            ("--prefill-units", !self.prefill_units.is_empty()),
+            ("--decode-units", !self.decode_units.is_empty()),
+            ("--prompt", !self.prompts.is_empty()),
+            ("--context", !self.contexts.is_empty()),
+            ("--min-tokens-per-s", self.min_tokens_per_s.is_some()),
+        ] {
+            if given {
+                return Err(ExploreError::Request(format!(
+                    "{flag} applies to LLMs; `{}` is a network with one forward pass (use --units, --quant, --batch, --max-latency)",
+                    v.name
+                )));
+            }
+        }
+        let units = self.unit_list(
+            hw,
+            if self.units.is_empty() {
+                all_units.clone()
+            } else {
+                dedup(&self.units)
+            },
+        )?;
+        let quants = parse_quants(
+            specs,
+            hw,
+            &self.quants,
+            &cnn::DEFAULT_QUANTS,
+            &units,
+            WorkloadKind::Network,
+        )?;
+        let batches = or_default(&self.batches, &cnn::DEFAULT_BATCHES);
+        check_positive("--batch", &batches)?;
+        let (base, _) = self.model.split_once('?').unwrap_or((&self.model, ""));
+        let model_text = if base.to_ascii_lowercase().ends_with(".onnx") {
+            onnx_identity(base)?
+        } else {
+            v.name.clone()
         };
         Ok((
-            is_cnn,
-            workload,
-            default_objectives,
-            metric_names,
-            knob_axes,
+            true,
+            WorkloadSpec::Cnn {
+                model: v.name.clone(),
+                model_file: self.model.clone(),
+                model_text,
+                quants,
+                units,
+                batches,
+            },
+            cnn::default_objectives(v.sample())
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            cnn::metrics_for(v.sample())
+                .iter()
+                .map(|m| m.name)
+                .collect(),
+            cnn::AXES.to_vec(),
         ))
     }
 

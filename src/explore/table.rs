@@ -190,14 +190,47 @@ pub const ROW_GROUP: usize = 512 * 512;
 const CHECKSUM_PLACEHOLDER: &str =
     "archscope-checksum-placeholder-000000000000000000000000000000000";
 
+/// A file written into a temporary sibling of its path and renamed into place when complete.
+struct Staged {
+    path: PathBuf,
+    tmp: PathBuf,
+}
+
+impl Staged {
+    fn new(path: &Path) -> Staged {
+        Staged {
+            path: path.to_path_buf(),
+            tmp: crate::util::output::temp_sibling(path),
+        }
+    }
+
+    /// The error of a failed write of the file; the temporary file is removed.
+    fn err(&self, message: impl std::fmt::Display) -> ExploreError {
+        let _ = std::fs::remove_file(&self.tmp);
+        ExploreError::Write {
+            path: self.path.display().to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Creates the temporary file.
+    fn create(&self) -> Result<std::fs::File, ExploreError> {
+        std::fs::File::create(&self.tmp).map_err(|e| self.err(e))
+    }
+
+    /// Moves the complete temporary file into place.
+    fn commit(&self) -> Result<(), ExploreError> {
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| self.err(e))
+    }
+}
+
 /// A Parquet file written chunk by chunk (row groups of [`ROW_GROUP`] rows) into a temporary
 /// sibling, renamed into place by [`finish`](ParquetStream::finish). With a spec (a part, or a
 /// report's `points.parquet`), its footer carries the spec and the SHA-256 of the data: the
 /// footer is written with a placeholder of the checksum's length, the data (every byte before
 /// the footer) is then hashed and the placeholder overwritten in place.
 pub struct ParquetStream {
-    path: PathBuf,
-    tmp: PathBuf,
+    file: Staged,
     spec: Option<String>,
     writer: Option<polars::io::parquet::write::BatchedWriter<std::io::BufWriter<std::fs::File>>>,
     pending: Option<DataFrame>,
@@ -210,25 +243,12 @@ impl ParquetStream {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| ExploreError::Table(e.to_string()))?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         Ok(ParquetStream {
-            path: path.to_path_buf(),
-            tmp: path.with_file_name(format!(".tmp-{}-{name}", std::process::id())),
+            file: Staged::new(path),
             spec,
             writer: None,
             pending: None,
         })
-    }
-
-    fn werr(&self, message: impl std::fmt::Display) -> ExploreError {
-        let _ = std::fs::remove_file(&self.tmp);
-        ExploreError::Write {
-            path: self.path.display().to_string(),
-            message: message.to_string(),
-        }
     }
 
     /// Appends rows (every chunk with the same columns).
@@ -240,7 +260,7 @@ impl ParquetStream {
                 Ok(())
             }
         };
-        stacked.map_err(|e| self.werr(e))?;
+        stacked.map_err(|e| self.file.err(e))?;
         if self
             .pending
             .as_ref()
@@ -258,7 +278,7 @@ impl ParquetStream {
         };
         df.rechunk_mut_par();
         if self.writer.is_none() {
-            let f = std::fs::File::create(&self.tmp).map_err(|e| self.werr(e))?;
+            let f = self.file.create()?;
             let kv = self.spec.as_ref().map(|spec| {
                 KeyValueMetadata::from_static(vec![
                     (SPEC_KEY.to_string(), spec.clone()),
@@ -268,13 +288,13 @@ impl ParquetStream {
             let w = ParquetWriter::new(std::io::BufWriter::new(f))
                 .with_key_value_metadata(kv)
                 .batched(df.schema())
-                .map_err(|e| self.werr(e))?;
+                .map_err(|e| self.file.err(e))?;
             self.writer = Some(w);
         }
         let w = self.writer.as_mut().expect("opened above");
         w.write_batch(&df)
             .map_err(|e| e.to_string())
-            .map_err(|e| self.werr(e))
+            .map_err(|e| self.file.err(e))
     }
 
     /// Writes the footer, puts the checksum in it (with a spec) and moves the file into place;
@@ -287,22 +307,22 @@ impl ParquetStream {
         let w = self.writer.take().expect("flushed above");
         let ended = w.finish();
         drop(w);
-        ended.map_err(|e| self.werr(e))?;
+        ended.map_err(|e| self.file.err(e))?;
         if self.spec.is_some() {
-            self.seal().map_err(|e| self.werr(e))?;
+            self.seal().map_err(|e| self.file.err(e))?;
         }
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| self.werr(e))
+        self.file.commit()
     }
 
     /// Overwrites the checksum placeholder in the footer with the SHA-256 of the data.
     fn seal(&self) -> Result<(), String> {
         use std::io::{Read, Seek, SeekFrom, Write};
-        let sum = file_checksum(&self.tmp)?;
-        let end = data_end(&self.tmp)?;
+        let sum = file_checksum(&self.file.tmp)?;
+        let end = data_end(&self.file.tmp)?;
         let mut f = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
-            .open(&self.tmp)
+            .open(&self.file.tmp)
             .map_err(|e| e.to_string())?;
         let mut footer = Vec::new();
         f.seek(SeekFrom::Start(end)).map_err(|e| e.to_string())?;
@@ -325,7 +345,7 @@ impl ParquetStream {
         f.write_all(sum.as_bytes()).map_err(|e| e.to_string())?;
         f.sync_all().map_err(|e| e.to_string())?;
         drop(f);
-        match file_checksum(&self.tmp)? {
+        match file_checksum(&self.file.tmp)? {
             again if again == sum => Ok(()),
             again => Err(format!(
                 "the data changed while its checksum was written (sha256 {sum}, then {again})"
@@ -339,7 +359,7 @@ impl Drop for ParquetStream {
     fn drop(&mut self) {
         if self.writer.is_some() {
             self.writer = None;
-            let _ = std::fs::remove_file(&self.tmp);
+            let _ = std::fs::remove_file(&self.file.tmp);
         }
     }
 }
@@ -347,30 +367,16 @@ impl Drop for ParquetStream {
 /// A CSV file written chunk by chunk (the header with the first) into a temporary sibling,
 /// renamed into place by [`finish`](CsvStream::finish).
 pub struct CsvStream {
-    path: PathBuf,
-    tmp: PathBuf,
+    file: Staged,
     out: Option<std::io::BufWriter<std::fs::File>>,
 }
 
 impl CsvStream {
     /// A stream into `path`.
     pub fn create(path: &Path) -> CsvStream {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         CsvStream {
-            path: path.to_path_buf(),
-            tmp: path.with_file_name(format!(".tmp-{}-{name}", std::process::id())),
+            file: Staged::new(path),
             out: None,
-        }
-    }
-
-    fn werr(&self, message: impl std::fmt::Display) -> ExploreError {
-        let _ = std::fs::remove_file(&self.tmp);
-        ExploreError::Write {
-            path: self.path.display().to_string(),
-            message: message.to_string(),
         }
     }
 
@@ -378,12 +384,12 @@ impl CsvStream {
     pub fn add(&mut self, df: &mut DataFrame) -> Result<(), ExploreError> {
         let first = self.out.is_none();
         if first {
-            let f = std::fs::File::create(&self.tmp).map_err(|e| self.werr(e))?;
+            let f = self.file.create()?;
             self.out = Some(std::io::BufWriter::new(f));
         }
         let out = self.out.as_mut().expect("opened above");
         let r = CsvWriter::new(out).include_header(first).finish(df);
-        r.map_err(|e| self.werr(e))
+        r.map_err(|e| self.file.err(e))
     }
 
     /// Flushes and moves the file into place; `empty` gives the header when no row was added.
@@ -392,10 +398,10 @@ impl CsvStream {
             self.add(&mut empty)?;
         }
         let out = self.out.take().expect("opened above");
-        let f = out.into_inner().map_err(|e| self.werr(e.error()))?;
-        f.sync_all().map_err(|e| self.werr(e))?;
+        let f = out.into_inner().map_err(|e| self.file.err(e.error()))?;
+        f.sync_all().map_err(|e| self.file.err(e))?;
         drop(f);
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| self.werr(e))
+        self.file.commit()
     }
 }
 
@@ -403,7 +409,7 @@ impl Drop for CsvStream {
     /// A stream dropped before it finished (an error on the way) leaves no temporary file.
     fn drop(&mut self) {
         if self.out.take().is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
+            let _ = std::fs::remove_file(&self.file.tmp);
         }
     }
 }

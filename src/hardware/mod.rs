@@ -12,7 +12,7 @@ pub mod what_if;
 pub use raw::{Figure, RawHardware, UnitKind};
 pub use what_if::set_field;
 
-use crate::util::text::{TextError, read_utf8};
+use crate::util::text::{TextError, line_at, read_utf8};
 use crate::workload::{DType, DTypeTable};
 use std::collections::HashSet;
 use std::path::Path;
@@ -252,8 +252,15 @@ pub struct Hardware {
     pub provenance: Vec<Provenance>,
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
+impl HardwareError {
+    /// The [`HardwareError::Parse`] of TOML text `text` of file `file`.
+    pub fn parse(file: &str, text: &str, e: &toml::de::Error) -> HardwareError {
+        HardwareError::Parse {
+            file: file.to_string(),
+            line: crate::util::text::toml_error_line(text, e),
+            message: e.message().to_string(),
+        }
+    }
 }
 
 struct Checker<'a> {
@@ -271,7 +278,7 @@ impl Checker<'_> {
     ) -> HardwareError {
         HardwareError::Invalid {
             file: self.file.to_string(),
-            line: span.map_or(0, |s| line_of(self.text, s.start)),
+            line: span.map_or(0, |s| line_at(self.text.as_bytes(), s.start)),
             field: field.to_string(),
             message,
         }
@@ -823,11 +830,8 @@ impl Checker<'_> {
 impl Hardware {
     /// Parses and validates hardware text; `file` names it in errors.
     pub fn from_toml_str(text: &str, file: &str) -> Result<Hardware, HardwareError> {
-        let raw: RawHardware = toml::from_str(text).map_err(|e| HardwareError::Parse {
-            file: file.to_string(),
-            line: e.span().map_or(0, |s| line_of(text, s.start)),
-            message: e.message().to_string(),
-        })?;
+        let raw: RawHardware =
+            toml::from_str(text).map_err(|e| HardwareError::parse(file, text, &e))?;
         Self::validate(raw, text, file)
     }
 

@@ -336,13 +336,7 @@ impl Hardware {
     ) -> Result<Hardware, HardwareError> {
         let mut table: Table = text
             .parse()
-            .map_err(|e: toml::de::Error| HardwareError::Parse {
-                file: file.to_string(),
-                line: e.span().map_or(0, |s| {
-                    text[..s.start.min(text.len())].matches('\n').count() + 1
-                }),
-                message: e.message().to_string(),
-            })?;
+            .map_err(|e| HardwareError::parse(file, text, &e))?;
         Self::from_table_with_fields(&mut table, file, fields)
     }
 

@@ -50,7 +50,8 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use good_lp::{Expression, ProblemVariables, SolverModel, Variable, variable};
+use crate::util::lp::highs_model;
+use good_lp::{Constraint, Expression, ProblemVariables, Variable, variable};
 use highs::HighsModelStatus;
 use serde::{Deserialize, Serialize};
 
@@ -293,109 +294,15 @@ fn build_problem(
     }
     // Problem op of each graph op (for fused ops, that of the group's root).
     let mut problem_op: Vec<Option<usize>> = vec![None; graph.ops.len()];
-    let mut tensors: Vec<TensorSpec> = Vec::new();
-    let mut tensor_ids: Vec<TensorId> = Vec::new();
-    // Current problem version of each graph tensor.
-    let mut current: HashMap<u32, usize> = HashMap::new();
-    let mut produced: Vec<bool> = Vec::new();
+    let mut table = TensorTable::default();
     let mut ops: Vec<OpSpec> = Vec::new();
     let mut op_ids = Vec::new();
     let mut fused_ops: Vec<Vec<OpId>> = Vec::new();
     let mut skipped = Vec::new();
     let mut streamed = vec![0u64; graph.ops.len()];
     for (oi, op) in graph.ops.iter().enumerate() {
-        let check = |id: TensorId| -> Result<(), MappingError> {
-            if id.0 as usize >= nt {
-                Err(MappingError::invalid(
-                    format!("graph op {oi} ({})", op.name),
-                    format!("refers to tensor #{} but the graph has {nt} tensors", id.0),
-                ))
-            } else {
-                Ok(())
-            }
-        };
-        let mut inputs: Vec<usize> = Vec::new();
-        for &id in &op.inputs {
-            check(id)?;
-            let t = graph.tensor(id);
-            let bytes = tensor_bytes(graph, id);
-            if bytes == 0 {
-                continue;
-            }
-            let param = t.role.is_persistent();
-            if param && !opts.include_weights {
-                streamed[oi] += bytes;
-                continue;
-            }
-            if internal[id.0 as usize] {
-                continue;
-            }
-            let idx = match current.get(&id.0) {
-                Some(&i) => i,
-                None => {
-                    let kind = match t.role {
-                        Role::Weight | Role::KvCache => TensorKind::Weight,
-                        Role::Input => TensorKind::Input,
-                        Role::Activation | Role::Output => {
-                            return Err(MappingError::invalid(
-                                format!("graph op {oi} ({})", op.name),
-                                format!("reads `{}` before any op produced it", t.name),
-                            ));
-                        }
-                    };
-                    tensors.push(TensorSpec {
-                        name: t.name.clone(),
-                        bytes,
-                        kind,
-                    });
-                    tensor_ids.push(id);
-                    produced.push(false);
-                    current.insert(id.0, tensors.len() - 1);
-                    tensors.len() - 1
-                }
-            };
-            if !inputs.contains(&idx) {
-                inputs.push(idx);
-            }
-        }
-        let mut outputs: Vec<usize> = Vec::new();
-        for &id in &op.outputs {
-            check(id)?;
-            let t = graph.tensor(id);
-            let bytes = tensor_bytes(graph, id);
-            if bytes == 0 {
-                continue;
-            }
-            if t.role.is_persistent() || t.role == Role::Input {
-                // Written straight to off-chip memory.
-                streamed[oi] += bytes;
-                continue;
-            }
-            if internal[id.0 as usize] {
-                continue;
-            }
-            let kind = if t.role == Role::Output {
-                TensorKind::Output
-            } else {
-                TensorKind::Activation
-            };
-            let prev = current.get(&id.0).copied();
-            if let Some(p) = prev
-                && outputs.contains(&p)
-            {
-                continue; // listed twice as an output of this op
-            }
-            let name = match prev {
-                Some(p) if produced[p] || inputs.contains(&p) => format!("{}@{}", t.name, op.name),
-                _ => t.name.clone(),
-            };
-            tensors.push(TensorSpec { name, bytes, kind });
-            tensor_ids.push(id);
-            produced.push(true);
-            let idx = tensors.len() - 1;
-            current.insert(id.0, idx);
-            outputs.push(idx);
-        }
+        let inputs = table.op_inputs(graph, oi, &internal, opts, &mut streamed[oi])?;
+        let outputs = table.op_outputs(graph, oi, &internal, &inputs, &mut streamed[oi])?;
         if let Some(root) = fused[oi]
             && let Some(po) = problem_op[root]
         {
@@ -442,18 +349,159 @@ fn build_problem(
     Ok(Adapted {
         graph_name: graph.name.clone(),
         problem: MemProblem {
-            tensors,
+            tensors: table.tensors,
             ops,
             capacity_bytes,
             granularity_bytes: opts.granularity_bytes,
         },
         op_ids,
         fused_ops,
-        tensor_ids,
+        tensor_ids: table.tensor_ids,
         skipped_ops: skipped,
         streamed_bytes: streamed,
         include_weights: opts.include_weights,
     })
+}
+
+/// The scratchpad tensors of the problem being built by [`build_problem`], in
+/// creation order, with the graph tensor behind each.
+#[derive(Default)]
+struct TensorTable {
+    tensors: Vec<TensorSpec>,
+    tensor_ids: Vec<TensorId>,
+    /// Current problem version of each graph tensor.
+    current: HashMap<u32, usize>,
+    /// Whether each problem tensor was written by an op (not read from memory).
+    produced: Vec<bool>,
+}
+
+/// Rejects a tensor id that is out of range for `graph` (named after op `oi`).
+fn check_tensor(graph: &Graph, oi: usize, id: TensorId) -> Result<(), MappingError> {
+    let nt = graph.tensors.len();
+    if id.0 as usize >= nt {
+        Err(MappingError::invalid(
+            format!("graph op {oi} ({})", graph.ops[oi].name),
+            format!("refers to tensor #{} but the graph has {nt} tensors", id.0),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+impl TensorTable {
+    /// The scratchpad inputs of graph op `oi`, creating the problem tensors of
+    /// weights and graph inputs on first read; streamed weights are added to
+    /// `streamed` and fusion-internal tensors left out.
+    fn op_inputs(
+        &mut self,
+        graph: &Graph,
+        oi: usize,
+        internal: &[bool],
+        opts: &AdaptOptions,
+        streamed: &mut u64,
+    ) -> Result<Vec<usize>, MappingError> {
+        let op = &graph.ops[oi];
+        let mut inputs: Vec<usize> = Vec::new();
+        for &id in &op.inputs {
+            check_tensor(graph, oi, id)?;
+            let t = graph.tensor(id);
+            let bytes = tensor_bytes(graph, id);
+            if bytes == 0 {
+                continue;
+            }
+            let param = t.role.is_persistent();
+            if param && !opts.include_weights {
+                *streamed += bytes;
+                continue;
+            }
+            if internal[id.0 as usize] {
+                continue;
+            }
+            let idx = match self.current.get(&id.0) {
+                Some(&i) => i,
+                None => {
+                    let kind = match t.role {
+                        Role::Weight | Role::KvCache => TensorKind::Weight,
+                        Role::Input => TensorKind::Input,
+                        Role::Activation | Role::Output => {
+                            return Err(MappingError::invalid(
+                                format!("graph op {oi} ({})", op.name),
+                                format!("reads `{}` before any op produced it", t.name),
+                            ));
+                        }
+                    };
+                    self.tensors.push(TensorSpec {
+                        name: t.name.clone(),
+                        bytes,
+                        kind,
+                    });
+                    self.tensor_ids.push(id);
+                    self.produced.push(false);
+                    self.current.insert(id.0, self.tensors.len() - 1);
+                    self.tensors.len() - 1
+                }
+            };
+            if !inputs.contains(&idx) {
+                inputs.push(idx);
+            }
+        }
+        Ok(inputs)
+    }
+
+    /// The scratchpad outputs of graph op `oi` (a new problem tensor each, named
+    /// `tensor@op` when it rewrites an existing one); outputs written straight
+    /// to off-chip memory are added to `streamed`.
+    fn op_outputs(
+        &mut self,
+        graph: &Graph,
+        oi: usize,
+        internal: &[bool],
+        inputs: &[usize],
+        streamed: &mut u64,
+    ) -> Result<Vec<usize>, MappingError> {
+        let op = &graph.ops[oi];
+        let mut outputs: Vec<usize> = Vec::new();
+        for &id in &op.outputs {
+            check_tensor(graph, oi, id)?;
+            let t = graph.tensor(id);
+            let bytes = tensor_bytes(graph, id);
+            if bytes == 0 {
+                continue;
+            }
+            if t.role.is_persistent() || t.role == Role::Input {
+                // Written straight to off-chip memory.
+                *streamed += bytes;
+                continue;
+            }
+            if internal[id.0 as usize] {
+                continue;
+            }
+            let kind = if t.role == Role::Output {
+                TensorKind::Output
+            } else {
+                TensorKind::Activation
+            };
+            let prev = self.current.get(&id.0).copied();
+            if let Some(p) = prev
+                && outputs.contains(&p)
+            {
+                continue; // listed twice as an output of this op
+            }
+            let name = match prev {
+                Some(p) if self.produced[p] || inputs.contains(&p) => {
+                    format!("{}@{}", t.name, op.name)
+                }
+                _ => t.name.clone(),
+            };
+            self.tensors.push(TensorSpec { name, bytes, kind });
+            self.tensor_ids.push(id);
+            self.produced.push(true);
+            let idx = self.tensors.len() - 1;
+            self.current.insert(id.0, idx);
+            outputs.push(idx);
+        }
+        Ok(outputs)
+    }
 }
 
 /// The last component of a dotted op name (`features.2.conv.0.act` → `act`).
@@ -751,6 +799,60 @@ pub fn min_peak_footprint(
         }
     }
     // Liveness and peak.
+    let load = liveness_load(&prep, (&asap, &alap), &mut vars, &mut rows, &done);
+    for e in load {
+        rows.push((e - peak).leq(0.0));
+    }
+    let options = [
+        ("time_limit", time_limit_s.max(0.0)),
+        ("mip_abs_gap", 1.0 - 1e-6),
+    ];
+    let inner = highs_model(vars, peak, rows, &options, MappingError::Solver)?;
+    let solved = inner
+        .try_solve()
+        .map_err(|e| MappingError::Solver(format!("{e:?}")))?;
+    let bound_units = solved
+        .double_info_value(c"mip_dual_bound")
+        .ok()
+        .filter(|b| b.is_finite())
+        .map(|b| (b - 1e-6).ceil().max(0.0) as u64)
+        .unwrap_or(mr / g)
+        .max(mr / g);
+    let mut best = (listed_bytes, listed.clone());
+    if solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible {
+        let sol = solved.get_solution();
+        let val = sol.columns();
+        let order = decode_order(val, (&asap, &alap), &x_col);
+        if order.len() == n
+            && let Ok(bytes) = peak_footprint_of_order(problem, &order)
+            && bytes < best.0
+        {
+            best = (bytes, order);
+        }
+    }
+    let bound_bytes = (bound_units * g).min(best.0);
+    let optimal = solved.status() == HighsModelStatus::Optimal || bound_bytes >= best.0;
+    Ok(PeakFootprint {
+        bytes: best.0,
+        bound_bytes,
+        optimal: optimal && bound_bytes >= best.0,
+        order: best.1,
+        listed_order_bytes: listed_bytes,
+        solve_s: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The scratchpad load of each step of the [`min_peak_footprint`] model: for each tensor and
+/// each step of its possible lifetime, a liveness variable (added to `vars`, its rows to `rows`)
+/// weighted by the tensor's units. `done(o, t)` is 1 once op `o` has run by step `t`.
+fn liveness_load(
+    prep: &Prepared,
+    (asap, alap): (&[usize], &[usize]),
+    vars: &mut ProblemVariables,
+    rows: &mut Vec<Constraint>,
+    done: &dyn Fn(usize, isize) -> Expression,
+) -> Vec<Expression> {
+    let n = prep.num_ops();
     let mut load: Vec<Expression> = (0..n).map(|_| Expression::default()).collect();
     for a in 0..prep.num_tensors() {
         let firsts: Vec<usize> = match prep.producer[a] {
@@ -779,61 +881,26 @@ pub fn min_peak_footprint(
             step_load.add_mul(prep.units[a] as f64, live);
         }
     }
-    for e in load {
-        rows.push((e - peak).leq(0.0));
-    }
-    let mut model = vars.minimise(peak).using(good_lp::solvers::highs::highs);
-    for r in rows {
-        model.add_constraint(r);
-    }
-    let mut inner = model
-        .try_into_inner()
-        .map_err(|e| MappingError::Solver(e.to_string()))?;
-    inner
-        .try_set_option("time_limit", time_limit_s.max(0.0))
-        .map_err(|_| MappingError::Solver("HiGHS rejected option time_limit".into()))?;
-    inner
-        .try_set_option("mip_abs_gap", 1.0 - 1e-6)
-        .map_err(|_| MappingError::Solver("HiGHS rejected option mip_abs_gap".into()))?;
-    let solved = inner
-        .try_solve()
-        .map_err(|e| MappingError::Solver(format!("{e:?}")))?;
-    let bound_units = solved
-        .double_info_value(c"mip_dual_bound")
-        .ok()
-        .filter(|b| b.is_finite())
-        .map(|b| (b - 1e-6).ceil().max(0.0) as u64)
-        .unwrap_or(mr / g)
-        .max(mr / g);
-    let mut best = (listed_bytes, listed.clone());
-    if solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible {
-        let sol = solved.get_solution();
-        let val = sol.columns();
-        let mut order = Vec::with_capacity(n);
-        for t in 0..n {
-            if let Some(o) = (0..n)
-                .find(|&o| (asap[o]..=alap[o]).contains(&t) && val[x_col[o][t - asap[o]]] > 0.5)
-            {
-                order.push(o);
-            }
-        }
-        if order.len() == n
-            && let Ok(bytes) = peak_footprint_of_order(problem, &order)
-            && bytes < best.0
+    load
+}
+
+/// The op order of a solved [`min_peak_footprint`] model: at each step, the op whose `x`
+/// column (`x_col[o][t - asap[o]]`) is set; steps with none are skipped.
+fn decode_order(
+    val: &[f64],
+    (asap, alap): (&[usize], &[usize]),
+    x_col: &[Vec<usize>],
+) -> Vec<usize> {
+    let n = x_col.len();
+    let mut order = Vec::with_capacity(n);
+    for t in 0..n {
+        if let Some(o) =
+            (0..n).find(|&o| (asap[o]..=alap[o]).contains(&t) && val[x_col[o][t - asap[o]]] > 0.5)
         {
-            best = (bytes, order);
+            order.push(o);
         }
     }
-    let bound_bytes = (bound_units * g).min(best.0);
-    let optimal = solved.status() == HighsModelStatus::Optimal || bound_bytes >= best.0;
-    Ok(PeakFootprint {
-        bytes: best.0,
-        bound_bytes,
-        optimal: optimal && bound_bytes >= best.0,
-        order: best.1,
-        listed_order_bytes: listed_bytes,
-        solve_s: start.elapsed().as_secs_f64(),
-    })
+    order
 }
 
 /// The three COSMA budgets of a problem.

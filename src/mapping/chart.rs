@@ -13,7 +13,7 @@ use plotters::prelude::*;
 use crate::util::figure::{self, Chart};
 
 use super::report::spills_and_reloads;
-use super::{MappingError, MemProblem, Plan, TensorKind};
+use super::{MappingError, MemProblem, Plan, Residency, TensorKind};
 
 /// Chart width, pixels.
 pub const WIDTH: u32 = 1400;
@@ -91,41 +91,41 @@ where
         .map_err(err)?;
     let size = |a: usize| problem.tensors[a].bytes.div_ceil(g) * g;
     let kind = |a: usize| problem.tensors[a].kind;
+    // The corners of a residency's rectangle: (first step, offset) and (after its last step,
+    // its end).
+    let corners = |r: &Residency| {
+        let y0 = r.offset_bytes as f64 / div;
+        let y1 = (r.offset_bytes + size(r.tensor)) as f64 / div;
+        [(r.first_step as f64, y0), (r.last_step as f64 + 1.0, y1)]
+    };
     // One filled rectangle per residency, then its outline.
     chart
-        .draw_series(plan.residencies.iter().map(|r| {
-            let y0 = r.offset_bytes as f64 / div;
-            let y1 = (r.offset_bytes + size(r.tensor)) as f64 / div;
-            Rectangle::new(
-                [(r.first_step as f64, y0), (r.last_step as f64 + 1.0, y1)],
-                kind_fill(kind(r.tensor)).mix(0.75).filled(),
-            )
-        }))
+        .draw_series(
+            plan.residencies
+                .iter()
+                .map(|r| Rectangle::new(corners(r), kind_fill(kind(r.tensor)).mix(0.75).filled())),
+        )
         .map_err(err)?;
     chart
-        .draw_series(plan.residencies.iter().map(|r| {
-            let y0 = r.offset_bytes as f64 / div;
-            let y1 = (r.offset_bytes + size(r.tensor)) as f64 / div;
-            Rectangle::new(
-                [(r.first_step as f64, y0), (r.last_step as f64 + 1.0, y1)],
-                BLACK.mix(0.6).stroke_width(1),
-            )
-        }))
+        .draw_series(
+            plan.residencies
+                .iter()
+                .map(|r| Rectangle::new(corners(r), BLACK.mix(0.6).stroke_width(1))),
+        )
         .map_err(err)?;
     // Names inside rectangles large enough to hold them.
     let px = |x: f64, y: f64| chart.backend_coord(&(x, y));
     let mut labels = Vec::new();
     for r in &plan.residencies {
-        let y0 = r.offset_bytes as f64 / div;
-        let y1 = (r.offset_bytes + size(r.tensor)) as f64 / div;
-        let (ax, ay) = px(r.first_step as f64, y1);
-        let (bx, by) = px(r.last_step as f64 + 1.0, y0);
+        let [(x0, y0), (x1, y1)] = corners(r);
+        let (ax, ay) = px(x0, y1);
+        let (bx, by) = px(x1, y0);
         let name = &problem.tensors[r.tensor].name;
         if (by - ay) >= 14 && (bx - ax) as usize >= 7 * name.len().min(24) + 6 {
             let short: String = name.chars().take(24).collect();
             labels.push(Text::new(
                 short,
-                (r.first_step as f64, y1),
+                (x0, y1),
                 ("sans-serif", 11).into_font().color(&WHITE),
             ));
         }
@@ -173,7 +173,6 @@ where
         )
         .map_err(err)?;
     // Legend.
-    let mut x = (MARGIN_PX + 70) as i32;
     let mut kinds: Vec<TensorKind> = Vec::new();
     for r in &plan.residencies {
         if !kinds.contains(&kind(r.tensor)) {
@@ -181,7 +180,35 @@ where
         }
     }
     kinds.sort_by_key(|k| *k as u8);
-    for k in kinds {
+    let capacity = (cap as f64 / div * 10.0).round() / 10.0;
+    draw_legend(
+        &legend,
+        &kinds,
+        (spills.len(), reloads.len()),
+        capacity,
+        unit,
+    )
+}
+
+/// The legend strip under the plan chart: a swatch per tensor kind present (`kinds`, in
+/// order), the spill and reload markers with their counts, and the capacity (in `unit`).
+fn draw_legend<DB: DrawingBackend>(
+    legend: &DrawingArea<DB, Shift>,
+    kinds: &[TensorKind],
+    (spills, reloads): (usize, usize),
+    capacity: f64,
+    unit: &str,
+) -> Result<(), MappingError>
+where
+    DB::ErrorType: 'static,
+{
+    let label_at = |text: String, x: i32| {
+        legend
+            .draw(&Text::new(text, (x, 8), ("sans-serif", 13).into_font()))
+            .map_err(err)
+    };
+    let mut x = (MARGIN_PX + 70) as i32;
+    for &k in kinds {
         let label = match k {
             TensorKind::Activation => "activation",
             TensorKind::Output => "output",
@@ -194,48 +221,20 @@ where
                 kind_fill(k).mix(0.75).filled(),
             ))
             .map_err(err)?;
-        legend
-            .draw(&Text::new(
-                label,
-                (x + 18, 8),
-                ("sans-serif", 13).into_font(),
-            ))
-            .map_err(err)?;
+        label_at(label.to_string(), x + 18)?;
         x += 30 + 8 * label.len() as i32;
     }
     legend
         .draw(&Cross::new((x + 7, 15), 6, SPILL_COLOR.stroke_width(3)))
         .map_err(err)?;
-    legend
-        .draw(&Text::new(
-            format!("spill (store), {}", spills.len()),
-            (x + 18, 8),
-            ("sans-serif", 13).into_font(),
-        ))
-        .map_err(err)?;
+    label_at(format!("spill (store), {spills}"), x + 18)?;
     x += 160;
     legend
         .draw(&TriangleMarker::new((x + 7, 15), 7, RELOAD_COLOR.filled()))
         .map_err(err)?;
-    legend
-        .draw(&Text::new(
-            format!("reload (load), {}", reloads.len()),
-            (x + 18, 8),
-            ("sans-serif", 13).into_font(),
-        ))
-        .map_err(err)?;
+    label_at(format!("reload (load), {reloads}"), x + 18)?;
     x += 160;
-    legend
-        .draw(&Text::new(
-            format!(
-                "dashed: capacity {} {unit}",
-                (cap as f64 / div * 10.0).round() / 10.0
-            ),
-            (x, 8),
-            ("sans-serif", 13).into_font(),
-        ))
-        .map_err(err)?;
-    Ok(())
+    label_at(format!("dashed: capacity {capacity} {unit}"), x)
 }
 
 /// The chart of one plan, as a [`Chart`].

@@ -150,11 +150,27 @@ pub(crate) fn cut_windows(
     out
 }
 
+/// A residency still open at a window boundary: its first step, offset (in granules) and
+/// origin.
 #[derive(Debug, Clone, Copy)]
 struct OpenSeg {
     first: usize,
     offset: u64,
     origin: Origin,
+}
+
+impl OpenSeg {
+    /// The residency of `tensor` this segment becomes when it ends at `last_step`, with
+    /// granules of `granularity` bytes.
+    fn close(self, tensor: usize, last_step: usize, granularity: u64) -> Residency {
+        Residency {
+            tensor,
+            first_step: self.first,
+            last_step,
+            offset_bytes: self.offset * granularity,
+            origin: self.origin,
+        }
+    }
 }
 
 /// Non-compulsory bytes of a window solution: loads beyond each weight/input's
@@ -315,6 +331,100 @@ fn simulate_window(
     })
 }
 
+/// What the windows committed so far leave behind: the segments still open at the boundary,
+/// which tensors have an off-chip copy or were loaded, and the plan's residencies and stores.
+struct Stitched {
+    open: Vec<Option<OpenSeg>>,
+    offchip: Vec<bool>,
+    loaded_before: Vec<bool>,
+    residencies: Vec<Residency>,
+    stores: Vec<Store>,
+}
+
+impl Stitched {
+    /// Adds the committed solution `sol` of the window of `wn` ops starting at step `s`: closes
+    /// the entry segments it does not keep, records its write-backs and output stores, and
+    /// opens (tensors live after the window, per `live_out`) or closes its segments.
+    fn commit(
+        &mut self,
+        prep: &Prepared,
+        sol: &WindowSolution,
+        (s, wn): (usize, usize),
+        live_out: &[bool],
+    ) -> Result<(), MappingError> {
+        let mut step_of = std::collections::HashMap::new();
+        for (t, &o) in sol.order.iter().enumerate() {
+            step_of.insert(o, s + t);
+        }
+        // Entry tensors not kept at step 0 end at the boundary.
+        let kept: Vec<usize> = sol
+            .segments
+            .iter()
+            .filter(|x| x.origin == SegOrigin::Entry)
+            .map(|x| x.tensor)
+            .collect();
+        for (a, slot) in self.open.iter_mut().enumerate() {
+            if let Some(o) = slot {
+                if !kept.contains(&a) {
+                    let g = prep.problem.granularity_bytes;
+                    self.residencies.push(o.close(a, s - 1, g));
+                    *slot = None;
+                }
+            }
+        }
+        // Write-backs.
+        for &a in &sol.stored {
+            let step = match prep.producer[a].and_then(|p| step_of.get(&p)) {
+                Some(&t) => t,
+                None => s - 1,
+            };
+            self.stores.push(Store { tensor: a, step });
+            self.offchip[a] = true;
+        }
+        for &o in &sol.order {
+            for &a in &prep.op_outputs[o] {
+                if prep.kind(a) == TensorKind::Output {
+                    self.stores.push(Store {
+                        tensor: a,
+                        step: step_of[&o],
+                    });
+                    self.offchip[a] = true;
+                }
+            }
+        }
+        // Segments.
+        for seg in &sol.segments {
+            let a = seg.tensor;
+            let open = match seg.origin {
+                SegOrigin::Entry => self.open[a].ok_or_else(|| {
+                    MappingError::Internal("kept entry tensor has no open segment".into())
+                })?,
+                SegOrigin::Created => OpenSeg {
+                    first: s + seg.first,
+                    offset: seg.offset,
+                    origin: Origin::Created,
+                },
+                SegOrigin::Loaded => {
+                    self.loaded_before[a] = true;
+                    OpenSeg {
+                        first: s + seg.first,
+                        offset: seg.offset,
+                        origin: Origin::Loaded,
+                    }
+                }
+            };
+            if seg.last == wn - 1 && live_out[a] {
+                self.open[a] = Some(open);
+            } else {
+                self.open[a] = None;
+                let g = prep.problem.granularity_bytes;
+                self.residencies.push(open.close(a, s + seg.last, g));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Divide-and-conquer planner (see the module documentation). Returns a
 /// verified plan with one [`PartReport`] per window.
 pub fn plan_divide_and_conquer(
@@ -337,11 +447,13 @@ pub fn plan_divide_and_conquer(
         .collect();
     let windows = cut_windows(&prep, &order, opts.min_window_ops, opts.max_window_ops);
 
-    let mut open: Vec<Option<OpenSeg>> = vec![None; nt];
-    let mut offchip: Vec<bool> = (0..nt).map(|a| !prep.kind(a).is_produced()).collect();
-    let mut loaded_before = vec![false; nt];
-    let mut residencies: Vec<Residency> = Vec::new();
-    let mut stores: Vec<Store> = Vec::new();
+    let mut st = Stitched {
+        open: vec![None; nt],
+        offchip: (0..nt).map(|a| !prep.kind(a).is_produced()).collect(),
+        loaded_before: vec![false; nt],
+        residencies: Vec::new(),
+        stores: Vec::new(),
+    };
     let mut full_order: Vec<usize> = Vec::with_capacity(n);
     let mut parts = Vec::new();
     let mut non_compulsory = 0u64;
@@ -356,13 +468,22 @@ pub fn plan_divide_and_conquer(
             .iter()
             .map(|lr| lr.is_some_and(|l| l > e))
             .collect();
-        let entry: Vec<(usize, u64)> = open
+        let entry: Vec<(usize, u64)> = st
+            .open
             .iter()
             .enumerate()
             .filter_map(|(a, o)| o.map(|o| (a, o.offset)))
             .collect();
         let ext = (e + opts.overlap_ops).min(n - 1);
-        let backup = simulate_window(&prep, &order, s, ext, &open, &offchip, &loaded_before)?;
+        let backup = simulate_window(
+            &prep,
+            &order,
+            s,
+            ext,
+            &st.open,
+            &st.offchip,
+            &st.loaded_before,
+        )?;
         let ext_live_out: Vec<bool> = last_read
             .iter()
             .map(|lr| lr.is_some_and(|l| l > ext))
@@ -373,8 +494,8 @@ pub fn plan_divide_and_conquer(
             commit: e - s + 1,
             fixed: !opts.free_within_window,
             entry,
-            offchip: offchip.clone(),
-            loaded_before: loaded_before.clone(),
+            offchip: st.offchip.clone(),
+            loaded_before: st.loaded_before.clone(),
             live_out: ext_live_out,
             lookahead: opts.lookahead,
         };
@@ -382,87 +503,10 @@ pub fn plan_divide_and_conquer(
             WindowOutcome::Solved(sol) => sol,
             WindowOutcome::NoIncumbent { .. } => backup,
         };
-        let entry_resident: Vec<bool> = open.iter().map(Option::is_some).collect();
-        let sol = commit_prefix(&prep, sol, e - s + 1, &loaded_before, &entry_resident);
+        let entry_resident: Vec<bool> = st.open.iter().map(Option::is_some).collect();
+        let sol = commit_prefix(&prep, sol, e - s + 1, &st.loaded_before, &entry_resident);
         let wn = e - s + 1;
-        let mut step_of = std::collections::HashMap::new();
-        for (t, &o) in sol.order.iter().enumerate() {
-            step_of.insert(o, s + t);
-        }
-        // Entry tensors not kept at step 0 end at the boundary.
-        let kept: Vec<usize> = sol
-            .segments
-            .iter()
-            .filter(|x| x.origin == SegOrigin::Entry)
-            .map(|x| x.tensor)
-            .collect();
-        for (a, slot) in open.iter_mut().enumerate() {
-            if let Some(o) = slot {
-                if !kept.contains(&a) {
-                    residencies.push(Residency {
-                        tensor: a,
-                        first_step: o.first,
-                        last_step: s - 1,
-                        offset_bytes: o.offset * prep.problem.granularity_bytes,
-                        origin: o.origin,
-                    });
-                    *slot = None;
-                }
-            }
-        }
-        // Write-backs.
-        for &a in &sol.stored {
-            let step = match prep.producer[a].and_then(|p| step_of.get(&p)) {
-                Some(&t) => t,
-                None => s - 1,
-            };
-            stores.push(Store { tensor: a, step });
-            offchip[a] = true;
-        }
-        for &o in &sol.order {
-            for &a in &prep.op_outputs[o] {
-                if prep.kind(a) == TensorKind::Output {
-                    stores.push(Store {
-                        tensor: a,
-                        step: step_of[&o],
-                    });
-                    offchip[a] = true;
-                }
-            }
-        }
-        // Segments.
-        for seg in &sol.segments {
-            let a = seg.tensor;
-            let (first, offset, origin) = match seg.origin {
-                SegOrigin::Entry => {
-                    let o = open[a].ok_or_else(|| {
-                        MappingError::Internal("kept entry tensor has no open segment".into())
-                    })?;
-                    (o.first, o.offset, o.origin)
-                }
-                SegOrigin::Created => (s + seg.first, seg.offset, Origin::Created),
-                SegOrigin::Loaded => {
-                    loaded_before[a] = true;
-                    (s + seg.first, seg.offset, Origin::Loaded)
-                }
-            };
-            if seg.last == wn - 1 && live_out[a] {
-                open[a] = Some(OpenSeg {
-                    first,
-                    offset,
-                    origin,
-                });
-            } else {
-                open[a] = None;
-                residencies.push(Residency {
-                    tensor: a,
-                    first_step: first,
-                    last_step: s + seg.last,
-                    offset_bytes: offset * prep.problem.granularity_bytes,
-                    origin,
-                });
-            }
-        }
+        st.commit(&prep, &sol, (s, wn), &live_out)?;
         full_order.extend_from_slice(&sol.order);
         non_compulsory += sol.objective_bytes;
         parts.push(PartReport {
@@ -474,23 +518,18 @@ pub fn plan_divide_and_conquer(
             model: sol.stats,
         });
     }
-    for (a, slot) in open.iter_mut().enumerate() {
+    for (a, slot) in st.open.iter_mut().enumerate() {
         if let Some(o) = slot.take() {
-            residencies.push(Residency {
-                tensor: a,
-                first_step: o.first,
-                last_step: n - 1,
-                offset_bytes: o.offset * prep.problem.granularity_bytes,
-                origin: o.origin,
-            });
+            st.residencies
+                .push(o.close(a, n - 1, prep.problem.granularity_bytes));
         }
     }
     let plan = Plan {
         method: "divide_and_conquer".into(),
         status: PlanStatus::Feasible,
         order: full_order,
-        residencies,
-        stores,
+        residencies: st.residencies,
+        stores: st.stores,
         compulsory_bytes: prep.compulsory_bytes(),
         non_compulsory_bytes: non_compulsory,
         bound_bytes: None,
@@ -556,16 +595,8 @@ mod tests {
     /// must still be kept.
     #[test]
     fn rolling_horizon_keeps_needed_write_backs() {
-        let t = |name: &str, bytes, kind| TensorSpec {
-            name: name.into(),
-            bytes,
-            kind,
-        };
-        let op = |name: &str, inputs: Vec<usize>, outputs: Vec<usize>| OpSpec {
-            name: name.into(),
-            inputs,
-            outputs,
-        };
+        let t = TensorSpec::new;
+        let op = OpSpec::new;
         let p = MemProblem {
             tensors: vec![
                 t("x", 1, TensorKind::Input),

@@ -114,10 +114,7 @@ impl<'a> Mapped<'a> {
         }
         attribute(hw, unit, &self.pos, self.spill, bytes, &mut l.bytes)
             .expect("the spill level is on the unit's reach list by construction");
-        let e_b = match self.mode {
-            Mode::Ideal => 1.0,
-            Mode::Calibrated => hw.units[unit].bandwidth_efficiency,
-        };
+        let e_b = self.mode.efficiency(hw.units[unit].bandwidth_efficiency);
         let t = bytes / (hw.memories[self.spill].bytes_per_s * e_b);
         l.latency_s = t;
         l.memory_bound_s[self.spill] = t;

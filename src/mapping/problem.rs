@@ -40,6 +40,17 @@ pub struct TensorSpec {
     pub kind: TensorKind,
 }
 
+impl TensorSpec {
+    /// A tensor named `name` of `bytes` bytes and role `kind`.
+    pub fn new(name: &str, bytes: u64, kind: TensorKind) -> TensorSpec {
+        TensorSpec {
+            name: name.into(),
+            bytes,
+            kind,
+        }
+    }
+}
+
 /// One operator: it reads `inputs` and writes `outputs` (indices into
 /// [`MemProblem::tensors`]); all of them must be in the scratchpad while it runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +61,17 @@ pub struct OpSpec {
     pub inputs: Vec<usize>,
     /// Tensors written by the operator.
     pub outputs: Vec<usize>,
+}
+
+impl OpSpec {
+    /// An operator named `name` that reads `inputs` and writes `outputs`.
+    pub fn new(name: &str, inputs: Vec<usize>, outputs: Vec<usize>) -> OpSpec {
+        OpSpec {
+            name: name.into(),
+            inputs,
+            outputs,
+        }
+    }
 }
 
 /// A scratchpad-mapping problem: a DAG of operators over tensors, a scratchpad

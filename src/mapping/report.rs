@@ -341,6 +341,15 @@ impl TrafficReport {
         &self.adapted.problem.tensors[a].name
     }
 
+    /// Non-compulsory bytes of the `default` baseline's plan, when it has one.
+    fn default_non_compulsory(&self) -> Option<u64> {
+        self.baselines
+            .iter()
+            .find(|b| b.method == "default")
+            .and_then(|b| b.plan.as_ref())
+            .map(|p| p.non_compulsory_bytes)
+    }
+
     /// Spills (stores of activations beyond the compulsory output stores)
     /// and reloads (loads after the first) of the plan, in step order:
     /// `(step, tensor, is_store)`.
@@ -426,12 +435,7 @@ impl TrafficReport {
             grouped(p.non_compulsory_bytes),
             grouped(p.total_bytes())
         );
-        let default_nc = self
-            .baselines
-            .iter()
-            .find(|b| b.method == "default")
-            .and_then(|b| b.plan.as_ref())
-            .map(|p| p.non_compulsory_bytes);
+        let default_nc = self.default_non_compulsory();
         for base in &self.baselines {
             match &base.plan {
                 Some(bp) => {
@@ -516,12 +520,7 @@ impl TrafficReport {
     pub fn to_json(&self) -> serde_json::Value {
         let p = &self.plan;
         let pr = &self.adapted.problem;
-        let default_nc = self
-            .baselines
-            .iter()
-            .find(|b| b.method == "default")
-            .and_then(|b| b.plan.as_ref())
-            .map(|p| p.non_compulsory_bytes);
+        let default_nc = self.default_non_compulsory();
         serde_json::json!({
             "model": self.adapted.graph_name,
             "capacity": self.capacity,

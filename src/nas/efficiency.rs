@@ -441,6 +441,12 @@ fn pair_graph(
 }
 
 impl<'h, S: NetSpace> ArchscopeEfficiency<'h, S> {
+    /// [`Self::new`] on the device's default unit, calibrated, with f32 weights and
+    /// activations.
+    pub fn on_default_unit(space: &'h S, hw: &'h Hardware) -> Result<Self, NasError> {
+        Self::new(space, hw, hw.default_unit, Mode::Calibrated, Precision::F32)
+    }
+
     /// Prices subnets of `space` on unit `unit` of `hw` with the unit's cost model.
     pub fn new(
         space: &'h S,
@@ -979,14 +985,7 @@ mod tests {
     fn resnet_cost_equals_score_graph() {
         let hw = Hardware::load("pixel8").unwrap();
         let space = ResNetSpace::default();
-        let eff = ArchscopeEfficiency::new(
-            &space,
-            &hw,
-            hw.default_unit,
-            Mode::Calibrated,
-            Precision::F32,
-        )
-        .unwrap();
+        let eff = ArchscopeEfficiency::on_default_unit(&space, &hw).unwrap();
         let mut rng = crate::nas::space::SearchRng::seed_from_u64(5);
         for _ in 0..4 {
             let a = space.sample(&mut rng);

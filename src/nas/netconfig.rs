@@ -119,6 +119,118 @@ fn conv_seg(
     })
 }
 
+/// One `MobileInvertedResidualBlock` (`blocks[i]`) on an input of `c` channels at `h`×`h`:
+/// its MBConv segment, or `None` for a `ZeroLayer` block with an identity shortcut.
+fn block_seg(
+    path: &str,
+    i: usize,
+    b: &Block,
+    c: u32,
+    h: u32,
+) -> Result<Option<MbConvSeg>, NasError> {
+    let field = format!("blocks[{i}]");
+    if b.name != "MobileInvertedResidualBlock" {
+        return Err(NasError::invalid(
+            path,
+            &field,
+            format!("`{}` is not a MobileInvertedResidualBlock", b.name),
+        ));
+    }
+    let kind = b
+        .mobile_inverted_conv
+        .get("name")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    let skip = match &b.shortcut {
+        None | Some(serde_json::Value::Null) => false,
+        Some(s) => match s.get("name").and_then(|v| v.as_str()) {
+            Some("IdentityLayer") => true,
+            other => {
+                return Err(NasError::invalid(
+                    path,
+                    format!("{field}.shortcut"),
+                    format!("expected IdentityLayer or null, found {other:?}"),
+                ));
+            }
+        },
+    };
+    match kind {
+        "ZeroLayer" => {
+            if !skip {
+                return Err(NasError::invalid(
+                    path,
+                    &field,
+                    "a ZeroLayer block without shortcut zeroes the network",
+                ));
+            }
+            return Ok(None);
+        }
+        "MBInvertedConvLayer" | "MBConvLayer" => {}
+        other => {
+            return Err(NasError::invalid(
+                path,
+                format!("{field}.mobile_inverted_conv.name"),
+                format!("`{other}` is not MBInvertedConvLayer or ZeroLayer"),
+            ));
+        }
+    }
+    let m: MbConvLayer = serde_json::from_value(b.mobile_inverted_conv.clone()).map_err(|e| {
+        NasError::invalid(path, format!("{field}.mobile_inverted_conv"), e.to_string())
+    })?;
+    if m.in_channels != c {
+        return Err(NasError::invalid(
+            path,
+            format!("{field}.mobile_inverted_conv.in_channels"),
+            format!(
+                "{} but the previous layer gives {c} channels",
+                m.in_channels
+            ),
+        ));
+    }
+    if m.kernel_size.is_multiple_of(2)
+        || m.stride == 0
+        || m.expand_ratio.is_nan()
+        || m.expand_ratio < 1.0
+    {
+        return Err(NasError::invalid(
+            path,
+            &field,
+            "expected an odd kernel, stride ≥ 1 and expand_ratio ≥ 1",
+        ));
+    }
+    let expand = m.expand_ratio != 1.0;
+    let mid = match m.mid_channels {
+        Some(x) if expand => x,
+        _ if expand => py_round(m.in_channels as f64 * m.expand_ratio) as u32,
+        _ => m.in_channels,
+    };
+    let seg = MbConvSeg {
+        h,
+        c_in: m.in_channels,
+        c_out: m.out_channels,
+        mid,
+        expand,
+        k: m.kernel_size,
+        stride: m.stride,
+        se: m.use_se.unwrap_or(false),
+        act: act(
+            path,
+            &format!("{field}.mobile_inverted_conv.act_func"),
+            &m.act_func,
+            Act::Relu6,
+        )?,
+        skip,
+    };
+    if skip && (seg.stride != 1 || seg.c_in != seg.c_out) {
+        return Err(NasError::invalid(
+            path,
+            &field,
+            "an identity shortcut needs stride 1 and in = out channels",
+        ));
+    }
+    Ok(Some(seg))
+}
+
 /// Parses `net.config` text for input resolution `resolution`; `path` is used in errors.
 pub fn parse_net_config(text: &str, resolution: u32, path: &str) -> Result<Net, NasError> {
     let cfg: NetConfig = serde_json::from_str(text).map_err(|e| NasError::json(path, &e))?;
@@ -144,107 +256,9 @@ pub fn parse_net_config(text: &str, resolution: u32, path: &str) -> Result<Net, 
     net.push("first_conv", Segment::Conv(first));
     let (mut c, mut h) = net.segments[0].output();
     for (i, b) in cfg.blocks.iter().enumerate() {
-        let field = format!("blocks[{i}]");
-        if b.name != "MobileInvertedResidualBlock" {
-            return Err(NasError::invalid(
-                path,
-                &field,
-                format!("`{}` is not a MobileInvertedResidualBlock", b.name),
-            ));
-        }
-        let kind = b
-            .mobile_inverted_conv
-            .get("name")
-            .and_then(|v| v.as_str())
-            .unwrap_or("");
-        let skip = match &b.shortcut {
-            None | Some(serde_json::Value::Null) => false,
-            Some(s) => match s.get("name").and_then(|v| v.as_str()) {
-                Some("IdentityLayer") => true,
-                other => {
-                    return Err(NasError::invalid(
-                        path,
-                        format!("{field}.shortcut"),
-                        format!("expected IdentityLayer or null, found {other:?}"),
-                    ));
-                }
-            },
+        let Some(seg) = block_seg(path, i, b, c, h)? else {
+            continue;
         };
-        match kind {
-            "ZeroLayer" => {
-                if !skip {
-                    return Err(NasError::invalid(
-                        path,
-                        &field,
-                        "a ZeroLayer block without shortcut zeroes the network",
-                    ));
-                }
-                continue;
-            }
-            "MBInvertedConvLayer" | "MBConvLayer" => {}
-            other => {
-                return Err(NasError::invalid(
-                    path,
-                    format!("{field}.mobile_inverted_conv.name"),
-                    format!("`{other}` is not MBInvertedConvLayer or ZeroLayer"),
-                ));
-            }
-        }
-        let m: MbConvLayer =
-            serde_json::from_value(b.mobile_inverted_conv.clone()).map_err(|e| {
-                NasError::invalid(path, format!("{field}.mobile_inverted_conv"), e.to_string())
-            })?;
-        if m.in_channels != c {
-            return Err(NasError::invalid(
-                path,
-                format!("{field}.mobile_inverted_conv.in_channels"),
-                format!(
-                    "{} but the previous layer gives {c} channels",
-                    m.in_channels
-                ),
-            ));
-        }
-        if m.kernel_size.is_multiple_of(2)
-            || m.stride == 0
-            || m.expand_ratio.is_nan()
-            || m.expand_ratio < 1.0
-        {
-            return Err(NasError::invalid(
-                path,
-                &field,
-                "expected an odd kernel, stride ≥ 1 and expand_ratio ≥ 1",
-            ));
-        }
-        let expand = m.expand_ratio != 1.0;
-        let mid = match m.mid_channels {
-            Some(x) if expand => x,
-            _ if expand => py_round(m.in_channels as f64 * m.expand_ratio) as u32,
-            _ => m.in_channels,
-        };
-        let seg = MbConvSeg {
-            h,
-            c_in: m.in_channels,
-            c_out: m.out_channels,
-            mid,
-            expand,
-            k: m.kernel_size,
-            stride: m.stride,
-            se: m.use_se.unwrap_or(false),
-            act: act(
-                path,
-                &format!("{field}.mobile_inverted_conv.act_func"),
-                &m.act_func,
-                Act::Relu6,
-            )?,
-            skip,
-        };
-        if skip && (seg.stride != 1 || seg.c_in != seg.c_out) {
-            return Err(NasError::invalid(
-                path,
-                &field,
-                "an identity shortcut needs stride 1 and in = out channels",
-            ));
-        }
         net.push(format!("blocks.{i}"), Segment::MbConv(seg));
         (c, h) = net.segments.last().unwrap().output();
     }

@@ -977,13 +977,7 @@ pub fn fit_predictor(
     out: &Path,
     force: bool,
 ) -> Result<String, NasError> {
-    if out.exists() && !force {
-        return Err(NasError::invalid(
-            out.display().to_string(),
-            "output",
-            "exists; pass --force to overwrite",
-        ));
-    }
+    refuse_existing(out, force)?;
     let (fitted, enc_name, n) = if space == "resnet50" || space == "ofa_resnet50" {
         let s = ResNetSpace::default();
         let samples = read_samples(csv, |t, p| {
@@ -1017,9 +1011,33 @@ pub fn fit_predictor(
         fitted.n_test,
         fitted.baseline_rmse_pct
     );
+    save_predictor(&fitted, enc_name, fit_desc, out, force)
+}
+
+/// Refuses to overwrite an existing output file `out` unless `force` is given.
+fn refuse_existing(out: &Path, force: bool) -> Result<(), NasError> {
+    if out.exists() && !force {
+        return Err(NasError::invalid(
+            out.display().to_string(),
+            "output",
+            "exists; pass --force to overwrite",
+        ));
+    }
+    Ok(())
+}
+
+/// Writes a fitted predictor to `out` as safetensors, its metadata naming the feature encoding
+/// `enc_name` and the fit `desc`; returns the description and the path written.
+fn save_predictor(
+    fitted: &super::predictor::Fitted,
+    enc_name: String,
+    desc: String,
+    out: &Path,
+    force: bool,
+) -> Result<String, NasError> {
     let meta = [
         ("archscope_encoding".to_string(), enc_name),
-        ("archscope_fit".to_string(), fit_desc.clone()),
+        ("archscope_fit".to_string(), desc.clone()),
     ]
     .into_iter()
     .collect();
@@ -1032,7 +1050,7 @@ pub fn fit_predictor(
         action: "cannot write",
         source: std::io::Error::other(e.to_string()),
     })?;
-    Ok(format!("{fit_desc}\nwrote {}\n", out.display()))
+    Ok(format!("{desc}\nwrote {}\n", out.display()))
 }
 
 /// Default preset name → hyperparameters.
@@ -1055,13 +1073,7 @@ pub fn fit_llm_predictor(
     out: &Path,
     force: bool,
 ) -> Result<String, NasError> {
-    if out.exists() && !force {
-        return Err(NasError::invalid(
-            out.display().to_string(),
-            "output",
-            "exists; pass --force to overwrite",
-        ));
-    }
+    refuse_existing(out, force)?;
     let (json, cfg) = load_base(base)?;
     let space = LlmSpace::new(base, json, cfg, quants, &[])?;
     let samples = read_samples(csv, |t, p| space.arch_from_json(t, p))?;
@@ -1074,23 +1086,6 @@ pub fn fit_llm_predictor(
         fitted.holdout_rmse_pct,
         fitted.baseline_rmse_pct
     );
-    let meta = [
-        (
-            "archscope_encoding".to_string(),
-            super::predictor::Encoder::<super::llm::LlmArch>::name(&enc),
-        ),
-        ("archscope_fit".to_string(), desc.clone()),
-    ]
-    .into_iter()
-    .collect();
-    let bytes = fitted
-        .mlp
-        .to_safetensors(meta)
-        .map_err(|m| NasError::invalid(out.display().to_string(), "safetensors", m))?;
-    crate::util::output::write_new(out, &bytes, force).map_err(|e| NasError::Io {
-        path: out.display().to_string(),
-        action: "cannot write",
-        source: std::io::Error::other(e.to_string()),
-    })?;
-    Ok(format!("{desc}\nwrote {}\n", out.display()))
+    let enc_name = super::predictor::Encoder::<super::llm::LlmArch>::name(&enc);
+    save_predictor(&fitted, enc_name, desc, out, force)
 }

@@ -86,12 +86,9 @@ impl<'a> Roofline<'a> {
         let unit = &self.hw.units[self.unit];
         let mut best = (0.0, None);
         for &lvl in &unit.reach {
-            let e_b = match self.mode {
-                Mode::Ideal => 1.0,
-                Mode::Calibrated => {
-                    unit.level_bandwidth_efficiency[lvl].unwrap_or(unit.bandwidth_efficiency)
-                }
-            };
+            let e_b = self.mode.efficiency(
+                unit.level_bandwidth_efficiency[lvl].unwrap_or(unit.bandwidth_efficiency),
+            );
             let t = l.bytes[lvl] / (self.hw.memories[lvl].bytes_per_s * e_b);
             if t > best.0 {
                 best = (t, Some(lvl));
@@ -263,16 +260,10 @@ impl CostModel for Roofline<'_> {
             Engine::Matrix => &unit.peak,
             Engine::Vector => &unit.vector_peak,
         };
-        let (dtype, peak) = widened(table, op.compute).ok_or_else(|| Infeasible {
-            reason: format!(
-                "unit `{}` of `{}` has no {} or wider compute for op `{}`",
-                unit.name, self.hw.name, op.compute, op.name
-            ),
-        })?;
-        let (e_c, overhead) = match self.mode {
-            Mode::Ideal => (1.0, 0.0),
-            Mode::Calibrated => (unit.compute_efficiency, unit.kernel_overhead_s),
-        };
+        let (dtype, peak) = widened(table, op.compute)
+            .ok_or_else(|| Infeasible::no_wider(self.hw, self.unit, op, "compute"))?;
+        let e_c = self.mode.efficiency(unit.compute_efficiency);
+        let overhead = self.mode.overhead(unit.kernel_overhead_s);
         let mut l = Ledger::zero();
         l.flops = op.kind.flops();
         let t_compute = self.compute_time(graph, op, (peak, e_c), l.flops);

@@ -228,12 +228,8 @@ impl<'r> RuntimeView<'r> {
             .iter()
             .map(|hw| model_for(hw, self.unit, mode))
             .collect::<Result<Vec<_>, _>>()?;
-        let graph_s = match mode {
-            Mode::Ideal => 0.0,
-            Mode::Calibrated => {
-                self.runtime.dispatch.map_or(0.0, |d| d.graph_s()) * self.scales.dispatch
-            }
-        };
+        let graph_s = mode
+            .overhead(self.runtime.dispatch.map_or(0.0, |d| d.graph_s()) * self.scales.dispatch);
         Ok(RuntimeModel {
             models,
             pick,

@@ -34,6 +34,7 @@ pub use fusion::{FusionPlan, Pattern};
 
 use crate::cost::Infeasible;
 use crate::hardware::{Figure, Hardware, UnitKind};
+use crate::util::text::line_at;
 use crate::workload::{DType, GgmlType, Graph, QuantScheme, Storage};
 use raw::RawRuntime;
 use std::path::Path;
@@ -359,10 +360,6 @@ pub fn resolve_flag(
 /// The class names a runtime file may give.
 pub const CLASSES: [&str; 4] = ["cpu", "gpu", "accelerator", "apple"];
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
 impl Runtime {
     /// The runtime that applies nothing: the unit's own figures and overheads, no fusion, the
     /// default residency.
@@ -481,7 +478,7 @@ impl Runtime {
     pub fn from_toml_str(text: &str, file: &str) -> Result<Runtime, RuntimeError> {
         let raw: RawRuntime = toml::from_str(text).map_err(|e| RuntimeError::Parse {
             file: file.to_string(),
-            line: e.span().map_or(0, |s| line_of(text, s.start)),
+            line: crate::util::text::toml_error_line(text, &e),
             message: e.message().to_string(),
         })?;
         Checker { file, text }.runtime(raw)
@@ -607,7 +604,7 @@ impl Checker<'_> {
     ) -> RuntimeError {
         RuntimeError::Invalid {
             file: self.file.to_string(),
-            line: span.map_or(0, |s| line_of(self.text, s.start)),
+            line: span.map_or(0, |s| line_at(self.text.as_bytes(), s.start)),
             field: field.to_string(),
             message,
         }

@@ -120,9 +120,7 @@ impl Overlay {
     pub fn parse(text: &str, file: &str) -> Result<Overlay, TrustError> {
         let o: Overlay = toml::from_str(text).map_err(|e| TrustError::Table {
             path: file.to_string(),
-            line: e.span().map_or(0, |s| {
-                text[..s.start.min(text.len())].matches('\n').count() + 1
-            }),
+            line: crate::util::text::toml_error_line(text, &e),
             message: e.message().to_string(),
         })?;
         for (name, v) in [

@@ -48,7 +48,7 @@ fn io(path: &Path, source: std::io::Error) -> OutputError {
 }
 
 /// A temporary sibling of `path` that keeps its extension (some writers pick the format from it).
-fn temp_sibling(path: &Path) -> PathBuf {
+pub fn temp_sibling(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -56,12 +56,12 @@ fn temp_sibling(path: &Path) -> PathBuf {
     path.with_file_name(format!(".tmp-{}-{name}", std::process::id()))
 }
 
-/// Writes `path` atomically: `write` fills a temporary sibling, which is then renamed over
-/// `path`, so readers never see a half-written file.
-pub fn atomic_write_with<E>(
+/// Has `write` fill a temporary sibling of `path` ([`temp_sibling`]) and returns its path; when
+/// `write` fails, the sibling is removed and the error names `path`.
+fn write_temp<E>(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<(), E>,
-) -> Result<(), OutputError>
+) -> Result<PathBuf, OutputError>
 where
     E: std::fmt::Display,
 {
@@ -73,6 +73,19 @@ where
             message: e.to_string(),
         });
     }
+    Ok(tmp)
+}
+
+/// Writes `path` atomically: `write` fills a temporary sibling, which is then renamed over
+/// `path`, so readers never see a half-written file.
+pub fn atomic_write_with<E>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), OutputError>
+where
+    E: std::fmt::Display,
+{
+    let tmp = write_temp(path, write)?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         io(path, e)
@@ -81,11 +94,14 @@ where
 
 /// Writes bytes to `path` atomically (see [`atomic_write_with`]).
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    atomic_write_with(path, |tmp| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    })
+    atomic_write_with(path, |tmp| write_synced(tmp, bytes))
+}
+
+/// Creates `path` holding `bytes`, synced to disk.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 /// An error when `path` exists and `force` is not set: for commands that would spend time
@@ -101,11 +117,7 @@ pub fn refuse_existing(path: &Path, force: bool) -> Result<(), OutputError> {
 /// is an error, also one that appears while writing (the temporary file is hard-linked into
 /// place, which fails on an existing name); with `force` it is replaced.
 pub fn write_new(path: &Path, bytes: &[u8], force: bool) -> Result<(), OutputError> {
-    write_new_with(path, force, |tmp| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    })
+    write_new_with(path, force, |tmp| write_synced(tmp, bytes))
 }
 
 /// As [`write_new`], with `write` filling the temporary sibling (which keeps `path`'s
@@ -124,14 +136,7 @@ where
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let tmp = temp_sibling(path);
-    if let Err(e) = write(&tmp) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(OutputError::Write {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        });
-    }
+    let tmp = write_temp(path, write)?;
     let result = (|| {
         if force {
             std::fs::rename(&tmp, path)

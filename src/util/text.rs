@@ -22,15 +22,25 @@ pub enum TextError {
     },
 }
 
+/// The 1-based line of byte `offset` of `text` (the last line for an offset past the end).
+pub fn line_at(text: &[u8], offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// The 1-based line a TOML parse error points at in `text` (0 when it points nowhere).
+pub fn toml_error_line(text: &str, e: &toml::de::Error) -> usize {
+    e.span().map_or(0, |s| line_at(text.as_bytes(), s.start))
+}
+
 /// `bytes` as UTF-8 text, or where the first invalid byte is.
 pub fn utf8(bytes: Vec<u8>) -> Result<String, TextError> {
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
+        let line = line_at(e.as_bytes(), offset);
         TextError::Utf8 { offset, line }
     })
 }

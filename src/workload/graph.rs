@@ -1070,13 +1070,24 @@ impl Graph {
     /// [`crate::cost::PlacementProfile::classes`], which also separates ops whose tensors
     /// live in different memory levels.
     pub fn op_classes(&self) -> Vec<(OpId, u32)> {
+        self.op_classes_with(|_| (), |_| ())
+    }
+
+    /// [`Self::op_classes`] refined: ops are grouped only when `tensor_extra` agrees on each of
+    /// their tensors (in order) and `op_extra` on the op index too.
+    pub fn op_classes_with<T: std::hash::Hash + Eq, O: std::hash::Hash + Eq>(
+        &self,
+        tensor_extra: impl Fn(TensorId) -> T,
+        op_extra: impl Fn(usize) -> O,
+    ) -> Vec<(OpId, u32)> {
         #[derive(Hash, PartialEq, Eq)]
-        struct Key<'a> {
+        struct Key<'a, T, O> {
             kind: OpKind,
             compute: DType,
-            tensors: Vec<(&'a [u64], Storage, Role, bool)>,
+            tensors: Vec<(&'a [u64], Storage, Role, bool, T)>,
+            extra: O,
         }
-        let mut index: HashMap<Key, usize> = HashMap::new();
+        let mut index: HashMap<Key<T, O>, usize> = HashMap::new();
         let mut classes: Vec<(OpId, u32)> = Vec::new();
         for (i, op) in self.ops.iter().enumerate() {
             let tensors = op
@@ -1086,13 +1097,14 @@ impl Graph {
                 .chain(op.outputs.iter().map(|&t| (t, true)))
                 .map(|(t, w)| {
                     let x = self.tensor(t);
-                    (x.shape.as_slice(), x.storage, x.role, w)
+                    (x.shape.as_slice(), x.storage, x.role, w, tensor_extra(t))
                 })
                 .collect();
             let key = Key {
                 kind: op.kind,
                 compute: op.compute,
                 tensors,
+                extra: op_extra(i),
             };
             match index.get(&key) {
                 Some(&c) => classes[c].1 += 1,

@@ -45,6 +45,11 @@ fn matmul_graph(m: u64, n: u64, k: u64, w: Storage, act: DType, compute: DType) 
     g
 }
 
+/// [`matmul_graph`] with plain `dtype` weights, activations and compute.
+fn plain_matmul(m: u64, n: u64, k: u64, dtype: DType) -> Graph {
+    matmul_graph(m, n, k, Storage::plain(dtype), dtype, dtype)
+}
+
 /// A chain of fully connected layers (FINN-style MLP) with thresholds fused: only matmuls.
 fn mlp_graph(dims: &[u64], dt: DType) -> Graph {
     let mut g = Graph::new("mlp");
@@ -495,14 +500,7 @@ fn pim_hands_what_it_cannot_do_to_the_host() {
         host.cost(&g, &res, OpId(0)).unwrap()
     );
     // The same layer in fp16 runs on PIM, far faster than the 1 GFLOPS host.
-    let g = matmul_graph(
-        1,
-        64,
-        256,
-        Storage::plain(DType::F16),
-        DType::F16,
-        DType::F16,
-    );
+    let g = plain_matmul(1, 64, 256, DType::F16);
     let res = residency(&h, 0, &g);
     let p = pim.cost(&g, &res, OpId(0)).unwrap();
     assert!(p.latency_s < 0.1 * host.cost(&g, &res, OpId(0)).unwrap().latency_s);
@@ -581,6 +579,33 @@ fn hls4ml_reuse_factors_follow_its_validity_rule() {
     assert_eq!(closest_reuse(16, 64, 5000), 1024);
 }
 
+/// A one-fabric FPGA device file named `file`: `dsp` DSP slices, `bram` BRAM18s and `lut` LUTs
+/// at `clock` Hz, with the fpga model's `params`.
+fn fpga_hw_sized(
+    file: &str,
+    params: &str,
+    (dsp, bram, lut): (u64, u64, u64),
+    clock: f64,
+) -> Hardware {
+    Hardware::from_toml_str(&fpga_text(params, dsp, bram, lut, clock), file).unwrap()
+}
+
+/// [`fpga_hw_sized`] for the fabric of the hand-worked hls4ml examples (`u.toml`: 9024 DSPs,
+/// 4032 BRAM18s, 1,303,680 LUTs at 200 MHz).
+fn fpga_hw(params: &str) -> Hardware {
+    fpga_hw_sized("u.toml", params, (9024, 4032, 1_303_680), 200e6)
+}
+
+/// The plan of the first layer of `g` on the FPGA unit of `h`, in ideal mode.
+fn first_layer(h: &Hardware, g: &Graph) -> fpga::Layer {
+    Fpga::new(h, 0, Mode::Ideal)
+        .unwrap()
+        .plan(g)
+        .unwrap()
+        .layers[0]
+        .clone()
+}
+
 fn fpga_text(params: &str, dsp: u64, bram: u64, lut: u64, clock: f64) -> String {
     DeviceToml::new("toy-fpga", "toy")
         .unit(
@@ -605,23 +630,9 @@ fn fpga_text(params: &str, dsp: u64, bram: u64, lut: u64, clock: f64) -> String 
 #[test]
 fn hls4ml_dense_layer_by_hand() {
     // Dense 16 → 64, 16-bit (f16 storage as ap_fixed<16,..>), reuse factor 4, latency strategy.
-    let text = fpga_text(
-        "style = \"hls4ml\"\nreuse_factor = 4",
-        9024,
-        4032,
-        1_303_680,
-        200e6,
-    );
-    let h = Hardware::from_toml_str(&text, "u.toml").unwrap();
+    let h = fpga_hw("style = \"hls4ml\"\nreuse_factor = 4");
     let f = Fpga::new(&h, 0, Mode::Ideal).unwrap();
-    let g = matmul_graph(
-        1,
-        64,
-        16,
-        Storage::plain(DType::F16),
-        DType::F16,
-        DType::F16,
-    );
+    let g = plain_matmul(1, 64, 16, DType::F16);
     let plan = f.plan(&g).unwrap();
     let l = &plan.layers[0];
     // 16 x 64 / 4 = 256 multipliers of 16 x 16 bits: > 10 bits, one DSP48E2 (27 x 18) each.
@@ -637,29 +648,12 @@ fn hls4ml_dense_layer_by_hand() {
     assert_close!(led.latency_s, 55e-9, 1e-12);
     // The resource strategy keeps the weights in BRAM: 4 deep x 256·16 = 4096 bits wide,
     // more than 18 bits and at most 512 deep: ceil(4/512) x ceil(4096/36) = 114 BRAM18.
-    let text = fpga_text(
-        "style = \"hls4ml\"\nreuse_factor = 4\nstrategy = \"resource\"",
-        9024,
-        4032,
-        1_303_680,
-        200e6,
-    );
-    let h = Hardware::from_toml_str(&text, "u.toml").unwrap();
-    let l = Fpga::new(&h, 0, Mode::Ideal)
-        .unwrap()
-        .plan(&g)
-        .unwrap()
-        .layers[0]
-        .clone();
+    let h = fpga_hw("style = \"hls4ml\"\nreuse_factor = 4\nstrategy = \"resource\"");
+    let l = first_layer(&h, &g);
     assert_eq!(l.res.bram18, 114.0);
     // 8-bit operands fit LUT multipliers: (2 x ceil(16/6) - 1) x 16 = 80 LUTs each, no DSP.
-    let g8 = matmul_graph(1, 64, 16, Storage::plain(DType::I8), DType::I8, DType::I8);
-    let l8 = Fpga::new(&h, 0, Mode::Ideal)
-        .unwrap()
-        .plan(&g8)
-        .unwrap()
-        .layers[0]
-        .clone();
+    let g8 = plain_matmul(1, 64, 16, DType::I8);
+    let l8 = first_layer(&h, &g8);
     assert_eq!(l8.res.dsp, 0.0);
     assert_eq!(l8.res.lut, 256.0 * (80.0 + 8.0 + 8.0 + 4.0));
 }
@@ -693,20 +687,8 @@ fn streaming_conv_layers_by_hand() {
     // hls4ml io_stream conv 3x3, 4 → 8 channels on an 8 x 8 map, reuse factor 4:
     // n_in = 3·3·4 = 36, n_out = 8; rf 4 is valid (ceil(288/4) = 72 is a multiple of 8), so
     // 72 multipliers (16-bit: 72 DSPs); II 4 per input pixel: 64 x 4 + ceil(log2 36) + 3 = 265.
-    let text = fpga_text(
-        "style = \"hls4ml\"\nreuse_factor = 4",
-        9024,
-        4032,
-        1_303_680,
-        200e6,
-    );
-    let h = Hardware::from_toml_str(&text, "u.toml").unwrap();
-    let l = Fpga::new(&h, 0, Mode::Ideal)
-        .unwrap()
-        .plan(&conv_graph(4, 8, 8, 3, 1))
-        .unwrap()
-        .layers[0]
-        .clone();
+    let h = fpga_hw("style = \"hls4ml\"\nreuse_factor = 4");
+    let l = first_layer(&h, &conv_graph(4, 8, 8, 3, 1));
     assert_eq!(l.knobs, (4.0, 72.0));
     assert_eq!(l.res.dsp, 72.0);
     assert_eq!(l.cycles, 265.0);
@@ -725,22 +707,13 @@ fn streaming_conv_layers_by_hand() {
 #[test]
 fn hls4ml_over_budget_and_unroll_limit_are_infeasible_with_the_reason() {
     // 256 multipliers need 256 DSPs; a 200-DSP part cannot hold the layer.
-    let text = fpga_text(
+    let h = fpga_hw_sized(
+        "small.toml",
         "style = \"hls4ml\"\nreuse_factor = 4",
-        200,
-        100,
-        100_000,
+        (200, 100, 100_000),
         200e6,
     );
-    let h = Hardware::from_toml_str(&text, "small.toml").unwrap();
-    let g = matmul_graph(
-        1,
-        64,
-        16,
-        Storage::plain(DType::F16),
-        DType::F16,
-        DType::F16,
-    );
+    let g = plain_matmul(1, 64, 16, DType::F16);
     let e = Fpga::new(&h, 0, Mode::Ideal).unwrap().plan(&g).unwrap_err();
     assert!(
         e.reason.contains("needs 256 DSP") && e.reason.contains("has 200"),
@@ -750,14 +723,7 @@ fn hls4ml_over_budget_and_unroll_limit_are_infeasible_with_the_reason() {
     // The shipped U280 (reuse factor 8, latency strategy): a 2048 x 2048 projection unrolls
     // 524,288 multiplications, past Vivado HLS's 4,096 (hls4ml issue #1013).
     let h = hw("alveo-u280");
-    let g = matmul_graph(
-        1,
-        2048,
-        2048,
-        Storage::plain(DType::F16),
-        DType::F16,
-        DType::F16,
-    );
+    let g = plain_matmul(1, 2048, 2048, DType::F16);
     let m = model_for(&h, 0, Mode::Calibrated).unwrap();
     let e = m.cost(&g, &residency(&h, 0, &g), OpId(0)).unwrap_err();
     assert!(
@@ -781,21 +747,14 @@ fn finn_mvau_resources_by_hand() {
     // Accumulator: α = log2 784 + 1 + 1 - 1 = 10.61 → ceil(10.61 + log2(1 + 2^-10.61) + 1) = 12.
     assert_eq!(finn_acc_bits(784.0, 1.0, 1.0, false), 12.0);
     // LUTs: 300 + 1.1 x 16 x (mult 49 x (2 x 1 - 1) x 2 + adder 2 x 97 + acc 12) = 5650.4.
-    let text = fpga_text(
+    let h = fpga_hw_sized(
+        "tfc.toml",
         "style = \"finn\"\ntarget_cycles = 65\nweight_bits = 1\nact_bits = 1\nact_signed = false",
-        1,
-        1000,
-        1_000_000,
+        (1, 1000, 1_000_000),
         100e6,
     );
-    let h = Hardware::from_toml_str(&text, "tfc.toml").unwrap();
     let g = mlp_graph(&[784, 64], DType::I8);
-    let l = Fpga::new(&h, 0, Mode::Ideal)
-        .unwrap()
-        .plan(&g)
-        .unwrap()
-        .layers[0]
-        .clone();
+    let l = first_layer(&h, &g);
     // SetFolding for < 65 cycles: SIMD climbs the divisors of 784 up to 28 (49 bits would pass
     // the 36-bit weight-stream bound), then PE: 64/PE x 784/28 < 65 first at PE = 32 (56).
     assert_eq!(l.knobs, (32.0, 28.0));
@@ -810,14 +769,12 @@ fn finn_sfc_max_reaches_the_published_mnist_rate() {
     // layer 1: SIMD 784 (256 cycles) then PE 16 → 16; layers 2-3: SIMD 256, PE 16 → 16;
     // layer 4: SIMD 256 → 10 cycles. Interval 16 cycles → 200 MHz / 16 = 12.5 M frames/s;
     // latency 16 + 16 + 16 + 10 = 58 cycles = 0.29 us.
-    let text = fpga_text(
+    let h = fpga_hw_sized(
+        "zc706.toml",
         "style = \"finn\"\ntarget_cycles = 17\nmvau_wwidth_max = 1024\nweight_bits = 1\nact_bits = 1",
-        900,
-        1090,
-        218_600,
+        (900, 1090, 218_600),
         200e6,
     );
-    let h = Hardware::from_toml_str(&text, "zc706.toml").unwrap();
     let f = Fpga::new(&h, 0, Mode::Ideal).unwrap();
     let g = mlp_graph(&[784, 256, 256, 256, 10], DType::I8);
     let plan = f.plan(&g).unwrap();
@@ -880,7 +837,7 @@ fn npu_tiles_by_hand() {
     let npu = Npu::new(&h, 0, Mode::Ideal).unwrap();
     // 64 x 64 x 64 int8 on a 16 x 16 array. 2560 B of SRAM hold exactly one double-buffered
     // 16 x 16 x 8 step: 2 x (16·8 + 8·16) + 2 x 16·16 x 4 B = 2560; any larger tile does not fit.
-    let g = matmul_graph(64, 64, 64, Storage::plain(DType::I8), DType::I8, DType::I8);
+    let g = plain_matmul(64, 64, 64, DType::I8);
     let res = residency(&h, 0, &g);
     let l = npu.cost(&g, &res, OpId(0)).unwrap();
     // 4 x 4 output tiles x 8 K-steps = 128 steps. A (4 KiB) is read once per column of output
@@ -1066,14 +1023,7 @@ fn cpu_threads_scale_compute_and_saturate_shared_bandwidth() {
 #[test]
 fn heterogeneous_clusters_keep_their_own_models() {
     let h = pixel8_cpu();
-    let g = matmul_graph(
-        64,
-        2048,
-        2048,
-        Storage::plain(DType::F32),
-        DType::F32,
-        DType::F32,
-    );
+    let g = plain_matmul(64, 2048, 2048, DType::F32);
     let big = unit(&h, "cpu-big");
     let mid = unit(&h, "cpu-mid");
     let res_big = residency(&h, big, &g);

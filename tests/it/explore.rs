@@ -2,7 +2,8 @@
 //! infeasible points are kept with their reasons, limits apply, output is deterministic, parts
 //! merge, existing directories are protected, and chart text really renders in PNG.
 
-use crate::common::{TempDir, data_path};
+use crate::common::explore::{explore_into, explore_parts, run};
+use crate::common::{TempDir, data_path, words};
 use archscope::cost::Mode;
 use archscope::explore::plots::{self, Scatter, ScatterPoint};
 use archscope::explore::table;
@@ -24,12 +25,6 @@ fn request() -> ExploreRequest {
         command: "archscope explore (test)".into(),
         ..Default::default()
     }
-}
-
-fn run(req: &ExploreRequest) -> (Session, Results) {
-    let s = Session::new(req.resolve().unwrap()).unwrap();
-    let r = s.run(false).unwrap();
-    (s, r)
 }
 
 /// Row of the point with these knob values (by axis name).
@@ -337,29 +332,8 @@ fn shard_parts_merge_into_the_single_run() {
     req.sweeps = vec!["unit[gpu].peak_ops_per_s.f16=1e12,4e12".into()];
     let tmp = TempDir::new("shards");
     let whole_dir = tmp.join("whole");
-    explore::explore(
-        &req,
-        &OutputOptions {
-            out: Some(whole_dir.clone()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let parts_dir = tmp.join("parts");
-    let mut parts = Vec::new();
-    for i in 0..3 {
-        let mut r = req.clone();
-        r.shard = Some(format!("{i}/3"));
-        let f = explore::explore(
-            &r,
-            &OutputOptions {
-                out: Some(parts_dir.clone()),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        parts.push(f.path);
-    }
+    explore_into(&req, &whole_dir, None);
+    let parts = explore_parts(&req, &tmp.join("parts"), 3, None);
     // A missing part is an error that names it.
     let e = explore::merge_parts(&parts[..2]).err().unwrap().to_string();
     assert!(e.contains("missing shard(s) 2/3"), "{e}");
@@ -770,29 +744,8 @@ fn cnn_shards_merge_and_cnn_flags_are_checked() {
     req.max_latency_s = Some(0.05);
     let tmp = TempDir::new("cnn-shards");
     let whole_dir = tmp.join("cnn-whole");
-    explore::explore(
-        &req,
-        &OutputOptions {
-            out: Some(whole_dir.clone()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let parts_dir = tmp.join("cnn-parts");
-    let mut parts = Vec::new();
-    for i in 0..2 {
-        let mut r = req.clone();
-        r.shard = Some(format!("{i}/2"));
-        let f = explore::explore(
-            &r,
-            &OutputOptions {
-                out: Some(parts_dir.clone()),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        parts.push(f.path);
-    }
+    explore_into(&req, &whole_dir, None);
+    let parts = explore_parts(&req, &tmp.join("cnn-parts"), 2, None);
     let merged_dir = tmp.join("cnn-merged");
     explore::merge(&parts, &merged_dir, false).unwrap();
     for f in ["points.csv", "front.csv"] {
@@ -1023,15 +976,7 @@ fn small_part(tmp: &TempDir, shard: &str) -> std::path::PathBuf {
     r.quants = vec!["fp16".into()];
     r.contexts = vec![1024];
     r.shard = Some(shard.into());
-    explore::explore(
-        &r,
-        &OutputOptions {
-            out: Some(tmp.join("parts")),
-            ..Default::default()
-        },
-    )
-    .unwrap()
-    .path
+    explore_into(&r, &tmp.join("parts"), None)
 }
 
 #[test]
@@ -1440,14 +1385,7 @@ fn band_columns_bracket_the_measured_range() {
         contexts: vec![1024],
         ..request()
     };
-    explore::explore(
-        &req,
-        &OutputOptions {
-            out: Some(dir.clone()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    explore_into(&req, &dir, None);
     let mut rd = csv::Reader::from_path(dir.join("points.csv")).unwrap();
     let header: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
     let col = |n: &str| {
@@ -1522,23 +1460,10 @@ fn fronts_can_be_split_by_runtime_and_parts_carry_runtime_files() {
         &file,
     )
     .unwrap();
-    let mut req = runtime_request(&[file.to_str().unwrap()]);
+    let req = runtime_request(&[file.to_str().unwrap()]);
     let spec = req.resolve().unwrap();
     assert!(spec.runtimes[0].text.as_deref().unwrap().contains("llama"));
-    let parts_dir = tmp.join("parts");
-    let mut parts = Vec::new();
-    for i in 0..2 {
-        req.shard = Some(format!("{i}/2"));
-        let f = explore::explore(
-            &req,
-            &OutputOptions {
-                out: Some(parts_dir.clone()),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        parts.push(f.path);
-    }
+    let parts = explore_parts(&req, &tmp.join("parts"), 2, None);
     std::fs::remove_file(&file).unwrap();
     let merged = tmp.join("merged");
     explore::merge(&parts, &merged, false).unwrap();
@@ -1554,26 +1479,12 @@ fn explore_prices_with_the_pairs_calibration_and_its_band() {
     use crate::common::archscope_in;
     let dir = TempDir::new("explore-calibrated");
     crate::common::calibrate_in(dir.path(), "galaxy-s24", "qnn");
-    let run = |out: &str, extra: &[&str]| {
-        let mut args = vec![
-            "explore",
-            "--hw",
-            "galaxy-s24",
-            "--model",
-            "mobilenetv2",
-            "--units",
-            "npu",
-            "--quant",
-            "w8a8",
-            "--batch",
-            "1",
-            "--runtime",
-            "qnn",
-            "--out",
-            out,
-        ];
-        args.extend_from_slice(extra);
-        let (ok, _, err) = archscope_in(dir.path(), &args);
+    let run = |out: &str, extra: &str| {
+        let line = format!(
+            "explore --hw galaxy-s24 --model mobilenetv2 --units npu --quant w8a8 --batch 1 \
+             --runtime qnn --out {out} {extra}"
+        );
+        let (ok, _, err) = archscope_in(dir.path(), &words(&line));
         assert!(ok, "{err}");
         let text = std::fs::read_to_string(dir.join(out).join("points.csv")).unwrap();
         let mut rows = csv::Reader::from_reader(text.as_bytes());
@@ -1582,40 +1493,28 @@ fn explore_prices_with_the_pairs_calibration_and_its_band() {
         let get = |k: &str| row[header.iter().position(|h| h == k).unwrap()].to_string();
         (get("batch_latency_s").parse::<f64>().unwrap(), get("band"))
     };
-    let score = |extra: &[&str]| {
-        let mut args = vec![
-            "score",
-            "--hw",
-            "galaxy-s24",
-            "--model",
-            "mobilenetv2",
-            "--unit",
-            "npu",
-            "--quant",
-            "w8a8",
-            "--runtime",
-            "qnn",
-            "--format",
-            "json",
-        ];
-        args.extend_from_slice(extra);
-        let (ok, out, err) = archscope_in(dir.path(), &args);
+    let score = |extra: &str| {
+        let line = format!(
+            "score --hw galaxy-s24 --model mobilenetv2 --unit npu --quant w8a8 --runtime qnn \
+             --format json {extra}"
+        );
+        let (ok, out, err) = archscope_in(dir.path(), &words(&line));
         assert!(ok, "{err}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         v["metrics"]["latency_s"].as_f64().unwrap()
     };
-    let (t, band) = run("cal", &[]);
+    let (t, band) = run("cal", "");
     assert!(band.starts_with("calibrated"), "{band}");
-    let s = score(&[]);
+    let s = score("");
     assert!((t / s - 1.0).abs() < 1e-9, "explore {t} vs score {s}");
     let spec = std::fs::read_to_string(dir.join("cal").join("spec.json")).unwrap();
     assert!(
         spec.contains("galaxy-s24.qnn.toml"),
         "the spec carries the overlay"
     );
-    let (t0, band0) = run("plain", &["--no-calibration"]);
+    let (t0, band0) = run("plain", "--no-calibration");
     assert!(band0.starts_with("uncalibrated"), "{band0}");
-    let s0 = score(&["--no-calibration"]);
+    let s0 = score("--no-calibration");
     assert!((t0 / s0 - 1.0).abs() < 1e-9, "explore {t0} vs score {s0}");
     assert!(t0 != t, "the overlay changes the prediction");
 }

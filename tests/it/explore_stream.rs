@@ -3,10 +3,9 @@
 //! points; the charts of a large run draw a bounded sample and the report says how many.
 
 use crate::common::TempDir;
+use crate::common::explore::{explore_into, explore_parts, run};
 use archscope::explore::report::{MAX_SCATTER_FRONT, MAX_SCATTER_POINTS};
-use archscope::explore::{
-    self, ExploreRequest, Judge, OutputOptions, Results, Session, Tally, analyze,
-};
+use archscope::explore::{self, ExploreRequest, Judge, Results, Tally, analyze};
 use archscope::search::dominates;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,24 +23,6 @@ fn request() -> ExploreRequest {
         command: "archscope explore (stream test)".into(),
         ..Default::default()
     }
-}
-
-fn run(req: &ExploreRequest) -> (Session, Results) {
-    let s = Session::new(req.resolve().unwrap()).unwrap();
-    let r = s.run(false).unwrap();
-    (s, r)
-}
-
-fn explore_into(req: &ExploreRequest, dir: &Path, chunk: Option<usize>) {
-    explore::explore(
-        req,
-        &OutputOptions {
-            out: Some(dir.to_path_buf()),
-            chunk,
-            ..Default::default()
-        },
-    )
-    .unwrap();
 }
 
 /// Every file of a report directory but the HTML page (it names the run's files the same way,
@@ -94,22 +75,7 @@ fn a_tiny_chunk_writes_the_same_report_as_one_chunk() {
     }
     // The part and merge paths stream too: parts written 5 points at a time merge into the
     // same tables.
-    let parts_dir = tmp.join("parts");
-    let mut parts = Vec::new();
-    for i in 0..2 {
-        let mut r = req.clone();
-        r.shard = Some(format!("{i}/2"));
-        let f = explore::explore(
-            &r,
-            &OutputOptions {
-                out: Some(parts_dir.clone()),
-                chunk: Some(5),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        parts.push(f.path);
-    }
+    let parts = explore_parts(&req, &tmp.join("parts"), 2, Some(5));
     let merged = tmp.join("merged");
     explore::merge(&parts, &merged, false).unwrap();
     for f in ["points.csv", "front.csv", "summary.txt"] {

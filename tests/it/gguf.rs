@@ -666,20 +666,10 @@ fn unsupported_architectures_and_missing_keys_are_clear_errors() {
 fn score_prices_a_gguf_file_end_to_end() {
     let dir = TempDir::new("gguf-score");
     let path = write(&dir, "tiny.gguf", &tiny_llama(true));
-    let (ok, out, err) = crate::common::archscope(&[
-        "score",
-        "--hw",
-        "a100-80gb.toml",
-        "--model",
-        &path,
-        "--phase",
-        "decode",
-        "--context",
-        "64",
-        "--ideal",
-        "--format",
-        "json",
-    ]);
+    let (ok, out, err) = crate::common::archscope_paths(
+        "score --hw a100-80gb.toml --phase decode --context 64 --ideal --format json",
+        &[("--model", &path)],
+    );
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["quant"], "q4_k_m");
@@ -744,23 +734,10 @@ fn explore_map_and_search_take_a_gguf_file() {
         !quants.is_empty() && quants.iter().all(|q| q == "q4_k_m"),
         "{quants:?}"
     );
-    let (ok, out, err) = crate::common::archscope(&[
-        "map",
-        "--objective",
-        "placement",
-        "--hw",
-        "a100-80gb.toml",
-        "--model",
-        &path,
-        "--phase",
-        "decode",
-        "--context",
-        "64",
-        "--time-limit",
-        "10",
-        "--format",
-        "json",
-    ]);
+    let (ok, out, err) = crate::common::archscope_paths(
+        "map --objective placement --hw a100-80gb.toml --phase decode --context 64 --time-limit 10 --format json",
+        &[("--model", &path)],
+    );
     assert!(ok, "{err}");
     assert!(out.contains("q4_k_m"), "{out}");
     let found = dir.join("search");

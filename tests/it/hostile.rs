@@ -4,7 +4,7 @@
 //! a huge allocation or a wrapped number printed with exit status 0. The inputs are generated
 //! here or are small copies under `tests/data/hostile/`.
 
-use crate::common::{TempDir, archscope, words};
+use crate::common::{TempDir, archscope, archscope_paths, words};
 use archscope::cost::Mode;
 use archscope::cycle::systolic::{MAX_DP_CHANNELS, MAX_TOPOLOGY_LAYERS, parse_conv_topology};
 use archscope::explore::units::default_thread_counts;
@@ -274,15 +274,10 @@ fn a_core_count_of_1e19_is_refused_and_the_thread_list_is_bounded() {
     let path = dir.join("hw.toml");
     std::fs::write(&path, &text).unwrap();
     let out = dir.join("e1");
-    let (ok, _, err) = archscope(&[
-        "explore",
-        "--hw",
-        path.to_str().unwrap(),
-        "--model",
-        "llama-1b",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, err) = archscope_paths(
+        "explore --model llama-1b",
+        &[("--hw", &path), ("--out", &out)],
+    );
     assert!(!ok);
     assert!(err.contains("unit[cpu-mid].count"), "{err}");
 }
@@ -420,13 +415,7 @@ fn a_depthwise_row_of_ten_million_channels_is_an_error_not_an_abort() {
     )
     .unwrap();
     let cfg = crate::common::data_path("scalesim/configs/a16x16_os.cfg");
-    let (ok, _, err) = archscope(&[
-        "systolic",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--topology",
-        path.to_str().unwrap(),
-    ]);
+    let (ok, _, err) = archscope_paths("systolic", &[("--config", &cfg), ("--topology", &path)]);
     assert!(!ok);
     assert!(
         err.contains("field `Channels`") && !err.contains("panicked"),

@@ -14,19 +14,11 @@ use archscope::mapping::{
 use proptest::prelude::*;
 
 fn t(name: &str, bytes: u64, kind: TensorKind) -> TensorSpec {
-    TensorSpec {
-        name: name.into(),
-        bytes,
-        kind,
-    }
+    TensorSpec::new(name, bytes, kind)
 }
 
 fn op(name: &str, inputs: &[usize], outputs: &[usize]) -> OpSpec {
-    OpSpec {
-        name: name.into(),
-        inputs: inputs.to_vec(),
-        outputs: outputs.to_vec(),
-    }
+    OpSpec::new(name, inputs.to_vec(), outputs.to_vec())
 }
 
 fn opts() -> IlpOptions {
@@ -392,32 +384,174 @@ struct BfState {
     copy: u32,
 }
 
-fn brute_force_total(p: &MemProblem) -> Option<u64> {
-    let g = p.granularity_bytes;
-    let m = p.capacity_bytes / g;
-    let nt = p.tensors.len();
-    let n = p.ops.len();
-    let units: Vec<u64> = p.tensors.iter().map(|t| t.bytes.div_ceil(g)).collect();
-    let produced = |a: usize| {
+/// What [`brute_force_total`] knows of a problem: the capacity in units, each tensor's units and
+/// each tensor's producer.
+struct Bf<'a> {
+    p: &'a MemProblem,
+    m: u64,
+    units: Vec<u64>,
+    producer: Vec<Option<usize>>,
+}
+
+impl Bf<'_> {
+    /// Whether tensor `a` is produced by an op (not read from memory first).
+    fn produced(&self, a: usize) -> bool {
         matches!(
-            p.tensors[a].kind,
+            self.p.tensors[a].kind,
             TensorKind::Activation | TensorKind::Output
         )
-    };
+    }
+
+    /// Whether an op not in the `done` mask reads tensor `a`.
+    fn needed_by(&self, a: usize, done: u32) -> bool {
+        self.p
+            .ops
+            .iter()
+            .enumerate()
+            .any(|(o, op)| done & (1 << o) == 0 && op.inputs.contains(&a))
+    }
+
+    /// Every state reached from `st` (at total cost `cost`) by running the ready op `o`, with
+    /// its total cost, pushed to `out`.
+    fn run_op(&self, st: &BfState, cost: u64, o: usize, out: &mut Vec<(u64, BfState)>) {
+        let nt = self.p.tensors.len();
+        let op = &self.p.ops[o];
+        let r = st.res.len();
+        for keep_mask in 0u32..(1 << r) {
+            let mut cost1 = cost;
+            let mut copy = st.copy;
+            let mut kept: Vec<(usize, u64)> = Vec::new();
+            for (i, &(a, off)) in st.res.iter().enumerate() {
+                if keep_mask & (1 << i) != 0 {
+                    kept.push((a, off));
+                } else if self.produced(a) && copy & (1 << a) == 0 && self.needed_by(a, st.done) {
+                    cost1 += self.p.tensors[a].bytes;
+                    copy |= 1 << a;
+                }
+            }
+            let is_kept = |a: usize| kept.iter().any(|&(b, _)| b == a);
+            let mut must: Vec<usize> = Vec::new();
+            let mut feasible = true;
+            for &a in &op.inputs {
+                if !is_kept(a) && !must.contains(&a) {
+                    if copy & (1 << a) == 0 {
+                        feasible = false;
+                    }
+                    must.push(a);
+                }
+            }
+            if !feasible {
+                continue;
+            }
+            let n_loads = must.len();
+            // Optional prefetches: tensors with a copy, still needed later, not placed.
+            let optional: Vec<usize> = (0..nt)
+                .filter(|&a| {
+                    copy & (1 << a) != 0
+                        && !is_kept(a)
+                        && !must.contains(&a)
+                        && !op.outputs.contains(&a)
+                        && self.needed_by(a, st.done | (1 << o))
+                })
+                .collect();
+            for pre_mask in 0u32..(1 << optional.len()) {
+                let mut place = must.clone();
+                for (i, &a) in optional.iter().enumerate() {
+                    if pre_mask & (1 << i) != 0 {
+                        place.push(a);
+                    }
+                }
+                let loads = n_loads + pre_mask.count_ones() as usize;
+                let load_bytes: u64 = place[..loads]
+                    .iter()
+                    .map(|&a| self.p.tensors[a].bytes)
+                    .sum();
+                place.extend(op.outputs.iter().copied());
+                let out_store: u64 = op
+                    .outputs
+                    .iter()
+                    .filter(|&&a| self.p.tensors[a].kind == TensorKind::Output)
+                    .map(|&a| self.p.tensors[a].bytes)
+                    .sum();
+                let mut copy2 = copy;
+                for &a in &op.outputs {
+                    if self.p.tensors[a].kind == TensorKind::Output {
+                        copy2 |= 1 << a;
+                    }
+                }
+                let done2 = st.done | (1 << o);
+                let cost2 = cost1 + load_bytes + out_store;
+                // Enumerate offsets for `place`.
+                let mut assign: Vec<(usize, u64)> = kept.clone();
+                let mut results: Vec<Vec<(usize, u64)>> = Vec::new();
+                offsets(0, &place, &self.units, self.m, &mut assign, &mut results);
+                for res in results {
+                    let mut res: Vec<(usize, u64)> = res
+                        .into_iter()
+                        .filter(|&(a, _)| self.needed_by(a, done2))
+                        .collect();
+                    res.sort_unstable();
+                    let ns = BfState {
+                        done: done2,
+                        res,
+                        copy: copy2,
+                    };
+                    out.push((cost2, ns));
+                }
+            }
+        }
+    }
+}
+
+/// Every non-overlapping placement of `place[i..]` in `m` units, added to `assign`, pushed to
+/// `out`.
+fn offsets(
+    i: usize,
+    place: &[usize],
+    units: &[u64],
+    m: u64,
+    assign: &mut Vec<(usize, u64)>,
+    out: &mut Vec<Vec<(usize, u64)>>,
+) {
+    if i == place.len() {
+        out.push(assign.clone());
+        return;
+    }
+    let a = place[i];
+    let u = units[a];
+    if u > m {
+        return;
+    }
+    for off in 0..=(m - u) {
+        if assign
+            .iter()
+            .all(|&(b, ob)| off + u <= ob || ob + units[b] <= off)
+        {
+            assign.push((a, off));
+            offsets(i + 1, place, units, m, assign, out);
+            assign.pop();
+        }
+    }
+}
+
+fn brute_force_total(p: &MemProblem) -> Option<u64> {
+    let g = p.granularity_bytes;
+    let nt = p.tensors.len();
+    let n = p.ops.len();
     let mut producer = vec![None; nt];
     for (o, op) in p.ops.iter().enumerate() {
         for &a in &op.outputs {
             producer[a] = Some(o);
         }
     }
-    let needed_by = |a: usize, done: u32| {
-        p.ops
-            .iter()
-            .enumerate()
-            .any(|(o, op)| done & (1 << o) == 0 && op.inputs.contains(&a))
+    let bf = Bf {
+        p,
+        m: p.capacity_bytes / g,
+        units: p.tensors.iter().map(|t| t.bytes.div_ceil(g)).collect(),
+        producer,
     };
     let init_copy: u32 = (0..nt)
-        .filter(|&a| !produced(a))
+        .filter(|&a| !bf.produced(a))
         .fold(0, |m, a| m | (1 << a));
     let start = BfState {
         done: 0,
@@ -439,124 +573,19 @@ fn brute_force_total(p: &MemProblem) -> Option<u64> {
             if st.done & (1 << o) != 0 {
                 continue;
             }
-            let op = &p.ops[o];
-            if op
+            if p.ops[o]
                 .inputs
                 .iter()
-                .any(|&a| producer[a].is_some_and(|q| st.done & (1 << q) == 0))
+                .any(|&a| bf.producer[a].is_some_and(|q| st.done & (1 << q) == 0))
             {
                 continue;
             }
-            let r = st.res.len();
-            for keep_mask in 0u32..(1 << r) {
-                let mut cost1 = cost;
-                let mut copy = st.copy;
-                let mut kept: Vec<(usize, u64)> = Vec::new();
-                for (i, &(a, off)) in st.res.iter().enumerate() {
-                    if keep_mask & (1 << i) != 0 {
-                        kept.push((a, off));
-                    } else if produced(a) && copy & (1 << a) == 0 && needed_by(a, st.done) {
-                        cost1 += p.tensors[a].bytes;
-                        copy |= 1 << a;
-                    }
-                }
-                let is_kept = |a: usize| kept.iter().any(|&(b, _)| b == a);
-                let mut must: Vec<usize> = Vec::new();
-                let mut feasible = true;
-                for &a in &op.inputs {
-                    if !is_kept(a) && !must.contains(&a) {
-                        if copy & (1 << a) == 0 {
-                            feasible = false;
-                        }
-                        must.push(a);
-                    }
-                }
-                if !feasible {
-                    continue;
-                }
-                let n_loads = must.len();
-                // Optional prefetches: tensors with a copy, still needed later, not placed.
-                let optional: Vec<usize> = (0..nt)
-                    .filter(|&a| {
-                        copy & (1 << a) != 0
-                            && !is_kept(a)
-                            && !must.contains(&a)
-                            && !op.outputs.contains(&a)
-                            && needed_by(a, st.done | (1 << o))
-                    })
-                    .collect();
-                for pre_mask in 0u32..(1 << optional.len()) {
-                    let mut place = must.clone();
-                    for (i, &a) in optional.iter().enumerate() {
-                        if pre_mask & (1 << i) != 0 {
-                            place.push(a);
-                        }
-                    }
-                    let loads = n_loads + pre_mask.count_ones() as usize;
-                    let load_bytes: u64 = place[..loads].iter().map(|&a| p.tensors[a].bytes).sum();
-                    place.extend(op.outputs.iter().copied());
-                    let out_store: u64 = op
-                        .outputs
-                        .iter()
-                        .filter(|&&a| p.tensors[a].kind == TensorKind::Output)
-                        .map(|&a| p.tensors[a].bytes)
-                        .sum();
-                    let mut copy2 = copy;
-                    for &a in &op.outputs {
-                        if p.tensors[a].kind == TensorKind::Output {
-                            copy2 |= 1 << a;
-                        }
-                    }
-                    let done2 = st.done | (1 << o);
-                    let cost2 = cost1 + load_bytes + out_store;
-                    // Enumerate offsets for `place`.
-                    let mut assign: Vec<(usize, u64)> = kept.clone();
-                    let mut results: Vec<Vec<(usize, u64)>> = Vec::new();
-                    fn rec(
-                        i: usize,
-                        place: &[usize],
-                        units: &[u64],
-                        m: u64,
-                        assign: &mut Vec<(usize, u64)>,
-                        out: &mut Vec<Vec<(usize, u64)>>,
-                    ) {
-                        if i == place.len() {
-                            out.push(assign.clone());
-                            return;
-                        }
-                        let a = place[i];
-                        let u = units[a];
-                        if u > m {
-                            return;
-                        }
-                        for off in 0..=(m - u) {
-                            if assign
-                                .iter()
-                                .all(|&(b, ob)| off + u <= ob || ob + units[b] <= off)
-                            {
-                                assign.push((a, off));
-                                rec(i + 1, place, units, m, assign, out);
-                                assign.pop();
-                            }
-                        }
-                    }
-                    rec(0, &place, &units, m, &mut assign, &mut results);
-                    for res in results {
-                        let mut res: Vec<(usize, u64)> = res
-                            .into_iter()
-                            .filter(|&(a, _)| needed_by(a, done2))
-                            .collect();
-                        res.sort_unstable();
-                        let ns = BfState {
-                            done: done2,
-                            res,
-                            copy: copy2,
-                        };
-                        if best.get(&ns).is_none_or(|&c| cost2 < c) {
-                            best.insert(ns.clone(), cost2);
-                            heap.push(Reverse((cost2, ns)));
-                        }
-                    }
+            let mut next = Vec::new();
+            bf.run_op(&st, cost, o, &mut next);
+            for (cost2, ns) in next {
+                if best.get(&ns).is_none_or(|&c| cost2 < c) {
+                    best.insert(ns.clone(), cost2);
+                    heap.push(Reverse((cost2, ns)));
                 }
             }
         }

@@ -8,7 +8,7 @@
 //! Time limits keep the whole file within about a minute on 2 cores (the
 //! full table is `examples/cosma_table.rs`).
 
-use crate::common::{TempDir, archscope, shared_path, words};
+use crate::common::{TempDir, archscope, archscope_paths, shared_path, words};
 use archscope::experiments::cosma_cnn::{
     Budget, SuiteRow, build_builtin, build_ofa_subnet, evaluate,
 };
@@ -106,11 +106,7 @@ fn mobilenetv2_m_r_matches_hand_count() {
 /// A chain whose middle tensor must be spilled at the given capacity:
 /// x → A → a; a → B → b; (a, b) → C → y, with `a` 4 units, `b` 6, capacity 10.
 fn spilling_problem() -> MemProblem {
-    let t = |name: &str, bytes, kind| TensorSpec {
-        name: name.into(),
-        bytes,
-        kind,
-    };
+    let t = TensorSpec::new;
     MemProblem {
         tensors: vec![
             t("x", 2, TensorKind::Input),
@@ -120,26 +116,10 @@ fn spilling_problem() -> MemProblem {
             t("y", 2, TensorKind::Output),
         ],
         ops: vec![
-            OpSpec {
-                name: "A".into(),
-                inputs: vec![0],
-                outputs: vec![1],
-            },
-            OpSpec {
-                name: "B".into(),
-                inputs: vec![1],
-                outputs: vec![2],
-            },
-            OpSpec {
-                name: "C".into(),
-                inputs: vec![2],
-                outputs: vec![3],
-            },
-            OpSpec {
-                name: "D".into(),
-                inputs: vec![1, 3],
-                outputs: vec![4],
-            },
+            OpSpec::new("A", vec![0], vec![1]),
+            OpSpec::new("B", vec![1], vec![2]),
+            OpSpec::new("C", vec![2], vec![3]),
+            OpSpec::new("D", vec![1, 3], vec![4]),
         ],
         capacity_bytes: 12,
         granularity_bytes: 1,
@@ -220,23 +200,10 @@ fn cli_literal_example_explains_infeasibility_with_numbers() {
 fn cli_traffic_json_and_table_and_chart() {
     let dir = TempDir::new("map-traffic");
     let svg = dir.join("mem.svg");
-    let (ok, out, err) = archscope(&[
-        "map",
-        "--model",
-        "mobilenetv2",
-        "--scratchpad",
-        "512KiB",
-        "--resolution",
-        "128",
-        "--solver",
-        "ilp",
-        "--time-limit",
-        "60",
-        "--format",
-        "json",
-        "--chart",
-        svg.to_str().unwrap(),
-    ]);
+    let (ok, out, err) = archscope_paths(
+        "map --model mobilenetv2 --scratchpad 512KiB --resolution 128 --solver ilp --time-limit 60 --format json",
+        &[("--chart", &svg)],
+    );
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     for key in [

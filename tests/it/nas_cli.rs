@@ -1,7 +1,7 @@
 //! `archscope search` end to end: the report directory, its refusal to overwrite, labelled
 //! proxies, LLM configs that load back, fitted predictors, and clean errors.
 
-use crate::common::{TempDir, archscope, shared_path, words};
+use crate::common::{TempDir, archscope, archscope_paths, shared_path, words};
 use std::path::Path;
 
 fn json(p: &Path) -> serde_json::Value {
@@ -12,22 +12,9 @@ fn json(p: &Path) -> serde_json::Value {
 fn ofa_search_on_pixel8_with_a_proxy_says_so_and_never_overwrites() {
     let out_dir = TempDir::new("ofa-proxy");
     let out = out_dir.join("out");
-    let o = out.to_str().unwrap();
-    let args = [
-        "search",
-        "ofa",
-        "--hw",
-        "pixel8.toml",
-        "--space",
-        "mbv3-w1.2",
-        "--max-latency-ms",
-        "12,20",
-        "--generations",
-        "5",
-        "--out",
-        o,
-    ];
-    let (ok, stdout, err) = archscope(&args);
+    let line =
+        "search ofa --hw pixel8.toml --space mbv3-w1.2 --max-latency-ms 12,20 --generations 5";
+    let (ok, stdout, err) = archscope_paths(line, &[("--out", &out)]);
     assert!(ok, "{err}");
     assert!(
         stdout.contains("PROXY") && stdout.contains("NOT an accuracy"),
@@ -61,11 +48,9 @@ fn ofa_search_on_pixel8_with_a_proxy_says_so_and_never_overwrites() {
     assert_eq!(a["ks"].as_array().unwrap().len(), 20);
     assert!(a["image_size"].is_u64());
     // a second run into the same directory is refused without --force
-    let (ok, _, err) = archscope(&args);
+    let (ok, _, err) = archscope_paths(line, &[("--out", &out)]);
     assert!(!ok && err.contains("--force"), "{err}");
-    let mut forced = args.to_vec();
-    forced.push("--force");
-    let (ok, _, err) = archscope(&forced);
+    let (ok, _, err) = archscope_paths(&format!("{line} --force"), &[("--out", &out)]);
     assert!(ok, "{err}");
 }
 
@@ -73,19 +58,10 @@ fn ofa_search_on_pixel8_with_a_proxy_says_so_and_never_overwrites() {
 fn ofa_pareto_and_mnas_objectives_and_random_search() {
     let out_dir = TempDir::new("ofa-pareto");
     let out = out_dir.join("out");
-    let o = out.to_str().unwrap();
-    let (ok, _, err) = archscope(&[
-        "search",
-        "ofa",
-        "--hw",
-        "pixel8",
-        "--objective",
-        "pareto",
-        "--generations",
-        "4",
-        "--out",
-        o,
-    ]);
+    let (ok, _, err) = archscope_paths(
+        "search ofa --hw pixel8 --objective pareto --generations 4",
+        &[("--out", &out)],
+    );
     assert!(ok, "{err}");
     let s = json(&out.join("summary.json"));
     assert_eq!(
@@ -96,23 +72,11 @@ fn ofa_pareto_and_mnas_objectives_and_random_search() {
     assert!(front.lines().count() > 3);
     let out2_dir = TempDir::new("ofa-mnas");
     let out2 = out2_dir.join("out");
-    let o2 = out2.to_str().unwrap();
-    let (ok, _, err) = archscope(&[
-        "search",
-        "ofa",
-        "--hw",
-        "pixel8",
-        "--objective",
-        "mnas-soft",
-        "--max-latency-ms",
-        "15",
-        "--algorithm",
-        "random",
-        "--generations",
-        "4",
-        "--out",
-        o2,
-    ]);
+    let (ok, _, err) = archscope_paths(
+        "search ofa --hw pixel8 --objective mnas-soft --max-latency-ms 15 --algorithm random \
+         --generations 4",
+        &[("--out", &out2)],
+    );
     assert!(ok, "{err}");
     let s = json(&out2.join("summary.json"));
     assert_eq!(s["runs"][0]["algorithm"], "random");
@@ -123,21 +87,10 @@ fn ofa_pareto_and_mnas_objectives_and_random_search() {
 fn llm_search_writes_a_loadable_config_under_the_memory_limit() {
     let out_dir = TempDir::new("llm");
     let out = out_dir.join("out");
-    let o = out.to_str().unwrap();
-    let (ok, stdout, err) = archscope(&[
-        "search",
-        "llm",
-        "--hw",
-        "pixel8.toml",
-        "--base",
-        "llama-1b",
-        "--max-memory",
-        "1GiB",
-        "--generations",
-        "8",
-        "--out",
-        o,
-    ]);
+    let (ok, stdout, err) = archscope_paths(
+        "search llm --hw pixel8.toml --base llama-1b --max-memory 1GiB --generations 8",
+        &[("--out", &out)],
+    );
     assert!(ok, "{err}");
     assert!(stdout.contains("PROXY"), "{stdout}");
     let s = json(&out.join("summary.json"));
@@ -145,15 +98,7 @@ fn llm_search_writes_a_loadable_config_under_the_memory_limit() {
     assert!(best["cost"]["memory_mib"].as_f64().unwrap() <= 1024.0);
     let cfg = out.join("best_0_config.json");
     // the written config.json scores like any model config
-    let (ok, sout, err) = archscope(&[
-        "score",
-        "--hw",
-        "pixel8",
-        "--model",
-        cfg.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let (ok, sout, err) = archscope_paths("score --hw pixel8 --format json", &[("--model", &cfg)]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&sout).unwrap();
     assert!(v["memory"]["weights_bytes"].as_f64().unwrap() > 0.0);
@@ -185,32 +130,17 @@ fn fit_prints_a_held_out_error_and_the_predictor_drives_a_search() {
     }
     std::fs::write(&csv, text).unwrap();
     let pred = dir.join("pred.safetensors");
-    let (ok, stdout, err) = archscope(&[
-        "search",
-        "fit",
-        "--space",
-        "mbv3-w1.2",
-        "--csv",
-        csv.to_str().unwrap(),
-        "--out",
-        pred.to_str().unwrap(),
-    ]);
+    let (ok, stdout, err) = archscope_paths(
+        "search fit --space mbv3-w1.2",
+        &[("--csv", &csv), ("--out", &pred)],
+    );
     assert!(ok, "{err}");
     assert!(stdout.contains("held-out RMSE"), "{stdout}");
     let out = dir.join("search");
-    let (ok, stdout, err) = archscope(&[
-        "search",
-        "ofa",
-        "--macs-only",
-        "--max-macs-m",
-        "400",
-        "--generations",
-        "3",
-        "--acc-predictor",
-        pred.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, stdout, err) = archscope_paths(
+        "search ofa --macs-only --max-macs-m 400 --generations 3",
+        &[("--acc-predictor", &pred), ("--out", &out)],
+    );
     assert!(ok, "{err}");
     assert!(
         !stdout.contains("PROXY") && stdout.contains("predicted_top1_pct"),
@@ -218,16 +148,7 @@ fn fit_prints_a_held_out_error_and_the_predictor_drives_a_search() {
     );
     // a bad CSV row names the file and line
     std::fs::write(&csv, "arch,top1\n\"{\"\"ks\"\": [3]}\",70\n").unwrap();
-    let (ok, _, err) = archscope(&[
-        "search",
-        "fit",
-        "--space",
-        "mbv3-w1.2",
-        "--csv",
-        csv.to_str().unwrap(),
-        "--out",
-        "x",
-    ]);
+    let (ok, _, err) = archscope_paths("search fit --space mbv3-w1.2 --out x", &[("--csv", &csv)]);
     assert!(!ok && err.contains("data.csv:2"), "{err}");
 }
 
@@ -243,16 +164,10 @@ fn bad_requests_get_clear_errors() {
     assert!(!ok && err.contains("constraint"), "{err}");
     let out_dir = TempDir::new("unreachable");
     let out = out_dir.join("out");
-    let (ok, _, err) = archscope(&[
-        "search",
-        "ofa",
-        "--hw",
-        "pixel8",
-        "--max-latency-ms",
-        "0.5",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, err) = archscope_paths(
+        "search ofa --hw pixel8 --max-latency-ms 0.5",
+        &[("--out", &out)],
+    );
     assert!(!ok && err.contains("no subnet meeting"), "{err}");
     let (ok, _, err) = archscope(&words(
         "search llm --hw pixel8 --base llama-1b --max-memory lots",
@@ -272,20 +187,10 @@ fn bad_requests_get_clear_errors() {
     };
     let out_dir = TempDir::new("bins");
     let out = out_dir.join("out");
-    let (ok, _, err) = archscope(&[
-        "search",
-        "ofa",
-        "--hw",
-        "pixel8",
-        "--max-latency-ms",
-        "20",
-        "--resolutions",
-        "224,256",
-        "--acc-predictor",
-        pred.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, err) = archscope_paths(
+        "search ofa --hw pixel8 --max-latency-ms 20 --resolutions 224,256",
+        &[("--acc-predictor", &pred), ("--out", &out)],
+    );
     assert!(
         !ok && err.contains("resolution 256") && !out.exists(),
         "{err}"
@@ -298,28 +203,18 @@ fn llm_search_under_a_runtime_searches_its_formats_and_says_so() {
     // llama.cpp's GGUF types that have a published perplexity, and the cost label names the
     // runtime. --runtime ideal keeps the generic schemes.
     let dir = TempDir::new("llm-runtime");
-    let run = |extra: &[&str], name: &str| {
+    let run = |extra: &str, name: &str| {
         let out = dir.join(name);
-        let mut args = vec![
-            "search",
-            "llm",
-            "--hw",
-            "pixel8",
-            "--base",
-            "llama-1b",
-            "--generations",
-            "4",
-            "--max-memory",
-            "2GiB",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        let (ok, _, err) = archscope(&args);
+        let (ok, _, err) = archscope_paths(
+            &format!(
+                "search llm --hw pixel8 --base llama-1b --generations 4 --max-memory 2GiB {extra}"
+            ),
+            &[("--out", &out)],
+        );
         assert!(ok, "{err}");
         json(&out.join("summary.json"))
     };
-    let s = run(&["--unit", "cpu-mid", "--threads", "2"], "default");
+    let s = run("--unit cpu-mid --threads 2", "default");
     assert!(
         s["cost_model"]
             .as_str()
@@ -337,22 +232,14 @@ fn llm_search_under_a_runtime_searches_its_formats_and_says_so() {
         .contains(&q),
         "{q}"
     );
-    let s = run(&["--runtime", "ideal"], "ideal");
+    let s = run("--runtime ideal", "ideal");
     assert!(!s["cost_model"].as_str().unwrap().contains("runtime"));
     // A runtime that does not run the unit is refused with the reason.
     let out = dir.join("bad");
-    let (ok, _, err) = archscope(&[
-        "search",
-        "llm",
-        "--hw",
-        "pixel8",
-        "--base",
-        "llama-1b",
-        "--runtime",
-        "mlc-llm",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, err) = archscope_paths(
+        "search llm --hw pixel8 --base llama-1b --runtime mlc-llm",
+        &[("--out", &out)],
+    );
     assert!(!ok);
     assert!(err.contains("does not run on cpu units"), "{err}");
 }
@@ -362,54 +249,35 @@ fn ofa_search_under_a_runtime_says_so_and_refuses_one_that_cannot_run_the_unit()
     // pixel8's cpu units name LiteRT with XNNPACK for networks: with no --runtime the subnets
     // are priced under it and the cost label says so; --runtime ideal prices the unit alone.
     let dir = TempDir::new("ofa-runtime");
-    let args = |extra: &[&str], name: &str| {
+    let search = |extra: &str, name: &str| {
         let out = dir.join(name);
-        let mut a: Vec<String> = [
-            "search",
-            "ofa",
-            "--hw",
-            "pixel8",
-            "--max-latency-ms",
-            "30",
-            "--generations",
-            "2",
-            "--out",
-            out.to_str().unwrap(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        a.extend(extra.iter().map(|s| s.to_string()));
-        (a, out)
+        let line = format!("search ofa --hw pixel8 --max-latency-ms 30 --generations 2 {extra}");
+        (archscope_paths(&line, &[("--out", &out)]), out)
     };
-    let run = |extra: &[&str], name: &str| {
-        let (a, out) = args(extra, name);
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        let (ok, _, err) = archscope(&a);
+    let run = |extra: &str, name: &str| {
+        let ((ok, _, err), out) = search(extra, name);
         assert!(ok, "{err}");
         json(&out.join("summary.json"))
     };
     let label = |s: &serde_json::Value| s["cost_model"].as_str().unwrap().to_string();
-    let s = run(&[], "default");
+    let s = run("", "default");
     assert!(
         label(&s).contains("runtime litert-xnnpack"),
         "{}",
         label(&s)
     );
-    let s = run(&["--unit", "cpu-mid", "--threads", "2"], "threads");
+    let s = run("--unit cpu-mid --threads 2", "threads");
     assert!(
         label(&s).contains("runtime litert-xnnpack, 2 threads"),
         "{}",
         label(&s)
     );
-    let s = run(&["--runtime", "ideal"], "ideal");
+    let s = run("--runtime ideal", "ideal");
     assert!(!label(&s).contains("runtime"), "{}", label(&s));
-    let s = run(&["--ideal"], "textbook");
+    let s = run("--ideal", "textbook");
     assert!(!label(&s).contains("runtime"), "{}", label(&s));
     // refused with the reason, before any output is written
-    let (a, out) = args(&["--runtime", "qnn"], "qnn");
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    let (ok, _, err) = archscope(&a);
+    let ((ok, _, err), out) = search("--runtime qnn", "qnn");
     assert!(!ok);
     assert!(err.contains("does not run on cpu units"), "{err}");
     assert!(!out.exists());

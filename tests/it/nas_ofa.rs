@@ -3,7 +3,6 @@
 //! passes when the data directory is absent.
 
 use crate::common::shared_path;
-use archscope::cost::Mode;
 use archscope::hardware::Hardware;
 use archscope::nas::efficiency::{ArchscopeEfficiency, Efficiency, LutEfficiency, Metric};
 use archscope::nas::evolution::{
@@ -303,14 +302,7 @@ fn pixel8_finds_valid_subnets_for_several_budgets() {
     let Some(dir) = data() else { return };
     let hw = Hardware::load("pixel8").unwrap();
     let space = MbSpace::mbv3(1.2);
-    let eff = ArchscopeEfficiency::new(
-        &space,
-        &hw,
-        hw.default_unit,
-        Mode::Calibrated,
-        Precision::F32,
-    )
-    .unwrap();
+    let eff = ArchscopeEfficiency::on_default_unit(&space, &hw).unwrap();
     let p = mbv3_predictor(&dir, &space);
     let params = EvolutionParams {
         generations: 60,

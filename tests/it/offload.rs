@@ -2,7 +2,7 @@
 //! the link bandwidth on a real network, and the command line.
 
 use crate::common::device::{DeviceToml, MemoryToml, UnitToml, flat_device};
-use crate::common::{TempDir, archscope, words};
+use crate::common::{TempDir, archscope, archscope_paths, words};
 use archscope::cost::Mode;
 use archscope::hardware::Hardware;
 use archscope::offload::{
@@ -151,26 +151,30 @@ fn offload_split_by_hand() {
     assert_eq!(f.best_cut().index, 0, "{:?}", f.best_cut());
 }
 
-#[test]
-fn offload_bandwidth_limits_on_a_real_network() {
-    let model = VisionModel::parse("resnet18?res=64").unwrap();
+/// The fp16 offload of `model` from a Pixel 8 to an A100 over `link`, default requests and
+/// options.
+fn phone_to_a100(model: &VisionModel, link: &Link) -> Offload {
     let quant = QuantScheme::parse("fp16").unwrap();
     let (d, s) = (
         Hardware::load("pixel8").unwrap(),
         Hardware::load("a100-80gb").unwrap(),
     );
     let req = ScoreRequest::default();
-    let run = |link: &Link| {
-        offload_vision(
-            &model,
-            &quant,
-            (&d, &req),
-            (&s, &req),
-            link,
-            &OffloadOptions::default(),
-        )
-        .unwrap()
-    };
+    offload_vision(
+        model,
+        &quant,
+        (&d, &req),
+        (&s, &req),
+        link,
+        &OffloadOptions::default(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn offload_bandwidth_limits_on_a_real_network() {
+    let model = VisionModel::parse("resnet18?res=64").unwrap();
+    let run = |link: &Link| phone_to_a100(&model, link);
     let wifi = Link::load("wifi6").unwrap();
     let o = run(&wifi);
     let b = o.best_cut();
@@ -196,21 +200,7 @@ fn offload_picks_a_cut_inside_a_network_whose_pools_shrink_the_data() {
     // activation 4x each; over Wi-Fi 6 the phone runs the first layers and ships a smaller
     // tensor, which beats both ends (as Neurosurgeon found for AlexNet, cut after a pool).
     let model = VisionModel::parse("yolov3-tiny").unwrap();
-    let quant = QuantScheme::parse("fp16").unwrap();
-    let (d, s) = (
-        Hardware::load("pixel8").unwrap(),
-        Hardware::load("a100-80gb").unwrap(),
-    );
-    let req = ScoreRequest::default();
-    let o = offload_vision(
-        &model,
-        &quant,
-        (&d, &req),
-        (&s, &req),
-        &Link::load("wifi6").unwrap(),
-        &OffloadOptions::default(),
-    )
-    .unwrap();
+    let o = phone_to_a100(&model, &Link::load("wifi6").unwrap());
     let b = o.best_cut();
     assert!(b.index > 0 && b.index < o.ops, "{b:?}");
     assert!(b.up_bytes < o.all_on_server().up_bytes, "{b:?}");
@@ -219,19 +209,9 @@ fn offload_picks_a_cut_inside_a_network_whose_pools_shrink_the_data() {
 
 #[test]
 fn offload_cli_issue_command() {
-    let (ok, out, err) = archscope(&[
-        "map",
-        "--objective",
-        "offload",
-        "--hw",
-        "pixel8",
-        "--server",
-        "a100-80gb",
-        "--link",
-        "wifi6",
-        "--model",
-        "resnet50",
-    ]);
+    let (ok, out, err) = archscope(&words(
+        "map --objective offload --hw pixel8 --server a100-80gb --link wifi6 --model resnet50",
+    ));
     assert!(ok, "{err}");
     for row in ["best", "all on device", "all on server"] {
         assert!(
@@ -256,22 +236,10 @@ fn offload_cli_issue_command() {
 fn offload_cli_json_chart_and_trend() {
     let dir = TempDir::new("offload-cli");
     let chart = dir.join("sweep.svg");
-    let base = [
-        "map",
-        "--objective",
-        "offload",
-        "--hw",
-        "pixel8",
-        "--server",
-        "a100-80gb",
-        "--model",
-        "resnet50",
-        "--format",
-        "json",
-    ];
-    let mut args = base.to_vec();
-    args.extend(["--link", "wifi6", "--chart", chart.to_str().unwrap()]);
-    let (ok, out, err) = archscope(&args);
+    let base = "map --objective offload --hw pixel8 --server a100-80gb --model resnet50 \
+                --format json";
+    let wifi = format!("{base} --link wifi6");
+    let (ok, out, err) = archscope_paths(&wifi, &[("--chart", &chart)]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let best = v["best_cut"]["latency_s"].as_f64().unwrap();
@@ -283,14 +251,12 @@ fn offload_cli_json_chart_and_trend() {
     let svg = std::fs::read_to_string(&chart).unwrap();
     assert!(svg.starts_with("<svg"), "{svg}");
     // No clobbering without --force.
-    let (ok, _, err) = archscope(&args);
+    let (ok, _, err) = archscope_paths(&wifi, &[("--chart", &chart)]);
     assert!(!ok && err.contains("--force"), "{err}");
     // The trend Neurosurgeon (Kang et al., ASPLOS 2017) reports: over fast Wi-Fi the work moves
     // to the server, over a slow cellular uplink it stays on the phone.
     assert_eq!(v["best_cut"]["label"], "all on server");
-    let mut lte = base.to_vec();
-    lte.extend(["--link", "lte"]);
-    let (ok, out, err) = archscope(&lte);
+    let (ok, out, err) = archscope(&words(&format!("{base} --link lte")));
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["best_cut"]["label"], "all on device");
@@ -299,21 +265,8 @@ fn offload_cli_json_chart_and_trend() {
 #[test]
 fn offload_cli_bad_links() {
     let dir = TempDir::new("offload-bad");
-    let base = [
-        "map",
-        "--objective",
-        "offload",
-        "--hw",
-        "pixel8",
-        "--server",
-        "a100-80gb",
-        "--model",
-        "resnet18",
-        "--link",
-    ];
-    let mut args = base.to_vec();
-    args.push("carrier-pigeon");
-    let (ok, _, err) = archscope(&args);
+    let base = "map --objective offload --hw pixel8 --server a100-80gb --model resnet18";
+    let (ok, _, err) = archscope(&words(&format!("{base} --link carrier-pigeon")));
     assert!(!ok);
     assert!(
         err.contains("carrier-pigeon") && err.contains("wifi6") && err.contains("lte"),
@@ -326,9 +279,7 @@ fn offload_cli_bad_links() {
         LINK.replace("rtt_s = { value = 1e-3", "rtt_s = { value = -1"),
     )
     .unwrap();
-    let mut args = base.to_vec();
-    args.push(bad.to_str().unwrap());
-    let (ok, _, err) = archscope(&args);
+    let (ok, _, err) = archscope_paths(base, &[("--link", &bad)]);
     assert!(!ok);
     assert!(
         err.contains("bad.toml") && err.contains("link.rtt_s") && err.contains("0 or more"),
@@ -337,20 +288,14 @@ fn offload_cli_bad_links() {
     assert!(!err.contains("panicked"), "{err}");
     // An unknown field is refused, by name.
     std::fs::write(&bad, LINK.replace("[link]\n", "[link]\nbandwidth = 3\n")).unwrap();
-    let (ok, _, err) = archscope(&args);
+    let (ok, _, err) = archscope_paths(base, &[("--link", &bad)]);
     assert!(
         !ok && err.contains("bad.toml") && err.contains("bandwidth"),
         "{err}"
     );
     // Missing pieces are named.
-    let (ok, _, err) = archscope(&[
-        "map",
-        "--objective",
-        "offload",
-        "--hw",
-        "pixel8",
-        "--model",
-        "resnet18",
-    ]);
+    let (ok, _, err) = archscope(&words(
+        "map --objective offload --hw pixel8 --model resnet18",
+    ));
     assert!(!ok && err.contains("--server"), "{err}");
 }

@@ -251,6 +251,19 @@ fn exact() -> Limits {
     }
 }
 
+/// [`exact`] limits on one monolithic model (no decomposition).
+fn monolithic() -> Limits {
+    Limits {
+        decompose: Decompose::Monolithic,
+        ..exact()
+    }
+}
+
+/// The placement of `inst` for `obj` under [`monolithic`] limits.
+fn place_monolithic(inst: &Instance, obj: Objective) -> Placement {
+    place_instance(inst, obj, &monolithic()).unwrap()
+}
+
 #[test]
 fn monolithic_ilp_equals_exhaustive_search() {
     let objectives = [
@@ -261,10 +274,7 @@ fn monolithic_ilp_equals_exhaustive_search() {
     for seed in 1..=12u64 {
         let inst = random_instance(seed, 6, 1, false);
         let obj = objectives[(seed % 3) as usize];
-        let limits = Limits {
-            decompose: Decompose::Monolithic,
-            ..exact()
-        };
+        let limits = monolithic();
         let p = place_instance(&inst, obj, &limits).unwrap();
         let want = brute_force(&inst, obj, false);
         assert_eq!(p.status, Status::Optimal, "seed {seed}");
@@ -303,15 +313,7 @@ fn segment_decomposition_equals_exhaustive_search_under_barriers() {
             p.totals.objective
         );
         // Dropping the barriers can only help: the monolithic optimum is no worse.
-        let mono = place_instance(
-            &inst,
-            obj,
-            &Limits {
-                decompose: Decompose::Monolithic,
-                ..exact()
-            },
-        )
-        .unwrap();
+        let mono = place_monolithic(&inst, obj);
         assert!(mono.totals.objective <= p.totals.objective * (1.0 + 1e-9));
         // By default a whole-graph heuristic that beats the barrier model is kept instead.
         let kept = place_instance(
@@ -341,15 +343,7 @@ fn segment_decomposition_equals_exhaustive_search_under_barriers() {
 #[test]
 fn verifier_rejects_broken_placements() {
     let inst = random_instance(5, 6, 1, false);
-    let p = place_instance(
-        &inst,
-        Objective::Makespan,
-        &Limits {
-            decompose: Decompose::Monolithic,
-            ..exact()
-        },
-    )
-    .unwrap();
+    let p = place_monolithic(&inst, Objective::Makespan);
     verify(&inst, &p).unwrap();
     // A consumer started before its input can arrive.
     let e = inst.edges[0];
@@ -651,33 +645,16 @@ fn prefill_on_the_npu_and_decode_on_the_cpu_beats_one_unit_for_both() {
 #[test]
 fn budgets_are_met_or_refused() {
     let inst = random_instance(3, 6, 1, false);
-    let fast = place_instance(
-        &inst,
-        Objective::Makespan,
-        &Limits {
-            decompose: Decompose::Monolithic,
-            ..exact()
-        },
-    )
-    .unwrap();
-    let frugal = place_instance(
-        &inst,
-        Objective::Energy,
-        &Limits {
-            decompose: Decompose::Monolithic,
-            ..exact()
-        },
-    )
-    .unwrap();
+    let fast = place_monolithic(&inst, Objective::Makespan);
+    let frugal = place_monolithic(&inst, Objective::Energy);
     // Least energy within a deadline halfway between the two optima.
     let budget = 0.5 * (fast.totals.makespan_s + frugal.totals.makespan_s);
     let mid = place_instance(
         &inst,
         Objective::Energy,
         &Limits {
-            decompose: Decompose::Monolithic,
             latency_budget_s: Some(budget),
-            ..exact()
+            ..monolithic()
         },
     )
     .unwrap();
@@ -691,9 +668,8 @@ fn budgets_are_met_or_refused() {
             &inst,
             Objective::Makespan,
             &Limits {
-                decompose: Decompose::Monolithic,
                 power_budget_w: Some(cap),
-                ..exact()
+                ..monolithic()
             },
         )
         .unwrap();
@@ -730,9 +706,8 @@ fn budgets_are_met_or_refused() {
         &inst,
         Objective::Energy,
         &Limits {
-            decompose: Decompose::Monolithic,
             latency_budget_s: Some(0.5 * fast.totals.makespan_s),
-            ..exact()
+            ..monolithic()
         },
     );
     assert!(r.is_err());

@@ -5,7 +5,8 @@
 //! Without Chromium (`scripts/bootstrap.sh --chromium` installs it) the test says so and skips.
 
 use crate::common::TempDir;
-use archscope::explore::{self, ExploreRequest, OutputOptions};
+use crate::common::explore::explore_into;
+use archscope::explore::ExploreRequest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -94,14 +95,7 @@ fn every_plot_is_present_and_visible_in_chromium() {
 fn render_and_check(browser: &Path, name: &str, req: &ExploreRequest, expected: &[&str]) {
     let tmp = TempDir::new(&format!("render-{name}"));
     let dir = tmp.join("report");
-    explore::explore(
-        req,
-        &OutputOptions {
-            out: Some(dir.clone()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    explore_into(req, &dir, None);
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     let probed = html.replace("</body>", &format!("{PROBE}</body>"));
     let page = dir.join("probe.html");

@@ -116,10 +116,12 @@ fn fused_epilogue_pays_no_dispatch_and_keeps_its_input_on_chip() {
 #[test]
 fn compiled_graph_pays_once_per_run() {
     // graph dispatch: 100 µs per run + 1 µs per kernel; one kernel after fusion.
-    let rt = runtime(
-        "[dispatch]\nmode = \"graph\"\nkernel_s = { value = 1e-6, source = \"t\" }\n\
-         graph_s = { value = 1e-4, source = \"t\" }\n[fusion]\npatterns = [\"matmul_act\"]\n",
-    );
+    let rt = runtime(concat!(
+        "[dispatch]\nmode = \"graph\"\n",
+        "kernel_s = { value = 1e-6, source = \"t\" }\n",
+        "graph_s = { value = 1e-4, source = \"t\" }\n",
+        "[fusion]\npatterns = [\"matmul_act\"]\n",
+    ));
     assert_close(priced(&rt, &matmul_relu()), 2000e-6 + 1e-6 + 40e-6 + 100e-6);
 }
 

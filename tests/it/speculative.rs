@@ -8,10 +8,10 @@ use archscope::hardware::Hardware;
 use archscope::runtime::Runtime;
 use archscope::score::{ScoreRequest, score_graph};
 use archscope::speculative::{
-    Acceptance, MAX_DRAFT_TOKENS, SpeculativeError, SpeculativeRequest, expected_tokens,
-    score_speculative,
+    Acceptance, MAX_DRAFT_TOKENS, SpeculativeError, SpeculativeRequest, SpeculativeScore,
+    expected_tokens, score_speculative,
 };
-use archscope::workload::{AttnPart, OpKind, Phase, QuantScheme, load_llm};
+use archscope::workload::{AttnPart, LlmConfig, OpKind, Phase, QuantScheme, load_llm};
 
 fn close(a: f64, b: f64, rel: f64) -> bool {
     (a - b).abs() <= rel * b.abs()
@@ -32,6 +32,43 @@ fn decode_req(context: u64) -> ScoreRequest {
         prefill: false,
         runtime: Runtime::ideal(),
         ..ScoreRequest::default()
+    }
+}
+
+/// A target and a draft model (shipped names) on the A100 80GB, in one quantization.
+struct OnA100 {
+    hw: Hardware,
+    target: LlmConfig,
+    draft: LlmConfig,
+    q: QuantScheme,
+}
+
+impl OnA100 {
+    fn new(target: &str, draft: &str, quant: &str) -> OnA100 {
+        OnA100 {
+            hw: Hardware::load("a100-80gb").unwrap(),
+            target: load_llm(target).unwrap(),
+            draft: load_llm(draft).unwrap(),
+            q: QuantScheme::parse(quant).unwrap(),
+        }
+    }
+
+    /// Speculative decoding at context `c` with `k` draft tokens accepted as `acceptance`,
+    /// the ideal runtime.
+    fn score(
+        &self,
+        c: u64,
+        k: u64,
+        acceptance: Acceptance,
+    ) -> Result<SpeculativeScore, SpeculativeError> {
+        score_speculative(
+            &self.hw,
+            &self.target,
+            &self.draft,
+            &self.q,
+            &decode_req(c),
+            &spec(k, acceptance),
+        )
     }
 }
 
@@ -99,28 +136,18 @@ fn spec_verify_graph_has_k_plus_one_queries_and_logits() {
 
 #[test]
 fn spec_step_assembled_by_hand_from_the_two_graphs() {
-    let hw = Hardware::load("a100-80gb").unwrap();
-    let target = load_llm("llama-3.1-8b").unwrap();
-    let draft = load_llm("llama-1b").unwrap();
-    let q = QuantScheme::parse("fp16").unwrap();
+    let pair = OnA100::new("llama-3.1-8b", "llama-1b", "fp16");
+    let (hw, target, draft, q) = (&pair.hw, &pair.target, &pair.draft, &pair.q);
     let (k, c) = (4, 1024);
-    let s = score_speculative(
-        &hw,
-        &target,
-        &draft,
-        &q,
-        &decode_req(c),
-        &spec(k, Acceptance::Rate(0.8)),
-    )
-    .unwrap();
+    let s = pair.score(c, k, Acceptance::Rate(0.8)).unwrap();
     // Price the two passes directly.
     let unit = hw.unit_index(None).unwrap();
     let price =
-        |g: &archscope::workload::Graph| score_graph(&hw, unit, Mode::Calibrated, g).unwrap().total;
-    let dg = draft.build(&q, Phase::Decode { context: c }, 1);
-    let tg = target.build(&q, Phase::Decode { context: c }, 1);
+        |g: &archscope::workload::Graph| score_graph(hw, unit, Mode::Calibrated, g).unwrap().total;
+    let dg = draft.build(q, Phase::Decode { context: c }, 1);
+    let tg = target.build(q, Phase::Decode { context: c }, 1);
     let d = price(&dg);
-    let v = price(&target.build_verify(&q, c, k + 1, 1));
+    let v = price(&target.build_verify(q, c, k + 1, 1));
     let t = price(&tg);
     let step = 4.0 * d.latency_s + v.latency_s;
     let energy = 4.0 * d.energy_j() + v.energy_j();
@@ -144,21 +171,8 @@ fn spec_step_assembled_by_hand_from_the_two_graphs() {
 
 #[test]
 fn spec_monotone_in_acceptance() {
-    let hw = Hardware::load("a100-80gb").unwrap();
-    let target = load_llm("llama-3.1-8b").unwrap();
-    let draft = load_llm("llama-1b").unwrap();
-    let q = QuantScheme::parse("fp16").unwrap();
-    let run = |k, a| {
-        score_speculative(
-            &hw,
-            &target,
-            &draft,
-            &q,
-            &decode_req(1024),
-            &spec(k, Acceptance::Rate(a)),
-        )
-        .unwrap()
-    };
+    let pair = OnA100::new("llama-3.1-8b", "llama-1b", "fp16");
+    let run = |k, a| pair.score(1024, k, Acceptance::Rate(a)).unwrap();
     // a = 0: one token per step that costs a plain decode and more, so slower than plain.
     let zero = run(4, 0.0);
     assert!(zero.tokens_per_s() < zero.plain_decode().tokens_per_s());
@@ -175,29 +189,14 @@ fn spec_monotone_in_acceptance() {
     }
     // A mean accepted length equal to the formula's value gives the same score.
     let l = run(4, 0.8);
-    let by_length = score_speculative(
-        &hw,
-        &target,
-        &draft,
-        &q,
-        &decode_req(1024),
-        &spec(4, Acceptance::MeanLength(3.3616)),
-    )
-    .unwrap();
+    let by_length = pair.score(1024, 4, Acceptance::MeanLength(3.3616)).unwrap();
     assert!(close(by_length.tokens_per_s(), l.tokens_per_s(), 1e-12));
 }
 
 #[test]
 fn spec_bad_inputs_name_the_flag() {
-    let hw = Hardware::load("a100-80gb").unwrap();
-    let target = load_llm("llama-3.1-8b").unwrap();
-    let draft = load_llm("llama-1b").unwrap();
-    let q = QuantScheme::parse("fp16").unwrap();
-    let err = |k, a, c| {
-        score_speculative(&hw, &target, &draft, &q, &decode_req(c), &spec(k, a))
-            .unwrap_err()
-            .to_string()
-    };
+    let pair = OnA100::new("llama-3.1-8b", "llama-1b", "fp16");
+    let err = |k, a, c| pair.score(c, k, a).unwrap_err().to_string();
     assert!(err(0, Acceptance::Rate(0.5), 1024).contains("--draft-tokens 0"));
     let over = err(MAX_DRAFT_TOKENS + 1, Acceptance::Rate(0.5), 1024);
     assert!(over.contains("--draft-tokens 17") && over.contains("1 to 16"));
@@ -212,35 +211,18 @@ fn spec_bad_inputs_name_the_flag() {
 
 #[test]
 fn spec_draft_with_another_vocabulary_is_an_error() {
-    let hw = Hardware::load("a100-80gb").unwrap();
-    let target = load_llm("llama-3.1-8b").unwrap();
-    let other = load_llm("qwen2.5-0.5b").unwrap();
-    let q = QuantScheme::parse("fp16").unwrap();
-    let e = score_speculative(
-        &hw,
-        &target,
-        &other,
-        &q,
-        &decode_req(1024),
-        &spec(4, Acceptance::Rate(0.8)),
-    )
-    .unwrap_err();
+    let e = OnA100::new("llama-3.1-8b", "qwen2.5-0.5b", "fp16")
+        .score(1024, 4, Acceptance::Rate(0.8))
+        .unwrap_err();
     assert!(matches!(e, SpeculativeError::Vocabulary { .. }));
     let msg = e.to_string();
     assert!(msg.contains("151936") && msg.contains("128256"), "{msg}");
     // Qwen2.5-7B pads its embedding to 152,064 rows, Qwen2.5-0.5B to 151,936: one tokenizer,
     // 128 apart, which llama.cpp accepts too.
-    let qwen7 = load_llm("qwen2.5-7b").unwrap();
     assert!(
-        score_speculative(
-            &hw,
-            &qwen7,
-            &other,
-            &q,
-            &decode_req(1024),
-            &spec(4, Acceptance::Rate(0.8)),
-        )
-        .is_ok()
+        OnA100::new("qwen2.5-7b", "qwen2.5-0.5b", "fp16")
+            .score(1024, 4, Acceptance::Rate(0.8))
+            .is_ok()
     );
     // From the command line too.
     let (ok, _, stderr) = archscope(&words(
@@ -317,21 +299,11 @@ fn spec_cli_prints_speculative_next_to_plain() {
 /// (a ratio) must fall within ±30 % of 1.707.
 #[test]
 fn spec_published_llama_cpp_speedup_llama31_8b_with_llama32_1b() {
-    let hw = Hardware::load("a100-80gb").unwrap();
-    let target = load_llm("llama-3.1-8b").unwrap();
-    let draft = load_llm("llama-1b").unwrap();
-    let q = QuantScheme::parse("q8_0").unwrap();
     let published = 55.473 / 32.49;
     let l = 673.0 / (673.0 - 526.0);
-    let s = score_speculative(
-        &hw,
-        &target,
-        &draft,
-        &q,
-        &decode_req(350),
-        &spec(5, Acceptance::MeanLength(l)),
-    )
-    .unwrap();
+    let s = OnA100::new("llama-3.1-8b", "llama-1b", "q8_0")
+        .score(350, 5, Acceptance::MeanLength(l))
+        .unwrap();
     let predicted = s.speedup();
     eprintln!("speculative speed-up: predicted {predicted:.3}, published {published:.3}");
     assert!(

@@ -1,6 +1,6 @@
 //! The systolic fold model behind the cost-model interface, and `archscope systolic`.
 
-use crate::common::{archscope, data_path};
+use crate::common::{archscope_paths, data_path};
 use archscope::cost::{Bound, Mode, evaluate, residency};
 use archscope::cost_models::model_for;
 use archscope::hardware::Hardware;
@@ -79,15 +79,10 @@ fn tpu_v4_and_eyeriss_use_the_cycle_model() {
 fn systolic_command_emits_scalesim_json() {
     let config = data_path("scalesim/configs/a32x32_os.cfg");
     let topology = data_path("scalesim/topologies/resnet18.csv");
-    let (ok, out, err) = archscope(&[
-        "systolic",
-        "--config",
-        config.to_str().unwrap(),
-        "--topology",
-        topology.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let (ok, out, err) = archscope_paths(
+        "systolic --format json",
+        &[("--config", &config), ("--topology", &topology)],
+    );
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let layers = v["layers"].as_array().unwrap();

@@ -7,12 +7,12 @@ use archscope::hardware::Hardware;
 use archscope::runtime::{Runtime, Scales};
 use archscope::score::{ScoreRequest, score_llm};
 use archscope::trust::dataset::{self, COLUMNS, Cache, prepare};
-use archscope::trust::fit::{calibrate_pair, fit};
+use archscope::trust::fit::{Fit, calibrate_pair, fit};
 use archscope::trust::overlay::Overlay;
 use archscope::trust::{TrustError, bands, formats, study};
 use archscope::workload::{QuantScheme, load_llm};
 
-use crate::common::{TempDir, archscope};
+use crate::common::{TempDir, archscope_paths, words};
 
 const SET: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -90,6 +90,16 @@ fn bad_rows_name_the_line_and_the_column() {
 /// Rows of one pair (galaxy-s24, executorch-xnnpack on the CPU): LLM prefill (compute-bound),
 /// decode (bandwidth-bound) and small networks (dispatch-bound), each measured as archscope
 /// predicts it under `truth`.
+/// The calibration fit of `rows`, each prepared once (sharing one cache).
+fn fit_rows(rows: &[dataset::Row]) -> Fit {
+    let mut cache = Cache::default();
+    let prepared: Vec<_> = rows
+        .iter()
+        .map(|r| prepare(r, &mut cache).unwrap())
+        .collect();
+    fit(&prepared).unwrap()
+}
+
 fn synthetic_rows(truth: Scales) -> Vec<dataset::Row> {
     let mut lines = Vec::new();
     let models = ["llama-1b", "llama-3b", "tinyllama-1.1b", "qwen1.5-1.8b"];
@@ -161,12 +171,7 @@ fn calibration_recovers_known_corrections() {
         dispatch: 1.5,
     };
     let rows = synthetic_rows(truth);
-    let mut cache = Cache::default();
-    let prepared: Vec<_> = rows
-        .iter()
-        .map(|r| prepare(r, &mut cache).unwrap())
-        .collect();
-    let f = fit(&prepared).unwrap();
+    let f = fit_rows(&rows);
     assert_eq!(f.constrained, [true, true, true], "{f:?}");
     // The prior (log-normal around the shipped figures) pulls towards 1: with eighteen exact
     // rows, ten of them small networks whose time is partly dispatch, the fit (the maximum a
@@ -203,12 +208,7 @@ fn a_parameter_no_row_constrains_keeps_its_prior() {
         .into_iter()
         .filter(|r| r.metric == "decode_tokens_per_s")
         .collect();
-    let mut cache = Cache::default();
-    let prepared: Vec<_> = rows
-        .iter()
-        .map(|r| prepare(r, &mut cache).unwrap())
-        .collect();
-    let f = fit(&prepared).unwrap();
+    let f = fit_rows(&rows);
     assert!(!f.constrained[0], "{f:?}");
     assert_eq!(f.scales.compute, 1.0);
     assert!((f.scales.bandwidth / 0.8 - 1.0).abs() < 0.03, "{f:?}");
@@ -448,19 +448,10 @@ fn calibrate_from_llama_bench_writes_an_overlay() {
         let from = dir.join(name);
         std::fs::write(&from, text).unwrap();
         let out = dir.join(format!("{name}.toml"));
-        let (ok, stdout, stderr) = archscope(&[
-            "calibrate",
-            "--from",
-            from.to_str().unwrap(),
-            "--hw",
-            "desktop-x86",
-            "--runtime",
-            "llama.cpp-cpu",
-            "--model",
-            "tinyllama-1.1b",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let (ok, stdout, stderr) = archscope_paths(
+            "calibrate --hw desktop-x86 --runtime llama.cpp-cpu --model tinyllama-1.1b",
+            &[("--from", &from), ("--out", &out)],
+        );
         assert!(ok, "{stdout}{stderr}");
         let n = if name == "bench.csv" { 3 } else { 2 };
         assert!(stdout.contains(&format!("read {n} rows")), "{stdout}");
@@ -470,17 +461,10 @@ fn calibrate_from_llama_bench_writes_an_overlay() {
     // Without --model: a clear error, nothing written.
     let from = dir.join("bench.csv");
     let out = dir.join("none.toml");
-    let (ok, _, stderr) = archscope(&[
-        "calibrate",
-        "--from",
-        from.to_str().unwrap(),
-        "--hw",
-        "desktop-x86",
-        "--runtime",
-        "llama.cpp-cpu",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, stderr) = archscope_paths(
+        "calibrate --hw desktop-x86 --runtime llama.cpp-cpu",
+        &[("--from", &from), ("--out", &out)],
+    );
     assert!(!ok);
     assert!(
         stderr.contains("bench.csv: a llama-bench CSV file names no model archscope ships")
@@ -544,19 +528,10 @@ fn ai_hub_perf_yaml_gives_the_devices_rows() {
     let from = dir.join("perf.yaml");
     std::fs::write(&from, PERF_YAML).unwrap();
     let out = dir.join("o.toml");
-    let (ok, stdout, stderr) = archscope(&[
-        "calibrate",
-        "--from",
-        from.to_str().unwrap(),
-        "--hw",
-        "galaxy-s24",
-        "--runtime",
-        "qnn",
-        "--model",
-        "mobilenetv2",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, stdout, stderr) = archscope_paths(
+        "calibrate --hw galaxy-s24 --runtime qnn --model mobilenetv2",
+        &[("--from", &from), ("--out", &out)],
+    );
     assert!(ok, "{stdout}{stderr}");
     assert!(
         stdout.contains("read 2 rows") && stdout.contains("skipped"),
@@ -656,31 +631,20 @@ fn score_picks_up_the_pairs_overlay_from_calibrations() {
     let out = crate::common::calibrate_in(dir.path(), "galaxy-s24", "qnn");
     assert!(out.contains("calibrations/galaxy-s24.qnn.toml"), "{out}");
     assert!(dir.join("calibrations/galaxy-s24.qnn.toml").is_file());
-    let score = |extra: &[&str]| {
-        let mut args = vec![
-            "score",
-            "--hw",
-            "galaxy-s24",
-            "--model",
-            "mobilenetv2",
-            "--unit",
-            "npu",
-            "--quant",
-            "w8a8",
-            "--format",
-            "json",
-        ];
-        args.extend_from_slice(extra);
-        let (ok, out, err) = archscope_in(dir.path(), &args);
+    let score = |extra: &str| {
+        let line = format!(
+            "score --hw galaxy-s24 --model mobilenetv2 --unit npu --quant w8a8 --format json {extra}"
+        );
+        let (ok, out, err) = archscope_in(dir.path(), &words(&line));
         assert!(ok, "{err}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         (v, err)
     };
-    let (v, err) = score(&[]);
+    let (v, err) = score("");
     assert!(err.contains("picked up"), "{err}");
     let label = v["band"]["label"].as_str().unwrap_or_default().to_string();
     assert!(label.starts_with("calibrated"), "{v}");
-    let (v, err) = score(&["--no-calibration"]);
+    let (v, err) = score("--no-calibration");
     assert!(!err.contains("picked up"), "{err}");
     let label = v["band"]["label"].as_str().unwrap_or_default().to_string();
     assert!(label.starts_with("uncalibrated"), "{v}");

@@ -501,16 +501,8 @@ mod tests {
     /// x -> op0 -> a ... op2 reads a; op1 creates the 3-block output l.
     /// Capacity 4 blocks.
     fn problem() -> MemProblem {
-        let t = |name: &str, bytes, kind| TensorSpec {
-            name: name.into(),
-            bytes,
-            kind,
-        };
-        let op = |name: &str, inputs: Vec<usize>, outputs: Vec<usize>| OpSpec {
-            name: name.into(),
-            inputs,
-            outputs,
-        };
+        let t = TensorSpec::new;
+        let op = OpSpec::new;
         MemProblem {
             tensors: vec![
                 t("x", 1, TensorKind::Input),

@@ -2,7 +2,8 @@
 //! snapping LP addresses, greedy first-fit orders, and the small packing ILP
 //! over the fixed intervals.
 
-use good_lp::{Expression, SolverModel};
+use crate::util::lp::highs_model;
+use good_lp::Expression;
 
 use super::super::MappingError;
 use super::model::{Builder, V};
@@ -166,19 +167,14 @@ pub(super) fn packing_ilp(
             b.le0(e);
         }
     }
-    let mut problem = b
-        .vars
-        .minimise(Expression::default())
-        .using(good_lp::solvers::highs::highs);
-    for r in b.rows {
-        problem.add_constraint(r);
-    }
-    let mut model = problem
-        .try_into_inner()
-        .map_err(|e| MappingError::Solver(e.to_string()))?;
-    model
-        .try_set_option("time_limit", time_limit_s.max(0.0))
-        .map_err(|_| MappingError::Solver("HiGHS rejected option time_limit".into()))?;
+    let options = [("time_limit", time_limit_s.max(0.0))];
+    let model = highs_model(
+        b.vars,
+        Expression::default(),
+        b.rows,
+        &options,
+        MappingError::Solver,
+    )?;
     let solved = model
         .try_solve()
         .map_err(|e| MappingError::Solver(format!("{e:?}")))?;

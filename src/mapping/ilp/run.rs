@@ -2,7 +2,7 @@
 //! options, the status, bound and gap read back from it, and the residency
 //! segments read from its columns.
 
-use good_lp::SolverModel;
+use crate::util::lp::highs_model;
 use highs::HighsModelStatus;
 
 use super::super::MappingError;
@@ -136,22 +136,13 @@ pub(super) fn run_model(
     } else {
         None
     };
-    let mut problem = b.vars.minimise(obj).using(good_lp::solvers::highs::highs);
-    for r in b.rows {
-        problem.add_constraint(r);
-    }
-    let mut model = problem
-        .try_into_inner()
-        .map_err(|e| MappingError::Solver(e.to_string()))?;
-    let set = |model: &mut highs::Model, k: &str, v: f64| {
-        model
-            .try_set_option(k, v)
-            .map_err(|_| MappingError::Solver(format!("HiGHS rejected option {k}")))
-    };
-    set(&mut model, "time_limit", time_limit_s.max(0.0))?;
-    set(&mut model, "mip_rel_gap", opts.mip_rel_gap.max(0.0))?;
-    // The scaled objective takes integer values, so a gap below 1 proves optimality.
-    set(&mut model, "mip_abs_gap", 1.0 - 1e-6)?;
+    // The scaled objective takes integer values, so an absolute gap below 1 proves optimality.
+    let options = [
+        ("time_limit", time_limit_s.max(0.0)),
+        ("mip_rel_gap", opts.mip_rel_gap.max(0.0)),
+        ("mip_abs_gap", 1.0 - 1e-6),
+    ];
+    let mut model = highs_model(b.vars, obj, b.rows, &options, MappingError::Solver)?;
     if let Some(cols) = &warm_cols {
         // An infeasible start is ignored by HiGHS, which is what we want.
         let _ = model.try_set_solution(Some(cols), None, None, None);

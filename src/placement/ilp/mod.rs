@@ -10,7 +10,7 @@
 use super::PlaceError;
 use super::problem::Instance;
 use super::schedule::{Schedule, Status, retime};
-use good_lp::SolverModel;
+use crate::util::lp::highs_model;
 use highs::HighsModelStatus;
 use std::time::Instant;
 
@@ -63,23 +63,17 @@ pub(crate) fn solve(req: &IlpRequest) -> Result<IlpResult, PlaceError> {
     let obj_const = built.obj_const;
     let binaries = built.binaries;
     let nrows = built.rows.len();
-    let mut problem = built
-        .vars
-        .minimise(built.obj)
-        .using(good_lp::solvers::highs::highs);
-    for r in built.rows {
-        problem.add_constraint(r);
-    }
-    let mut model = problem
-        .try_into_inner()
-        .map_err(|e| PlaceError::Solver(e.to_string()))?;
-    let set = |model: &mut highs::Model, k: &str, v: f64| {
-        model
-            .try_set_option(k, v)
-            .map_err(|_| PlaceError::Solver(format!("HiGHS rejected option {k}")))
-    };
-    set(&mut model, "time_limit", req.time_limit_s.max(0.0))?;
-    set(&mut model, "mip_rel_gap", req.mip_rel_gap.max(0.0))?;
+    let options = [
+        ("time_limit", req.time_limit_s.max(0.0)),
+        ("mip_rel_gap", req.mip_rel_gap.max(0.0)),
+    ];
+    let mut model = highs_model(
+        built.vars,
+        built.obj,
+        built.rows,
+        &options,
+        PlaceError::Solver,
+    )?;
     if let Some(cv) = &built.warm_cols {
         debug_assert_eq!(cv.len(), built.ncols);
         // An infeasible start (rounding) is ignored by HiGHS, which is what we want.

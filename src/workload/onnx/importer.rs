@@ -124,14 +124,7 @@ impl<'a> Importer<'a> {
         expected: impl Into<String>,
         got: impl Into<String>,
     ) -> R<T> {
-        Err(OnnxError::Field {
-            path: self.m.path.clone(),
-            node: self.node.clone(),
-            op_type: self.op_type.clone(),
-            field: field.into(),
-            expected: expected.into(),
-            got: got.into(),
-        })
+        Attrs::new(&[], &self.m.path, &self.node, &self.op_type).field_err(field, expected, got)
     }
 
     /// Checks that output `name` of the node, of shape `shape`, is within [`MAX_ELEMS`]

@@ -166,10 +166,8 @@ impl OnnxModel {
         Ok(m)
     }
 
-    /// The batch the graph inputs fix, when their first dimension is a number rather than a
-    /// symbol (the model can then only be built at that batch).
-    pub fn fixed_batch(&self) -> Option<u64> {
-        use pb::tensor_shape_proto::dimension::Value as DV;
+    /// The graph inputs that are data, not initializers listed as inputs too.
+    fn data_inputs(&self) -> impl Iterator<Item = &pb::ValueInfoProto> {
         let inits: std::collections::HashSet<&str> = self
             .graph
             .initializer
@@ -179,7 +177,14 @@ impl OnnxModel {
         self.graph
             .input
             .iter()
-            .filter(|i| !inits.contains(i.name.as_str()))
+            .filter(move |i| !inits.contains(i.name.as_str()))
+    }
+
+    /// The batch the graph inputs fix, when their first dimension is a number rather than a
+    /// symbol (the model can then only be built at that batch).
+    pub fn fixed_batch(&self) -> Option<u64> {
+        use pb::tensor_shape_proto::dimension::Value as DV;
+        self.data_inputs()
             .find_map(|i| match i.r#type.as_ref().and_then(|t| t.value.as_ref()) {
                 Some(pb::type_proto::Value::TensorType(t)) => {
                     match t.shape.as_ref()?.dim.first()?.value {
@@ -194,21 +199,12 @@ impl OnnxModel {
     /// Images when every graph input is floating point, sequences when one is integer (token
     /// ids).
     pub fn sample(&self) -> Sample {
-        let inits: std::collections::HashSet<&str> = self
-            .graph
-            .initializer
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect();
-        let integer_input = self
-            .graph
-            .input
-            .iter()
-            .filter(|i| !inits.contains(i.name.as_str()))
-            .any(|i| match i.r#type.as_ref().and_then(|t| t.value.as_ref()) {
-                Some(pb::type_proto::Value::TensorType(t)) => !is_float_type(t.elem_type),
-                None => false,
-            });
+        let integer_input =
+            self.data_inputs()
+                .any(|i| match i.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+                    Some(pb::type_proto::Value::TensorType(t)) => !is_float_type(t.elem_type),
+                    None => false,
+                });
         if integer_input {
             Sample::Sequence
         } else {

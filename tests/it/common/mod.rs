@@ -1,8 +1,10 @@
 //! Helpers shared by every test module: the command-line runner, a per-test scratch directory,
 //! the locations of the checked-in test data and of the optional reference data in `../shared`,
-//! and (in [`device`]) a builder for the small device files the tests write.
+//! a builder for the small device files the tests write ([`device`]) and the runs of `explore`
+//! ([`explore`]).
 
 pub mod device;
+pub mod explore;
 pub mod gguf;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +22,17 @@ pub fn archscope(args: &[&str]) -> (bool, String, String) {
 /// of plain words (an argument holding a space, such as a path, goes in a list of its own).
 pub fn words(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
+}
+
+/// [`archscope`] on the words of `line` followed by each `(option, path)` of `paths`, each path
+/// one argument whatever it holds.
+pub fn archscope_paths<P: AsRef<Path>>(line: &str, paths: &[(&str, P)]) -> (bool, String, String) {
+    let mut args = words(line);
+    for (option, path) in paths {
+        args.push(option);
+        args.push(path.as_ref().to_str().unwrap());
+    }
+    archscope(&args)
 }
 
 /// [`archscope`] run in directory `dir` (for what the binary reads or writes relative to the

@@ -4,7 +4,7 @@
 use super::super::R;
 use super::super::attrs::Attrs;
 use super::super::fold::{axis, numel};
-use super::super::importer::Importer;
+use super::super::importer::{Importer, Val};
 use super::conv::{check_kernel, spatial_attr, window_pads};
 use crate::workload::graph::{OpKind, PoolKind};
 use tract_onnx::pb;
@@ -46,16 +46,7 @@ pub(super) fn pool(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> R<
         out.push(o);
     }
     let kind = max_or_avg(&node.op_type);
-    im.unary_op(
-        node,
-        &x,
-        OpKind::Pool {
-            kind,
-            out_elems: numel(&out),
-            window: numel(&k),
-        },
-        out,
-    )
+    pool_op(im, node, &x, (kind, numel(&k)), out)
 }
 
 /// `ReduceMean`, `ReduceSum` and `ReduceMax`.
@@ -97,16 +88,7 @@ pub(super) fn reduce(im: &mut Importer<'_>, node: &pb::NodeProto, a: &Attrs) -> 
         "ReduceSum" => PoolKind::Sum,
         _ => PoolKind::Max,
     };
-    im.unary_op(
-        node,
-        &x,
-        OpKind::Pool {
-            kind,
-            out_elems: numel(&out),
-            window,
-        },
-        out,
-    )
+    pool_op(im, node, &x, (kind, window), out)
 }
 
 /// `GlobalAveragePool` and `GlobalMaxPool`: one window over all spatial axes.
@@ -120,9 +102,21 @@ pub(super) fn global_pool(im: &mut Importer<'_>, node: &pb::NodeProto, _: &Attrs
     let mut out = s[..2].to_vec();
     out.extend(std::iter::repeat_n(1, s.len() - 2));
     let kind = max_or_avg(&node.op_type);
+    pool_op(im, node, &x, (kind, window), out)
+}
+
+/// Adds the pooling op of `node`: `kind` over windows of `window` elements of `x`, giving a
+/// tensor of shape `out`.
+fn pool_op(
+    im: &mut Importer<'_>,
+    node: &pb::NodeProto,
+    x: &Val,
+    (kind, window): (PoolKind, u64),
+    out: Vec<u64>,
+) -> R<()> {
     im.unary_op(
         node,
-        &x,
+        x,
         OpKind::Pool {
             kind,
             out_elems: numel(&out),
