@@ -271,7 +271,7 @@ pub(super) const SCRIPT: &str = r#"<script>
   document.querySelectorAll('figure.plot').forEach(function (fig) {
     var marks = D.charts[fig.id], svg = fig.querySelector('svg');
     if (!marks || !svg) return;
-    fig.classList.add('as-live');
+    fig.setAttribute('data-live', 'yes');
     svg.addEventListener('mousemove', function (e) {
       var q = svgPoint(svg, e), hits = near(marks, q.x, q.y);
       if (!hits.length) { tip.style.display = 'none'; svg.style.cursor = ''; return; }
