@@ -335,6 +335,11 @@ fn report_hover_click_sort_and_filter_in_chromium() {
         .map(|(_, p)| p.to_string())
         .unwrap_or_else(|| panic!("unexpected debugger url {ws}"));
     let mut cdp = Cdp::connect(port, &path);
+    // A tall viewport, so that the screenshot holds a chart with its ledger below it.
+    cdp.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 1300, "height": 1500, "deviceScaleFactor": 1, "mobile": false}),
+    );
     cdp.wait_for(
         "document.readyState === 'complete' && typeof window.archscopePoint === 'function'",
     );
@@ -362,7 +367,7 @@ fn report_hover_click_sort_and_filter_in_chromium() {
         pick["conf"]
     );
     assert!(
-        (0.0..1300.0).contains(&x) && (0.0..900.0).contains(&y),
+        (0.0..1300.0).contains(&x) && (0.0..1500.0).contains(&y),
         "off screen"
     );
 
@@ -412,7 +417,12 @@ fn report_hover_click_sort_and_filter_in_chromium() {
     cdp.eval(&format!(
         "window.scrollBy(0, document.getElementById('{fig}').getBoundingClientRect().top - 10)"
     ));
-    cdp.mouse("mouseMoved", x, y);
+    let at = cdp.eval(&format!("window.archscopePoint('{fig}', {id})"));
+    cdp.mouse(
+        "mouseMoved",
+        at["x"].as_f64().unwrap(),
+        at["y"].as_f64().unwrap(),
+    );
     let mut shot = cdp.call("Page.captureScreenshot", json!({"format": "png"}));
     let png = base64(shot["data"].take().as_str().unwrap());
     assert!(png.starts_with(b"\x89PNG"), "not a PNG");
