@@ -244,7 +244,7 @@ pub(super) const SCRIPT: &str = r#"<script>
   }
   function showLedger(fig, id) {
     var p = panel(fig), L = D.ledgers[id];
-    var h = '<h3>Point ' + info(id) + '</h3>';
+    var h = '<h3>Point #' + id + '</h3><p>' + info(id) + '</p>';
     if (!L) {
       h += '<p class="as-none">No per-op ledger for this point: the page embeds the ledgers of the first ' + D.ledgerCap + ' front points (by id) of ' + D.front + '. Click a ringed front point.</p>';
     } else {
@@ -276,8 +276,15 @@ pub(super) const SCRIPT: &str = r#"<script>
       var q = svgPoint(svg, e), hits = near(marks, q.x, q.y);
       if (!hits.length) { tip.style.display = 'none'; svg.style.cursor = ''; return; }
       svg.style.cursor = 'pointer';
-      var h = hits.slice(0, 4).map(function (m) { return info(m[0]); }).join('<hr>');
-      if (hits.length > 4) h += '<hr>… and ' + (hits.length - 4) + ' more here';
+      // The nearest point in full; others drawn at the same place by id and configuration.
+      var h = info(hits[0][0]);
+      if (hits.length > 1) {
+        h += '<hr>also here:<br>' + hits.slice(1, 7).map(function (m) {
+          var p = D.points[m[0]];
+          return '#' + m[0] + ' ' + esc(p ? p[0] : '');
+        }).join('<br>');
+        if (hits.length > 7) h += '<br>… and ' + (hits.length - 7) + ' more';
+      }
       tip.innerHTML = h;
       tip.style.display = 'block';
       tip.style.left = Math.min(e.clientX + 14, window.innerWidth - 340) + 'px';
