@@ -412,6 +412,8 @@ fn report_hover_click_sort_and_filter_in_chromium() {
         ltext.contains("q_proj") && ltext.contains("matmul"),
         "{ltext}"
     );
+    let hint = cdp.eval("document.querySelector('p.as-hint').hidden");
+    assert_eq!(hint, json!(false), "the script did not show its hint");
 
     // A screenshot of the chart, the tooltip and the ledger.
     cdp.eval(&format!(

@@ -44,6 +44,11 @@ pub(super) fn html(
 
     // Plots.
     let _ = writeln!(h, "<h2 id=\"plots\">Plots</h2>");
+    // Shown by the script only: without it the page has no such behaviour to describe.
+    let _ = writeln!(
+        h,
+        "<p class=\"as-hint\" hidden>Hover a point of a Pareto chart for its configuration and metrics; click a ringed front point for its per-op ledger and roofline position. Click a front-table header to sort by it.</p>"
+    );
     if a.chosen.is_none() {
         let _ = writeln!(
             h,

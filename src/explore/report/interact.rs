@@ -215,6 +215,7 @@ pub(super) const SCRIPT: &str = r#"<script>
     var rows = D.metrics.map(function (m, i) { return esc(m) + ': <b>' + esc(p[2][i]) + '</b>'; });
     return '<b>#' + id + '</b> ' + esc(p[0]) + '<br><i>' + esc(p[1]) + '</i><br>' + rows.join('<br>');
   }
+  document.querySelectorAll('.as-hint').forEach(function (p) { p.hidden = false; });
   var tip = document.createElement('div');
   tip.id = 'as-tip';
   tip.setAttribute('role', 'tooltip');
@@ -393,11 +394,11 @@ pub(super) const SCRIPT: &str = r#"<script>
 pub(super) const STYLE: &str = "#as-tip { position: fixed; display: none; z-index: 10; max-width: 320px; background: #fffff4; border: 1px solid #999; padding: 0.4em 0.6em; font-size: 0.82em; box-shadow: 0 2px 6px rgba(0,0,0,0.2); pointer-events: none; }
 #as-tip hr { border: 0; border-top: 1px solid #ddd; margin: 0.3em 0; }
 section.as-ledger { border: 1px solid #bcd; background: #f8fbff; padding: 0.2em 0.8em 0.6em; margin: 0.5em 0 1.5em; }
-.as-none { color: #555; font-size: 0.9em; }
+.as-none, .as-hint { color: #555; font-size: 0.9em; }
 th.as-sort { cursor: pointer; }
 th.as-sort[data-sorted=asc]::after { content: ' ▲'; }
 th.as-sort[data-sorted=desc]::after { content: ' ▼'; }
 div.as-filter { margin: 0.4em 0; font-size: 0.9em; }
 div.as-filter label { margin-right: 1em; }
-@media print { #as-tip, div.as-filter { display: none !important; } }
+@media print { #as-tip, div.as-filter, .as-hint { display: none !important; } }
 ";
