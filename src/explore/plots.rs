@@ -235,7 +235,7 @@ impl Chart for Scatter {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        draw_scatter(self, &[], root)
+        draw_scatter(self, &[], root, &mut Vec::new())
     }
 }
 
@@ -266,17 +266,33 @@ impl Chart for BandedScatter {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        draw_scatter(&self.scatter, &self.bars, root)
+        draw_scatter(&self.scatter, &self.bars, root, &mut Vec::new())
     }
+}
+
+/// Where each point of `fig` lands in its SVG (pixels from the top left of the image, as
+/// [`to_svg`] draws it), in the order of [`Scatter::points`]; `None` for a point not drawn
+/// (a value that is not finite). `report.html` puts its hover and click targets there.
+pub fn scatter_coords(fig: &BandedScatter) -> Result<Vec<Option<(i32, i32)>>, String> {
+    let mut coords = Vec::new();
+    let mut sink = String::new();
+    {
+        let root = SVGBackend::with_string(&mut sink, fig.size()).into_drawing_area();
+        draw_scatter(&fig.scatter, &fig.bars, &root, &mut coords)?;
+    }
+    Ok(coords)
 }
 
 /// A bar as drawn: group, the point, its x range and its y range.
 type Bar = (usize, (f64, f64), (f64, f64), (f64, f64));
 
+/// Draws `fig` with its error bars on `root`, and fills `coords` with where each point landed
+/// (see [`scatter_coords`]).
 fn draw_scatter<DB: DrawingBackend>(
     fig: &Scatter,
     bars: &[ErrorBar],
     root: &DrawingArea<DB, Shift>,
+    coords: &mut Vec<Option<(i32, i32)>>,
 ) -> Result<(), String> {
     {
         let area = titled(root, &fig.title, &fig.subtitle)?;
@@ -321,7 +337,7 @@ fn draw_scatter<DB: DrawingBackend>(
             x0..x1,
             ylog,
             y0..y1,
-            scatter_body(fig, &pts, &bars)
+            scatter_body(fig, &pts, &bars, coords)
         )
     }
 }
@@ -376,6 +392,7 @@ fn scatter_body<'a, DB, X, Y>(
     fig: &Scatter,
     pts: &[&ScatterPoint],
     bars: &[Bar],
+    coords: &mut Vec<Option<(i32, i32)>>,
 ) -> Result<(), String>
 where
     DB: DrawingBackend + 'a,
@@ -416,7 +433,7 @@ where
             )
             .map_err(err)?
             .label("infeasible")
-            .legend(|(x, y)| Cross::new((x, y), 4, GREY.stroke_width(1)));
+            .legend(|(x, y)| Cross::new((x, y), 3, GREY.stroke_width(1)));
     }
     for (g, name) in fig.groups.iter().enumerate() {
         let c = color(g);
@@ -436,7 +453,8 @@ where
             )
             .map_err(err)?
             .label(name.as_str())
-            .legend(move |(x, y)| Circle::new((x, y), 5, c.filled()));
+            // The legend draws the marker the points are drawn with.
+            .legend(move |(x, y)| Circle::new((x, y), 3, c.mix(0.55).filled()));
     }
     let front: Vec<&&ScatterPoint> = pts.iter().filter(|p| p.front).collect();
     chart
@@ -455,6 +473,12 @@ where
         .map_err(err)?
         .label("Pareto front")
         .legend(|(x, y)| Circle::new((x, y), 6, BLACK.stroke_width(2)));
+    coords.clear();
+    coords.extend(
+        fig.points.iter().map(|p| {
+            (p.x.is_finite() && p.y.is_finite()).then(|| chart.backend_coord(&(p.x, p.y)))
+        }),
+    );
     legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 

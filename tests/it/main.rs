@@ -27,6 +27,7 @@ mod offload;
 mod onnx_import;
 mod pareto_props;
 mod placement;
+mod report_interact;
 mod report_render;
 mod runtime;
 mod special_ops;

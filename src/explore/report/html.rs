@@ -1,6 +1,9 @@
 //! `report.html`: one self-contained page with the run, the best points, the fronts, the plots
-//! (SVGs inline), the infeasible points and the files of the report directory.
+//! (SVGs inline), the infeasible points and the files of the report directory. The page reads
+//! fully without JavaScript; the inline data block and script of [`super::interact`] add tooltips,
+//! the per-op ledger of a clicked point, and sorting and filtering of the front tables.
 
+use super::interact::{SCRIPT, STYLE};
 use super::{
     HTML_SCENARIOS, MAX_SCATTER_FRONT, MAX_SCATTER_POINTS, Plot, describe_knobs, esc, hw_short,
     infeasible_counts, listed, scatter_strides, scenario_phrase, show_metric, space_line,
@@ -10,7 +13,8 @@ use crate::explore::{Analysis, MetricDef, Results, Session, plots};
 use crate::search::AxisKind;
 use std::fmt::Write as _;
 
-/// The page `report.html`: run, best points, fronts, plots (inline SVG), infeasible points, files.
+/// The page `report.html`: run, best points, fronts, plots (inline SVG), infeasible points, files;
+/// `data` is the JSON block the script reads (see [`super::interact::data`]).
 pub(super) fn html(
     session: &Session,
     results: &Results,
@@ -18,6 +22,7 @@ pub(super) fn html(
     fronts: &[(usize, Vec<Vec<usize>>)],
     plots: &[Plot],
     summary: &str,
+    data: &str,
 ) -> String {
     let metrics = session.metrics();
     let labels = session.evaluator.labels();
@@ -39,6 +44,11 @@ pub(super) fn html(
 
     // Plots.
     let _ = writeln!(h, "<h2 id=\"plots\">Plots</h2>");
+    // Shown by the script only: without it the page has no such behaviour to describe.
+    let _ = writeln!(
+        h,
+        "<p class=\"as-hint\" hidden>Hover a point of a Pareto chart for its configuration and metrics; click a ringed front point for its per-op ledger and roofline position. Click a front-table header to sort by it.</p>"
+    );
     if a.chosen.is_none() {
         let _ = writeln!(
             h,
@@ -91,6 +101,10 @@ pub(super) fn html(
         "<details><summary>Terminal summary</summary><pre>{}</pre></details>",
         esc(summary)
     );
+    let _ = writeln!(
+        h,
+        "<script type=\"application/json\" id=\"archscope-data\">{data}</script>\n{SCRIPT}"
+    );
     let _ = writeln!(h, "</body></html>");
     h
 }
@@ -130,7 +144,7 @@ figure.plot {{ margin: 1.5em 0; }}
 figure.plot svg {{ max-width: 100%; height: auto; display: block; border: 1px solid #eee; }}
 figcaption {{ font-size: 0.9em; color: #555; margin-top: 0.4em; }}
 .lead {{ font-size: 1.05em; }}
-</style></head><body>
+{STYLE}</style></head><body>
 <h1>{t}</h1>
 "#,
         t = esc(&title)
@@ -365,7 +379,7 @@ fn front_tables(
             extra.push(k);
         }
     }
-    let mut head = String::from("<tr><th>#</th>");
+    let mut head = String::from("<tr class=\"colhead\"><th>#</th>");
     for &ai in &knob_axes {
         let _ = write!(head, "<th>{}</th>", esc(&session.space.axes[ai].name));
     }
@@ -393,6 +407,8 @@ fn front_tables(
     }
     let _ = writeln!(h, "<div class=\"wide\"><table class=\"front\">");
     for (si, groups) in shown.iter().map(|&i| (&fronts[i].0, &fronts[i].1)) {
+        // One body per scenario: the script sorts rows within it.
+        let _ = writeln!(h, "<tbody>");
         let title = a.scenario_text(session, &a.scenarios[*si]);
         if !title.is_empty() {
             let _ = writeln!(
@@ -406,7 +422,13 @@ fn front_tables(
         for (i, g) in groups.iter().enumerate() {
             let r = g[0];
             let p = &results.points[r];
-            let _ = write!(h, "<tr><td class=\"num\">{}</td>", i + 1);
+            let _ = write!(
+                h,
+                "<tr data-id=\"{}\"><td class=\"num\" data-v=\"{}\">{}</td>",
+                p.id,
+                i + 1,
+                i + 1
+            );
             for &ai in &knob_axes {
                 let ax = &session.space.axes[ai];
                 let v = match ax.kind {
@@ -420,7 +442,8 @@ fn front_tables(
             for &k in a.objectives.iter().chain(&extra) {
                 let _ = write!(
                     h,
-                    "<td class=\"num\">{}</td>",
+                    "<td class=\"num\" data-v=\"{}\">{}</td>",
+                    results.outcomes[r].metrics[k].map_or(String::new(), |v| v.to_string()),
                     esc(&show_metric(
                         metrics[k].name,
                         results.outcomes[r].metrics[k]
@@ -432,6 +455,7 @@ fn front_tables(
             }
             let _ = writeln!(h, "<td class=\"num\">{}</td></tr>", g.len() - 1);
         }
+        let _ = writeln!(h, "</tbody>");
     }
     let _ = writeln!(h, "</table></div>");
 }

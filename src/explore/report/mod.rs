@@ -7,6 +7,7 @@
 //! the front by its objectives, so the same run writes the same bytes.
 
 mod html;
+mod interact;
 
 use super::eval::PhaseDetail;
 use super::files::{atomic_write, slug};
@@ -71,6 +72,9 @@ pub struct Plot {
     pub caption: String,
     /// SVG text.
     pub svg: String,
+    /// The points drawn, for the page's hover and click targets: (point id, x, y), in pixels
+    /// of the SVG; empty for a chart that does not draw points of the run.
+    pub marks: Vec<(u64, i32, i32)>,
 }
 
 fn render<F: Chart>(
@@ -94,6 +98,7 @@ fn render<F: Chart>(
         title: title.to_string(),
         caption,
         svg,
+        marks: Vec::new(),
     })
 }
 
@@ -283,6 +288,8 @@ struct ScatterPair {
     seen: usize,
     seen_front: usize,
     points: Vec<ScatterPoint>,
+    /// The id of each of `points`.
+    ids: Vec<u64>,
     bars: Vec<ErrorBar>,
     labels: Vec<String>,
 }
@@ -296,6 +303,8 @@ struct ScatterSample {
     band_labels: Vec<usize>,
     stride: usize,
     front_stride: usize,
+    /// What the page shows on hovering each drawn point.
+    info: interact::PointInfos,
 }
 
 impl ScatterSample {
@@ -332,6 +341,7 @@ impl ScatterSample {
                     seen: 0,
                     seen_front: 0,
                     points: Vec::new(),
+                    ids: Vec::new(),
                     bars: Vec::new(),
                     labels: Vec::new(),
                 })
@@ -347,11 +357,12 @@ impl ScatterSample {
                 .collect(),
             stride,
             front_stride,
+            info: interact::PointInfos::new(session, a),
         }
     }
 
     /// Samples a chunk; `verdicts` holds each point's (reason if infeasible, on the front).
-    fn add(&mut self, r: &Results, verdicts: &[(Option<String>, bool)]) {
+    fn add(&mut self, session: &Session, r: &Results, verdicts: &[(Option<String>, bool)]) {
         for pair in &mut self.pairs {
             for (i, o) in r.outcomes.iter().enumerate() {
                 let (Some(xv), Some(yv)) = (o.metrics[pair.x], o.metrics[pair.y]) else {
@@ -396,17 +407,19 @@ impl ScatterSample {
                     front,
                     feasible: verdicts[i].0.is_none(),
                 });
+                pair.ids.push(r.points[i].id);
+                self.info.add(session, r, i, &verdicts[i]);
             }
         }
     }
 
-    /// Draws the scatters.
+    /// Draws the scatters; returns them with what the page shows on hovering their points.
     fn render(
         self,
         session: &Session,
         a: &Analysis,
         dir: &Path,
-    ) -> Result<Vec<Plot>, ExploreError> {
+    ) -> Result<(Vec<Plot>, interact::PointInfos), ExploreError> {
         let metrics = session.metrics();
         let caxis = self.caxis;
         let groups: Vec<String> = match caxis {
@@ -448,6 +461,15 @@ impl ScatterSample {
                 scatter: fig,
                 bars: pair.bars,
             };
+            let marks: Vec<(u64, i32, i32)> = plots::scatter_coords(&fig)
+                .map_err(|message| ExploreError::Write {
+                    path: dir.display().to_string(),
+                    message,
+                })?
+                .into_iter()
+                .zip(&pair.ids)
+                .filter_map(|(c, &id)| c.map(|(x, y)| (id, x, y)))
+                .collect();
             let banded = if pair.labels.is_empty() {
                 String::new()
             } else {
@@ -476,7 +498,7 @@ impl ScatterSample {
                     pair.seen_front
                 ));
             }
-            out.push(render(
+            let mut plot = render(
                 dir,
                 &id,
                 &format!("Pareto front: {} vs {}", my.name, mx.name),
@@ -491,9 +513,11 @@ impl ScatterSample {
                     thinned
                 ) + &banded,
                 &fig,
-            )?);
+            )?;
+            plot.marks = marks;
+            out.push(plot);
         }
-        Ok(out)
+        Ok((out, self.info))
     }
 }
 
@@ -923,7 +947,7 @@ pub fn write(
     atomic_write(&dir.join("spec.json"), spec_json.as_bytes())?;
 
     // Plots.
-    let mut plots = scatter.render(session, a, dir)?;
+    let (mut plots, infos) = scatter.render(session, a, dir)?;
     let details = a
         .chosen
         .map(|c| session.evaluator.detail(&results.points[c]))
@@ -956,7 +980,8 @@ pub fn write(
     atomic_write(&dir.join("summary.txt"), s.as_bytes())?;
 
     // HTML.
-    let html = html(session, results, a, &fronts, &plots, &s);
+    let data = interact::data(session, results, a, &plots, infos);
+    let html = html(session, results, a, &fronts, &plots, &s, &data);
     atomic_write(&dir.join("report.html"), html.as_bytes())?;
     Ok(s)
 }
@@ -999,7 +1024,7 @@ fn point_pass(
         )?;
         csv.add(&mut df)?;
         parquet.add(df)?;
-        scatter.add(r, &verdicts);
+        scatter.add(session, r, &verdicts);
         curves.add(session, r, &verdicts);
         Ok(())
     })?;
