@@ -79,6 +79,23 @@ pub struct PhaseDetail {
     pub note: String,
 }
 
+impl PhaseDetail {
+    /// The unit's compute ceilings and bandwidth slopes as its cost model sees them, in the
+    /// phase's mode (a CPU-model unit running fewer threads than cores has the ceilings of the
+    /// running threads); the unit's own figures where the model cannot be built.
+    pub fn ceilings(&self) -> crate::cost::Ceilings {
+        let mode = if self.calibrated {
+            crate::cost::Mode::Calibrated
+        } else {
+            crate::cost::Mode::Ideal
+        };
+        match crate::cost_models::model_for(&self.hw, self.unit, mode) {
+            Ok(m) => m.ceilings(),
+            Err(_) => crate::cost::Ceilings::of_unit(&self.hw, self.unit, mode),
+        }
+    }
+}
+
 /// The detail of a phase placed by the ILP: each op priced on the unit the placement gave it
 /// (that unit's cost model and residency), drawn against the busiest unit's roofline.
 pub fn placed_detail(

@@ -390,16 +390,11 @@ impl CostModel for RuntimeModel<'_> {
 /// A kernel with few loads in flight per core (a batch-1 GEMV) is limited by this where the
 /// memory is wide, and by the memory where it is narrow.
 fn cap_by_core_rate(hw: &mut Hardware, unit: usize, bytes_per_core_cycle: f64) {
-    let u = &hw.units[unit];
-    let rate = u.count * u.clock_hz * bytes_per_core_cycle;
-    let caps: Vec<(usize, f64)> = u
-        .reach
-        .iter()
-        .map(|&lvl| (lvl, rate / hw.memories[lvl].bytes_per_s))
-        .collect();
+    let memories = &hw.memories;
     let u = &mut hw.units[unit];
-    for (lvl, cap) in caps {
+    let rate = u.count * u.clock_hz * bytes_per_core_cycle;
+    for &lvl in &u.reach {
         let now = u.level_bandwidth_efficiency[lvl].unwrap_or(u.bandwidth_efficiency);
-        u.level_bandwidth_efficiency[lvl] = Some(now.min(cap));
+        u.level_bandwidth_efficiency[lvl] = Some(now.min(rate / memories[lvl].bytes_per_s));
     }
 }

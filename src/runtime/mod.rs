@@ -446,24 +446,21 @@ impl Runtime {
     /// The file name and text of runtime `name` (not `ideal`, which has no file): a path to a
     /// runtime file, `runtimes/NAME.toml` in the working directory, or a shipped runtime.
     pub fn find_text(name: &str) -> Result<(String, String), RuntimeError> {
-        let path = Path::new(name);
-        if path.is_file() {
-            let text = std::fs::read_to_string(path).map_err(|source| RuntimeError::Io {
-                file: name.to_string(),
-                source,
-            })?;
-            return Ok((name.to_string(), text));
-        }
         let file = format!("{}.toml", name.trim_end_matches(".toml"));
-        // A `runtimes/` folder in the working directory overrides the shipped files, as a
-        // `hardware-db/` folder does for devices: an edited copy is tried without a rebuild.
+        // A path first; then a `runtimes/` folder in the working directory, which overrides the
+        // shipped files as a `hardware-db/` folder does for devices (an edited copy is tried
+        // without a rebuild); then the shipped file.
         let local = Path::new("runtimes").join(&file);
-        if local.is_file() {
-            let text = std::fs::read_to_string(&local).map_err(|source| RuntimeError::Io {
-                file: local.display().to_string(),
+        if let Some(path) = [Path::new(name), local.as_path()]
+            .into_iter()
+            .find(|p| p.is_file())
+        {
+            let label = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|source| RuntimeError::Io {
+                file: label.clone(),
                 source,
             })?;
-            return Ok((local.display().to_string(), text));
+            return Ok((label, text));
         }
         match crate::embedded::RUNTIMES.iter().find(|(f, _)| *f == file) {
             Some((f, text)) => Ok((format!("runtimes/{f}"), text.to_string())),

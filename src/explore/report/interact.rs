@@ -5,8 +5,8 @@
 //! block is inert data and the static charts and tables stay as they are.
 
 use super::{Plot, describe, show_metric};
-use crate::cost::Bound;
 use crate::explore::{Analysis, Results, Session};
+use crate::score::bound_name;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -79,26 +79,13 @@ fn ledger(session: &Session, results: &Results, row: usize) -> Value {
     for d in session.evaluator.detail(&results.points[row]) {
         let unit = &d.hw.units[d.unit];
         let inner = unit.reach[0];
-        let mode = if d.calibrated {
-            crate::cost::Mode::Calibrated
-        } else {
-            crate::cost::Mode::Ideal
-        };
-        let ceil = match crate::cost_models::model_for(&d.hw, d.unit, mode) {
-            Ok(m) => m.ceilings(),
-            Err(_) => crate::cost::Ceilings::of_unit(&d.hw, d.unit, mode),
-        };
+        let ceil = d.ceilings();
         let peak = ceil.compute.iter().map(|c| c.1).fold(0.0f64, f64::max);
         let level = &d.hw.memories[inner].name;
         let bw = (ceil.bandwidth.iter())
             .find(|s| s.0 == *level)
             .or_else(|| ceil.bandwidth.iter().min_by(|a, b| a.1.total_cmp(&b.1)))
             .map_or(0.0, |s| s.1);
-        let bound = |b: Bound| match b {
-            Bound::Compute => "compute".to_string(),
-            Bound::Memory(i) => format!("memory:{}", d.hw.memories[i].name),
-            Bound::Overhead => "overhead".to_string(),
-        };
         let (mut flops, mut bytes, mut latency) = (0.0, 0.0, 0.0);
         for l in &d.per_op {
             flops += l.flops;
@@ -117,7 +104,7 @@ fn ledger(session: &Session, results: &Results, row: usize) -> Value {
                     r4(l.flops),
                     r4(l.total_bytes()),
                     r4(l.latency_s),
-                    bound(l.bound())
+                    bound_name(&d.hw, l.bound())
                 ])
             })
             .collect();

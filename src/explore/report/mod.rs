@@ -579,20 +579,10 @@ fn roofline_plot(
     who: &str,
     dir: &Path,
 ) -> Result<(), ExploreError> {
-    // The ceilings as the unit's cost model sees them: a CPU-model unit running fewer
-    // threads than cores has the ceilings and slopes of the running threads.
-    let mode = if d.calibrated {
-        crate::cost::Mode::Calibrated
-    } else {
-        crate::cost::Mode::Ideal
-    };
     let crate::cost::Ceilings {
         compute: ceilings,
         bandwidth: slopes,
-    } = match crate::cost_models::model_for(&d.hw, d.unit, mode) {
-        Ok(m) => m.ceilings(),
-        Err(_) => crate::cost::Ceilings::of_unit(&d.hw, d.unit, mode),
-    };
+    } = d.ceilings();
     let inner = unit.reach[0];
     let mut kinds: Vec<String> = Vec::new();
     let mut ops = Vec::new();
