@@ -20,6 +20,7 @@ mod llm_ledger;
 mod mapping;
 mod mapping_cnn;
 mod mapping_priced;
+mod mcu;
 mod measure;
 mod nas_cli;
 mod nas_ofa;
