@@ -107,7 +107,20 @@ fn sharded_explore_on_a_local_slurm_equals_one_process() {
         - 1;
     assert_eq!(points, 32 * 11 * 9 * 9 * 5);
     assert!(figures.contains(&format!("points {points}\n")), "{figures}");
-    // Bad parts under Slurm: the merge job fails and its log names the file.
+    bad_parts_fail_their_merge_job(&work);
+    a_failing_shard_cancels_the_merge(&work);
+}
+
+/// The text of the Slurm logs in `dir/logs`.
+fn logs(dir: &Path) -> String {
+    std::fs::read_dir(dir.join("logs"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect()
+}
+
+/// Bad parts under Slurm: the merge job fails, writes no report, and its log names the file.
+fn bad_parts_fail_their_merge_job(work: &Path) {
     let parts = |bad: &str| work.join(format!("bad-{bad}/parts"));
     for (bad, want) in [
         (
@@ -137,15 +150,15 @@ fn sharded_explore_on_a_local_slurm_equals_one_process() {
         let dir = work.join(format!("bad-{bad}"));
         let state = std::fs::read_to_string(dir.join("state")).unwrap();
         assert_eq!(state.trim(), "FAILED", "the merge over a {bad} part");
-        let logs: String = std::fs::read_dir(dir.join("logs"))
-            .unwrap()
-            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-            .collect();
+        let logs = logs(&dir);
         assert!(logs.contains(&want), "{bad}: want `{want}` in\n{logs}");
         assert!(!dir.join("report").exists(), "{bad}: no report is written");
     }
-    // A run whose shards fail (a --sweep explore rejects): both array tasks FAILED, and the
-    // merge job, whose afterok can never be met, CANCELLED instead of pending for ever.
+}
+
+/// A run whose shards fail (a --sweep explore rejects): both array tasks FAILED, and the merge
+/// job, whose afterok can never be met, CANCELLED instead of pending for ever.
+fn a_failing_shard_cancels_the_merge(work: &Path) {
     let failing = std::fs::read_to_string(work.join("failing/states")).unwrap();
     let ends = |state: &str| failing.lines().filter(|l| l.ends_with(state)).count();
     assert_eq!(
@@ -154,9 +167,6 @@ fn sharded_explore_on_a_local_slurm_equals_one_process() {
         "{failing}"
     );
     assert!(!work.join("failing/report").exists());
-    let shard_log = std::fs::read_dir(work.join("failing/logs"))
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .collect::<String>();
+    let shard_log = logs(&work.join("failing"));
     assert!(shard_log.contains("bad --sweep `nonsense`"), "{shard_log}");
 }
