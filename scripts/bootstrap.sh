@@ -6,12 +6,16 @@
 #   - libfontconfig and a font (DejaVu): the PNG charts of `explore` render text with them.
 #   - a Rust toolchain, via rustup, if cargo is absent.
 # With --chromium it also installs Debian's chromium, used by the report rendering test.
+# With --slurm it also installs Debian's slurm-wlm and munge, for the test that runs the Slurm
+# recipe on a single-node Slurm (tests/it/slurm.rs; it starts its own daemons and stops them).
 set -euo pipefail
 
 want_chromium=0
+want_slurm=0
 for a in "$@"; do
   case "$a" in
     --chromium) want_chromium=1 ;;
+    --slurm) want_slurm=1 ;;
     *) echo "bootstrap: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -49,6 +53,9 @@ if ! command -v cargo >/dev/null 2>&1 && ! command -v curl >/dev/null 2>&1; then
 fi
 if [ "$want_chromium" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   missing+=(chromium)
+fi
+if [ "$want_slurm" = 1 ] && ! { command -v slurmctld && command -v munged; } >/dev/null 2>&1; then
+  missing+=(slurm-wlm munge)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

@@ -31,6 +31,7 @@ mod placement;
 mod report_interact;
 mod report_render;
 mod runtime;
+mod slurm;
 mod special_ops;
 mod speculative;
 mod systolic_cost;
