@@ -122,7 +122,11 @@ impl Footprint {
                 self.total_bytes / 1e6,
                 self.capacity_bytes / 1e6,
                 self.level,
-                if self.total_bytes <= self.capacity_bytes { "fits" } else { "DOES NOT FIT" }
+                if self.total_bytes <= self.capacity_bytes {
+                    "fits"
+                } else {
+                    "DOES NOT FIT"
+                }
             );
         }
         format!(
@@ -952,7 +956,11 @@ impl VisionScore {
                 m.total_bytes / 1e3,
                 m.capacity_bytes / 1e3,
                 m.level,
-                if m.total_bytes <= m.capacity_bytes { "fits" } else { "DOES NOT FIT" }
+                if m.total_bytes <= m.capacity_bytes {
+                    "fits"
+                } else {
+                    "DOES NOT FIT"
+                }
             );
         } else {
             let _ = writeln!(

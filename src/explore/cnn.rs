@@ -584,7 +584,11 @@ impl CnnEvaluator {
                     Ok(hw) if k.unit != ILP_KEY => hw.weight_store(k.unit as usize),
                     _ => None,
                 };
-                let act = if store.is_some() { g.scheduled_act() } else { g.act };
+                let act = if store.is_some() {
+                    g.scheduled_act()
+                } else {
+                    g.act
+                };
                 let total = g.weights + g.kv + act;
                 metrics[m::WEIGHTS] = Some(g.weights);
                 metrics[m::ACTIVATIONS] = Some(act + g.kv);

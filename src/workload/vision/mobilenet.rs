@@ -84,7 +84,7 @@ pub fn v2(net: &mut Net, res: u64, alpha: f64, classes: u64) -> NetResult<Vec<Te
         for i in 0..n {
             net.layer = Some(idx);
             let stride = if i == 0 { s } else { 1 };
-            x = inverted_residual_v2(net, &format!("features.{idx}"), x, out, stride, t)?;
+            x = inverted_residual_v2(net, &format!("features.{idx}"), x, out, stride, t, 3)?;
             idx += 1;
         }
     }
@@ -99,13 +99,17 @@ pub fn v2(net: &mut Net, res: u64, alpha: f64, classes: u64) -> NetResult<Vec<Te
     Ok(vec![net.avgpool_linear("classifier.1", x, classes)])
 }
 
-fn inverted_residual_v2(
+/// MobileNetV2's inverted residual: a 1×1 expansion by `t` (none when `t` is 1), a `k`×`k`
+/// depthwise convolution with `stride`, a linear 1×1 projection to `out`, and the identity added
+/// when the shape is kept.
+pub(super) fn inverted_residual_v2(
     net: &mut Net,
     p: &str,
     x: Feat,
     out: u64,
     stride: u64,
     t: u64,
+    k: u64,
 ) -> NetResult<Feat> {
     // torchvision: hidden_dim = int(round(inp * expand_ratio)).
     let hidden = x.c * t;
@@ -122,7 +126,7 @@ fn inverted_residual_v2(
     y = net.conv(
         &format!("{p}.conv.{j}"),
         y,
-        ConvSpec::new(hidden, 3)
+        ConvSpec::new(hidden, k)
             .s(stride)
             .g(hidden)
             .act(EltOp::Relu6),

@@ -79,6 +79,8 @@ pub enum Arch {
     DsCnn,
     /// The dense autoencoder of MLPerf Tiny anomaly detection (640 inputs).
     FcAutoencoder,
+    /// MCUNet's `mcunet-320kb` ImageNet network.
+    McuNet320kb,
     /// A Vision Transformer (ViT or DeiT) with this patch size.
     Vit {
         /// Encoder shape.
@@ -281,6 +283,13 @@ pub const FAMILIES: &[FamilyInfo] = &[
         &[],
         1,
         "MLPerf Tiny anomaly detection; the DCASE 2020 task 2 baseline dense autoencoder (640 inputs)"
+    ),
+    fam!(
+        "mcunet-320kb",
+        Arch::McuNet320kb,
+        PLAIN_KEYS,
+        176,
+        "Lin et al. 2020 (MCUNet); mit-han-lab/mcunet model zoo mcunet-in3 (net config mcunet-320kb-1mb_imagenet)"
     ),
     fam!(
         "inception-v3",
@@ -655,6 +664,7 @@ impl VisionModel {
             Arch::ResNet8 => tiny::resnet8(&mut net, p.res, p.classes),
             Arch::DsCnn => tiny::ds_cnn(&mut net, p.classes),
             Arch::FcAutoencoder => tiny::fc_autoencoder(&mut net),
+            Arch::McuNet320kb => tiny::mcunet_320kb(&mut net, p.res, p.classes),
             Arch::Vit { shape, patch } => {
                 transformer::vit(&mut net, shape, patch, p.res, p.classes)
             }

@@ -9,10 +9,18 @@
 //! * anomaly detection: the DCASE 2020 dense autoencoder (640 inputs: 5 frames of 128 log-mel
 //!   bins; four 128-unit layers, an 8-unit bottleneck, four 128-unit layers, 640 outputs).
 //!
+//! MCUNet (Lin et al. 2020, "MCUNet: Tiny Deep Learning on IoT Devices"): `mcunet-320kb`, the
+//! model zoo's ImageNet network that fits 320 KB of SRAM and 1 MB of flash (`mcunet-in3`, net
+//! config `mcunet-320kb-1mb_imagenet`): a 3×3 stride-2 convolution to 16 channels, 18 inverted
+//! residual blocks of the TinyNAS search space (expansion, channels, stride and kernel per block),
+//! average pooling and one dense layer from 160 channels, at 176×176. The model zoo lists it at
+//! 81.8 M MACs and 0.74 M parameters.
+//!
 //! The visual-wake-words model is MobileNetV1 with width 0.25 at 96×96 and 2 classes, built by
 //! `mobilenetv1?width=0.25&res=96&classes=2`. Batch norm follows each convolution and dense layer
 //! as in the Keras models (folded by default, as the int8 TFLite files have it).
 
+use super::mobilenet::inverted_residual_v2;
 use super::net::{ConvSpec, Feat, Net, NetResult};
 use crate::workload::graph::{EltOp, PoolKind, TensorId};
 
@@ -94,4 +102,40 @@ pub fn fc_autoencoder(net: &mut Net) -> NetResult<Vec<TensorId>> {
     }
     net.layer = None;
     Ok(vec![net.linear("dense9", t, net.n, 128, 640, true)])
+}
+
+/// The blocks of `mcunet-320kb` (model zoo net config `mcunet-320kb-1mb_imagenet`): (expansion,
+/// output channels, stride, depthwise kernel).
+const MCUNET_320KB: [(u64, u64, u64, u64); 18] = [
+    (1, 8, 1, 3),
+    (3, 16, 2, 7),
+    (5, 16, 1, 3),
+    (5, 16, 1, 7),
+    (4, 16, 1, 5),
+    (5, 24, 2, 5),
+    (5, 24, 1, 5),
+    (5, 24, 1, 5),
+    (5, 40, 2, 3),
+    (6, 40, 1, 7),
+    (4, 40, 1, 5),
+    (5, 48, 1, 5),
+    (5, 48, 1, 7),
+    (5, 48, 1, 3),
+    (6, 96, 2, 3),
+    (5, 96, 1, 7),
+    (4, 96, 1, 3),
+    (5, 160, 1, 7),
+];
+
+/// MCUNet's `mcunet-320kb` ImageNet network at `res`×`res` (176 in the model zoo).
+pub fn mcunet_320kb(net: &mut Net, res: u64, classes: u64) -> NetResult<Vec<TensorId>> {
+    let x = net.image(3, res, res);
+    net.layer = Some(0);
+    let mut x = net.conv("first_conv", x, ConvSpec::new(16, 3).s(2).act(EltOp::Relu6))?;
+    for (i, &(t, c, s, k)) in MCUNET_320KB.iter().enumerate() {
+        net.layer = Some(i as u32 + 1);
+        x = inverted_residual_v2(net, &format!("blocks.{i}"), x, c, s, t, k)?;
+    }
+    net.layer = None;
+    Ok(vec![net.avgpool_linear("classifier", x, classes)])
 }
