@@ -137,6 +137,14 @@ pub struct Node {
     pub link: GpuLink,
     /// The provenance of `gpus`.
     pub gpus_provenance: String,
+    /// Where the device file came from.
+    pub device_file: String,
+    /// The device file's text.
+    pub device_text: String,
+    /// Where the node file came from (a path, or `nodes/NAME.toml` for a shipped node).
+    pub file: String,
+    /// The node file's text.
+    pub text: String,
 }
 
 /// The names of the shipped nodes.
@@ -230,10 +238,12 @@ impl Node {
             ("j_per_byte", &l.j_per_byte, false),
         ];
         let (v, provenance) = checked_figures(&figures, |f, m| invalid(&format!("link.{f}"), m))?;
-        let hw = Hardware::load(&n.device).map_err(|cause| NodeError::Device {
+        let device = |cause| NodeError::Device {
             file: file.to_string(),
             cause,
-        })?;
+        };
+        let (device_file, device_text) = Hardware::find_text(&n.device).map_err(device)?;
+        let hw = Hardware::from_toml_str(&device_text, &device_file).map_err(device)?;
         Ok(Node {
             name: n.name.trim().to_string(),
             description: n.description,
@@ -248,6 +258,10 @@ impl Node {
                 provenance,
             },
             gpus_provenance: gpus_note[0].1.clone(),
+            device_file,
+            device_text,
+            file: file.to_string(),
+            text: text.to_string(),
         })
     }
 }
