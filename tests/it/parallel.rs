@@ -323,3 +323,85 @@ fn tensor_parallel_llama2_70b_within_20_percent_of_genz() {
         }
     }
 }
+
+#[test]
+fn explore_sweeps_tp_pp_and_batch_like_score() {
+    use archscope::explore::{ExploreRequest, Session};
+    let req = ExploreRequest {
+        node: Some("dgx-a100".into()),
+        model: "llama-3-8b".into(),
+        runtimes: vec!["ideal".into()],
+        tps: vec![1, 2, 3, 8],
+        pps: vec![1, 2],
+        microbatches: vec![1, 2],
+        batches: vec![1, 4],
+        contexts: vec![2048],
+        command: "archscope explore (test)".into(),
+        ..Default::default()
+    };
+    let s = Session::new(req.resolve().unwrap()).unwrap();
+    let r = s.run(false).unwrap();
+    // 1 quant × 1 runtime × 2 batches × 4 TP × 2 PP × 2 micro-batch counts × 1 × 1.
+    assert_eq!(r.points.len(), 32);
+    let at = |want: &[(&str, &str)]| {
+        r.points
+            .iter()
+            .position(|p| {
+                want.iter()
+                    .all(|(a, v)| s.space.text(p, s.space.axis(a).unwrap()) == *v)
+            })
+            .unwrap()
+    };
+    let m = |row: usize, name: &str| r.outcomes[row].metrics[s.metric_index(name).unwrap()];
+    // A point equals `score --node` at the same split.
+    let i = at(&[
+        ("batch", "4"),
+        ("tp", "2"),
+        ("pp", "2"),
+        ("microbatches", "2"),
+    ]);
+    let want = run(
+        "dgx-a100",
+        "llama-3-8b",
+        &ScoreRequest {
+            context: 2048,
+            ..calibrated_req(4)
+        },
+        split(2, 2, 2),
+    );
+    assert_eq!(
+        m(i, "decode_latency_s"),
+        Some(want.phase(true).unwrap().latency_s)
+    );
+    assert_eq!(m(i, "ttft_s"), Some(want.phase(false).unwrap().latency_s));
+    assert_eq!(m(i, "gpus"), Some(4.0));
+    // TP 3 does not divide 32 heads: infeasible, with the reason.
+    let bad = at(&[
+        ("batch", "4"),
+        ("tp", "3"),
+        ("pp", "1"),
+        ("microbatches", "1"),
+    ]);
+    let why = r.outcomes[bad].infeasible.as_deref().unwrap();
+    assert!(why.contains("divide"), "{why}");
+    // 8 × 2 = 16 GPUs on an 8-GPU node: infeasible.
+    let big = at(&[
+        ("batch", "1"),
+        ("tp", "8"),
+        ("pp", "2"),
+        ("microbatches", "1"),
+    ]);
+    assert!(
+        r.outcomes[big]
+            .infeasible
+            .as_deref()
+            .unwrap()
+            .contains("16 GPUs")
+    );
+}
+
+/// The request the explore test compares with: the calibrated roofline (explore's mode unless
+/// --ideal) without a runtime (`--runtime ideal`).
+fn calibrated_req(batch: u64) -> ScoreRequest {
+    req(batch, Mode::Calibrated)
+}
