@@ -100,6 +100,10 @@ pub fn known_links() -> Vec<&'static str> {
         .collect()
 }
 
+/// Checked figures: their values and each one's provenance (field, `source: ...` or
+/// `estimate: ...`).
+pub(crate) type Checked = (Vec<f64>, Vec<(String, String)>);
+
 /// Checks figures of a link or node file: each value finite (above 0 where marked positive,
 /// else 0 or more) with exactly one non-empty `source` or `estimate`. Returns the values and
 /// each figure's provenance (field, `source: ...` or `estimate: ...`); `invalid(field,
@@ -107,7 +111,7 @@ pub fn known_links() -> Vec<&'static str> {
 pub(crate) fn checked_figures<E>(
     figures: &[(&str, &Figure, bool)],
     invalid: impl Fn(&str, String) -> E,
-) -> Result<(Vec<f64>, Vec<(String, String)>), E> {
+) -> Result<Checked, E> {
     let mut values = Vec::with_capacity(figures.len());
     let mut provenance = Vec::with_capacity(figures.len());
     for (field, fig, positive) in figures {

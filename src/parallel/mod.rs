@@ -155,7 +155,7 @@ pub fn shard(c: &LlmConfig, tp: u64) -> Result<LlmConfig, String> {
     if tp == 0 {
         return Err("the TP degree must be at least 1".into());
     }
-    if c.heads % tp != 0 || c.kv_heads % tp != 0 {
+    if !c.heads.is_multiple_of(tp) || !c.kv_heads.is_multiple_of(tp) {
         return Err(format!(
             "{} has {} query heads and {} KV heads; a TP degree must divide both (each GPU computes whole heads)",
             c.name, c.heads, c.kv_heads
@@ -340,7 +340,7 @@ fn check_split(
             par.pp, model.name, model.layers
         )));
     }
-    if par.microbatches > batch || batch % par.microbatches != 0 {
+    if par.microbatches > batch || !batch.is_multiple_of(par.microbatches) {
         return Err(fail(format!(
             "--microbatches {} must divide the batch of {batch}",
             par.microbatches

@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use thiserror::Error;
 
+/// Most GPUs in a node file: the largest published NVLink domain is 576 GPUs (NVIDIA's
+/// NVL576 rack of Rubin Ultra); 1,024 is above it.
+pub const MAX_GPUS: u64 = 1 << 10;
+
 /// The fields a `[[link]]` table needs, for the message of a node without one.
 const LINK_FIELDS: &str = "name, kind (nvlink, pcie or infinity-fabric), bytes_per_s, latency_s and j_per_byte, each figure with a `source` or `estimate`";
 
@@ -200,13 +204,10 @@ impl Node {
             invalid(&format!("node.{f}"), m)
         })?;
         let gpus_f = gpus[0];
-        if gpus_f.fract() != 0.0 || gpus_f > crate::workload::llm::MAX_HEADS as f64 {
+        if gpus_f.fract() != 0.0 || gpus_f > MAX_GPUS as f64 {
             return Err(invalid(
                 "node.gpus.value",
-                format!(
-                    "expected a whole number of GPUs from 1 to {}, found {gpus_f}",
-                    crate::workload::llm::MAX_HEADS
-                ),
+                format!("expected a whole number of GPUs from 1 to {MAX_GPUS}, found {gpus_f}"),
             ));
         }
         let l = match raw.link.as_slice() {
