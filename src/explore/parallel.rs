@@ -14,6 +14,7 @@ use crate::parallel::{Node, ParallelError, ParallelRequest, ParallelScore, score
 use crate::runtime::{Runtime, WorkloadKind};
 use crate::score::ScoreRequest;
 use crate::search::{Direction, Point, Space, Values};
+use crate::trust::overlay::Overlay;
 use crate::workload::{LlmConfig, QuantScheme};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -117,6 +118,8 @@ pub struct ParallelEvaluator {
     quants: Vec<QuantScheme>,
     /// The runtime of each runtime-axis value on the node's default unit.
     runtimes: Vec<Runtime>,
+    /// The calibration overlay of each runtime on the node's device, where the spec has one.
+    overlays: Vec<Option<Overlay>>,
     /// Values of the integer axes, in [`AXES`] order from `batch`.
     ints: [Vec<u64>; 6],
     /// Axis index of each of [`AXES`].
@@ -126,13 +129,15 @@ pub struct ParallelEvaluator {
 
 impl ParallelEvaluator {
     /// An evaluator for `model` over `node`, on `space` (the [`AXES`]), pricing under the
-    /// `runtimes` of the runtime axis.
+    /// `runtimes` of the runtime axis, each with its overlay among `calibrations` (as `score`
+    /// picks one up for the device and runtime).
     pub fn new(
         model: LlmConfig,
         node: Node,
         space: &Space,
         mode: Mode,
         runtimes: &[RuntimeSpec],
+        calibrations: &[Overlay],
     ) -> Result<ParallelEvaluator, LlmSetupError> {
         let mut ax = [0; 8];
         for (i, n) in AXES.iter().enumerate() {
@@ -150,6 +155,13 @@ impl ParallelEvaluator {
                 None => crate::runtime::resolve_flag(None, false, &hw, unit, WorkloadKind::Llm),
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let overlays = (runtimes.iter())
+            .map(|rt| {
+                (calibrations.iter())
+                    .find(|o| o.check_for(&hw.name, &rt.name, "").is_ok())
+                    .cloned()
+            })
+            .collect();
         let mut ints: [Vec<u64>; 6] = Default::default();
         for (k, slot) in ints.iter_mut().enumerate() {
             match &space.axes[ax[k + 2]].values {
@@ -168,6 +180,7 @@ impl ParallelEvaluator {
             hw,
             quants,
             runtimes,
+            overlays,
             ints,
             ax,
             mode,
@@ -180,12 +193,14 @@ impl ParallelEvaluator {
     }
 
     fn score(&self, p: &Point) -> Result<ParallelScore, ParallelError> {
+        let rv = p.digits[self.ax[1]] as usize;
         let req = ScoreRequest {
             batch: self.int(p, 0),
             prompt: self.int(p, 4),
             context: self.int(p, 5),
             mode: self.mode,
-            runtime: self.runtimes[p.digits[self.ax[1]] as usize].clone(),
+            runtime: self.runtimes[rv].clone(),
+            calibration: self.overlays[rv].clone(),
             ..ScoreRequest::default()
         };
         let split = ParallelRequest {

@@ -149,6 +149,7 @@ impl Session {
                     &space,
                     mode,
                     &spec.runtime_specs(),
+                    &calibrations,
                 )?)
             }
             WorkloadSpec::Llm {
