@@ -1,5 +1,6 @@
 //! Embeds the shipped device files (`hardware-db/*.toml`), runtimes (`runtimes/*.toml`), model
-//! configs (`workloads/*.json`) and network links (`links/*.toml`) into the library, so `--hw pixel8.toml` and `--model llama-1b` work from any directory.
+//! configs (`workloads/*.json`), network links (`links/*.toml`) and multi-GPU nodes (`nodes/*.toml`)
+//! into the library, so `--hw pixel8.toml` and `--model llama-1b` work from any directory.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -43,6 +44,7 @@ fn main() {
     embed("runtimes", ".toml", "RUNTIMES", &mut out);
     embed("workloads", ".json", "WORKLOADS", &mut out);
     embed("links", ".toml", "LINKS", &mut out);
+    embed("nodes", ".toml", "NODES", &mut out);
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("embedded.rs");
     std::fs::write(dest, out).unwrap();
 }

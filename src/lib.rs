@@ -52,6 +52,7 @@ pub mod measure;
 #[cfg(feature = "nas")]
 pub mod nas;
 pub mod offload;
+pub mod parallel;
 #[cfg(feature = "solver")]
 pub mod placement;
 pub mod roofline;
@@ -65,7 +66,8 @@ pub mod util;
 pub mod validate;
 pub mod workload;
 
-/// Files embedded at build time from `hardware-db/`, `runtimes/`, `workloads/` and `links/`.
+/// Files embedded at build time from `hardware-db/`, `runtimes/`, `workloads/`, `links/` and
+/// `nodes/`.
 pub mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }

@@ -339,7 +339,7 @@ fn check_calibration(hw: &Hardware, req: &ScoreRequest) -> Result<(), ScoreError
 
 /// Checks that a priced phase has a finite, positive latency and a finite energy, so that every
 /// rate and per-token figure derived from them is a number.
-fn check_finite(phase: &str, eval: &Evaluation) -> Result<(), ScoreError> {
+pub(crate) fn check_finite(phase: &str, eval: &Evaluation) -> Result<(), ScoreError> {
     let t = &eval.total;
     let bad = |metric, value| ScoreError::NotFinite {
         phase: phase.to_string(),
@@ -355,13 +355,13 @@ fn check_finite(phase: &str, eval: &Evaluation) -> Result<(), ScoreError> {
     Ok(())
 }
 
-/// Scores an LLM.
-pub fn score_llm(
+/// Checks an LLM request (sizes at least 1, a phase asked for, the runtime able to run the
+/// unit and scheme, a calibration for this device) and returns the unit's index.
+pub(crate) fn llm_unit(
     hw: &Hardware,
-    model: &LlmConfig,
     quant: &QuantScheme,
     req: &ScoreRequest,
-) -> Result<Score, ScoreError> {
+) -> Result<usize, ScoreError> {
     if req.batch == 0 || req.prompt == 0 || req.context == 0 {
         return Err(ScoreError::Request(
             "batch, prompt and context must be at least 1".into(),
@@ -380,6 +380,17 @@ pub fn score_llm(
         &quant.name,
     )?;
     check_calibration(hw, req)?;
+    Ok(unit)
+}
+
+/// Scores an LLM.
+pub fn score_llm(
+    hw: &Hardware,
+    model: &LlmConfig,
+    quant: &QuantScheme,
+    req: &ScoreRequest,
+) -> Result<Score, ScoreError> {
+    let unit = llm_unit(hw, quant, req)?;
     let quant = &req.runtime.scheme(quant);
     let mut phases = Vec::new();
     let mut wanted = Vec::new();

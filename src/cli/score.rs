@@ -3,6 +3,7 @@
 use super::{PhaseArg, TrafficSolver, mode, print};
 use anyhow::Result;
 use archscope::hardware::Hardware;
+use archscope::parallel::{Node, ParallelError, ParallelRequest, score_parallel};
 use archscope::render::{Format, OnDevice};
 use archscope::runtime::WorkloadKind;
 use archscope::score::{ScoreRequest, score_llm, score_vision_mapped};
@@ -15,8 +16,22 @@ const DEFAULT_QUANT: &str = "fp16";
 #[derive(clap::Args)]
 pub struct Args {
     /// Device: a path, a file in hardware-db/, or a short name.
+    #[arg(long, required_unless_present = "node", conflicts_with = "node")]
+    hw: Option<String>,
+    /// Multi-GPU node (LLMs): a path, a file in nodes/, or a shipped node (dgx-a100,
+    /// dgx-h100); its device stands for --hw, and --tp/--pp split the model over its GPUs.
     #[arg(long)]
-    hw: String,
+    node: Option<String>,
+    /// Tensor-parallel degree: GPUs that split every layer (column/row splits, two
+    /// all-reduces per layer over the node's link).
+    #[arg(long, requires = "node", default_value_t = 1)]
+    tp: u64,
+    /// Pipeline-parallel degree: stages of contiguous layers, each on its own TP group.
+    #[arg(long, requires = "node", default_value_t = 1)]
+    pp: u64,
+    /// Micro-batches the batch splits into for the pipeline (must divide --batch).
+    #[arg(long, requires = "node", default_value_t = 1)]
+    microbatches: u64,
     /// Model: a short LLM name or built-in network (see `models list`; networks take
     /// parameters, e.g. `mobilenetv2?width=0.75&res=160`), a path to a Hugging Face
     /// config.json, a path to a llama.cpp .gguf file (its header), a Hugging Face model id in the
@@ -99,7 +114,12 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let hw = Hardware::load(&a.hw)?;
+    let node = a.node.as_deref().map(Node::load).transpose()?;
+    let hw = match (&node, &a.hw) {
+        (Some(n), _) => n.hw.clone(),
+        (None, Some(h)) => Hardware::load(h)?,
+        (None, None) => anyhow::bail!("give --hw DEVICE or --node NODE"),
+    };
     let model = load_model(&a.model)?;
     let mapping = a.mapping.map(|m| archscope::mapping::MappingRequest {
         solver: m.solver(),
@@ -155,6 +175,22 @@ pub fn run(a: Args) -> Result<()> {
                      priced with the roofline's residency"
                 );
             }
+            if let Some(node) = &node {
+                if a.draft.is_some() {
+                    anyhow::bail!("--draft and --node cannot be combined yet");
+                }
+                let par = ParallelRequest {
+                    tp: a.tp,
+                    pp: a.pp,
+                    microbatches: a.microbatches,
+                };
+                let score =
+                    score_parallel(node, &model, &quant, &req, &par).map_err(|e| match e {
+                        ParallelError::Score(e) => hint(e, defaulted),
+                        e => e.into(),
+                    })?;
+                return print(&score, a.format);
+            }
             if let Some(draft) = &a.draft {
                 let Model::Llm(draft_model) = load_model(draft)? else {
                     anyhow::bail!("--draft {draft}: expected an LLM, found a network");
@@ -199,6 +235,9 @@ pub fn run(a: Args) -> Result<()> {
             )
         }
         Model::Vision(model) => {
+            if node.is_some() {
+                anyhow::bail!("--node applies to LLMs; `{}` is a network", model.name);
+            }
             if a.draft.is_some() {
                 anyhow::bail!("--draft applies to LLMs; `{}` is a network", model.name);
             }

@@ -161,6 +161,8 @@ pub fn reason_kind(clause: &str) -> &'static str {
         "what-if device is invalid"
     } else if clause.contains("trained context") {
         "context beyond the model's"
+    } else if clause.starts_with("infeasible split") {
+        "the model or node cannot take the split"
     } else if clause.contains(" --") {
         "breaks a limit"
     } else {

@@ -18,6 +18,7 @@ pub mod eval;
 pub mod files;
 pub mod llm;
 pub mod merge;
+pub mod parallel;
 pub mod plots;
 pub mod report;
 pub mod request;
@@ -32,9 +33,10 @@ pub use cnn::CnnEvaluator;
 pub use eval::{Evaluator, MetricDef, Outcome, PhaseDetail};
 pub use llm::LlmEvaluator;
 pub use merge::{merge, merge_parts};
+pub use parallel::ParallelEvaluator;
 pub use request::{
-    Constraint, DEFAULT_MAPPING_TIME_S, ExploreRequest, ExploreSpec, MappingSpec, WorkloadSpec,
-    parse_bytes,
+    Constraint, DEFAULT_MAPPING_TIME_S, ExploreRequest, ExploreSpec, MappingSpec, NodeSpec,
+    WorkloadSpec, parse_bytes,
 };
 pub use runtimes::{DEFAULT_RUNTIME, RuntimeSpec};
 pub use session::{

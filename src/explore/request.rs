@@ -3,7 +3,7 @@
 //! text included) so that a run can be repeated and shards merged.
 
 use super::runtimes::{self, RuntimeSpec};
-use super::{ExploreError, cnn, files, llm, units};
+use super::{ExploreError, cnn, files, llm, parallel, units};
 use crate::hardware::Hardware;
 use crate::mapping::{AdaptOptions, MappingRequest, report::Solver};
 use crate::runtime::WorkloadKind;
@@ -49,6 +49,15 @@ pub enum WorkloadSpec {
         prompts: Vec<u64>,
         /// Decode context lengths.
         contexts: Vec<u64>,
+        /// Tensor-parallel degrees (`explore --node`; empty otherwise).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tps: Vec<u64>,
+        /// Pipeline-parallel degrees (`explore --node`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pps: Vec<u64>,
+        /// Micro-batch counts (`explore --node`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        microbatches: Vec<u64>,
     },
     /// A vision network or encoder with one forward phase (built-in CNNs, ViT, BERT, ONNX).
     Cnn {
@@ -117,6 +126,26 @@ pub struct ExploreSpec {
     pub mapping: Option<MappingSpec>,
     /// The slice of the run.
     pub shard: Shard,
+    /// The multi-GPU node of `--node` (the device is its GPU's); `None` for one device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeSpec>,
+}
+
+/// A node file as a spec carries it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeSpec {
+    /// Where the node file came from.
+    pub file: String,
+    /// Its text.
+    pub text: String,
+}
+
+impl NodeSpec {
+    /// The node.
+    pub fn load(&self) -> Result<crate::parallel::Node, ExploreError> {
+        crate::parallel::Node::from_toml_str(&self.text, &self.file)
+            .map_err(|e| ExploreError::Request(e.to_string()))
+    }
 }
 
 /// How `--mapping` plans scratchpads.
@@ -194,9 +223,37 @@ impl ExploreSpec {
 #[derive(Clone, Debug, Default)]
 #[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct ExploreRequest {
-    /// Device: a path, a file in hardware-db/, or a short name.
-    #[cfg_attr(feature = "cli", arg(long))]
+    /// Device: a path, a file in hardware-db/, or a short name (not with --node).
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, default_value = "", hide_default_value = true)
+    )]
     pub hw: String,
+    /// Multi-GPU node (LLMs): a path, a file in nodes/, or a shipped node (dgx-a100,
+    /// dgx-h100); the space becomes quant × runtime × batch × tp × pp × microbatches × prompt
+    /// × context over its GPUs.
+    #[cfg_attr(feature = "cli", arg(long, conflicts_with = "hw"))]
+    pub node: Option<String>,
+    /// Tensor-parallel degrees with --node, comma-separated (default: 1, 2, 4, ... up to the
+    /// node's GPUs).
+    #[cfg_attr(
+        feature = "cli",
+        arg(long = "tp", value_delimiter = ',', requires = "node")
+    )]
+    pub tps: Vec<u64>,
+    /// Pipeline-parallel degrees with --node, comma-separated (default 1).
+    #[cfg_attr(
+        feature = "cli",
+        arg(long = "pp", value_delimiter = ',', requires = "node")
+    )]
+    pub pps: Vec<u64>,
+    /// Micro-batch counts with --node, comma-separated (default 1; one that does not divide
+    /// a point's batch makes it infeasible).
+    #[cfg_attr(
+        feature = "cli",
+        arg(long = "microbatches", value_delimiter = ',', requires = "node")
+    )]
+    pub microbatches: Vec<u64>,
     /// Model: an LLM (short name, config.json or .gguf path, or a Hugging Face model id in the
     /// local cache; a .gguf model's default --quant is the file's own types), or a vision
     /// network or encoder as `score` takes it (`mobilenetv2`, `resnet50?res=160`, `model.onnx`); see `models list`.
@@ -471,6 +528,9 @@ impl ExploreRequest {
         let all_units: Vec<String> = hw.units.iter().map(|u| u.name.clone()).collect();
         match load_model(&self.model)? {
             Model::Llm(_) => self.resolve_llm(hw, specs, all_units),
+            Model::Vision(_) if self.node.is_some() => Err(ExploreError::Request(
+                "--node applies to LLMs; give a decoder LLM as --model".into(),
+            )),
             Model::Vision(v) => self.resolve_vision(hw, specs, &v, all_units),
         }
     }
@@ -485,6 +545,22 @@ impl ExploreRequest {
     ) -> Result<ResolvedWorkload, ExploreError> {
         let (model_file, model, text) = model_text(&self.model)?;
         let cfg = LlmConfig::from_json(&text, &model_file, &model)?;
+        let (node_gpus, all_units) = match &self.node {
+            Some(name) => {
+                let n = crate::parallel::Node::load(name)
+                    .map_err(|e| ExploreError::Request(e.to_string()))?;
+                (n.gpus, vec![hw.units[hw.unit_index(None)?].name.clone()])
+            }
+            None if !(self.tps.is_empty()
+                && self.pps.is_empty()
+                && self.microbatches.is_empty()) =>
+            {
+                return Err(ExploreError::Request(
+                    "--tp, --pp and --microbatches need --node".into(),
+                ));
+            }
+            None => (0, all_units),
+        };
         let pick = |specific: &[String]| -> Vec<String> {
             if !specific.is_empty() {
                 dedup(specific)
@@ -506,7 +582,11 @@ impl ExploreRequest {
                 specs,
                 hw,
                 &self.quants,
-                &llm::DEFAULT_QUANTS,
+                if node_gpus > 0 {
+                    &parallel::DEFAULT_QUANTS
+                } else {
+                    &llm::DEFAULT_QUANTS
+                },
                 &both,
                 WorkloadKind::Llm,
             )?,
@@ -525,6 +605,35 @@ impl ExploreRequest {
                 cfg.check_phase(Phase::Decode { context }, b)?;
             }
         }
+        let (tps, pps, microbatches) = if node_gpus > 0 {
+            let powers: Vec<u64> = (0..64)
+                .map(|k| 1u64 << k)
+                .take_while(|&g| g <= node_gpus)
+                .collect();
+            let t = or_default(&self.tps, &powers);
+            let p = or_default(&self.pps, &[1]);
+            let m = or_default(&self.microbatches, &[1]);
+            check_positive("--tp", &t)?;
+            check_positive("--pp", &p)?;
+            check_positive("--microbatches", &m)?;
+            (t, p, m)
+        } else {
+            Default::default()
+        };
+        let (objectives, metrics, axes): (&[&str], Vec<&'static str>, Vec<&'static str>) =
+            if node_gpus > 0 {
+                (
+                    &parallel::DEFAULT_OBJECTIVES,
+                    parallel::METRICS.iter().map(|m| m.name).collect(),
+                    parallel::AXES.to_vec(),
+                )
+            } else {
+                (
+                    &llm::DEFAULT_OBJECTIVES,
+                    llm::LLM_METRICS.iter().map(|m| m.name).collect(),
+                    llm::AXES.to_vec(),
+                )
+            };
         Ok((
             false,
             WorkloadSpec::Llm {
@@ -537,13 +646,13 @@ impl ExploreRequest {
                 batches,
                 prompts,
                 contexts,
+                tps,
+                pps,
+                microbatches,
             },
-            llm::DEFAULT_OBJECTIVES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            llm::LLM_METRICS.iter().map(|m| m.name).collect(),
-            llm::AXES.to_vec(),
+            objectives.iter().map(|s| s.to_string()).collect(),
+            metrics,
+            axes,
         ))
     }
 
@@ -663,7 +772,7 @@ impl ExploreRequest {
     /// or encoder: precisions [`cnn::DEFAULT_QUANTS`], every unit (with thread variants),
     /// batches [`cnn::DEFAULT_BATCHES`], objectives [`cnn::default_objectives`].
     pub fn resolve(&self) -> Result<ExploreSpec, ExploreError> {
-        let (hw_file, hw_text) = Hardware::find_text(&self.hw)?;
+        let (node, hw_name, hw_file, hw_text) = self.device()?;
         let hw = Hardware::from_toml_str(&hw_text, &hw_file)?;
         let runtimes = self.runtime_specs()?;
         let calibrations = if self.no_calibration || self.ideal {
@@ -776,7 +885,7 @@ impl ExploreRequest {
         Ok(ExploreSpec {
             version: env!("CARGO_PKG_VERSION").to_string(),
             command: self.command.clone(),
-            hw_name: self.hw.clone(),
+            hw_name,
             hw_file,
             hw_text,
             workload,
@@ -792,7 +901,38 @@ impl ExploreRequest {
             placement_time_s,
             mapping,
             shard,
+            node,
         })
+    }
+
+    /// The device of the run: `--hw`'s, or the GPU of `--node` with the node file's text;
+    /// returns (node, device name, device file, device text).
+    fn device(&self) -> Result<(Option<NodeSpec>, String, String, String), ExploreError> {
+        let Some(name) = &self.node else {
+            if self.hw.is_empty() {
+                return Err(ExploreError::Request(
+                    "give --hw DEVICE (or --node NODE for a multi-GPU node)".into(),
+                ));
+            }
+            let (file, text) = Hardware::find_text(&self.hw)?;
+            return Ok((None, self.hw.clone(), file, text));
+        };
+        if !self.sweeps.is_empty() {
+            return Err(ExploreError::Request(
+                "--sweep is not available with --node; sweep --tp, --pp and --batch".into(),
+            ));
+        }
+        let node =
+            crate::parallel::Node::load(name).map_err(|e| ExploreError::Request(e.to_string()))?;
+        Ok((
+            Some(NodeSpec {
+                file: node.file,
+                text: node.text,
+            }),
+            node.hw.name.clone(),
+            node.device_file,
+            node.device_text,
+        ))
     }
 }
 

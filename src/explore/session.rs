@@ -7,7 +7,7 @@ use super::request::onnx_identity;
 use super::stream::{Source, Spill, Tally};
 use super::{
     CnnEvaluator, Evaluator, ExploreError, ExploreRequest, ExploreSpec, LlmEvaluator, MappingSpec,
-    MetricDef, Outcome, WorkloadSpec, files, report, runtimes, table,
+    MetricDef, Outcome, ParallelEvaluator, WorkloadSpec, files, report, runtimes, table,
 };
 use crate::cost::Mode;
 use crate::search::{
@@ -27,6 +27,34 @@ pub fn build_space(spec: &ExploreSpec) -> Result<Space, ExploreError> {
         log: false,
     };
     match &spec.workload {
+        WorkloadSpec::Llm {
+            quants,
+            batches,
+            prompts,
+            contexts,
+            tps,
+            pps,
+            microbatches,
+            ..
+        } if spec.node.is_some() => {
+            axes.push(knob("quant", Values::Names(quants.clone())));
+            axes.push(knob(runtimes::AXIS, runtime_values.clone()));
+            for (name, v) in [
+                ("batch", batches),
+                ("tp", tps),
+                ("pp", pps),
+                ("microbatches", microbatches),
+            ] {
+                axes.push(knob(name, Values::Ints(v.clone())));
+            }
+            let mut prompt = knob("prompt_tokens", Values::Ints(prompts.clone()));
+            prompt.kind = AxisKind::Condition;
+            axes.push(prompt);
+            let mut ctx = knob("context_tokens", Values::Ints(contexts.clone()));
+            ctx.kind = AxisKind::Condition;
+            axes.push(ctx);
+            Ok(Space::new(axes, &[("prompt_tokens", "context_tokens")])?)
+        }
         WorkloadSpec::Llm {
             quants,
             prefill_units,
@@ -107,6 +135,23 @@ impl Session {
             .map(super::runtimes::CalibrationSpec::load)
             .collect::<Result<Vec<_>, _>>()?;
         let evaluator: Box<dyn Evaluator> = match &spec.workload {
+            WorkloadSpec::Llm {
+                model,
+                model_file,
+                model_text,
+                ..
+            } if spec.node.is_some() => {
+                let cfg = LlmConfig::from_json(model_text, model_file, model)?;
+                let node = spec.node.as_ref().expect("guarded").load()?;
+                Box::new(ParallelEvaluator::new(
+                    cfg,
+                    node,
+                    &space,
+                    mode,
+                    &spec.runtime_specs(),
+                    &calibrations,
+                )?)
+            }
             WorkloadSpec::Llm {
                 model,
                 model_file,

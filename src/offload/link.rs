@@ -100,6 +100,52 @@ pub fn known_links() -> Vec<&'static str> {
         .collect()
 }
 
+/// Checked figures: their values and each one's provenance (field, `source: ...` or
+/// `estimate: ...`).
+pub(crate) type Checked = (Vec<f64>, Vec<(String, String)>);
+
+/// Checks figures of a link or node file: each value finite (above 0 where marked positive,
+/// else 0 or more) with exactly one non-empty `source` or `estimate`. Returns the values and
+/// each figure's provenance (field, `source: ...` or `estimate: ...`); `invalid(field,
+/// message)` builds the error.
+pub(crate) fn checked_figures<E>(
+    figures: &[(&str, &Figure, bool)],
+    invalid: impl Fn(&str, String) -> E,
+) -> Result<Checked, E> {
+    let mut values = Vec::with_capacity(figures.len());
+    let mut provenance = Vec::with_capacity(figures.len());
+    for (field, fig, positive) in figures {
+        let v = *fig.value.get_ref();
+        let ok = v.is_finite() && if *positive { v > 0.0 } else { v >= 0.0 };
+        if !ok {
+            let want = if *positive {
+                "a finite number above 0"
+            } else {
+                "a finite number of 0 or more"
+            };
+            return Err(invalid(
+                &format!("{field}.value"),
+                format!("expected {want}, found {v}"),
+            ));
+        }
+        let note = match (&fig.source, &fig.estimate) {
+            (Some(s), None) if !s.trim().is_empty() => format!("source: {s}"),
+            (None, Some(e)) if !e.trim().is_empty() => format!("estimate: {e}"),
+            _ => {
+                return Err(invalid(
+                    field,
+                    "expected exactly one non-empty `source` (where the figure was \
+                     published) or `estimate` (how it was derived)"
+                        .into(),
+                ));
+            }
+        };
+        provenance.push((field.to_string(), note));
+        values.push(v);
+    }
+    Ok((values, provenance))
+}
+
 impl Link {
     /// Resolves `--link`: a path to a link file, or the name of a shipped link (`wifi6`, `5g`,
     /// `lte`).
@@ -137,7 +183,6 @@ impl Link {
         if l.name.trim().is_empty() {
             return Err(invalid("name", "expected a non-empty name".into()));
         }
-        let mut provenance = Vec::new();
         // (field, figure, strictly positive): rates must be positive, the rest at least zero.
         let figures: [(&str, &Figure, bool); 7] = [
             ("uplink_bytes_per_s", &l.uplink_bytes_per_s, true),
@@ -148,36 +193,7 @@ impl Link {
             ("active_w", &l.active_w, false),
             ("tail_j", &l.tail_j, false),
         ];
-        let mut values = [0.0; 7];
-        for (k, (field, fig, positive)) in figures.iter().enumerate() {
-            let v = *fig.value.get_ref();
-            let ok = v.is_finite() && if *positive { v > 0.0 } else { v >= 0.0 };
-            if !ok {
-                let want = if *positive {
-                    "a finite number above 0"
-                } else {
-                    "a finite number of 0 or more"
-                };
-                return Err(invalid(
-                    &format!("{field}.value"),
-                    format!("expected {want}, found {v}"),
-                ));
-            }
-            let note = match (&fig.source, &fig.estimate) {
-                (Some(s), None) if !s.trim().is_empty() => format!("source: {s}"),
-                (None, Some(e)) if !e.trim().is_empty() => format!("estimate: {e}"),
-                _ => {
-                    return Err(invalid(
-                        field,
-                        "expected exactly one non-empty `source` (where the figure was \
-                         published) or `estimate` (how it was derived)"
-                            .into(),
-                    ));
-                }
-            };
-            provenance.push((field.to_string(), note));
-            values[k] = v;
-        }
+        let (values, provenance) = checked_figures(&figures, invalid)?;
         Ok(Link {
             name: l.name.trim().to_string(),
             description: l.description,

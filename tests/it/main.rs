@@ -26,6 +26,7 @@ mod nas_cli;
 mod nas_ofa;
 mod offload;
 mod onnx_import;
+mod parallel;
 mod pareto_props;
 mod placement;
 mod report_interact;
