@@ -112,7 +112,7 @@ impl Footprint {
     pub fn line(&self) -> String {
         if let Some(w) = &self.weight_store {
             return format!(
-                "weights {:.3} MB of {:.3} MB {} → {}; KV cache {:.3} MB + activations {:.3} MB (peak over the best schedule) = {:.3} MB of {:.3} MB usable {} → {}",
+                "weights {:.3} MB of {:.3} MB {} → {}; KV cache {:.3} MB + activations {:.3} MB (peak under the scheduled order) = {:.3} MB of {:.3} MB usable {} → {}",
                 self.weights_bytes / 1e6,
                 w.capacity_bytes / 1e6,
                 w.level,
@@ -269,18 +269,25 @@ pub fn footprint(hw: &Hardware, unit: usize, graphs: &[&Graph]) -> Footprint {
 /// Seconds the scratchpad mapper may spend proving a schedule's peak minimal; past it the best
 /// order found (never worse than the graph's own order) is used. Microcontroller networks of a
 /// few dozen layers solve in well under a second.
-pub const PEAK_SCHEDULE_TIME_LIMIT_S: f64 = 10.0;
+pub const PEAK_SCHEDULE_TIME_LIMIT_S: f64 = 2.0;
+
+/// Largest number of mapper steps (ops after fusion) for which the best schedule is searched;
+/// beyond it (an LLM's graph: hundreds of ops, which no microcontroller runs) the graph's own
+/// order gives the peak, so that pricing stays fast.
+pub const PEAK_SCHEDULE_MAX_OPS: usize = 256;
 
 /// The smallest peak of live activation bytes of `graph` over all execution orders, with
 /// weights streamed from where they live and activation functions fused into their producers:
 /// the scratchpad mapper's `M_P` ([`crate::mapping::min_peak_footprint`]). Without the `solver`
-/// feature, or if the mapper cannot take the graph, the peak of the graph's own order
-/// ([`Graph::peak_activation_bytes`]), an upper bound.
+/// feature, for a graph of more than [`PEAK_SCHEDULE_MAX_OPS`] steps, or if the mapper cannot
+/// take the graph, the peak of the graph's own order ([`Graph::peak_activation_bytes`]), an
+/// upper bound.
 pub fn scheduled_activation_peak(graph: &Graph) -> f64 {
     #[cfg(feature = "solver")]
     {
         let opts = crate::mapping::AdaptOptions::default();
         if let Ok(a) = crate::mapping::problem_from_graph_unchecked(graph, &opts)
+            && a.problem.ops.len() <= PEAK_SCHEDULE_MAX_OPS
             && let Ok(p) =
                 crate::mapping::min_peak_footprint(&a.problem, PEAK_SCHEDULE_TIME_LIMIT_S)
         {
@@ -959,7 +966,7 @@ impl VisionScore {
         if let Some(w) = &m.weight_store {
             let _ = writeln!(
                 s,
-                "\nmemory: weights {:.1} kB of {:.1} kB {} (read in place) → {}; activations {:.1} kB (peak over the best schedule) of {:.1} kB usable {} → {}",
+                "\nmemory: weights {:.1} kB of {:.1} kB {} (read in place) → {}; activations {:.1} kB (peak under the scheduled order) of {:.1} kB usable {} → {}",
                 m.weights_bytes / 1e3,
                 w.capacity_bytes / 1e3,
                 w.level,

@@ -299,17 +299,19 @@ impl Prediction {
 /// The class a prediction's error is judged in: `Apple` for Apple devices (their runtimes
 /// share a memory system and a software stack), else by the runtime's class and the workload:
 /// `phone-accelerator CNNs` (accelerators running networks: phone NPUs and GPU delegates, the
-/// Edge TPU), `CPU LLMs`, `GPU LLMs`, `CPU networks` (today the microcontrollers' rows), and
-/// `<class> <kind>` otherwise.
+/// Edge TPU), `CPU LLMs`, `GPU LLMs`, `microcontroller networks` (a device whose weights stay in
+/// a read-only flash), and `<class> <kind>` otherwise.
 pub fn error_class(hw: &Hardware, runtime: &Runtime, kind: WorkloadKind) -> String {
     if hw.description.starts_with("Apple") {
         return "Apple".into();
+    }
+    if hw.memories.iter().any(|m| m.read_only) && kind == WorkloadKind::Network {
+        return "microcontroller networks".into();
     }
     match (runtime.class.as_str(), kind) {
         ("accelerator", WorkloadKind::Network) => "phone-accelerator CNNs".into(),
         ("cpu", WorkloadKind::Llm) => "CPU LLMs".into(),
         ("gpu", WorkloadKind::Llm) => "GPU LLMs".into(),
-        ("cpu", WorkloadKind::Network) => "CPU networks".into(),
         (c, k) => format!("{c} {}", k.name()),
     }
 }
