@@ -47,7 +47,7 @@ class Hardware:
     def edits(self) -> List[Tuple[str, float]]: ...
     @property
     def units(self) -> List[Dict[str, Any]]:
-        """One dict per unit: name, kind, count, clock_hz, memories, default."""
+        """One dict per unit: name, kind, count, clock_hz, memories, peak_ops_per_s, default."""
     @property
     def memories(self) -> List[Dict[str, Any]]:
         """One dict per level: name, capacity_bytes, usable_bytes, bytes_per_s, j_per_byte,

@@ -90,14 +90,15 @@ impl Hardware {
     }
 
     /// The compute units: one dict each (name, kind, count, clock_hz, memories it reaches,
-    /// default).
+    /// peak_ops_per_s by dtype, default).
     #[getter]
     fn units<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
         for (i, u) in self.hw.units.iter().enumerate() {
             let d = PyDict::new(py);
             d.set_item("name", &u.name)?;
-            d.set_item("kind", serde_json::to_value(u.kind).ok().and_then(|v| v.as_str().map(String::from)))?;
+            let kind = serde_json::to_value(u.kind).ok();
+            d.set_item("kind", kind.as_ref().and_then(|v| v.as_str()))?;
             d.set_item("count", u.count)?;
             d.set_item("clock_hz", u.clock_hz)?;
             let reach: Vec<&str> = u
@@ -106,6 +107,11 @@ impl Hardware {
                 .map(|&l| self.hw.memories[l].name.as_str())
                 .collect();
             d.set_item("memories", reach)?;
+            let peaks = PyDict::new(py);
+            for (dtype, v) in u.peak.iter() {
+                peaks.set_item(dtype.name(), v)?;
+            }
+            d.set_item("peak_ops_per_s", peaks)?;
             d.set_item("default", i == self.hw.default_unit)?;
             list.append(d)?;
         }
