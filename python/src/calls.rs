@@ -77,7 +77,11 @@ pub fn score(
         .map_err(score_err)?;
     let on = report.on(hw);
     let text = |f: Format| render(on.as_ref(), f).map_err(|e| raise(Kind::Score, e));
-    Ok((text(Format::Json)?, text(Format::Csv)?, text(Format::Table)?))
+    Ok((
+        text(Format::Json)?,
+        text(Format::Csv)?,
+        text(Format::Table)?,
+    ))
 }
 
 /// Runs `archscope explore` with the request `axes` describe and writes its report to `out`;
@@ -112,16 +116,14 @@ pub fn explore(
         progress: false,
         chunk: None,
     };
-    let done = py
-        .detach(|| archscope::explore(&req, &opts))
-        .map_err(|e| {
-            use archscope::explore::ExploreError as E;
-            match e {
-                E::Hardware(e) => raise(Kind::Hardware, e),
-                E::Model(e) => raise(Kind::Model, e),
-                e => raise(Kind::Explore, e),
-            }
-        })?;
+    let done = py.detach(|| archscope::explore(&req, &opts)).map_err(|e| {
+        use archscope::explore::ExploreError as E;
+        match e {
+            E::Hardware(e) => raise(Kind::Hardware, e),
+            E::Model(e) => raise(Kind::Model, e),
+            e => raise(Kind::Explore, e),
+        }
+    })?;
     Ok((done.summary, done.path.display().to_string()))
 }
 

@@ -23,7 +23,10 @@ pub struct Hardware {
 impl Hardware {
     /// The edits as `--sweep` takes a single value: `FIELD=VALUE`.
     pub fn sweeps(&self) -> Vec<String> {
-        self.edits.iter().map(|(p, v)| format!("{p}={v:e}")).collect()
+        self.edits
+            .iter()
+            .map(|(p, v)| format!("{p}={v:e}"))
+            .collect()
     }
 }
 

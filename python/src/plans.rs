@@ -126,19 +126,9 @@ pub fn place(
     let scheme = quant
         .or(archscope::workload::gguf::file_scheme(cfg))
         .unwrap_or("fp16");
-    let mut quant = QuantScheme::parse(scheme).map_err(|e| raise(Kind::Score, e))?;
-    let runtime = match (runtime, ideal) {
-        (None, true) | (Some(archscope::runtime::IDEAL), _) => RuntimeChoice::Ideal,
-        (None, false) => RuntimeChoice::DeviceDefaults,
-        (Some(name), _) => {
-            let rt = archscope::runtime::Runtime::load(name).map_err(|e| raise(Kind::Score, e))?;
-            rt.check_format(scheme).map_err(|e| {
-                raise(Kind::Score, format!("runtime {name}, quant {scheme}: {}", e.reason))
-            })?;
-            quant = rt.scheme(&quant);
-            RuntimeChoice::Named(rt)
-        }
-    };
+    let quant = QuantScheme::parse(scheme).map_err(|e| raise(Kind::Score, e))?;
+    let (runtime, quant) = RuntimeChoice::from_flags(runtime, ideal, scheme, quant)
+        .map_err(|e| raise(Kind::Mapping, e))?;
     let objective = match minimize {
         "makespan" | "latency" => Objective::Makespan,
         "energy" => Objective::Energy,

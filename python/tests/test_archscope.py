@@ -252,6 +252,14 @@ def test_mapping_that_does_not_fit():
                                      "--scratchpad", "512KiB", "--solver", "heuristic")
 
 
+def test_placement_runtime_that_does_not_run_the_format(pixel8):
+    with pytest.raises(a.MappingError) as e:
+        a.place(pixel8, "llama-1b", runtime="llama.cpp-cpu", quant="w4a16-g128")
+    assert str(e.value).startswith("--runtime llama.cpp-cpu --quant w4a16-g128: ")
+    assert str(e.value) in cli_error("map", "--hw", "pixel8", "--model", "llama-1b", "--runtime",
+                                     "llama.cpp-cpu", "--quant", "w4a16-g128")
+
+
 def test_explore_refuses_to_overwrite(tmp_path, pixel8):
     out = tmp_path / "r"
     out.mkdir()
