@@ -287,3 +287,37 @@ def test_explore_refuses_to_overwrite(tmp_path, pixel8):
 def test_bad_arguments_name_the_argument(pixel8, call, exc, name):
     with pytest.raises(exc, match=name):
         call(pixel8)
+
+
+# --- the GIL
+
+
+def test_evaluation_releases_the_gil(tmp_path, pixel8):
+    """While explore runs in one thread, another thread keeps running Python. If the call held
+    the GIL, the other thread could run only within one switch interval (5 ms) of the call's
+    start and after its end, never in the middle of a call that lasts much longer."""
+    import sys
+    import threading
+    import time
+
+    from archscope import _archscope as core
+
+    model = a.Model.load("llama-1b")
+    span = {}
+
+    def work():
+        span["start"] = time.perf_counter()
+        core.explore(pixel8, model, tmp_path / "r", False,
+                     {"sweep": ["memory[dram].bytes_per_s=25e9..200e9:12"]})
+        span["end"] = time.perf_counter()
+
+    t = threading.Thread(target=work)
+    stamps = []
+    t.start()
+    while t.is_alive():
+        stamps.append(time.perf_counter())
+    t.join()
+    margin = 10 * sys.getswitchinterval()
+    assert span["end"] - span["start"] > 4 * margin, "the call was too short to tell"
+    middle = [s for s in stamps if span["start"] + margin < s < span["end"] - margin]
+    assert len(middle) > 0
