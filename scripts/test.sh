@@ -11,7 +11,7 @@ cargo test --release
 # so only pyo3 and the bindings crate compile. Its time is printed for the README.
 py=.venv/bin/python
 if [ ! -x "$py" ]; then
-  echo "test.sh: no .venv; run scripts/bootstrap.sh first" >&2
+  echo "test.sh: no .venv; run scripts/bootstrap.sh --python first" >&2
   exit 1
 fi
 start=$(date +%s%N)
