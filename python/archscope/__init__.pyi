@@ -33,7 +33,7 @@ class Hardware:
     """A validated device, with what-if edits."""
 
     @staticmethod
-    def load(name: str) -> Hardware:
+    def load(name: Union[str, os.PathLike[str]]) -> Hardware:
         """A short name (``pixel8``), a file in hardware-db/ or a path to a TOML file."""
     def with_value(self, path: str, value: float) -> Hardware:
         """A copy with ``path`` (``memory[dram].bytes_per_s``) set to ``value``, re-validated."""
@@ -57,7 +57,7 @@ class Model:
     """A workload, loaded as ``--model`` loads it."""
 
     @staticmethod
-    def load(spec: str) -> Model:
+    def load(spec: Union[str, os.PathLike[str]]) -> Model:
         """``llama-1b``, a config.json or .gguf path, ``mobilenetv2?res=160``, ``x.onnx?sequence=128``."""
     @property
     def spec(self) -> str: ...

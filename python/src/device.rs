@@ -33,9 +33,12 @@ impl Hardware {
 #[pymethods]
 impl Hardware {
     /// Loads a device: a short name (`pixel8`), a file name in hardware-db/, or a path to a
-    /// TOML file. Raises HardwareError with the file, line and field of a bad file.
+    /// TOML file (a str or a path-like). Raises HardwareError with the file, line and field of
+    /// a bad file.
     #[staticmethod]
-    fn load(py: Python<'_>, name: &str) -> PyResult<Hardware> {
+    fn load(py: Python<'_>, name: std::path::PathBuf) -> PyResult<Hardware> {
+        let name = name.to_string_lossy();
+        let name = name.as_ref();
         let (file, text) = py
             .detach(|| archscope::Hardware::find_text(name))
             .map_err(|e| raise(Kind::Hardware, e))?;
@@ -165,7 +168,9 @@ impl Model {
     /// a built-in network with parameters (`mobilenetv2?res=160`), or an ONNX file with
     /// symbolic dimensions set (`model.onnx?sequence=128`). Raises ModelError.
     #[staticmethod]
-    fn load(py: Python<'_>, spec: &str) -> PyResult<Model> {
+    fn load(py: Python<'_>, spec: std::path::PathBuf) -> PyResult<Model> {
+        let spec = spec.to_string_lossy();
+        let spec = spec.as_ref();
         let model = py
             .detach(|| archscope::load_model(spec))
             .map_err(|e| raise(Kind::Model, e))?;

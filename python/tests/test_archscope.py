@@ -73,6 +73,15 @@ def test_score_equals_cli_json_and_csv(pixel8, model, flags):
     assert list(s.phases) == [p["phase"] for p in s.json["phases"]]
 
 
+def test_load_from_paths_and_names():
+    by_path = a.Hardware.load(ROOT / "hardware-db" / "pixel8.toml")
+    assert by_path.name == "pixel8" and len(by_path.units) == 5
+    assert [m["name"] for m in by_path.memories] == ["l2-big", "l2-mid", "slc", "dram"]
+    m = a.Model.load(Path("tests/data/encoder_block.onnx?sequence=16"))
+    assert m.kind == "network"
+    assert a.Model.load("llama-1b").kind == "llm"
+
+
 def test_score_llm_metrics_and_footprint(pixel8):
     s = a.score(pixel8, "llama-1b", quant="q4_0")
     d = s.phases["decode"]
