@@ -6,7 +6,6 @@ use crate::device::{Hardware, Model};
 use crate::{Kind, raise, score_err};
 use archscope::explore::{ExploreRequest, OutputOptions};
 use archscope::render::{Format, render};
-use archscope::runtime::WorkloadKind;
 use archscope::{QuantScheme, ScoreRequest};
 use pyo3::prelude::*;
 
@@ -45,10 +44,7 @@ pub fn score(
     let (hw, model) = (&hw.get().hw, &model.get().model);
     let quant = quant.unwrap_or(archscope::workload::default_quant(model, DEFAULT_QUANT));
     let quant = QuantScheme::parse(quant).map_err(|e| raise(Kind::Score, e))?;
-    let kind = match model {
-        archscope::Model::Llm(_) => WorkloadKind::Llm,
-        archscope::Model::Vision(_) => WorkloadKind::Network,
-    };
+    let kind = model.workload_kind();
     let u = hw
         .unit_index(unit.as_deref())
         .map_err(|e| raise(Kind::Hardware, e))?;
