@@ -7,14 +7,18 @@
 #   - a Rust toolchain, via rustup, if cargo is absent.
 # With --chromium it also installs Debian's chromium, used by the report rendering test.
 # With --python it also makes the repo's Python venv (.venv) for scripts/test.sh.
+# With --slurm it also installs Debian's slurm-wlm and munge, for the test that runs the Slurm
+# recipe on a single-node Slurm (tests/it/slurm.rs; it starts its own daemons and stops them).
 set -euo pipefail
 
 want_chromium=0
 want_python=0
+want_slurm=0
 for a in "$@"; do
   case "$a" in
     --chromium) want_chromium=1 ;;
     --python) want_python=1 ;;
+    --slurm) want_slurm=1 ;;
     *) echo "bootstrap: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -56,6 +60,9 @@ if [ "$want_python" = 1 ] && { ! command -v python3 >/dev/null 2>&1 || ! python3
 fi
 if [ "$want_chromium" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   missing+=(chromium)
+fi
+if [ "$want_slurm" = 1 ] && ! { command -v slurmctld && command -v munged; } >/dev/null 2>&1; then
+  missing+=(slurm-wlm munge)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

@@ -84,7 +84,25 @@ pub struct Footprint {
     pub capacity_bytes: f64,
     /// Name of that memory level.
     pub level: String,
-    /// Total ≤ capacity.
+    /// Total ≤ capacity (and, with a weight store, the weights fit it).
+    pub fits: bool,
+    /// Where the unit reads the weights in place from read-only storage (a microcontroller's
+    /// flash): that level, its capacity and whether the weights fit. The weights then do not
+    /// count against main memory, and `activation_peak_bytes` is the smallest peak of live
+    /// activations over all schedules (the scratchpad mapper's `M_P`, with activations fused
+    /// into their producers), which is what must fit the SRAM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_store: Option<WeightStore>,
+}
+
+/// The read-only level that holds a model's weights in place (see [`Footprint::weight_store`]).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct WeightStore {
+    /// Name of the level (e.g. `flash`).
+    pub level: String,
+    /// Its usable bytes.
+    pub capacity_bytes: f64,
+    /// Weights ≤ capacity.
     pub fits: bool,
 }
 
@@ -92,6 +110,21 @@ impl Footprint {
     /// The footprint in one line: each part in MB, the total against the usable capacity of its
     /// level, and whether it fits.
     pub fn line(&self) -> String {
+        if let Some(w) = &self.weight_store {
+            return format!(
+                "weights {:.3} MB of {:.3} MB {} → {}; KV cache {:.3} MB + activations {:.3} MB (peak over the best schedule) = {:.3} MB of {:.3} MB usable {} → {}",
+                self.weights_bytes / 1e6,
+                w.capacity_bytes / 1e6,
+                w.level,
+                if w.fits { "fits" } else { "DOES NOT FIT" },
+                self.kv_cache_bytes / 1e6,
+                self.activation_peak_bytes / 1e6,
+                self.total_bytes / 1e6,
+                self.capacity_bytes / 1e6,
+                self.level,
+                if self.total_bytes <= self.capacity_bytes { "fits" } else { "DOES NOT FIT" }
+            );
+        }
         format!(
             "weights {:.1} MB + KV cache {:.1} MB + activations {:.1} MB = {:.1} MB of {:.1} MB usable {} → {}",
             self.weights_bytes / 1e6,
@@ -189,12 +222,34 @@ pub fn footprint(hw: &Hardware, unit: usize, graphs: &[&Graph]) -> Footprint {
         .iter()
         .map(|g| g.kv_cache_bytes())
         .fold(0.0, f64::max);
+    let main = hw.main_memory(unit);
+    let Some(store) = hw.weight_store(unit).map(|l| &hw.memories[l]) else {
+        let act = graphs
+            .iter()
+            .map(|g| g.peak_activation_bytes())
+            .fold(0.0, f64::max);
+        let total = weights + kv + act;
+        return Footprint {
+            weights_bytes: weights,
+            kv_cache_bytes: kv,
+            activation_peak_bytes: act,
+            total_bytes: total,
+            capacity_bytes: main.usable_bytes,
+            level: main.name.clone(),
+            fits: total <= main.usable_bytes,
+            weight_store: None,
+        };
+    };
     let act = graphs
         .iter()
-        .map(|g| g.peak_activation_bytes())
+        .map(|g| scheduled_activation_peak(g))
         .fold(0.0, f64::max);
-    let main = hw.main_memory(unit);
-    let total = weights + kv + act;
+    let total = kv + act;
+    let store = WeightStore {
+        level: store.name.clone(),
+        capacity_bytes: store.usable_bytes,
+        fits: weights <= store.usable_bytes,
+    };
     Footprint {
         weights_bytes: weights,
         kv_cache_bytes: kv,
@@ -202,8 +257,33 @@ pub fn footprint(hw: &Hardware, unit: usize, graphs: &[&Graph]) -> Footprint {
         total_bytes: total,
         capacity_bytes: main.usable_bytes,
         level: main.name.clone(),
-        fits: total <= main.usable_bytes,
+        fits: total <= main.usable_bytes && store.fits,
+        weight_store: Some(store),
     }
+}
+
+/// Seconds the scratchpad mapper may spend proving a schedule's peak minimal; past it the best
+/// order found (never worse than the graph's own order) is used. Microcontroller networks of a
+/// few dozen layers solve in well under a second.
+pub const PEAK_SCHEDULE_TIME_LIMIT_S: f64 = 10.0;
+
+/// The smallest peak of live activation bytes of `graph` over all execution orders, with
+/// weights streamed from where they live and activation functions fused into their producers:
+/// the scratchpad mapper's `M_P` ([`crate::mapping::min_peak_footprint`]). Without the `solver`
+/// feature, or if the mapper cannot take the graph, the peak of the graph's own order
+/// ([`Graph::peak_activation_bytes`]), an upper bound.
+pub fn scheduled_activation_peak(graph: &Graph) -> f64 {
+    #[cfg(feature = "solver")]
+    {
+        let opts = crate::mapping::AdaptOptions::default();
+        if let Ok(a) = crate::mapping::problem_from_graph_unchecked(graph, &opts)
+            && let Ok(p) =
+                crate::mapping::min_peak_footprint(&a.problem, PEAK_SCHEDULE_TIME_LIMIT_S)
+        {
+            return p.bytes as f64;
+        }
+    }
+    graph.peak_activation_bytes()
 }
 
 /// Prices one graph on `unit` with the unit's cost model (see [`model_for`]) and the roofline's
@@ -861,16 +941,31 @@ impl VisionScore {
         );
         band_line(&mut s, &self.band, t.latency_s);
         let m = &self.memory;
-        let _ = writeln!(
-            s,
-            "\nmemory: weights {:.1} MB + activations {:.1} MB = {:.1} MB of {:.1} MB usable {} → {}",
-            m.weights_bytes / 1e6,
-            m.activation_peak_bytes / 1e6,
-            m.total_bytes / 1e6,
-            m.capacity_bytes / 1e6,
-            m.level,
-            if m.fits { "fits" } else { "DOES NOT FIT" }
-        );
+        if let Some(w) = &m.weight_store {
+            let _ = writeln!(
+                s,
+                "\nmemory: weights {:.1} kB of {:.1} kB {} (read in place) → {}; activations {:.1} kB (peak over the best schedule) of {:.1} kB usable {} → {}",
+                m.weights_bytes / 1e3,
+                w.capacity_bytes / 1e3,
+                w.level,
+                if w.fits { "fits" } else { "DOES NOT FIT" },
+                m.total_bytes / 1e3,
+                m.capacity_bytes / 1e3,
+                m.level,
+                if m.total_bytes <= m.capacity_bytes { "fits" } else { "DOES NOT FIT" }
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "\nmemory: weights {:.1} MB + activations {:.1} MB = {:.1} MB of {:.1} MB usable {} → {}",
+                m.weights_bytes / 1e6,
+                m.activation_peak_bytes / 1e6,
+                m.total_bytes / 1e6,
+                m.capacity_bytes / 1e6,
+                m.level,
+                if m.fits { "fits" } else { "DOES NOT FIT" }
+            );
+        }
         #[cfg(feature = "solver")]
         if let Some(map) = &self.mapping {
             let p = &map.plan;

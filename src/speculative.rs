@@ -512,6 +512,7 @@ pub fn score_speculative(
         capacity_bytes: tm.capacity_bytes,
         level: tm.level.clone(),
         fits: total <= tm.capacity_bytes,
+        weight_store: None,
     };
     Ok(SpeculativeScore {
         target: target_score,

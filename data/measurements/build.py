@@ -18,18 +18,18 @@ HEADER = ["id", "device", "hw", "model", "model_ref", "kind", "quant", "runtime"
 HW = {"a100-80gb", "coral-edgetpu", "desktop-x86", "galaxy-s24", "h100-sxm", "h200", "iphone15pro",
       "jetson-agx-orin", "jetson-orin-nano", "m2-ultra", "m4-max", "pixel8", "pixel9", "rpi5", "tpu-v4",
       "tpu-v5e", "rtx-4090", "rtx-3090", "rtx-a6000", "rtx-6000-ada", "l40s", "a40", "a100-pcie-80gb", "h100-pcie",
-      "rtx-4080", "rtx-4000-ada", "rtx-5000-ada", "m1-max", "m3-max", "m1-pro", ""}
+      "rtx-4080", "rtx-4000-ada", "rtx-5000-ada", "m1-max", "m3-max", "m1-pro", "stm32h7a3", "stm32l4r5", ""}
 RUNTIMES = {"llama.cpp-cpu", "llama.cpp-metal", "llama.cpp-cuda", "llama.cpp-vulkan", "llama.cpp-opencl",
             "mlc-llm", "executorch-xnnpack", "executorch-qnn", "executorch-mps", "executorch-coreml",
             "litert-xnnpack", "litert-gpu", "litert-npu", "qnn", "onnxruntime-qnn", "coreml-ane", "coreml-gpu",
             "coreml-cpu", "edgetpu", "tensorrt", "tensorrt-llm", "vllm", "mlx", "pytorch", "candle-cpu",
-            "t-mac", "powerinfer-2", "other"}
+            "t-mac", "powerinfer-2", "x-cube-ai", "other"}
 LLMS = {"gemma-2b", "llama-1b", "llama-2-7b", "llama-3-8b", "llama-3b", "mixtral-8x7b", "mobilellm-125m",
         "mobilellm-350m", "phi-3-mini", "qwen1.5-1.8b", "tinyllama-1.1b"}
 NETS = {"mobilenetv1", "mobilenetv2", "mobilenetv3-large", "mobilenetv3-small", "mnasnet-a1",
         *[f"efficientnet-b{i}" for i in range(8)], "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
         "squeezenet1.1", "inception-v3", "unet", "yolov3-tiny", "vit-b16", "vit-b32", "vit-l16", "deit-tiny",
-        "deit-small", "bert-base", "bert-large"}
+        "deit-small", "bert-base", "bert-large", "resnet8", "ds-cnn", "fc-autoencoder"}
 PREDICTABLE = {"prefill_tokens_per_s", "decode_tokens_per_s", "latency_ms"}
 
 ROWS = []
@@ -1078,6 +1078,30 @@ pp("mlx1281-m4max-qwen25-72b-6bit-prompt34", "Apple M4 Max", "Qwen2.5-72B-Instru
    note="mlx_lm.generate output quoted in the issue; GPU core count not stated so hw left empty")
 tg("mlx1281-m4max-qwen25-72b-6bit-gen642", "Apple M4 Max", "Qwen2.5-72B-Instruct-6bit", 7.919, MLX1281, 642, quant="w6", runtime="mlx", unit_kind="gpu",
    note="mlx_lm.generate output quoted in the issue; GPU core count not stated so hw left empty")
+
+# ---------------------------------------------------------------------------------------------
+# MLPerf Tiny v1.0 (closed division), STMicroelectronics' submissions with X-CUBE-AI 7.3.0:
+# median throughput of the performance run (inferences/s) in
+# closed/STMicroelectronics/results/<board>/<task>/performance/results.txt; latency = 1000 / it.
+# Boards and clocks from closed/STMicroelectronics/systems/<board>/*_system_description.json.
+# ---------------------------------------------------------------------------------------------
+TINY10 = "https://github.com/mlcommons/tiny_results_v1.0 (closed/STMicroelectronics/results/{board}/{task}/performance/results.txt)"
+TINY_TASKS = {
+    "vww": ("MobileNetV1 0.25x 96x96 (visual wake words)", "mobilenetv1?width=0.25&res=96&classes=2"),
+    "ic": ("ResNet-8 (CIFAR-10 image classification)", "resnet8"),
+    "kws": ("DS-CNN (keyword spotting)", "ds-cnn"),
+    "ad": ("FC autoencoder (anomaly detection)", "fc-autoencoder"),
+}
+for board, hw, dev, ips in [
+    ("NUCLEO-H7A3ZI-Q", "stm32h7a3", "STM32H7A3ZI (Cortex-M7, 280 MHz)", {"vww": 19.722, "ic": 18.401, "kws": 59.667, "ad": 547.705}),
+    ("NUCLEO_L4R5ZI", "stm32l4r5", "STM32L4R5ZI (Cortex-M4, 120 MHz)", {"vww": 4.339, "ic": 4.407, "kws": 13.323, "ad": 131.950}),
+]:
+    for task, rate in ips.items():
+        name, ref = TINY_TASKS[task]
+        lat(f"mlperf-tiny-v1.0-st-{hw}-{task}", dev, name, round(1000.0 / rate, 4),
+            TINY10.format(board=board, task=task), hw=hw, model_ref=ref, quant="int8",
+            runtime="x-cube-ai", runtime_version="X-CUBE-AI 7.3.0", unit_kind="cpu",
+            note=f"median throughput {rate} inf./s")
 
 # === END OF ROWS ===
 

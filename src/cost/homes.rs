@@ -8,10 +8,13 @@ use crate::workload::{Graph, OpId, Role};
 
 /// The default placement policy for unit `unit` (the roofline's, shared by the cycle models):
 /// * weights and KV cache live together in the innermost level the unit reaches that can hold all
-///   of them, else in its main (outermost) memory;
+///   of them, else in its main memory (the outermost level it reaches that is not read-only);
+///   where the unit reaches a read-only level (a microcontroller's flash, read in place), the
+///   weights live there instead and only KV caches follow this rule;
 /// * graph inputs and outputs live in main memory;
 /// * an activation lives in the innermost level whose remaining capacity holds the largest
-///   activation working set (inputs plus outputs) of any op that touches it, else in main memory.
+///   activation working set (inputs plus outputs) of any op that touches it, else in main memory
+///   (never in a read-only level).
 ///   Small decode activations thus stay on chip, large prefill ones spill.
 pub fn residency(hw: &Hardware, unit: usize, graph: &Graph) -> TensorHomes {
     PlacementProfile::of(graph).place(hw, unit)
@@ -24,6 +27,7 @@ pub fn residency(hw: &Hardware, unit: usize, graph: &Graph) -> TensorHomes {
 #[derive(Clone, Debug)]
 pub struct PlacementProfile {
     persistent: f64,
+    weights: f64,
     working_set: Vec<f64>,
     roles: Vec<Role>,
 }
@@ -35,6 +39,10 @@ impl PlacementProfile {
             .tensors
             .iter()
             .filter(|t| t.role.is_persistent())
+            .map(|t| t.bytes())
+            .sum();
+        let weights: f64 = (graph.tensors.iter())
+            .filter(|t| t.role == Role::Weight)
             .map(|t| t.bytes())
             .sum();
         let mut working_set = vec![0.0f64; graph.tensors.len()];
@@ -54,6 +62,7 @@ impl PlacementProfile {
         }
         PlacementProfile {
             persistent,
+            weights,
             working_set,
             roles: graph.tensors.iter().map(|t| t.role).collect(),
         }
@@ -131,34 +140,56 @@ impl PlacementProfile {
         TensorHomes { home }
     }
 
-    /// (home of persistent tensors, main memory, capacity left per level).
-    fn levels(&self, hw: &Hardware, unit: usize) -> (usize, usize, [f64; MAX_LEVELS]) {
+    /// ((home of weights, home of KV caches), main memory, capacity left per level). A
+    /// read-only level (a microcontroller's flash) holds the weights in place and has no room
+    /// for anything else; without one, weights and KV caches share a home.
+    fn levels(&self, hw: &Hardware, unit: usize) -> (Persist, usize, [f64; MAX_LEVELS]) {
         let reach = &hw.units[unit].reach;
-        let outer = *reach.last().expect("validated: units reach memory");
+        let outer = hw.main_level(unit);
         let mut free = [0.0f64; MAX_LEVELS];
         for (f, m) in free.iter_mut().zip(&hw.memories) {
-            *f = m.usable_bytes;
+            *f = if m.read_only {
+                f64::NEG_INFINITY
+            } else {
+                m.usable_bytes
+            };
         }
-        let persist_home = reach
+        let (store, together) = match hw.weight_store(unit) {
+            Some(store) => (Some(store), self.persistent - self.weights),
+            None => (None, self.persistent),
+        };
+        let home = reach
             .iter()
             .copied()
-            .find(|&l| free[l] >= self.persistent)
+            .find(|&l| free[l] >= together)
             .unwrap_or(outer);
-        free[persist_home] -= self.persistent;
-        (persist_home, outer, free)
+        free[home] -= together;
+        let persist = Persist {
+            weights: store.unwrap_or(home),
+            kv: home,
+        };
+        (persist, outer, free)
     }
+}
+
+/// Homes of the persistent tensors.
+#[derive(Clone, Copy)]
+struct Persist {
+    weights: usize,
+    kv: usize,
 }
 
 fn home_of(
     role: Role,
     ws: f64,
-    persist_home: usize,
+    persist_home: Persist,
     outer: usize,
     reach: &[usize],
     free: &[f64; MAX_LEVELS],
 ) -> usize {
     match role {
-        Role::Weight | Role::KvCache => persist_home,
+        Role::Weight => persist_home.weights,
+        Role::KvCache => persist_home.kv,
         Role::Input | Role::Output => outer,
         Role::Activation => reach
             .iter()

@@ -25,6 +25,13 @@
 //! thread's bandwidth, and so its latency, does not change when cores are added, and all the
 //! cores together never draw more than the level's sustained peak.
 //!
+//! **Issue width.** `issue_width` (default 1) is the instructions the core issues per cycle
+//! where that bounds a runtime's kernels: a runtime's compute fraction is the share of one issue
+//! slot its inner loop spends on multiply-accumulates (the rest loads and widens operands), and a
+//! core issuing `issue_width` a cycle overlaps that work with the MACs, so the runtime's fraction
+//! scales by it, capped at 1 ([`crate::runtime`] applies it). In-order Cortex-M cores differ
+//! exactly so: the M4 and M33 issue one instruction a cycle, the M7 two.
+//!
 //! **Time** of an op: `max(flops / rate[dtype], max_L bytes_L / bw_L) + overhead`, where
 //! `bytes_L` is the traffic through level `L` computed exactly as the roofline does
 //! ([`crate::cost::traffic`]), `rate = threads · per-core · clock · e_c`, and `e_c`, `e_b`,
@@ -56,6 +63,7 @@ pub const KEYS: &[&str] = &[
     "core_bytes_per_s",
     "sme_vector_bits",
     "sme_units",
+    "issue_width",
 ];
 
 /// Relative tolerance when checking the derived peak against the file's `peak_ops_per_s`
@@ -148,6 +156,13 @@ impl<'a> Cpu<'a> {
             return Err(p.error(
                 "threads",
                 format!("expected a whole number ≥ 1, found {threads}"),
+            ));
+        }
+        let issue = p.pos_or("issue_width", 1.0)?;
+        if issue.fract() != 0.0 {
+            return Err(p.error(
+                "issue_width",
+                format!("expected a whole number of instructions per cycle ≥ 1, found {issue}"),
             ));
         }
         let bw_cores = p.pos_or("bandwidth_cores", u.count)?;

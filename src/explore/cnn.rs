@@ -525,7 +525,7 @@ impl CnnEvaluator {
             latency_s: l.latency_s,
             energy_j: l.energy_j(),
             bound: bound_name(hw, l.bound()),
-            levels: vec![*hw.units[u].reach.last().expect("validated")],
+            levels: vec![hw.main_level(u)],
             threads,
             placement: String::new(),
             noncompulsory,
@@ -578,9 +578,16 @@ impl CnnEvaluator {
         match self.graph(k.graph) {
             Err(e) => why.push(format!("the network cannot be built: {e}")),
             Ok(g) => {
-                let total = g.weights + g.kv + g.act;
+                // A unit that reads its weights in place from flash: the weights are checked
+                // against the flash, the rest (peak over the best schedule) against the SRAM.
+                let store = match hw {
+                    Ok(hw) if k.unit != ILP_KEY => hw.weight_store(k.unit as usize),
+                    _ => None,
+                };
+                let act = if store.is_some() { g.scheduled_act() } else { g.act };
+                let total = g.weights + g.kv + act;
                 metrics[m::WEIGHTS] = Some(g.weights);
-                metrics[m::ACTIVATIONS] = Some(g.act + g.kv);
+                metrics[m::ACTIVATIONS] = Some(act + g.kv);
                 metrics[m::MEMORY] = Some(total);
                 metrics[m::MEMORY_PER] = Some(total / batch);
                 match hw {
@@ -589,12 +596,19 @@ impl CnnEvaluator {
                         let levels: Vec<usize> = match (k.unit, priced) {
                             (ILP_KEY, Some(Ok(pr))) => pr.levels.clone(),
                             (ILP_KEY, _) => Vec::new(),
-                            (u, _) => vec![*hw.units[u as usize].reach.last().expect("validated")],
+                            (u, _) => vec![hw.main_level(u as usize)],
                         };
                         if !levels.is_empty() {
                             metrics[m::MEMORY] = Some(total * levels.len() as f64);
                             metrics[m::MEMORY_PER] = Some(total * levels.len() as f64 / batch);
-                            let (cap, names) = fit_levels(hw, &levels, total, &mut why);
+                            let in_main = match store {
+                                Some(l) => {
+                                    fit_levels(hw, &[l], g.weights, &mut why);
+                                    total - g.weights
+                                }
+                                None => total,
+                            };
+                            let (cap, names) = fit_levels(hw, &levels, in_main, &mut why);
                             metrics[m::CAPACITY] = Some(cap);
                             labels[1] = names;
                         }

@@ -235,6 +235,9 @@ pub(super) struct GraphEntry {
     pub(super) weights: f64,
     pub(super) kv: f64,
     pub(super) act: f64,
+    /// Peak activations over the best schedule ([`crate::score::scheduled_activation_peak`]),
+    /// computed on first use: what must fit the SRAM of a unit whose weights stay in flash.
+    scheduled_act: OnceLock<f64>,
 }
 
 /// Where each knob axis sits in the space.
@@ -517,9 +520,15 @@ impl GraphEntry {
                 weights: graph.weight_bytes(),
                 kv: graph.kv_cache_bytes(),
                 act: graph.peak_activation_bytes(),
+                scheduled_act: OnceLock::new(),
                 graph: Arc::new(graph),
             }
         }
+    }
+
+    /// Peak activation bytes over the best schedule (computed once).
+    pub(super) fn scheduled_act(&self) -> f64 {
+        *(self.scheduled_act).get_or_init(|| crate::score::scheduled_activation_peak(&self.graph))
     }
 
     /// Prices the graph on one unit: placement, then the total over op classes, with the
@@ -834,7 +843,7 @@ impl LlmEvaluator {
         Ok(PhaseOut {
             bound: bound_name(hw, l.bound()),
             ledger: l,
-            levels: vec![*hw.units[u].reach.last().expect("validated")],
+            levels: vec![hw.main_level(u)],
             threads,
             placement: String::new(),
             runtime: self.rts.get(rt).name.clone(),
@@ -965,7 +974,7 @@ impl LlmEvaluator {
                             _ => Vec::new(),
                         }
                     } else {
-                        vec![*hw.units[k.unit as usize].reach.last().expect("validated")]
+                        vec![hw.main_level(k.unit as usize)]
                     };
                     for l in here {
                         if !levels.contains(&l) {

@@ -206,7 +206,8 @@ pub struct ExploreRequest {
     /// w8a16, w8a8, w4a16-g128, w4a8, w4a16-g128+kv8; on a network: fp32, fp16, w8a8; each
     /// kept when a runtime in play runs it (a runtime without a format list runs all), plus the
     /// formats common under the runtimes that restrict theirs, where they run them: f16, q8_0,
-    /// q4_0, q4_k_m (llama.cpp), q4f16_1 (MLC-LLM). The runtimes in play are those of
+    /// q4_0, q4_k_m (llama.cpp), q4f16_1 (MLC-LLM), and the formats of a runtime that runs
+    /// none of those (int8 for the Edge TPU and X-CUBE-AI). The runtimes in play are those of
     /// --runtime, or the device defaults of the listed units.
     #[cfg_attr(feature = "cli", arg(long = "quant", value_delimiter = ','))]
     pub quants: Vec<String>,

@@ -197,7 +197,8 @@ pub fn in_play(
 /// The default `--quant` list under the runtimes in play: each of `defaults` that some runtime
 /// runs (a runtime without a format list runs every scheme), then each of
 /// [`COMMON_RUNTIME_FORMATS`] that a runtime restricting its formats runs and whose base is not
-/// in the list yet. With only runtimes that run everything (`ideal`), `defaults` unchanged.
+/// in the list yet, then the formats of any runtime that still runs none of the list. With only
+/// runtimes that run everything (`ideal`), `defaults` unchanged.
 pub fn default_quants(defaults: &[&str], runtimes: &[Runtime]) -> Vec<String> {
     let runs = |rt: &Runtime, q: &str| {
         rt.formats.as_ref().is_none_or(|f| {
@@ -217,6 +218,15 @@ pub fn default_quants(defaults: &[&str], runtimes: &[Runtime]) -> Vec<String> {
         let base = canonical_base(c);
         if restricting && !out.iter().any(|q| canonical_base(q) == base) {
             out.push(c.to_string());
+        }
+    }
+    // A runtime none of whose formats is in the list yet (an int8-only stack: the Edge TPU
+    // compiler, X-CUBE-AI) brings its own, so that it has something to price.
+    for rt in runtimes {
+        if let Some(formats) = &rt.formats
+            && !out.iter().any(|q| runs(rt, q))
+        {
+            out.extend(formats.iter().cloned());
         }
     }
     out

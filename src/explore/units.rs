@@ -241,7 +241,7 @@ impl Placed {
     /// placed point's footprint is checked against.
     pub fn levels(&self, hw: &Hardware) -> Vec<usize> {
         let mut levels: Vec<usize> = (self.units_used.iter())
-            .map(|&u| *hw.units[u].reach.last().expect("validated"))
+            .map(|&u| hw.main_level(u))
             .collect();
         levels.sort_unstable();
         levels.dedup();

@@ -229,6 +229,9 @@ pub struct MemoryLevel {
     pub j_per_byte: f64,
     /// True for a software-managed scratchpad, false for a cache (`managed` in the file).
     pub software_managed: bool,
+    /// True for read-only storage that holds the weights in place (`read_only` in the file: a
+    /// microcontroller's flash); no other tensor may live there.
+    pub read_only: bool,
 }
 
 /// A validated device.
@@ -573,6 +576,7 @@ impl Checker<'_> {
                 .managed
                 .as_ref()
                 .is_some_and(|k| *k.get_ref() == raw::Managed::Software),
+            read_only: m.read_only,
         })
     }
 
@@ -775,6 +779,13 @@ impl Checker<'_> {
                 }
             }
         }
+        if reach.iter().all(|&i| memories[i].read_only) {
+            return Err(self.invalid(
+                Some(u.name.span()),
+                &format!("{f}.memory"),
+                "every level the unit reaches is read_only; add a writable level (e.g. `sram`) for activations, inputs and outputs".into(),
+            ));
+        }
         Ok(reach)
     }
 
@@ -952,10 +963,27 @@ impl Hardware {
 
     /// The outermost memory level a unit reaches (its main memory).
     pub fn main_memory(&self, unit: usize) -> &MemoryLevel {
-        &self.memories[*self.units[unit]
-            .reach
-            .last()
-            .expect("validated: units reach memory")]
+        &self.memories[self.main_level(unit)]
+    }
+
+    /// Index of the main memory of `unit`: the outermost level it reaches that is not read-only
+    /// (where inputs, outputs, KV caches and spilled activations live).
+    pub fn main_level(&self, unit: usize) -> usize {
+        let reach = &self.units[unit].reach;
+        reach
+            .iter()
+            .rev()
+            .copied()
+            .find(|&l| !self.memories[l].read_only)
+            .expect("validated: a unit reaches a writable level")
+    }
+
+    /// The read-only level that holds the weights of `unit` in place (the innermost such level
+    /// it reaches), if it reaches one: a microcontroller's flash.
+    pub fn weight_store(&self, unit: usize) -> Option<usize> {
+        (self.units[unit].reach.iter())
+            .copied()
+            .find(|&l| self.memories[l].read_only)
     }
 }
 

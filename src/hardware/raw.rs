@@ -205,6 +205,11 @@ pub struct RawMemory {
     /// array's SRAM). Only software-managed levels can take a scratchpad mapper's plan.
     #[serde(default)]
     pub managed: Option<Spanned<Managed>>,
+    /// True for storage the unit only reads while it runs (a microcontroller's on-chip flash,
+    /// executed in place): the model's weights live there and are read from it, and nothing
+    /// else (activations, inputs, outputs, KV cache) may. Default `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 /// Who manages a memory level's contents.

@@ -631,7 +631,7 @@ impl<'h, S: NetSpace> ArchscopeEfficiency<'h, S> {
         };
         let u = &self.hw.units[self.unit];
         let reach = &u.reach;
-        let outer = *reach.last().expect("validated: units reach memory");
+        let outer = self.hw.main_level(self.unit);
         let inner = reach[0];
         let on_chip = self
             .under

@@ -156,11 +156,12 @@ impl<'r> RuntimeView<'r> {
             }
         }
         let mut variants = Vec::with_capacity(runtime.efficiency.len() + 1);
+        let issue = issue_width(&base.units[unit]);
         for e in &runtime.efficiency {
             let mut v = base.clone();
             let u = &mut v.units[unit];
             if let Some(c) = e.compute {
-                u.compute_efficiency = c;
+                u.compute_efficiency = (c * issue).min(1.0);
             }
             if let Some(b) = e.bandwidth {
                 u.bandwidth_efficiency = b;
@@ -259,7 +260,7 @@ impl<'r> RuntimeView<'r> {
         let hw = self.hardware();
         let reach = &hw.units[self.unit].reach;
         if !self.runtime.on_chip_activations {
-            let main = *reach.last().expect("a validated unit reaches a memory");
+            let main = hw.main_level(self.unit);
             for (i, t) in graph.tensors.iter().enumerate() {
                 if t.role == Role::Activation {
                     homes.home[i] = main;
@@ -388,6 +389,20 @@ impl CostModel for RuntimeModel<'_> {
 /// Caps unit `unit`'s bandwidth fraction at every level it reaches by the rate its cores can
 /// issue: `count x clock_hz x bytes_per_core_cycle` bytes/s, as a fraction of the level's peak.
 /// A kernel with few loads in flight per core (a batch-1 GEMV) is limited by this where the
+/// Instructions a CPU unit issues per cycle where that limits a runtime's kernels (the cpu
+/// model's `issue_width` parameter; 1 when absent). A runtime's compute fraction counts the
+/// share of one issue slot per cycle that its inner loop spends on multiply-accumulates (the
+/// rest loads operands and widens them); a core that issues `issue_width` instructions a cycle
+/// overlaps those with the MACs, so the fraction scales by it, up to 1. In-order Cortex-M cores
+/// differ exactly so: the Cortex-M4 and M33 issue one instruction a cycle, the Cortex-M7 two.
+fn issue_width(u: &crate::hardware::Unit) -> f64 {
+    match u.params.get("issue_width") {
+        Some(toml::Value::Integer(i)) => *i as f64,
+        Some(toml::Value::Float(f)) => *f,
+        _ => 1.0,
+    }
+}
+
 /// memory is wide, and by the memory where it is narrow.
 fn cap_by_core_rate(hw: &mut Hardware, unit: usize, bytes_per_core_cycle: f64) {
     let memories = &hw.memories;

@@ -349,6 +349,38 @@ fn shard_parts_merge_into_the_single_run() {
 }
 
 #[test]
+fn log_sweep_values_survive_the_parts_metadata_exactly() {
+    // A part carries its run's spec as JSON and `merge` rebuilds the points from it. Swept
+    // values of a log sweep are not short decimals: 25e9..200e9 in 32 log steps has
+    // 95626598949.62553, which a parser that is not correctly rounded reads back one unit in
+    // the last place off, so the merged table showed other values than the single run priced.
+    let mut req = request();
+    req.quants = vec!["fp16".into()];
+    req.contexts = vec![1024];
+    req.units = vec!["gpu".into()];
+    req.sweeps = vec!["memory[dram].bytes_per_s=25e9..200e9:32:log".into()];
+    let tmp = TempDir::new("log-sweep-shards");
+    let whole = tmp.join("whole");
+    explore_into(&req, &whole, None);
+    let parts = explore_parts(&req, &tmp.join("parts"), 2, None);
+    let resolved = req.resolve().unwrap();
+    let (spec, _) = table::read_part(&parts[0]).unwrap();
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        bits(&spec.sweeps[0].values),
+        bits(&resolved.sweeps[0].values),
+        "the part's spec holds other swept values than the run"
+    );
+    let merged = tmp.join("merged");
+    explore::merge(&parts, &merged, false).unwrap();
+    for f in ["points.csv", "front.csv"] {
+        let a = std::fs::read(whole.join(f)).unwrap();
+        let b = std::fs::read(merged.join(f)).unwrap();
+        assert!(a == b, "{f} of the merge differs from the single run");
+    }
+}
+
+#[test]
 fn bad_requests_get_clear_errors() {
     let mut r = request();
     r.objectives = vec!["speed".into()];

@@ -23,6 +23,7 @@ pub mod mobilenet;
 pub mod net;
 pub mod resnet;
 pub mod squeezenet;
+pub mod tiny;
 pub mod transformer;
 pub mod unet;
 pub mod yolo;
@@ -72,6 +73,12 @@ pub enum Arch {
     UNet,
     /// YOLOv3-tiny.
     YoloV3Tiny,
+    /// The EEMBC ResNet-8 of MLPerf Tiny image classification.
+    ResNet8,
+    /// DS-CNN of MLPerf Tiny keyword spotting (49×10 MFCC input).
+    DsCnn,
+    /// The dense autoencoder of MLPerf Tiny anomaly detection (640 inputs).
+    FcAutoencoder,
     /// A Vision Transformer (ViT or DeiT) with this patch size.
     Vit {
         /// Encoder shape.
@@ -255,6 +262,27 @@ pub const FAMILIES: &[FamilyInfo] = &[
         "Iandola et al. 2016, v1.1; torchvision squeezenet1_1"
     ),
     fam!(
+        "resnet8",
+        Arch::ResNet8,
+        BN_KEYS,
+        32,
+        "MLPerf Tiny image classification (Banbury et al. 2021); mlcommons/tiny keras_model.py resnet_v1_eembc"
+    ),
+    fam!(
+        "ds-cnn",
+        Arch::DsCnn,
+        &["classes", "bn"],
+        49,
+        "MLPerf Tiny keyword spotting; DS-CNN small of Zhang et al. 2017 (Hello Edge), 49x10 MFCC input"
+    ),
+    fam!(
+        "fc-autoencoder",
+        Arch::FcAutoencoder,
+        &[],
+        1,
+        "MLPerf Tiny anomaly detection; the DCASE 2020 task 2 baseline dense autoencoder (640 inputs)"
+    ),
+    fam!(
         "inception-v3",
         Arch::InceptionV3,
         BN_KEYS,
@@ -350,6 +378,10 @@ pub const FAMILIES: &[FamilyInfo] = &[
 pub const DEFAULT_SEQ: u64 = 128;
 /// Default classes of the image classifiers (ImageNet-1k).
 pub const IMAGENET_CLASSES: u64 = 1000;
+/// Default classes of ResNet-8 (CIFAR-10).
+pub const CIFAR_CLASSES: u64 = 10;
+/// Default classes of DS-CNN (Speech Commands: 10 words, silence and unknown).
+pub const KWS_CLASSES: u64 = 12;
 /// Default detection classes of YOLOv3-tiny (COCO).
 pub const COCO_CLASSES: u64 = 80;
 /// Default U-Net output maps and input channels (the paper's cell segmentation: 2 classes, grey).
@@ -444,6 +476,8 @@ impl VisionModel {
         let (default_classes, default_channels) = match fam.arch {
             Arch::YoloV3Tiny => (COCO_CLASSES, 3),
             Arch::UNet => (UNET_CLASSES, UNET_CHANNELS),
+            Arch::ResNet8 => (CIFAR_CLASSES, 3),
+            Arch::DsCnn => (KWS_CLASSES, 1),
             _ => (IMAGENET_CLASSES, 3),
         };
         let mut p = VisionParams {
@@ -618,6 +652,9 @@ impl VisionModel {
             Arch::InceptionV3 => inception::inception_v3(&mut net, p.res, p.classes),
             Arch::UNet => unet::unet(&mut net, p.res, p.channels, p.classes),
             Arch::YoloV3Tiny => yolo::yolov3_tiny(&mut net, p.res, p.classes),
+            Arch::ResNet8 => tiny::resnet8(&mut net, p.res, p.classes),
+            Arch::DsCnn => tiny::ds_cnn(&mut net, p.classes),
+            Arch::FcAutoencoder => tiny::fc_autoencoder(&mut net),
             Arch::Vit { shape, patch } => {
                 transformer::vit(&mut net, shape, patch, p.res, p.classes)
             }

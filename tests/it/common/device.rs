@@ -252,6 +252,12 @@ impl MemoryToml {
         }
     }
 
+    /// Adds a line to the level's section verbatim (e.g. `read_only = true`).
+    pub fn line(mut self, text: &str) -> Self {
+        self.lines.push(text.to_string());
+        self
+    }
+
     fn write(&self, out: &mut String) {
         let _ = writeln!(out, "[[memory]]");
         let _ = writeln!(out, "name = {:?}", self.name);
