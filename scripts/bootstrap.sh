@@ -6,15 +6,18 @@
 #   - libfontconfig and a font (DejaVu): the PNG charts of `explore` render text with them.
 #   - a Rust toolchain, via rustup, if cargo is absent.
 # With --chromium it also installs Debian's chromium, used by the report rendering test.
+# With --python it also makes the repo's Python venv (.venv) for scripts/test.sh.
 # With --slurm it also installs Debian's slurm-wlm and munge, for the test that runs the Slurm
 # recipe on a single-node Slurm (tests/it/slurm.rs; it starts its own daemons and stops them).
 set -euo pipefail
 
 want_chromium=0
+want_python=0
 want_slurm=0
 for a in "$@"; do
   case "$a" in
     --chromium) want_chromium=1 ;;
+    --python) want_python=1 ;;
     --slurm) want_slurm=1 ;;
     *) echo "bootstrap: unknown option $a" >&2; exit 2 ;;
   esac
@@ -51,6 +54,10 @@ fi
 if ! command -v cargo >/dev/null 2>&1 && ! command -v curl >/dev/null 2>&1; then
   missing+=(curl ca-certificates)
 fi
+# The Python package's tests need python3 with venv and pip (Debian splits them out).
+if [ "$want_python" = 1 ] && { ! command -v python3 >/dev/null 2>&1 || ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; }; then
+  missing+=(python3 python3-venv python3-pip)
+fi
 if [ "$want_chromium" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   missing+=(chromium)
 fi
@@ -82,5 +89,18 @@ if ! command -v cargo >/dev/null 2>&1; then
   rm -rf "$tmp"
   # shellcheck disable=SC1091
   . "$HOME/.cargo/env"
+fi
+# The Python package (scripts/test.sh), with --python: a venv under the repo (.venv, ignored by
+# git) with the pinned packages of python/requirements-dev.txt (maturin, pytest, polars, the
+# notebook's), so nothing is installed system-wide. pip installs only what is missing.
+if [ "$want_python" = 1 ]; then
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  if [ ! -x "$root/.venv/bin/python" ]; then
+    echo "bootstrap: creating the Python venv $root/.venv"
+    python3 -m venv "$root/.venv"
+  fi
+  "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -r "$root/python/requirements-dev.txt"
+  echo "bootstrap: Python venv ready ($("$root/.venv/bin/python" --version))"
 fi
 echo "bootstrap: ready ($(cargo --version))"

@@ -47,6 +47,16 @@ impl Report {
     }
 }
 
+impl Model {
+    /// The kind of workload a runtime is chosen for: an LLM, or a network with one forward pass.
+    pub fn workload_kind(&self) -> crate::runtime::WorkloadKind {
+        match self {
+            Model::Llm(_) => crate::runtime::WorkloadKind::Llm,
+            Model::Vision(_) => crate::runtime::WorkloadKind::Network,
+        }
+    }
+}
+
 /// Scores `model` on `hw` with the quantization `quant`: one call for LLMs and networks alike.
 pub fn score(
     hw: &Hardware,

@@ -10,7 +10,6 @@ use archscope::mapping::{AdaptOptions, report::parse_capacity};
 use archscope::placement::session::{PlacementRequest, place_phases};
 use archscope::placement::{Decompose, Limits, Objective, RuntimeChoice};
 use archscope::render::Format;
-use archscope::runtime::Runtime;
 use archscope::workload::{Phase, QuantScheme, gguf, load_llm};
 use clap::ValueEnum;
 
@@ -197,18 +196,12 @@ fn placement(a: Args) -> Result<()> {
     let scheme = (a.quant.as_deref())
         .or(archscope::workload::gguf::file_scheme(&cfg))
         .unwrap_or("fp16");
-    let mut quant = QuantScheme::parse(scheme)?;
-    let runtime = match (a.runtime.as_deref(), a.ideal) {
-        (None, true) | (Some(archscope::runtime::IDEAL), _) => RuntimeChoice::Ideal,
-        (None, false) => RuntimeChoice::DeviceDefaults,
-        (Some(name), _) => {
-            let rt = Runtime::load(name)?;
-            rt.check_format(scheme)
-                .map_err(|e| anyhow::anyhow!("--runtime {name} --quant {scheme}: {}", e.reason))?;
-            quant = rt.scheme(&quant);
-            RuntimeChoice::Named(rt)
-        }
-    };
+    let (runtime, quant) = RuntimeChoice::from_flags(
+        a.runtime.as_deref(),
+        a.ideal,
+        scheme,
+        QuantScheme::parse(scheme)?,
+    )?;
     let objective = match a.minimize {
         Minimize::Makespan | Minimize::Latency => Objective::Makespan,
         Minimize::Energy => Objective::Energy,

@@ -5,7 +5,6 @@ use anyhow::Result;
 use archscope::hardware::Hardware;
 use archscope::parallel::{Node, ParallelError, ParallelRequest, score_parallel};
 use archscope::render::{Format, OnDevice};
-use archscope::runtime::WorkloadKind;
 use archscope::score::{ScoreRequest, score_llm, score_vision_mapped};
 use archscope::speculative::{Acceptance, SpeculativeError, SpeculativeRequest, score_speculative};
 use archscope::workload::{Model, QuantScheme, default_quant, load_model};
@@ -134,10 +133,7 @@ pub fn run(a: Args) -> Result<()> {
             .as_deref()
             .unwrap_or(default_quant(&model, DEFAULT_QUANT)),
     )?;
-    let kind = match &model {
-        Model::Llm(_) => WorkloadKind::Llm,
-        Model::Vision(_) => WorkloadKind::Network,
-    };
+    let kind = model.workload_kind();
     let unit = hw.unit_index(a.unit.as_deref())?;
     let defaulted = a.runtime.is_none() && !a.ideal;
     let runtime = archscope::runtime::resolve_flag(a.runtime.as_deref(), a.ideal, &hw, unit, kind)?;

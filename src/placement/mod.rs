@@ -137,6 +137,19 @@ pub enum PlaceError {
     /// Options that make no sense.
     #[error("placement options: {0}")]
     Options(String),
+    /// The runtime asked for cannot be read.
+    #[error(transparent)]
+    Runtime(#[from] crate::runtime::RuntimeError),
+    /// The runtime asked for does not run the quantization asked for.
+    #[error("--runtime {runtime} --quant {scheme}: {reason}")]
+    Format {
+        /// The runtime's name.
+        runtime: String,
+        /// The scheme.
+        scheme: String,
+        /// Why it does not run it.
+        reason: String,
+    },
     /// The model is larger than allowed.
     #[error(
         "the placement model would have {binaries} binaries (limit {max}); use the segment decomposition or raise the limit"

@@ -158,6 +158,34 @@ pub enum RuntimeChoice {
     Named(Runtime),
 }
 
+impl RuntimeChoice {
+    /// The runtime of a placement from its `--runtime` name and `--ideal` flag, as the command
+    /// line and the Python package take them: none (`ideal`, or `--ideal` without a name), the
+    /// device's defaults (neither), or one runtime, which must run `scheme`. Returns the choice
+    /// with `quant` as that runtime stores it.
+    pub fn from_flags(
+        name: Option<&str>,
+        ideal: bool,
+        scheme: &str,
+        quant: crate::workload::QuantScheme,
+    ) -> Result<(RuntimeChoice, crate::workload::QuantScheme), PlaceError> {
+        Ok(match (name, ideal) {
+            (None, true) | (Some(crate::runtime::IDEAL), _) => (RuntimeChoice::Ideal, quant),
+            (None, false) => (RuntimeChoice::DeviceDefaults, quant),
+            (Some(name), _) => {
+                let rt = Runtime::load(name)?;
+                rt.check_format(scheme).map_err(|e| PlaceError::Format {
+                    runtime: name.to_string(),
+                    scheme: scheme.to_string(),
+                    reason: e.reason,
+                })?;
+                let quant = rt.scheme(&quant);
+                (RuntimeChoice::Named(rt), quant)
+            }
+        })
+    }
+}
+
 impl Default for BuildOptions {
     fn default() -> Self {
         BuildOptions {
