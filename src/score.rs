@@ -963,23 +963,8 @@ impl VisionScore {
         );
         band_line(&mut s, &self.band, t.latency_s);
         let m = &self.memory;
-        if let Some(w) = &m.weight_store {
-            let _ = writeln!(
-                s,
-                "\nmemory: weights {:.1} kB of {:.1} kB {} (read in place) → {}; activations {:.1} kB (peak under the scheduled order) of {:.1} kB usable {} → {}",
-                m.weights_bytes / 1e3,
-                w.capacity_bytes / 1e3,
-                w.level,
-                if w.fits { "fits" } else { "DOES NOT FIT" },
-                m.total_bytes / 1e3,
-                m.capacity_bytes / 1e3,
-                m.level,
-                if m.total_bytes <= m.capacity_bytes {
-                    "fits"
-                } else {
-                    "DOES NOT FIT"
-                }
-            );
+        if m.weight_store.is_some() {
+            let _ = writeln!(s, "\nmemory: {}", m.line());
         } else {
             let _ = writeln!(
                 s,
