@@ -61,12 +61,17 @@ pub fn describe(h: &Hardware) -> String {
     for m in &h.memories {
         let _ = writeln!(
             s,
-            "memory {}: {:.3e} B (usable {:.3e}), {:.3e} B/s, {:.2} pJ/B",
+            "memory {}: {:.3e} B (usable {:.3e}), {:.3e} B/s, {:.2} pJ/B{}",
             m.name,
             m.capacity_bytes,
             m.usable_bytes,
             m.bytes_per_s,
-            m.j_per_byte * 1e12
+            m.j_per_byte * 1e12,
+            if m.read_only {
+                ", read-only (weights read in place)"
+            } else {
+                ""
+            }
         );
     }
     let _ = writeln!(s, "static power {} W\n\nprovenance:", h.static_w);
