@@ -59,6 +59,7 @@ pub mod roofline;
 pub mod runtime;
 pub mod score;
 pub mod search;
+pub mod serving;
 pub mod speculative;
 pub mod trust;
 pub mod util;

@@ -12,6 +12,7 @@ mod map;
 mod models;
 mod score;
 mod search;
+mod serve;
 mod systolic;
 mod validate;
 
@@ -31,6 +32,10 @@ pub struct Cli {
 enum Cmd {
     /// Score a model on a device: latency, energy, bound and footprint, per op.
     Score(score::Args),
+    /// Simulate serving an LLM: Poisson or trace arrivals, continuous batching with chunked
+    /// prefill, TTFT/TPOT percentiles, throughput and KV memory over time; or the highest
+    /// request rate meeting latency targets.
+    Serve(Box<serve::Args>),
     /// Map a model onto a device: operator placement on its units, or scratchpad traffic.
     Map(Box<map::Args>),
     /// SCALE-Sim-compatible systolic-array model on SCALE-Sim's own inputs.
@@ -80,6 +85,7 @@ enum RuntimesCmd {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Score(a) => score::run(a),
+        Cmd::Serve(a) => serve::run(*a),
         Cmd::Map(a) => map::run(*a),
         Cmd::Systolic(a) => systolic::run(a),
         Cmd::Explore(a) => explore::run(*a),

@@ -32,6 +32,7 @@ mod placement;
 mod report_interact;
 mod report_render;
 mod runtime;
+mod serving;
 mod slurm;
 mod special_ops;
 mod speculative;
