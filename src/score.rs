@@ -227,33 +227,19 @@ pub fn footprint(hw: &Hardware, unit: usize, graphs: &[&Graph]) -> Footprint {
         .map(|g| g.kv_cache_bytes())
         .fold(0.0, f64::max);
     let main = hw.main_memory(unit);
-    let Some(store) = hw.weight_store(unit).map(|l| &hw.memories[l]) else {
-        let act = graphs
-            .iter()
-            .map(|g| g.peak_activation_bytes())
-            .fold(0.0, f64::max);
-        let total = weights + kv + act;
-        return Footprint {
-            weights_bytes: weights,
-            kv_cache_bytes: kv,
-            activation_peak_bytes: act,
-            total_bytes: total,
-            capacity_bytes: main.usable_bytes,
-            level: main.name.clone(),
-            fits: total <= main.usable_bytes,
-            weight_store: None,
-        };
+    let store = hw.weight_store(unit).map(|l| WeightStore {
+        level: hw.memories[l].name.clone(),
+        capacity_bytes: hw.memories[l].usable_bytes,
+        fits: weights <= hw.memories[l].usable_bytes,
+    });
+    // Weights read in place from flash count against the flash, not main memory, and the
+    // activations that must fit the SRAM are those of the best schedule.
+    let (peak, in_main): (fn(&Graph) -> f64, f64) = match store {
+        Some(_) => (scheduled_activation_peak, 0.0),
+        None => (Graph::peak_activation_bytes, weights),
     };
-    let act = graphs
-        .iter()
-        .map(|g| scheduled_activation_peak(g))
-        .fold(0.0, f64::max);
-    let total = kv + act;
-    let store = WeightStore {
-        level: store.name.clone(),
-        capacity_bytes: store.usable_bytes,
-        fits: weights <= store.usable_bytes,
-    };
+    let act = graphs.iter().map(|g| peak(g)).fold(0.0, f64::max);
+    let total = in_main + kv + act;
     Footprint {
         weights_bytes: weights,
         kv_cache_bytes: kv,
@@ -261,8 +247,8 @@ pub fn footprint(hw: &Hardware, unit: usize, graphs: &[&Graph]) -> Footprint {
         total_bytes: total,
         capacity_bytes: main.usable_bytes,
         level: main.name.clone(),
-        fits: total <= main.usable_bytes && store.fits,
-        weight_store: Some(store),
+        fits: total <= main.usable_bytes && store.as_ref().is_none_or(|s| s.fits),
+        weight_store: store,
     }
 }
 
