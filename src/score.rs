@@ -731,10 +731,7 @@ impl Score {
             .collect();
         let mut metrics = serde_json::Map::new();
         for p in &self.phases {
-            let (time, rate) = match p.phase {
-                Phase::Prefill { .. } => ("ttft_s", "prefill_tokens_per_s"),
-                Phase::Decode { .. } => ("tpot_s", "decode_tokens_per_s"),
-            };
+            let (time, rate) = p.phase.metric_names();
             metrics.insert(time.into(), p.eval.total.latency_s.into());
             metrics.insert(rate.into(), p.tokens_per_s().into());
             if let Phase::Decode { .. } = p.phase {

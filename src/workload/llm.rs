@@ -355,6 +355,15 @@ impl Phase {
             Phase::Decode { .. } => "decode",
         }
     }
+
+    /// The names of the phase's time and rate metrics in reports: `ttft_s` and
+    /// `prefill_tokens_per_s`, or `tpot_s` and `decode_tokens_per_s`.
+    pub fn metric_names(&self) -> (&'static str, &'static str) {
+        match self {
+            Phase::Prefill { .. } => ("ttft_s", "prefill_tokens_per_s"),
+            Phase::Decode { .. } => ("tpot_s", "decode_tokens_per_s"),
+        }
+    }
 }
 
 fn json_err(path: &str, e: serde_json::Error) -> ModelError {
